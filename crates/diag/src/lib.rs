@@ -1,0 +1,133 @@
+//! Diagnostics shared by every avalanche-net crate.
+//!
+//! A [`Diagnostic`] carries a stable rule id, a severity, a message, a primary
+//! [`Span`] into a file held by a [`SourceMap`], notes and a `help:` line.
+//! Byte offsets become line:column only when rendering, at the edge.
+//!
+//! This crate must not do I/O: sources are handed to the [`SourceMap`] by the
+//! caller, and renderers return strings. It knows nothing of Nix, YAML or age.
+//!
+//! ```
+//! use avalanche_diag::{Diagnostic, SourceMap, Severity};
+//! let mut sources = SourceMap::default();
+//! let file = sources.add("nix/network.nix", "{ a = with x; 1; }\n");
+//! let d = Diagnostic::error("nix-unsupported", "`with` is outside the static subset")
+//!     .with_span(sources.span(file, 6, 10))
+//!     .with_help("run with `--eval nix` to evaluate it with real Nix");
+//! assert_eq!(d.severity, Severity::Error);
+//! let (line, col) = sources.line_col(d.span.unwrap());
+//! assert_eq!((line, col), (1, 7));
+//! ```
+#![deny(missing_docs)]
+
+mod render;
+mod source;
+
+pub use render::{Format, RenderOptions, render, render_human, render_json, render_sarif};
+pub use source::{FileId, SourceMap, Span};
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    /// Blocks `build`; `check` exits 1.
+    Error,
+    /// Reported, does not change the exit code.
+    Warning,
+}
+
+impl Severity {
+    /// The lowercase name used in JSON and human output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+/// A secondary location with its own short message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Label {
+    /// Where.
+    pub span: Span,
+    /// What is there, e.g. "first defined here".
+    pub message: String,
+}
+
+/// One finding: a problem in the user's input, located as precisely as possible.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostic {
+    /// Stable rule id, e.g. `nix-unsupported`, `retired-host-nixos`.
+    pub rule: String,
+    /// Error or warning.
+    pub severity: Severity,
+    /// One sentence saying what is wrong.
+    pub message: String,
+    /// The most specific place the problem is at, if any.
+    pub span: Option<Span>,
+    /// Other places that explain the problem.
+    pub labels: Vec<Label>,
+    /// The "why": extra facts, one per line.
+    pub notes: Vec<String>,
+    /// How to fix it.
+    pub help: Option<String>,
+}
+
+impl Diagnostic {
+    /// A new diagnostic with no location.
+    pub fn new(rule: impl Into<String>, severity: Severity, message: impl Into<String>) -> Self {
+        Diagnostic {
+            rule: rule.into(),
+            severity,
+            message: message.into(),
+            span: None,
+            labels: Vec::new(),
+            notes: Vec::new(),
+            help: None,
+        }
+    }
+
+    /// A new error.
+    pub fn error(rule: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(rule, Severity::Error, message)
+    }
+
+    /// A new warning.
+    pub fn warning(rule: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::new(rule, Severity::Warning, message)
+    }
+
+    /// Sets the primary location (`None` leaves it unset).
+    pub fn with_span(mut self, span: impl Into<Option<Span>>) -> Self {
+        self.span = span.into();
+        self
+    }
+
+    /// Adds a secondary location.
+    pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Self {
+        self.labels.push(Label { span, message: message.into() });
+        self
+    }
+
+    /// Adds a note.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    /// Sets the `help:` line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    /// True for errors.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// True when any diagnostic is an error.
+pub fn has_errors(diagnostics: &[Diagnostic]) -> bool {
+    diagnostics.iter().any(Diagnostic::is_error)
+}

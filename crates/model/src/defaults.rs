@@ -1,0 +1,53 @@
+//! Every default of `avalanche.network`, in one place. The Nix options module must
+//! agree with these (a test compares them).
+
+/// `egress.image`: the latest gluetun release (`:latest` is ahead of it).
+pub const GLUETUN_IMAGE: &str = "qmcgaw/gluetun:v3.41.3";
+/// `egress.providers.<name>.type`.
+pub const VPN_TYPE: &str = "wireguard";
+/// `egress.proxies.<name>.replicas`.
+pub const PROXY_REPLICAS: u32 = 1;
+/// `healthCheck` of proxies and sidecars.
+pub const HEALTH_CHECK: &str = "dns";
+/// `privileged` of proxies and sidecars.
+pub const PRIVILEGED: bool = false;
+/// `egress.sidecars.<name>.portForwarding`.
+pub const PORT_FORWARDING: bool = false;
+/// `egress.clients.<name>.protocol`.
+pub const CLIENT_PROTOCOL: &str = "http";
+/// `egress.clients.<name>.enforce`.
+pub const CLIENT_ENFORCE: bool = false;
+/// The label key of a client's default `podLabels` (value: the client's name).
+pub const POD_LABEL_KEY: &str = "app.kubernetes.io/name";
+/// `tailscale.exitNodes` and `tailscale.kubernetesOperator`.
+pub const PERMISSION: &str = "forbidden";
+/// `secrets.<name>.format`.
+pub const SECRET_FORMAT: &str = "kubernetes";
+/// `retired.<name>.currency`.
+pub const CURRENCY: &str = "EUR";
+/// `retired.<name>.monthlyCost`.
+pub const MONTHLY_COST: f64 = 0.0;
+/// `kubernetes.dir`.
+pub const KUBERNETES_DIR: &str = "kubernetes";
+/// `kubernetes.podCIDR` (k3s).
+pub const POD_CIDR: &str = "10.42.0.0/16";
+/// `kubernetes.serviceCIDR` (k3s).
+pub const SERVICE_CIDR: &str = "10.43.0.0/16";
+/// `kubernetes.clusterDomain`.
+pub const CLUSTER_DOMAIN: &str = "cluster.local";
+/// `kubernetes.argocd.namespace`.
+pub const ARGOCD_NAMESPACE: &str = "argocd";
+/// `kubernetes.argocd.project`.
+pub const ARGOCD_PROJECT: &str = "default";
+/// `kubernetes.argocd.repoURL`.
+pub const ARGOCD_REPO_URL: &str = "https://github.com/OWNER/avalanche.git";
+/// `kubernetes.argocd.targetRevision`.
+pub const ARGOCD_TARGET_REVISION: &str = "main";
+/// `kubernetes.monitoring.enable`.
+pub const MONITORING: bool = false;
+/// `kubernetes.monitoring.tunnelMetrics`.
+pub const TUNNEL_METRICS: bool = false;
+/// `kubernetes.verification.enable`.
+pub const VERIFICATION: bool = false;
+/// The namespace of the shared proxies (fixed: DESIGN.md).
+pub const PROXY_NAMESPACE: &str = "vpn-proxy";

@@ -1,0 +1,404 @@
+//! The network, as declared in `avalanche.network`.
+use crate::{Cidr, Name};
+use avalanche_diag::Span;
+use std::collections::BTreeMap;
+
+/// A value with the span of the Nix expression it was decoded from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was written (`None` for defaults and `nix eval` input).
+    pub span: Option<Span>,
+}
+
+impl<T> Spanned<T> {
+    /// A value that was not written anywhere (a default).
+    pub fn unspanned(value: T) -> Self {
+        Spanned { value, span: None }
+    }
+}
+
+impl<T> std::ops::Deref for Spanned<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+/// `avalanche.network`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Network {
+    /// `retired.<name>`: hosts that are gone and must leave no trace.
+    pub retired: BTreeMap<Name, RetiredHost>,
+    /// `tailscale`.
+    pub tailscale: Tailscale,
+    /// `egress`.
+    pub egress: Egress,
+    /// `secrets.<name>`.
+    pub secrets: BTreeMap<Name, Secret>,
+    /// `kubernetes`.
+    pub kubernetes: Kubernetes,
+}
+
+/// A retired host.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetiredHost {
+    /// Where `retired.<name>` was written.
+    pub span: Option<Span>,
+    /// What it was.
+    pub description: String,
+    /// Other names it went by.
+    pub aliases: Vec<Spanned<Name>>,
+    /// Its age recipients (`age1…`), to find it in SOPS files.
+    pub age_recipients: Vec<Spanned<String>>,
+    /// What it cost per month.
+    pub monthly_cost: f64,
+    /// ISO currency code of `monthly_cost`.
+    pub currency: String,
+}
+
+/// `"forbidden"` or `"allowed"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Permission {
+    /// Not allowed (the default).
+    #[default]
+    Forbidden,
+    /// Allowed.
+    Allowed,
+}
+
+/// `tailscale`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Tailscale {
+    /// `exitNodes`.
+    pub exit_nodes: Spanned<Permission>,
+    /// `kubernetesOperator`.
+    pub kubernetes_operator: Spanned<Permission>,
+    /// `nodes.<name>`.
+    pub nodes: BTreeMap<Name, TailscaleNode>,
+}
+
+impl Default for Spanned<Permission> {
+    fn default() -> Self {
+        Spanned::unspanned(Permission::Forbidden)
+    }
+}
+
+/// A node's role in the tailnet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Advertises `advertiseRoutes`.
+    SubnetRouter,
+    /// Advertises itself as an exit node (only when `exitNodes = "allowed"`).
+    ExitNode,
+    /// A workstation: accepts routes.
+    Workstation,
+    /// A server, usually tagged.
+    Server,
+    /// An unmanaged device (a phone): not a NixOS host of the flake.
+    Device,
+}
+
+impl Role {
+    /// Every role, as written in Nix.
+    pub const ALL: [(&'static str, Role); 5] = [
+        ("subnet-router", Role::SubnetRouter),
+        ("exit-node", Role::ExitNode),
+        ("workstation", Role::Workstation),
+        ("server", Role::Server),
+        ("device", Role::Device),
+    ];
+
+    /// The name as written in Nix.
+    pub fn as_str(self) -> &'static str {
+        Role::ALL.iter().find(|(_, r)| *r == self).map_or("", |(s, _)| s)
+    }
+
+    /// False for devices: every other role needs a NixOS host in the flake.
+    pub fn is_managed(self) -> bool {
+        self != Role::Device
+    }
+}
+
+/// `tailscale.nodes.<name>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TailscaleNode {
+    /// Where `nodes.<name>` was written.
+    pub span: Option<Span>,
+    /// `role`.
+    pub role: Spanned<Role>,
+    /// `advertiseRoutes` (default `[ ]`); may have host bits set: `check` reports it.
+    pub advertise_routes: Vec<Spanned<Cidr>>,
+    /// `tags` (default `[ ]`), each `tag:<name>`.
+    pub tags: Vec<Spanned<String>>,
+}
+
+/// `egress`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Egress {
+    /// `image` (default [`crate::defaults::GLUETUN_IMAGE`]).
+    pub image: Spanned<String>,
+    /// `providers.<name>`.
+    pub providers: BTreeMap<Name, Provider>,
+    /// `proxies.<name>`: a shared gluetun Deployment per region in `vpn-proxy`.
+    pub proxies: BTreeMap<Name, Proxy>,
+    /// `sidecars.<name>`: an app with its own gluetun sidecar.
+    pub sidecars: BTreeMap<Name, Sidecar>,
+    /// `clients.<name>`: an app that goes out through a proxy.
+    pub clients: BTreeMap<Name, Client>,
+}
+
+impl Default for Egress {
+    fn default() -> Self {
+        Egress {
+            image: Spanned::unspanned(crate::defaults::GLUETUN_IMAGE.to_owned()),
+            providers: BTreeMap::new(),
+            proxies: BTreeMap::new(),
+            sidecars: BTreeMap::new(),
+            clients: BTreeMap::new(),
+        }
+    }
+}
+
+/// VPN protocol gluetun speaks to the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VpnType {
+    /// WireGuard (`WIREGUARD_PRIVATE_KEY`, `WIREGUARD_ADDRESSES`).
+    Wireguard,
+    /// OpenVPN (`OPENVPN_USER`, `OPENVPN_PASSWORD`).
+    Openvpn,
+}
+
+impl VpnType {
+    /// Every type, as written in Nix.
+    pub const ALL: [(&'static str, VpnType); 2] =
+        [("wireguard", VpnType::Wireguard), ("openvpn", VpnType::Openvpn)];
+
+    /// The name as written in Nix and in `VPN_TYPE`.
+    pub fn as_str(self) -> &'static str {
+        VpnType::ALL.iter().find(|(_, r)| *r == self).map_or("", |(s, _)| s)
+    }
+}
+
+/// `egress.providers.<name>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Provider {
+    /// Where `providers.<name>` was written.
+    pub span: Option<Span>,
+    /// `service`: gluetun's `VPN_SERVICE_PROVIDER` (default: the provider's name).
+    pub service: Spanned<String>,
+    /// `type` (default `"wireguard"`).
+    pub vpn_type: Spanned<VpnType>,
+    /// `credentials`: the declared secret holding the keys (default: the provider's name).
+    pub credentials: Spanned<Name>,
+}
+
+/// gluetun's small health check: ICMP needs `NET_RAW`, DNS does not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HealthCheck {
+    /// `HEALTH_SMALL_CHECK_TYPE=icmp` (needs `NET_RAW`).
+    Icmp,
+    /// `HEALTH_SMALL_CHECK_TYPE=dns` (the default here: one capability fewer).
+    Dns,
+}
+
+impl HealthCheck {
+    /// Every value, as written in Nix.
+    pub const ALL: [(&'static str, HealthCheck); 2] = [("icmp", HealthCheck::Icmp), ("dns", HealthCheck::Dns)];
+
+    /// The name as written in Nix and in `HEALTH_SMALL_CHECK_TYPE`.
+    pub fn as_str(self) -> &'static str {
+        HealthCheck::ALL.iter().find(|(_, r)| *r == self).map_or("", |(s, _)| s)
+    }
+}
+
+/// `egress.proxies.<name>`: one region.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Proxy {
+    /// Where `proxies.<name>` was written.
+    pub span: Option<Span>,
+    /// `provider`: a key of `egress.providers`.
+    pub provider: Spanned<Name>,
+    /// `countries`: gluetun `SERVER_COUNTRIES`.
+    pub countries: Vec<Spanned<String>>,
+    /// `replicas` (default 1).
+    pub replicas: u32,
+    /// `healthCheck` (default `"dns"`).
+    pub health_check: HealthCheck,
+    /// `privileged` (default `false`): only for runtimes that deny `/dev/net/tun`.
+    pub privileged: bool,
+}
+
+/// `egress.sidecars.<name>`: an app that keeps its own gluetun as a native sidecar.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sidecar {
+    /// Where `sidecars.<name>` was written.
+    pub span: Option<Span>,
+    /// `namespace`.
+    pub namespace: Spanned<Name>,
+    /// `deployment`: the app's Deployment to patch (default: the sidecar's name).
+    pub deployment: Spanned<Name>,
+    /// `provider`: a key of `egress.providers`.
+    pub provider: Spanned<Name>,
+    /// `countries`.
+    pub countries: Vec<Spanned<String>>,
+    /// `portForwarding` (default `false`): `VPN_PORT_FORWARDING=on`.
+    pub port_forwarding: bool,
+    /// `inputPorts` (default `[ ]`): the app's own listening ports, for `FIREWALL_INPUT_PORTS`.
+    pub input_ports: Vec<Spanned<u16>>,
+    /// `healthCheck` (default `"dns"`).
+    pub health_check: HealthCheck,
+    /// `privileged` (default `false`).
+    pub privileged: bool,
+}
+
+/// How a client reaches its proxy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientProtocol {
+    /// `HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY` environment.
+    Http,
+    /// Shadowsocks on 8388 (the app speaks it itself).
+    Shadowsocks,
+    /// Its own gluetun as a native sidecar.
+    Sidecar,
+}
+
+impl ClientProtocol {
+    /// Every protocol, as written in Nix.
+    pub const ALL: [(&'static str, ClientProtocol); 3] = [
+        ("http", ClientProtocol::Http),
+        ("shadowsocks", ClientProtocol::Shadowsocks),
+        ("sidecar", ClientProtocol::Sidecar),
+    ];
+
+    /// The name as written in Nix.
+    pub fn as_str(self) -> &'static str {
+        ClientProtocol::ALL.iter().find(|(_, r)| *r == self).map_or("", |(s, _)| s)
+    }
+}
+
+/// `egress.clients.<name>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Client {
+    /// Where `clients.<name>` was written.
+    pub span: Option<Span>,
+    /// `namespace`.
+    pub namespace: Spanned<Name>,
+    /// `deployment`: the app's Deployment to patch (default: the client's name).
+    pub deployment: Spanned<Name>,
+    /// `proxy`: a key of `egress.proxies`.
+    pub proxy: Spanned<Name>,
+    /// `protocol` (default `"http"`).
+    pub protocol: Spanned<ClientProtocol>,
+    /// `enforce` (default `false`): an egress NetworkPolicy makes the proxy its only way out.
+    pub enforce: bool,
+    /// `podLabels`: labels selecting the app's pods (default
+    /// `{ "app.kubernetes.io/name" = <name>; }`).
+    pub pod_labels: BTreeMap<String, String>,
+}
+
+/// Shape of a declared secret's file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretFormat {
+    /// A Kubernetes `Secret` (`stringData`), decrypted by KSOPS.
+    Kubernetes,
+    /// A plain YAML map, for sops-nix on a host.
+    Plain,
+}
+
+impl SecretFormat {
+    /// Every format, as written in Nix.
+    pub const ALL: [(&'static str, SecretFormat); 2] =
+        [("kubernetes", SecretFormat::Kubernetes), ("plain", SecretFormat::Plain)];
+
+    /// The name as written in Nix.
+    pub fn as_str(self) -> &'static str {
+        SecretFormat::ALL.iter().find(|(_, r)| *r == self).map_or("", |(s, _)| s)
+    }
+}
+
+/// `secrets.<name>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Secret {
+    /// Where `secrets.<name>` was written.
+    pub span: Option<Span>,
+    /// `format` (default `"kubernetes"`).
+    pub format: SecretFormat,
+    /// `file`: repo-relative path of the SOPS file.
+    pub file: Spanned<String>,
+    /// `keys`: the keys it holds.
+    pub keys: Vec<Spanned<String>>,
+    /// `namespace` (default none: the kustomization's namespace applies).
+    pub namespace: Option<Name>,
+}
+
+/// `kubernetes`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kubernetes {
+    /// `dir` (default `"kubernetes"`).
+    pub dir: String,
+    /// `podCIDR` (default `10.42.0.0/16`, k3s).
+    pub pod_cidr: Spanned<Cidr>,
+    /// `serviceCIDR` (default `10.43.0.0/16`, k3s).
+    pub service_cidr: Spanned<Cidr>,
+    /// `clusterDomain` (default `cluster.local`).
+    pub cluster_domain: String,
+    /// `argocd`.
+    pub argocd: ArgoCd,
+    /// `monitoring`.
+    pub monitoring: Monitoring,
+    /// `verification.enable` (default `false`): a Job that proves the egress.
+    pub verification: bool,
+}
+
+/// `kubernetes.argocd`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArgoCd {
+    /// `namespace` (default `argocd`).
+    pub namespace: String,
+    /// `project` (default `default`).
+    pub project: String,
+    /// `repoURL`.
+    pub repo_url: String,
+    /// `targetRevision` (default `main`).
+    pub target_revision: String,
+}
+
+/// `kubernetes.monitoring`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Monitoring {
+    /// `enable` (default `false`).
+    pub enable: bool,
+    /// `tunnelMetrics` (default `false`): alerts on gluetun's own metrics, which
+    /// v3.41.3 does not expose.
+    pub tunnel_metrics: bool,
+}
+
+impl Default for Kubernetes {
+    fn default() -> Self {
+        use crate::defaults as d;
+        let cidr = |s: &str| Spanned::unspanned(Cidr::parse(s).unwrap_or_else(|e| unreachable!("{e}")));
+        Kubernetes {
+            dir: d::KUBERNETES_DIR.to_owned(),
+            pod_cidr: cidr(d::POD_CIDR),
+            service_cidr: cidr(d::SERVICE_CIDR),
+            cluster_domain: d::CLUSTER_DOMAIN.to_owned(),
+            argocd: ArgoCd::default(),
+            monitoring: Monitoring { enable: d::MONITORING, tunnel_metrics: d::TUNNEL_METRICS },
+            verification: d::VERIFICATION,
+        }
+    }
+}
+
+impl Default for ArgoCd {
+    fn default() -> Self {
+        use crate::defaults as d;
+        ArgoCd {
+            namespace: d::ARGOCD_NAMESPACE.to_owned(),
+            project: d::ARGOCD_PROJECT.to_owned(),
+            repo_url: d::ARGOCD_REPO_URL.to_owned(),
+            target_revision: d::ARGOCD_TARGET_REVISION.to_owned(),
+        }
+    }
+}

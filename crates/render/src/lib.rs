@@ -1,0 +1,1 @@
+//! Renders the network into a Plan of files: Kubernetes, Argo CD, monitoring, docs; no I/O.
