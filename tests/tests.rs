@@ -1,1 +1,11 @@
+//! End-to-end tests: they drive the real `avalanche-net` binary in temporary
+//! repositories. One module per area; `support` holds the shared harness.
 
+mod support;
+
+mod build;
+mod check;
+mod eval;
+mod flake;
+mod secrets;
+mod status;

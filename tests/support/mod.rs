@@ -1,0 +1,192 @@
+//! The test harness: run the real binary in a temp git repo with a clean
+//! environment, print everything on failure, and find external oracles.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository this test suite lives in (the bundled avalanche network).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The compiled binary under test.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_avalanche-net"))
+}
+
+/// True when CI demands every oracle (`AVALANCHE_REQUIRE_ORACLES=1`).
+pub fn oracles_required() -> bool {
+    std::env::var("AVALANCHE_REQUIRE_ORACLES").is_ok_and(|v| v == "1")
+}
+
+/// Finds `tool` on PATH. When missing: panics under `AVALANCHE_REQUIRE_ORACLES=1`,
+/// else prints why the calling test is skipped and returns `None`.
+pub fn oracle(tool: &str) -> Option<PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths).map(|dir| dir.join(tool)).find(|p| p.is_file())
+    });
+    if found.is_none() {
+        if oracles_required() {
+            panic!("oracle `{tool}` is not installed, and AVALANCHE_REQUIRE_ORACLES=1 (see .ci/run)");
+        }
+        eprintln!("SKIPPED: oracle `{tool}` is not installed (set AVALANCHE_REQUIRE_ORACLES=1 to make this a failure)");
+    }
+    found
+}
+
+/// A temporary directory made into a git repository.
+pub struct TempRepo {
+    pub dir: tempfile::TempDir,
+}
+
+impl TempRepo {
+    /// An empty git repo.
+    pub fn new() -> TempRepo {
+        let dir = tempfile::tempdir().expect("creating a temp dir");
+        let repo = TempRepo { dir };
+        repo.git(&["init", "-q", "-b", "main"]);
+        repo
+    }
+
+    /// A git repo holding a copy of `fixture` (a directory under `tests/`), committed.
+    pub fn from_fixture(fixture: &str) -> TempRepo {
+        let repo = TempRepo::new();
+        copy_dir(&workspace_root().join("tests").join(fixture), repo.path());
+        repo.commit_all();
+        repo
+    }
+
+    /// A git repo holding a copy of the bundled network's files (`nix/`, `.sops.yaml`,
+    /// `secrets/`, `kubernetes/`, `tailscale/`, `flake.nix`), committed.
+    pub fn bundled() -> TempRepo {
+        let repo = TempRepo::new();
+        let root = workspace_root();
+        for entry in ["nix", "secrets", "kubernetes", "tailscale", "hosts"] {
+            if root.join(entry).is_dir() {
+                copy_dir(&root.join(entry), &repo.path().join(entry));
+            }
+        }
+        for file in [".sops.yaml", "flake.nix", "flake.lock"] {
+            if root.join(file).is_file() {
+                std::fs::copy(root.join(file), repo.path().join(file)).expect("copying a bundled file");
+            }
+        }
+        repo.commit_all();
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `text` to `rel` (creating directories).
+    pub fn write(&self, rel: &str, text: &str) {
+        let path = self.path().join(rel);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("creating directories");
+        }
+        std::fs::write(path, text).expect("writing a file");
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path().join(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
+    }
+
+    pub fn git(&self, args: &[&str]) {
+        let status = Command::new("git")
+            .args(["-c", "user.name=test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(self.path())
+            .status()
+            .expect("running git");
+        assert!(status.success(), "git {args:?} failed");
+    }
+
+    pub fn commit_all(&self) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", "fixture"]);
+    }
+
+    /// Runs the binary in this repo with a clean environment.
+    pub fn run(&self, args: &[&str]) -> Run {
+        run_in(self.path(), args, &[])
+    }
+
+    /// Runs the binary with extra environment variables.
+    pub fn run_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        run_in(self.path(), args, env)
+    }
+}
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("creating a directory");
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("reading {}: {e}", from.display())) {
+        let entry = entry.expect("reading a directory entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copying a file");
+        }
+    }
+}
+
+/// The result of one run, with everything needed to explain a failure.
+pub struct Run {
+    pub cwd: PathBuf,
+    pub args: Vec<String>,
+    pub output: Output,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// Asserts the exit code, printing the command, the directory listing, stdout and stderr otherwise.
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        if self.code() != code {
+            panic!(
+                "expected exit {code}, got {}\n--- command: avalanche-net {}\n--- cwd: {}\n--- files:\n{}\n--- stdout:\n{}\n--- stderr:\n{}",
+                self.code(),
+                self.args.join(" "),
+                self.cwd.display(),
+                listing(&self.cwd),
+                self.stdout(),
+                self.stderr()
+            );
+        }
+        self
+    }
+}
+
+fn listing(dir: &Path) -> String {
+    let out = Command::new("find").arg(".").arg("-not").arg("-path").arg("./.git*").current_dir(dir).output();
+    out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default()
+}
+
+/// Runs the binary in `cwd` with a clean environment (PATH, HOME, and `env` only).
+pub fn run_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut cmd = Command::new(bin());
+    cmd.args(args).current_dir(cwd).env_clear();
+    for var in ["PATH", "HOME", "TMPDIR", "NIXPKGS_LIB"] {
+        if let Some(v) = std::env::var_os(var) {
+            cmd.env(var, v);
+        }
+    }
+    cmd.env("NO_COLOR", "1");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let output = cmd.output().expect("running avalanche-net");
+    Run { cwd: cwd.to_path_buf(), args: args.iter().map(|s| s.to_string()).collect(), output }
+}
