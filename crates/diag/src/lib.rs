@@ -23,7 +23,7 @@
 mod render;
 mod source;
 
-pub use render::{Format, RenderOptions, render, render_human, render_json, render_sarif};
+pub use render::{Format, RenderOptions, render, render_human, render_json, render_sarif, summary};
 pub use source::{FileId, SourceMap, Span};
 
 /// How bad a finding is.
@@ -103,9 +103,27 @@ impl Diagnostic {
         self
     }
 
+    /// Sets the primary location and the short message drawn under it (rendered
+    /// as a label on the same span). Without a location, the message becomes a note
+    /// so it is not lost (values read through `nix eval` have no spans).
+    pub fn with_primary_label(mut self, span: Option<Span>, message: impl Into<String>) -> Self {
+        self.span = span;
+        match span {
+            Some(span) => self.labels.push(Label {
+                span,
+                message: message.into(),
+            }),
+            None => self.notes.push(message.into()),
+        }
+        self
+    }
+
     /// Adds a secondary location.
     pub fn with_label(mut self, span: Span, message: impl Into<String>) -> Self {
-        self.labels.push(Label { span, message: message.into() });
+        self.labels.push(Label {
+            span,
+            message: message.into(),
+        });
         self
     }
 

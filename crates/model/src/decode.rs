@@ -1,12 +1,1350 @@
-//! Decoding a [`Value`] into a [`Network`]. TODO(issue 2).
-use crate::Network;
-use avalanche_diag::Diagnostic;
-use avalanche_nix::Value;
+//! Decoding a [`Value`] into a [`Network`].
+//!
+//! The decoder walks the value once, checks every attribute against the schema of
+//! DESIGN.md and reports *every* problem it finds, each at the most specific place:
+//! the attribute name for an unknown attribute, the value for a wrong value, the
+//! enclosing attribute for a missing one. Defaults come from [`crate::defaults`].
+//! Attribute paths for messages are built on the stack and only formatted when a
+//! diagnostic is made, so a clean decode allocates little beyond the result.
+use crate::defaults as d;
+use crate::network::*;
+use crate::{Cidr, Name};
+use avalanche_diag::{Diagnostic, Span};
+use avalanche_nix::{Attr, Value, ValueKind};
+use std::collections::BTreeMap;
+use std::fmt;
+
+type Attrs = BTreeMap<String, Attr>;
 
 /// Decodes the evaluated declarations: either the module (`{ avalanche.network = …; }`)
 /// or the `avalanche.network` value itself (what `nix eval .#…network` prints).
 /// Returns the network and every diagnostic; the network is `None` when any is an error.
+///
+/// Every attribute may be set explicitly to its default, and optional attributes
+/// to `null`, so the output of `nix eval` (all defaults filled in) decodes too.
 pub fn decode(value: &Value) -> (Option<Network>, Vec<Diagnostic>) {
-    let _ = value;
-    (Some(Network::default()), Vec::new())
+    let mut decoder = Decoder {
+        diagnostics: Vec::new(),
+    };
+    let network = decoder.top(value);
+    let network = if avalanche_diag::has_errors(&decoder.diagnostics) {
+        None
+    } else {
+        network
+    };
+    // Attribute sets are walked in name order; report in source order.
+    let mut diagnostics = decoder.diagnostics;
+    diagnostics.sort_by_key(|d| d.span.map_or((u32::MAX, u32::MAX), |s| (s.file.0, s.start)));
+    (network, diagnostics)
 }
+
+// ---------------------------------------------------------------- attribute paths
+
+/// A dotted attribute path, relative to `avalanche.network`.
+#[derive(Clone, Copy)]
+enum Path<'a> {
+    /// `avalanche.network` itself.
+    Root,
+    /// `parent.key`.
+    Key(&'a Path<'a>, &'a str),
+    /// The `index`th element of the list at `parent`.
+    Index(&'a Path<'a>, usize),
+}
+
+impl<'a> Path<'a> {
+    fn key(&'a self, key: &'a str) -> Path<'a> {
+        Path::Key(self, key)
+    }
+
+    /// The last attribute name (for `help: write \`key = …;\``).
+    fn last(&self) -> &str {
+        match self {
+            Path::Root => "network",
+            Path::Key(_, k) => k,
+            Path::Index(p, _) => p.last(),
+        }
+    }
+}
+
+impl fmt::Display for Path<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Path::Root => f.write_str("avalanche.network"),
+            Path::Key(Path::Root, k) => write_key(f, k),
+            Path::Key(parent, k) => {
+                write!(f, "{parent}.")?;
+                write_key(f, k)
+            }
+            Path::Index(parent, i) => write!(f, "{parent}[{i}]"),
+        }
+    }
+}
+
+/// An attribute name as written in Nix: bare when it is an identifier, else quoted.
+fn write_key(f: &mut fmt::Formatter<'_>, key: &str) -> fmt::Result {
+    let ident = key
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-'".contains(c));
+    if ident {
+        f.write_str(key)
+    } else {
+        f.write_str(&nix_string(key))
+    }
+}
+
+/// A Nix string literal for `s`.
+fn nix_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// "an int", "a string", … for messages.
+fn found(v: &Value) -> &'static str {
+    match v.kind {
+        ValueKind::Null => "null",
+        ValueKind::Bool(_) => "a bool",
+        ValueKind::Int(_) => "an int",
+        ValueKind::Float(_) => "a float",
+        ValueKind::String(_) => "a string",
+        ValueKind::List(_) => "a list",
+        ValueKind::Attrs(_) => "an attribute set",
+    }
+}
+
+// ---------------------------------------------------------------- edit distance
+
+/// Levenshtein distance, case-insensitive.
+fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let b: Vec<char> = b.chars().map(|c| c.to_ascii_lowercase()).collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// The candidate closest to `word`, if it is close enough to be a likely typo.
+fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let limit = match word.chars().count() {
+        0..=4 => 1,
+        5..=8 => 2,
+        _ => 3,
+    };
+    candidates
+        .iter()
+        .map(|c| (distance(word, c), *c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+// ---------------------------------------------------------------- checks on strings
+
+/// A valid DNS-1123 label close to `s` (lowercased, other characters made `-`).
+fn suggest_name(s: &str) -> Option<String> {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars().flat_map(char::to_lowercase) {
+        let c = if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            c
+        } else {
+            '-'
+        };
+        if !(c == '-' && out.ends_with('-')) {
+            out.push(c);
+        }
+    }
+    let trimmed: String = out.trim_matches('-').chars().take(63).collect();
+    let trimmed = trimmed.trim_end_matches('-');
+    Name::new(trimmed).ok().map(|n| n.as_str().to_owned())
+}
+
+/// Why `s` is not a Tailscale ACL tag (`tag:` then a DNS-1123 label, as the Nix
+/// option type `tailscaleTag` says).
+fn tag_problem(s: &str) -> Option<String> {
+    let Some(name) = s.strip_prefix("tag:") else {
+        return Some("a tag starts with `tag:`".to_owned());
+    };
+    Name::new(name).err().map(|e| format!("after `tag:`, {e}"))
+}
+
+const BECH32: &str = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+
+/// BIP-173 checksum of a lowercase bech32 string split into `hrp` and `data`.
+fn bech32_valid(hrp: &str, data: &str) -> bool {
+    const GEN: [u32; 5] = [
+        0x3b6a_57b2,
+        0x2650_8e6d,
+        0x1ea1_19fa,
+        0x3d42_33dd,
+        0x2a14_62b3,
+    ];
+    let mut chk: u32 = 1;
+    let mut step = |v: u32| {
+        let top = chk >> 25;
+        chk = ((chk & 0x01ff_ffff) << 5) ^ v;
+        for (i, g) in GEN.iter().enumerate() {
+            if (top >> i) & 1 == 1 {
+                chk ^= g;
+            }
+        }
+    };
+    for b in hrp.bytes() {
+        step(u32::from(b >> 5));
+    }
+    step(0);
+    for b in hrp.bytes() {
+        step(u32::from(b & 31));
+    }
+    for c in data.chars() {
+        match BECH32.find(c) {
+            Some(v) => step(v as u32),
+            None => return false,
+        }
+    }
+    chk == 1
+}
+
+/// Why `s` is not an age recipient (`age1…`, bech32), if it is not.
+fn age_recipient_problem(s: &str) -> Option<String> {
+    if !s.starts_with("age1") {
+        return Some("an age recipient starts with `age1`".to_owned());
+    }
+    if s.chars().any(|c| c.is_ascii_uppercase()) {
+        return Some("an age recipient is written in lowercase".to_owned());
+    }
+    // The separator is the last `1`: `age1…` for X25519, `age1<plugin>1…` for plugins.
+    let (hrp, data) = s.rsplit_once('1').unwrap_or((s, ""));
+    if let Some(c) = data.chars().find(|c| !BECH32.contains(*c)) {
+        return Some(format!("`{c}` is not in the bech32 alphabet ({BECH32})"));
+    }
+    if data.len() < 7 {
+        return Some("it is too short to be an age public key".to_owned());
+    }
+    if !bech32_valid(hrp, data) {
+        return Some(
+            "its bech32 checksum does not match: a character is mistyped or missing".to_owned(),
+        );
+    }
+    None
+}
+
+/// Why `p` is not a clean repository-relative path, if it is not.
+fn relative_path_problem(p: &str) -> Option<&'static str> {
+    if p.is_empty() {
+        Some("the path is empty")
+    } else if p.starts_with('/') {
+        Some("the path must be relative to the repository root")
+    } else if p.split('/').any(|c| c == "..") {
+        Some("the path must stay inside the repository (no `..`)")
+    } else {
+        None
+    }
+}
+
+/// A Kubernetes Secret data key: `[-._a-zA-Z0-9]+`.
+fn secret_key_valid(k: &str) -> bool {
+    !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c))
+}
+
+fn spanned<T>(value: T, v: &Value) -> Spanned<T> {
+    Spanned {
+        value,
+        span: v.span,
+    }
+}
+
+fn lookup<T: Copy>(all: &[(&str, T)], name: &str, fallback: T) -> T {
+    all.iter()
+        .find(|(n, _)| *n == name)
+        .map_or(fallback, |(_, t)| *t)
+}
+
+// ---------------------------------------------------------------- the decoder
+
+/// An attribute set being decoded, with where it was named (for `model-missing`).
+struct Section<'v, 'p> {
+    attrs: &'v Attrs,
+    path: Path<'p>,
+    span: Option<Span>,
+}
+
+impl<'v> Section<'v, '_> {
+    /// The value of `key`; `null` counts as unset.
+    fn get(&self, key: &str) -> Option<&'v Value> {
+        self.attrs
+            .get(key)
+            .map(|a| &a.value)
+            .filter(|v| !matches!(v.kind, ValueKind::Null))
+    }
+}
+
+struct Decoder {
+    diagnostics: Vec<Diagnostic>,
+}
+
+/// The top-level attributes of each part of the schema.
+const NETWORK_KEYS: &[&str] = &["retired", "tailscale", "egress", "secrets", "kubernetes"];
+const RETIRED_KEYS: &[&str] = &[
+    "description",
+    "aliases",
+    "ageRecipients",
+    "monthlyCost",
+    "currency",
+];
+const TAILSCALE_KEYS: &[&str] = &["exitNodes", "kubernetesOperator", "nodes"];
+const NODE_KEYS: &[&str] = &["role", "advertiseRoutes", "tags"];
+const EGRESS_KEYS: &[&str] = &["image", "providers", "proxies", "sidecars", "clients"];
+const PROVIDER_KEYS: &[&str] = &["service", "type", "credentials"];
+const PROXY_KEYS: &[&str] = &[
+    "provider",
+    "countries",
+    "replicas",
+    "healthCheck",
+    "privileged",
+];
+const SIDECAR_KEYS: &[&str] = &[
+    "namespace",
+    "deployment",
+    "provider",
+    "countries",
+    "portForwarding",
+    "inputPorts",
+    "healthCheck",
+    "privileged",
+];
+const CLIENT_KEYS: &[&str] = &[
+    "namespace",
+    "deployment",
+    "proxy",
+    "protocol",
+    "enforce",
+    "podLabels",
+];
+const SECRET_KEYS: &[&str] = &["format", "file", "keys", "namespace"];
+const KUBERNETES_KEYS: &[&str] = &[
+    "dir",
+    "podCIDR",
+    "serviceCIDR",
+    "clusterDomain",
+    "argocd",
+    "monitoring",
+    "verification",
+];
+const ARGOCD_KEYS: &[&str] = &["namespace", "project", "repoURL", "targetRevision"];
+const MONITORING_KEYS: &[&str] = &["enable", "tunnelMetrics"];
+const VERIFICATION_KEYS: &[&str] = &["enable"];
+const PERMISSIONS: [(&str, Permission); 2] = [
+    ("forbidden", Permission::Forbidden),
+    ("allowed", Permission::Allowed),
+];
+
+impl Decoder {
+    fn push(&mut self, diagnostic: Diagnostic) {
+        self.diagnostics.push(diagnostic);
+    }
+
+    // ------------------------------------------------------------ generic parts
+
+    fn type_error(&mut self, v: &Value, path: Path<'_>, expected: &str) {
+        let found = found(v);
+        let mut diagnostic = Diagnostic::error("model-type", format!("wrong type for `{path}`"))
+            .with_primary_label(v.span, format!("expected {expected}, found {found}"));
+        if expected.starts_with("a list of")
+            && !matches!(v.kind, ValueKind::List(_) | ValueKind::Attrs(_))
+        {
+            diagnostic = diagnostic.with_help("wrap it in a list: `[ … ]`");
+        }
+        self.push(diagnostic);
+    }
+
+    /// Opens an attribute set and reports the attributes that are not in `known`.
+    fn section<'v, 'p>(
+        &mut self,
+        v: &'v Value,
+        path: Path<'p>,
+        named_at: Option<Span>,
+        known: &[&str],
+    ) -> Option<Section<'v, 'p>> {
+        let ValueKind::Attrs(attrs) = &v.kind else {
+            self.type_error(v, path, "an attribute set");
+            return None;
+        };
+        for (key, attr) in attrs {
+            if known.contains(&key.as_str()) {
+                continue;
+            }
+            self.unknown_attribute(key, attr, path, known);
+        }
+        Some(Section {
+            attrs,
+            path,
+            span: named_at.or(v.span),
+        })
+    }
+
+    fn unknown_attribute(&mut self, key: &str, attr: &Attr, path: Path<'_>, known: &[&str]) {
+        let at = attr.name_span.or(attr.value.span);
+        let whereabouts = match path {
+            Path::Root => "`avalanche.network`".to_owned(),
+            _ => format!("`{path}`"),
+        };
+        let mut diagnostic = Diagnostic::error(
+            "model-unknown-attribute",
+            format!("unknown attribute `{key}` in {whereabouts}"),
+        )
+        .with_primary_label(at, "unknown attribute")
+        .with_note(format!(
+            "the attributes of {whereabouts} are: {}",
+            known.join(", ")
+        ));
+        if let Some(best) = closest(key, known) {
+            diagnostic = diagnostic.with_help(format!("did you mean `{best}`?"));
+        }
+        self.push(diagnostic);
+    }
+
+    /// The value of a required attribute; reports it missing at the enclosing attribute.
+    fn require<'v>(&mut self, s: &Section<'v, '_>, key: &str, example: &str) -> Option<&'v Value> {
+        let value = s.attrs.get(key).map(|a| &a.value);
+        if value.is_none() {
+            self.push(
+                Diagnostic::error("model-missing", format!("`{}` has no `{key}`", s.path))
+                    .with_primary_label(s.span, format!("`{key}` is required here"))
+                    .with_help(format!("add `{key} = {example};`")),
+            );
+        }
+        value
+    }
+
+    /// Each entry of an attribute set of named things (`nodes.<name>`, …), with its
+    /// name checked as a DNS-1123 label; entries with a bad name are still decoded
+    /// (to report their problems too) but left out.
+    fn named<'v, T>(
+        &mut self,
+        v: &'v Value,
+        path: Path<'_>,
+        mut entry: impl FnMut(&mut Self, &Name, &'v Attr, Path<'_>) -> Option<T>,
+    ) -> BTreeMap<Name, T> {
+        let mut out = BTreeMap::new();
+        let ValueKind::Attrs(attrs) = &v.kind else {
+            self.type_error(v, path, "an attribute set");
+            return out;
+        };
+        for (key, attr) in attrs {
+            let name = match Name::new(key) {
+                Ok(name) => name,
+                Err(err) => {
+                    self.bad_name(key, attr.name_span.or(attr.value.span), &err.to_string());
+                    // Decode it under a placeholder so its own problems are reported too.
+                    let placeholder = Name::new("invalid").unwrap_or_else(|_| unreachable!());
+                    let _ = entry(self, &placeholder, attr, path.key(key));
+                    continue;
+                }
+            };
+            if let Some(t) = entry(self, &name, attr, path.key(key)) {
+                out.insert(name, t);
+            }
+        }
+        out
+    }
+
+    fn bad_name(&mut self, s: &str, at: Option<Span>, why: &str) {
+        let mut diagnostic = Diagnostic::error("model-name", format!("`{s}` is not a valid name"))
+            .with_primary_label(at, why)
+            .with_note(
+                "names become Kubernetes resource names and hostnames: DNS-1123 labels of 1 to 63 \
+                 characters `a-z`, `0-9` and `-`, starting and ending with a letter or a digit",
+            );
+        if let Some(suggestion) = suggest_name(s) {
+            diagnostic = diagnostic.with_help(format!("use `{suggestion}`"));
+        }
+        self.push(diagnostic);
+    }
+
+    // ------------------------------------------------------------ scalars
+
+    fn string<'v>(&mut self, v: &'v Value, path: Path<'_>) -> Option<&'v str> {
+        match &v.kind {
+            ValueKind::String(s) => Some(s),
+            _ => {
+                self.type_error(v, path, "a string");
+                None
+            }
+        }
+    }
+
+    fn non_empty<'v>(&mut self, v: &'v Value, path: Path<'_>) -> Option<&'v str> {
+        let s = self.string(v, path)?;
+        if s.is_empty() {
+            self.push(
+                Diagnostic::error("model-empty", format!("`{path}` is empty"))
+                    .with_primary_label(v.span, "expected a non-empty string"),
+            );
+            return None;
+        }
+        Some(s)
+    }
+
+    fn name(&mut self, v: &Value, path: Path<'_>) -> Option<Name> {
+        let s = self.string(v, path)?;
+        match Name::new(s) {
+            Ok(name) => Some(name),
+            Err(err) => {
+                self.bad_name(s, v.span, &err.to_string());
+                None
+            }
+        }
+    }
+
+    fn boolean(&mut self, v: &Value, path: Path<'_>) -> Option<bool> {
+        match v.kind {
+            ValueKind::Bool(b) => Some(b),
+            _ => {
+                self.type_error(v, path, "a bool (`true` or `false`)");
+                None
+            }
+        }
+    }
+
+    fn cidr(&mut self, v: &Value, path: Path<'_>) -> Option<Cidr> {
+        let s = self.string(v, path)?;
+        match Cidr::parse(s) {
+            Ok(cidr) => Some(cidr),
+            Err(_) => {
+                let mut diagnostic =
+                    Diagnostic::error("model-cidr", format!("`{s}` is not a CIDR"))
+                        .with_primary_label(
+                            v.span,
+                            "expected an address and a prefix length, like `10.1.0.0/24`",
+                        );
+                if let Ok(addr) = s.parse::<std::net::IpAddr>() {
+                    let bits = if addr.is_ipv4() { 32 } else { 128 };
+                    diagnostic = diagnostic
+                        .with_help(format!("for this one address, write `\"{addr}/{bits}\"`"));
+                } else if let Some((addr, len)) = s.split_once('/')
+                    && addr.parse::<std::net::IpAddr>().is_ok()
+                {
+                    diagnostic = diagnostic.with_note(format!(
+                        "`{len}` is not a prefix length: at most 32 for IPv4, 128 for IPv6"
+                    ));
+                }
+                self.push(diagnostic);
+                None
+            }
+        }
+    }
+
+    fn enumeration<T: Copy>(
+        &mut self,
+        v: &Value,
+        path: Path<'_>,
+        what: &str,
+        all: &[(&str, T)],
+    ) -> Option<T> {
+        let s = self.string(v, path)?;
+        if let Some((_, t)) = all.iter().find(|(n, _)| *n == s) {
+            return Some(*t);
+        }
+        let names: Vec<&str> = all.iter().map(|(n, _)| *n).collect();
+        let mut diagnostic = Diagnostic::error("model-enum", format!("unknown {what} `{s}`"))
+            .with_primary_label(v.span, format!("expected one of: {}", names.join(", ")));
+        if let Some(best) = closest(s, &names) {
+            diagnostic = diagnostic.with_help(format!("write `{} = \"{best}\";`", path.last()));
+        }
+        self.push(diagnostic);
+        None
+    }
+
+    /// A non-negative integer that fits `u32`.
+    fn count(&mut self, v: &Value, path: Path<'_>) -> Option<u32> {
+        let ValueKind::Int(i) = v.kind else {
+            self.type_error(v, path, "an int");
+            return None;
+        };
+        match u32::try_from(i) {
+            Ok(n) => Some(n),
+            Err(_) => {
+                self.push(
+                    Diagnostic::error("model-range", format!("`{path}` is out of range"))
+                        .with_primary_label(
+                            v.span,
+                            format!("expected 0 to {}, found {i}", u32::MAX),
+                        ),
+                );
+                None
+            }
+        }
+    }
+
+    fn port(&mut self, v: &Value, path: Path<'_>) -> Option<u16> {
+        let ValueKind::Int(i) = v.kind else {
+            self.type_error(v, path, "a port number (an int)");
+            return None;
+        };
+        match u16::try_from(i) {
+            Ok(p) if p > 0 => Some(p),
+            _ => {
+                self.push(
+                    Diagnostic::error("model-port", format!("port {i} is out of range"))
+                        .with_primary_label(v.span, "a port is a number from 1 to 65535"),
+                );
+                None
+            }
+        }
+    }
+
+    /// An amount of money: an int or a float, not negative.
+    fn amount(&mut self, v: &Value, path: Path<'_>) -> Option<f64> {
+        let x = match v.kind {
+            ValueKind::Int(i) => i as f64,
+            ValueKind::Float(f) => f,
+            _ => {
+                self.type_error(v, path, "a number");
+                return None;
+            }
+        };
+        if !(x.is_finite() && x >= 0.0) {
+            self.push(
+                Diagnostic::error("model-range", format!("`{path}` is out of range"))
+                    .with_primary_label(v.span, "expected an amount of 0 or more"),
+            );
+            return None;
+        }
+        Some(x)
+    }
+
+    fn list<'v, T>(
+        &mut self,
+        v: &'v Value,
+        path: Path<'_>,
+        expected: &str,
+        mut element: impl FnMut(&mut Self, &'v Value, Path<'_>) -> Option<T>,
+    ) -> Option<Vec<Spanned<T>>> {
+        let ValueKind::List(items) = &v.kind else {
+            self.type_error(v, path, expected);
+            return None;
+        };
+        let mut out = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for (i, item) in items.iter().enumerate() {
+            match element(self, item, Path::Index(&path, i)) {
+                Some(t) => out.push(spanned(t, item)),
+                None => ok = false,
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn strings(&mut self, v: &Value, path: Path<'_>) -> Option<Vec<Spanned<String>>> {
+        self.list(v, path, "a list of strings", |me, item, p| {
+            me.non_empty(item, p).map(str::to_owned)
+        })
+    }
+
+    // ------------------------------------------------------------ optional attributes
+
+    /// `key` decoded by `f`, or `default` when unset (or `null`).
+    fn opt<'v, T>(
+        &mut self,
+        s: &Section<'v, '_>,
+        key: &str,
+        default: impl FnOnce() -> T,
+        f: impl FnOnce(&mut Self, &'v Value, Path<'_>) -> Option<T>,
+    ) -> T {
+        match s.get(key) {
+            Some(v) => f(self, v, s.path.key(key)).unwrap_or_else(default),
+            None => default(),
+        }
+    }
+
+    /// `key` decoded by `f` with its span, or the unspanned `default`.
+    fn opt_spanned<'v, T>(
+        &mut self,
+        s: &Section<'v, '_>,
+        key: &str,
+        default: impl FnOnce() -> T,
+        f: impl FnOnce(&mut Self, &'v Value, Path<'_>) -> Option<T>,
+    ) -> Spanned<T> {
+        match s.get(key) {
+            Some(v) => match f(self, v, s.path.key(key)) {
+                Some(t) => spanned(t, v),
+                None => Spanned::unspanned(default()),
+            },
+            None => Spanned::unspanned(default()),
+        }
+    }
+
+    /// A required `key` decoded by `f`, with its span.
+    fn req<'v, T>(
+        &mut self,
+        s: &Section<'v, '_>,
+        key: &str,
+        example: &str,
+        f: impl FnOnce(&mut Self, &'v Value, Path<'_>) -> Option<T>,
+    ) -> Option<Spanned<T>> {
+        let v = self.require(s, key, example)?;
+        f(self, v, s.path.key(key)).map(|t| spanned(t, v))
+    }
+
+    // ------------------------------------------------------------ the schema
+
+    fn top(&mut self, value: &Value) -> Option<Network> {
+        let Some(attrs) = value.as_attrs() else {
+            self.push(
+                Diagnostic::error("model-type", "the declarations are not an attribute set")
+                    .with_primary_label(
+                        value.span,
+                        format!(
+                            "expected `{{ avalanche.network = …; }}`, found {}",
+                            found(value)
+                        ),
+                    ),
+            );
+            return None;
+        };
+        let Some(avalanche) = attrs.get("avalanche") else {
+            // The bare `avalanche.network` value, as `nix eval` prints it.
+            return self.network(value, None);
+        };
+        for (key, attr) in attrs.iter().filter(|(k, _)| k.as_str() != "avalanche") {
+            let mut diagnostic = Diagnostic::error(
+                "model-unknown-attribute",
+                format!("unknown top-level attribute `{key}`"),
+            )
+            .with_primary_label(
+                attr.name_span.or(attr.value.span),
+                "not read by avalanche-net",
+            )
+            .with_note("this file is read for `avalanche.network` only");
+            if closest(key, &["avalanche"]).is_some() {
+                diagnostic = diagnostic.with_help("did you mean `avalanche`?");
+            }
+            self.push(diagnostic);
+        }
+        let ValueKind::Attrs(inner) = &avalanche.value.kind else {
+            self.push(
+                Diagnostic::error("model-type", "wrong type for `avalanche`").with_primary_label(
+                    avalanche.value.span,
+                    format!(
+                        "expected an attribute set, found {}",
+                        found(&avalanche.value)
+                    ),
+                ),
+            );
+            return None;
+        };
+        for (key, attr) in inner.iter().filter(|(k, _)| k.as_str() != "network") {
+            let mut diagnostic = Diagnostic::error(
+                "model-unknown-attribute",
+                format!("unknown attribute `avalanche.{key}`"),
+            )
+            .with_primary_label(attr.name_span.or(attr.value.span), "unknown attribute")
+            .with_note("the only attribute of `avalanche` is `network`");
+            if closest(key, &["network"]).is_some() {
+                diagnostic = diagnostic.with_help("did you mean `network`?");
+            }
+            self.push(diagnostic);
+        }
+        match inner.get("network") {
+            Some(network) => self.network(&network.value, network.name_span),
+            None => {
+                self.push(
+                    Diagnostic::error("model-missing", "`avalanche` has no `network`")
+                        .with_primary_label(
+                            avalanche.name_span.or(avalanche.value.span),
+                            "`network` is required here",
+                        )
+                        .with_help("add `network = { … };`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn network(&mut self, v: &Value, named_at: Option<Span>) -> Option<Network> {
+        let s = self.section(v, Path::Root, named_at, NETWORK_KEYS)?;
+        let path = s.path;
+        let retired = match s.get("retired") {
+            Some(v) => self.named(v, path.key("retired"), Self::retired),
+            None => BTreeMap::new(),
+        };
+        let tailscale = match s.get("tailscale") {
+            Some(v) => self.tailscale(v, path.key("tailscale"), s.attrs.get("tailscale")),
+            None => Some(Tailscale::default()),
+        };
+        let egress = match s.get("egress") {
+            Some(v) => self.egress(v, path.key("egress"), s.attrs.get("egress")),
+            None => Some(Egress::default()),
+        };
+        let secrets = match s.get("secrets") {
+            Some(v) => self.named(v, path.key("secrets"), Self::secret),
+            None => BTreeMap::new(),
+        };
+        let kubernetes = match s.get("kubernetes") {
+            Some(v) => self.kubernetes(v, path.key("kubernetes"), s.attrs.get("kubernetes")),
+            None => Some(Kubernetes::default()),
+        };
+        Some(Network {
+            retired,
+            tailscale: tailscale?,
+            egress: egress?,
+            secrets,
+            kubernetes: kubernetes?,
+        })
+    }
+
+    fn retired(&mut self, _name: &Name, attr: &Attr, path: Path<'_>) -> Option<RetiredHost> {
+        let s = self.section(&attr.value, path, attr.name_span, RETIRED_KEYS)?;
+        let description = self.req(&s, "description", "\"what it was\"", |me, v, p| {
+            me.string(v, p).map(str::to_owned)
+        });
+        let aliases = self.opt(&s, "aliases", Vec::new, |me, v, p| {
+            me.list(v, p, "a list of names", |me, item, p| me.name(item, p))
+        });
+        let age_recipients = self.opt(&s, "ageRecipients", Vec::new, |me, v, p| {
+            me.list(v, p, "a list of age recipients (strings)", |me, item, p| {
+                me.age_recipient(item, p)
+            })
+        });
+        let monthly_cost = self.opt(
+            &s,
+            "monthlyCost",
+            || d::MONTHLY_COST,
+            |me, v, p| me.amount(v, p),
+        );
+        let currency = self.opt(
+            &s,
+            "currency",
+            || d::CURRENCY.to_owned(),
+            |me, v, p| me.currency(v, p),
+        );
+        Some(RetiredHost {
+            span: s.span,
+            description: description?.value,
+            aliases,
+            age_recipients,
+            monthly_cost,
+            currency,
+        })
+    }
+
+    fn age_recipient(&mut self, v: &Value, path: Path<'_>) -> Option<String> {
+        let s = self.string(v, path)?;
+        if s.to_ascii_uppercase().starts_with("AGE-SECRET-KEY-") {
+            // Never echo the key itself.
+            self.push(
+                Diagnostic::error("model-age-recipient", "this is an age *secret* key, not a recipient")
+                    .with_primary_label(v.span, "a private key, in the repository")
+                    .with_note("anyone who can read this file can decrypt what the key protects")
+                    .with_help(
+                        "put the public key here instead (`age-keygen -y KEYFILE` prints it), \
+                         remove the secret key from the file and its history, and treat it as leaked",
+                    ),
+            );
+            return None;
+        }
+        match age_recipient_problem(s) {
+            None => Some(s.to_owned()),
+            Some(why) => {
+                self.push(
+                    Diagnostic::error("model-age-recipient", format!("`{s}` is not an age recipient"))
+                        .with_primary_label(v.span, why)
+                        .with_note("an age recipient is a public key like `age1` followed by 58 bech32 characters")
+                        .with_help("copy it from `.sops.yaml`, or print it with `age-keygen -y KEYFILE`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn currency(&mut self, v: &Value, path: Path<'_>) -> Option<String> {
+        let s = self.string(v, path)?;
+        if s.len() == 3 && s.chars().all(|c| c.is_ascii_uppercase()) {
+            return Some(s.to_owned());
+        }
+        let mut diagnostic =
+            Diagnostic::error("model-currency", format!("`{s}` is not a currency code"))
+                .with_primary_label(
+                    v.span,
+                    "expected an ISO 4217 code of three capital letters, like `EUR`",
+                );
+        if s.len() == 3 && s.chars().all(|c| c.is_ascii_alphabetic()) {
+            diagnostic = diagnostic.with_help(format!(
+                "write `currency = \"{}\";`",
+                s.to_ascii_uppercase()
+            ));
+        }
+        self.push(diagnostic);
+        None
+    }
+
+    fn tailscale(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Option<Tailscale> {
+        let s = self.section(v, path, attr.and_then(|a| a.name_span), TAILSCALE_KEYS)?;
+        let permission = |me: &mut Self, v: &Value, p: Path<'_>| {
+            me.enumeration(v, p, "permission", &PERMISSIONS)
+        };
+        let forbidden = || lookup(&PERMISSIONS, d::PERMISSION, Permission::Forbidden);
+        let exit_nodes = self.opt_spanned(&s, "exitNodes", forbidden, permission);
+        let kubernetes_operator = self.opt_spanned(&s, "kubernetesOperator", forbidden, permission);
+        let nodes = match s.get("nodes") {
+            Some(v) => self.named(v, s.path.key("nodes"), Self::node),
+            None => BTreeMap::new(),
+        };
+        Some(Tailscale {
+            exit_nodes,
+            kubernetes_operator,
+            nodes,
+        })
+    }
+
+    fn node(&mut self, _name: &Name, attr: &Attr, path: Path<'_>) -> Option<TailscaleNode> {
+        let s = self.section(&attr.value, path, attr.name_span, NODE_KEYS)?;
+        let role = self.req(&s, "role", "\"server\"", |me, v, p| {
+            me.enumeration(v, p, "role", &Role::ALL)
+        });
+        let advertise_routes = self.opt(&s, "advertiseRoutes", Vec::new, |me, v, p| {
+            me.list(v, p, "a list of CIDRs (strings)", |me, item, p| {
+                me.cidr(item, p)
+            })
+        });
+        let tags = self.opt(&s, "tags", Vec::new, |me, v, p| {
+            me.list(v, p, "a list of strings", |me, item, p| me.tag(item, p))
+        });
+        Some(TailscaleNode {
+            span: s.span,
+            role: role?,
+            advertise_routes,
+            tags,
+        })
+    }
+
+    fn tag(&mut self, v: &Value, path: Path<'_>) -> Option<String> {
+        let s = self.string(v, path)?;
+        let Some(why) = tag_problem(s) else {
+            return Some(s.to_owned());
+        };
+        let mut diagnostic = Diagnostic::error(
+            "model-tag",
+            format!("`{s}` is not a Tailscale tag"),
+        )
+        .with_primary_label(v.span, why)
+        .with_note(
+            "tags look like `tag:infra`; the policy file's `tagOwners` says who may apply them",
+        );
+        if !s.starts_with("tag:") && tag_problem(&format!("tag:{s}")).is_none() {
+            diagnostic = diagnostic.with_help(format!("write `\"tag:{s}\"`"));
+        }
+        self.push(diagnostic);
+        None
+    }
+
+    fn egress(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Option<Egress> {
+        let s = self.section(v, path, attr.and_then(|a| a.name_span), EGRESS_KEYS)?;
+        let image = self.opt_spanned(
+            &s,
+            "image",
+            || d::GLUETUN_IMAGE.to_owned(),
+            |me, v, p| me.non_empty(v, p).map(str::to_owned),
+        );
+        let map = |key: &'static str| s.get(key).map(|v| (v, s.path.key(key)));
+        let providers = match map("providers") {
+            Some((v, p)) => self.named(v, p, Self::provider),
+            None => BTreeMap::new(),
+        };
+        let proxies = match map("proxies") {
+            Some((v, p)) => self.named(v, p, Self::proxy),
+            None => BTreeMap::new(),
+        };
+        let sidecars = match map("sidecars") {
+            Some((v, p)) => self.named(v, p, Self::sidecar),
+            None => BTreeMap::new(),
+        };
+        let clients = match map("clients") {
+            Some((v, p)) => self.named(v, p, Self::client),
+            None => BTreeMap::new(),
+        };
+        Some(Egress {
+            image,
+            providers,
+            proxies,
+            sidecars,
+            clients,
+        })
+    }
+
+    fn provider(&mut self, name: &Name, attr: &Attr, path: Path<'_>) -> Option<Provider> {
+        let s = self.section(&attr.value, path, attr.name_span, PROVIDER_KEYS)?;
+        let service = self.opt_spanned(
+            &s,
+            "service",
+            || name.as_str().to_owned(),
+            |me, v, p| me.non_empty(v, p).map(str::to_owned),
+        );
+        let vpn_type = self.opt_spanned(
+            &s,
+            "type",
+            || lookup(&VpnType::ALL, d::VPN_TYPE, VpnType::Wireguard),
+            |me, v, p| me.enumeration(v, p, "VPN type", &VpnType::ALL),
+        );
+        let credentials =
+            self.opt_spanned(&s, "credentials", || name.clone(), |me, v, p| me.name(v, p));
+        Some(Provider {
+            span: s.span,
+            service,
+            vpn_type,
+            credentials,
+        })
+    }
+
+    fn health_check(&mut self, s: &Section<'_, '_>) -> HealthCheck {
+        self.opt(
+            s,
+            "healthCheck",
+            || lookup(&HealthCheck::ALL, d::HEALTH_CHECK, HealthCheck::Dns),
+            |me, v, p| me.enumeration(v, p, "health check", &HealthCheck::ALL),
+        )
+    }
+
+    fn countries(&mut self, s: &Section<'_, '_>) -> Option<Vec<Spanned<String>>> {
+        self.req(s, "countries", "[ \"Iceland\" ]", |me, v, p| {
+            me.strings(v, p)
+        })
+        .map(|c| c.value)
+    }
+
+    fn proxy(&mut self, _name: &Name, attr: &Attr, path: Path<'_>) -> Option<Proxy> {
+        let s = self.section(&attr.value, path, attr.name_span, PROXY_KEYS)?;
+        let provider = self.req(&s, "provider", "\"protonvpn\"", |me, v, p| me.name(v, p));
+        let countries = self.countries(&s);
+        let replicas = self.opt(
+            &s,
+            "replicas",
+            || d::PROXY_REPLICAS,
+            |me, v, p| me.count(v, p),
+        );
+        let health_check = self.health_check(&s);
+        let privileged = self.opt(
+            &s,
+            "privileged",
+            || d::PRIVILEGED,
+            |me, v, p| me.boolean(v, p),
+        );
+        Some(Proxy {
+            span: s.span,
+            provider: provider?,
+            countries: countries?,
+            replicas,
+            health_check,
+            privileged,
+        })
+    }
+
+    fn sidecar(&mut self, name: &Name, attr: &Attr, path: Path<'_>) -> Option<Sidecar> {
+        let s = self.section(&attr.value, path, attr.name_span, SIDECAR_KEYS)?;
+        let namespace = self.req(&s, "namespace", "\"media\"", |me, v, p| me.name(v, p));
+        let deployment =
+            self.opt_spanned(&s, "deployment", || name.clone(), |me, v, p| me.name(v, p));
+        let provider = self.req(&s, "provider", "\"protonvpn\"", |me, v, p| me.name(v, p));
+        let countries = self.countries(&s);
+        let port_forwarding = self.opt(
+            &s,
+            "portForwarding",
+            || d::PORT_FORWARDING,
+            |me, v, p| me.boolean(v, p),
+        );
+        let input_ports = self.opt(&s, "inputPorts", Vec::new, |me, v, p| {
+            me.list(v, p, "a list of ports (ints)", |me, item, p| {
+                me.port(item, p)
+            })
+        });
+        let health_check = self.health_check(&s);
+        let privileged = self.opt(
+            &s,
+            "privileged",
+            || d::PRIVILEGED,
+            |me, v, p| me.boolean(v, p),
+        );
+        Some(Sidecar {
+            span: s.span,
+            namespace: namespace?,
+            deployment,
+            provider: provider?,
+            countries: countries?,
+            port_forwarding,
+            input_ports,
+            health_check,
+            privileged,
+        })
+    }
+
+    fn client(&mut self, name: &Name, attr: &Attr, path: Path<'_>) -> Option<Client> {
+        let s = self.section(&attr.value, path, attr.name_span, CLIENT_KEYS)?;
+        let namespace = self.req(&s, "namespace", "\"irc\"", |me, v, p| me.name(v, p));
+        let deployment =
+            self.opt_spanned(&s, "deployment", || name.clone(), |me, v, p| me.name(v, p));
+        let proxy = self.req(&s, "proxy", "\"iceland\"", |me, v, p| me.name(v, p));
+        let protocol = self.opt_spanned(
+            &s,
+            "protocol",
+            || {
+                lookup(
+                    &ClientProtocol::ALL,
+                    d::CLIENT_PROTOCOL,
+                    ClientProtocol::Http,
+                )
+            },
+            |me, v, p| me.protocol(v, p),
+        );
+        let enforce = self.opt(
+            &s,
+            "enforce",
+            || d::CLIENT_ENFORCE,
+            |me, v, p| me.boolean(v, p),
+        );
+        let pod_labels = match s.get("podLabels") {
+            Some(v) => self.labels(v, s.path.key("podLabels")).unwrap_or_default(),
+            None => BTreeMap::from([(d::POD_LABEL_KEY.to_owned(), name.as_str().to_owned())]),
+        };
+        Some(Client {
+            span: s.span,
+            namespace: namespace?,
+            deployment,
+            proxy: proxy?,
+            protocol,
+            enforce,
+            pod_labels,
+        })
+    }
+
+    fn protocol(&mut self, v: &Value, path: Path<'_>) -> Option<ClientProtocol> {
+        if let ValueKind::String(s) = &v.kind
+            && s.eq_ignore_ascii_case("socks5")
+        {
+            self.push(
+                Diagnostic::error("model-socks5", "gluetun v3.41.3 has no SOCKS5 proxy")
+                    .with_primary_label(v.span, "SOCKS5 is not served by the gluetun release in use")
+                    .with_note(
+                        "port 8388 of gluetun is Shadowsocks (`SHADOWSOCKS=on`), not SOCKS5: \
+                         a SOCKS5 client cannot talk to it",
+                    )
+                    .with_note(
+                        "a SOCKS5 server exists only on `qmcgaw/gluetun:latest` \
+                         (`SOCKS5_ENABLED=on`, port 1080), not in the v3.41.3 release",
+                    )
+                    .with_help(
+                        "write `protocol = \"http\";`: HTTP CONNECT reaches any TCP port, IRC over \
+                         TLS on 6697 included; or `protocol = \"shadowsocks\";` if the app speaks Shadowsocks",
+                    ),
+            );
+            return None;
+        }
+        self.enumeration(v, path, "client protocol", &ClientProtocol::ALL)
+    }
+
+    fn labels(&mut self, v: &Value, path: Path<'_>) -> Option<BTreeMap<String, String>> {
+        let ValueKind::Attrs(attrs) = &v.kind else {
+            self.type_error(v, path, "an attribute set of strings");
+            return None;
+        };
+        let mut out = BTreeMap::new();
+        for (key, attr) in attrs {
+            if let Some(value) = self.string(&attr.value, path.key(key)) {
+                out.insert(key.clone(), value.to_owned());
+            }
+        }
+        Some(out)
+    }
+
+    fn secret(&mut self, _name: &Name, attr: &Attr, path: Path<'_>) -> Option<Secret> {
+        let s = self.section(&attr.value, path, attr.name_span, SECRET_KEYS)?;
+        let format = self.opt(
+            &s,
+            "format",
+            || {
+                lookup(
+                    &SecretFormat::ALL,
+                    d::SECRET_FORMAT,
+                    SecretFormat::Kubernetes,
+                )
+            },
+            |me, v, p| me.enumeration(v, p, "secret format", &SecretFormat::ALL),
+        );
+        let file = self.req(&s, "file", "\"secrets/<host>/<name>.yaml\"", |me, v, p| {
+            me.relative_path(v, p)
+        });
+        let keys = self.req(&s, "keys", "[ \"KEY\" ]", |me, v, p| {
+            me.list(v, p, "a list of strings", |me, item, p| {
+                let key = me.non_empty(item, p)?;
+                if format == SecretFormat::Kubernetes && !secret_key_valid(key) {
+                    me.push(
+                        Diagnostic::error("model-secret-key", format!("`{key}` is not a Kubernetes Secret key"))
+                            .with_primary_label(item.span, "only letters, digits, `-`, `_` and `.` are allowed")
+                            .with_help("rename the key, or use `format = \"plain\";` for a file read by sops-nix"),
+                    );
+                    return None;
+                }
+                Some(key.to_owned())
+            })
+        });
+        let namespace = s
+            .get("namespace")
+            .and_then(|v| self.name(v, s.path.key("namespace")));
+        Some(Secret {
+            span: s.span,
+            format,
+            file: file?,
+            keys: keys?.value,
+            namespace,
+        })
+    }
+
+    fn relative_path(&mut self, v: &Value, path: Path<'_>) -> Option<String> {
+        let s = self.string(v, path)?;
+        match relative_path_problem(s) {
+            None => Some(s.to_owned()),
+            Some(why) => {
+                self.push(
+                    Diagnostic::error("model-path", format!("`{path}` is not a path in the repository"))
+                        .with_primary_label(v.span, why)
+                        .with_help("write it relative to the repository root, like `\"secrets/routy/tailscale.yaml\"`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn kubernetes(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Option<Kubernetes> {
+        let s = self.section(v, path, attr.and_then(|a| a.name_span), KUBERNETES_KEYS)?;
+        let defaults = Kubernetes::default();
+        let dir = self.opt(
+            &s,
+            "dir",
+            || defaults.dir.clone(),
+            |me, v, p| me.relative_path(v, p),
+        );
+        let pod_cidr = self.opt_spanned(
+            &s,
+            "podCIDR",
+            || defaults.pod_cidr.value,
+            |me, v, p| me.cidr(v, p),
+        );
+        let service_cidr = self.opt_spanned(
+            &s,
+            "serviceCIDR",
+            || defaults.service_cidr.value,
+            |me, v, p| me.cidr(v, p),
+        );
+        let cluster_domain = self.opt(
+            &s,
+            "clusterDomain",
+            || defaults.cluster_domain.clone(),
+            |me, v, p| me.non_empty(v, p).map(str::to_owned),
+        );
+        let argocd = match s.get("argocd") {
+            Some(v) => self.argocd(v, s.path.key("argocd"), s.attrs.get("argocd")),
+            None => defaults.argocd.clone(),
+        };
+        let monitoring = match s.get("monitoring") {
+            Some(v) => self.monitoring(v, s.path.key("monitoring"), s.attrs.get("monitoring")),
+            None => defaults.monitoring.clone(),
+        };
+        let verification = match s.get("verification") {
+            Some(v) => {
+                let at = s.attrs.get("verification").and_then(|a| a.name_span);
+                match self.section(v, s.path.key("verification"), at, VERIFICATION_KEYS) {
+                    Some(inner) => self.opt(
+                        &inner,
+                        "enable",
+                        || d::VERIFICATION,
+                        |me, v, p| me.boolean(v, p),
+                    ),
+                    None => d::VERIFICATION,
+                }
+            }
+            None => d::VERIFICATION,
+        };
+        Some(Kubernetes {
+            dir,
+            pod_cidr,
+            service_cidr,
+            cluster_domain,
+            argocd,
+            monitoring,
+            verification,
+        })
+    }
+
+    fn argocd(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> ArgoCd {
+        let defaults = ArgoCd::default();
+        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), ARGOCD_KEYS) else {
+            return defaults;
+        };
+        let text = |me: &mut Self, v: &Value, p: Path<'_>| me.non_empty(v, p).map(str::to_owned);
+        ArgoCd {
+            namespace: self.opt(
+                &s,
+                "namespace",
+                || defaults.namespace.clone(),
+                |me, v, p| me.name(v, p).map(|n| n.as_str().to_owned()),
+            ),
+            project: self.opt(&s, "project", || defaults.project.clone(), text),
+            repo_url: self.opt(&s, "repoURL", || defaults.repo_url.clone(), text),
+            target_revision: self.opt(
+                &s,
+                "targetRevision",
+                || defaults.target_revision.clone(),
+                text,
+            ),
+        }
+    }
+
+    fn monitoring(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Monitoring {
+        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), MONITORING_KEYS) else {
+            return Monitoring {
+                enable: d::MONITORING,
+                tunnel_metrics: d::TUNNEL_METRICS,
+            };
+        };
+        Monitoring {
+            enable: self.opt(&s, "enable", || d::MONITORING, |me, v, p| me.boolean(v, p)),
+            tunnel_metrics: self.opt(
+                &s,
+                "tunnelMetrics",
+                || d::TUNNEL_METRICS,
+                |me, v, p| me.boolean(v, p),
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -38,8 +38,14 @@ impl Name {
         if s.len() > 63 {
             return Err(NameError::TooLong(s.to_owned()));
         }
-        if let Some(ch) = s.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')) {
-            return Err(NameError::BadChar { name: s.to_owned(), ch });
+        if let Some(ch) = s
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+        {
+            return Err(NameError::BadChar {
+                name: s.to_owned(),
+                ch,
+            });
         }
         if s.starts_with('-') || s.ends_with('-') {
             return Err(NameError::BadEdge(s.to_owned()));
@@ -73,9 +79,11 @@ pub struct Cidr(pub ipnet::IpNet);
 impl Cidr {
     /// Parses `a.b.c.d/n` or `x::/n`; the prefix length is required.
     pub fn parse(s: &str) -> Result<Cidr, String> {
-        s.parse::<ipnet::IpNet>()
-            .map(Cidr)
-            .map_err(|_| format!("`{s}` is not a CIDR (expected an address and a prefix length, like `10.1.0.0/24`)"))
+        s.parse::<ipnet::IpNet>().map(Cidr).map_err(|_| {
+            format!(
+                "`{s}` is not a CIDR (expected an address and a prefix length, like `10.1.0.0/24`)"
+            )
+        })
     }
 
     /// True when the address has bits set past the prefix (`10.1.0.5/24`).

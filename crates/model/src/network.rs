@@ -112,7 +112,10 @@ impl Role {
 
     /// The name as written in Nix.
     pub fn as_str(self) -> &'static str {
-        Role::ALL.iter().find(|(_, r)| *r == self).map_or("", |(s, _)| s)
+        Role::ALL
+            .iter()
+            .find(|(_, r)| *r == self)
+            .map_or("", |(s, _)| s)
     }
 
     /// False for devices: every other role needs a NixOS host in the flake.
@@ -172,12 +175,17 @@ pub enum VpnType {
 
 impl VpnType {
     /// Every type, as written in Nix.
-    pub const ALL: [(&'static str, VpnType); 2] =
-        [("wireguard", VpnType::Wireguard), ("openvpn", VpnType::Openvpn)];
+    pub const ALL: [(&'static str, VpnType); 2] = [
+        ("wireguard", VpnType::Wireguard),
+        ("openvpn", VpnType::Openvpn),
+    ];
 
     /// The name as written in Nix and in `VPN_TYPE`.
     pub fn as_str(self) -> &'static str {
-        VpnType::ALL.iter().find(|(_, r)| *r == self).map_or("", |(s, _)| s)
+        VpnType::ALL
+            .iter()
+            .find(|(_, r)| *r == self)
+            .map_or("", |(s, _)| s)
     }
 }
 
@@ -205,11 +213,15 @@ pub enum HealthCheck {
 
 impl HealthCheck {
     /// Every value, as written in Nix.
-    pub const ALL: [(&'static str, HealthCheck); 2] = [("icmp", HealthCheck::Icmp), ("dns", HealthCheck::Dns)];
+    pub const ALL: [(&'static str, HealthCheck); 2] =
+        [("icmp", HealthCheck::Icmp), ("dns", HealthCheck::Dns)];
 
     /// The name as written in Nix and in `HEALTH_SMALL_CHECK_TYPE`.
     pub fn as_str(self) -> &'static str {
-        HealthCheck::ALL.iter().find(|(_, r)| *r == self).map_or("", |(s, _)| s)
+        HealthCheck::ALL
+            .iter()
+            .find(|(_, r)| *r == self)
+            .map_or("", |(s, _)| s)
     }
 }
 
@@ -274,7 +286,10 @@ impl ClientProtocol {
 
     /// The name as written in Nix.
     pub fn as_str(self) -> &'static str {
-        ClientProtocol::ALL.iter().find(|(_, r)| *r == self).map_or("", |(s, _)| s)
+        ClientProtocol::ALL
+            .iter()
+            .find(|(_, r)| *r == self)
+            .map_or("", |(s, _)| s)
     }
 }
 
@@ -309,12 +324,17 @@ pub enum SecretFormat {
 
 impl SecretFormat {
     /// Every format, as written in Nix.
-    pub const ALL: [(&'static str, SecretFormat); 2] =
-        [("kubernetes", SecretFormat::Kubernetes), ("plain", SecretFormat::Plain)];
+    pub const ALL: [(&'static str, SecretFormat); 2] = [
+        ("kubernetes", SecretFormat::Kubernetes),
+        ("plain", SecretFormat::Plain),
+    ];
 
     /// The name as written in Nix.
     pub fn as_str(self) -> &'static str {
-        SecretFormat::ALL.iter().find(|(_, r)| *r == self).map_or("", |(s, _)| s)
+        SecretFormat::ALL
+            .iter()
+            .find(|(_, r)| *r == self)
+            .map_or("", |(s, _)| s)
     }
 }
 
@@ -378,14 +398,18 @@ pub struct Monitoring {
 impl Default for Kubernetes {
     fn default() -> Self {
         use crate::defaults as d;
-        let cidr = |s: &str| Spanned::unspanned(Cidr::parse(s).unwrap_or_else(|e| unreachable!("{e}")));
+        let cidr =
+            |s: &str| Spanned::unspanned(Cidr::parse(s).unwrap_or_else(|e| unreachable!("{e}")));
         Kubernetes {
             dir: d::KUBERNETES_DIR.to_owned(),
             pod_cidr: cidr(d::POD_CIDR),
             service_cidr: cidr(d::SERVICE_CIDR),
             cluster_domain: d::CLUSTER_DOMAIN.to_owned(),
             argocd: ArgoCd::default(),
-            monitoring: Monitoring { enable: d::MONITORING, tunnel_metrics: d::TUNNEL_METRICS },
+            monitoring: Monitoring {
+                enable: d::MONITORING,
+                tunnel_metrics: d::TUNNEL_METRICS,
+            },
             verification: d::VERIFICATION,
         }
     }

@@ -1,0 +1,215 @@
+//! Snapshot tests of the three renderers.
+use super::*;
+use crate::{Diagnostic, SourceMap};
+
+const NETWORK: &str = r#"{
+  avalanche.network = {
+    tailscale.nodes = {
+      routy = { role = "subnetrouter"; };
+      calypso = { role = "workstation"; tags = [ "infra" ]; };
+    };
+    egress.clients.marmithon = {
+      protocol = "socks5";
+    };
+  };
+}
+"#;
+
+fn span_of(sources: &SourceMap, file: FileId, needle: &str) -> Span {
+    let text = sources.text(file);
+    let start = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("`{needle}` not in the text"));
+    sources.span(file, start, start + needle.len())
+}
+
+/// A realistic set: two files, labels, notes, help, a warning, an unlocated one,
+/// given out of order.
+fn sample() -> (Vec<Diagnostic>, SourceMap) {
+    let mut sources = SourceMap::default();
+    let net = sources.add("nix/network.nix", NETWORK);
+    let sops = sources.add(
+        ".sops.yaml",
+        "creation_rules:\n  - path_regex: secrets/vps/.*\n    age: age1abc\n",
+    );
+    let diagnostics = vec![
+        Diagnostic::warning("sops-stale-rule", "creation rule matches no file")
+            .with_span(span_of(&sources, sops, "secrets/vps/.*"))
+            .with_help("remove the rule"),
+        Diagnostic::error("model-socks5", "gluetun v3.41.3 has no SOCKS5 proxy")
+            .with_primary_label(
+                Some(span_of(&sources, net, "\"socks5\"")),
+                "not served by gluetun v3.41.3",
+            )
+            .with_note("port 8388 is Shadowsocks, not SOCKS5")
+            .with_help("write `protocol = \"http\";`"),
+        Diagnostic::error("model-enum", "unknown role `subnetrouter`")
+            .with_primary_label(
+                Some(span_of(&sources, net, "\"subnetrouter\"")),
+                "expected one of: subnet-router, exit-node, workstation, server, device",
+            )
+            .with_label(span_of(&sources, net, "calypso"), "another node")
+            .with_label(span_of(&sources, sops, "age1abc"), "its key is still here")
+            .with_help("write `role = \"subnet-router\";`"),
+        Diagnostic::error("flake-missing", "no flake.nix")
+            .with_note("every managed node needs a NixOS host"),
+    ];
+    (diagnostics, sources)
+}
+
+#[test]
+fn human() {
+    let (diagnostics, sources) = sample();
+    let mut text = render_human(&diagnostics, &sources, RenderOptions::default());
+    text.push_str(&summary(&diagnostics));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn human_color() {
+    let (diagnostics, sources) = sample();
+    let text = render_human(&diagnostics[..2], &sources, RenderOptions { color: true });
+    insta::assert_snapshot!(text.replace('\x1b', "\\e"));
+}
+
+#[test]
+fn json() {
+    let (diagnostics, sources) = sample();
+    let text = render_json(&diagnostics, &sources);
+    let parsed: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(parsed.as_array().map(Vec::len), Some(4));
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn sarif() {
+    let (diagnostics, sources) = sample();
+    let text = render_sarif(&diagnostics, &sources);
+    let parsed: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+    assert_eq!(parsed["version"], "2.1.0");
+    assert_eq!(parsed["runs"][0]["tool"]["driver"]["name"], "avalanche-net");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn render_dispatches_on_format() {
+    let (diagnostics, sources) = sample();
+    let options = RenderOptions::default();
+    assert_eq!(
+        render(Format::Json, &diagnostics, &sources, options),
+        render_json(&diagnostics, &sources)
+    );
+    assert_eq!(
+        render(Format::Sarif, &diagnostics, &sources, options),
+        render_sarif(&diagnostics, &sources)
+    );
+    assert_eq!(
+        render(Format::Human, &diagnostics, &sources, options),
+        render_human(&diagnostics, &sources, options)
+    );
+}
+
+#[test]
+fn tabs_and_unicode() {
+    let mut sources = SourceMap::default();
+    let file = sources.add("tabs.nix", "{\n\tnom = \"café ☕ 東京\";\tbad = 1;\n}\n");
+    let d = vec![
+        Diagnostic::error("t-tab", "after a tab").with_span(span_of(&sources, file, "nom")),
+        Diagnostic::error("t-unicode", "after wide characters")
+            .with_primary_label(Some(span_of(&sources, file, "bad")), "carets line up"),
+        Diagnostic::error("t-wide", "a wide span").with_span(span_of(&sources, file, "東京")),
+    ];
+    let text = render_human(&d, &sources, RenderOptions::default());
+    insta::assert_snapshot!(text);
+    let json: serde_json::Value = serde_json::from_str(&render_json(&d, &sources)).expect("JSON");
+    // Columns count characters: the tab is one column.
+    assert_eq!(
+        (json[0]["line"].as_u64(), json[0]["column"].as_u64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(
+        (json[1]["column"].as_u64(), json[1]["end_column"].as_u64()),
+        (Some(16), Some(18))
+    );
+    assert_eq!(json[2]["column"].as_u64(), Some(21));
+}
+
+#[test]
+fn eof_empty_file_and_multiline() {
+    let mut sources = SourceMap::default();
+    let empty = sources.add("empty.nix", "");
+    let unterminated = sources.add("eof.nix", "{ a = 1;");
+    let multi = sources.add("multi.nix", "{\n  a = {\n    b = 1;\n  };\n}\n");
+    let start = sources.text(multi).find("{\n    b").unwrap_or(0);
+    let end = sources.text(multi).find("};").unwrap_or(0) + 1;
+    let d = vec![
+        Diagnostic::error("t-empty", "the file is empty").with_span(sources.span(empty, 0, 0)),
+        Diagnostic::error("t-eof", "unexpected end of file")
+            .with_primary_label(Some(sources.span(unterminated, 8, 8)), "expected `}`"),
+        Diagnostic::error("t-multi", "a multi-line span")
+            .with_primary_label(Some(sources.span(multi, start, end)), "this set")
+            .with_label(sources.line_span(multi, 5), "closed here"),
+    ];
+    let text = render_human(&d, &sources, RenderOptions::default());
+    insta::assert_snapshot!(text);
+    let json: serde_json::Value = serde_json::from_str(&render_json(&d, &sources)).expect("JSON");
+    assert_eq!(json[0]["line"].as_u64(), Some(1));
+    assert_eq!(json[1]["column"].as_u64(), Some(9));
+    assert_eq!(
+        (json[2]["end_line"].as_u64(), json[2]["end_column"].as_u64()),
+        (Some(4), Some(4))
+    );
+}
+
+#[test]
+fn order_is_file_then_position_then_unlocated() {
+    let (diagnostics, sources) = sample();
+    let json: serde_json::Value =
+        serde_json::from_str(&render_json(&diagnostics, &sources)).expect("JSON");
+    let rules: Vec<&str> = json
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d["rule"].as_str())
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "sops-stale-rule",
+            "model-enum",
+            "model-socks5",
+            "flake-missing"
+        ]
+    );
+}
+
+#[test]
+fn summaries() {
+    let e = Diagnostic::error("a", "a");
+    let w = Diagnostic::warning("b", "b");
+    assert_eq!(summary(&[]), "no errors or warnings");
+    assert_eq!(summary(std::slice::from_ref(&w)), "warning: 1 warning");
+    assert_eq!(summary(std::slice::from_ref(&e)), "error: 1 error");
+    assert_eq!(
+        summary(&[e.clone(), e, w.clone(), w]),
+        "error: 2 errors, 2 warnings"
+    );
+}
+
+#[test]
+fn paths_are_shown_relative_to_the_root() {
+    let mut sources = SourceMap::default();
+    sources.set_root("/home/op/avalanche");
+    let inside = sources.add("/home/op/avalanche/nix/network.nix", "{ }\n");
+    let outside = sources.add("/etc/other.nix", "{ }\n");
+    let dotted = sources.add("./nix/x.nix", "{ }\n");
+    assert_eq!(sources.display_path(inside), "nix/network.nix");
+    assert_eq!(sources.display_path(outside), "/etc/other.nix");
+    assert_eq!(sources.display_path(dotted), "nix/x.nix");
+    let d = [Diagnostic::error("r", "m").with_span(sources.span(inside, 0, 1))];
+    assert!(
+        render_human(&d, &sources, RenderOptions::default()).contains(" --> nix/network.nix:1:1\n")
+    );
+    assert!(render_json(&d, &sources).contains("\"file\": \"nix/network.nix\""));
+    assert!(render_sarif(&d, &sources).contains("\"uri\": \"nix/network.nix\""));
+}

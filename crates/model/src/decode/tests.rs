@@ -1,0 +1,743 @@
+//! Decoding tests: the bundled network, the `nix eval` form with every default
+//! explicit, and every error kind with its rule and line:column.
+use super::*;
+use avalanche_diag::{RenderOptions, SourceMap, render_human};
+use std::path::Path as FsPath;
+
+const BUNDLED: &str = include_str!("../../../../nix/network.nix");
+
+struct Decoded {
+    network: Option<Network>,
+    diagnostics: Vec<Diagnostic>,
+    sources: SourceMap,
+}
+
+impl Decoded {
+    /// `(rule, line, column)` of every diagnostic, in the order reported.
+    fn at(&self) -> Vec<(&str, usize, usize)> {
+        self.diagnostics
+            .iter()
+            .map(|d| {
+                let (line, col) = d.span.map_or((0, 0), |s| self.sources.line_col(s));
+                (d.rule.as_str(), line, col)
+            })
+            .collect()
+    }
+
+    fn rendered(&self) -> String {
+        render_human(&self.diagnostics, &self.sources, RenderOptions::default())
+    }
+
+    fn only(&self) -> &Diagnostic {
+        assert_eq!(
+            self.diagnostics.len(),
+            1,
+            "expected one diagnostic:\n{}",
+            self.rendered()
+        );
+        &self.diagnostics[0]
+    }
+}
+
+fn decode_nix(text: &str) -> Decoded {
+    let mut sources = SourceMap::default();
+    let value = avalanche_nix::read_source(FsPath::new("nix/network.nix"), text, &mut sources)
+        .unwrap_or_else(|d| {
+            panic!(
+                "the test input does not read: {}",
+                render_human(&d, &sources, RenderOptions::default())
+            )
+        });
+    let (network, diagnostics) = decode(&value);
+    if network.is_some() {
+        assert!(!avalanche_diag::has_errors(&diagnostics));
+    }
+    Decoded {
+        network,
+        diagnostics,
+        sources,
+    }
+}
+
+/// A module around `inner`, the body of `avalanche.network`.
+fn module(inner: &str) -> String {
+    format!("{{\n  avalanche.network = {{\n{inner}\n  }};\n}}\n")
+}
+
+fn decode_json(json: &str) -> (Option<Network>, Vec<Diagnostic>) {
+    let json: serde_json::Value = serde_json::from_str(json).expect("test JSON");
+    decode(&Value::from_json(&json))
+}
+
+fn name(s: &str) -> Name {
+    Name::new(s).expect("a valid name")
+}
+
+#[test]
+fn bundled_network_decodes_cleanly() {
+    let decoded = decode_nix(BUNDLED);
+    assert!(decoded.diagnostics.is_empty(), "{}", decoded.rendered());
+    let network = decoded.network.expect("a network");
+
+    let vps = &network.retired[&name("vps")];
+    assert_eq!(vps.description, "Hetzner CAX11 Tailscale exit node");
+    assert_eq!(
+        vps.aliases.iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        ["hetzner"]
+    );
+    assert_eq!(vps.monthly_cost, 4.49);
+    assert_eq!(vps.currency, "EUR");
+    assert_eq!(vps.age_recipients.len(), 1);
+
+    let nodes = &network.tailscale.nodes;
+    assert_eq!(
+        nodes.keys().map(Name::as_str).collect::<Vec<_>>(),
+        ["calypso", "mysecrets", "phone", "routy"]
+    );
+    assert_eq!(*nodes[&name("routy")].role, Role::SubnetRouter);
+    assert_eq!(
+        nodes[&name("routy")].advertise_routes[0].to_string(),
+        "10.1.0.0/24"
+    );
+    assert_eq!(*nodes[&name("mysecrets")].tags[0], "tag:infra");
+    assert_eq!(*nodes[&name("phone")].role, Role::Device);
+    assert_eq!(*network.tailscale.exit_nodes, Permission::Forbidden);
+
+    let egress = &network.egress;
+    assert_eq!(*egress.image, "qmcgaw/gluetun:v3.41.3");
+    let proton = &egress.providers[&name("protonvpn")];
+    assert_eq!(
+        (proton.service.as_str(), *proton.vpn_type),
+        ("protonvpn", VpnType::Wireguard)
+    );
+    assert_eq!(
+        egress.proxies.keys().map(Name::as_str).collect::<Vec<_>>(),
+        ["iceland", "netherlands"]
+    );
+    assert_eq!(egress.proxies[&name("iceland")].replicas, 1);
+    assert_eq!(
+        egress.proxies[&name("iceland")].health_check,
+        HealthCheck::Dns
+    );
+    let qbit = &egress.sidecars[&name("qbittorrent")];
+    assert_eq!(
+        (qbit.namespace.as_str(), qbit.deployment.as_str()),
+        ("media", "qbittorrent")
+    );
+    assert!(qbit.port_forwarding);
+    assert_eq!(
+        qbit.input_ports.iter().map(|p| **p).collect::<Vec<_>>(),
+        [8080]
+    );
+    let bot = &egress.clients[&name("marmithon")];
+    assert_eq!(
+        (bot.namespace.as_str(), bot.proxy.as_str()),
+        ("irc", "iceland")
+    );
+    assert_eq!((*bot.protocol, bot.enforce), (ClientProtocol::Http, true));
+    assert_eq!(
+        bot.pod_labels
+            .get("app.kubernetes.io/name")
+            .map(String::as_str),
+        Some("marmithon")
+    );
+    assert_eq!(bot.deployment.as_str(), "marmithon");
+    assert!(bot.deployment.span.is_none(), "a default has no span");
+
+    let secrets = &network.secrets;
+    assert_eq!(secrets[&name("protonvpn")].format, SecretFormat::Kubernetes);
+    assert_eq!(secrets[&name("protonvpn")].keys.len(), 3);
+    assert_eq!(
+        secrets[&name("routy-tailscale")].format,
+        SecretFormat::Plain
+    );
+    assert_eq!(
+        *secrets[&name("routy-tailscale")].file,
+        "secrets/routy/tailscale.yaml"
+    );
+
+    let k = &network.kubernetes;
+    assert!(k.monitoring.enable);
+    assert!(!k.monitoring.tunnel_metrics);
+    assert_eq!(k.argocd.repo_url, "https://github.com/OWNER/avalanche.git");
+    assert_eq!(
+        (k.pod_cidr.to_string(), k.service_cidr.to_string()),
+        ("10.42.0.0/16".into(), "10.43.0.0/16".into())
+    );
+
+    // Spans point into the file.
+    let span = nodes[&name("routy")].role.span.expect("a span");
+    assert_eq!(
+        decoded.sources.text(span.file)[span.start as usize..span.end as usize].to_owned(),
+        "\"subnet-router\""
+    );
+}
+
+#[test]
+fn the_bundled_json_decodes_like_the_nix() {
+    let mut sources = SourceMap::default();
+    let value = avalanche_nix::read_source(FsPath::new("nix/network.nix"), BUNDLED, &mut sources)
+        .expect("reads");
+    let (network, diagnostics) = decode(&Value::from_json(&value.to_json()));
+    assert!(diagnostics.is_empty());
+    let network = network.expect("a network");
+    let static_network = decode(&value).0.expect("a network");
+    // Same content; only the spans differ.
+    assert_eq!(
+        format!("{:?}", network.egress.proxies.keys().collect::<Vec<_>>()),
+        "[Name(\"iceland\"), Name(\"netherlands\")]"
+    );
+    let (json_vps, static_vps) = (
+        &network.retired[&name("vps")],
+        &static_network.retired[&name("vps")],
+    );
+    assert_eq!(json_vps.description, static_vps.description);
+    assert_eq!(
+        json_vps
+            .aliases
+            .iter()
+            .map(|a| &a.value)
+            .collect::<Vec<_>>(),
+        static_vps
+            .aliases
+            .iter()
+            .map(|a| &a.value)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        (json_vps.monthly_cost, &json_vps.currency),
+        (static_vps.monthly_cost, &static_vps.currency)
+    );
+    assert!(json_vps.aliases[0].span.is_none() && static_vps.aliases[0].span.is_some());
+    assert_eq!(network.kubernetes.argocd, static_network.kubernetes.argocd);
+    assert_eq!(
+        network.egress.clients[&name("marmithon")].pod_labels,
+        static_network.egress.clients[&name("marmithon")].pod_labels
+    );
+}
+
+/// What `nix eval .#lib.network` prints: the bare value, every default explicit,
+/// `null` for unset optional attributes.
+const EVALUATED: &str = r#"{
+  "retired": { "vps": { "description": "Hetzner CAX11 Tailscale exit node", "aliases": [ "hetzner" ],
+      "ageRecipients": [ "age1vwqtca3dnr6t844x99nun324vv7sy6gve8lsuvdn8dvfqax7zymq3n5vra" ],
+      "monthlyCost": 4.49, "currency": "EUR" } },
+  "tailscale": { "exitNodes": "forbidden", "kubernetesOperator": "forbidden", "nodes": {
+      "routy": { "role": "subnet-router", "advertiseRoutes": [ "10.1.0.0/24" ], "tags": [] },
+      "phone": { "role": "device", "advertiseRoutes": [], "tags": [] } } },
+  "egress": {
+    "image": "qmcgaw/gluetun:v3.41.3",
+    "providers": { "protonvpn": { "service": "protonvpn", "type": "wireguard", "credentials": "protonvpn" } },
+    "proxies": { "iceland": { "provider": "protonvpn", "countries": [ "Iceland" ], "replicas": 1,
+        "healthCheck": "dns", "privileged": false } },
+    "sidecars": { "qbittorrent": { "namespace": "media", "deployment": "qbittorrent", "provider": "protonvpn",
+        "countries": [ "Iceland" ], "portForwarding": true, "inputPorts": [ 8080 ], "healthCheck": "dns",
+        "privileged": false } },
+    "clients": { "marmithon": { "namespace": "irc", "deployment": "marmithon", "proxy": "iceland",
+        "protocol": "http", "enforce": true, "podLabels": { "app.kubernetes.io/name": "marmithon" } } } },
+  "secrets": { "protonvpn": { "format": "kubernetes", "file": "kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml",
+      "keys": [ "WIREGUARD_PRIVATE_KEY" ], "namespace": null } },
+  "kubernetes": { "dir": "kubernetes", "podCIDR": "10.42.0.0/16", "serviceCIDR": "10.43.0.0/16",
+    "clusterDomain": "cluster.local",
+    "argocd": { "namespace": "argocd", "project": "default", "repoURL": "https://github.com/OWNER/avalanche.git",
+      "targetRevision": "main" },
+    "monitoring": { "enable": true, "tunnelMetrics": false }, "verification": { "enable": false } }
+}"#;
+
+#[test]
+fn the_evaluated_form_with_every_default_explicit_decodes() {
+    let (network, diagnostics) = decode_json(EVALUATED);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let network = network.expect("a network");
+    assert_eq!(network.secrets[&name("protonvpn")].namespace, None);
+    assert_eq!(
+        network.egress.sidecars[&name("qbittorrent")]
+            .deployment
+            .as_str(),
+        "qbittorrent"
+    );
+    assert_eq!(
+        network.kubernetes,
+        Kubernetes {
+            monitoring: Monitoring {
+                enable: true,
+                tunnel_metrics: false
+            },
+            ..Kubernetes::default()
+        }
+    );
+}
+
+#[test]
+fn defaults_come_from_the_defaults_module() {
+    let (network, diagnostics) = decode_json(
+        r#"{ "egress": { "providers": { "mullvad": {} },
+              "proxies": { "ch": { "provider": "mullvad", "countries": [] } },
+              "clients": { "bot": { "namespace": "irc", "proxy": "ch" } } },
+             "secrets": { "s": { "file": "s.yaml", "keys": [] } } }"#,
+    );
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let network = network.expect("a network");
+    let mullvad = &network.egress.providers[&name("mullvad")];
+    assert_eq!(
+        (mullvad.service.as_str(), mullvad.credentials.as_str()),
+        ("mullvad", "mullvad")
+    );
+    assert_eq!(mullvad.vpn_type.as_str(), crate::defaults::VPN_TYPE);
+    let ch = &network.egress.proxies[&name("ch")];
+    assert_eq!(ch.replicas, crate::defaults::PROXY_REPLICAS);
+    assert_eq!(ch.health_check.as_str(), crate::defaults::HEALTH_CHECK);
+    assert_eq!(ch.privileged, crate::defaults::PRIVILEGED);
+    let bot = &network.egress.clients[&name("bot")];
+    assert_eq!(bot.protocol.as_str(), crate::defaults::CLIENT_PROTOCOL);
+    assert_eq!(bot.enforce, crate::defaults::CLIENT_ENFORCE);
+    assert_eq!(bot.deployment.as_str(), "bot");
+    assert_eq!(
+        bot.pod_labels
+            .get(crate::defaults::POD_LABEL_KEY)
+            .map(String::as_str),
+        Some("bot")
+    );
+    assert_eq!(
+        network.secrets[&name("s")].format.as_str(),
+        crate::defaults::SECRET_FORMAT
+    );
+    assert_eq!(*network.egress.image, crate::defaults::GLUETUN_IMAGE);
+    assert_eq!(network.kubernetes, Kubernetes::default());
+    assert_eq!(network.tailscale, Tailscale::default());
+}
+
+#[test]
+fn an_empty_network_is_valid() {
+    let (network, diagnostics) = decode_json(r#"{ "avalanche": { "network": {} } }"#);
+    assert!(diagnostics.is_empty());
+    assert_eq!(network, Some(Network::default()));
+}
+
+#[test]
+fn unknown_attribute_with_did_you_mean() {
+    let d = decode_nix(&module(
+        "    tailscale.nodes.routy = { role = \"subnet-router\"; advertisedRoutes = [ \"10.1.0.0/24\" ]; };",
+    ));
+    assert_eq!(d.at(), [("model-unknown-attribute", 3, 55)]);
+    let only = d.only();
+    assert_eq!(
+        only.help.as_deref(),
+        Some("did you mean `advertiseRoutes`?")
+    );
+    assert!(
+        only.notes[0].contains("role, advertiseRoutes, tags"),
+        "{:?}",
+        only.notes
+    );
+    assert!(
+        only.message.contains("`tailscale.nodes.routy`"),
+        "{}",
+        only.message
+    );
+    assert!(d.network.is_none());
+    insta::assert_snapshot!(d.rendered());
+}
+
+#[test]
+fn unknown_attribute_without_a_close_match_lists_the_valid_ones() {
+    let d = decode_nix(&module("    egress.frobnicate = true;"));
+    assert_eq!(d.at(), [("model-unknown-attribute", 3, 12)]);
+    assert_eq!(d.only().help, None);
+    assert!(d.only().notes[0].contains("image, providers, proxies, sidecars, clients"));
+}
+
+#[test]
+fn unknown_top_level_attributes() {
+    let d = decode_nix(
+        "{\n  avalanche.network = { };\n  avalanch.foo = 1;\n  avalanche.netwrk = { };\n}\n",
+    );
+    assert_eq!(
+        d.at(),
+        [
+            ("model-unknown-attribute", 3, 3),
+            ("model-unknown-attribute", 4, 13)
+        ]
+    );
+    assert_eq!(
+        d.diagnostics[0].help.as_deref(),
+        Some("did you mean `avalanche`?")
+    );
+    assert_eq!(
+        d.diagnostics[1].help.as_deref(),
+        Some("did you mean `network`?")
+    );
+}
+
+#[test]
+fn wrong_types() {
+    let d = decode_nix(&module(concat!(
+        "    tailscale.nodes.mysecrets = { role = \"server\"; tags = \"tag:infra\"; };\n",
+        "    egress.sidecars.qb = { namespace = \"media\"; provider = \"p\"; countries = [ 1 ]; portForwarding = \"yes\"; };\n",
+        "    kubernetes.argocd = \"argocd\";",
+    )));
+    assert_eq!(
+        d.at(),
+        [
+            ("model-type", 3, 59),
+            ("model-type", 4, 79),
+            ("model-type", 4, 101),
+            ("model-type", 5, 25)
+        ],
+        "{}",
+        d.rendered()
+    );
+    assert_eq!(
+        d.diagnostics[0].labels[0].message,
+        "expected a list of strings, found a string"
+    );
+    assert_eq!(
+        d.diagnostics[0].help.as_deref(),
+        Some("wrap it in a list: `[ … ]`")
+    );
+    assert_eq!(
+        d.diagnostics[1].labels[0].message,
+        "expected a string, found an int"
+    );
+    assert!(
+        d.diagnostics[1]
+            .message
+            .contains("`egress.sidecars.qb.countries[0]`")
+    );
+    assert_eq!(
+        d.diagnostics[2].labels[0].message,
+        "expected a bool (`true` or `false`), found a string"
+    );
+    assert_eq!(
+        d.diagnostics[3].labels[0].message,
+        "expected an attribute set, found a string"
+    );
+    insta::assert_snapshot!(d.rendered());
+}
+
+#[test]
+fn names_must_be_dns_labels() {
+    let d = decode_nix(&module(concat!(
+        "    tailscale.nodes.My_Router = { role = \"server\"; };\n",
+        "    egress.proxies.iceland = { provider = \"Proton VPN\"; countries = [ ]; };\n",
+        "    retired.vps = { description = \"x\"; aliases = [ \"-old\" ]; };",
+    )));
+    assert_eq!(
+        d.at(),
+        [
+            ("model-name", 3, 21),
+            ("model-name", 4, 43),
+            ("model-name", 5, 52)
+        ],
+        "{}",
+        d.rendered()
+    );
+    assert_eq!(d.diagnostics[0].help.as_deref(), Some("use `my-router`"));
+    assert_eq!(d.diagnostics[1].help.as_deref(), Some("use `proton-vpn`"));
+    assert_eq!(d.diagnostics[2].help.as_deref(), Some("use `old`"));
+    assert!(
+        d.diagnostics[0].labels[0]
+            .message
+            .contains("only lowercase letters")
+    );
+    insta::assert_snapshot!(d.rendered());
+}
+
+#[test]
+fn cidrs() {
+    let d = decode_nix(&module(concat!(
+        "    tailscale.nodes.routy = { role = \"subnet-router\"; advertiseRoutes = [ \"10.1.0.0/24\" \"10.1.0.1\" \"10.2.0.0/33\" ]; };\n",
+        "    kubernetes.podCIDR = \"pods\";",
+    )));
+    assert_eq!(
+        d.at(),
+        [
+            ("model-cidr", 3, 89),
+            ("model-cidr", 3, 100),
+            ("model-cidr", 4, 26)
+        ],
+        "{}",
+        d.rendered()
+    );
+    assert_eq!(
+        d.diagnostics[0].help.as_deref(),
+        Some("for this one address, write `\"10.1.0.1/32\"`")
+    );
+    assert!(d.diagnostics[1].notes[0].contains("`33` is not a prefix length"));
+    insta::assert_snapshot!(d.rendered());
+}
+
+#[test]
+fn enums_list_the_valid_values() {
+    let d = decode_nix(&module(concat!(
+        "    tailscale.exitNodes = \"maybe\";\n",
+        "    tailscale.nodes.routy = { role = \"subnetrouter\"; advertiseRoutes = [ \"10.1.0.0/24\" ]; };\n",
+        "    egress.providers.p.type = \"ipsec\";\n",
+        "    secrets.s = { format = \"yaml\"; file = \"s.yaml\"; keys = [ ]; };",
+    )));
+    assert_eq!(
+        d.at(),
+        [
+            ("model-enum", 3, 27),
+            ("model-enum", 4, 38),
+            ("model-enum", 5, 31),
+            ("model-enum", 6, 28)
+        ]
+    );
+    let role = &d.diagnostics[1];
+    assert_eq!(role.message, "unknown role `subnetrouter`");
+    assert_eq!(
+        role.labels[0].message,
+        "expected one of: subnet-router, exit-node, workstation, server, device"
+    );
+    assert_eq!(
+        role.help.as_deref(),
+        Some("write `role = \"subnet-router\";`")
+    );
+    assert_eq!(
+        d.diagnostics[0].labels[0].message,
+        "expected one of: forbidden, allowed"
+    );
+    insta::assert_snapshot!(d.rendered());
+}
+
+#[test]
+fn missing_required_attributes_are_reported_at_the_enclosing_attribute() {
+    let d = decode_nix(&module(concat!(
+        "    tailscale.nodes.calypso = { };\n",
+        "    egress.proxies.iceland = { countries = [ \"Iceland\" ]; };\n",
+        "    egress.clients.bot = { namespace = \"irc\"; };\n",
+        "    secrets.s = { keys = [ ]; };",
+    )));
+    assert_eq!(
+        d.at(),
+        [
+            ("model-missing", 3, 21),
+            ("model-missing", 4, 20),
+            ("model-missing", 5, 20),
+            ("model-missing", 6, 13)
+        ],
+        "{}",
+        d.rendered()
+    );
+    assert_eq!(
+        d.diagnostics[0].message,
+        "`tailscale.nodes.calypso` has no `role`"
+    );
+    assert_eq!(
+        d.diagnostics[0].help.as_deref(),
+        Some("add `role = \"server\";`")
+    );
+    insta::assert_snapshot!(d.rendered());
+}
+
+#[test]
+fn ports() {
+    let d = decode_nix(&module(
+        "    egress.sidecars.qb = { namespace = \"media\"; provider = \"p\"; countries = [ ]; inputPorts = [ 0 8080 65536 ]; };",
+    ));
+    assert_eq!(
+        d.at(),
+        [("model-port", 3, 97), ("model-port", 3, 104)],
+        "{}",
+        d.rendered()
+    );
+    assert_eq!(d.diagnostics[0].message, "port 0 is out of range");
+    assert_eq!(d.diagnostics[1].message, "port 65536 is out of range");
+}
+
+#[test]
+fn socks5_is_explained() {
+    let d = decode_nix(&module(
+        "    egress.clients.marmithon = { namespace = \"irc\"; proxy = \"iceland\"; protocol = \"socks5\"; };",
+    ));
+    assert_eq!(d.at(), [("model-socks5", 3, 83)]);
+    let only = d.only();
+    assert!(
+        only.notes
+            .iter()
+            .any(|n| n.contains("8388") && n.contains("Shadowsocks"))
+    );
+    assert!(
+        only.notes
+            .iter()
+            .any(|n| n.contains(":latest") && n.contains("SOCKS5_ENABLED") && n.contains("1080"))
+    );
+    let help = only.help.as_deref().unwrap_or("");
+    assert!(
+        help.contains("protocol = \"http\";")
+            && help.contains("6697")
+            && help.contains("shadowsocks")
+    );
+    insta::assert_snapshot!(d.rendered());
+}
+
+#[test]
+fn tags_and_age_recipients() {
+    let valid = "age1vwqtca3dnr6t844x99nun324vv7sy6gve8lsuvdn8dvfqax7zymq3n5vra";
+    let typo = valid.replace("vwqt", "vwqq");
+    let d = decode_nix(&module(&format!(
+        "    tailscale.nodes.s = {{ role = \"server\"; tags = [ \"infra\" \"tag:\" ]; }};\n    retired.vps = {{ description = \"x\"; ageRecipients = [ \"{valid}\" \"{typo}\" \"ssh-ed25519 AAAA\" \"AGE-SECRET-KEY-1QQQQ\" ]; }};",
+    )));
+    assert_eq!(
+        d.at(),
+        [
+            ("model-tag", 3, 53),
+            ("model-tag", 3, 61),
+            ("model-age-recipient", 4, 123),
+            ("model-age-recipient", 4, 188),
+            ("model-age-recipient", 4, 207),
+        ],
+        "{}",
+        d.rendered()
+    );
+    assert_eq!(
+        d.diagnostics[0].help.as_deref(),
+        Some("write `\"tag:infra\"`")
+    );
+    assert!(d.diagnostics[2].labels[0].message.contains("checksum"));
+    assert!(
+        d.diagnostics[3].labels[0]
+            .message
+            .contains("starts with `age1`")
+    );
+    // A pasted secret key is called out and never echoed.
+    assert!(d.diagnostics[4].message.contains("secret"));
+    assert!(!d.rendered().contains("AGE-SECRET-KEY-1QQQQ\"`"));
+    insta::assert_snapshot!(d.rendered());
+}
+
+#[test]
+fn age_recipient_checks() {
+    assert_eq!(
+        age_recipient_problem("age1vwqtca3dnr6t844x99nun324vv7sy6gve8lsuvdn8dvfqax7zymq3n5vra"),
+        None
+    );
+    assert!(
+        age_recipient_problem("age1vwqtca3dnr6t844x99nun324vv7sy6gve8lsuvdn8dvfqax7zymq3n5vrb")
+            .is_some()
+    );
+    assert!(age_recipient_problem("age1bbbbbbbbbb").is_some_and(|w| w.contains("`b`")));
+    assert!(age_recipient_problem("AGE1VWQT").is_some());
+}
+
+#[test]
+fn ranges_currency_paths_and_secret_keys() {
+    let d = decode_nix(&module(concat!(
+        "    retired.vps = { description = \"x\"; monthlyCost = -1; currency = \"eur\"; };\n",
+        "    egress.proxies.p = { provider = \"p\"; countries = [ \"\" ]; replicas = -2; };\n",
+        "    secrets.s = { file = \"/etc/secret.yaml\"; keys = [ \"has space\" ]; };\n",
+        "    kubernetes.dir = \"../k8s\";",
+    )));
+    assert_eq!(
+        d.at(),
+        [
+            ("model-range", 3, 54),
+            ("model-currency", 3, 69),
+            ("model-empty", 4, 56),
+            ("model-range", 4, 73),
+            ("model-path", 5, 26),
+            ("model-secret-key", 5, 55),
+            ("model-path", 6, 22),
+        ],
+        "{}",
+        d.rendered()
+    );
+    assert_eq!(
+        d.diagnostics[1].help.as_deref(),
+        Some("write `currency = \"EUR\";`")
+    );
+}
+
+#[test]
+fn every_problem_is_reported_not_just_the_first() {
+    let text = module(concat!(
+        "    tailscale.nodes = {\n",
+        "      routy = { role = \"subnetrouter\"; advertiseRoutes = [ \"10.1.0.0\" ]; };\n",
+        "      Calypso = { role = \"workstation\"; tag = [ ]; };\n",
+        "    };\n",
+        "    egress.clients.marmithon = { namespace = \"irc\"; protocol = \"socks5\"; };\n",
+        "    egress.sidecars.qbittorrent = { namespace = \"media\"; provider = \"protonvpn\"; countries = [ \"Iceland\" ]; inputPorts = [ 70000 ]; };",
+    ));
+    let d = decode_nix(&text);
+    let rules: Vec<&str> = d.at().into_iter().map(|(r, _, _)| r).collect();
+    assert_eq!(
+        rules,
+        [
+            "model-enum",
+            "model-cidr",
+            "model-name",
+            "model-unknown-attribute",
+            "model-missing",
+            "model-socks5",
+            "model-port"
+        ],
+        "{}",
+        d.rendered()
+    );
+    assert!(d.network.is_none());
+    insta::assert_snapshot!(d.rendered());
+}
+
+#[test]
+fn not_an_attribute_set() {
+    let d = decode_nix("[ 1 2 ]\n");
+    assert_eq!(d.at(), [("model-type", 1, 1)]);
+    let d = decode_nix("{ avalanche = 1; }\n");
+    assert_eq!(d.at(), [("model-type", 1, 15)]);
+    let d = decode_nix("{ avalanche.netwrk = { }; }\n");
+    assert_eq!(
+        d.at(),
+        [("model-missing", 1, 3), ("model-unknown-attribute", 1, 13)]
+    );
+}
+
+#[test]
+fn nulls_count_as_unset_for_optional_attributes() {
+    let d = decode_nix(&module(
+        "    secrets.s = { file = \"s.yaml\"; keys = [ ]; namespace = null; format = null; };\n    egress.image = null;",
+    ));
+    assert!(d.diagnostics.is_empty(), "{}", d.rendered());
+    let network = d.network.expect("a network");
+    assert_eq!(*network.egress.image, crate::defaults::GLUETUN_IMAGE);
+    // …but a required one set to null is a type error.
+    let d = decode_nix(&module("    secrets.s = { file = null; keys = [ ]; };"));
+    assert_eq!(d.at(), [("model-type", 3, 26)]);
+}
+
+#[test]
+fn helpers() {
+    assert_eq!(distance("subnetrouter", "subnet-router"), 1);
+    assert_eq!(
+        closest("podCidr", &["podCIDR", "serviceCIDR"]),
+        Some("podCIDR")
+    );
+    assert_eq!(closest("xyz", &["role", "tags"]), None);
+    assert_eq!(suggest_name("My_Router"), Some("my-router".to_owned()));
+    assert_eq!(suggest_name("__"), None);
+    assert_eq!(nix_string("a\"${b}"), "\"a\\\"\\${b}\"");
+    assert_eq!(
+        Path::Key(
+            &Path::Key(&Path::Root, "podLabels"),
+            "app.kubernetes.io/name"
+        )
+        .to_string(),
+        "podLabels.\"app.kubernetes.io/name\""
+    );
+}
+
+#[test]
+fn errors_in_nix_eval_output_have_no_span_but_keep_their_explanation() {
+    let (network, diagnostics) = decode_json(
+        r#"{ "tailscale": { "nodes": { "routy": { "role": "subnetrouter", "advertiseRoutes": [] } } } }"#,
+    );
+    assert!(network.is_none());
+    assert_eq!(diagnostics.len(), 1);
+    let d = &diagnostics[0];
+    assert_eq!((d.rule.as_str(), d.span), ("model-enum", None));
+    assert_eq!(
+        d.notes,
+        ["expected one of: subnet-router, exit-node, workstation, server, device"]
+    );
+    assert_eq!(d.help.as_deref(), Some("write `role = \"subnet-router\";`"));
+}

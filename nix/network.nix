@@ -1,0 +1,176 @@
+# The avalanche network, declared once.
+#
+# This file is the single source of truth for the homelab's network:
+#   - `avalanche-net check` validates it and the whole repository against it,
+#   - `avalanche-net build` writes the Kubernetes manifests under `kubernetes/`,
+#   - `avalanche-net secrets seal NAME` writes the SOPS files it declares,
+#   - every NixOS host of the flake imports it for its Tailscale configuration.
+#
+# It is a NixOS-style module setting `avalanche.network`. Keep it plain data (no
+# `with`, no `lib`, no `if`): then `avalanche-net` reads it without Nix installed,
+# and every mistake is reported at its line. Options left out take the defaults
+# listed in `crates/model/src/defaults.rs` (the same as `nix/modules/defaults.nix`).
+#
+# After an edit: `avalanche-net check`, then `avalanche-net build`.
+{
+  avalanche.network = {
+
+    # ------------------------------------------------------------------ retired
+    # Hosts that are gone. `check` hunts for what they left behind: NixOS hosts
+    # still in flake.nix, `.sops.yaml` anchors and rules, SOPS files they can
+    # still decrypt (through their age recipient), mentions of their names.
+    # `status` counts what retiring them saves.
+    #
+    # To retire another host: add an entry with what it was, the other names it
+    # went by, its age public key (from `.sops.yaml`) and its monthly cost.
+    retired.vps = {
+      description = "Hetzner CAX11 Tailscale exit node";
+      aliases = [ "hetzner" ];
+      # The retired host's old age key: only its public half (a recipient) is
+      # here; the private key was destroyed with the machine. `check` reports
+      # every SOPS file still encrypted for it.
+      ageRecipients = [ "age1vwqtca3dnr6t844x99nun324vv7sy6gve8lsuvdn8dvfqax7zymq3n5vra" ];
+      monthlyCost = 4.49;
+      currency = "EUR";
+    };
+
+    # ---------------------------------------------------------------- tailscale
+    # Tailscale does remote access only. Each node is a NixOS host of this flake
+    # (same name as its `networking.hostName`), except `device`s like the phone.
+    #
+    # Roles: "subnet-router" (advertises `advertiseRoutes`), "workstation"
+    # (accepts routes), "server" (advertises its `tags`), "device" (unmanaged),
+    # "exit-node" (only when `exitNodes = "allowed";`).
+    #
+    # To add a server: `newhost = { role = "server"; tags = [ "tag:infra" ]; };`
+    # and give the flake a NixOS host `newhost` importing `nixosModules.tailscale`.
+    # To route another LAN through routy: add it to `advertiseRoutes`
+    # (a canonical CIDR such as "10.2.0.0/24", not overlapping 100.64.0.0/10).
+    tailscale = {
+      # The Hetzner exit node is retired: no node may be an exit node. Set
+      # `exitNodes = "allowed";` only to bring one back on purpose.
+      exitNodes = "forbidden";
+      # Workload egress goes through gluetun, not the Tailscale operator.
+      kubernetesOperator = "forbidden";
+      nodes = {
+        routy = {
+          role = "subnet-router";
+          advertiseRoutes = [ "10.1.0.0/24" ];
+        };
+        calypso = {
+          role = "workstation";
+        };
+        mysecrets = {
+          role = "server";
+          tags = [ "tag:infra" ];
+        };
+        # Not a NixOS host of this flake.
+        phone = {
+          role = "device";
+        };
+      };
+    };
+
+    # ------------------------------------------------------------------- egress
+    # VPN egress for workloads, with gluetun. Shared proxies run as one
+    # Deployment per region in the `vpn-proxy` namespace; apps either go out
+    # through one of them (`clients`) or keep their own gluetun (`sidecars`).
+    egress = {
+      # The latest gluetun release. `:latest` is ahead of it (SOCKS5, Prometheus
+      # metrics); pin a release so the manifests do not change under you.
+      image = "qmcgaw/gluetun:v3.41.3";
+
+      # ProtonVPN over WireGuard. Its keys live in the secret of the same name
+      # (`secrets.protonvpn` below). To switch to Mullvad: add
+      # `providers.mullvad = { };`, a `secrets.mullvad`, and point the proxies at it.
+      providers.protonvpn = {
+        service = "protonvpn";
+        type = "wireguard";
+        credentials = "protonvpn";
+      };
+
+      # One shared proxy per region: Iceland is the primary, the Netherlands the
+      # backup. Each serves an HTTP proxy on :8888 and Shadowsocks on :8388.
+      # To add a region: `switzerland = { provider = "protonvpn"; countries = [ "Switzerland" ]; };`
+      proxies = {
+        iceland = {
+          provider = "protonvpn";
+          countries = [ "Iceland" ];
+        };
+        netherlands = {
+          provider = "protonvpn";
+          countries = [ "Netherlands" ];
+        };
+      };
+
+      # qbittorrent keeps its own gluetun as a native sidecar (its traffic never
+      # leaves the pod unencrypted), with a forwarded port for seeding.
+      # `inputPorts` are the app's own listening ports (its WebUI): gluetun's
+      # firewall drops them unless they are listed.
+      # To move it to the Netherlands: `countries = [ "Netherlands" ];`
+      sidecars.qbittorrent = {
+        namespace = "media";
+        provider = "protonvpn";
+        countries = [ "Iceland" ];
+        portForwarding = true;
+        inputPorts = [ 8080 ];
+      };
+
+      # The IRC bot goes out through the Iceland proxy with HTTP CONNECT (which
+      # reaches any TCP port, IRC over TLS on 6697 included). `enforce` adds a
+      # NetworkPolicy that makes the proxy (and DNS) its only way out.
+      # To move marmithon to the Netherlands: `proxy = "netherlands";`
+      # Note: gluetun v3.41.3 has no SOCKS5 server (8388 is Shadowsocks), so
+      # `protocol = "socks5";` is rejected; "shadowsocks" works if the app speaks it.
+      clients.marmithon = {
+        namespace = "irc";
+        proxy = "iceland";
+        protocol = "http";
+        enforce = true;
+      };
+    };
+
+    # ------------------------------------------------------------------ secrets
+    # SOPS-encrypted files, sealed with `avalanche-net secrets seal NAME` for the
+    # recipients `.sops.yaml` names for their path. Only key names are declared
+    # here; the values never enter the repository unencrypted.
+
+    # A Kubernetes Secret (decrypted in the cluster by KSOPS) with the VPN keys
+    # of every gluetun. SHADOWSOCKS_PASSWORD protects the proxies' port 8388.
+    secrets.protonvpn = {
+      file = "kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml";
+      keys = [
+        "WIREGUARD_PRIVATE_KEY"
+        "WIREGUARD_ADDRESSES"
+        "SHADOWSOCKS_PASSWORD"
+      ];
+    };
+
+    # A plain YAML map for sops-nix on routy: its Tailscale auth key.
+    secrets.routy-tailscale = {
+      format = "plain";
+      file = "secrets/routy/tailscale.yaml";
+      keys = [ "authkey" ];
+    };
+
+    # --------------------------------------------------------------- kubernetes
+    # Where the manifests go and how Argo CD deploys them.
+    kubernetes = {
+      # `avalanche-net build` writes under this directory of the repository.
+      dir = "kubernetes";
+      # k3s defaults; used for NO_PROXY and for gluetun's outbound subnets.
+      podCIDR = "10.42.0.0/16";
+      serviceCIDR = "10.43.0.0/16";
+      # Replace OWNER with the GitHub account holding this repository.
+      argocd = {
+        namespace = "argocd";
+        project = "default";
+        repoURL = "https://github.com/OWNER/avalanche.git";
+        targetRevision = "main";
+      };
+      # ServiceMonitors, alerts and a Grafana dashboard for the proxies.
+      # Set `enable = false;` on a cluster without the Prometheus operator.
+      monitoring.enable = true;
+    };
+  };
+}
