@@ -1,15 +1,840 @@
-//! The network as a picture: Mermaid and Graphviz DOT. TODO(issue 7).
-use avalanche_model::Network;
+//! The network as a picture: Mermaid and Graphviz DOT.
+//!
+//! Both formats are printed from one intermediate [`Graph`] so they always show the
+//! same thing: the Tailscale nodes with their roles, tags and advertised routes; the
+//! egress paths (client → proxy → country → provider); apps with their own gluetun
+//! sidecar; the NetworkPolicy fences around enforced clients (a subgraph); and the
+//! retired hosts, greyed and dashed. Identifiers are escaped so that any name or
+//! label gives a valid diagram, and the output depends only on the network (maps
+//! are ordered), so it is byte-for-byte deterministic.
+use avalanche_model::{ClientProtocol, Network, Permission, Role, defaults};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
 
 /// Mermaid flowchart of the egress paths (client → proxy → country → provider),
 /// sidecars and fences; embedded in the vpn-proxy README.
 pub fn mermaid(network: &Network) -> String {
-    let _ = network;
-    String::from("flowchart LR\n")
+    Graph::of(network).to_mermaid()
 }
 
 /// Graphviz DOT of the whole network.
 pub fn dot(network: &Network) -> String {
-    let _ = network;
-    String::from("digraph avalanche {\n}\n")
+    Graph::of(network).to_dot()
+}
+
+/// What a node stands for; decides its shape and style.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Tailnode,
+    Retired,
+    Subnet,
+    Proxy,
+    Client,
+    Sidecar,
+    Country,
+    Provider,
+    Undeclared,
+}
+
+impl Kind {
+    /// The Mermaid class and DOT style name.
+    fn class(self) -> &'static str {
+        match self {
+            Kind::Tailnode => "tailnode",
+            Kind::Retired => "retired",
+            Kind::Subnet => "subnet",
+            Kind::Proxy => "proxy",
+            Kind::Client => "client",
+            Kind::Sidecar => "sidecar",
+            Kind::Country => "country",
+            Kind::Provider => "provider",
+            Kind::Undeclared => "undeclared",
+        }
+    }
+
+    const ALL: [Kind; 9] = [
+        Kind::Tailnode,
+        Kind::Retired,
+        Kind::Subnet,
+        Kind::Proxy,
+        Kind::Client,
+        Kind::Sidecar,
+        Kind::Country,
+        Kind::Provider,
+        Kind::Undeclared,
+    ];
+
+    fn mermaid_style(self) -> &'static str {
+        match self {
+            Kind::Tailnode => "fill:#e8f0fe,stroke:#1a73e8",
+            Kind::Retired => "fill:#eeeeee,stroke:#9e9e9e,color:#757575,stroke-dasharray:5 5",
+            Kind::Subnet => "fill:#e6f4ea,stroke:#188038",
+            Kind::Proxy => "fill:#fef7e0,stroke:#f29900",
+            Kind::Client => "fill:#ffffff,stroke:#5f6368",
+            Kind::Sidecar => "fill:#fce8e6,stroke:#d93025",
+            Kind::Country => "fill:#f3e8fd,stroke:#8430ce",
+            Kind::Provider => "fill:#f1f3f4,stroke:#3c4043",
+            Kind::Undeclared => "fill:#ffffff,stroke:#d93025,color:#d93025,stroke-dasharray:2 2",
+        }
+    }
+
+    fn mermaid_open_close(self) -> (&'static str, &'static str) {
+        match self {
+            Kind::Subnet => ("[(", ")]"),
+            Kind::Country => ("([", "])"),
+            Kind::Provider => ("[[", "]]"),
+            Kind::Proxy => ("{{", "}}"),
+            _ => ("[", "]"),
+        }
+    }
+
+    fn dot_attrs(self) -> &'static str {
+        match self {
+            Kind::Tailnode => {
+                r##"shape=box, style="rounded,filled", fillcolor="#e8f0fe", color="#1a73e8""##
+            }
+            Kind::Retired => {
+                r##"shape=box, style="rounded,dashed,filled", fillcolor="#eeeeee", color="#9e9e9e", fontcolor="#757575""##
+            }
+            Kind::Subnet => {
+                r##"shape=cylinder, style=filled, fillcolor="#e6f4ea", color="#188038""##
+            }
+            Kind::Proxy => r##"shape=hexagon, style=filled, fillcolor="#fef7e0", color="#f29900""##,
+            Kind::Client => r##"shape=box, style=rounded, color="#5f6368""##,
+            Kind::Sidecar => {
+                r##"shape=box, style="rounded,filled", fillcolor="#fce8e6", color="#d93025""##
+            }
+            Kind::Country => {
+                r##"shape=ellipse, style=filled, fillcolor="#f3e8fd", color="#8430ce""##
+            }
+            Kind::Provider => {
+                r##"shape=box3d, style=filled, fillcolor="#f1f3f4", color="#3c4043""##
+            }
+            Kind::Undeclared => {
+                r##"shape=box, style=dashed, color="#d93025", fontcolor="#d93025""##
+            }
+        }
+    }
+}
+
+/// What a subgraph stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum GroupKind {
+    /// A plain box: the tailnet, the cluster, the providers.
+    Plain,
+    /// A Kubernetes namespace.
+    Namespace,
+    /// The egress NetworkPolicy of an enforced client: its only way out is the proxy.
+    Fence,
+    /// Hosts that are gone.
+    Retired,
+}
+
+#[derive(Debug, Clone)]
+struct Node {
+    id: String,
+    lines: Vec<String>,
+    kind: Kind,
+}
+
+#[derive(Debug, Clone)]
+struct Group {
+    id: String,
+    title: String,
+    kind: GroupKind,
+    children: Vec<Child>,
+}
+
+#[derive(Debug, Clone)]
+enum Child {
+    Node(Node),
+    Group(Group),
+}
+
+#[derive(Debug, Clone)]
+struct Edge {
+    from: String,
+    to: String,
+    label: Option<String>,
+    dashed: bool,
+}
+
+/// The picture, independent of the output format.
+#[derive(Debug, Clone, Default)]
+struct Graph {
+    children: Vec<Child>,
+    edges: Vec<Edge>,
+}
+
+/// A diagram identifier made of `kind` and `parts`: ASCII letters and digits are
+/// kept, every other byte becomes `_xx` (hex), and parts are joined with `__`, which
+/// an escaped part never contains: distinct inputs give distinct, valid ids in both
+/// Mermaid and DOT, and no id is a keyword (`end`, `graph`, …) thanks to the prefix.
+fn ident(kind: &str, parts: &[&str]) -> String {
+    let mut id = String::from(kind);
+    for part in parts {
+        id.push_str("__");
+        for byte in part.bytes() {
+            if byte.is_ascii_alphanumeric() {
+                id.push(char::from(byte));
+            } else {
+                let _ = write!(id, "_{byte:02x}");
+            }
+        }
+    }
+    id
+}
+
+fn node(id: String, kind: Kind, lines: Vec<String>) -> Child {
+    Child::Node(Node { id, lines, kind })
+}
+
+impl Graph {
+    fn edge(&mut self, from: &str, to: &str, label: Option<&str>, dashed: bool) {
+        self.edges.push(Edge {
+            from: from.to_owned(),
+            to: to.to_owned(),
+            label: label.map(str::to_owned),
+            dashed,
+        });
+    }
+
+    fn of(network: &Network) -> Graph {
+        let mut graph = Graph::default();
+        let ts = &network.tailscale;
+
+        // The tailnet: nodes with role and tags; subnet routes as their own nodes.
+        let exit = match ts.exit_nodes.value {
+            Permission::Forbidden => "exit nodes forbidden",
+            Permission::Allowed => "exit nodes allowed",
+        };
+        let mut tailnet = Group {
+            id: ident("tailnet", &[]),
+            title: format!("Tailscale tailnet ({exit})"),
+            kind: GroupKind::Plain,
+            children: Vec::new(),
+        };
+        let mut subnets = Vec::new();
+        for (name, ts_node) in &ts.nodes {
+            let id = ident("ts", &[name.as_str()]);
+            let mut second = ts_node.role.as_str().to_owned();
+            for tag in &ts_node.tags {
+                second.push_str(" · ");
+                second.push_str(tag);
+            }
+            tailnet.children.push(node(
+                id.clone(),
+                Kind::Tailnode,
+                vec![name.to_string(), second],
+            ));
+            for route in &ts_node.advertise_routes {
+                let text = route.to_string();
+                let route_id = ident("route", &[&text]);
+                if !subnets
+                    .iter()
+                    .any(|(r, _): &(String, String)| *r == route_id)
+                {
+                    subnets.push((route_id.clone(), text));
+                }
+                let label = if ts_node.role.value == Role::SubnetRouter {
+                    "subnet route"
+                } else {
+                    "advertises"
+                };
+                graph.edge(&id, &route_id, Some(label), false);
+            }
+        }
+        graph.children.push(Child::Group(tailnet));
+        for (id, text) in subnets {
+            graph
+                .children
+                .push(node(id, Kind::Subnet, vec![text, "home subnet".to_owned()]));
+        }
+
+        // The cluster: one box per namespace; enforced clients inside their fence.
+        let egress = &network.egress;
+        let mut namespaces: BTreeMap<String, Vec<Child>> = BTreeMap::new();
+        for (name, proxy) in &egress.proxies {
+            let countries = proxy
+                .countries
+                .iter()
+                .map(|c| c.value.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            namespaces
+                .entry(defaults::PROXY_NAMESPACE.to_owned())
+                .or_default()
+                .push(node(
+                    ident("proxy", &[name.as_str()]),
+                    Kind::Proxy,
+                    vec![
+                        format!("vpn-proxy-{name}"),
+                        format!("gluetun · {countries}"),
+                        "HTTP :8888 · Shadowsocks :8388".to_owned(),
+                    ],
+                ));
+        }
+        let mut undeclared_proxies = BTreeSet::new();
+        for (name, client) in &egress.clients {
+            let id = ident("client", &[name.as_str()]);
+            let mut lines = vec![name.to_string()];
+            if client.deployment.as_str() != name.as_str() {
+                lines.push(format!("deployment {}", client.deployment.as_str()));
+            }
+            let child = node(id, Kind::Client, lines);
+            let ns = namespaces.entry(client.namespace.to_string()).or_default();
+            if client.enforce {
+                ns.push(Child::Group(Group {
+                    id: ident("fence", &[name.as_str()]),
+                    title: format!(
+                        "NetworkPolicy: {name} egress only via vpn-proxy-{}",
+                        client.proxy.as_str()
+                    ),
+                    kind: GroupKind::Fence,
+                    children: vec![child],
+                }));
+            } else {
+                ns.push(child);
+            }
+            if !egress.proxies.contains_key(client.proxy.as_str()) {
+                undeclared_proxies.insert(client.proxy.to_string());
+            }
+        }
+        for (name, sidecar) in &egress.sidecars {
+            let mut second = "own gluetun sidecar".to_owned();
+            if sidecar.port_forwarding {
+                second.push_str(" · port forwarding");
+            }
+            let mut lines = vec![name.to_string()];
+            if sidecar.deployment.as_str() != name.as_str() {
+                lines.push(format!("deployment {}", sidecar.deployment.as_str()));
+            }
+            lines.push(second);
+            namespaces
+                .entry(sidecar.namespace.to_string())
+                .or_default()
+                .push(node(
+                    ident("sidecar", &[name.as_str()]),
+                    Kind::Sidecar,
+                    lines,
+                ));
+        }
+        for name in &undeclared_proxies {
+            namespaces
+                .entry(defaults::PROXY_NAMESPACE.to_owned())
+                .or_default()
+                .push(node(
+                    ident("proxy", &[name]),
+                    Kind::Undeclared,
+                    vec![format!("vpn-proxy-{name}"), "not declared".to_owned()],
+                ));
+        }
+        if !namespaces.is_empty() {
+            let children = namespaces
+                .into_iter()
+                .map(|(ns, children)| {
+                    Child::Group(Group {
+                        id: ident("ns", &[&ns]),
+                        title: format!("namespace {ns}"),
+                        kind: GroupKind::Namespace,
+                        children,
+                    })
+                })
+                .collect();
+            graph.children.push(Child::Group(Group {
+                id: ident("cluster", &[]),
+                title: "Kubernetes cluster".to_owned(),
+                kind: GroupKind::Plain,
+                children,
+            }));
+        }
+
+        // Providers and the countries their exit servers are in, as used.
+        let mut used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut paths: Vec<(String, String, Vec<String>, Option<&str>)> = Vec::new();
+        for (name, proxy) in &egress.proxies {
+            let countries: Vec<String> = proxy.countries.iter().map(|c| c.value.clone()).collect();
+            paths.push((
+                ident("proxy", &[name.as_str()]),
+                proxy.provider.to_string(),
+                countries,
+                None,
+            ));
+        }
+        for (name, sidecar) in &egress.sidecars {
+            let countries: Vec<String> =
+                sidecar.countries.iter().map(|c| c.value.clone()).collect();
+            paths.push((
+                ident("sidecar", &[name.as_str()]),
+                sidecar.provider.to_string(),
+                countries,
+                None,
+            ));
+        }
+        for (name, client) in &egress.clients {
+            let from = ident("client", &[name.as_str()]);
+            let to = ident("proxy", &[client.proxy.as_str()]);
+            match client.protocol.value {
+                ClientProtocol::Http => graph.edge(&from, &to, Some("HTTP proxy :8888"), false),
+                ClientProtocol::Shadowsocks => {
+                    graph.edge(&from, &to, Some("Shadowsocks :8388"), false)
+                }
+                ClientProtocol::Sidecar => {
+                    // Its own gluetun, set up like the proxy it names: straight to the countries.
+                    if let Some(proxy) = egress.proxies.get(client.proxy.as_str()) {
+                        let countries = proxy.countries.iter().map(|c| c.value.clone()).collect();
+                        paths.push((
+                            from,
+                            proxy.provider.to_string(),
+                            countries,
+                            Some("own gluetun sidecar"),
+                        ));
+                    } else {
+                        graph.edge(&from, &to, Some("own gluetun sidecar"), false);
+                    }
+                }
+            }
+        }
+        for (_, provider, countries, _) in &paths {
+            used.entry(provider.clone())
+                .or_default()
+                .extend(countries.iter().cloned());
+        }
+        for (from, provider, countries, label) in &paths {
+            if countries.is_empty() {
+                graph.edge(from, &ident("provider", &[provider]), *label, false);
+            }
+            for country in countries {
+                graph.edge(from, &ident("country", &[provider, country]), *label, false);
+            }
+        }
+        let mut providers = Group {
+            id: ident("providers", &[]),
+            title: "VPN providers".to_owned(),
+            kind: GroupKind::Plain,
+            children: Vec::new(),
+        };
+        let mut all_providers: BTreeSet<String> =
+            egress.providers.keys().map(|n| n.to_string()).collect();
+        all_providers.extend(used.keys().cloned());
+        for name in &all_providers {
+            let id = ident("provider", &[name]);
+            let child = match egress.providers.get(name.as_str()) {
+                Some(p) if p.service.as_str() == name.as_str() => node(
+                    id.clone(),
+                    Kind::Provider,
+                    vec![name.clone(), p.vpn_type.as_str().to_owned()],
+                ),
+                Some(p) => node(
+                    id.clone(),
+                    Kind::Provider,
+                    vec![
+                        name.clone(),
+                        format!("service {} · {}", p.service.as_str(), p.vpn_type.as_str()),
+                    ],
+                ),
+                None => node(
+                    id.clone(),
+                    Kind::Undeclared,
+                    vec![name.clone(), "not declared".to_owned()],
+                ),
+            };
+            for country in used.get(name).into_iter().flatten() {
+                let country_id = ident("country", &[name, country]);
+                providers.children.push(node(
+                    country_id.clone(),
+                    Kind::Country,
+                    vec![country.clone()],
+                ));
+                graph.edge(&country_id, &id, None, false);
+            }
+            providers.children.push(child);
+        }
+        if !providers.children.is_empty() {
+            graph.children.push(Child::Group(providers));
+        }
+
+        if !network.retired.is_empty() {
+            let mut retired = Group {
+                id: ident("retired", &[]),
+                title: "Retired: must leave no trace".to_owned(),
+                kind: GroupKind::Retired,
+                children: Vec::new(),
+            };
+            for (name, host) in &network.retired {
+                let mut lines = vec![format!("{name} (retired)")];
+                if !host.description.is_empty() {
+                    lines.push(host.description.clone());
+                }
+                retired
+                    .children
+                    .push(node(ident("host", &[name.as_str()]), Kind::Retired, lines));
+            }
+            graph.children.push(Child::Group(retired));
+        }
+        graph
+    }
+
+    fn to_mermaid(&self) -> String {
+        let mut out = String::from("flowchart LR\n");
+        out.push_str(
+            "  %% The avalanche network, generated by avalanche-net from the declarations.\n",
+        );
+        let mut classes: BTreeMap<&'static str, Vec<&str>> = BTreeMap::new();
+        let mut styles = Vec::new();
+        for child in &self.children {
+            mermaid_child(&mut out, child, 1, &mut classes, &mut styles);
+        }
+        for edge in &self.edges {
+            let arrow = if edge.dashed { "-.->" } else { "-->" };
+            match &edge.label {
+                Some(label) => {
+                    let _ = writeln!(
+                        out,
+                        "  {} {arrow}|\"{}\"| {}",
+                        edge.from,
+                        mermaid_text(label),
+                        edge.to
+                    );
+                }
+                None => {
+                    let _ = writeln!(out, "  {} {arrow} {}", edge.from, edge.to);
+                }
+            }
+        }
+        for kind in Kind::ALL {
+            if let Some(ids) = classes.get(kind.class()) {
+                let _ = writeln!(out, "  classDef {} {}", kind.class(), kind.mermaid_style());
+                let _ = writeln!(out, "  class {} {}", ids.join(","), kind.class());
+            }
+        }
+        for style in styles {
+            let _ = writeln!(out, "  {style}");
+        }
+        out
+    }
+
+    fn to_dot(&self) -> String {
+        let mut out = String::from("digraph avalanche {\n");
+        out.push_str(
+            "  // The avalanche network, generated by avalanche-net from the declarations.\n",
+        );
+        out.push_str("  graph [rankdir=LR, compound=true, fontname=\"Helvetica\", fontsize=12];\n");
+        out.push_str("  node [fontname=\"Helvetica\", fontsize=11];\n");
+        out.push_str("  edge [fontname=\"Helvetica\", fontsize=10];\n");
+        for child in &self.children {
+            dot_child(&mut out, child, 1);
+        }
+        for edge in &self.edges {
+            let mut attrs = Vec::new();
+            if let Some(label) = &edge.label {
+                attrs.push(format!("label={}", dot_quote(label)));
+            }
+            if edge.dashed {
+                attrs.push("style=dashed".to_owned());
+            }
+            let attrs = if attrs.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", attrs.join(", "))
+            };
+            let _ = writeln!(
+                out,
+                "  {} -> {}{attrs};",
+                dot_quote(&edge.from),
+                dot_quote(&edge.to)
+            );
+        }
+        out.push_str("}\n");
+        out
+    }
+}
+
+/// Text inside a quoted Mermaid label: characters Mermaid would read as syntax or
+/// HTML become entity codes (`#quot;`, `#35;`…), which Mermaid decodes when drawing.
+fn mermaid_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("#quot;"),
+            '#' => out.push_str("#35;"),
+            '<' => out.push_str("#lt;"),
+            '>' => out.push_str("#gt;"),
+            '&' => out.push_str("#amp;"),
+            '`' => out.push_str("#96;"),
+            '|' => out.push_str("#124;"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn mermaid_child<'a>(
+    out: &mut String,
+    child: &'a Child,
+    depth: usize,
+    classes: &mut BTreeMap<&'static str, Vec<&'a str>>,
+    styles: &mut Vec<String>,
+) {
+    let indent = "  ".repeat(depth);
+    match child {
+        Child::Node(n) => {
+            let label = n
+                .lines
+                .iter()
+                .map(|l| mermaid_text(l))
+                .collect::<Vec<_>>()
+                .join("<br/>");
+            let (open, close) = n.kind.mermaid_open_close();
+            let _ = writeln!(out, "{indent}{}{open}\"{label}\"{close}", n.id);
+            classes.entry(n.kind.class()).or_default().push(&n.id);
+        }
+        Child::Group(g) => {
+            let _ = writeln!(
+                out,
+                "{indent}subgraph {}[\"{}\"]",
+                g.id,
+                mermaid_text(&g.title)
+            );
+            for c in &g.children {
+                mermaid_child(out, c, depth + 1, classes, styles);
+            }
+            let _ = writeln!(out, "{indent}end");
+            match g.kind {
+                GroupKind::Fence => styles.push(format!(
+                    "style {} fill:#fff8f7,stroke:#d93025,stroke-width:2px,stroke-dasharray:6 3",
+                    g.id
+                )),
+                GroupKind::Retired => styles.push(format!(
+                    "style {} fill:#fafafa,stroke:#9e9e9e,stroke-dasharray:5 5",
+                    g.id
+                )),
+                GroupKind::Namespace => {
+                    styles.push(format!("style {} fill:#f8f9fa,stroke:#80868b", g.id))
+                }
+                GroupKind::Plain => {}
+            }
+        }
+    }
+}
+
+/// A DOT double-quoted string.
+fn dot_quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' | '\r' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A DOT label of several lines, each escaped, joined with DOT's centred line break.
+fn dot_label(lines: &[String]) -> String {
+    let inner: Vec<String> = lines
+        .iter()
+        .map(|line| {
+            let quoted = dot_quote(line);
+            quoted[1..quoted.len() - 1].to_owned()
+        })
+        .collect();
+    format!("\"{}\"", inner.join("\\n"))
+}
+
+fn dot_child(out: &mut String, child: &Child, depth: usize) {
+    let indent = "  ".repeat(depth);
+    match child {
+        Child::Node(n) => {
+            let label = dot_label(&n.lines);
+            let _ = writeln!(
+                out,
+                "{indent}{} [label={label}, {}];",
+                dot_quote(&n.id),
+                n.kind.dot_attrs()
+            );
+        }
+        Child::Group(g) => {
+            let _ = writeln!(
+                out,
+                "{indent}subgraph {} {{",
+                dot_quote(&format!("cluster_{}", g.id))
+            );
+            let _ = writeln!(out, "{indent}  label={};", dot_quote(&g.title));
+            let style = match g.kind {
+                GroupKind::Plain => "style=rounded; color=\"#5f6368\";",
+                GroupKind::Namespace => {
+                    "style=\"rounded,filled\"; fillcolor=\"#f8f9fa\"; color=\"#80868b\";"
+                }
+                GroupKind::Fence => {
+                    "style=\"dashed,bold\"; color=\"#d93025\"; fontcolor=\"#d93025\";"
+                }
+                GroupKind::Retired => {
+                    "style=\"dashed,filled\"; fillcolor=\"#fafafa\"; color=\"#9e9e9e\"; fontcolor=\"#757575\";"
+                }
+            };
+            let _ = writeln!(out, "{indent}  {style}");
+            for c in &g.children {
+                dot_child(out, c, depth + 1);
+            }
+            let _ = writeln!(out, "{indent}}}");
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_network {
+    //! The bundled network, built in Rust (for unit tests that must not read files).
+    use avalanche_model::*;
+    use std::collections::BTreeMap;
+
+    fn name(s: &str) -> Name {
+        Name::new(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+    fn sp<T>(v: T) -> Spanned<T> {
+        Spanned::unspanned(v)
+    }
+
+    /// What DESIGN.md declares.
+    pub fn bundled() -> Network {
+        let mut n = Network::default();
+        n.retired.insert(
+            name("vps"),
+            RetiredHost {
+                span: None,
+                description: "Hetzner CAX11 Tailscale exit node".to_owned(),
+                aliases: vec![sp(name("hetzner"))],
+                age_recipients: vec![],
+                monthly_cost: 4.49,
+                currency: "EUR".to_owned(),
+            },
+        );
+        let ts_node = |role, routes: &[&str], tags: &[&str]| TailscaleNode {
+            span: None,
+            role: sp(role),
+            advertise_routes: routes
+                .iter()
+                .map(|r| sp(Cidr::parse(r).unwrap_or_else(|e| panic!("{e}"))))
+                .collect(),
+            tags: tags.iter().map(|t| sp((*t).to_owned())).collect(),
+        };
+        n.tailscale.nodes.insert(
+            name("routy"),
+            ts_node(Role::SubnetRouter, &["10.1.0.0/24"], &[]),
+        );
+        n.tailscale
+            .nodes
+            .insert(name("calypso"), ts_node(Role::Workstation, &[], &[]));
+        n.tailscale.nodes.insert(
+            name("mysecrets"),
+            ts_node(Role::Server, &[], &["tag:infra"]),
+        );
+        n.tailscale
+            .nodes
+            .insert(name("phone"), ts_node(Role::Device, &[], &[]));
+        n.egress.providers.insert(
+            name("protonvpn"),
+            Provider {
+                span: None,
+                service: sp("protonvpn".to_owned()),
+                vpn_type: sp(VpnType::Wireguard),
+                credentials: sp(name("protonvpn")),
+            },
+        );
+        for (region, country) in [("iceland", "Iceland"), ("netherlands", "Netherlands")] {
+            n.egress.proxies.insert(
+                name(region),
+                Proxy {
+                    span: None,
+                    provider: sp(name("protonvpn")),
+                    countries: vec![sp(country.to_owned())],
+                    replicas: 1,
+                    health_check: HealthCheck::Dns,
+                    privileged: false,
+                },
+            );
+        }
+        n.egress.sidecars.insert(
+            name("qbittorrent"),
+            Sidecar {
+                span: None,
+                namespace: sp(name("media")),
+                deployment: sp(name("qbittorrent")),
+                provider: sp(name("protonvpn")),
+                countries: vec![sp("Iceland".to_owned())],
+                port_forwarding: true,
+                input_ports: vec![sp(8080)],
+                health_check: HealthCheck::Dns,
+                privileged: false,
+            },
+        );
+        n.egress.clients.insert(
+            name("marmithon"),
+            Client {
+                span: None,
+                namespace: sp(name("irc")),
+                deployment: sp(name("marmithon")),
+                proxy: sp(name("iceland")),
+                protocol: sp(ClientProtocol::Http),
+                enforce: true,
+                pod_labels: BTreeMap::from([(
+                    "app.kubernetes.io/name".to_owned(),
+                    "marmithon".to_owned(),
+                )]),
+            },
+        );
+        n.kubernetes.monitoring.enable = true;
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_escaped_and_unambiguous() {
+        assert_eq!(
+            ident("route", &["10.1.0.0/24"]),
+            "route__10_2e1_2e0_2e0_2f24"
+        );
+        assert_ne!(ident("c", &["a", "b"]), ident("c", &["a__b"]));
+        assert_ne!(ident("c", &["x", "5fy"]), ident("c", &["x_y"]));
+        assert!(
+            ident("k", &["end"])
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        );
+    }
+
+    #[test]
+    fn labels_are_escaped() {
+        assert_eq!(
+            mermaid_text(r#"a "b" <c> #d"#),
+            "a #quot;b#quot; #lt;c#gt; #35;d"
+        );
+        assert_eq!(dot_quote(r#"a "b" \c"#), r#""a \"b\" \\c""#);
+    }
+
+    #[test]
+    fn bundled_mermaid() {
+        insta::assert_snapshot!(mermaid(&test_network::bundled()));
+    }
+
+    #[test]
+    fn bundled_dot() {
+        insta::assert_snapshot!(dot(&test_network::bundled()));
+    }
+
+    #[test]
+    fn deterministic() {
+        let n = test_network::bundled();
+        assert_eq!(mermaid(&n), mermaid(&n.clone()));
+        assert_eq!(dot(&n), dot(&n.clone()));
+    }
 }

@@ -1,0 +1,854 @@
+//! `status`: where the migration stands.
+//!
+//! The migration plan's five phases, each derived from the repository and the
+//! declarations: (1) documentation, (2) the proxy service deployed, (3) the clients
+//! (the IRC bot) migrated, (4) cleanup of the retired hosts, (5) enhancements. Each is
+//! done, or lists what remains with the exact file or command. Then the money the
+//! retired hosts no longer cost. Simple repository scans only: `check` has the
+//! precise rules, and `status` points at it. Always exits 0 once the declarations read.
+use crate::cli::{StatusArgs, StatusFormat};
+use crate::context::Context;
+use avalanche_diag::SourceMap;
+use avalanche_model::Network;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let Some(network) = load_network(ctx)? else {
+        return Ok(ExitCode::from(2));
+    };
+    let repo = Repo {
+        root: ctx.repo.clone(),
+    };
+    let network_file = relative(&ctx.repo, &ctx.network_file());
+    let status = assess(&network, &repo, &network_file);
+    let text = match args.format {
+        StatusFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&status.to_json())?;
+            text.push('\n');
+            text
+        }
+        StatusFormat::Human if ctx.global.quiet => status.summary() + "\n",
+        StatusFormat::Human => status.to_human(ctx.global.verbose),
+    };
+    std::io::stdout().lock().write_all(text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads and decodes the declarations (`Context::load_network`); prints the
+/// diagnostics and returns `None` when they have errors (the caller exits 2).
+/// Warnings are `check`'s business and are not printed here.
+pub(crate) fn load_network(ctx: &Context) -> anyhow::Result<Option<Network>> {
+    let mut sources = SourceMap::default();
+    match ctx.load_network(&mut sources) {
+        Ok((network, _warnings)) => Ok(Some(network)),
+        Err(diagnostics) => {
+            ctx.print_diagnostics(&diagnostics, &sources);
+            Ok(None)
+        }
+    }
+}
+
+/// `path` relative to `root` when it is inside, with `/` separators.
+fn relative(root: &Path, path: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The repository, read-only.
+struct Repo {
+    root: PathBuf,
+}
+
+impl Repo {
+    fn is_file(&self, rel: &str) -> bool {
+        self.root.join(rel).is_file()
+    }
+    fn is_dir(&self, rel: &str) -> bool {
+        self.root.join(rel).is_dir()
+    }
+    fn read(&self, rel: &str) -> Option<String> {
+        std::fs::read_to_string(self.root.join(rel)).ok()
+    }
+    fn bytes(&self, rel: &str) -> Option<Vec<u8>> {
+        std::fs::read(self.root.join(rel)).ok()
+    }
+
+    /// stdout of `git args…` in the repo, `None` when git fails (not a repo, no git).
+    fn git(&self, args: &[&str]) -> Option<String> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&self.root)
+            .args(args)
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The day (`YYYY-MM-DD`) of the last commit that changed how often `needle`
+    /// occurs in `rel`: when it was wired in.
+    fn committed_on(&self, rel: &str, needle: &str) -> Option<String> {
+        let out = self.git(&["log", "-1", "--format=%cs", "-S", needle, "--", rel])?;
+        let day = out.trim();
+        (day.len() == 10).then(|| day.to_owned())
+    }
+
+    /// Files under `paths` that git reports as new or modified (not committed).
+    fn uncommitted(&self, paths: &[&str]) -> Vec<String> {
+        let mut args = vec!["status", "--porcelain", "--untracked-files=all", "--"];
+        args.extend_from_slice(paths);
+        let Some(out) = self.git(&args) else {
+            return Vec::new();
+        };
+        out.lines()
+            .filter_map(|l| l.get(3..))
+            .map(|p| p.trim_matches('"').to_owned())
+            .collect()
+    }
+}
+
+/// One thing left to do.
+#[derive(Debug, Clone, PartialEq)]
+struct Todo {
+    what: String,
+    file: Option<String>,
+    line: Option<usize>,
+    command: Option<String>,
+}
+
+impl Todo {
+    fn new(what: impl Into<String>) -> Todo {
+        Todo {
+            what: what.into(),
+            file: None,
+            line: None,
+            command: None,
+        }
+    }
+    fn file(mut self, file: impl Into<String>) -> Todo {
+        self.file = Some(file.into());
+        self
+    }
+    fn line(mut self, line: usize) -> Todo {
+        self.line = Some(line);
+        self
+    }
+    fn run(mut self, command: impl Into<String>) -> Todo {
+        self.command = Some(command.into());
+        self
+    }
+}
+
+/// One phase of the migration plan.
+#[derive(Debug, Clone)]
+struct Phase {
+    number: u8,
+    id: &'static str,
+    title: String,
+    remaining: Vec<Todo>,
+    notes: Vec<String>,
+    /// What was looked at (printed with `--verbose`).
+    checked: Vec<String>,
+}
+
+impl Phase {
+    fn new(number: u8, id: &'static str, title: impl Into<String>) -> Phase {
+        Phase {
+            number,
+            id,
+            title: title.into(),
+            remaining: Vec::new(),
+            notes: Vec::new(),
+            checked: Vec::new(),
+        }
+    }
+    fn done(&self) -> bool {
+        self.remaining.is_empty()
+    }
+}
+
+/// Money: integer cents, so that 4.49 × 12 is 53.88 and never 53.879999.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Cents(i64);
+
+impl Cents {
+    fn from_amount(amount: f64) -> Cents {
+        // Costs are small, finite and written with two decimals: rounding is exact.
+        Cents((amount * 100.0).round() as i64)
+    }
+    fn plain(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        format!("{sign}{}.{:02}", self.0.abs() / 100, self.0.abs() % 100)
+    }
+    fn with_currency(self, currency: &str) -> String {
+        match currency {
+            "EUR" => format!("€{}", self.plain()),
+            "USD" => format!("${}", self.plain()),
+            "GBP" => format!("£{}", self.plain()),
+            other => format!("{} {other}", self.plain()),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+struct HostSaving {
+    name: String,
+    currency: String,
+    monthly: Cents,
+}
+
+#[derive(Debug, Clone)]
+struct Status {
+    network_file: String,
+    phases: Vec<Phase>,
+    savings: Vec<HostSaving>,
+}
+
+impl Status {
+    /// Yearly savings per currency.
+    fn per_year(&self) -> BTreeMap<&str, Cents> {
+        let mut total: BTreeMap<&str, Cents> = BTreeMap::new();
+        for host in &self.savings {
+            total.entry(host.currency.as_str()).or_insert(Cents(0)).0 += host.monthly.0 * 12;
+        }
+        total
+    }
+
+    fn savings_text(&self) -> Option<String> {
+        let per_year = self.per_year();
+        if per_year.is_empty() {
+            return None;
+        }
+        let totals: Vec<String> = per_year
+            .iter()
+            .map(|(cur, c)| format!("{}/year", c.with_currency(cur)))
+            .collect();
+        let hosts: Vec<String> = self
+            .savings
+            .iter()
+            .map(|h| format!("{}: {}/month", h.name, h.monthly.with_currency(&h.currency)))
+            .collect();
+        Some(format!("{} ({})", totals.join(" + "), hosts.join(", ")))
+    }
+
+    fn summary(&self) -> String {
+        let done = self.phases.iter().filter(|p| p.done()).count();
+        let mut line = format!("{done} of {} phases done", self.phases.len());
+        if let Some(next) = self.phases.iter().find(|p| !p.done()) {
+            line.push_str(&format!("; next: {}. {}", next.number, next.title));
+        }
+        if let Some(saved) = self
+            .per_year()
+            .iter()
+            .map(|(cur, c)| c.with_currency(cur))
+            .reduce(|a, b| a + " + " + &b)
+        {
+            line.push_str(&format!("; saved {saved}/year"));
+        }
+        line
+    }
+
+    fn to_human(&self, verbose: bool) -> String {
+        let mut out = format!("Migration status (declarations: {})\n\n", self.network_file);
+        for phase in &self.phases {
+            let mark = if phase.done() { "[x]" } else { "[ ]" };
+            out.push_str(&format!("{mark} {}. {}\n", phase.number, phase.title));
+            for todo in &phase.remaining {
+                let place = match (&todo.file, todo.line) {
+                    (Some(f), Some(l)) => format!("{f}:{l}: "),
+                    (Some(f), None) => format!("{f}: "),
+                    _ => String::new(),
+                };
+                out.push_str(&format!("      - {place}{}\n", todo.what));
+                if let Some(cmd) = &todo.command {
+                    out.push_str(&format!("        run: {cmd}\n"));
+                }
+            }
+            for note in &phase.notes {
+                out.push_str(&format!("      note: {note}\n"));
+            }
+            if verbose {
+                for checked in &phase.checked {
+                    out.push_str(&format!("      checked: {checked}\n"));
+                }
+            }
+        }
+        out.push('\n');
+        if let Some(saved) = self.savings_text() {
+            out.push_str(&format!("Saved by retiring hosts: {saved}\n"));
+        }
+        out.push_str(&self.summary());
+        out.push('\n');
+        out
+    }
+
+    fn to_json(&self) -> Value {
+        let phases: Vec<Value> = self
+            .phases
+            .iter()
+            .map(|p| {
+                let remaining: Vec<Value> = p
+                    .remaining
+                    .iter()
+                    .map(|t| json!({ "what": t.what, "file": t.file, "line": t.line, "command": t.command }))
+                    .collect();
+                json!({
+                    "number": p.number,
+                    "id": p.id,
+                    "title": p.title,
+                    "done": p.done(),
+                    "remaining": remaining,
+                    "notes": p.notes,
+                })
+            })
+            .collect();
+        let per_year: Vec<Value> = self
+            .per_year()
+            .iter()
+            .map(|(cur, c)| json!({ "currency": cur, "amount": c.plain(), "cents": c.0, "text": c.with_currency(cur) }))
+            .collect();
+        let hosts: Vec<Value> = self
+            .savings
+            .iter()
+            .map(|h| {
+                json!({
+                    "name": h.name,
+                    "currency": h.currency,
+                    "monthly": h.monthly.plain(),
+                    "yearly": Cents(h.monthly.0 * 12).plain(),
+                })
+            })
+            .collect();
+        json!({
+            "network": self.network_file,
+            "phases": phases,
+            "done": self.phases.iter().filter(|p| p.done()).count(),
+            "total": self.phases.len(),
+            "savings": { "perYear": per_year, "hosts": hosts },
+        })
+    }
+}
+
+/// `kubernetes.dir` without `./` or a trailing `/`; `rel` under it.
+fn k8s_path(network: &Network, rel: &str) -> String {
+    let dir = network
+        .kubernetes
+        .dir
+        .trim_start_matches("./")
+        .trim_end_matches('/');
+    if dir.is_empty() || dir == "." {
+        rel.to_owned()
+    } else {
+        format!("{dir}/{rel}")
+    }
+}
+
+const BUILD: &str = "avalanche-net build";
+
+fn assess(network: &Network, repo: &Repo, network_file: &str) -> Status {
+    // The plan `build` would write, when the declarations resolve.
+    let plan = avalanche_render::render(network).ok();
+    let proxy_dir = k8s_path(network, "base/infra/network/vpn-proxy");
+    let readme = format!("{proxy_dir}/README.md");
+    let app = k8s_path(network, "base/infra/vpn-proxy-app.yaml");
+    let stale = |path: &str| match &plan {
+        Some(plan) => plan
+            .get(path)
+            .is_some_and(|want| repo.bytes(path).is_some_and(|have| have != want)),
+        None => false,
+    };
+
+    // 1. Documentation.
+    let mut docs = Phase::new(1, "documentation", "Documentation");
+    docs.checked
+        .push(format!("{readme} exists and matches the declarations"));
+    if !repo.is_file(&readme) {
+        docs.remaining.push(
+            Todo::new("write the vpn-proxy README")
+                .file(&readme)
+                .run(BUILD),
+        );
+    } else if stale(&readme) {
+        docs.remaining.push(
+            Todo::new("the vpn-proxy README is out of date")
+                .file(&readme)
+                .run(BUILD),
+        );
+    }
+
+    // 2. The proxy service: the tree and the Argo CD Application exist and are in sync.
+    let regions: Vec<&str> = network.egress.proxies.keys().map(|n| n.as_str()).collect();
+    let mut proxies = Phase::new(2, "proxy-service", "Proxy service deployed");
+    if regions.is_empty() {
+        proxies.remaining.push(
+            Todo::new("declare the proxies (avalanche.network.egress.proxies), e.g. iceland and netherlands")
+                .file(network_file),
+        );
+    }
+    // What `build` writes there; the well-known names when the plan is not available.
+    let mut expected: Vec<String> = match &plan {
+        Some(plan) => plan
+            .files()
+            .map(|(path, _)| path)
+            .filter(|path| path.starts_with(&format!("{proxy_dir}/")) && *path != readme)
+            .map(str::to_owned)
+            .collect(),
+        None => {
+            let mut names = vec![
+                format!("{proxy_dir}/kustomization.yaml"),
+                format!("{proxy_dir}/namespace.yaml"),
+            ];
+            for region in &regions {
+                names.push(format!("{proxy_dir}/deployment-{region}.yaml"));
+                names.push(format!("{proxy_dir}/service-{region}.yaml"));
+            }
+            names
+        }
+    };
+    expected.push(app.clone());
+    proxies.checked.push(format!(
+        "{} and the Argo CD Application {app} exist",
+        proxy_dir
+    ));
+    let missing: Vec<&String> = expected.iter().filter(|p| !repo.is_file(p)).collect();
+    if !repo.is_file(&app) {
+        proxies.remaining.push(
+            Todo::new("generate the Argo CD Application")
+                .file(&app)
+                .run(BUILD),
+        );
+    }
+    let missing_in_dir: Vec<&str> = missing
+        .iter()
+        .filter_map(|p| p.strip_prefix(&format!("{proxy_dir}/")))
+        .collect();
+    if !missing_in_dir.is_empty() {
+        proxies.remaining.push(
+            Todo::new(format!(
+                "generate the proxy tree (missing: {})",
+                missing_in_dir.join(", ")
+            ))
+            .file(format!("{proxy_dir}/"))
+            .run(BUILD),
+        );
+    }
+    if let Some(plan) = &plan {
+        proxies
+            .checked
+            .push("every generated file matches what `build` would write".to_owned());
+        let k8s_root = k8s_path(network, "");
+        for (path, _) in plan.files() {
+            let ours =
+                path.starts_with(&k8s_root) && path != readme && !path.contains("/vpn-egress/");
+            if ours && stale(path) {
+                proxies.remaining.push(
+                    Todo::new("out of date")
+                        .file(path)
+                        .run("avalanche-net diff; avalanche-net build"),
+                );
+            }
+        }
+    } else {
+        proxies
+            .notes
+            .push("the declarations do not resolve: run `avalanche-net check`".to_owned());
+    }
+    if proxies.done() && !regions.is_empty() {
+        let uncommitted = repo.uncommitted(&[&proxy_dir, &app]);
+        if !uncommitted.is_empty() {
+            proxies.remaining.push(
+                Todo::new(format!(
+                    "commit and push so Argo CD deploys it ({} files not committed)",
+                    uncommitted.len()
+                ))
+                .run(format!(
+                    "git add {proxy_dir} {app} && git commit && git push"
+                )),
+            );
+        }
+    }
+
+    // 3. Clients (the IRC bot) go through the proxies.
+    let clients: Vec<&str> = network.egress.clients.keys().map(|n| n.as_str()).collect();
+    let title = if clients.is_empty() {
+        "Clients migrated".to_owned()
+    } else {
+        format!("Clients migrated ({})", clients.join(", "))
+    };
+    let mut migrated = Phase::new(3, "clients", title);
+    if clients.is_empty() {
+        migrated
+            .notes
+            .push("no clients declared (avalanche.network.egress.clients)".to_owned());
+    }
+    for (name, client) in &network.egress.clients {
+        let app_dir = k8s_path(
+            network,
+            &format!("base/apps/{}/{name}", client.namespace.as_str()),
+        );
+        let kustomization = format!("{app_dir}/kustomization.yaml");
+        let component = format!("{app_dir}/vpn-egress");
+        migrated
+            .checked
+            .push(format!("{kustomization} lists vpn-egress under components"));
+        if !repo.is_file(&format!("{component}/kustomization.yaml")) {
+            migrated.remaining.push(
+                Todo::new(format!("generate {name}'s vpn-egress component"))
+                    .file(&component)
+                    .run(BUILD),
+            );
+        } else if plan.as_ref().is_some_and(|p| {
+            p.files()
+                .any(|(path, _)| path.starts_with(&component) && stale(path))
+        }) {
+            migrated.remaining.push(
+                Todo::new(format!("{name}'s vpn-egress component is out of date"))
+                    .file(&component)
+                    .run(BUILD),
+            );
+        }
+        match repo.read(&kustomization) {
+            None => migrated.remaining.push(
+                Todo::new(format!(
+                    "{name}'s app kustomization is missing: it must list the vpn-egress component"
+                ))
+                .file(&kustomization),
+            ),
+            Some(text) if !lists_component(&text, "vpn-egress") => migrated.remaining.push(
+                Todo::new(format!(
+                    "add `- vpn-egress` under `components:` so {name} goes through vpn-proxy-{}",
+                    client.proxy.as_str()
+                ))
+                .file(&kustomization),
+            ),
+            Some(_) => {
+                let ns = client.namespace.as_str();
+                let deployment = client.deployment.as_str();
+                let when = match repo.committed_on(&kustomization, "vpn-egress") {
+                    Some(day) => match add_days(&day, 7) {
+                        Some(until) => {
+                            format!("wired on {day}; validate for one week, until {until}")
+                        }
+                        None => format!("wired on {day}; validate for one week"),
+                    },
+                    None => "not committed yet; once deployed, validate for one week".to_owned(),
+                };
+                migrated.notes.push(format!(
+                    "{name}: {when}: check `kubectl -n {ns} logs deploy/{deployment}` daily; egress IP via the proxy (vpn-proxy-{})",
+                    client.proxy.as_str()
+                ));
+            }
+        }
+    }
+
+    // 4. Cleanup: no trace of the retired hosts.
+    let retired: Vec<&str> = network.retired.keys().map(|n| n.as_str()).collect();
+    let title = if retired.is_empty() {
+        "Cleanup".to_owned()
+    } else {
+        format!("Cleanup ({})", retired.join(", "))
+    };
+    let mut cleanup = Phase::new(4, "cleanup", title);
+    let flake = repo.read("flake.nix");
+    let sops = repo.read(".sops.yaml");
+    for (name, host) in &network.retired {
+        let mut names = vec![name.as_str()];
+        names.extend(host.aliases.iter().map(|a| a.value.as_str()));
+        cleanup.checked.push(format!(
+            "flake.nix, hosts/, .sops.yaml and secrets/ for {}",
+            names.join(", ")
+        ));
+        let whose = |n: &str| {
+            if n == name.as_str() {
+                format!("retired host {name}")
+            } else {
+                format!("{n}, alias of retired host {name}")
+            }
+        };
+        for n in &names {
+            if let Some(flake) = &flake {
+                for line in nixos_configuration_lines(flake, n) {
+                    cleanup.remaining.push(
+                        Todo::new(format!("remove nixosConfigurations.{n} ({})", whose(n)))
+                            .file("flake.nix")
+                            .line(line),
+                    );
+                }
+            }
+            for dir in [format!("hosts/{n}"), format!("secrets/{n}")] {
+                if repo.is_dir(&dir) {
+                    cleanup.remaining.push(
+                        Todo::new(format!("still here ({})", whose(n)))
+                            .file(format!("{dir}/"))
+                            .run(format!("git rm -r {dir}")),
+                    );
+                }
+            }
+        }
+        if let Some(sops) = &sops {
+            for (i, line) in sops.lines().enumerate() {
+                let code = line.split('#').next().unwrap_or("");
+                let recipient = host
+                    .age_recipients
+                    .iter()
+                    .any(|r| code.contains(r.value.as_str()));
+                let named = names.iter().find(|n| mentions(code, n));
+                let todo = match (recipient, named) {
+                    (true, _) => Todo::new(format!(
+                        "remove {name}'s age key, then re-encrypt what it could read under a new data key"
+                    ))
+                    .run("avalanche-net secrets updatekeys --rotate"),
+                    (false, Some(n)) => Todo::new(format!("remove the rule or alias mentioning `{n}` ({})", whose(n))),
+                    (false, None) => continue,
+                };
+                cleanup.remaining.push(todo.file(".sops.yaml").line(i + 1));
+            }
+        }
+    }
+    if !retired.is_empty() {
+        cleanup.notes.push(
+            "`avalanche-net check` finds every trace (recipients inside SOPS files, stale creation rules, references)"
+                .to_owned(),
+        );
+    }
+
+    // 5. Enhancements.
+    let mut extras = Phase::new(
+        5,
+        "enhancements",
+        "Enhancements (monitoring, verification job)",
+    );
+    if !network.kubernetes.monitoring.enable {
+        extras.remaining.push(
+            Todo::new("enable monitoring: set kubernetes.monitoring.enable = true")
+                .file(network_file)
+                .run(BUILD),
+        );
+    }
+    if !network.kubernetes.verification {
+        extras.remaining.push(
+            Todo::new("add the egress verification job: set kubernetes.verification.enable = true")
+                .file(network_file)
+                .run(BUILD),
+        );
+    }
+    extras
+        .checked
+        .push("kubernetes.monitoring.enable and kubernetes.verification.enable".to_owned());
+
+    let savings = network
+        .retired
+        .iter()
+        .map(|(name, host)| HostSaving {
+            name: name.to_string(),
+            currency: host.currency.clone(),
+            monthly: Cents::from_amount(host.monthly_cost),
+        })
+        .collect();
+    Status {
+        network_file: network_file.to_owned(),
+        phases: vec![docs, proxies, migrated, cleanup, extras],
+        savings,
+    }
+}
+
+/// Whether a kustomization lists `component` under `components:` (block or flow
+/// style; `./vpn-egress`, `vpn-egress/` and quotes accepted).
+fn lists_component(text: &str, component: &str) -> bool {
+    let matches = |item: &str| {
+        let item = item.trim().trim_matches(|c| c == '"' || c == '\'');
+        item.trim_start_matches("./").trim_end_matches('/') == component
+    };
+    let mut in_components = false;
+    for line in text.lines() {
+        let code = line.split(" #").next().unwrap_or("");
+        if code.trim().is_empty() || code.trim_start().starts_with('#') {
+            continue;
+        }
+        if !code.starts_with(' ') && !code.starts_with('-') {
+            in_components = false;
+            if let Some(rest) = code.strip_prefix("components:") {
+                let rest = rest.trim();
+                if let Some(flow) = rest.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+                    if flow.split(',').any(matches) {
+                        return true;
+                    }
+                } else {
+                    in_components = true;
+                }
+            }
+            continue;
+        }
+        if in_components {
+            if let Some(item) = code.trim_start().strip_prefix("- ") {
+                if matches(item) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
+}
+
+/// Whether `c` can be part of a host name (so it is not a word boundary).
+fn name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-'
+}
+
+/// Whether `line` mentions `name` as a whole word (`host_vps`, `secrets/vps/` do;
+/// `vps2` does not).
+fn mentions(line: &str, name: &str) -> bool {
+    line.match_indices(name).any(|(at, _)| {
+        let before = line[..at].chars().next_back();
+        let after = line[at + name.len()..].chars().next();
+        !before.is_some_and(name_char) && !after.is_some_and(name_char)
+    })
+}
+
+/// 1-based lines of flake.nix defining `nixosConfigurations.<name>`: the dotted
+/// form anywhere, or `<name> = …` inside a `nixosConfigurations = { … }` block.
+fn nixos_configuration_lines(flake: &str, name: &str) -> Vec<usize> {
+    let dotted = format!("nixosConfigurations.{name}");
+    let mut found = Vec::new();
+    let mut depth: i64 = 0;
+    let mut block_depth: Option<i64> = None;
+    for (i, line) in flake.lines().enumerate() {
+        let code = line.split('#').next().unwrap_or("");
+        let trimmed = code.trim_start();
+        let defines = |rest: &str| rest.trim_start().starts_with('=');
+        let direct = trimmed.strip_prefix(name).is_some_and(defines)
+            || trimmed
+                .strip_prefix(&format!("\"{name}\""))
+                .is_some_and(defines);
+        if mentions(code, &dotted) || block_depth.is_some_and(|d| depth == d + 1) && direct {
+            found.push(i + 1);
+        }
+        let opens_block = code
+            .split_once("nixosConfigurations")
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('='));
+        if block_depth.is_none() && opens_block {
+            // The block opens on this line: its entries sit one brace deeper.
+            block_depth = Some(depth);
+        }
+        for c in code.chars() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if block_depth.is_some_and(|d| depth <= d) {
+                        block_depth = None;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+/// `YYYY-MM-DD` plus `days`, or `None` when `day` is not such a date.
+fn add_days(day: &str, days: i64) -> Option<String> {
+    let mut parts = day.splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: i64 = parts.next()?.parse().ok()?;
+    let d: i64 = parts.next()?.parse().ok()?;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let (y, m, d) = civil_from_days(days_from_civil(y, m, d) + days);
+    Some(format!("{y:04}-{m:02}-{d:02}"))
+}
+
+// Howard Hinnant's algorithms: proleptic Gregorian calendar <-> days since 1970-01-01.
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_has_no_float_noise() {
+        assert_eq!(
+            Cents(Cents::from_amount(4.49).0 * 12).with_currency("EUR"),
+            "€53.88"
+        );
+        assert_eq!(Cents::from_amount(0.1 + 0.2).plain(), "0.30");
+        assert_eq!(
+            Cents(Cents::from_amount(19.99).0 * 12).with_currency("CHF"),
+            "239.88 CHF"
+        );
+        assert_eq!(Cents(-5).plain(), "-0.05");
+    }
+
+    #[test]
+    fn dates() {
+        assert_eq!(add_days("2026-11-24", 7).as_deref(), Some("2026-12-01"));
+        assert_eq!(add_days("2028-02-25", 7).as_deref(), Some("2028-03-03"));
+        assert_eq!(add_days("2026-12-28", 7).as_deref(), Some("2027-01-04"));
+        assert_eq!(add_days("nope", 7), None);
+    }
+
+    #[test]
+    fn components() {
+        assert!(lists_component(
+            "resources:\n  - deployment.yaml\ncomponents:\n  - ./vpn-egress\n",
+            "vpn-egress"
+        ));
+        assert!(lists_component(
+            "components: [\"vpn-egress/\"]\n",
+            "vpn-egress"
+        ));
+        assert!(!lists_component(
+            "resources:\n  - vpn-egress\n",
+            "vpn-egress"
+        ));
+        assert!(!lists_component(
+            "components:\n  # - vpn-egress\n",
+            "vpn-egress"
+        ));
+    }
+
+    #[test]
+    fn mentions_whole_words() {
+        assert!(mentions("  - &host_vps age1xyz", "vps"));
+        assert!(mentions("path_regex: secrets/vps/.*", "vps"));
+        assert!(!mentions("vps2 = 1", "vps"));
+        assert!(!mentions("myvps", "vps"));
+    }
+
+    #[test]
+    fn nixos_configurations() {
+        let flake = "{\n  outputs = { self }: {\n    nixosConfigurations = {\n      routy = mk ./hosts/routy;\n      vps = mk ./hosts/vps;\n      \"hetzner\" = mk {};\n    };\n    vps = 1;\n    nixosConfigurations.vps2 = x;\n    nixosConfigurations.vps = x;\n  };\n}\n";
+        assert_eq!(nixos_configuration_lines(flake, "vps"), vec![5, 10]);
+        assert_eq!(nixos_configuration_lines(flake, "hetzner"), vec![6]);
+        assert_eq!(nixos_configuration_lines(flake, "routy"), vec![4]);
+    }
+}
