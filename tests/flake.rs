@@ -1,1 +1,1468 @@
-//! End-to-end tests of `flake`.
+//! The flake and its NixOS modules (issue 6).
+//!
+//! What runs where:
+//! - with Debian's `nix` only (no nixpkgs, no network): every `.nix` file parses;
+//!   `flake.nix`'s shape; `flake.lock` as real Nix reads it; `nix/modules/defaults.nix`
+//!   against the Rust constants of `crates/model/src/defaults.rs`; the options table
+//!   below against the fields of `crates/model/src/network.rs`.
+//! - with `NIXPKGS_LIB` naming nixpkgs' `lib` directory (a nixpkgs or nixpkgs.lib
+//!   checkout): the options module's tree (names, types, defaults) against that table;
+//!   the module tests of `nix/tests/modules.nix` (one host per role, the forbidden
+//!   exit node); the checked types against `Name`/`Cidr`; `nix eval .#lib.network` on
+//!   the bundled repo with nixpkgs overridden by the checkout, decoded by the Rust model.
+//!   Without `NIXPKGS_LIB` these print `SKIPPED (NIXPKGS_LIB unset)` and pass.
+//!
+//! Not run here: `nix flake check`, `nix build .#vpn-manifests`, `nix flake show`
+//! (they need the full nixpkgs: CI with network does them, `.github/workflows/ci.yml`).
+
+use crate::support::{self, TempRepo};
+use avalanche_model::defaults as d;
+use avalanche_model::{ClientProtocol, HealthCheck, Role, SecretFormat, VpnType};
+use serde_json::{Value as Json, json};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+// ---------------------------------------------------------------- helpers
+
+fn root() -> PathBuf {
+    support::workspace_root()
+}
+
+/// `NIXPKGS_LIB` (nixpkgs' `lib` directory), or a loud skip.
+fn nixpkgs_lib(what: &str) -> Option<PathBuf> {
+    match std::env::var_os("NIXPKGS_LIB").filter(|v| !v.is_empty()) {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            assert!(
+                dir.join("default.nix").is_file(),
+                "NIXPKGS_LIB={} is not nixpkgs' lib directory (no default.nix)",
+                dir.display()
+            );
+            Some(dir)
+        }
+        None => {
+            eprintln!(
+                "SKIPPED (NIXPKGS_LIB unset): {what}. Run with NIXPKGS_LIB=<nixpkgs checkout>/lib \
+                 (e.g. a checkout of github:nix-community/nixpkgs.lib)."
+            );
+            None
+        }
+    }
+}
+
+fn show(cmd: &str, out: &Output) -> String {
+    format!(
+        "--- {cmd}\n--- exit: {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// `nix-instantiate ARGS` in the workspace; panics with everything on failure.
+fn instantiate(tool: &Path, args: &[&str]) -> String {
+    let out = Command::new(tool)
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("running nix-instantiate");
+    assert!(
+        out.status.success(),
+        "{}",
+        show(&format!("nix-instantiate {}", args.join(" ")), &out)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `nix-instantiate --eval --strict --json ARGS` as JSON.
+fn eval_json(tool: &Path, args: &[&str]) -> Json {
+    let mut all = vec!["--eval", "--strict", "--json"];
+    all.extend_from_slice(args);
+    let text = instantiate(tool, &all);
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("nix-instantiate printed no JSON ({e}): {text}"))
+}
+
+fn path_str(p: &Path) -> &str {
+    p.to_str().expect("a UTF-8 path")
+}
+
+/// `nix ARGS` for flake commands, with a private state and cache directory.
+fn nix_flake_cmd(nix: &Path, home: &Path, cwd: &Path, args: &[&str]) -> Output {
+    Command::new(nix)
+        .args(args)
+        .current_dir(cwd)
+        .env("NIX_CONFIG", "experimental-features = nix-command flakes")
+        .env("HOME", home)
+        .env("XDG_CACHE_HOME", home.join("cache"))
+        .output()
+        .expect("running nix")
+}
+
+/// Every `.nix` file of the repository (not under target/ or .git/).
+fn nix_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+    {
+        let entry = entry.expect("a directory entry");
+        let path = entry.path();
+        let name = entry.file_name();
+        if entry.file_type().expect("a file type").is_dir() {
+            if name != "target" && name != ".git" && name != "node_modules" {
+                nix_files(&path, found);
+            }
+        } else if path.extension().is_some_and(|e| e == "nix") {
+            found.push(path);
+        }
+    }
+}
+
+// ------------------------------------------------ the Rust side of the schema
+
+/// One option of `avalanche.network`, as the Rust model has it: path (relative to
+/// `avalanche.network`, `<name>` for an attribute name), normalised type (the names
+/// of nixpkgs' option types; see nix/tests/options-dump.nix), and default (`None`:
+/// required). `"<name>"` in a default stands for the attribute's name.
+struct Opt {
+    path: &'static str,
+    ty: String,
+    default: Option<Json>,
+}
+
+fn enum_ty<T>(all: &[(&'static str, T)]) -> String {
+    format!(
+        "enum({})",
+        all.iter().map(|(s, _)| *s).collect::<Vec<_>>().join("|")
+    )
+}
+
+/// The option table, built from the Rust model: its types, its `ALL` tables and
+/// `crates/model/src/defaults.rs`.
+fn rust_options() -> Vec<Opt> {
+    let permission = "enum(forbidden|allowed)".to_owned();
+    assert!(["forbidden", "allowed"].contains(&d::PERMISSION));
+    let s = |t: &str| t.to_owned();
+    let list = |t: &str| format!("listOf({t})");
+    let o = |path, ty: String, default: Option<Json>| Opt { path, ty, default };
+    let name = json!("<name>");
+    vec![
+        o("retired", s("attrsOf(submodule)"), Some(json!({}))),
+        o("retired.<name>.description", s("str"), None),
+        o("retired.<name>.aliases", list("dnsLabel"), Some(json!([]))),
+        o("retired.<name>.ageRecipients", list("str"), Some(json!([]))),
+        o(
+            "retired.<name>.monthlyCost",
+            s("either(int,float)"),
+            Some(json!(d::MONTHLY_COST)),
+        ),
+        o(
+            "retired.<name>.currency",
+            s("str"),
+            Some(json!(d::CURRENCY)),
+        ),
+        o(
+            "tailscale.exitNodes",
+            permission.clone(),
+            Some(json!(d::PERMISSION)),
+        ),
+        o(
+            "tailscale.kubernetesOperator",
+            permission,
+            Some(json!(d::PERMISSION)),
+        ),
+        o("tailscale.nodes", s("attrsOf(submodule)"), Some(json!({}))),
+        o("tailscale.nodes.<name>.role", enum_ty(&Role::ALL), None),
+        o(
+            "tailscale.nodes.<name>.advertiseRoutes",
+            list("cidr"),
+            Some(json!([])),
+        ),
+        o(
+            "tailscale.nodes.<name>.tags",
+            list("tailscaleTag"),
+            Some(json!([])),
+        ),
+        o("egress.image", s("str"), Some(json!(d::GLUETUN_IMAGE))),
+        o("egress.providers", s("attrsOf(submodule)"), Some(json!({}))),
+        o(
+            "egress.providers.<name>.service",
+            s("str"),
+            Some(name.clone()),
+        ),
+        o(
+            "egress.providers.<name>.type",
+            enum_ty(&VpnType::ALL),
+            Some(json!(d::VPN_TYPE)),
+        ),
+        o(
+            "egress.providers.<name>.credentials",
+            s("dnsLabel"),
+            Some(name.clone()),
+        ),
+        o("egress.proxies", s("attrsOf(submodule)"), Some(json!({}))),
+        o("egress.proxies.<name>.provider", s("dnsLabel"), None),
+        o("egress.proxies.<name>.countries", list("str"), None),
+        o(
+            "egress.proxies.<name>.replicas",
+            s("unsignedInt32"),
+            Some(json!(d::PROXY_REPLICAS)),
+        ),
+        o(
+            "egress.proxies.<name>.healthCheck",
+            enum_ty(&HealthCheck::ALL),
+            Some(json!(d::HEALTH_CHECK)),
+        ),
+        o(
+            "egress.proxies.<name>.privileged",
+            s("bool"),
+            Some(json!(d::PRIVILEGED)),
+        ),
+        o("egress.sidecars", s("attrsOf(submodule)"), Some(json!({}))),
+        o("egress.sidecars.<name>.namespace", s("dnsLabel"), None),
+        o(
+            "egress.sidecars.<name>.deployment",
+            s("dnsLabel"),
+            Some(name.clone()),
+        ),
+        o("egress.sidecars.<name>.provider", s("dnsLabel"), None),
+        o("egress.sidecars.<name>.countries", list("str"), None),
+        o(
+            "egress.sidecars.<name>.portForwarding",
+            s("bool"),
+            Some(json!(d::PORT_FORWARDING)),
+        ),
+        o(
+            "egress.sidecars.<name>.inputPorts",
+            list("unsignedInt16"),
+            Some(json!([])),
+        ),
+        o(
+            "egress.sidecars.<name>.healthCheck",
+            enum_ty(&HealthCheck::ALL),
+            Some(json!(d::HEALTH_CHECK)),
+        ),
+        o(
+            "egress.sidecars.<name>.privileged",
+            s("bool"),
+            Some(json!(d::PRIVILEGED)),
+        ),
+        o("egress.clients", s("attrsOf(submodule)"), Some(json!({}))),
+        o("egress.clients.<name>.namespace", s("dnsLabel"), None),
+        o(
+            "egress.clients.<name>.deployment",
+            s("dnsLabel"),
+            Some(name.clone()),
+        ),
+        o("egress.clients.<name>.proxy", s("dnsLabel"), None),
+        o(
+            "egress.clients.<name>.protocol",
+            enum_ty(&ClientProtocol::ALL),
+            Some(json!(d::CLIENT_PROTOCOL)),
+        ),
+        o(
+            "egress.clients.<name>.enforce",
+            s("bool"),
+            Some(json!(d::CLIENT_ENFORCE)),
+        ),
+        o(
+            "egress.clients.<name>.podLabels",
+            s("attrsOf(str)"),
+            Some(json!({ d::POD_LABEL_KEY: "<name>" })),
+        ),
+        o("secrets", s("attrsOf(submodule)"), Some(json!({}))),
+        o(
+            "secrets.<name>.format",
+            enum_ty(&SecretFormat::ALL),
+            Some(json!(d::SECRET_FORMAT)),
+        ),
+        o("secrets.<name>.file", s("str"), None),
+        o("secrets.<name>.keys", list("str"), None),
+        o(
+            "secrets.<name>.namespace",
+            s("nullOr(dnsLabel)"),
+            Some(Json::Null),
+        ),
+        o("kubernetes.dir", s("str"), Some(json!(d::KUBERNETES_DIR))),
+        o("kubernetes.podCIDR", s("cidr"), Some(json!(d::POD_CIDR))),
+        o(
+            "kubernetes.serviceCIDR",
+            s("cidr"),
+            Some(json!(d::SERVICE_CIDR)),
+        ),
+        o(
+            "kubernetes.clusterDomain",
+            s("str"),
+            Some(json!(d::CLUSTER_DOMAIN)),
+        ),
+        o(
+            "kubernetes.argocd.namespace",
+            s("str"),
+            Some(json!(d::ARGOCD_NAMESPACE)),
+        ),
+        o(
+            "kubernetes.argocd.project",
+            s("str"),
+            Some(json!(d::ARGOCD_PROJECT)),
+        ),
+        o(
+            "kubernetes.argocd.repoURL",
+            s("str"),
+            Some(json!(d::ARGOCD_REPO_URL)),
+        ),
+        o(
+            "kubernetes.argocd.targetRevision",
+            s("str"),
+            Some(json!(d::ARGOCD_TARGET_REVISION)),
+        ),
+        o(
+            "kubernetes.monitoring.enable",
+            s("bool"),
+            Some(json!(d::MONITORING)),
+        ),
+        o(
+            "kubernetes.monitoring.tunnelMetrics",
+            s("bool"),
+            Some(json!(d::TUNNEL_METRICS)),
+        ),
+        o(
+            "kubernetes.verification.enable",
+            s("bool"),
+            Some(json!(d::VERIFICATION)),
+        ),
+    ]
+}
+
+/// Where each struct of network.rs sits in the option tree.
+const STRUCT_PATHS: &[(&str, &str)] = &[
+    ("Network", ""),
+    ("RetiredHost", "retired.<name>"),
+    ("Tailscale", "tailscale"),
+    ("TailscaleNode", "tailscale.nodes.<name>"),
+    ("Egress", "egress"),
+    ("Provider", "egress.providers.<name>"),
+    ("Proxy", "egress.proxies.<name>"),
+    ("Sidecar", "egress.sidecars.<name>"),
+    ("Client", "egress.clients.<name>"),
+    ("Secret", "secrets.<name>"),
+    ("Kubernetes", "kubernetes"),
+    ("ArgoCd", "kubernetes.argocd"),
+    ("Monitoring", "kubernetes.monitoring"),
+];
+
+/// Rust field names whose Nix option is not their camelCase.
+fn nix_name(field: &str) -> String {
+    match field {
+        "vpn_type" => "type".to_owned(),
+        "pod_cidr" => "podCIDR".to_owned(),
+        "service_cidr" => "serviceCIDR".to_owned(),
+        "repo_url" => "repoURL".to_owned(),
+        "verification" => "verification.enable".to_owned(),
+        _ => {
+            let mut out = String::new();
+            let mut upper = false;
+            for c in field.chars() {
+                if c == '_' {
+                    upper = true;
+                } else if upper {
+                    out.extend(c.to_uppercase());
+                    upper = false;
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        }
+    }
+}
+
+/// The option paths the fields of `crates/model/src/network.rs` stand for (every
+/// `pub` field of the structs above but `span`), with the line of each field.
+fn rust_field_paths() -> BTreeMap<String, usize> {
+    let file = root().join("crates/model/src/network.rs");
+    let text = std::fs::read_to_string(&file).expect("reading network.rs");
+    let mut paths = BTreeMap::new();
+    let mut current: Option<&str> = None;
+    for (i, line) in text.lines().enumerate() {
+        if let Some(rest) = line.strip_prefix("pub struct ") {
+            let name = rest
+                .split([' ', '<', '{', '(', ';'])
+                .next()
+                .unwrap_or_default();
+            current = STRUCT_PATHS
+                .iter()
+                .find(|(s, _)| *s == name)
+                .map(|(_, p)| *p);
+            continue;
+        }
+        if line.starts_with('}') {
+            current = None;
+            continue;
+        }
+        let Some(prefix) = current else { continue };
+        let Some(field) = line
+            .trim()
+            .strip_prefix("pub ")
+            .and_then(|f| f.split_once(':'))
+            .map(|(f, _)| f)
+        else {
+            continue;
+        };
+        if field == "span" {
+            continue;
+        }
+        let name = nix_name(field);
+        let path = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}.{name}")
+        };
+        paths.insert(path, i + 1);
+    }
+    paths
+}
+
+// ------------------------------------------------------------------- tests
+
+#[test]
+fn every_nix_file_parses() {
+    let Some(tool) = support::oracle("nix-instantiate") else {
+        return;
+    };
+    let mut files = Vec::new();
+    nix_files(&root(), &mut files);
+    for must in [
+        "flake.nix",
+        "nix/lib.nix",
+        "nix/modules/network-options.nix",
+        "nix/modules/tailscale.nix",
+    ] {
+        assert!(files.contains(&root().join(must)), "{must} is missing");
+    }
+    for file in &files {
+        // Files broken on purpose live under an `errors` directory (tests/nix-corpus/errors/)
+        // or say so in their name.
+        if file
+            .strip_prefix(root())
+            .unwrap_or(file)
+            .components()
+            .any(|c| {
+                let c = c.as_os_str().to_string_lossy();
+                c == "errors"
+                    || ["invalid", "broken", "syntax-error"]
+                        .iter()
+                        .any(|w| c.contains(w))
+            })
+        {
+            continue;
+        }
+        let out = Command::new(&tool)
+            .arg("--parse")
+            .arg(file)
+            .output()
+            .expect("running nix-instantiate");
+        assert!(
+            out.status.success(),
+            "{}",
+            show(&format!("nix-instantiate --parse {}", file.display()), &out)
+        );
+    }
+}
+
+#[test]
+fn flake_nix_shape_evaluates_without_nixpkgs() {
+    let Some(tool) = support::oracle("nix-instantiate") else {
+        return;
+    };
+    let description = eval_json(&tool, &["-E", "(import ./flake.nix).description"]);
+    assert!(
+        description
+            .as_str()
+            .is_some_and(|s| s.starts_with("avalanche-net")),
+        "description: {description}"
+    );
+    let url = eval_json(&tool, &["-E", "(import ./flake.nix).inputs.nixpkgs.url"]);
+    assert_eq!(url, json!("github:NixOS/nixpkgs/nixpkgs-unstable"));
+    let args = eval_json(
+        &tool,
+        &["-E", "builtins.functionArgs (import ./flake.nix).outputs"],
+    );
+    assert_eq!(
+        args,
+        json!({ "self": false, "nixpkgs": false }),
+        "outputs must be `{{ self, nixpkgs }}: …`"
+    );
+}
+
+#[test]
+fn flake_lock_pins_nixpkgs_as_nix_writes_it() {
+    let text = std::fs::read_to_string(root().join("flake.lock")).expect("reading flake.lock");
+    let lock: Json = serde_json::from_str(&text).expect("flake.lock is JSON");
+    assert_eq!(lock["version"], json!(7));
+    assert_eq!(lock["root"], json!("root"));
+    assert_eq!(
+        lock["nodes"]["root"]["inputs"],
+        json!({ "nixpkgs": "nixpkgs" })
+    );
+    assert_eq!(
+        lock["nodes"]["nixpkgs"]["locked"],
+        json!({
+            "lastModified": 1774610258,
+            "narHash": "sha256-HaThtroVD9wRdx7KQk0B75JmFcXlMUoEdDFNOMOlsOs=",
+            "owner": "NixOS",
+            "repo": "nixpkgs",
+            "rev": "832efc09b4caf6b4569fbf9dc01bec3082a00611",
+            "type": "github"
+        })
+    );
+    assert_eq!(
+        lock["nodes"]["nixpkgs"]["original"],
+        json!({ "owner": "NixOS", "ref": "nixpkgs-unstable", "repo": "nixpkgs", "type": "github" })
+    );
+    // Byte for byte what `nix flake lock` writes: sorted keys, two-space indent, final newline.
+    fn sorted(v: &Json) -> Json {
+        match v {
+            Json::Object(map) => {
+                let mut keys: Vec<_> = map.keys().collect();
+                keys.sort();
+                Json::Object(
+                    keys.into_iter()
+                        .map(|k| (k.clone(), sorted(&map[k])))
+                        .collect(),
+                )
+            }
+            other => other.clone(),
+        }
+    }
+    let canonical = serde_json::to_string_pretty(&sorted(&lock)).expect("serialising") + "\n";
+    assert_eq!(
+        text, canonical,
+        "flake.lock is not in `nix flake lock`'s format"
+    );
+
+    // Real Nix reads it (no fetching: `flake metadata` only reads the lock).
+    let Some(nix) = support::oracle("nix") else {
+        return;
+    };
+    let repo = TempRepo::bundled();
+    let home = tempfile::tempdir().expect("a temp HOME");
+    let out = nix_flake_cmd(
+        &nix,
+        home.path(),
+        repo.path(),
+        &["flake", "metadata", "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        show("nix flake metadata --json", &out)
+    );
+    let meta: Json = serde_json::from_slice(&out.stdout).expect("nix flake metadata prints JSON");
+    assert_eq!(meta["locks"], lock, "nix read a different lock");
+}
+
+#[test]
+fn defaults_nix_matches_the_rust_constants() {
+    let Some(tool) = support::oracle("nix-instantiate") else {
+        return;
+    };
+    let nix = eval_json(&tool, &["nix/modules/defaults.nix"]);
+    let rust: BTreeMap<&str, Json> = BTreeMap::from([
+        ("gluetunImage", json!(d::GLUETUN_IMAGE)),
+        ("vpnType", json!(d::VPN_TYPE)),
+        ("proxyReplicas", json!(d::PROXY_REPLICAS)),
+        ("healthCheck", json!(d::HEALTH_CHECK)),
+        ("privileged", json!(d::PRIVILEGED)),
+        ("portForwarding", json!(d::PORT_FORWARDING)),
+        ("clientProtocol", json!(d::CLIENT_PROTOCOL)),
+        ("clientEnforce", json!(d::CLIENT_ENFORCE)),
+        ("podLabelKey", json!(d::POD_LABEL_KEY)),
+        ("permission", json!(d::PERMISSION)),
+        ("secretFormat", json!(d::SECRET_FORMAT)),
+        ("currency", json!(d::CURRENCY)),
+        ("monthlyCost", json!(d::MONTHLY_COST)),
+        ("kubernetesDir", json!(d::KUBERNETES_DIR)),
+        ("podCidr", json!(d::POD_CIDR)),
+        ("serviceCidr", json!(d::SERVICE_CIDR)),
+        ("clusterDomain", json!(d::CLUSTER_DOMAIN)),
+        ("argocdNamespace", json!(d::ARGOCD_NAMESPACE)),
+        ("argocdProject", json!(d::ARGOCD_PROJECT)),
+        ("argocdRepoUrl", json!(d::ARGOCD_REPO_URL)),
+        ("argocdTargetRevision", json!(d::ARGOCD_TARGET_REVISION)),
+        ("monitoring", json!(d::MONITORING)),
+        ("tunnelMetrics", json!(d::TUNNEL_METRICS)),
+        ("verification", json!(d::VERIFICATION)),
+        ("proxyNamespace", json!(d::PROXY_NAMESPACE)),
+    ]);
+    // Every `pub const` of defaults.rs is in the table above (a new constant needs a Nix twin).
+    let source = std::fs::read_to_string(root().join("crates/model/src/defaults.rs"))
+        .expect("reading defaults.rs");
+    let consts = source
+        .lines()
+        .filter(|l| l.starts_with("pub const "))
+        .count();
+    assert_eq!(
+        consts,
+        rust.len(),
+        "defaults.rs has {consts} constants; add the new ones here and to defaults.nix"
+    );
+
+    let nix = nix.as_object().expect("defaults.nix is an attrset");
+    let nix_keys: BTreeSet<&str> = nix.keys().map(String::as_str).collect();
+    let rust_keys: BTreeSet<&str> = rust.keys().copied().collect();
+    assert_eq!(
+        nix_keys, rust_keys,
+        "defaults.nix and defaults.rs declare different defaults"
+    );
+    for (key, want) in &rust {
+        let got = &nix[*key];
+        let same = match (got.as_f64(), want.as_f64()) {
+            // Nix prints 0.0 as 0: numbers compare by value.
+            (Some(a), Some(b)) => a == b,
+            _ => got == want,
+        };
+        assert!(
+            same,
+            "defaults.nix `{key}` = {got}, but defaults.rs says {want}"
+        );
+    }
+}
+
+#[test]
+fn option_table_covers_every_field_of_the_rust_model() {
+    let fields = rust_field_paths();
+    assert!(
+        fields.len() > 30,
+        "network.rs parsed to only {} fields: {fields:?}",
+        fields.len()
+    );
+    let table: BTreeSet<&str> = rust_options().iter().map(|o| o.path).collect();
+    let is_prefix = |p: &str| table.iter().any(|t| t.starts_with(&format!("{p}.")));
+    for (path, line) in &fields {
+        assert!(
+            table.contains(path.as_str()) || is_prefix(path),
+            "crates/model/src/network.rs:{line}: no option `avalanche.network.{path}` in the table"
+        );
+    }
+    for path in &table {
+        assert!(
+            fields.contains_key(*path) || fields.keys().any(|f| path.starts_with(&format!("{f}."))),
+            "option `avalanche.network.{path}` has no field in crates/model/src/network.rs"
+        );
+    }
+    // And the options module declares each of them (a textual check that needs no nixpkgs;
+    // the full comparison is options_module_agrees_with_the_rust_model).
+    let module = std::fs::read_to_string(root().join("nix/modules/network-options.nix"))
+        .expect("reading the module");
+    for path in &table {
+        let leaf = path.rsplit('.').next().unwrap_or(path);
+        assert!(
+            module.contains(&format!("{leaf} = ")),
+            "nix/modules/network-options.nix never declares `{leaf}`"
+        );
+    }
+}
+
+#[test]
+fn options_module_agrees_with_the_rust_model() {
+    let Some(lib) =
+        nixpkgs_lib("the options module's names, types and defaults against the Rust model")
+    else {
+        return;
+    };
+    let Some(tool) = support::oracle("nix-instantiate") else {
+        return;
+    };
+    let dump = eval_json(
+        &tool,
+        &[
+            "nix/tests/options-dump.nix",
+            "--arg",
+            "nixpkgsLib",
+            path_str(&lib),
+        ],
+    );
+    let mut nix: BTreeMap<String, (String, Option<Json>)> = BTreeMap::new();
+    for row in dump.as_array().expect("the dump is a list") {
+        let path = row["path"].as_str().expect("a path").to_owned();
+        let ty = row["type"].as_str().expect("a type").to_owned();
+        // nixpkgs' lib names the attribute `‹name›` in documentation evaluations.
+        let default = (row["hasDefault"] == json!(true))
+            .then(|| {
+                serde_json::from_str(
+                    &row["default"]
+                        .to_string()
+                        .replace('\u{2039}', "<")
+                        .replace('\u{203a}', ">"),
+                )
+            })
+            .transpose()
+            .expect("re-reading a default");
+        nix.insert(path, (ty, default));
+    }
+    let rust = rust_options();
+    let rust_paths: BTreeSet<&str> = rust.iter().map(|o| o.path).collect();
+    let nix_paths: BTreeSet<&str> = nix.keys().map(String::as_str).collect();
+    assert_eq!(
+        nix_paths.difference(&rust_paths).collect::<Vec<_>>(),
+        Vec::<&&str>::new(),
+        "options in nix/modules/network-options.nix that the Rust model lacks"
+    );
+    assert_eq!(
+        rust_paths.difference(&nix_paths).collect::<Vec<_>>(),
+        Vec::<&&str>::new(),
+        "fields of the Rust model with no option in nix/modules/network-options.nix"
+    );
+    for opt in &rust {
+        let (ty, default) = &nix[opt.path];
+        assert_eq!(ty, &opt.ty, "type of avalanche.network.{}", opt.path);
+        let same = match (default, &opt.default) {
+            (Some(a), Some(b)) => match (a.as_f64(), b.as_f64()) {
+                (Some(x), Some(y)) => x == y,
+                _ => a == b,
+            },
+            (None, None) => true,
+            _ => false,
+        };
+        assert!(
+            same,
+            "default of avalanche.network.{}: Nix {default:?}, Rust {:?}",
+            opt.path, opt.default
+        );
+    }
+}
+
+#[test]
+fn module_tests_pass_with_nixpkgs_lib() {
+    let Some(lib) = nixpkgs_lib("the NixOS module tests of nix/tests/modules.nix") else {
+        return;
+    };
+    let Some(tool) = support::oracle("nix-instantiate") else {
+        return;
+    };
+    let suite = eval_json(
+        &tool,
+        &[
+            "-E",
+            "builtins.attrNames (import ./nix/tests/modules.nix { lib = null; evalHost = null; })",
+        ],
+    );
+    let names: Vec<&str> = suite
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(Json::as_str)
+        .collect();
+    for role in [
+        "testSubnetRouter",
+        "testWorkstation",
+        "testServer",
+        "testExitNodeAllowed",
+        "testExitNodeForbiddenFails",
+    ] {
+        assert!(names.contains(&role), "nix/tests/modules.nix lost {role}");
+    }
+    let failures = eval_json(
+        &tool,
+        &[
+            "nix/tests/run-modules.nix",
+            "--arg",
+            "nixpkgsLib",
+            path_str(&lib),
+        ],
+    );
+    assert_eq!(
+        failures,
+        json!([]),
+        "failed module tests (expected vs result)"
+    );
+    eprintln!("{} module tests passed with NIXPKGS_LIB", names.len());
+}
+
+#[test]
+fn forbidden_exit_node_message_says_how_to_fix_it() {
+    let Some(lib) = nixpkgs_lib("the forbidden exit node assertion message") else {
+        return;
+    };
+    let Some(tool) = support::oracle("nix-instantiate") else {
+        return;
+    };
+    let expr = format!(
+        r#"let
+          lib = import {lib};
+          config = (lib.evalModules {{ modules = [
+            ./nix/tests/nixos-stubs.nix ./nix/modules/tailscale.nix ./nix/network.nix
+            {{ networking.hostName = "gateway"; avalanche.tailscale.enable = true;
+               avalanche.network.tailscale.nodes.gateway.role = "exit-node"; }}
+          ]; }}).config;
+        in {{
+          failed = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
+          flags = config.services.tailscale.extraSetFlags;
+        }}"#,
+        lib = path_str(&lib)
+    );
+    let result = eval_json(&tool, &["-E", &expr]);
+    let failed: Vec<&str> = result["failed"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(Json::as_str)
+        .collect();
+    assert_eq!(
+        failed.len(),
+        1,
+        "one failed assertion expected: {failed:#?}"
+    );
+    let message = failed[0].split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(
+        message,
+        "avalanche.network.tailscale.nodes.gateway.role is \"exit-node\", but avalanche.network.tailscale.exitNodes \
+         is \"forbidden\": give gateway another role (exit nodes are retired), or set \
+         avalanche.network.tailscale.exitNodes = \"allowed\"."
+    );
+    assert_eq!(
+        result["flags"],
+        json!([]),
+        "a forbidden exit node must not advertise itself"
+    );
+}
+
+#[test]
+fn checked_types_agree_with_name_and_cidr() {
+    let Some(lib) =
+        nixpkgs_lib("the options module's DNS-1123 and CIDR types against Name and Cidr")
+    else {
+        return;
+    };
+    let Some(tool) = support::oracle("nix-instantiate") else {
+        return;
+    };
+    let names = [
+        "routy",
+        "a",
+        "vpn-proxy",
+        "x1",
+        "0",
+        "-a",
+        "a-",
+        "A",
+        "a_b",
+        "a.b",
+        "",
+        "a b",
+        "é",
+        "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijk", // 63
+        "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijkl", // 64
+    ];
+    let cidrs = [
+        "10.1.0.0/24",
+        "10.1.0.5/24",
+        "0.0.0.0/0",
+        "255.255.255.255/32",
+        "10.1.0.0/33",
+        "10.1.0.0",
+        "256.1.0.0/8",
+        "10.1.0/24",
+        "fd00::/8",
+        "::/0",
+        "2001:db8::1/128",
+        "10.1.0.0/",
+        "/24",
+        "x/24",
+    ];
+    let list = |xs: &[&str]| {
+        xs.iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let expr = format!(
+        "let t = import ./nix/modules/types.nix {{ lib = import {lib}; }}; in {{ \
+           names = map t.types.dnsLabel.check [ {names} ]; \
+           cidrs = map t.types.cidr.check [ {cidrs} ]; \
+           canonical = map t.canonicalCidr [ {v4} ]; }}",
+        lib = path_str(&lib),
+        names = list(&names),
+        cidrs = list(&cidrs),
+        v4 = list(&[
+            "10.1.0.0/24",
+            "10.1.0.5/24",
+            "192.168.7.200/20",
+            "1.2.3.4/0",
+            "1.2.3.4/32"
+        ]),
+    );
+    let result = eval_json(&tool, &["-E", &expr]);
+    for (i, name) in names.iter().enumerate() {
+        let rust = avalanche_model::Name::new(name).is_ok();
+        assert_eq!(
+            result["names"][i],
+            json!(rust),
+            "dnsLabel vs Name::new on {name:?}"
+        );
+    }
+    for (i, cidr) in cidrs.iter().enumerate() {
+        let rust = avalanche_model::Cidr::parse(cidr).is_ok();
+        assert_eq!(
+            result["cidrs"][i],
+            json!(rust),
+            "cidr vs Cidr::parse on {cidr:?}"
+        );
+    }
+    for (i, cidr) in [
+        "10.1.0.0/24",
+        "10.1.0.5/24",
+        "192.168.7.200/20",
+        "1.2.3.4/0",
+        "1.2.3.4/32",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let rust = avalanche_model::Cidr::parse(cidr)
+            .expect("a CIDR")
+            .canonical()
+            .to_string();
+        assert_eq!(
+            result["canonical"][i],
+            json!(rust),
+            "canonicalCidr vs Cidr::canonical on {cidr}"
+        );
+    }
+}
+
+#[test]
+fn flake_lib_network_is_the_bundled_network_with_defaults() {
+    let Some(lib) =
+        nixpkgs_lib("`nix eval --json .#lib.network` with nixpkgs overridden by NIXPKGS_LIB")
+    else {
+        return;
+    };
+    let Some(nix) = support::oracle("nix") else {
+        return;
+    };
+    // The nixpkgs.lib checkout (or a nixpkgs checkout) is a flake with `lib`: enough for lib.network.
+    let checkout = lib
+        .parent()
+        .expect("NIXPKGS_LIB has a parent")
+        .to_path_buf();
+    assert!(
+        checkout.join("flake.nix").is_file(),
+        "{} has no flake.nix",
+        checkout.display()
+    );
+    let repo = TempRepo::bundled();
+    let home = tempfile::tempdir().expect("a temp HOME");
+    let override_arg = format!("path:{}", checkout.display());
+    let args = [
+        "eval",
+        "--json",
+        ".#lib.network",
+        "--override-input",
+        "nixpkgs",
+        &override_arg,
+    ];
+    let out = nix_flake_cmd(&nix, home.path(), repo.path(), &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        show(&format!("nix {}", args.join(" ")), &out)
+    );
+    let network: Json = serde_json::from_slice(&out.stdout).expect("nix eval prints JSON");
+
+    // The module filled in the defaults the declarations leave out.
+    assert_eq!(
+        network["kubernetes"]["clusterDomain"],
+        json!(d::CLUSTER_DOMAIN)
+    );
+    assert_eq!(
+        network["egress"]["proxies"]["iceland"]["replicas"],
+        json!(d::PROXY_REPLICAS)
+    );
+    assert_eq!(
+        network["egress"]["clients"]["marmithon"]["podLabels"],
+        json!({ d::POD_LABEL_KEY: "marmithon" })
+    );
+    assert_eq!(
+        network["tailscale"]["nodes"]["routy"]["advertiseRoutes"],
+        json!(["10.1.0.0/24"])
+    );
+    assert_eq!(
+        network["secrets"]["routy-tailscale"]["format"],
+        json!("plain")
+    );
+
+    // And the Rust model reads what the module produced, without an error.
+    let value = avalanche_nix::Value::from_json(&network);
+    let (decoded, diagnostics) = avalanche_model::decode(&value);
+    let errors: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| &d.message)
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "the Rust model rejects the module's output: {errors:#?}"
+    );
+    let decoded = decoded.expect("a network");
+    assert_eq!(decoded.tailscale.nodes.len(), 4);
+    assert_eq!(decoded.egress.proxies.len(), 2);
+}
+
+#[test]
+fn nix_defaults_and_rust_defaults_give_the_same_network() {
+    let Some(lib) =
+        nixpkgs_lib("decoding declarations with Rust's defaults vs the options module's")
+    else {
+        return;
+    };
+    let Some(tool) = support::oracle("nix-instantiate") else {
+        return;
+    };
+    for file in ["nix/tests/minimal-network.nix", "nix/network.nix"] {
+        let raw = eval_json(
+            &tool,
+            &[
+                "-E",
+                &format!(
+                    "let m = import ./{file}; in if builtins.isFunction m then m {{ }} else m"
+                ),
+            ],
+        );
+        let evaluated = eval_json(
+            &tool,
+            &[
+                "-E",
+                &format!(
+                    "(import ./nix/lib.nix {{ lib = import {}; }}).evalNetwork ./{file}",
+                    path_str(&lib)
+                ),
+            ],
+        );
+        let decode = |json: &Json, what: &str| {
+            let (network, diagnostics) =
+                avalanche_model::decode(&avalanche_nix::Value::from_json(json));
+            let errors: Vec<_> = diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| &d.message)
+                .collect();
+            assert!(errors.is_empty(), "{file} {what}: {errors:#?}");
+            network.expect("a network")
+        };
+        let with_rust_defaults = decode(&raw, "as written");
+        let with_nix_defaults = decode(&evaluated, "as the options module evaluates it");
+        assert_eq!(
+            with_rust_defaults, with_nix_defaults,
+            "{file}: the Nix and Rust defaults differ"
+        );
+    }
+}
+
+/// The bundled repo plus what `flake.nix` reads besides it (Cargo.toml, Cargo.lock),
+/// committed, and a stand-in nixpkgs flake (nix/tests/fake-nixpkgs.nix around the
+/// `NIXPKGS_LIB` checkout) for `--override-input nixpkgs`.
+fn flake_with_stand_in_nixpkgs(lib: &Path) -> (TempRepo, tempfile::TempDir) {
+    let repo = TempRepo::bundled();
+    for file in ["Cargo.toml", "Cargo.lock"] {
+        std::fs::copy(root().join(file), repo.path().join(file)).expect("copying a Cargo file");
+    }
+    repo.commit_all();
+    let fake = tempfile::tempdir().expect("a temp dir");
+    support::copy_dir(lib, &fake.path().join("lib"));
+    for file in ["fake-nixpkgs.nix", "nixos-stubs.nix"] {
+        std::fs::copy(root().join("nix/tests").join(file), fake.path().join(file))
+            .expect("copying a stub");
+    }
+    std::fs::write(
+        fake.path().join("flake.nix"),
+        "{ outputs = { self }: import ./fake-nixpkgs.nix { lib = import ./lib; }; }\n",
+    )
+    .expect("writing the stand-in flake");
+    (repo, fake)
+}
+
+#[test]
+fn flake_check_no_build_passes_with_a_stand_in_nixpkgs() {
+    let Some(lib) =
+        nixpkgs_lib("`nix flake check --no-build` and `nix flake show` with a stand-in nixpkgs")
+    else {
+        return;
+    };
+    let Some(nix) = support::oracle("nix") else {
+        return;
+    };
+    let (repo, fake) = flake_with_stand_in_nixpkgs(&lib);
+    let home = tempfile::tempdir().expect("a temp HOME");
+    let fake_ref = format!("path:{}", fake.path().display());
+
+    // Evaluates every output: checks (the module tests among them, against the
+    // stand-in NixOS), packages, apps, devShells, formatter, and the three hosts'
+    // system.build.toplevel (which throws on a failed assertion).
+    let args = [
+        "flake",
+        "check",
+        "--no-build",
+        "--override-input",
+        "nixpkgs",
+        &fake_ref,
+    ];
+    let out = nix_flake_cmd(&nix, home.path(), repo.path(), &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        show(&format!("nix {}", args.join(" ")), &out)
+    );
+
+    let args = [
+        "flake",
+        "show",
+        "--json",
+        "--override-input",
+        "nixpkgs",
+        &fake_ref,
+    ];
+    let out = nix_flake_cmd(&nix, home.path(), repo.path(), &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        show(&format!("nix {}", args.join(" ")), &out)
+    );
+    let shown: Json = serde_json::from_slice(&out.stdout).expect("nix flake show prints JSON");
+    for system in ["x86_64-linux", "aarch64-linux"] {
+        for package in ["avalanche-net", "vpn-manifests", "default"] {
+            assert!(
+                shown["packages"][system][package].is_object(),
+                "no packages.{system}.{package}: {shown:#}"
+            );
+        }
+        for (output, name) in [
+            ("apps", "default"),
+            ("devShells", "default"),
+            ("formatter", ""),
+        ] {
+            let value = if name.is_empty() {
+                &shown[output][system]
+            } else {
+                &shown[output][system][name]
+            };
+            assert!(value.is_object(), "no {output}.{system} {name}: {shown:#}");
+        }
+        for check in [
+            "network",
+            "manifests-in-sync",
+            "avalanche-net",
+            "exit-node-forbidden-fails",
+            "module-subnet-router",
+        ] {
+            assert!(
+                shown["checks"][system][check].is_object(),
+                "no checks.{system}.{check}: {shown:#}"
+            );
+        }
+    }
+    for module in ["default", "network", "tailscale"] {
+        assert!(
+            shown["nixosModules"][module].is_object(),
+            "no nixosModules.{module}: {shown:#}"
+        );
+    }
+    for host in ["routy", "calypso", "mysecrets"] {
+        assert!(
+            shown["nixosConfigurations"][host].is_object(),
+            "no nixosConfigurations.{host}: {shown:#}"
+        );
+    }
+}
+
+#[test]
+fn flake_check_fails_when_a_host_declares_a_forbidden_exit_node() {
+    let Some(lib) = nixpkgs_lib("`nix flake check --no-build` failing on a forbidden exit node")
+    else {
+        return;
+    };
+    let Some(nix) = support::oracle("nix") else {
+        return;
+    };
+    let (repo, fake) = flake_with_stand_in_nixpkgs(&lib);
+    let network = repo.read("nix/network.nix");
+    let edited = network.replacen(r#"role = "workstation";"#, r#"role = "exit-node";"#, 1);
+    assert_ne!(
+        network, edited,
+        "nix/network.nix has no workstation to turn into an exit node"
+    );
+    repo.write("nix/network.nix", &edited);
+    repo.commit_all();
+    let home = tempfile::tempdir().expect("a temp HOME");
+    let fake_ref = format!("path:{}", fake.path().display());
+    let args = [
+        "flake",
+        "check",
+        "--no-build",
+        "--override-input",
+        "nixpkgs",
+        &fake_ref,
+    ];
+    let out = nix_flake_cmd(&nix, home.path(), repo.path(), &args);
+    let stderr = String::from_utf8_lossy(&out.stderr)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        !out.status.success(),
+        "{}",
+        show("nix flake check (exit node)", &out)
+    );
+    assert!(
+        stderr.contains(r#"avalanche.network.tailscale.nodes.calypso.role is "exit-node", but avalanche.network.tailscale.exitNodes is "forbidden""#),
+        "{}",
+        show("nix flake check (exit node)", &out)
+    );
+}
+
+#[test]
+fn sandbox_declarations_read_statically_and_check_like_the_source() {
+    let Some(lib) = nixpkgs_lib(
+        "lib.writeDeclarations read by the static reader, as in `nix build .#vpn-manifests`",
+    ) else {
+        return;
+    };
+    let Some(tool) = support::oracle("nix-instantiate") else {
+        return;
+    };
+    let lib_expr = format!(
+        "(import ./nix/lib.nix {{ lib = import {}; }})",
+        path_str(&lib)
+    );
+    // `writeText` returning its text: the file the sandbox gets.
+    let text = eval_json(
+        &tool,
+        &[
+            "-E",
+            &format!(
+                "{lib_expr}.writeDeclarations {{ writeText = _: t: t; }} ({lib_expr}.evalNetwork ./nix/network.nix)"
+            ),
+        ],
+    );
+    let text = text.as_str().expect("the declarations file is text");
+    let evaluated = eval_json(
+        &tool,
+        &[
+            "-E",
+            &format!("{{ avalanche.network = {lib_expr}.evalNetwork ./nix/network.nix; }}"),
+        ],
+    );
+
+    let repo = TempRepo::bundled();
+    let outside = tempfile::tempdir().expect("a temp dir");
+    let file = outside.path().join("avalanche-network.nix");
+    std::fs::write(&file, text).expect("writing the declarations");
+
+    let run = repo.run(&["eval", "--eval", "static", path_str(&file)]);
+    run.expect_code(0);
+    let read: Json = serde_json::from_str(&run.stdout()).expect("eval prints JSON");
+    assert_eq!(
+        read, evaluated,
+        "the static reader reads the generated file differently"
+    );
+
+    // As lib.prepareRepo does: the generated file in place of nix/network.nix. It gets
+    // the same verdict as the source: same exit code, same findings (lines aside).
+    let findings = |run: &support::Run| -> BTreeSet<String> {
+        let all: Json = serde_json::from_str(&run.stdout()).unwrap_or(Json::Null);
+        all.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|f| {
+                        format!(
+                            "{} {} {} {}",
+                            f["severity"], f["rule"], f["file"], f["message"]
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let source = repo.run(&["--eval", "static", "check", "--format", "json"]);
+    assert_ne!(
+        source.code(),
+        2,
+        "check could not run on the bundled repo:\n{}",
+        source.stderr()
+    );
+    repo.write("nix/network.nix", text);
+    repo.commit_all();
+    let sandbox = repo.run(&["--eval", "static", "check", "--format", "json"]);
+    sandbox.expect_code(source.code());
+    assert_eq!(
+        findings(&sandbox),
+        findings(&source),
+        "the sandbox's declarations get other findings"
+    );
+}
+
+#[test]
+fn sandbox_source_is_the_operator_repo_not_the_tool_sources() {
+    let Some(lib) = nixpkgs_lib("lib.networkSource (what the sandbox builds and checks)") else {
+        return;
+    };
+    let Some(nix) = support::oracle("nix") else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("a temp HOME");
+    let expr = format!(
+        "let l = import ./nix/lib.nix {{ lib = import {}; }}; src = l.networkSource ./.; in {{ \
+           top = builtins.attrNames (builtins.readDir src); \
+           declarations = builtins.pathExists (src + \"/nix/network.nix\"); }}",
+        path_str(&lib)
+    );
+    let out = nix_flake_cmd(
+        &nix,
+        home.path(),
+        &root(),
+        &["eval", "--impure", "--json", "--expr", &expr],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        show("nix eval lib.networkSource", &out)
+    );
+    let got: Json = serde_json::from_slice(&out.stdout).expect("nix eval prints JSON");
+    // The same entries as TempRepo::bundled, where the end-to-end tests run `check` clean.
+    let expected: Vec<&str> = {
+        let mut v: Vec<&str> = [
+            "nix",
+            "secrets",
+            "kubernetes",
+            "tailscale",
+            "hosts",
+            ".sops.yaml",
+            "flake.nix",
+            "flake.lock",
+        ]
+        .into_iter()
+        .filter(|e| root().join(e).exists())
+        .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(got["top"], json!(expected));
+    assert_eq!(got["declarations"], json!(true));
+}
+
+/// Runs a derivation's build script the way the stand-in nixpkgs records it
+/// (`runCommand`'s `script`), outside Nix: bash with stdenv's `-eu -o pipefail`,
+/// `$out`, `$TMPDIR`, `$NIX_BUILD_TOP`, and the built avalanche-net first on PATH.
+fn run_build_script(script: &str, top: &Path, out: &Path) -> Output {
+    let build = top.join("build");
+    std::fs::create_dir_all(&build).expect("creating the build dir");
+    let bin_dir = support::bin()
+        .parent()
+        .expect("the binary's directory")
+        .to_path_buf();
+    let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    )))
+    .expect("a PATH");
+    Command::new("bash")
+        .args(["-eu", "-o", "pipefail", "-c", script])
+        .current_dir(&build)
+        .env("PATH", path)
+        .env("out", out)
+        .env("TMPDIR", top)
+        .env("NIX_BUILD_TOP", &build)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("running bash")
+}
+
+#[test]
+fn vpn_manifests_and_checks_scripts_run_outside_the_sandbox() {
+    let Some(lib) = nixpkgs_lib(
+        "the build scripts of packages.vpn-manifests and checks.{network,manifests-in-sync}",
+    ) else {
+        return;
+    };
+    let Some(nix) = support::oracle("nix") else {
+        return;
+    };
+    let (repo, fake) = flake_with_stand_in_nixpkgs(&lib);
+    let home = tempfile::tempdir().expect("a temp HOME");
+    let fake_ref = format!("path:{}", fake.path().display());
+    let raw = |attr: &str| -> String {
+        let args = [
+            "eval",
+            "--raw",
+            attr,
+            "--override-input",
+            "nixpkgs",
+            &fake_ref,
+        ];
+        let out = nix_flake_cmd(&nix, home.path(), repo.path(), &args);
+        assert!(
+            out.status.success(),
+            "{}",
+            show(&format!("nix {}", args.join(" ")), &out)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let top = tempfile::tempdir().expect("a temp dir");
+
+    // packages.vpn-manifests: the generated tree plus the committed SOPS secret.
+    let manifests = top.path().join("vpn-manifests");
+    let out = run_build_script(
+        &raw(".#packages.x86_64-linux.vpn-manifests.script"),
+        &top.path().join("m"),
+        &manifests,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        show("vpn-manifests' script", &out)
+    );
+    for file in [
+        "kubernetes/base/infra/network/vpn-proxy/kustomization.yaml",
+        "kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml",
+    ] {
+        assert!(
+            manifests.join(file).is_file(),
+            "vpn-manifests has no {file}\n{}",
+            show("vpn-manifests", &out)
+        );
+    }
+    let sops = std::fs::read_to_string(
+        manifests.join("kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml"),
+    )
+    .expect("reading the copied secret");
+    assert_eq!(
+        sops,
+        repo.read("kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml"),
+        "copied, never decrypted"
+    );
+
+    // checks.network: `avalanche-net check` on the sandbox's copy.
+    let out = run_build_script(
+        &raw(".#checks.x86_64-linux.network.script"),
+        &top.path().join("n"),
+        &top.path().join("network-out"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        show("checks.network's script", &out)
+    );
+
+    // checks.manifests-in-sync, with the tree built above in place of the store path.
+    let store_path = raw(".#packages.x86_64-linux.vpn-manifests.outPath");
+    let script = raw(".#checks.x86_64-linux.manifests-in-sync.script");
+    assert!(
+        script.contains(&store_path),
+        "manifests-in-sync does not read vpn-manifests"
+    );
+    let script = script.replace(&store_path, path_str(&manifests));
+    let out = run_build_script(&script, &top.path().join("s"), &top.path().join("sync-out"));
+    assert!(
+        out.status.success(),
+        "the committed tree is out of date (run `avalanche-net build` and commit):\n{}",
+        show("checks.manifests-in-sync's script", &out)
+    );
+}

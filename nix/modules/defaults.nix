@@ -1,0 +1,59 @@
+# Every default of the `avalanche.network` options, as plain data.
+#
+# The Rust model keeps the same values in `crates/model/src/defaults.rs`;
+# `tests/flake.rs` evaluates this file with `nix-instantiate --eval --strict --json`
+# and compares it with those constants key by key, so the two cannot drift.
+# Keep this file free of `lib` and of functions: the test evaluates it without nixpkgs.
+# Keys are the Rust constant names in camelCase.
+{
+  # egress.image: the latest gluetun release (`:latest` is ahead of it).
+  gluetunImage = "qmcgaw/gluetun:v3.41.3";
+  # egress.providers.<name>.type
+  vpnType = "wireguard";
+  # egress.proxies.<name>.replicas
+  proxyReplicas = 1;
+  # healthCheck of proxies and sidecars: DNS needs no NET_RAW capability.
+  healthCheck = "dns";
+  # privileged of proxies and sidecars: only for runtimes that deny /dev/net/tun.
+  privileged = false;
+  # egress.sidecars.<name>.portForwarding
+  portForwarding = false;
+  # egress.clients.<name>.protocol
+  clientProtocol = "http";
+  # egress.clients.<name>.enforce
+  clientEnforce = false;
+  # The label key of a client's default podLabels (its value is the client's name).
+  podLabelKey = "app.kubernetes.io/name";
+  # tailscale.exitNodes and tailscale.kubernetesOperator
+  permission = "forbidden";
+  # secrets.<name>.format
+  secretFormat = "kubernetes";
+  # retired.<name>.currency
+  currency = "EUR";
+  # retired.<name>.monthlyCost
+  monthlyCost = 0.0;
+  # kubernetes.dir
+  kubernetesDir = "kubernetes";
+  # kubernetes.podCIDR (k3s)
+  podCidr = "10.42.0.0/16";
+  # kubernetes.serviceCIDR (k3s)
+  serviceCidr = "10.43.0.0/16";
+  # kubernetes.clusterDomain
+  clusterDomain = "cluster.local";
+  # kubernetes.argocd.namespace
+  argocdNamespace = "argocd";
+  # kubernetes.argocd.project
+  argocdProject = "default";
+  # kubernetes.argocd.repoURL
+  argocdRepoUrl = "https://github.com/OWNER/avalanche.git";
+  # kubernetes.argocd.targetRevision
+  argocdTargetRevision = "main";
+  # kubernetes.monitoring.enable
+  monitoring = false;
+  # kubernetes.monitoring.tunnelMetrics
+  tunnelMetrics = false;
+  # kubernetes.verification.enable
+  verification = false;
+  # The namespace of the shared proxies (fixed, not an option).
+  proxyNamespace = "vpn-proxy";
+}

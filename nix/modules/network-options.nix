@@ -1,0 +1,519 @@
+# The `avalanche.network` options: the declaration schema of DESIGN.md.
+#
+# Every option here has a field in the Rust model (`crates/model/src/network.rs`,
+# whose doc comments name the option); every default comes from ./defaults.nix,
+# which `tests/flake.rs` compares with `crates/model/src/defaults.rs`.
+# The assertions mirror `avalanche-net check`'s Tailscale and egress rules, so a
+# NixOS host importing a broken declaration fails to build with the same advice.
+{ config, lib, ... }:
+let
+  cfg = config.avalanche.network;
+  defaults = import ./defaults.nix;
+  avalanche = import ./types.nix { inherit lib; };
+  inherit (avalanche.types) dnsLabel cidr tailscaleTag;
+
+  permission = lib.types.enum [
+    "forbidden"
+    "allowed"
+  ];
+  healthCheck = lib.types.enum [
+    "icmp"
+    "dns"
+  ];
+
+  healthCheckOption = lib.mkOption {
+    type = healthCheck;
+    default = defaults.healthCheck;
+    example = "icmp";
+    description = ''
+      gluetun's small health check (`HEALTH_SMALL_CHECK_TYPE`): `"icmp"` needs the
+      `NET_RAW` capability, `"dns"` does not.
+    '';
+  };
+
+  privilegedOption = lib.mkOption {
+    type = lib.types.bool;
+    default = defaults.privileged;
+    example = true;
+    description = ''
+      Run gluetun with `privileged: true`. Only for container runtimes that deny
+      `/dev/net/tun` to a container with `NET_ADMIN` alone.
+    '';
+  };
+
+  countriesOption = lib.mkOption {
+    type = lib.types.listOf lib.types.str;
+    example = [ "Iceland" ];
+    description = "Countries gluetun picks servers from (`SERVER_COUNTRIES`, as the provider spells them).";
+  };
+
+  providerRefOption = lib.mkOption {
+    type = dnsLabel;
+    example = "protonvpn";
+    description = "The VPN provider: a key of `avalanche.network.egress.providers`.";
+  };
+
+  retiredHost =
+    { name, ... }:
+    {
+      options = {
+        description = lib.mkOption {
+          type = lib.types.str;
+          example = "Rented cloud server, once the Tailscale exit node";
+          description = "What the host was (shown by `avalanche-net status`).";
+        };
+        aliases = lib.mkOption {
+          type = lib.types.listOf dnsLabel;
+          default = [ ];
+          example = [ "cloudbox" ];
+          description = "Other names the host went by; `check` looks for them too.";
+        };
+        ageRecipients = lib.mkOption {
+          type = lib.types.listOf lib.types.str;
+          default = [ ];
+          example = [ "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq" ];
+          description = ''
+            The host's age recipients (`age1…`): `check` finds SOPS files it can still
+            decrypt and `.sops.yaml` rules that still name it.
+          '';
+        };
+        monthlyCost = lib.mkOption {
+          type = lib.types.number;
+          default = defaults.monthlyCost;
+          example = 4.49;
+          description = "What the host cost per month, in `currency` (for the savings in `status`).";
+        };
+        currency = lib.mkOption {
+          type = lib.types.str;
+          default = defaults.currency;
+          example = "CHF";
+          description = "ISO 4217 code of `monthlyCost`.";
+        };
+      };
+    };
+
+  tailscaleNode =
+    { name, ... }:
+    {
+      options = {
+        role = lib.mkOption {
+          type = lib.types.enum [
+            "subnet-router"
+            "exit-node"
+            "workstation"
+            "server"
+            "device"
+          ];
+          example = "subnet-router";
+          description = ''
+            The node's role. `subnet-router` advertises `advertiseRoutes`; `exit-node`
+            is only allowed with `tailscale.exitNodes = "allowed"`; `workstation`
+            accepts routes; `server` advertises its `tags`; `device` is not a NixOS
+            host of this flake (a phone). Every role but `device` needs a host named
+            `${name}` with `nixosModules.tailscale`.
+          '';
+        };
+        advertiseRoutes = lib.mkOption {
+          type = lib.types.listOf cidr;
+          default = [ ];
+          example = [ "10.1.0.0/24" ];
+          description = ''
+            Routes a subnet router advertises (`--advertise-routes`). Canonical CIDRs
+            (no host bits), outside Tailscale's 100.64.0.0/10.
+          '';
+        };
+        tags = lib.mkOption {
+          type = lib.types.listOf tailscaleTag;
+          default = [ ];
+          example = [ "tag:infra" ];
+          description = "ACL tags the node advertises at first login (`--advertise-tags`).";
+        };
+      };
+    };
+
+  provider =
+    { name, ... }:
+    {
+      options = {
+        service = lib.mkOption {
+          type = lib.types.str;
+          default = name;
+          defaultText = lib.literalExpression "<name>";
+          example = "protonvpn";
+          description = "gluetun's `VPN_SERVICE_PROVIDER` (default: the provider's attribute name).";
+        };
+        type = lib.mkOption {
+          type = lib.types.enum [
+            "wireguard"
+            "openvpn"
+          ];
+          default = defaults.vpnType;
+          example = "openvpn";
+          description = "The VPN protocol (`VPN_TYPE`).";
+        };
+        credentials = lib.mkOption {
+          type = dnsLabel;
+          default = name;
+          defaultText = lib.literalExpression "<name>";
+          example = "protonvpn";
+          description = ''
+            The declared secret (a key of `avalanche.network.secrets`) holding the
+            provider's keys (default: the provider's attribute name).
+          '';
+        };
+      };
+    };
+
+  proxy =
+    { name, ... }:
+    {
+      options = {
+        provider = providerRefOption;
+        countries = countriesOption;
+        replicas = lib.mkOption {
+          type = lib.types.ints.u32;
+          default = defaults.proxyReplicas;
+          example = 2;
+          description = "Replicas of the region's gluetun Deployment (`vpn-proxy-${name}`).";
+        };
+        healthCheck = healthCheckOption;
+        privileged = privilegedOption;
+      };
+    };
+
+  sidecar =
+    { name, ... }:
+    {
+      options = {
+        namespace = lib.mkOption {
+          type = dnsLabel;
+          example = "media";
+          description = "The app's namespace.";
+        };
+        deployment = lib.mkOption {
+          type = dnsLabel;
+          default = name;
+          defaultText = lib.literalExpression "<name>";
+          example = "qbittorrent";
+          description = "The app's Deployment to patch (default: the sidecar's attribute name).";
+        };
+        provider = providerRefOption;
+        countries = countriesOption;
+        portForwarding = lib.mkOption {
+          type = lib.types.bool;
+          default = defaults.portForwarding;
+          example = true;
+          description = "Ask the provider for a forwarded port (`VPN_PORT_FORWARDING=on`).";
+        };
+        inputPorts = lib.mkOption {
+          type = lib.types.listOf lib.types.port;
+          default = [ ];
+          example = [ 8080 ];
+          description = ''
+            The app's own listening ports: gluetun's firewall drops them unless they are
+            in `FIREWALL_INPUT_PORTS`.
+          '';
+        };
+        healthCheck = healthCheckOption;
+        privileged = privilegedOption;
+      };
+    };
+
+  client =
+    { name, ... }:
+    {
+      options = {
+        namespace = lib.mkOption {
+          type = dnsLabel;
+          example = "irc";
+          description = "The app's namespace.";
+        };
+        deployment = lib.mkOption {
+          type = dnsLabel;
+          default = name;
+          defaultText = lib.literalExpression "<name>";
+          example = "marmithon";
+          description = "The app's Deployment to patch (default: the client's attribute name).";
+        };
+        proxy = lib.mkOption {
+          type = dnsLabel;
+          example = "iceland";
+          description = "The proxy it goes out through: a key of `avalanche.network.egress.proxies`.";
+        };
+        protocol = lib.mkOption {
+          type = lib.types.enum [
+            "http"
+            "shadowsocks"
+            "sidecar"
+          ];
+          default = defaults.clientProtocol;
+          example = "shadowsocks";
+          description = ''
+            How the app reaches the proxy: `"http"` (`HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`
+            to port 8888), `"shadowsocks"` (port 8388: Shadowsocks, not SOCKS5; gluetun
+            v3.41.3 has no SOCKS5 server), or `"sidecar"` (its own gluetun).
+          '';
+        };
+        enforce = lib.mkOption {
+          type = lib.types.bool;
+          default = defaults.clientEnforce;
+          example = true;
+          description = "Add an egress NetworkPolicy that makes the proxy (and DNS) the app's only way out.";
+        };
+        podLabels = lib.mkOption {
+          type = lib.types.attrsOf lib.types.str;
+          default = {
+            ${defaults.podLabelKey} = name;
+          };
+          defaultText = lib.literalExpression ''{ "${defaults.podLabelKey}" = <name>; }'';
+          example = {
+            app = "marmithon";
+          };
+          description = "Labels selecting the app's pods (for the NetworkPolicy).";
+        };
+      };
+    };
+
+  secret =
+    { name, ... }:
+    {
+      options = {
+        format = lib.mkOption {
+          type = lib.types.enum [
+            "kubernetes"
+            "plain"
+          ];
+          default = defaults.secretFormat;
+          example = "plain";
+          description = ''
+            `"kubernetes"`: a Kubernetes Secret (`stringData`) decrypted by KSOPS;
+            `"plain"`: a plain YAML map, for sops-nix on a host.
+          '';
+        };
+        file = lib.mkOption {
+          type = lib.types.str;
+          example = "kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml";
+          description = "Repository-relative path of the SOPS file.";
+        };
+        keys = lib.mkOption {
+          type = lib.types.listOf lib.types.str;
+          example = [ "WIREGUARD_PRIVATE_KEY" ];
+          description = "The keys the secret holds.";
+        };
+        namespace = lib.mkOption {
+          type = lib.types.nullOr dnsLabel;
+          default = null;
+          example = "vpn-proxy";
+          description = "The Secret's namespace (default: the kustomization's namespace applies).";
+        };
+      };
+    };
+
+  str =
+    default: example: description:
+    lib.mkOption {
+      type = lib.types.str;
+      inherit default example description;
+    };
+
+  # Assertion helpers.
+  nodes = cfg.tailscale.nodes;
+  opt = "avalanche.network";
+  cgnat = "100.64.0.0/10";
+  routeAssertions = lib.concatLists (
+    lib.mapAttrsToList (
+      n: node:
+      map (route: {
+        assertion = avalanche.canonicalCidr route == route;
+        message = ''
+          ${opt}.tailscale.nodes.${n}.advertiseRoutes: `${route}` has host bits set;
+          write `${avalanche.canonicalCidr route}` (Tailscale rejects non-canonical routes).'';
+      }) node.advertiseRoutes
+      ++ map (route: {
+        assertion = !(avalanche.cidrsOverlap route cgnat);
+        message = ''
+          ${opt}.tailscale.nodes.${n}.advertiseRoutes: `${route}` overlaps ${cgnat},
+          the range Tailscale gives its own nodes; advertise your LAN instead.'';
+      }) node.advertiseRoutes
+    ) nodes
+  );
+  refAssertions =
+    kind: attrs: field: target: targetOpt:
+    lib.mapAttrsToList (n: v: {
+      assertion = target ? ${v.${field}};
+      message = ''
+        ${opt}.egress.${kind}.${n}.${field} = "${v.${field}}" names no ${targetOpt}
+        (declared: ${lib.concatStringsSep ", " (lib.attrNames target)}); fix the name or declare it.'';
+    }) attrs;
+in
+{
+  options.avalanche.network = {
+    retired = lib.mkOption {
+      type = lib.types.attrsOf (lib.types.submodule retiredHost);
+      default = { };
+      example = lib.literalExpression ''
+        {
+          oldbox = {
+            description = "Rented cloud server, once the Tailscale exit node";
+            aliases = [ "cloudbox" ];
+            monthlyCost = 4.49;
+          };
+        }
+      '';
+      description = "Hosts that are gone and must leave no trace (`avalanche-net check` hunts for them).";
+    };
+
+    tailscale = {
+      exitNodes = lib.mkOption {
+        type = permission;
+        default = defaults.permission;
+        example = "allowed";
+        description = "Whether a node may have the role `exit-node`.";
+      };
+      kubernetesOperator = lib.mkOption {
+        type = permission;
+        default = defaults.permission;
+        example = "allowed";
+        description = "Whether the Tailscale Kubernetes operator may appear under `kubernetes.dir`.";
+      };
+      nodes = lib.mkOption {
+        type = lib.types.attrsOf (lib.types.submodule tailscaleNode);
+        default = { };
+        example = lib.literalExpression ''
+          {
+            routy = { role = "subnet-router"; advertiseRoutes = [ "10.1.0.0/24" ]; };
+            calypso.role = "workstation";
+            mysecrets = { role = "server"; tags = [ "tag:infra" ]; };
+            phone.role = "device";
+          }
+        '';
+        description = "The tailnet's nodes, by host name (`networking.hostName` for NixOS hosts).";
+      };
+    };
+
+    egress = {
+      image = lib.mkOption {
+        type = lib.types.str;
+        default = defaults.gluetunImage;
+        example = "qmcgaw/gluetun:latest";
+        description = "The gluetun image of every proxy and sidecar.";
+      };
+      providers = lib.mkOption {
+        type = lib.types.attrsOf (lib.types.submodule provider);
+        default = { };
+        example = lib.literalExpression ''{ protonvpn = { credentials = "protonvpn"; }; }'';
+        description = "VPN providers, by name.";
+      };
+      proxies = lib.mkOption {
+        type = lib.types.attrsOf (lib.types.submodule proxy);
+        default = { };
+        example = lib.literalExpression ''{ iceland = { provider = "protonvpn"; countries = [ "Iceland" ]; }; }'';
+        description = "Shared gluetun proxies, one Deployment per region in the `${defaults.proxyNamespace}` namespace.";
+      };
+      sidecars = lib.mkOption {
+        type = lib.types.attrsOf (lib.types.submodule sidecar);
+        default = { };
+        example = lib.literalExpression ''
+          {
+            qbittorrent = {
+              namespace = "media";
+              provider = "protonvpn";
+              countries = [ "Iceland" ];
+              portForwarding = true;
+              inputPorts = [ 8080 ];
+            };
+          }
+        '';
+        description = "Apps that keep their own gluetun as a native sidecar.";
+      };
+      clients = lib.mkOption {
+        type = lib.types.attrsOf (lib.types.submodule client);
+        default = { };
+        example = lib.literalExpression ''{ marmithon = { namespace = "irc"; proxy = "iceland"; enforce = true; }; }'';
+        description = "Apps that go out through a shared proxy.";
+      };
+    };
+
+    secrets = lib.mkOption {
+      type = lib.types.attrsOf (lib.types.submodule secret);
+      default = { };
+      example = lib.literalExpression ''
+        {
+          protonvpn = {
+            file = "kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml";
+            keys = [ "WIREGUARD_PRIVATE_KEY" "WIREGUARD_ADDRESSES" ];
+          };
+        }
+      '';
+      description = "SOPS-encrypted secrets (`avalanche-net secrets seal NAME`), by name.";
+    };
+
+    kubernetes = {
+      dir = str defaults.kubernetesDir "k8s" "Repository-relative directory of the Kubernetes tree.";
+      podCIDR = lib.mkOption {
+        type = cidr;
+        default = defaults.podCidr;
+        example = "10.244.0.0/16";
+        description = "The cluster's pod network (k3s default), for `NO_PROXY` and gluetun's outbound subnets.";
+      };
+      serviceCIDR = lib.mkOption {
+        type = cidr;
+        default = defaults.serviceCidr;
+        example = "10.96.0.0/12";
+        description = "The cluster's service network (k3s default).";
+      };
+      clusterDomain = str defaults.clusterDomain "k8s.example" "The cluster's DNS domain.";
+      argocd = {
+        namespace = str defaults.argocdNamespace "gitops" "Namespace of Argo CD's `Application`s.";
+        project = str defaults.argocdProject "homelab" "Argo CD project of the generated `Application`s.";
+        repoURL = str defaults.argocdRepoUrl "https://github.com/alice/avalanche.git" "The Git repository Argo CD syncs from.";
+        targetRevision = str defaults.argocdTargetRevision "HEAD" "The branch, tag or commit Argo CD syncs.";
+      };
+      monitoring = {
+        enable = lib.mkOption {
+          type = lib.types.bool;
+          default = defaults.monitoring;
+          example = true;
+          description = "Emit ServiceMonitors, alerts and a Grafana dashboard ConfigMap.";
+        };
+        tunnelMetrics = lib.mkOption {
+          type = lib.types.bool;
+          default = defaults.tunnelMetrics;
+          example = true;
+          description = "Alert on gluetun's own metrics, which v3.41.3 does not expose (`:latest` only).";
+        };
+      };
+      verification.enable = lib.mkOption {
+        type = lib.types.bool;
+        default = defaults.verification;
+        example = true;
+        description = "Emit a Job that proves each proxy's egress leaves through the VPN.";
+      };
+    };
+  };
+
+  config.assertions =
+    lib.mapAttrsToList (n: node: {
+      assertion = node.role != "exit-node" || cfg.tailscale.exitNodes == "allowed";
+      message = ''
+        ${opt}.tailscale.nodes.${n}.role is "exit-node", but ${opt}.tailscale.exitNodes
+        is "forbidden": give ${n} another role (exit nodes are retired), or set
+        ${opt}.tailscale.exitNodes = "allowed".'';
+    }) nodes
+    ++ lib.mapAttrsToList (n: node: {
+      assertion = node.role != "subnet-router" || node.advertiseRoutes != [ ];
+      message = ''
+        ${opt}.tailscale.nodes.${n} is a subnet router without routes: set
+        ${opt}.tailscale.nodes.${n}.advertiseRoutes (e.g. [ "10.1.0.0/24" ]) or change its role.'';
+    }) nodes
+    ++ routeAssertions
+    ++ refAssertions "proxies" cfg.egress.proxies "provider" cfg.egress.providers "provider"
+    ++ refAssertions "sidecars" cfg.egress.sidecars "provider" cfg.egress.providers "provider"
+    ++ refAssertions "clients" cfg.egress.clients "proxy" cfg.egress.proxies "proxy"
+    ++ lib.mapAttrsToList (n: p: {
+      assertion = cfg.secrets ? ${p.credentials};
+      message = ''
+        ${opt}.egress.providers.${n}.credentials = "${p.credentials}" names no declared secret:
+        declare ${opt}.secrets.${p.credentials} (then `avalanche-net secrets seal ${p.credentials}`).'';
+    }) cfg.egress.providers;
+}

@@ -1,0 +1,101 @@
+# Checked option types and pure helpers shared by the avalanche modules.
+#
+# The checks follow the Rust model (`crates/model/src/names.rs`): names are
+# DNS-1123 labels, CIDRs need an address and a prefix length and may have host
+# bits set (an assertion reports those, as `avalanche-net check` does).
+{ lib }:
+let
+  dnsLabelRegex = "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
+  octet = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])";
+  ipv4Regex = "${octet}\\.${octet}\\.${octet}\\.${octet}/(3[0-2]|[12]?[0-9])";
+  # Loose on purpose: the Rust model parses IPv6 fully; this only rejects the obvious.
+  ipv6Regex = "[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*/(12[0-8]|1[01][0-9]|[1-9]?[0-9])";
+
+  matches = regex: s: builtins.isString s && builtins.match regex s != null;
+
+  pow2 = n: if n == 0 then 1 else 2 * pow2 (n - 1);
+
+  # `"10.1.0.5/24"` → { address = <int>; prefix = 24; }, or null for anything else.
+  parseIPv4 =
+    s:
+    let
+      m = builtins.match "([0-9]+)\\.([0-9]+)\\.([0-9]+)\\.([0-9]+)/([0-9]+)" s;
+      n = i: lib.toInt (builtins.elemAt m i);
+    in
+    if !(matches ipv4Regex s) || m == null then
+      null
+    else
+      {
+        address = ((n 0 * 256 + n 1) * 256 + n 2) * 256 + n 3;
+        prefix = n 4;
+      };
+
+  formatIPv4 =
+    a:
+    lib.concatMapStringsSep "." (shift: toString (lib.mod (a / pow2 shift) 256)) [
+      24
+      16
+      8
+      0
+    ];
+
+  # The network of an IPv4 CIDR (host bits cleared), as an integer.
+  ipv4Network = c: c.address - lib.mod c.address (pow2 (32 - c.prefix));
+in
+rec {
+  inherit
+    dnsLabelRegex
+    parseIPv4
+    formatIPv4
+    ipv4Network
+    ;
+
+  isDnsLabel = matches dnsLabelRegex;
+  isCidr = s: matches ipv4Regex s || matches ipv6Regex s;
+  isTailscaleTag = matches "tag:${dnsLabelRegex}";
+
+  # The canonical form of an IPv4 CIDR (`10.1.0.0/24` for `10.1.0.5/24`); IPv6 is returned as is.
+  canonicalCidr =
+    s:
+    let
+      c = parseIPv4 s;
+    in
+    if c == null then s else "${formatIPv4 (ipv4Network c)}/${toString c.prefix}";
+
+  # True when two IPv4 CIDRs share an address (false for IPv6: the Rust check covers it).
+  cidrsOverlap =
+    a: b:
+    let
+      x = parseIPv4 a;
+      y = parseIPv4 b;
+      shorter = lib.min x.prefix y.prefix;
+      net = c: ipv4Network (c // { prefix = shorter; });
+    in
+    x != null && y != null && net x == net y;
+
+  types = {
+    dnsLabel = lib.mkOptionType {
+      name = "dnsLabel";
+      description = "DNS-1123 label (1-63 of a-z, 0-9 and -, starting and ending with a letter or digit)";
+      descriptionClass = "noun";
+      check = isDnsLabel;
+      merge = lib.mergeEqualOption;
+    };
+
+    cidr = lib.mkOptionType {
+      name = "cidr";
+      description = "CIDR (an address and a prefix length, like 10.1.0.0/24)";
+      descriptionClass = "noun";
+      check = isCidr;
+      merge = lib.mergeEqualOption;
+    };
+
+    tailscaleTag = lib.mkOptionType {
+      name = "tailscaleTag";
+      description = "Tailscale tag (tag:<name>, the name a DNS-1123 label)";
+      descriptionClass = "noun";
+      check = isTailscaleTag;
+      merge = lib.mergeEqualOption;
+    };
+  };
+}
