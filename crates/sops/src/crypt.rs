@@ -1,0 +1,400 @@
+//! Encrypting and decrypting whole documents: the tree walk, the encryption
+//! rule, the MAC (sops `sops.go`), and the `sops` metadata.
+use crate::CryptRule;
+use crate::cipher::{self, ValueType};
+use crate::error::{Error, Result};
+use crate::keys::{DataKey, Identities};
+use crate::metadata::{AgeStanza, Metadata};
+use crate::tree::{self, Format, Value};
+use sha2::{Digest, Sha512};
+use std::collections::HashMap;
+
+/// The sops version written into new files' metadata: the files are laid out
+/// exactly as sops 3.11.0 writes them (a test compares with the real one).
+pub const SOPS_VERSION: &str = "3.11.0";
+
+/// sops' `MACOnlyEncryptedInitialization`: sha256("sops"), hashed first when
+/// `mac_only_encrypted` is set.
+const MAC_ONLY_ENCRYPTED_INIT: [u8; 32] = [
+    0x8a, 0x3f, 0xd2, 0xad, 0x54, 0xce, 0x66, 0x52, 0x7b, 0x10, 0x34, 0xf3, 0xd1, 0x47, 0xbe, 0x0b,
+    0x0b, 0x97, 0x5b, 0x3b, 0xf4, 0x4f, 0x72, 0xc6, 0xfd, 0xad, 0xec, 0x81, 0x76, 0xf2, 0x7d, 0x69,
+];
+
+/// IVs of values already encrypted, by (additional data, type, plaintext), so
+/// that re-encrypting an unchanged value gives the same ciphertext (as sops'
+/// own stash does). An IV is only ever reused for the very same plaintext.
+#[derive(Default, Clone)]
+pub struct Stash(HashMap<(String, ValueType, Vec<u8>), [u8; cipher::IV_LEN]>);
+
+impl std::fmt::Debug for Stash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Stash({} values)", self.0.len())
+    }
+}
+
+/// A decrypted document.
+#[derive(Debug, Clone)]
+pub struct Decrypted {
+    /// The plaintext document, without the `sops` section.
+    pub plain: Value,
+    /// The file's metadata.
+    pub metadata: Metadata,
+    /// The data key.
+    pub data_key: DataKey,
+    /// IVs of the values, for stable re-encryption.
+    pub stash: Stash,
+}
+
+/// How to encrypt a document.
+#[derive(Debug, Clone)]
+pub struct EncryptOptions {
+    /// Which values are encrypted.
+    pub rule: CryptRule,
+    /// Whether the MAC covers only encrypted values.
+    pub mac_only_encrypted: bool,
+    /// `lastmodified`, `YYYY-MM-DDTHH:MM:SSZ` (see [`now_lastmodified`]).
+    pub lastmodified: String,
+    /// `version` to write.
+    pub version: String,
+}
+
+struct Matcher {
+    rule: CryptRule,
+    re: Option<regex::Regex>,
+}
+
+impl Matcher {
+    fn new(rule: &CryptRule) -> Result<Matcher> {
+        let re = match rule {
+            CryptRule::EncryptedRegex(r) | CryptRule::UnencryptedRegex(r) => Some(
+                regex::Regex::new(r)
+                    .map_err(|e| Error::Metadata(format!("invalid encryption regex: {e}")))?,
+            ),
+            _ => None,
+        };
+        Ok(Matcher {
+            rule: rule.clone(),
+            re,
+        })
+    }
+
+    /// sops' `shouldBeEncrypted` for a leaf at `path` (its mapping keys).
+    fn encrypted(&self, path: &[&str]) -> bool {
+        match (&self.rule, &self.re) {
+            (CryptRule::UnencryptedSuffix(s), _) => !path.iter().any(|p| p.ends_with(s.as_str())),
+            (CryptRule::EncryptedSuffix(s), _) => path.iter().any(|p| p.ends_with(s.as_str())),
+            (CryptRule::UnencryptedRegex(_), Some(re)) => !path.iter().any(|p| re.is_match(p)),
+            (CryptRule::EncryptedRegex(_), Some(re)) => path.iter().any(|p| re.is_match(p)),
+            _ => true,
+        }
+    }
+}
+
+/// The bytes sops hashes for a value (`ToBytes`), with its type.
+fn to_bytes(v: &Value) -> Option<(ValueType, Vec<u8>)> {
+    Some(match v {
+        Value::Str(s) => (ValueType::Str, s.as_bytes().to_vec()),
+        Value::Int(i) => (ValueType::Int, i.to_string().into_bytes()),
+        Value::Float(f) => (ValueType::Float, tree::format_float(*f).into_bytes()),
+        Value::Bool(b) => (
+            ValueType::Bool,
+            if *b {
+                b"True".to_vec()
+            } else {
+                b"False".to_vec()
+            },
+        ),
+        Value::Null | Value::Map(_) | Value::Seq(_) => return None,
+    })
+}
+
+fn aad(path: &[&str]) -> String {
+    let mut s = path.join(":");
+    s.push(':');
+    s
+}
+
+/// Calls `f(path, leaf)` for every non-null leaf in document order, skipping
+/// the top-level `sops` key; `f` returns the replacement leaf.
+fn map_leaves(
+    v: &Value,
+    path: &mut Vec<String>,
+    top: bool,
+    f: &mut dyn FnMut(&[&str], &Value) -> Result<Value>,
+) -> Result<Value> {
+    Ok(match v {
+        Value::Map(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for (k, child) in items {
+                if top && k == "sops" {
+                    continue;
+                }
+                path.push(k.clone());
+                let r = map_leaves(child, path, false, f);
+                path.pop();
+                out.push((k.clone(), r?));
+            }
+            Value::Map(out)
+        }
+        Value::Seq(items) => Value::Seq(
+            items
+                .iter()
+                .map(|c| map_leaves(c, path, false, f))
+                .collect::<Result<_>>()?,
+        ),
+        Value::Null => Value::Null,
+        leaf => {
+            let p: Vec<&str> = path.iter().map(String::as_str).collect();
+            f(&p, leaf)?
+        }
+    })
+}
+
+fn new_hasher(mac_only_encrypted: bool) -> Sha512 {
+    let mut h = Sha512::new();
+    if mac_only_encrypted {
+        h.update(MAC_ONLY_ENCRYPTED_INIT);
+    }
+    h
+}
+
+fn hex_upper(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02X}")).collect()
+}
+
+/// The MAC sops computes over a plaintext document (uppercase hex of SHA-512).
+pub fn compute_mac(plain: &Value, rule: &CryptRule, mac_only_encrypted: bool) -> Result<String> {
+    let m = Matcher::new(rule)?;
+    let mut h = new_hasher(mac_only_encrypted);
+    map_leaves(plain, &mut Vec::new(), true, &mut |path, leaf| {
+        if !mac_only_encrypted || m.encrypted(path) {
+            if let Some((_, b)) = to_bytes(leaf) {
+                h.update(&b);
+            }
+        }
+        Ok(Value::Null)
+    })?;
+    Ok(hex_upper(&h.finalize()))
+}
+
+/// Decrypts a SOPS document with the given identities, checking the MAC.
+pub fn decrypt(text: &str, format: Format, ids: &Identities) -> Result<Decrypted> {
+    let doc = tree::parse(text, format)?;
+    let metadata = Metadata::from_doc(&doc)?;
+    check_supported(&metadata)?;
+    let key = ids.unwrap(&metadata.age)?;
+    decrypt_doc_with_key(&doc, metadata, key)
+}
+
+fn check_supported(md: &Metadata) -> Result<()> {
+    if md.key_groups > 1 {
+        return Err(Error::Unsupported(format!(
+            "the file uses {} key groups (Shamir secret sharing), which is not supported",
+            md.key_groups
+        )));
+    }
+    if md.age.is_empty() {
+        let other = if md.other_key_types.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (only {}, which this tool does not support)",
+                md.other_key_types.join(", ")
+            )
+        };
+        return Err(Error::Metadata(format!(
+            "the file has no age recipient{other}"
+        )));
+    }
+    Ok(())
+}
+
+/// Decrypts a parsed document with a known data key, checking the MAC.
+pub fn decrypt_doc_with_key(doc: &Value, metadata: Metadata, key: DataKey) -> Result<Decrypted> {
+    let m = Matcher::new(&metadata.rule)?;
+    let mut h = new_hasher(metadata.mac_only_encrypted);
+    let mut stash = Stash::default();
+    let plain = map_leaves(doc, &mut Vec::new(), true, &mut |path, leaf| {
+        let encrypted = m.encrypted(path);
+        let v = if encrypted {
+            let a = aad(path);
+            let Value::Str(s) = leaf else {
+                return Err(Error::MalformedValue {
+                    path: a,
+                    reason: "expected an encrypted string".into(),
+                });
+            };
+            if s.is_empty() {
+                Value::Str(String::new())
+            } else {
+                let enc = cipher::parse(s, &a)?;
+                let bytes = cipher::open(&enc, key.bytes(), &a)?;
+                let v = typed(&bytes, enc.ty, &a)?;
+                if let Ok(iv) = <[u8; cipher::IV_LEN]>::try_from(enc.iv.as_slice()) {
+                    if let Some((ty, b)) = to_bytes(&v) {
+                        stash.0.insert((a, ty, b), iv);
+                    }
+                }
+                v
+            }
+        } else {
+            leaf.clone()
+        };
+        if !metadata.mac_only_encrypted || encrypted {
+            if let Some((_, b)) = to_bytes(&v) {
+                h.update(&b);
+            }
+        }
+        Ok(v)
+    })?;
+    let computed = hex_upper(&h.finalize());
+    let mac_enc = cipher::parse(&metadata.mac, "sops:mac")
+        .map_err(|_| Error::Metadata("`sops.mac` is not an encrypted value".into()))?;
+    let stored = cipher::open(&mac_enc, key.bytes(), &metadata.lastmodified)
+        .map_err(|_| Error::MacMismatch)?;
+    if stored != computed.as_bytes() {
+        return Err(Error::MacMismatch);
+    }
+    Ok(Decrypted {
+        plain,
+        metadata,
+        data_key: key,
+        stash,
+    })
+}
+
+/// A decrypted value of the given type.
+fn typed(bytes: &[u8], ty: ValueType, path: &str) -> Result<Value> {
+    let bad = |what: &str| Error::MalformedValue {
+        path: path.to_string(),
+        reason: format!("not a valid {what}"),
+    };
+    let text = || String::from_utf8(bytes.to_vec()).map_err(|_| bad("UTF-8 string"));
+    Ok(match ty {
+        ValueType::Str | ValueType::Time | ValueType::Comment | ValueType::Bytes => {
+            Value::Str(text()?)
+        }
+        ValueType::Int => Value::Int(text()?.parse().map_err(|_| bad("integer"))?),
+        ValueType::Float => Value::Float(text()?.parse().map_err(|_| bad("float"))?),
+        ValueType::Bool => Value::Bool(match text()?.as_str() {
+            "1" | "t" | "T" | "TRUE" | "true" | "True" => true,
+            "0" | "f" | "F" | "FALSE" | "false" | "False" => false,
+            _ => return Err(bad("boolean")),
+        }),
+    })
+}
+
+/// Encrypts a plaintext document: values per `opts.rule`, the MAC, and the
+/// metadata with the given age stanzas. IVs come from `stash` when the same
+/// value was encrypted before (same path, type and plaintext), else fresh.
+pub fn encrypt(
+    plain: &Value,
+    key: &DataKey,
+    age: Vec<AgeStanza>,
+    opts: &EncryptOptions,
+    stash: Option<&Stash>,
+) -> Result<Value> {
+    if plain.get("sops").is_some() {
+        return Err(Error::Unsupported(
+            "the document has a top-level `sops` key, which is reserved".into(),
+        ));
+    }
+    let Value::Map(_) = plain else {
+        return Err(Error::Unsupported(
+            "the document's top level must be a mapping".into(),
+        ));
+    };
+    let m = Matcher::new(&opts.rule)?;
+    let mut h = new_hasher(opts.mac_only_encrypted);
+    let encrypted_doc = map_leaves(plain, &mut Vec::new(), true, &mut |path, leaf| {
+        let encrypted = m.encrypted(path);
+        let Some((ty, bytes)) = to_bytes(leaf) else {
+            return Ok(leaf.clone());
+        };
+        if !opts.mac_only_encrypted || encrypted {
+            h.update(&bytes);
+        }
+        if !encrypted {
+            return Ok(leaf.clone());
+        }
+        if bytes.is_empty() && ty == ValueType::Str {
+            // sops writes empty strings as they are, unencrypted.
+            return Ok(Value::Str(String::new()));
+        }
+        let a = aad(path);
+        let stash_key = (a, ty, bytes);
+        let iv = stash
+            .and_then(|s| s.0.get(&stash_key).copied())
+            .unwrap_or_else(cipher::random_iv);
+        let (a, ty, bytes) = stash_key;
+        Ok(Value::Str(cipher::seal(&bytes, ty, key.bytes(), &iv, &a)?))
+    })?;
+    let mac = hex_upper(&h.finalize());
+    let mac_iv = cipher::random_iv();
+    let metadata = Metadata {
+        age,
+        lastmodified: opts.lastmodified.clone(),
+        mac: cipher::seal(
+            mac.as_bytes(),
+            ValueType::Str,
+            key.bytes(),
+            &mac_iv,
+            &opts.lastmodified,
+        )?,
+        rule: opts.rule.clone(),
+        mac_only_encrypted: opts.mac_only_encrypted,
+        version: opts.version.clone(),
+        key_groups: 0,
+        other_key_types: Vec::new(),
+    };
+    let Value::Map(mut items) = encrypted_doc else {
+        return Err(Error::Unsupported(
+            "the document's top level must be a mapping".into(),
+        ));
+    };
+    items.push(("sops".into(), metadata.to_value()));
+    Ok(Value::Map(items))
+}
+
+/// The current time as sops writes `lastmodified`: `YYYY-MM-DDTHH:MM:SSZ` (UTC).
+pub fn now_lastmodified() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    format_timestamp(secs)
+}
+
+/// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SSZ`.
+pub fn format_timestamp(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(format_timestamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_timestamp(1_633_031_381), "2021-09-30T19:49:41Z");
+        assert_eq!(format_timestamp(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}

@@ -1,0 +1,119 @@
+//! The one error type of the crate. Messages never contain plaintext values:
+//! only paths, line numbers, key names and what went wrong.
+use std::path::PathBuf;
+
+/// What went wrong, with as much location as is known.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An error inside a file: wraps another error with the file's path.
+    // The inner error is part of the message, not a `source`, so a
+    // chain printer (anyhow's `{:#}`) does not say it twice.
+    #[error("{}: {inner}", path.display())]
+    InFile {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong in it.
+        inner: Box<Error>,
+    },
+    /// The text is not valid YAML or JSON.
+    #[error("line {line}: {message}")]
+    Syntax {
+        /// 1-based line (0 when unknown).
+        line: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// `.sops.yaml` is well-formed YAML but not a valid configuration.
+    #[error("line {line}: {message}")]
+    Config {
+        /// 1-based line (0 when unknown).
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A creation rule uses several key groups (Shamir secret sharing).
+    #[error(
+        "line {line}: the creation rule has {groups} key_groups: Shamir key groups are not supported \
+         (use one key group, or a plain `age:` list)"
+    )]
+    ShamirUnsupported {
+        /// 1-based line of the rule.
+        line: usize,
+        /// How many groups it has.
+        groups: usize,
+    },
+    /// No creation rule matches the file.
+    #[error("no creation rule in {} matches `{path}`", config.display())]
+    NoMatchingRule {
+        /// The `.sops.yaml`.
+        config: PathBuf,
+        /// The path relative to the config's directory.
+        path: String,
+    },
+    /// The file has no (or a malformed) `sops` metadata section.
+    #[error("not a SOPS file: {0}")]
+    Metadata(String),
+    /// A value is not in `ENC[AES256_GCM,…]` form, or is malformed.
+    #[error("malformed encrypted value at `{path}`: {reason}")]
+    MalformedValue {
+        /// The key path (`a:b:`).
+        path: String,
+        /// What is malformed (never the value).
+        reason: String,
+    },
+    /// AES-GCM authentication failed for a value: wrong data key, or tampered.
+    #[error("value at `{path}` failed authentication (tampered value, or wrong data key)")]
+    Tampered {
+        /// The key path (`a:b:`).
+        path: String,
+    },
+    /// The MAC stored in the file does not match the values.
+    #[error("MAC mismatch: the file's values or MAC were modified")]
+    MacMismatch,
+    /// None of the available identities can decrypt the data key.
+    #[error("no age identity can decrypt the data key (recipients: {recipients}); {hint}")]
+    NoIdentity {
+        /// The file's recipients, comma-separated.
+        recipients: String,
+        /// Where identities were looked for.
+        hint: String,
+    },
+    /// An age recipient or identity is invalid.
+    #[error("{0}")]
+    Key(String),
+    /// The tree has something SOPS cannot encrypt.
+    #[error("{0}")]
+    Unsupported(String),
+    /// Reading or writing failed.
+    #[error("{context}: {error}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The I/O error.
+        error: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Wraps `self` with the file it happened in (once).
+    pub fn in_file(self, path: impl Into<PathBuf>) -> Error {
+        match self {
+            Error::InFile { .. } => self,
+            other => Error::InFile {
+                path: path.into(),
+                inner: Box::new(other),
+            },
+        }
+    }
+
+    /// The innermost error (below any `InFile`).
+    pub fn kind(&self) -> &Error {
+        match self {
+            Error::InFile { inner, .. } => inner.kind(),
+            other => other,
+        }
+    }
+}
+
+/// The crate's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

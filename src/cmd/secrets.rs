@@ -1,0 +1,591 @@
+//! `avalanche-net secrets seal|show|verify|updatekeys`: SOPS files for the
+//! declared secrets, through `avalanche-sops`.
+//!
+//! Plaintext stays in memory: it is never written to a file other than
+//! encrypted, never logged, never part of an error message; `show` prints it
+//! because it was asked to.
+use crate::cli::{SealArgs, SecretsArgs, SecretsCommand, ShowArgs, UpdateKeysArgs, VerifyArgs};
+use crate::context::Context;
+use anyhow::{Context as _, anyhow, bail};
+use avalanche_model::{Network, Secret, SecretFormat};
+use avalanche_sops::config::SopsConfig;
+use avalanche_sops::ops::{self, Outcome};
+use avalanche_sops::{CryptRule, Decrypted, Format, Identities, Value};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use zeroize::Zeroizing;
+
+pub fn run(ctx: &Context, args: SecretsArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        SecretsCommand::Seal(a) => seal(ctx, a),
+        SecretsCommand::Show(a) => show(ctx, a),
+        SecretsCommand::Verify(a) => verify(ctx, a),
+        SecretsCommand::UpdateKeys(a) => update_keys(ctx, a),
+    }
+}
+
+/// The identities sops would use, from this process's environment.
+fn identities() -> anyhow::Result<Identities> {
+    Ok(Identities::from_env(&|k| std::env::var(k).ok())?)
+}
+
+/// The declarations (errors printed as diagnostics, then exit 2).
+fn network(ctx: &Context) -> anyhow::Result<Network> {
+    let mut sources = avalanche_diag::SourceMap::default();
+    match ctx.load_network(&mut sources) {
+        Ok((network, _warnings)) => Ok(network),
+        Err(diagnostics) => {
+            ctx.print_diagnostics(&diagnostics, &sources);
+            bail!("the declarations have errors (see above)")
+        }
+    }
+}
+
+fn declared<'n>(network: &'n Network, name: &str) -> anyhow::Result<&'n Secret> {
+    network
+        .secrets
+        .iter()
+        .find(|(n, _)| n.as_str() == name)
+        .map(|(_, s)| s)
+        .ok_or_else(|| {
+            let names: Vec<&str> = network.secrets.keys().map(|n| n.as_str()).collect();
+            if names.is_empty() {
+                anyhow!("no secret `{name}` is declared (no `secrets` in the declarations)")
+            } else {
+                anyhow!(
+                    "no secret `{name}` is declared; declared secrets: {}",
+                    names.join(", ")
+                )
+            }
+        })
+}
+
+/// `path` relative to the repo, `/`-separated (as `.sops.yaml` rules see it).
+fn rel(ctx: &Context, path: &Path) -> String {
+    let root = ctx.repo.canonicalize().unwrap_or_else(|_| ctx.repo.clone());
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    };
+    let abs = abs.canonicalize().unwrap_or_else(|_| {
+        // A file that does not exist yet: canonicalize its parent.
+        match (abs.parent(), abs.file_name()) {
+            (Some(p), Some(f)) => p.canonicalize().map(|p| p.join(f)).unwrap_or(abs.clone()),
+            _ => abs.clone(),
+        }
+    });
+    let r = abs.strip_prefix(&root).unwrap_or(&abs);
+    r.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Resolves a user-given file path: absolute, else relative to the current directory.
+fn user_path(path: &Path) -> PathBuf {
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    }
+}
+
+fn load_config(ctx: &Context) -> anyhow::Result<(PathBuf, SopsConfig)> {
+    let path = ctx.repo.join(".sops.yaml");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {} (the SOPS creation rules)", path.display()))?;
+    let conf = SopsConfig::parse(&text).map_err(|e| e.in_file(".sops.yaml"))?;
+    Ok((path, conf))
+}
+
+/// The recipients and rule of the creation rule matching `rel_path`.
+fn rule_for<'c>(
+    conf: &'c SopsConfig,
+    rel_path: &str,
+) -> anyhow::Result<&'c avalanche_sops::config::CreationRule> {
+    let rule = conf
+        .rule_for(rel_path)
+        .ok_or_else(|| avalanche_sops::Error::NoMatchingRule {
+            config: PathBuf::from(".sops.yaml"),
+            path: rel_path.to_string(),
+        })?;
+    rule.ensure_supported()
+        .map_err(|e| e.in_file(".sops.yaml"))?;
+    Ok(rule)
+}
+
+fn read_text(path: &Path, shown: &str) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {shown}"))
+}
+
+fn decrypt_file(
+    path: &Path,
+    shown: &str,
+    ids: &Identities,
+) -> Result<(String, Decrypted), avalanche_sops::Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        avalanche_sops::Error::Io {
+            context: "reading".into(),
+            error: e,
+        }
+        .in_file(shown)
+    })?;
+    let d = avalanche_sops::decrypt(&text, Format::from_path(path), ids)
+        .map_err(|e| e.in_file(shown))?;
+    Ok((text, d))
+}
+
+/// Writes `text` atomically: a 0600 temp file in the same directory, then rename.
+fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".avalanche-sops-")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    tmp.write_all(text.as_bytes())
+        .context("writing the temporary file")?;
+    // A file being replaced keeps its mode; a new one stays 0600.
+    if let Ok(meta) = std::fs::metadata(path) {
+        tmp.as_file()
+            .set_permissions(meta.permissions())
+            .context("setting the file mode")?;
+    }
+    tmp.as_file()
+        .sync_all()
+        .context("syncing the temporary file")?;
+    tmp.persist(path)
+        .map_err(|e| anyhow!("replacing {}: {}", path.display(), e.error))?;
+    Ok(())
+}
+
+// ------------------------------------------------------------------ seal
+
+fn seal(ctx: &Context, args: SealArgs) -> anyhow::Result<ExitCode> {
+    let network = network(ctx)?;
+    let secret = declared(&network, &args.name)?;
+    let rel_path = secret.file.value.clone();
+    let path = ctx.repo.join(&rel_path);
+    let (_, conf) = load_config(ctx)?;
+    let rule = rule_for(&conf, &rel_path)?;
+    let format = Format::from_path(&path);
+    let crypt_rule = match (secret.format, rule.crypt_rule()) {
+        // A Secret's metadata stays readable unless the rule says otherwise.
+        (SecretFormat::Kubernetes, r)
+            if r == CryptRule::default() && rule.unencrypted_suffix.is_none() =>
+        {
+            CryptRule::kubernetes()
+        }
+        (_, r) => r,
+    };
+    let ids = identities()?;
+
+    let existing = if path.exists() {
+        let (_, d) = decrypt_file(&path, &rel_path, &ids).map_err(|e| {
+            anyhow!("{e}\n  (the existing file must decrypt so its data key and values can be kept; to start over, delete it)")
+        })?;
+        Some(d)
+    } else {
+        None
+    };
+
+    let from = match &args.from {
+        Some(f) => {
+            let p = user_path(f);
+            let shown = f.display().to_string();
+            let (_, d) = decrypt_file(&p, &shown, &ids)?;
+            Some((shown, d))
+        }
+        None => None,
+    };
+    let key_names: Vec<String> = secret.keys.iter().map(|k| k.value.clone()).collect();
+    let values = gather_values(&args, &key_names, from.as_ref(), existing.as_ref())?;
+
+    let plain = match secret.format {
+        SecretFormat::Kubernetes => {
+            let mut meta = vec![("name".to_string(), Value::Str(args.name.clone()))];
+            if let Some(ns) = &secret.namespace {
+                meta.push(("namespace".into(), Value::Str(ns.as_str().to_string())));
+            }
+            Value::Map(vec![
+                ("apiVersion".into(), Value::Str("v1".into())),
+                ("kind".into(), Value::Str("Secret".into())),
+                ("metadata".into(), Value::Map(meta)),
+                ("type".into(), Value::Str("Opaque".into())),
+                (
+                    "stringData".into(),
+                    Value::Map(
+                        values
+                            .iter()
+                            .map(|(k, v)| (k.clone(), Value::Str(v.to_string())))
+                            .collect(),
+                    ),
+                ),
+            ])
+        }
+        SecretFormat::Plain => Value::Map(
+            values
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::Str(v.to_string())))
+                .collect(),
+        ),
+    };
+    let recipients = rule.recipients();
+    let outcome = ops::seal(&ops::Seal {
+        plain: &plain,
+        recipients: &recipients,
+        rule: crypt_rule,
+        mac_only_encrypted: rule.mac_only_encrypted,
+        format,
+        existing: existing.as_ref(),
+    })
+    .map_err(|e| e.in_file(&rel_path))?;
+    match outcome {
+        Outcome::Unchanged => {
+            if !ctx.global.quiet {
+                println!("unchanged {rel_path} (same values, same recipients)");
+            }
+        }
+        Outcome::Changed(text) => {
+            write_atomic(&path, &text)?;
+            if !ctx.global.quiet {
+                let verb = if existing.is_some() {
+                    "updated"
+                } else {
+                    "sealed"
+                };
+                println!(
+                    "{verb} {rel_path} ({} key{}, {} recipient{})",
+                    values.len(),
+                    if values.len() == 1 { "" } else { "s" },
+                    recipients.len(),
+                    if recipients.len() == 1 { "" } else { "s" }
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A scalar value as the string it stands for.
+fn scalar_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Str(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Float(f) => Some(avalanche_sops::tree::format_float(*f)),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The value at a dotted path; under `data` (a Kubernetes Secret), base64-decoded.
+fn lookup(doc: &Value, path: &str) -> Option<Result<String, String>> {
+    let mut cur = doc;
+    for seg in path.split('.') {
+        cur = cur.get(seg)?;
+    }
+    let text = scalar_text(cur)?;
+    if path.starts_with("data.") && doc.get("kind").and_then(Value::as_str) == Some("Secret") {
+        use base64::Engine as _;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|_| format!("`{path}` is not valid base64"));
+        return Some(decoded.and_then(|b| {
+            String::from_utf8(b).map_err(|_| format!("`{path}` is not UTF-8 text"))
+        }));
+    }
+    Some(Ok(text))
+}
+
+/// Where a declared key's value is in a secret file, if anywhere.
+fn find_key(doc: &Value, key: &str) -> Option<Result<String, String>> {
+    lookup(doc, &format!("stringData.{key}"))
+        .or_else(|| lookup(doc, &format!("data.{key}")))
+        .or_else(|| lookup(doc, key))
+}
+
+/// Each declared key's plaintext: `--from`, else the environment, else the
+/// current file, else a prompt on a terminal.
+fn gather_values(
+    args: &SealArgs,
+    keys: &[String],
+    from: Option<&(String, Decrypted)>,
+    existing: Option<&Decrypted>,
+) -> anyhow::Result<Vec<(String, Zeroizing<String>)>> {
+    let mut from_values: Vec<(String, Zeroizing<String>)> = Vec::new();
+    if let Some((shown, d)) = from {
+        if args.key.is_empty() {
+            for k in keys {
+                if let Some(v) = find_key(&d.plain, k) {
+                    let v = v.map_err(|e| anyhow!("{shown}: {e}"))?;
+                    from_values.push((k.clone(), Zeroizing::new(v)));
+                }
+            }
+            if from_values.is_empty() {
+                bail!(
+                    "{shown}: none of the declared keys ({}) is in it; name the value with --key PATH",
+                    keys.join(", ")
+                );
+            }
+        } else {
+            for spec in &args.key {
+                let (key, path) = match spec.split_once('=') {
+                    Some((k, p)) => (k.to_string(), p.to_string()),
+                    None => (
+                        spec.rsplit('.').next().unwrap_or(spec).to_string(),
+                        spec.clone(),
+                    ),
+                };
+                if !keys.contains(&key) {
+                    bail!(
+                        "--key {spec}: `{key}` is not a declared key of this secret (declared: {})",
+                        keys.join(", ")
+                    );
+                }
+                let v = lookup(&d.plain, &path)
+                    .ok_or_else(|| anyhow!("{shown}: no value at `{path}`"))?
+                    .map_err(|e| anyhow!("{shown}: {e}"))?;
+                from_values.push((key, Zeroizing::new(v)));
+            }
+        }
+    }
+    let interactive = std::io::stdin().is_terminal();
+    let mut out = Vec::new();
+    let mut missing = Vec::new();
+    for k in keys {
+        if let Some((_, v)) = from_values.iter().find(|(n, _)| n == k) {
+            out.push((k.clone(), v.clone()));
+        } else if let Some(v) = std::env::var_os(k) {
+            let v = v
+                .into_string()
+                .map_err(|_| anyhow!("the environment variable {k} is not UTF-8"))?;
+            out.push((k.clone(), Zeroizing::new(v)));
+        } else if let Some(Ok(v)) = existing.and_then(|d| find_key(&d.plain, k)) {
+            out.push((k.clone(), Zeroizing::new(v)));
+        } else if interactive {
+            let v = rpassword::prompt_password(format!("{} {k}: ", args.name))
+                .context("reading a value from the terminal")?;
+            out.push((k.clone(), Zeroizing::new(v)));
+        } else {
+            missing.push(k.as_str());
+        }
+    }
+    if !missing.is_empty() {
+        bail!(
+            "no value for {} of secret `{}`: set the environment variable{} of the same name, use --from FILE, \
+             or run on a terminal to be prompted",
+            missing.join(", "),
+            args.name,
+            if missing.len() == 1 { "" } else { "s" }
+        );
+    }
+    Ok(out)
+}
+
+// ------------------------------------------------------------------ show
+
+fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<ExitCode> {
+    let as_path = user_path(Path::new(&args.target));
+    let (path, shown) = if as_path.is_file() {
+        (as_path, args.target.clone())
+    } else if args.target.contains('/') || args.target.contains('.') {
+        bail!("{}: no such file", args.target);
+    } else {
+        let network = network(ctx)?;
+        let secret = declared(&network, &args.target)?;
+        let p = ctx.repo.join(&secret.file.value);
+        if !p.is_file() {
+            bail!(
+                "{}: the secret `{}` is not sealed yet (run `avalanche-net secrets seal {}`)",
+                secret.file.value,
+                args.target,
+                args.target
+            );
+        }
+        (p, secret.file.value.clone())
+    };
+    let ids = identities()?;
+    let (_, d) = decrypt_file(&path, &shown, &ids)?;
+    let text = avalanche_sops::tree::emit(&d.plain, Format::from_path(&path));
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(text.as_bytes())?;
+    stdout.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+// ---------------------------------------------------------------- verify
+
+/// Every SOPS file (YAML or JSON with a `sops` section) under `root`, sorted,
+/// leaving out subtrees with their own `.sops.yaml` (sops governs a file by the
+/// nearest one, so those belong to another configuration).
+fn repo_sops_files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let p = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            let Ok(ft) = entry.file_type() else { continue };
+            if ft.is_dir() {
+                if !matches!(
+                    name.as_ref(),
+                    ".git" | "target" | "node_modules" | "result" | ".direnv"
+                ) && !p.join(".sops.yaml").is_file()
+                {
+                    stack.push(p);
+                }
+            } else if ft.is_file()
+                && matches!(
+                    p.extension().and_then(|e| e.to_str()),
+                    Some("yaml" | "yml" | "json")
+                )
+                && entry.metadata().is_ok_and(|m| m.len() < 4 << 20)
+                && std::fs::read_to_string(&p).is_ok_and(|t| avalanche_sops::is_sops_file(&t))
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The files to work on: those named, else the repository's SOPS files that a
+/// creation rule of its `.sops.yaml` matches (all of them without a `.sops.yaml`).
+fn targets(ctx: &Context, files: &[PathBuf]) -> Vec<(PathBuf, String)> {
+    if !files.is_empty() {
+        return files
+            .iter()
+            .map(|f| (user_path(f), f.display().to_string()))
+            .collect();
+    }
+    let conf = std::fs::read_to_string(ctx.repo.join(".sops.yaml"))
+        .ok()
+        .and_then(|t| SopsConfig::parse(&t).ok());
+    let mut skipped = Vec::new();
+    let mut out = Vec::new();
+    for p in repo_sops_files(&ctx.repo) {
+        let r = rel(ctx, &p);
+        if conf.as_ref().is_none_or(|c| c.rule_for(&r).is_some()) {
+            out.push((p, r));
+        } else {
+            skipped.push(r);
+        }
+    }
+    if ctx.global.verbose && !skipped.is_empty() {
+        eprintln!(
+            "note: skipped SOPS files no creation rule matches: {}",
+            skipped.join(", ")
+        );
+    }
+    out
+}
+
+fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let ids = identities()?;
+    let files = targets(ctx, &args.files);
+    if files.is_empty() {
+        if !ctx.global.quiet {
+            println!("no SOPS files found");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut failed = 0;
+    for (path, shown) in &files {
+        match decrypt_file(path, shown, &ids) {
+            Ok(_) => {
+                if ctx.global.verbose {
+                    println!("ok {shown}");
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {e}");
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!("{failed} of {} SOPS files failed to verify", files.len());
+        return Ok(ExitCode::from(1));
+    }
+    if !ctx.global.quiet {
+        println!(
+            "verified {} SOPS file{} (decrypted, MAC holds)",
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+// ------------------------------------------------------------ updatekeys
+
+fn update_keys(ctx: &Context, args: UpdateKeysArgs) -> anyhow::Result<ExitCode> {
+    let (_, conf) = load_config(ctx)?;
+    let ids = identities()?;
+    let files = targets(ctx, &args.files);
+    let mut failed = 0;
+    let mut updated = 0;
+    for (path, shown) in &files {
+        let result = (|| -> anyhow::Result<bool> {
+            let rel_path = rel(ctx, path);
+            let rule = rule_for(&conf, &rel_path)?;
+            let text = read_text(path, shown)?;
+            let d = avalanche_sops::decrypt(&text, Format::from_path(path), &ids)
+                .map_err(|e| e.in_file(shown))?;
+            let outcome = ops::update_keys(
+                &text,
+                Format::from_path(path),
+                &d,
+                &rule.recipients(),
+                args.rotate,
+            )
+            .map_err(|e| e.in_file(shown))?;
+            match outcome {
+                Outcome::Unchanged => Ok(false),
+                Outcome::Changed(new) => {
+                    write_atomic(path, &new)?;
+                    Ok(true)
+                }
+            }
+        })();
+        match result {
+            Ok(true) => {
+                updated += 1;
+                if !ctx.global.quiet {
+                    println!("updated {shown}");
+                }
+            }
+            Ok(false) => {
+                if ctx.global.verbose {
+                    println!("unchanged {shown}");
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                eprintln!("error: {e:#}");
+            }
+        }
+    }
+    if !ctx.global.quiet {
+        println!(
+            "{updated} updated, {} unchanged, {failed} failed",
+            files.len() - updated - failed
+        );
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
