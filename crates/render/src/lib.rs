@@ -1,9 +1,424 @@
 //! Renders the network into a [`Plan`]: repo-relative path → bytes, for the
-//! Kubernetes trees, the Argo CD Application, monitoring, docs and the Tailscale
-//! policy. TODO(issue 3): the Plan and the Kubernetes renderers.
+//! Kubernetes trees (the `vpn-proxy` proxies, the clients' and sidecars' kustomize
+//! Components), the Argo CD Application, monitoring, docs and the Tailscale policy.
 //!
-//! This crate must not touch the disk: writing the plan is the binary's job.
+//! ```
+//! let network = avalanche_model::Network::default();
+//! let plan = avalanche_render::render(&network).expect("nothing to resolve");
+//! assert!(plan.get("tailscale/policy.hujson").is_some());
+//! ```
+//!
+//! Layout (`<dir>` is `kubernetes.dir`):
+//! - `<dir>/base/infra/network/vpn-proxy/`: per region `deployment-<r>.yaml` and
+//!   `service-<r>.yaml`, `namespace.yaml`, the ingress fence (`networkpolicy-*.yaml`),
+//!   the KSOPS `secret-generator.yaml`, monitoring, `kustomization.yaml`, `README.md`;
+//! - `<dir>/base/infra/vpn-proxy-app.yaml`: the Argo CD Application;
+//! - `<dir>/base/apps/<namespace>/<name>/vpn-egress/`: a kustomize Component per
+//!   client or sidecar, listed by the app's own (hand-written) kustomization;
+//! - `tailscale/policy.hujson`.
+//!
+//! Documents are [`node::Node`] trees emitted by [`yaml`] (which quotes every string
+//! a YAML 1.1 parser would read as a bool or number: `"on"`, `"8888"`).
+//!
+//! This crate must not touch the disk, read the clock or the environment: the same
+//! network always gives the same bytes, and writing the plan is the binary's job.
+//! It does not re-validate what `check` validates, except the references it cannot
+//! render without.
 #![deny(missing_docs)]
+#![recursion_limit = "512"]
 
+mod clients;
+pub mod gluetun;
 pub mod graph;
+mod monitoring;
+pub mod node;
+mod plan;
 pub mod policy;
+mod proxy;
+mod readme;
+pub mod resolve;
+pub mod yaml;
+
+pub use plan::{HEADER, LEDGER_NAME, Plan};
+
+use crate::node::{Node, node};
+use avalanche_diag::Diagnostic;
+use avalanche_model::Network;
+
+/// The repo-relative path of the Tailscale policy file.
+pub const POLICY_PATH: &str = "tailscale/policy.hujson";
+
+/// Renders every generated file. Pure: no I/O. `Err` carries one located error per
+/// reference the manifests cannot be written without (an unknown proxy, provider
+/// or credentials secret).
+pub fn render(network: &Network) -> Result<Plan, Vec<Diagnostic>> {
+    let resolved = resolve::resolve(network)?;
+    let ctx = Ctx {
+        net: network,
+        root: normalize_dir(&network.kubernetes.dir),
+        resolved,
+    };
+    let mut plan = Plan::new();
+    plan.set_ledger_path(ctx.path(LEDGER_NAME));
+    proxy::render(&ctx, &mut plan);
+    clients::render(&ctx, &mut plan);
+    let policy = policy::render(network);
+    let policy = if policy.starts_with("//") {
+        policy
+    } else {
+        format!("// {}{policy}", HEADER.trim_start_matches("# "))
+    };
+    plan.insert(POLICY_PATH, policy);
+    Ok(plan)
+}
+
+/// What every renderer shares.
+pub(crate) struct Ctx<'a> {
+    pub net: &'a Network,
+    /// `kubernetes.dir`, without `./` or trailing `/`.
+    pub root: String,
+    pub resolved: resolve::Resolved<'a>,
+}
+
+impl Ctx<'_> {
+    /// `rel` under `kubernetes.dir`, repo-relative.
+    pub fn path(&self, rel: &str) -> String {
+        if self.root == "." {
+            rel.to_owned()
+        } else {
+            format!("{}/{rel}", self.root)
+        }
+    }
+
+    /// `<dir>/base/infra/network/vpn-proxy`.
+    pub fn proxy_dir(&self) -> String {
+        self.path("base/infra/network/vpn-proxy")
+    }
+
+    /// `<dir>/base/apps/<namespace>/<name>/vpn-egress`.
+    pub fn component_dir(&self, namespace: &str, name: &str) -> String {
+        self.path(&format!("base/apps/{namespace}/{name}/vpn-egress"))
+    }
+
+    /// `http://vpn-proxy-<region>.vpn-proxy.svc.<clusterDomain>:<port>` without scheme.
+    pub fn proxy_host(&self, region: &str) -> String {
+        format!(
+            "vpn-proxy-{region}.{PROXY_NAMESPACE}.svc.{}",
+            self.net.kubernetes.cluster_domain
+        )
+    }
+}
+
+/// The namespace of the shared proxies.
+pub const PROXY_NAMESPACE: &str = avalanche_model::defaults::PROXY_NAMESPACE;
+
+fn normalize_dir(dir: &str) -> String {
+    let d = dir.trim_start_matches("./").trim_end_matches('/');
+    if d.is_empty() {
+        ".".to_owned()
+    } else {
+        d.to_owned()
+    }
+}
+
+/// `to` relative to the directory `from` (both repo-relative, `/`-separated).
+pub(crate) fn relative(from_dir: &str, to: &str) -> String {
+    let from: Vec<&str> = from_dir
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
+    let to_parts: Vec<&str> = to
+        .split('/')
+        .filter(|s| !s.is_empty() && *s != ".")
+        .collect();
+    let common = from
+        .iter()
+        .zip(&to_parts)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let mut parts: Vec<&str> = vec![".."; from.len() - common];
+    parts.extend(&to_parts[common..]);
+    parts.join("/")
+}
+
+/// `app.kubernetes.io/*` labels shared by everything generated.
+pub(crate) fn labels(name: &str, instance: Option<&str>, component: &str) -> Node {
+    let mut m = Node::map();
+    m.insert("app.kubernetes.io/name", node!(name));
+    if let Some(i) = instance {
+        m.insert("app.kubernetes.io/instance", node!(i));
+    }
+    m.insert("app.kubernetes.io/component", node!(component));
+    m.insert("app.kubernetes.io/part-of", node!("avalanche"));
+    m.insert("app.kubernetes.io/managed-by", node!("avalanche-net"));
+    m
+}
+
+/// The selector of one proxy's pods.
+pub(crate) fn proxy_selector(region: &str) -> Node {
+    node!({
+        "app.kubernetes.io/name": "vpn-proxy",
+        "app.kubernetes.io/instance": format!("vpn-proxy-{region}"),
+    })
+}
+
+/// The whole plan as one text, file by file: what the snapshot tests compare.
+pub fn plan_listing(plan: &Plan) -> String {
+    let mut out = String::new();
+    for (path, bytes) in plan.files() {
+        out.push_str("=== ");
+        out.push_str(path);
+        out.push_str(" ===\n");
+        out.push_str(&String::from_utf8_lossy(bytes));
+        if !bytes.ends_with(b"\n") {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::test_network;
+    use avalanche_model::{Name, Secret, SecretFormat, Spanned};
+
+    /// DESIGN.md's network, secrets included.
+    pub(crate) fn bundled() -> Network {
+        let mut n = test_network::bundled();
+        let keys = |ks: &[&str]| {
+            ks.iter()
+                .map(|k| Spanned::unspanned((*k).to_owned()))
+                .collect()
+        };
+        n.secrets.insert(
+            Name::new("protonvpn").unwrap_or_else(|e| panic!("{e}")),
+            Secret {
+                span: None,
+                format: SecretFormat::Kubernetes,
+                file: Spanned::unspanned(
+                    "kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml".to_owned(),
+                ),
+                keys: keys(&[
+                    "WIREGUARD_PRIVATE_KEY",
+                    "WIREGUARD_ADDRESSES",
+                    "SHADOWSOCKS_PASSWORD",
+                ]),
+                namespace: None,
+            },
+        );
+        n
+    }
+
+    #[test]
+    fn deterministic() {
+        let a = render(&bundled()).unwrap_or_else(|d| panic!("{d:#?}"));
+        let b = render(&bundled()).unwrap_or_else(|d| panic!("{d:#?}"));
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn relative_paths() {
+        assert_eq!(relative("a/b/c", "a/b/c/f.yaml"), "f.yaml");
+        assert_eq!(relative("a/b/c", "a/x/f.yaml"), "../../x/f.yaml");
+        assert_eq!(relative(".", "a/f"), "a/f");
+    }
+
+    fn name(s: &str) -> Name {
+        Name::new(s).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn text(plan: &Plan, path: &str) -> String {
+        String::from_utf8_lossy(plan.get(path).unwrap_or_else(|| panic!("no {path}"))).into_owned()
+    }
+
+    #[test]
+    fn unknown_proxy_is_a_located_error() {
+        let mut n = bundled();
+        let file =
+            avalanche_diag::SourceMap::default().add("nix/network.nix", "proxy = \"germany\";\n");
+        let span = avalanche_diag::SourceMap::default().span(file, 8, 17);
+        if let Some(c) = n.egress.clients.get_mut("marmithon") {
+            c.proxy = Spanned {
+                value: name("germany"),
+                span: Some(span),
+            };
+        }
+        let errors = render(&n).expect_err("an unknown proxy");
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].rule, "unknown-proxy");
+        assert_eq!(errors[0].span, Some(span));
+        assert!(
+            errors[0]
+                .help
+                .as_deref()
+                .is_some_and(|h| h.contains("iceland, netherlands"))
+        );
+    }
+
+    #[test]
+    fn unknown_provider_and_secret_are_errors() {
+        let mut n = bundled();
+        n.secrets.clear();
+        let errors = render(&n).expect_err("no credentials");
+        assert!(
+            errors.iter().all(|d| d.rule == "unknown-secret"),
+            "{errors:#?}"
+        );
+        let mut n = bundled();
+        n.egress.providers.clear();
+        let errors = render(&n).expect_err("no provider");
+        assert!(
+            errors.iter().any(|d| d.rule == "unknown-provider"),
+            "{errors:#?}"
+        );
+    }
+
+    #[test]
+    fn a_proxy_without_clients_admits_nobody() {
+        let plan = render(&bundled()).unwrap_or_else(|d| panic!("{d:#?}"));
+        let dir = "kubernetes/base/infra/network/vpn-proxy";
+        assert!(
+            plan.get(&format!("{dir}/networkpolicy-iceland.yaml"))
+                .is_some()
+        );
+        // An allow policy with an empty `from` would admit everyone: none is written.
+        assert!(
+            plan.get(&format!("{dir}/networkpolicy-netherlands.yaml"))
+                .is_none()
+        );
+        assert!(
+            text(&plan, &format!("{dir}/networkpolicy-default-deny.yaml"))
+                .contains("podSelector: {}")
+        );
+    }
+
+    #[test]
+    fn options_change_the_manifests() {
+        let mut n = bundled();
+        n.kubernetes.verification = true;
+        n.kubernetes.monitoring.tunnel_metrics = true;
+        n.kubernetes.dir = "./k8s/".to_owned();
+        if let Some(p) = n.egress.proxies.get_mut("netherlands") {
+            p.privileged = true;
+            p.health_check = avalanche_model::HealthCheck::Icmp;
+            p.countries
+                .push(Spanned::unspanned("Switzerland".to_owned()));
+        }
+        n.egress.clients.insert(
+            name("ircbot"),
+            avalanche_model::Client {
+                span: None,
+                namespace: Spanned::unspanned(name("irc")),
+                deployment: Spanned::unspanned(name("ircbot")),
+                proxy: Spanned::unspanned(name("netherlands")),
+                protocol: Spanned::unspanned(avalanche_model::ClientProtocol::Shadowsocks),
+                enforce: true,
+                pod_labels: [("app".to_owned(), "ircbot".to_owned())].into(),
+            },
+        );
+        let plan = render(&n).unwrap_or_else(|d| panic!("{d:#?}"));
+        let dir = "k8s/base/infra/network/vpn-proxy";
+        let nl = text(&plan, &format!("{dir}/deployment-netherlands.yaml"));
+        assert!(
+            nl.contains("privileged: true") && !nl.contains("allowPrivilegeEscalation"),
+            "{nl}"
+        );
+        assert!(
+            nl.contains("- NET_RAW") && nl.contains("value: icmp"),
+            "{nl}"
+        );
+        assert!(nl.contains("value: Netherlands,Switzerland"), "{nl}");
+        assert!(
+            nl.contains("value: 8888,8388,9090") && nl.contains("name: metrics"),
+            "{nl}"
+        );
+        let is = text(&plan, &format!("{dir}/deployment-iceland.yaml"));
+        assert!(
+            !is.contains("privileged") && !is.contains("NET_RAW"),
+            "{is}"
+        );
+        assert!(plan.get(&format!("{dir}/servicemonitor.yaml")).is_some());
+        assert!(
+            text(&plan, &format!("{dir}/kustomization.yaml")).contains("- verification-job.yaml")
+        );
+        let np = text(&plan, &format!("{dir}/networkpolicy-netherlands.yaml"));
+        assert!(
+            np.contains("kubernetes.io/metadata.name: irc") && np.contains("app: ircbot"),
+            "{np}"
+        );
+        assert!(
+            np.contains("app.kubernetes.io/name: vpn-proxy-verify"),
+            "{np}"
+        );
+        let comp = "k8s/base/apps/irc/ircbot/vpn-egress";
+        let cm = text(&plan, &format!("{comp}/configmap.yaml"));
+        assert!(
+            cm.contains("SHADOWSOCKS_SERVER: vpn-proxy-netherlands.vpn-proxy.svc.cluster.local"),
+            "{cm}"
+        );
+        assert!(
+            cm.contains("SHADOWSOCKS_CIPHER: chacha20-ietf-poly1305"),
+            "{cm}"
+        );
+        let fence = text(&plan, &format!("{comp}/networkpolicy.yaml"));
+        assert!(
+            fence.contains("port: 8388") && !fence.contains("port: 8888"),
+            "{fence}"
+        );
+        assert!(plan.get(&format!("{comp}/deployment-patch.yaml")).is_none());
+        assert!(
+            plan.get("k8s/base/apps/irc/marmithon/vpn-egress/verification-job.yaml")
+                .is_some()
+        );
+        assert_eq!(plan.ledger_path(), "k8s/.avalanche-generated.json");
+        assert!(
+            text(&plan, "k8s/base/infra/vpn-proxy-app.yaml")
+                .contains("path: k8s/base/infra/network/vpn-proxy")
+        );
+    }
+
+    #[test]
+    fn a_sidecar_client_gets_gluetun_and_no_fence() {
+        let mut n = bundled();
+        if let Some(c) = n.egress.clients.get_mut("marmithon") {
+            c.protocol = Spanned::unspanned(avalanche_model::ClientProtocol::Sidecar);
+        }
+        let plan = render(&n).unwrap_or_else(|d| panic!("{d:#?}"));
+        let comp = "kubernetes/base/apps/irc/marmithon/vpn-egress";
+        let patch = text(&plan, &format!("{comp}/deployment-patch.yaml"));
+        assert!(
+            patch.contains("initContainers:") && patch.contains("restartPolicy: Always"),
+            "{patch}"
+        );
+        assert!(
+            patch.contains("value: 10.42.0.0/16,10.43.0.0/16"),
+            "{patch}"
+        );
+        assert!(!patch.contains("VPN_PORT_FORWARDING"), "{patch}");
+        assert!(plan.get(&format!("{comp}/networkpolicy.yaml")).is_none());
+        assert!(plan.get(&format!("{comp}/secret-generator.yaml")).is_some());
+        // Not admitted to the shared proxies: it does not use them.
+        assert!(
+            plan.get("kubernetes/base/infra/network/vpn-proxy/networkpolicy-iceland.yaml")
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn no_proxies_no_proxy_tree() {
+        let mut n = bundled();
+        n.egress.proxies.clear();
+        n.egress.clients.clear();
+        let plan = render(&n).unwrap_or_else(|d| panic!("{d:#?}"));
+        assert!(
+            plan.files().all(|(p, _)| !p.contains("vpn-proxy")),
+            "{:?}",
+            plan.files().map(|f| f.0).collect::<Vec<_>>()
+        );
+        assert!(
+            plan.get("kubernetes/base/apps/media/qbittorrent/vpn-egress/kustomization.yaml")
+                .is_some()
+        );
+    }
+}

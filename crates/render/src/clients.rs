@@ -1,0 +1,353 @@
+//! The kustomize Components of the apps that use the VPN: a client of a shared
+//! proxy (proxy environment, egress fence) or an app with its own gluetun as a
+//! native sidecar. Each lands in `<dir>/base/apps/<namespace>/<name>/vpn-egress/`,
+//! and the app's hand-written kustomization lists it under `components:`.
+use crate::gluetun::{self, HTTP_PROXY_PORT, SHADOWSOCKS_CIPHER, SHADOWSOCKS_PORT, env};
+use crate::node::{Node, node};
+use crate::plan::yaml_file;
+use crate::proxy::{CURL_IMAGE, ksops_generator};
+use crate::resolve::{ResolvedClient, Vpn};
+use crate::{Ctx, PROXY_NAMESPACE, Plan, labels, proxy_selector, relative};
+use avalanche_model::{ClientProtocol, HealthCheck, SecretFormat, VpnType};
+
+/// The volume the sidecar's gluetun keeps its state in (prefixed: the app has its own volumes).
+const SIDECAR_VOLUME: &str = "vpn-egress-gluetun";
+
+pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
+    for c in &ctx.resolved.clients {
+        let dir = ctx.component_dir(c.client.namespace.as_str(), c.name);
+        let mut component = Component::new(&dir);
+        match c.client.protocol.value {
+            ClientProtocol::Http => {
+                component.patch(plan, c.client.deployment.as_str(), http_patch(ctx, c));
+            }
+            ClientProtocol::Shadowsocks => {
+                component.resource(plan, "configmap.yaml", shadowsocks_config(ctx, c));
+            }
+            ClientProtocol::Sidecar => {
+                let sidecar = SidecarSpec {
+                    vpn: c.proxy.vpn,
+                    health: c.proxy.proxy.health_check,
+                    privileged: c.proxy.proxy.privileged,
+                    port_forwarding: false,
+                    input_ports: Vec::new(),
+                };
+                component.patch(
+                    plan,
+                    c.client.deployment.as_str(),
+                    sidecar_patch(ctx, c.client.deployment.as_str(), &sidecar),
+                );
+                component.credentials(ctx, plan, &sidecar.vpn);
+            }
+        }
+        // A sidecar's gluetun is its own fence (kill switch) and must reach the VPN
+        // server directly: an egress policy is only for clients of a shared proxy.
+        if c.client.enforce && c.client.protocol.value != ClientProtocol::Sidecar {
+            component.resource(plan, "networkpolicy.yaml", egress_policy(c));
+            if ctx.net.kubernetes.verification && c.client.protocol.value == ClientProtocol::Http {
+                component.resource(plan, "verification-job.yaml", client_verification(ctx, c));
+            }
+        }
+        component.finish(plan);
+    }
+    for s in &ctx.resolved.sidecars {
+        let dir = ctx.component_dir(s.sidecar.namespace.as_str(), s.name);
+        let mut component = Component::new(&dir);
+        let spec = SidecarSpec {
+            vpn: s.vpn,
+            health: s.sidecar.health_check,
+            privileged: s.sidecar.privileged,
+            port_forwarding: s.sidecar.port_forwarding,
+            input_ports: s.sidecar.input_ports.iter().map(|p| p.value).collect(),
+        };
+        component.patch(
+            plan,
+            s.sidecar.deployment.as_str(),
+            sidecar_patch(ctx, s.sidecar.deployment.as_str(), &spec),
+        );
+        component.credentials(ctx, plan, &spec.vpn);
+        component.finish(plan);
+    }
+}
+
+/// A Component being assembled.
+struct Component {
+    dir: String,
+    resources: Vec<String>,
+    patches: Vec<Node>,
+    generators: Vec<String>,
+}
+
+impl Component {
+    fn new(dir: &str) -> Component {
+        Component {
+            dir: dir.to_owned(),
+            resources: Vec::new(),
+            patches: Vec::new(),
+            generators: Vec::new(),
+        }
+    }
+
+    fn resource(&mut self, plan: &mut Plan, file: &str, doc: Node) {
+        plan.insert(format!("{}/{file}", self.dir), yaml_file(&doc));
+        self.resources.push(file.to_owned());
+    }
+
+    fn patch(&mut self, plan: &mut Plan, deployment: &str, doc: Node) {
+        let file = "deployment-patch.yaml";
+        plan.insert(format!("{}/{file}", self.dir), yaml_file(&doc));
+        self.patches.push(node!({
+            "path": file,
+            "target": { "group": "apps", "version": "v1", "kind": "Deployment", "name": deployment },
+        }));
+    }
+
+    /// A KSOPS generator making the credentials Secret in the app's namespace.
+    fn credentials(&mut self, ctx: &Ctx<'_>, plan: &mut Plan, vpn: &Vpn<'_>) {
+        let is_k8s = ctx
+            .net
+            .secrets
+            .get(vpn.secret_name)
+            .is_some_and(|s| s.format == SecretFormat::Kubernetes);
+        if !is_k8s {
+            return;
+        }
+        let files = [relative(&self.dir, vpn.secret_file)];
+        let file = "secret-generator.yaml";
+        plan.insert(
+            format!("{}/{file}", self.dir),
+            yaml_file(&ksops_generator(
+                &format!("{}-secrets", vpn.secret_name),
+                &files,
+            )),
+        );
+        self.generators.push(file.to_owned());
+    }
+
+    fn finish(self, plan: &mut Plan) {
+        let mut k =
+            node!({ "apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component" });
+        if !self.resources.is_empty() {
+            k.insert("resources", node!(self.resources));
+        }
+        if !self.generators.is_empty() {
+            k.insert("generators", node!(self.generators));
+        }
+        if !self.patches.is_empty() {
+            k.insert("patches", node!(self.patches));
+        }
+        plan.insert(format!("{}/kustomization.yaml", self.dir), yaml_file(&k));
+        plan.own_dir(self.dir);
+    }
+}
+
+/// `localhost,127.0.0.1,::1,<podCIDR>,<serviceCIDR>,.svc,.<clusterDomain>`.
+fn no_proxy(ctx: &Ctx<'_>) -> String {
+    let k = &ctx.net.kubernetes;
+    format!(
+        "localhost,127.0.0.1,::1,{},{},.svc,.{}",
+        k.pod_cidr.value.canonical(),
+        k.service_cidr.value.canonical(),
+        k.cluster_domain
+    )
+}
+
+/// Proxy variables on the app's container (named like its Deployment), upper and
+/// lower case: curl, Python and Go read different ones.
+fn http_patch(ctx: &Ctx<'_>, c: &ResolvedClient<'_>) -> Node {
+    let url = format!("http://{}:{HTTP_PROXY_PORT}", ctx.proxy_host(c.proxy.name));
+    let no_proxy = no_proxy(ctx);
+    let deployment = c.client.deployment.as_str();
+    node!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": deployment },
+        "spec": {
+            "template": {
+                "metadata": { "annotations": { "avalanche.network/egress-proxy": c.proxy.name } },
+                "spec": {
+                    "containers": [{
+                        "name": deployment,
+                        "env": [
+                            env("HTTP_PROXY", url.clone()),
+                            env("HTTPS_PROXY", url.clone()),
+                            env("http_proxy", url.clone()),
+                            env("https_proxy", url),
+                            env("NO_PROXY", no_proxy.clone()),
+                            env("no_proxy", no_proxy),
+                        ],
+                    }],
+                },
+            },
+        },
+    })
+}
+
+/// The endpoint and cipher a Shadowsocks client needs (the password stays in the
+/// proxy's Secret: copy it into the app's own secret).
+fn shadowsocks_config(ctx: &Ctx<'_>, c: &ResolvedClient<'_>) -> Node {
+    node!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": format!("{}-vpn-egress", c.name),
+            "namespace": c.client.namespace.as_str(),
+            "labels": labels(c.name, None, "vpn-egress"),
+        },
+        "data": {
+            "SHADOWSOCKS_SERVER": ctx.proxy_host(c.proxy.name),
+            "SHADOWSOCKS_PORT": SHADOWSOCKS_PORT.to_string(),
+            "SHADOWSOCKS_CIPHER": SHADOWSOCKS_CIPHER,
+        },
+    })
+}
+
+/// The client's only way out: its proxy's pods on the ports its protocol uses, and DNS.
+fn egress_policy(c: &ResolvedClient<'_>) -> Node {
+    let ports = match c.client.protocol.value {
+        ClientProtocol::Shadowsocks => node!([
+            { "port": SHADOWSOCKS_PORT, "protocol": "TCP" },
+            { "port": SHADOWSOCKS_PORT, "protocol": "UDP" },
+        ]),
+        _ => node!([{ "port": HTTP_PROXY_PORT, "protocol": "TCP" }]),
+    };
+    node!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {
+            "name": format!("{}-vpn-egress", c.name),
+            "namespace": c.client.namespace.as_str(),
+            "labels": labels(c.name, None, "vpn-egress"),
+        },
+        "spec": {
+            "podSelector": { "matchLabels": &c.client.pod_labels },
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [{
+                        "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": PROXY_NAMESPACE } },
+                        "podSelector": { "matchLabels": proxy_selector(c.proxy.name) },
+                    }],
+                    "ports": ports,
+                },
+                {
+                    "to": [{
+                        "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": "kube-system" } },
+                        "podSelector": { "matchLabels": { "k8s-app": "kube-dns" } },
+                    }],
+                    "ports": [{ "port": 53, "protocol": "UDP" }, { "port": 53, "protocol": "TCP" }],
+                },
+            ],
+        },
+    })
+}
+
+/// A pod with the client's labels: the internet must be unreachable directly and
+/// reachable through the proxy.
+fn client_verification(ctx: &Ctx<'_>, c: &ResolvedClient<'_>) -> Node {
+    let proxy = format!("http://{}:{HTTP_PROXY_PORT}", ctx.proxy_host(c.proxy.name));
+    let script = format!(
+        "set -u\nif curl -fsS --max-time 10 --noproxy '*' https://ipinfo.io/ip; then echo 'direct egress is open: the NetworkPolicy is not enforced'; exit 1; fi\ncurl -fsS --max-time 20 -x {proxy} https://ipinfo.io/ip || {{ echo 'the proxy is unreachable'; exit 1; }}\necho ok\n"
+    );
+    let mut pod_labels = node!(&c.client.pod_labels);
+    pod_labels.insert("avalanche.network/verification", node!("true"));
+    let name = format!("{}-vpn-egress-verify", c.name);
+    node!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": c.client.namespace.as_str(),
+            "labels": labels(c.name, None, "verification"),
+            "annotations": {
+                "argocd.argoproj.io/hook": "PostSync",
+                "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+            },
+        },
+        "spec": {
+            "backoffLimit": 1,
+            "ttlSecondsAfterFinished": 86400,
+            "template": {
+                "metadata": { "labels": pod_labels },
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": false,
+                    "securityContext": { "runAsNonRoot": true, "runAsUser": 100, "seccompProfile": { "type": "RuntimeDefault" } },
+                    "containers": [{
+                        "name": "verify",
+                        "image": CURL_IMAGE,
+                        "command": ["/bin/sh", "-c", script],
+                        "resources": { "requests": { "cpu": "10m", "memory": "16Mi" }, "limits": { "memory": "64Mi" } },
+                        "securityContext": { "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "capabilities": { "drop": ["ALL"] } },
+                    }],
+                },
+            },
+        },
+    })
+}
+
+/// What a native gluetun sidecar needs.
+struct SidecarSpec<'a> {
+    vpn: Vpn<'a>,
+    health: HealthCheck,
+    privileged: bool,
+    port_forwarding: bool,
+    input_ports: Vec<u16>,
+}
+
+/// gluetun as a native sidecar (an init container with `restartPolicy: Always`,
+/// Kubernetes ≥ 1.29): it starts, and passes its startup probe, before the app
+/// starts, and the app shares its network namespace, so its traffic goes through
+/// the tunnel or nowhere.
+fn sidecar_patch(ctx: &Ctx<'_>, deployment: &str, s: &SidecarSpec<'_>) -> Node {
+    let k = &ctx.net.kubernetes;
+    let mut env_list = gluetun::vpn_env(&s.vpn);
+    if s.port_forwarding {
+        env_list.push(env("VPN_PORT_FORWARDING", "on"));
+        env_list.push(env("PORT_FORWARD_ONLY", "on"));
+    }
+    if !s.input_ports.is_empty() {
+        let ports: Vec<String> = s.input_ports.iter().map(u16::to_string).collect();
+        env_list.push(env("FIREWALL_INPUT_PORTS", ports.join(",")));
+    }
+    // The app talks to in-cluster services from inside gluetun's firewall.
+    env_list.push(env(
+        "FIREWALL_OUTBOUND_SUBNETS",
+        format!(
+            "{},{}",
+            k.pod_cidr.value.canonical(),
+            k.service_cidr.value.canonical()
+        ),
+    ));
+    env_list.push(env("HEALTH_SMALL_CHECK_TYPE", s.health.as_str()));
+    let mut container = node!({
+        "name": gluetun::CONTAINER,
+        "image": &ctx.net.egress.image.value,
+        "imagePullPolicy": "IfNotPresent",
+        "restartPolicy": "Always",
+        "env": env_list,
+        "startupProbe": gluetun::probe(5, 36),
+        "livenessProbe": gluetun::probe(30, 5),
+        "resources": gluetun::resources(),
+        "securityContext": gluetun::security_context(s.health, s.privileged),
+        "volumeMounts": [{ "name": SIDECAR_VOLUME, "mountPath": "/gluetun" }],
+    });
+    if s.vpn.provider.vpn_type.value == VpnType::Wireguard {
+        container.insert("lifecycle", gluetun::post_start_cleanup());
+    }
+    node!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": deployment },
+        "spec": {
+            // A second pod during a rolling update would hold the same port forward and ip rules.
+            "strategy": { "type": "Recreate", "rollingUpdate": null },
+            "template": {
+                "spec": {
+                    "initContainers": [container],
+                    "volumes": [{ "name": SIDECAR_VOLUME, "emptyDir": {} }],
+                },
+            },
+        },
+    })
+}

@@ -1,0 +1,170 @@
+//! Monitoring that works with what exists: gluetun v3.41.3 has no Prometheus
+//! endpoint, so the default alerts watch kube-state-metrics (which
+//! kube-prometheus-stack ships); gluetun's own metrics are an opt-in
+//! (`tunnelMetrics`) for newer gluetun images.
+use crate::gluetun::CONTAINER;
+use crate::node::{Node, node};
+use crate::{Ctx, PROXY_NAMESPACE, labels};
+
+/// `(file name, document)` pairs for the vpn-proxy tree.
+pub fn proxy_resources(ctx: &Ctx<'_>) -> Vec<(String, Node)> {
+    let monitoring = &ctx.net.kubernetes.monitoring;
+    if !monitoring.enable {
+        return Vec::new();
+    }
+    let mut out = vec![
+        ("prometheusrule.yaml".to_owned(), prometheus_rule(ctx)),
+        ("grafana-dashboard.yaml".to_owned(), dashboard(ctx)),
+    ];
+    if monitoring.tunnel_metrics {
+        out.push(("servicemonitor.yaml".to_owned(), service_monitor()));
+    }
+    out
+}
+
+fn rule(
+    alert: &str,
+    expr: String,
+    for_: &str,
+    severity: &str,
+    summary: &str,
+    description: &str,
+) -> Node {
+    node!({
+        "alert": alert,
+        "expr": expr,
+        "for": for_,
+        "labels": { "severity": severity },
+        "annotations": { "summary": summary, "description": description },
+    })
+}
+
+fn prometheus_rule(ctx: &Ctx<'_>) -> Node {
+    let ns = PROXY_NAMESPACE;
+    let mut rules = vec![
+        rule(
+            "VpnProxyUnavailable",
+            format!("kube_deployment_status_replicas_available{{namespace=\"{ns}\"}} < 1"),
+            "5m",
+            "critical",
+            "VPN proxy {{ $labels.deployment }} has no available pod",
+            "No pod of {{ $labels.deployment }} has passed its readiness probe (gluetun's own health check) for 5 minutes: clients going through it have no egress.",
+        ),
+        rule(
+            "VpnProxyRestarting",
+            format!(
+                "increase(kube_pod_container_status_restarts_total{{namespace=\"{ns}\"}}[15m]) > 3"
+            ),
+            "0m",
+            "warning",
+            "VPN proxy pod {{ $labels.pod }} restarts repeatedly",
+            "{{ $labels.pod }} restarted more than 3 times in 15 minutes: the tunnel keeps failing its liveness probe (provider down, expired key, stale ip rules).",
+        ),
+    ];
+    // One alert for all sidecars: restarts of gluetun containers outside vpn-proxy.
+    let sidecar_namespaces: std::collections::BTreeSet<&str> = ctx
+        .resolved
+        .sidecars
+        .iter()
+        .map(|s| s.sidecar.namespace.as_str())
+        .chain(
+            ctx.resolved
+                .clients
+                .iter()
+                .filter(|c| c.client.protocol.value == avalanche_model::ClientProtocol::Sidecar)
+                .map(|c| c.client.namespace.as_str()),
+        )
+        .collect();
+    if !sidecar_namespaces.is_empty() {
+        let re: Vec<&str> = sidecar_namespaces.into_iter().collect();
+        rules.push(rule(
+            "VpnSidecarRestarting",
+            format!(
+                "increase(kube_pod_container_status_restarts_total{{namespace=~\"{}\", container=\"{CONTAINER}\"}}[15m]) > 3",
+                re.join("|")
+            ),
+            "0m",
+            "warning",
+            "gluetun sidecar in {{ $labels.pod }} restarts repeatedly",
+            "The app's own gluetun restarted more than 3 times in 15 minutes; while it is down the app has no network at all (kill switch).",
+        ));
+    }
+    if ctx.net.kubernetes.monitoring.tunnel_metrics {
+        rules.push(rule(
+            "VpnProxyMetricsDown",
+            format!("up{{namespace=\"{ns}\", service=~\"vpn-proxy-.*\"}} == 0"),
+            "10m",
+            "warning",
+            "gluetun metrics endpoint of {{ $labels.service }} is down",
+            "Prometheus cannot scrape gluetun's :9090. It exists only in gluetun newer than v3.41.3 with METRICS_TYPE=prometheus.",
+        ));
+    }
+    node!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": { "name": "vpn-proxy", "namespace": ns, "labels": labels("vpn-proxy", None, "monitoring") },
+        "spec": { "groups": [{ "name": "vpn-proxy", "rules": rules }] },
+    })
+}
+
+fn service_monitor() -> Node {
+    node!({
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "ServiceMonitor",
+        "metadata": { "name": "vpn-proxy", "namespace": PROXY_NAMESPACE, "labels": labels("vpn-proxy", None, "monitoring") },
+        "spec": {
+            "selector": { "matchLabels": { "app.kubernetes.io/name": "vpn-proxy" } },
+            "namespaceSelector": { "matchNames": [PROXY_NAMESPACE] },
+            "endpoints": [{ "port": "metrics", "path": "/metrics", "interval": "60s" }],
+        },
+    })
+}
+
+fn panel(id: u32, title: &str, expr: &str, legend: &str, y: u32) -> serde_json::Value {
+    serde_json::json!({
+        "id": id,
+        "type": "timeseries",
+        "title": title,
+        "datasource": { "type": "prometheus", "uid": "${datasource}" },
+        "gridPos": { "h": 8, "w": 24, "x": 0, "y": y },
+        "targets": [{ "refId": "A", "expr": expr, "legendFormat": legend }],
+    })
+}
+
+fn dashboard(ctx: &Ctx<'_>) -> Node {
+    let ns = PROXY_NAMESPACE;
+    let board = serde_json::json!({
+        "uid": "avalanche-vpn-proxy",
+        "title": "VPN egress (gluetun)",
+        "tags": ["avalanche", "vpn"],
+        "timezone": "browser",
+        "schemaVersion": 39,
+        "version": 1,
+        "refresh": "1m",
+        "time": { "from": "now-24h", "to": "now" },
+        "templating": { "list": [{ "name": "datasource", "type": "datasource", "query": "prometheus" }] },
+        "panels": [
+            panel(1, "Available proxy pods", &format!("kube_deployment_status_replicas_available{{namespace=\"{ns}\"}}"), "{{deployment}}", 0),
+            panel(2, "Container restarts (15m)", &format!("increase(kube_pod_container_status_restarts_total{{namespace=\"{ns}\"}}[15m])"), "{{pod}}", 8),
+            panel(3, "Proxy network traffic (bytes/s, cAdvisor)", &format!("sum by (pod) (rate(container_network_transmit_bytes_total{{namespace=\"{ns}\"}}[5m]))"), "{{pod}}", 16),
+        ],
+    });
+    let text = serde_json::to_string_pretty(&board).unwrap_or_default() + "\n";
+    let _ = ctx;
+    node!({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "vpn-proxy-dashboard",
+            "namespace": ns,
+            "labels": {
+                "grafana_dashboard": "1",
+                "app.kubernetes.io/name": "vpn-proxy",
+                "app.kubernetes.io/component": "monitoring",
+                "app.kubernetes.io/part-of": "avalanche",
+                "app.kubernetes.io/managed-by": "avalanche-net",
+            },
+        },
+        "data": { "vpn-proxy.json": text },
+    })
+}

@@ -1,0 +1,368 @@
+//! The `vpn-proxy` tree: one gluetun Deployment and Service per region, the
+//! namespace, the ingress fence, the KSOPS generator, monitoring, the README, and
+//! the Argo CD Application that deploys it.
+use crate::gluetun::{
+    self, HTTP_PROXY_PORT, METRICS_PORT, SHADOWSOCKS_CIPHER, SHADOWSOCKS_PORT, env, env_secret,
+};
+use crate::node::{Node, node};
+use crate::plan::{markdown_file, yaml_file};
+use crate::resolve::ResolvedProxy;
+use crate::{Ctx, PROXY_NAMESPACE, Plan, labels, proxy_selector, relative};
+use avalanche_model::{ClientProtocol, SecretFormat, VpnType};
+use std::collections::BTreeSet;
+
+/// Name of the verification Job's pods (admitted by the ingress fence).
+pub const VERIFY_NAME: &str = "vpn-proxy-verify";
+
+pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
+    if ctx.resolved.proxies.is_empty() {
+        return;
+    }
+    let dir = ctx.proxy_dir();
+    plan.own_dir(dir.clone());
+    let mut resources: Vec<String> = Vec::new();
+    let mut add = |plan: &mut Plan, file: String, doc: Node| {
+        plan.insert(format!("{dir}/{file}"), yaml_file(&doc));
+        resources.push(file);
+    };
+
+    add(plan, "namespace.yaml".to_owned(), namespace());
+    for p in &ctx.resolved.proxies {
+        add(
+            plan,
+            format!("deployment-{}.yaml", p.name),
+            deployment(ctx, p),
+        );
+        add(plan, format!("service-{}.yaml", p.name), service(ctx, p));
+    }
+    add(
+        plan,
+        "networkpolicy-default-deny.yaml".to_owned(),
+        default_deny(),
+    );
+    for p in &ctx.resolved.proxies {
+        if let Some(np) = ingress_policy(ctx, p) {
+            add(plan, format!("networkpolicy-{}.yaml", p.name), np);
+        }
+    }
+    for (file, doc) in crate::monitoring::proxy_resources(ctx) {
+        add(plan, file, doc);
+    }
+    if ctx.net.kubernetes.verification {
+        add(
+            plan,
+            "verification-job.yaml".to_owned(),
+            verification_job(ctx),
+        );
+    }
+
+    let secret_files = credential_files(ctx, &dir);
+    let mut kustomization = node!({
+        "apiVersion": "kustomize.config.k8s.io/v1beta1",
+        "kind": "Kustomization",
+        "namespace": PROXY_NAMESPACE,
+        "resources": resources,
+    });
+    if !secret_files.is_empty() {
+        plan.insert(
+            format!("{dir}/secret-generator.yaml"),
+            yaml_file(&ksops_generator("vpn-proxy-secrets", &secret_files)),
+        );
+        kustomization.insert("generators", node!(["secret-generator.yaml"]));
+    }
+    plan.insert(
+        format!("{dir}/kustomization.yaml"),
+        yaml_file(&kustomization),
+    );
+    plan.insert(
+        format!("{dir}/README.md"),
+        markdown_file(&crate::readme::render(ctx)),
+    );
+    plan.insert(
+        ctx.path("base/infra/vpn-proxy-app.yaml"),
+        yaml_file(&application(ctx, &dir)),
+    );
+}
+
+/// The SOPS files of the Kubernetes-format credential Secrets, relative to `dir`.
+fn credential_files(ctx: &Ctx<'_>, dir: &str) -> Vec<String> {
+    let files: BTreeSet<String> = ctx
+        .resolved
+        .proxies
+        .iter()
+        .filter(|p| {
+            ctx.net
+                .secrets
+                .get(p.vpn.secret_name)
+                .is_some_and(|s| s.format == SecretFormat::Kubernetes)
+        })
+        .map(|p| relative(dir, p.vpn.secret_file))
+        .collect();
+    files.into_iter().collect()
+}
+
+/// A KSOPS generator: Argo CD's repo-server decrypts `files` at build time.
+pub fn ksops_generator(name: &str, files: &[String]) -> Node {
+    node!({
+        "apiVersion": "viaduct.ai/v1",
+        "kind": "ksops",
+        "metadata": {
+            "name": name,
+            "annotations": { "config.kubernetes.io/function": "exec:\n  path: ksops\n" },
+        },
+        "files": files,
+    })
+}
+
+fn namespace() -> Node {
+    let mut l = labels("vpn-proxy", None, "egress-proxy");
+    // The API server sets it too; writing it keeps selectors and docs honest.
+    l.insert("kubernetes.io/metadata.name", node!(PROXY_NAMESPACE));
+    node!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": { "name": PROXY_NAMESPACE, "labels": l },
+    })
+}
+
+fn proxy_labels(region: &str) -> Node {
+    labels(
+        "vpn-proxy",
+        Some(&format!("vpn-proxy-{region}")),
+        "egress-proxy",
+    )
+}
+
+fn container_ports(ctx: &Ctx<'_>) -> Vec<Node> {
+    let mut ports = vec![
+        node!({ "name": "http-proxy", "containerPort": HTTP_PROXY_PORT, "protocol": "TCP" }),
+        node!({ "name": "shadowsocks", "containerPort": SHADOWSOCKS_PORT, "protocol": "TCP" }),
+        node!({ "name": "shadowsocks-udp", "containerPort": SHADOWSOCKS_PORT, "protocol": "UDP" }),
+    ];
+    if ctx.net.kubernetes.monitoring.tunnel_metrics {
+        ports.push(node!({ "name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP" }));
+    }
+    ports
+}
+
+fn deployment(ctx: &Ctx<'_>, p: &ResolvedProxy<'_>) -> Node {
+    let name = format!("vpn-proxy-{}", p.name);
+    let mut env_list = gluetun::vpn_env(&p.vpn);
+    env_list.extend([
+        env("HTTPPROXY", "on"),
+        env("HTTPPROXY_LISTENING_ADDRESS", format!(":{HTTP_PROXY_PORT}")),
+        env("SHADOWSOCKS", "on"),
+        env(
+            "SHADOWSOCKS_LISTENING_ADDRESS",
+            format!(":{SHADOWSOCKS_PORT}"),
+        ),
+        env("SHADOWSOCKS_CIPHER", SHADOWSOCKS_CIPHER),
+        env_secret(
+            "SHADOWSOCKS_PASSWORD",
+            p.vpn.secret_name,
+            "SHADOWSOCKS_PASSWORD",
+        ),
+    ]);
+    let mut input_ports = vec![HTTP_PROXY_PORT.to_string(), SHADOWSOCKS_PORT.to_string()];
+    if ctx.net.kubernetes.monitoring.tunnel_metrics {
+        env_list.push(env("METRICS_TYPE", "prometheus"));
+        env_list.push(env(
+            "METRICS_PROMETHEUS_LISTENING_ADDRESS",
+            format!(":{METRICS_PORT}"),
+        ));
+        input_ports.push(METRICS_PORT.to_string());
+    }
+    // On a /32 pod network gluetun's firewall drops inbound traffic to every port not listed.
+    env_list.push(env("FIREWALL_INPUT_PORTS", input_ports.join(",")));
+    env_list.push(env(
+        "HEALTH_SMALL_CHECK_TYPE",
+        p.proxy.health_check.as_str(),
+    ));
+
+    let mut container = node!({
+        "name": gluetun::CONTAINER,
+        "image": &ctx.net.egress.image.value,
+        "imagePullPolicy": "IfNotPresent",
+        "env": env_list,
+        "ports": container_ports(ctx),
+        "startupProbe": gluetun::probe(5, 36),
+        "readinessProbe": gluetun::probe(10, 3),
+        "livenessProbe": gluetun::probe(30, 5),
+        "resources": gluetun::resources(),
+        "securityContext": gluetun::security_context(p.proxy.health_check, p.proxy.privileged),
+        "volumeMounts": [{ "name": "gluetun", "mountPath": "/gluetun" }],
+    });
+    if p.vpn.provider.vpn_type.value == VpnType::Wireguard {
+        container.insert("lifecycle", gluetun::post_start_cleanup());
+    }
+    node!({
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": { "name": name, "namespace": PROXY_NAMESPACE, "labels": proxy_labels(p.name) },
+        "spec": {
+            "replicas": p.proxy.replicas,
+            "revisionHistoryLimit": 3,
+            // Two gluetun in one pod network namespace fight over ip rules: never overlap.
+            "strategy": { "type": "Recreate" },
+            "selector": { "matchLabels": proxy_selector(p.name) },
+            "template": {
+                "metadata": { "labels": proxy_labels(p.name) },
+                "spec": {
+                    "automountServiceAccountToken": false,
+                    "enableServiceLinks": false,
+                    "securityContext": { "seccompProfile": { "type": "RuntimeDefault" } },
+                    "terminationGracePeriodSeconds": 30,
+                    "containers": [container],
+                    "volumes": [{ "name": "gluetun", "emptyDir": {} }],
+                },
+            },
+        },
+    })
+}
+
+fn service(ctx: &Ctx<'_>, p: &ResolvedProxy<'_>) -> Node {
+    let mut ports = vec![
+        node!({ "name": "http-proxy", "port": HTTP_PROXY_PORT, "targetPort": "http-proxy", "protocol": "TCP" }),
+        node!({ "name": "shadowsocks", "port": SHADOWSOCKS_PORT, "targetPort": "shadowsocks", "protocol": "TCP" }),
+        node!({ "name": "shadowsocks-udp", "port": SHADOWSOCKS_PORT, "targetPort": "shadowsocks-udp", "protocol": "UDP" }),
+    ];
+    if ctx.net.kubernetes.monitoring.tunnel_metrics {
+        ports.push(node!({ "name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP" }));
+    }
+    node!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": { "name": format!("vpn-proxy-{}", p.name), "namespace": PROXY_NAMESPACE, "labels": proxy_labels(p.name) },
+        "spec": { "type": "ClusterIP", "selector": proxy_selector(p.name), "ports": ports },
+    })
+}
+
+fn default_deny() -> Node {
+    node!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": { "name": "default-deny-ingress", "namespace": PROXY_NAMESPACE, "labels": labels("vpn-proxy", None, "egress-proxy") },
+        "spec": { "podSelector": {}, "policyTypes": ["Ingress"] },
+    })
+}
+
+/// A `from` peer: pods with `pod_labels` in `namespace` (one item: AND).
+fn peer(namespace: &str, pod_labels: Node) -> Node {
+    node!({
+        "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": namespace } },
+        "podSelector": { "matchLabels": pod_labels },
+    })
+}
+
+/// Admits the declared clients (and the verification Job) to one proxy, on the
+/// container ports. `None` when nobody may connect: an empty `from` would admit all.
+fn ingress_policy(ctx: &Ctx<'_>, p: &ResolvedProxy<'_>) -> Option<Node> {
+    let mut from: Vec<Node> = ctx
+        .resolved
+        .clients_of(p.name)
+        .filter(|c| c.client.protocol.value != ClientProtocol::Sidecar)
+        .map(|c| peer(c.client.namespace.as_str(), node!(&c.client.pod_labels)))
+        .collect();
+    if ctx.net.kubernetes.verification {
+        from.push(peer(
+            PROXY_NAMESPACE,
+            node!({ "app.kubernetes.io/name": VERIFY_NAME }),
+        ));
+    }
+    if from.is_empty() {
+        return None;
+    }
+    let ports = node!([
+        { "port": HTTP_PROXY_PORT, "protocol": "TCP" },
+        { "port": SHADOWSOCKS_PORT, "protocol": "TCP" },
+        { "port": SHADOWSOCKS_PORT, "protocol": "UDP" },
+    ]);
+    let mut rules = vec![node!({ "from": from, "ports": ports })];
+    if ctx.net.kubernetes.monitoring.tunnel_metrics {
+        // Prometheus runs wherever kube-prometheus-stack put it: admit any namespace on the metrics port only.
+        rules.push(node!({ "from": [{ "namespaceSelector": {} }], "ports": [{ "port": METRICS_PORT, "protocol": "TCP" }] }));
+    }
+    Some(node!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": { "name": format!("vpn-proxy-{}-clients", p.name), "namespace": PROXY_NAMESPACE, "labels": proxy_labels(p.name) },
+        "spec": {
+            "podSelector": { "matchLabels": proxy_selector(p.name) },
+            "policyTypes": ["Ingress"],
+            "ingress": rules,
+        },
+    }))
+}
+
+/// Checks through each proxy that the egress IP differs from the direct one.
+fn verification_job(ctx: &Ctx<'_>) -> Node {
+    let mut script = String::from(
+        "set -eu\ndirect=$(curl -fsS --max-time 20 https://ipinfo.io/ip)\necho \"direct egress: $direct\"\n",
+    );
+    for p in &ctx.resolved.proxies {
+        let host = ctx.proxy_host(p.name);
+        script.push_str(&format!(
+            "via=$(curl -fsS --max-time 20 -x http://{host}:{HTTP_PROXY_PORT} https://ipinfo.io/ip)\necho \"{name}: $via\"\n[ \"$via\" != \"$direct\" ] || {{ echo \"{name}: egress IP is the direct one\"; exit 1; }}\n",
+            name = p.name
+        ));
+    }
+    let l = labels(VERIFY_NAME, None, "verification");
+    node!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": VERIFY_NAME,
+            "namespace": PROXY_NAMESPACE,
+            "labels": l.clone(),
+            "annotations": {
+                "argocd.argoproj.io/hook": "PostSync",
+                "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+            },
+        },
+        "spec": {
+            "backoffLimit": 2,
+            "ttlSecondsAfterFinished": 86400,
+            "template": {
+                "metadata": { "labels": l },
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": false,
+                    "securityContext": { "runAsNonRoot": true, "runAsUser": 100, "seccompProfile": { "type": "RuntimeDefault" } },
+                    "containers": [{
+                        "name": "verify",
+                        "image": CURL_IMAGE,
+                        "command": ["/bin/sh", "-c", script],
+                        "resources": { "requests": { "cpu": "10m", "memory": "16Mi" }, "limits": { "memory": "64Mi" } },
+                        "securityContext": { "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "capabilities": { "drop": ["ALL"] } },
+                    }],
+                },
+            },
+        },
+    })
+}
+
+/// The image of the verification Jobs.
+pub const CURL_IMAGE: &str = "curlimages/curl:8.11.1";
+
+fn application(ctx: &Ctx<'_>, dir: &str) -> Node {
+    let argocd = &ctx.net.kubernetes.argocd;
+    node!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {
+            "name": "vpn-proxy",
+            "namespace": &argocd.namespace,
+            "labels": labels("vpn-proxy", None, "egress-proxy"),
+            "finalizers": ["resources-finalizer.argocd.argoproj.io"],
+        },
+        "spec": {
+            "project": &argocd.project,
+            "source": { "repoURL": &argocd.repo_url, "targetRevision": &argocd.target_revision, "path": dir },
+            "destination": { "server": "https://kubernetes.default.svc", "namespace": PROXY_NAMESPACE },
+            "syncPolicy": {
+                "automated": { "prune": true, "selfHeal": true },
+                "syncOptions": ["CreateNamespace=true"],
+            },
+        },
+    })
+}

@@ -1,0 +1,333 @@
+//! `vpn-proxy/README.md`: how to use, switch, secure, watch and test the proxies.
+use crate::gluetun::{HTTP_PROXY_PORT, SHADOWSOCKS_CIPHER, SHADOWSOCKS_PORT};
+use crate::{Ctx, PROXY_NAMESPACE};
+use avalanche_model::ClientProtocol;
+use std::fmt::Write as _;
+
+pub fn render(ctx: &Ctx<'_>) -> String {
+    let net = ctx.net;
+    let k = &net.kubernetes;
+    let mut s = String::new();
+    let w = &mut s;
+    let _ = writeln!(w, "# VPN egress proxies (`{PROXY_NAMESPACE}`)\n");
+    let _ = writeln!(
+        w,
+        "One [gluetun](https://github.com/qdm12/gluetun) Deployment per region (image `{}`), each exposing an\n\
+         HTTP proxy on {HTTP_PROXY_PORT}/TCP and a **Shadowsocks** server on {SHADOWSOCKS_PORT}/TCP+UDP. Workloads that must\n\
+         leave the cluster through the VPN either use a proxy (clients) or run their own gluetun as a native\n\
+         sidecar. Everything here is generated from `nix/network.nix` by `avalanche-net build`.\n",
+        net.egress.image.value
+    );
+
+    let _ = writeln!(
+        w,
+        "Every file here but the sealed secrets is generated: edit `nix/network.nix`, run `avalanche-net build`\n\
+         and commit the result (`avalanche-net diff` exits 1 in CI when they disagree). `build` keeps a ledger of\n\
+         what it wrote (`{}`) and refuses to overwrite a generated file edited by hand (`--force` to\n\
+         discard the edit). Secrets: `avalanche-net secrets seal <name>`.\n",
+        ctx.path(crate::LEDGER_NAME)
+    );
+    let _ = writeln!(w, "## Regions\n");
+    let _ = writeln!(
+        w,
+        "| region | provider | countries | HTTP proxy | Shadowsocks | clients |"
+    );
+    let _ = writeln!(w, "|---|---|---|---|---|---|");
+    for p in &ctx.resolved.proxies {
+        let countries: Vec<&str> = p.vpn.countries.iter().map(|c| c.value.as_str()).collect();
+        let clients: Vec<String> = ctx
+            .resolved
+            .clients_of(p.name)
+            .map(|c| {
+                format!(
+                    "`{}/{}` ({})",
+                    c.client.namespace.value,
+                    c.name,
+                    c.client.protocol.as_str()
+                )
+            })
+            .collect();
+        let host = ctx.proxy_host(p.name);
+        let _ = writeln!(
+            w,
+            "| `{}` | `{}` ({}) | {} | `http://{host}:{HTTP_PROXY_PORT}` | `{host}:{SHADOWSOCKS_PORT}` | {} |",
+            p.name,
+            p.vpn.provider.service.value,
+            p.vpn.provider.vpn_type.as_str(),
+            countries.join(", "),
+            if clients.is_empty() {
+                "none".to_owned()
+            } else {
+                clients.join(", ")
+            }
+        );
+    }
+    if !ctx.resolved.sidecars.is_empty() {
+        let _ = writeln!(w, "\nApps with their own gluetun sidecar:\n");
+        for sc in &ctx.resolved.sidecars {
+            let countries: Vec<&str> = sc.vpn.countries.iter().map(|c| c.value.as_str()).collect();
+            let _ = writeln!(
+                w,
+                "- `{}/{}`: `{}`, {}{}; component `{}`",
+                sc.sidecar.namespace.value,
+                sc.name,
+                sc.vpn.provider.service.value,
+                countries.join(", "),
+                if sc.sidecar.port_forwarding {
+                    ", port forwarding on (`VPN_PORT_FORWARDING=on`, `PORT_FORWARD_ONLY=on`)"
+                } else {
+                    ""
+                },
+                ctx.component_dir(sc.sidecar.namespace.as_str(), sc.name)
+            );
+        }
+    }
+
+    let example = ctx
+        .resolved
+        .proxies
+        .first()
+        .map(|p| p.name)
+        .unwrap_or("iceland");
+    let host = ctx.proxy_host(example);
+    let _ = writeln!(w, "\n## Using a proxy\n");
+    let _ = writeln!(
+        w,
+        "### HTTP (`protocol = \"http\"`)\n\n\
+         The client's Component patches its Deployment (the container named like the Deployment) with:\n\n\
+         ```sh\n\
+         HTTP_PROXY=http://{host}:{HTTP_PROXY_PORT}\n\
+         HTTPS_PROXY=http://{host}:{HTTP_PROXY_PORT}   # and lowercase http_proxy / https_proxy\n\
+         NO_PROXY=localhost,127.0.0.1,::1,{},{},.svc,.{}\n\
+         ```\n\n\
+         The proxy accepts `CONNECT` to any TCP port, so TLS services on other ports (IRC on 6697) work when the\n\
+         app honours the variables. Apps that ignore them need their own proxy setting or the sidecar.\n",
+        k.pod_cidr.value.canonical(),
+        k.service_cidr.value.canonical(),
+        k.cluster_domain
+    );
+    let _ = writeln!(
+        w,
+        "### Shadowsocks (`protocol = \"shadowsocks\"`)\n\n\
+         - endpoint: `{host}:{SHADOWSOCKS_PORT}` (TCP and UDP)\n\
+         - cipher: `{SHADOWSOCKS_CIPHER}`\n\
+         - password: key `SHADOWSOCKS_PASSWORD` of the provider's credentials Secret (SOPS-encrypted in this repo)\n\n\
+         The client's Component carries a ConfigMap `<client>-vpn-egress` with the endpoint and cipher.\n\
+         Port {SHADOWSOCKS_PORT} is **Shadowsocks, not SOCKS5**: gluetun v3.41.3 has no SOCKS5 server (it exists only on\n\
+         `:latest`, `SOCKS5_ENABLED` on :1080). Use the HTTP proxy or a Shadowsocks client (e.g. `sslocal`).\n"
+    );
+    let _ = writeln!(
+        w,
+        "### Sidecar (`protocol = \"sidecar\"`, `egress.sidecars`)\n\n\
+         gluetun runs as a native sidecar (`initContainers` with `restartPolicy: Always`, Kubernetes ≥ 1.29): the app\n\
+         starts after the tunnel passes its startup probe and shares its network namespace, so it has the VPN or no\n\
+         network at all. `FIREWALL_OUTBOUND_SUBNETS` lets it reach the pod and service networks; the app's own\n\
+         listening ports are in `FIREWALL_INPUT_PORTS`. The Component also generates the credentials Secret in the\n\
+         app's namespace (KSOPS).\n"
+    );
+
+    let _ = writeln!(w, "## Switching regions\n");
+    let _ = writeln!(
+        w,
+        "A client's region is one word in `nix/network.nix`:\n\n\
+         ```nix\n\
+         egress.clients.<name>.proxy = \"{example}\";   # any of: {}\n\
+         ```\n\n\
+         then `avalanche-net build`, review `git diff`, commit and push: Argo CD syncs the client's patch and both\n\
+         NetworkPolicies (the old proxy stops admitting it, the new one starts). To add a region, declare\n\
+         `egress.proxies.<region> = {{ provider = …; countries = [ … ]; }}`.\n",
+        ctx.resolved
+            .proxies
+            .iter()
+            .map(|p| format!("`{}`", p.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+
+    let _ = writeln!(
+        w,
+        "## Egress paths\n\n```mermaid\n{}```\n",
+        ensure_newline(crate::graph::mermaid(net))
+    );
+
+    let _ = writeln!(w, "## Fences\n");
+    let _ = writeln!(
+        w,
+        "- `{PROXY_NAMESPACE}` denies all ingress by default; each proxy admits only its declared clients (their\n\
+         namespace **and** pod labels, one `from` item) on {HTTP_PROXY_PORT}/TCP and {SHADOWSOCKS_PORT}/TCP+UDP. An undeclared pod\n\
+         cannot use the proxies.\n\
+         - Clients with `enforce = true` get an egress NetworkPolicy: their proxy's pods on the container port,\n\
+         and DNS (UDP and TCP 53) to `kube-system` pods labelled `k8s-app: kube-dns`. Nothing else.\n\
+         - NetworkPolicies need an enforcing CNI: k3s enforces them (kube-router); flannel alone does not.\n"
+    );
+    let enforced: Vec<String> = ctx
+        .resolved
+        .clients
+        .iter()
+        .filter(|c| c.client.enforce && c.client.protocol.value != ClientProtocol::Sidecar)
+        .map(|c| format!("`{}/{}`", c.client.namespace.value, c.name))
+        .collect();
+    if !enforced.is_empty() {
+        let _ = writeln!(w, "Enforced clients: {}.\n", enforced.join(", "));
+    }
+
+    let _ = writeln!(w, "## Secrets and Argo CD (KSOPS)\n");
+    let _ = writeln!(
+        w,
+        "The WireGuard key and addresses and the Shadowsocks password live in a SOPS-encrypted Secret\n\
+         (`avalanche-net secrets seal`), decrypted at build time by the KSOPS generator `secret-generator.yaml`.\n\
+         Argo CD must be set up once:\n\n\
+         1. `argocd-cm`: `kustomize.buildOptions: --enable-alpha-plugins --enable-exec`\n\
+         2. the `ksops` binary in the repo-server (an init container copying it from `viaductoss/ksops` into a\n   shared volume on the repo-server's PATH)\n\
+         3. the age private key mounted in the repo-server and named by `SOPS_AGE_KEY_FILE`\n   (e.g. a Secret `sops-age` mounted at `/.config/sops/age/keys.txt`)\n\n\
+         Locally: `kubectl kustomize --enable-alpha-plugins --enable-exec {}` with `ksops` on PATH and\n\
+         `SOPS_AGE_KEY_FILE` set.\n",
+        ctx.proxy_dir()
+    );
+
+    let _ = writeln!(w, "## Monitoring\n");
+    if k.monitoring.enable {
+        let _ = writeln!(
+            w,
+            "gluetun v3.41.3 exposes **no Prometheus metrics**. The alerts (`prometheusrule.yaml`) therefore watch what\n\
+             kube-state-metrics (kube-prometheus-stack) knows:\n\n\
+             - `VpnProxyUnavailable`: no available pod of a proxy Deployment for 5 minutes. Readiness is gluetun's own\n  health check (`/gluetun-entrypoint healthcheck`), so this fires when the tunnel is down, not only when the\n  pod is gone.\n\
+             - `VpnProxyRestarting`: more than 3 container restarts in 15 minutes (the liveness probe kills a gluetun\n  whose tunnel stays unhealthy).\n\
+             - `VpnSidecarRestarting` (when sidecars are declared): the same for the apps' gluetun containers.\n\n\
+             They do not see: which country the exit IP is in, a tunnel that is up but slow, or a provider that\n\
+             silently changed the exit IP. The verification Job and the checklist below cover those by hand.\n\
+             `grafana-dashboard.yaml` is a ConfigMap labelled `grafana_dashboard: \"1\"` for Grafana's dashboard sidecar\n\
+             (it must watch the `{PROXY_NAMESPACE}` namespace, or all namespaces).\n"
+        );
+        if k.monitoring.tunnel_metrics {
+            let _ = writeln!(
+                w,
+                "`tunnelMetrics` is on: the proxies set `METRICS_TYPE=prometheus` and a ServiceMonitor scrapes port `metrics`\n\
+                 (9090). **This needs a gluetun image newer than v3.41.3** (`:latest`) or an exporter; with v3.41.3 the\n\
+                 endpoint does not exist and `VpnProxyMetricsDown` fires.\n"
+            );
+        }
+    } else {
+        let _ = writeln!(w, "Off (`kubernetes.monitoring.enable = false`).\n");
+    }
+
+    let first_client = ctx
+        .resolved
+        .clients
+        .iter()
+        .find(|c| c.client.protocol.value == ClientProtocol::Http);
+    let _ = writeln!(w, "## Testing checklist\n");
+    let _ = writeln!(
+        w,
+        "Run after every change, in order:\n\n\
+         ```sh\n\
+         avalanche-net check && avalanche-net diff      # declarations valid, tree up to date\n\
+         kubectl -n argocd get application vpn-proxy   # Synced / Healthy\n\
+         kubectl -n {PROXY_NAMESPACE} get deploy,pods,svc,networkpolicy\n\
+         ```\n"
+    );
+    for p in &ctx.resolved.proxies {
+        let _ = writeln!(
+            w,
+            "```sh\n\
+             # {name}: the tunnel is up and exits in {countries}\n\
+             kubectl -n {PROXY_NAMESPACE} rollout status deploy/vpn-proxy-{name}\n\
+             kubectl -n {PROXY_NAMESPACE} logs deploy/vpn-proxy-{name} -c gluetun | grep -iE 'public ip|healthy'\n\
+             kubectl -n {PROXY_NAMESPACE} exec deploy/vpn-proxy-{name} -c gluetun -- wget -qO- https://ipinfo.io/json\n\
+             ```\n",
+            name = p.name,
+            countries = p
+                .vpn
+                .countries
+                .iter()
+                .map(|c| c.value.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if let Some(c) = first_client {
+        let ns = c.client.namespace.as_str();
+        let labels: Vec<String> = c
+            .client
+            .pod_labels
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let proxy = format!("http://{}:{HTTP_PROXY_PORT}", ctx.proxy_host(c.proxy.name));
+        let _ = writeln!(
+            w,
+            "```sh\n\
+             # {name}: the client goes out through {region}, and only through it\n\
+             kubectl -n {ns} get deploy/{deploy} -o jsonpath='{{.spec.template.spec.containers[0].env}}' | grep -o 'HTTPS_PROXY[^}}]*'\n\
+             kubectl -n {ns} run egress-test --rm -it --restart=Never --image=curlimages/curl --labels={labels} -- \\\n  curl -sS --max-time 20 -x {proxy} https://ipinfo.io/json      # the VPN's IP and country\n\
+             kubectl -n {ns} run egress-test --rm -it --restart=Never --image=curlimages/curl --labels={labels} -- \\\n  curl -sS --max-time 10 --noproxy '*' https://ipinfo.io/ip        # must time out when enforced\n\
+             kubectl -n {ns} run egress-test --rm -it --restart=Never --image=curlimages/curl -- \\\n  curl -sS --max-time 10 -x {proxy} https://ipinfo.io/ip           # undeclared pods: time out (the proxy's fence)\n\
+             ```\n",
+            name = c.name,
+            region = c.proxy.name,
+            deploy = c.client.deployment.value,
+            labels = labels.join(","),
+        );
+    }
+    for sc in &ctx.resolved.sidecars {
+        let ns = sc.sidecar.namespace.as_str();
+        let deploy = sc.sidecar.deployment.as_str();
+        let _ = writeln!(
+            w,
+            "```sh\n\
+             # {name}: its own gluetun starts first and carries all of its traffic\n\
+             kubectl -n {ns} get pod -l app.kubernetes.io/name={name} -o jsonpath='{{.items[0].spec.initContainers[0].restartPolicy}}'   # Always\n\
+             kubectl -n {ns} logs deploy/{deploy} -c gluetun | grep -iE 'public ip|healthy{pf}'\n\
+             kubectl -n {ns} exec deploy/{deploy} -c {deploy} -- curl -sS --max-time 20 https://ipinfo.io/json   # the VPN's IP\n\
+             ```\n",
+            name = sc.name,
+            pf = if sc.sidecar.port_forwarding {
+                "|port forward"
+            } else {
+                ""
+            },
+        );
+    }
+    if k.verification {
+        let _ = writeln!(
+            w,
+            "The verification Jobs (`kubernetes.verification.enable`) run these checks as Argo CD PostSync hooks:\n\n\
+             ```sh\n\
+             kubectl -n {PROXY_NAMESPACE} logs job/vpn-proxy-verify\n\
+             ```\n"
+        );
+    }
+
+    let _ = writeln!(w, "## Troubleshooting\n");
+    let _ = writeln!(
+        w,
+        "- `cannot create TUN device file node: operation not permitted`: the runtime denies gluetun the TUN device\n  with only `NET_ADMIN`. Set `privileged = true` on that proxy or sidecar (off by default; a privileged\n  container sees the host's `/dev/net/tun`, so no hostPath mount is generated).\n\
+         - `adding IPv6 rule: file exists` after a restart: stale ip rules in the pod. The Deployments use\n  `strategy: Recreate` and a `postStart` hook deleting table 51820's rules.\n\
+         - Probes: gluetun's health server listens on `127.0.0.1:9999`; the probes run\n  `/gluetun-entrypoint healthcheck` inside the container (an `httpGet` could not reach it).\n\
+         - `HEALTH_SMALL_CHECK_TYPE=dns` is the default so `NET_RAW` is not needed; `healthCheck = \"icmp\"` adds it."
+    );
+    let has_sidecars = !ctx.resolved.sidecars.is_empty()
+        || ctx
+            .resolved
+            .clients
+            .iter()
+            .any(|c| c.client.protocol.value == ClientProtocol::Sidecar);
+    if has_sidecars {
+        let _ = writeln!(
+            w,
+            "- In a sidecar pod, gluetun's own DNS server (DNS over TLS through the tunnel) answers for the whole\n  \
+             pod: in-cluster names (`*.svc.{}`) do not resolve from the app. `DNS_KEEP_NAMESERVER=on` would\n  \
+             bring them back but sends DNS outside the VPN (gluetun-wiki), so it is not set; reach in-cluster\n  \
+             services by ClusterIP, or use a shared proxy instead of a sidecar.",
+            k.cluster_domain
+        );
+    }
+    s
+}
+
+fn ensure_newline(mut s: String) -> String {
+    if !s.ends_with('\n') {
+        s.push('\n');
+    }
+    s
+}

@@ -1,0 +1,221 @@
+//! Cross-references the renderer needs (proxy → provider → credentials secret,
+//! client → proxy), resolved once, every dangling one reported at its Nix line.
+//!
+//! `check` reports the same problems with more context; rendering must still never
+//! emit a manifest pointing at nothing, so it refuses on its own too.
+use avalanche_diag::Diagnostic;
+use avalanche_model::{Client, Name, Network, Provider, Proxy, Sidecar, Spanned};
+use std::collections::BTreeMap;
+
+/// What a gluetun container connects with.
+#[derive(Debug, Clone, Copy)]
+pub struct Vpn<'a> {
+    /// The provider's declaration.
+    pub provider: &'a Provider,
+    /// The Kubernetes Secret holding its credentials (the declared secret's name).
+    pub secret_name: &'a str,
+    /// The repo-relative SOPS file of that Secret.
+    pub secret_file: &'a str,
+    /// `SERVER_COUNTRIES`.
+    pub countries: &'a [Spanned<String>],
+}
+
+/// A proxy with its VPN.
+#[derive(Debug, Clone, Copy)]
+pub struct ResolvedProxy<'a> {
+    /// The region name (`iceland`).
+    pub name: &'a str,
+    /// Its declaration.
+    pub proxy: &'a Proxy,
+    /// Its VPN.
+    pub vpn: Vpn<'a>,
+}
+
+/// A client with its proxy.
+#[derive(Debug, Clone, Copy)]
+pub struct ResolvedClient<'a> {
+    /// The client's name.
+    pub name: &'a str,
+    /// Its declaration.
+    pub client: &'a Client,
+    /// The proxy it goes through.
+    pub proxy: ResolvedProxy<'a>,
+}
+
+/// A sidecar with its VPN.
+#[derive(Debug, Clone, Copy)]
+pub struct ResolvedSidecar<'a> {
+    /// The app's name.
+    pub name: &'a str,
+    /// Its declaration.
+    pub sidecar: &'a Sidecar,
+    /// Its VPN.
+    pub vpn: Vpn<'a>,
+}
+
+/// Everything resolved.
+#[derive(Debug, Default)]
+pub struct Resolved<'a> {
+    /// Proxies by name.
+    pub proxies: Vec<ResolvedProxy<'a>>,
+    /// Clients by name.
+    pub clients: Vec<ResolvedClient<'a>>,
+    /// Sidecars by name.
+    pub sidecars: Vec<ResolvedSidecar<'a>>,
+    /// Indices into `clients`, by proxy name.
+    pub clients_by_proxy: BTreeMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> Resolved<'a> {
+    /// The clients going through proxy `name`.
+    pub fn clients_of(&self, name: &str) -> impl Iterator<Item = &ResolvedClient<'a>> {
+        self.clients_by_proxy
+            .get(name)
+            .into_iter()
+            .flatten()
+            .map(|&i| &self.clients[i])
+    }
+}
+
+fn vpn<'a>(
+    net: &'a Network,
+    provider: &'a Spanned<Name>,
+    countries: &'a [Spanned<String>],
+    what: &str,
+    errors: &mut Vec<Diagnostic>,
+) -> Option<Vpn<'a>> {
+    let Some(p) = net.egress.providers.get(provider.as_str()) else {
+        let known: Vec<&str> = net.egress.providers.keys().map(Name::as_str).collect();
+        errors.push(
+            Diagnostic::error(
+                "unknown-provider",
+                format!(
+                    "{what} names provider `{}`, which is not declared",
+                    provider.value
+                ),
+            )
+            .with_span(provider.span)
+            .with_help(known_help("egress.providers", &known)),
+        );
+        return None;
+    };
+    let Some((secret_name, secret)) = net.secrets.get_key_value(p.credentials.as_str()) else {
+        let known: Vec<&str> = net.secrets.keys().map(Name::as_str).collect();
+        errors.push(
+            Diagnostic::error(
+                "unknown-secret",
+                format!(
+                    "provider `{}` takes its credentials from secret `{}`, which is not declared",
+                    provider.value, p.credentials.value
+                ),
+            )
+            .with_span(p.credentials.span.or(p.span))
+            .with_help(known_help("secrets", &known)),
+        );
+        return None;
+    };
+    Some(Vpn {
+        provider: p,
+        secret_name: secret_name.as_str(),
+        secret_file: secret.file.as_str(),
+        countries,
+    })
+}
+
+fn known_help(option: &str, known: &[&str]) -> String {
+    if known.is_empty() {
+        format!("declare it under `{option}`")
+    } else {
+        format!(
+            "declare it under `{option}`, or use one of: {}",
+            known.join(", ")
+        )
+    }
+}
+
+/// Resolves every reference; `Err` holds one located error per dangling reference.
+pub fn resolve(net: &Network) -> Result<Resolved<'_>, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let mut out = Resolved::default();
+    for (name, proxy) in &net.egress.proxies {
+        let what = format!("proxy `{name}`");
+        if let Some(vpn) = vpn(net, &proxy.provider, &proxy.countries, &what, &mut errors) {
+            out.proxies.push(ResolvedProxy {
+                name: name.as_str(),
+                proxy,
+                vpn,
+            });
+        }
+    }
+    let by_name: BTreeMap<&str, ResolvedProxy<'_>> =
+        out.proxies.iter().map(|p| (p.name, *p)).collect();
+    for (name, client) in &net.egress.clients {
+        match by_name.get(client.proxy.as_str()) {
+            Some(proxy) => {
+                out.clients_by_proxy
+                    .entry(proxy.name)
+                    .or_default()
+                    .push(out.clients.len());
+                out.clients.push(ResolvedClient {
+                    name: name.as_str(),
+                    client,
+                    proxy: *proxy,
+                });
+            }
+            None if net.egress.proxies.contains_key(client.proxy.as_str()) => {} // its provider is reported
+            None => {
+                let known: Vec<&str> = net.egress.proxies.keys().map(Name::as_str).collect();
+                errors.push(
+                    Diagnostic::error(
+                        "unknown-proxy",
+                        format!(
+                            "client `{name}` goes through proxy `{}`, which is not declared",
+                            client.proxy.value
+                        ),
+                    )
+                    .with_span(client.proxy.span.or(client.span))
+                    .with_help(known_help("egress.proxies", &known)),
+                );
+            }
+        }
+    }
+    for (name, sidecar) in &net.egress.sidecars {
+        let what = format!("sidecar `{name}`");
+        if let Some(vpn) = vpn(
+            net,
+            &sidecar.provider,
+            &sidecar.countries,
+            &what,
+            &mut errors,
+        ) {
+            out.sidecars.push(ResolvedSidecar {
+                name: name.as_str(),
+                sidecar,
+                vpn,
+            });
+        }
+    }
+    for (name, client) in &net.egress.clients {
+        let sidecar = net.egress.sidecars.get(name.as_str());
+        if sidecar.is_some_and(|s| s.namespace.value == client.namespace.value) {
+            errors.push(
+                Diagnostic::error(
+                    "duplicate-egress",
+                    format!(
+                        "`{name}` in namespace `{}` is both a client and a sidecar",
+                        client.namespace.value
+                    ),
+                )
+                .with_span(client.span)
+                .with_help(
+                    "keep one: a client goes through a shared proxy, a sidecar has its own gluetun",
+                ),
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}

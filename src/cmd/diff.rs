@@ -1,0 +1,82 @@
+//! `diff`: what `build` would change, as a unified diff; exit 1 on drift (for CI).
+use super::build::{Rendered, out_root, render};
+use crate::cli::DiffArgs;
+use crate::context::Context;
+use crate::plan_write::{self, Change};
+use std::io::Write as _;
+use std::process::ExitCode;
+
+/// One file's change: path, old content (none: new file), new content (none: pruned).
+type Entry = (String, Option<Vec<u8>>, Option<Vec<u8>>);
+
+pub fn run(ctx: &Context, args: DiffArgs) -> anyhow::Result<ExitCode> {
+    let plan = match render(ctx)? {
+        Rendered::Plan(p) => p,
+        Rendered::Refused(code) => return Ok(code),
+    };
+    let root = out_root(ctx, args.out.as_ref());
+    let prepared = plan_write::prepare(&root, &plan)?;
+    if prepared.is_clean() {
+        if !ctx.global.quiet {
+            eprintln!(
+                "no drift: {} generated files up to date",
+                prepared.unchanged.len()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut out = std::io::stdout().lock();
+    let mut entries: Vec<Entry> = prepared
+        .changes
+        .iter()
+        .map(|c| match c {
+            Change::Write { path, old, new } => (path.clone(), old.clone(), Some(new.clone())),
+            Change::Prune { path, old } => (path.clone(), Some(old.clone()), None),
+        })
+        .collect();
+    if let Some((path, old, new)) = prepared.ledger_change(&root) {
+        entries.push((path, old, Some(new)));
+    }
+    for (path, old, new) in &entries {
+        if args.stat {
+            let what = match (old, new) {
+                (None, _) => "new",
+                (_, None) => "pruned",
+                _ => "changed",
+            };
+            writeln!(out, "{what:8} {path}")?;
+            continue;
+        }
+        let old_text = old
+            .as_deref()
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default();
+        let new_text = new
+            .as_deref()
+            .map(String::from_utf8_lossy)
+            .unwrap_or_default();
+        let a = if old.is_some() {
+            format!("a/{path}")
+        } else {
+            "/dev/null".to_owned()
+        };
+        let b = if new.is_some() {
+            format!("b/{path}")
+        } else {
+            "/dev/null".to_owned()
+        };
+        let diff = similar::TextDiff::from_lines(old_text.as_ref(), new_text.as_ref());
+        write!(
+            out,
+            "{}",
+            diff.unified_diff().context_radius(3).header(&a, &b)
+        )?;
+    }
+    if !ctx.global.quiet {
+        eprintln!(
+            "drift: {} file(s) differ from what `avalanche-net build` would write",
+            entries.len()
+        );
+    }
+    Ok(ExitCode::from(1))
+}
