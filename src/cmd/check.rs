@@ -1,8 +1,84 @@
-use crate::cli::CheckArgs;
+//! `avalanche-net check`: validate the declarations and the whole repository.
+//!
+//! Exit: 0 clean (warnings allowed), 1 errors found (decoding errors included),
+//! 2 could not run (the declarations cannot be read, the repository cannot be listed).
+use crate::cli::{CheckArgs, DiagFormat};
 use crate::context::Context;
+use avalanche_diag::{Diagnostic, Format, RenderOptions, SourceMap};
+use avalanche_model::Network;
+use std::io::Write;
 use std::process::ExitCode;
 
+/// Every repository check on an already decoded `network`: gathers the repository
+/// facts (git-tracked files, `.sops.yaml`, SOPS files, the Kubernetes tree, the
+/// flake) and runs the rules. The files findings point into are added to `sources`.
+/// `Err` only when the repository cannot be read.
+pub fn run_checks(
+    ctx: &Context,
+    network: &Network,
+    sources: &mut SourceMap,
+) -> anyhow::Result<Vec<Diagnostic>> {
+    let facts = crate::facts::gather(&ctx.repo, network, &ctx.network_file())?;
+    Ok(avalanche_check::check(network, &facts, sources))
+}
+
 pub fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let _ = (ctx, args);
-    anyhow::bail!("check is not written yet")
+    let mut sources = SourceMap::default();
+    let (diagnostics, could_not_run) = match ctx.load_network(&mut sources) {
+        Ok((network, mut diagnostics)) => {
+            diagnostics.extend(run_checks(ctx, &network, &mut sources)?);
+            (diagnostics, false)
+        }
+        // Decoding errors are findings; a file that cannot be read or evaluated is not.
+        Err(diagnostics) => {
+            let unreadable = diagnostics
+                .iter()
+                .any(|d| d.is_error() && !d.rule.starts_with("model-"));
+            (diagnostics, unreadable)
+        }
+    };
+    let format = match args.format {
+        DiagFormat::Human => Format::Human,
+        DiagFormat::Json => Format::Json,
+        DiagFormat::Sarif => Format::Sarif,
+    };
+    let mut out = std::io::stdout().lock();
+    let options = RenderOptions {
+        color: color_stdout(ctx),
+    };
+    let shown: Vec<Diagnostic> = if ctx.global.quiet {
+        diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .cloned()
+            .collect()
+    } else {
+        diagnostics.clone()
+    };
+    out.write_all(avalanche_diag::render(format, &shown, &sources, options).as_bytes())?;
+    if format == Format::Human {
+        writeln!(out, "{}", avalanche_diag::summary(&diagnostics))?;
+    }
+    out.flush()?;
+    Ok(if could_not_run {
+        ExitCode::from(2)
+    } else if avalanche_diag::has_errors(&diagnostics) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `--color` for a report on stdout.
+fn color_stdout(ctx: &Context) -> bool {
+    use crate::cli::ColorChoice;
+    use std::io::IsTerminal;
+    match ctx.global.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
 }

@@ -1,1 +1,209 @@
-//! Validation rules over the network and the repository facts: diagnostics, no I/O.
+//! Validation of the declarations and the whole repository: retired hosts, SOPS
+//! creation rules, Tailscale roles and routes, egress consistency.
+//!
+//! [`check`] is a pure function of the decoded [`Network`] and the [`RepoFacts`]
+//! (what the repository holds: flake hosts, `.sops.yaml`, SOPS files' recipients,
+//! the Kubernetes tree, tracked text files). It returns every finding as a
+//! [`Diagnostic`] whose rule id is in the [`rules`] registry, and adds the
+//! repository files the findings point into to the [`SourceMap`], so they render
+//! with snippets.
+//!
+//! ```
+//! use avalanche_check::{check, facts::{RepoFacts, RepoInput}};
+//! let network = avalanche_model::Network::default();
+//! let facts = RepoFacts::build(RepoInput::default());
+//! let mut sources = avalanche_diag::SourceMap::default();
+//! assert!(check(&network, &facts, &mut sources).is_empty());
+//! ```
+//!
+//! This crate must not do I/O (the caller reads the files), decrypt anything, or
+//! know how diagnostics are printed.
+#![deny(missing_docs)]
+
+mod egress;
+pub mod facts;
+mod retired;
+pub mod rules;
+mod sops;
+mod tailscale;
+#[cfg(test)]
+mod tests;
+
+pub use facts::{RepoFacts, RepoFile, RepoInput};
+pub use rules::Rule;
+
+use avalanche_diag::{Diagnostic, FileId, SourceMap, Span};
+use avalanche_model::Network;
+use facts::Loc;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The public key of the demo age identity in `tests/keys/demo.agekey`: anyone can
+/// decrypt what is encrypted to it.
+pub const DEMO_RECIPIENT: &str = "age13u7gagxczv0vsz34mvv0xh27wvkqpj26daa3ns5xa2hqh5vusskqgna8yk";
+
+/// Runs every rule. Findings are sorted by file, then position.
+pub fn check(network: &Network, facts: &RepoFacts, sources: &mut SourceMap) -> Vec<Diagnostic> {
+    let mut cx = Checker {
+        network,
+        facts,
+        sources,
+        files: HashMap::new(),
+        out: Vec::new(),
+    };
+    for problem in &facts.sops_problems {
+        let span = cx.span(&problem.loc);
+        cx.emit(
+            &rules::SOPS_CONFIG_INVALID,
+            problem.message.clone(),
+            Some(span),
+        );
+    }
+    for problem in &facts.problems {
+        let span = cx.span(&problem.loc);
+        cx.emit(
+            &rules::REPO_FILE_INVALID,
+            problem.message.clone(),
+            Some(span),
+        );
+    }
+    retired::check(&mut cx);
+    sops::check(&mut cx);
+    tailscale::check(&mut cx);
+    egress::check(&mut cx);
+    let Checker { out, sources, .. } = cx;
+    sort(out, sources)
+}
+
+fn sort(mut out: Vec<Diagnostic>, sources: &SourceMap) -> Vec<Diagnostic> {
+    out.sort_by_cached_key(|d| match d.span {
+        Some(s) => (0, sources.display_path(s.file), s.start, d.rule.clone()),
+        None => (1, Default::default(), 0, d.rule.clone()),
+    });
+    out.dedup_by(|a, b| a.rule == b.rule && a.span == b.span && a.message == b.message);
+    out
+}
+
+/// The state rules share: inputs, the source map and the findings so far.
+pub(crate) struct Checker<'a> {
+    pub network: &'a Network,
+    pub facts: &'a RepoFacts,
+    sources: &'a mut SourceMap,
+    files: HashMap<String, FileId>,
+    pub out: Vec<Diagnostic>,
+}
+
+impl Checker<'_> {
+    /// The span of a repository location, adding its file to the source map once.
+    pub fn span(&mut self, loc: &Loc) -> Span {
+        let file = match self.files.get(&loc.path) {
+            Some(id) => *id,
+            None => {
+                let id = self.sources.find(Path::new(&loc.path)).unwrap_or_else(|| {
+                    let text = self.facts.text(&loc.path).unwrap_or_default();
+                    self.sources.add(loc.path.clone(), text)
+                });
+                self.files.insert(loc.path.clone(), id);
+                id
+            }
+        };
+        let len = self.sources.text(file).len();
+        self.sources
+            .span(file, loc.start.min(len), loc.end.min(len))
+    }
+
+    /// The span of the first line of a repository file.
+    pub fn file_span(&mut self, path: &str) -> Span {
+        let end = self
+            .facts
+            .text(path)
+            .map_or(0, |t| t.find('\n').unwrap_or(t.len()));
+        self.span(&Loc {
+            path: path.to_owned(),
+            start: 0,
+            end,
+        })
+    }
+
+    /// The 1-based line of a location (for de-duplication across rules).
+    pub fn line_of(&mut self, span: Span) -> (String, usize) {
+        let (line, _) = self.sources.line_col(span);
+        (self.sources.path(span.file).display().to_string(), line)
+    }
+
+    /// Records a finding of `rule`.
+    pub fn emit(
+        &mut self,
+        rule: &Rule,
+        message: impl Into<String>,
+        span: Option<Span>,
+    ) -> &mut Diagnostic {
+        self.out
+            .push(Diagnostic::new(rule.id, rule.severity, message).with_span(span));
+        let last = self.out.len() - 1;
+        &mut self.out[last]
+    }
+}
+
+/// Adds a label to a diagnostic in place.
+pub(crate) fn label(d: &mut Diagnostic, span: Option<Span>, message: &str) {
+    if let Some(span) = span {
+        d.labels.push(avalanche_diag::Label {
+            span,
+            message: message.to_owned(),
+        });
+    }
+}
+
+/// The closest of `candidates` to `name`, when close enough to be a typo.
+pub(crate) fn did_you_mean<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .into_iter()
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, c)| *d <= (c.len().max(name.len()) / 3).max(1))
+        .min()
+        .map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// "`a`, `b` and `c`".
+pub(crate) fn list(items: impl IntoIterator<Item = impl std::fmt::Display>) -> String {
+    let items: Vec<String> = items.into_iter().map(|i| format!("`{i}`")).collect();
+    match items.len() {
+        0 => "none".to_owned(),
+        1 => items[0].clone(),
+        n => format!("{} and {}", items[..n - 1].join(", "), items[n - 1]),
+    }
+}
+
+#[cfg(test)]
+mod helper_tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            did_you_mean("icelnd", ["iceland", "netherlands"]),
+            Some("iceland")
+        );
+        assert_eq!(did_you_mean("xyz", ["iceland"]), None);
+        assert_eq!(list(["a", "b", "c"]), "`a`, `b` and `c`");
+    }
+}

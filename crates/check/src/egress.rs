@@ -1,0 +1,386 @@
+//! Egress consistency: references, names, secrets' creation rules, and the
+//! hand-written app manifests the generated parts plug into.
+use crate::facts::{KubeDoc, Loc};
+use crate::{Checker, did_you_mean, label, list, rules};
+use avalanche_diag::Span;
+use avalanche_model::{ClientProtocol, Name, Spanned};
+use std::collections::BTreeMap;
+
+pub(crate) fn check(cx: &mut Checker<'_>) {
+    references(cx);
+    duplicates(cx);
+    secrets(cx);
+    apps(cx);
+}
+
+fn unknown<T>(
+    cx: &mut Checker<'_>,
+    rule: &rules::Rule,
+    what: &str,
+    option: &str,
+    name: &Spanned<Name>,
+    declared: &BTreeMap<Name, T>,
+    owner: &str,
+) {
+    if declared.contains_key(name.value.as_str()) {
+        return;
+    }
+    let message = format!(
+        "{owner} uses {what} `{}`, which `{option}` does not declare",
+        name.value
+    );
+    let d = cx.emit(rule, message, name.span);
+    let names: Vec<&str> = declared.keys().map(Name::as_str).collect();
+    d.help = Some(
+        match did_you_mean(name.value.as_str(), names.iter().copied()) {
+            Some(similar) => format!("did you mean `{similar}`?"),
+            None => format!(
+                "declare `{option}.{}`, or use one of {}",
+                name.value,
+                list(&names)
+            ),
+        },
+    );
+}
+
+fn references(cx: &mut Checker<'_>) {
+    let egress = &cx.network.egress;
+    for (name, proxy) in &egress.proxies {
+        let owner = format!("proxy `{name}`");
+        unknown(
+            cx,
+            &rules::EGRESS_UNKNOWN_PROVIDER,
+            "provider",
+            "egress.providers",
+            &proxy.provider,
+            &egress.providers,
+            &owner,
+        );
+    }
+    for (name, sidecar) in &egress.sidecars {
+        let owner = format!("sidecar `{name}`");
+        unknown(
+            cx,
+            &rules::EGRESS_UNKNOWN_PROVIDER,
+            "provider",
+            "egress.providers",
+            &sidecar.provider,
+            &egress.providers,
+            &owner,
+        );
+    }
+    for (name, client) in &egress.clients {
+        let owner = format!("client `{name}`");
+        unknown(
+            cx,
+            &rules::EGRESS_UNKNOWN_PROXY,
+            "proxy",
+            "egress.proxies",
+            &client.proxy,
+            &egress.proxies,
+            &owner,
+        );
+    }
+    for (name, provider) in &egress.providers {
+        let owner = format!("provider `{name}`");
+        unknown(
+            cx,
+            &rules::EGRESS_UNKNOWN_SECRET,
+            "credentials secret",
+            "secrets",
+            &provider.credentials,
+            &cx.network.secrets,
+            &owner,
+        );
+    }
+}
+
+/// One thing that generates named output.
+struct Entry<'a> {
+    kind: &'static str,
+    name: &'a str,
+    namespace: Option<&'a str>,
+    deployment: Option<&'a str>,
+    span: Option<Span>,
+}
+
+fn duplicates(cx: &mut Checker<'_>) {
+    let egress = &cx.network.egress;
+    let mut entries: Vec<Entry<'_>> = Vec::new();
+    entries.extend(egress.proxies.iter().map(|(n, p)| Entry {
+        kind: "proxy",
+        name: n.as_str(),
+        namespace: None,
+        deployment: None,
+        span: p.span,
+    }));
+    entries.extend(egress.sidecars.iter().map(|(n, s)| Entry {
+        kind: "sidecar",
+        name: n.as_str(),
+        namespace: Some(s.namespace.value.as_str()),
+        deployment: Some(s.deployment.value.as_str()),
+        span: s.span,
+    }));
+    entries.extend(egress.clients.iter().map(|(n, c)| Entry {
+        kind: "client",
+        name: n.as_str(),
+        namespace: Some(c.namespace.value.as_str()),
+        deployment: Some(c.deployment.value.as_str()),
+        span: c.span,
+    }));
+    for (i, e) in entries.iter().enumerate() {
+        for earlier in &entries[..i] {
+            let message = if earlier.name == e.name {
+                format!(
+                    "{} `{}` has the same name as {} `{}`",
+                    e.kind, e.name, earlier.kind, earlier.name
+                )
+            } else if e.namespace.is_some()
+                && e.namespace == earlier.namespace
+                && e.deployment == earlier.deployment
+            {
+                format!(
+                    "{} `{}` patches Deployment `{}/{}`, like {} `{}`",
+                    e.kind,
+                    e.name,
+                    e.namespace.unwrap_or_default(),
+                    e.deployment.unwrap_or_default(),
+                    earlier.kind,
+                    earlier.name
+                )
+            } else {
+                continue;
+            };
+            let d = cx.emit(&rules::EGRESS_DUPLICATE_NAME, message, e.span);
+            d.help = Some("names must be unique across proxies, sidecars and clients, and one Deployment gets one egress".into());
+            label(d, earlier.span, "also declared here");
+            break;
+        }
+    }
+}
+
+fn secrets(cx: &mut Checker<'_>) {
+    let facts = cx.facts;
+    let sops = facts.sops.as_ref();
+    if sops.is_none() && !facts.sops_problems.is_empty() {
+        return; // `.sops.yaml` is unreadable: already reported.
+    }
+    let matcher = sops.map(crate::sops::Matcher::new);
+    for (name, secret) in &cx.network.secrets {
+        let file = secret.file.value.as_str();
+        let matched = match (sops, &matcher) {
+            (Some(sops), Some(m)) => m.first(sops, file).is_some(),
+            _ => false,
+        };
+        if matched {
+            continue;
+        }
+        let message = match sops {
+            Some(_) => format!(
+                "no creation rule of `.sops.yaml` matches `{file}`, the file of secret `{name}`"
+            ),
+            None => format!(
+                "secret `{name}` is declared but there is no `.sops.yaml` to say who may read `{file}`"
+            ),
+        };
+        cx.emit(
+            &rules::EGRESS_SECRET_NO_RULE,
+            message,
+            secret.file.span.or(secret.span),
+        )
+        .help = Some("add a creation rule whose `path_regex` matches the file".into());
+    }
+}
+
+/// The app directory of a client or sidecar: `<dir>/base/apps/<namespace>/<name>`.
+fn app_dir(kubernetes_dir: &str, namespace: &str, name: &str) -> String {
+    let root = kubernetes_dir
+        .trim_start_matches("./")
+        .trim_end_matches('/');
+    let rel = format!("base/apps/{namespace}/{name}");
+    if root.is_empty() || root == "." {
+        rel
+    } else {
+        format!("{root}/{rel}")
+    }
+}
+
+fn apps(cx: &mut Checker<'_>) {
+    let network = cx.network;
+    let mut apps: Vec<(&str, &str, Option<Span>)> = Vec::new();
+    for (name, c) in &network.egress.clients {
+        // A sidecar-protocol client carries its own gluetun: no proxy ingress to pass.
+        let labels = (c.protocol.value != ClientProtocol::Sidecar).then_some(&c.pod_labels);
+        apps.push((name.as_str(), c.namespace.value.as_str(), c.span));
+        if let Some(labels) = labels {
+            admitted(
+                cx,
+                name.as_str(),
+                c.namespace.value.as_str(),
+                c.deployment.value.as_str(),
+                labels,
+                c.span,
+            );
+        }
+    }
+    for (name, s) in &network.egress.sidecars {
+        apps.push((name.as_str(), s.namespace.value.as_str(), s.span));
+    }
+    for (name, namespace, span) in apps {
+        component(cx, name, namespace, span);
+    }
+}
+
+fn component(cx: &mut Checker<'_>, name: &str, namespace: &str, span: Option<Span>) {
+    let facts = cx.facts;
+    let dir = app_dir(&facts.kubernetes_dir, namespace, name);
+    let component_dir = format!("{dir}/vpn-egress");
+    if !facts.generated.is_empty()
+        && !facts
+            .generated
+            .iter()
+            .any(|g| g.starts_with(&format!("{component_dir}/")))
+    {
+        return; // The tool generates no component for it.
+    }
+    let kustomization = ["kustomization.yaml", "kustomization.yml"]
+        .iter()
+        .map(|f| format!("{dir}/{f}"))
+        .find(|p| facts.is_tracked(p));
+    let Some(path) = kustomization else {
+        let message = format!(
+            "`{name}` has no kustomization at `{dir}/kustomization.yaml` to use its generated `vpn-egress` component"
+        );
+        let d = cx.emit(&rules::EGRESS_COMPONENT_MISSING, message, span);
+        d.help = Some(format!(
+            "write `{dir}/kustomization.yaml` with the app's resources and `components: [ vpn-egress ]`"
+        ));
+        return;
+    };
+    let doc = facts
+        .kube_docs
+        .iter()
+        .find(|d| d.path == path && d.components.is_some());
+    let components = doc.and_then(|d| d.components.as_ref());
+    let listed = components.is_some_and(|cs| {
+        cs.iter()
+            .any(|c| c.value.trim_start_matches("./").trim_end_matches('/') == "vpn-egress")
+    });
+    if listed {
+        return;
+    }
+    let loc = match components.and_then(|cs| cs.first()) {
+        Some(first) => {
+            // Point at the `components:` key above the first entry when it is there.
+            let text = facts.text(&path).unwrap_or_default();
+            let key = text[..first.loc.start.min(text.len())]
+                .rfind("components")
+                .unwrap_or(first.loc.start);
+            Loc {
+                path: path.clone(),
+                start: key,
+                end: key + "components".len(),
+            }
+        }
+        None => {
+            let text = facts.text(&path).unwrap_or_default();
+            let end = text.find('\n').unwrap_or(text.len());
+            let start = text.len() - text.trim_start().len();
+            Loc {
+                path: path.clone(),
+                start: start.min(end),
+                end,
+            }
+        }
+    };
+    let span = cx.span(&loc);
+    let message =
+        format!("`{path}` does not list the generated component `vpn-egress` under `components:`");
+    let d = cx.emit(&rules::EGRESS_COMPONENT_MISSING, message, Some(span));
+    d.help = Some("add `components: [ vpn-egress ]`: without it the egress patch and NetworkPolicy are never applied".into());
+}
+
+/// The app's workload as committed: its namespace and pod labels must be what the
+/// client declares, or the proxies' ingress policy will not admit its pods.
+fn admitted(
+    cx: &mut Checker<'_>,
+    name: &str,
+    namespace: &str,
+    deployment: &str,
+    pod_labels: &BTreeMap<String, String>,
+    span: Option<Span>,
+) {
+    let facts = cx.facts;
+    let dir = format!("{}/", app_dir(&facts.kubernetes_dir, namespace, name));
+    let workloads: Vec<&KubeDoc> = facts
+        .kube_docs
+        .iter()
+        .filter(|d| d.pod_labels.is_some() && d.name.as_deref() == Some(deployment))
+        .collect();
+    // The app's own directory first; elsewhere only when it is the only match.
+    let doc = workloads
+        .iter()
+        .find(|d| d.path.starts_with(&dir))
+        .or_else(|| (workloads.len() == 1).then(|| &workloads[0]));
+    let Some(doc) = doc else { return };
+    let Some((labels, labels_loc)) = &doc.pod_labels else {
+        return;
+    };
+    let actual_namespace = doc
+        .namespace
+        .clone()
+        .or_else(|| kustomization_namespace(facts, &doc.path));
+    if let Some(actual) = actual_namespace.filter(|a| a != namespace) {
+        let kind_loc = doc.kind.as_ref().map_or(labels_loc, |k| &k.loc);
+        let at = cx.span(kind_loc);
+        let message = format!(
+            "client `{name}` is declared in namespace `{namespace}`, but its {} `{deployment}` runs in `{actual}`: \
+             the proxies admit only `{namespace}`",
+            doc.kind.as_ref().map_or("workload", |k| k.value.as_str())
+        );
+        let d = cx.emit(&rules::EGRESS_CLIENT_NOT_ADMITTED, message, Some(at));
+        d.help = Some(format!(
+            "set `egress.clients.{name}.namespace = \"{actual}\";`, or move the app"
+        ));
+        label(d, span, "client declared here");
+        return;
+    }
+    let missing: Vec<String> = pod_labels
+        .iter()
+        .filter(|(k, v)| labels.get(*k) != Some(*v))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
+    let at = cx.span(labels_loc);
+    let message = format!(
+        "the pods of {} `{deployment}` lack the labels {} that the proxies' ingress policy admits for client `{name}`",
+        doc.kind.as_ref().map_or("workload", |k| k.value.as_str()),
+        list(&missing)
+    );
+    let d = cx.emit(&rules::EGRESS_CLIENT_NOT_ADMITTED, message, Some(at));
+    let actual: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    d.notes
+        .push(format!("its pod template has {}", list(&actual)));
+    d.help = Some(format!(
+        "set `egress.clients.{name}.podLabels` to labels its pods carry, or add the labels to the pod template"
+    ));
+    label(d, span, "client declared here");
+}
+
+/// The `namespace:` of the kustomization in the directory of `path` (or above it).
+fn kustomization_namespace(facts: &crate::RepoFacts, path: &str) -> Option<String> {
+    let mut dir = path.rsplit_once('/').map(|(d, _)| d)?;
+    loop {
+        let found = facts.kube_docs.iter().find(|d| {
+            d.components.is_some() && d.path.rsplit_once('/').map(|(p, _)| p) == Some(dir)
+        });
+        if let Some(k) = found {
+            if let Some(ns) = &k.kustomization_namespace {
+                return Some(ns.clone());
+            }
+        }
+        dir = dir.rsplit_once('/')?.0;
+    }
+}

@@ -1,0 +1,891 @@
+//! Repository facts: what `check` knows about the repository, built from the
+//! tracked files' texts (read by the caller) by pure parsing.
+//!
+//! [`RepoFacts::build`] scans `flake.nix` for hosts, `.sops.yaml` for creation rules
+//! and anchors, every SOPS file for its recipients, the Kubernetes tree for the
+//! documents' kinds, images and NetworkPolicies, the apps' kustomizations for their
+//! `components:`, and `tailscale/policy.hujson` for `tagOwners`.
+use avalanche_nix::flake::{FlakeScan, scan_flake};
+use avalanche_sops::config::SopsConfig;
+use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// One git-tracked file, as handed over by the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepoFile {
+    /// Path relative to the repository root, `/`-separated.
+    pub path: String,
+    /// The text; `None` for binary (or non-UTF-8) files.
+    pub text: Option<String>,
+}
+
+/// Everything the caller reads from disk for `check`.
+#[derive(Debug, Clone, Default)]
+pub struct RepoInput {
+    /// The tracked files (all of them: directory rules need the binary ones too).
+    pub files: Vec<RepoFile>,
+    /// Repository-relative paths of the files the tool generates (the render plan).
+    pub generated: Vec<String>,
+    /// Repository-relative paths of the declaration files (`nix/network.nix` and
+    /// its imports), where the retirement itself is written.
+    pub declarations: Vec<String>,
+    /// The Kubernetes directory (`kubernetes.dir`).
+    pub kubernetes_dir: String,
+}
+
+/// A byte range in a repository file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Loc {
+    /// Repository-relative path.
+    pub path: String,
+    /// First byte.
+    pub start: usize,
+    /// One past the last byte.
+    pub end: usize,
+}
+
+/// A string found at a location.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    /// The text.
+    pub value: String,
+    /// Where.
+    pub loc: Loc,
+}
+
+/// A problem reading a repository file (reported as `repo-file-invalid`, or
+/// `sops-config-invalid` for `.sops.yaml`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileProblem {
+    /// Where.
+    pub loc: Loc,
+    /// What.
+    pub message: String,
+}
+
+/// `.sops.yaml`, parsed, with byte locations.
+#[derive(Debug, Clone)]
+pub struct SopsFacts {
+    /// The parsed configuration (lines are 1-based).
+    pub config: SopsConfig,
+    /// Per rule: its location (the `- ` item), its `path_regex` location,
+    /// its recipients with locations, and the location of `key_groups`.
+    pub rules: Vec<RuleFacts>,
+    /// Scalar anchors: name, value and location of the `&name`.
+    pub anchors: Vec<(String, String, Loc)>,
+    /// Every line of the file that writes an age recipient literally: value and location.
+    pub literal_keys: Vec<Located>,
+}
+
+/// Locations of one creation rule.
+#[derive(Debug, Clone)]
+pub struct RuleFacts {
+    /// The rule item.
+    pub loc: Loc,
+    /// `path_regex`, if any.
+    pub path_regex: Option<Located>,
+    /// Its age recipients, where written in the rule (an alias use or a literal).
+    pub recipients: Vec<Located>,
+    /// `key_groups:` key, if any.
+    pub key_groups: Option<Loc>,
+}
+
+/// A SOPS-encrypted file and its recipients (read from its metadata, not decrypted).
+#[derive(Debug, Clone)]
+pub struct SopsFile {
+    /// Repository-relative path.
+    pub path: String,
+    /// `sops.age[].recipient`, with locations.
+    pub recipients: Vec<Located>,
+    /// The `sops` metadata key.
+    pub loc: Loc,
+}
+
+/// One Kubernetes document under the Kubernetes directory.
+#[derive(Debug, Clone)]
+pub struct KubeDoc {
+    /// Repository-relative path.
+    pub path: String,
+    /// `kind`.
+    pub kind: Option<Located>,
+    /// `apiVersion`.
+    pub api_version: Option<Located>,
+    /// `metadata.name`.
+    pub name: Option<String>,
+    /// `metadata.namespace`.
+    pub namespace: Option<String>,
+    /// Every `image:` value in the document.
+    pub images: Vec<Located>,
+    /// Every Helm chart name (`chart:` values, kustomize `helmCharts[].name`).
+    pub charts: Vec<Located>,
+    /// `spec.group` of a CustomResourceDefinition.
+    pub crd_group: Option<Located>,
+    /// `components:` entries, for a Kustomization.
+    pub components: Option<Vec<Located>>,
+    /// `namespace:` of a Kustomization (applies to all its resources).
+    pub kustomization_namespace: Option<String>,
+    /// `spec.template.metadata.labels` of a workload, and where they are.
+    pub pod_labels: Option<(BTreeMap<String, String>, Loc)>,
+}
+
+/// Everything `check` knows about the repository.
+#[derive(Debug, Clone, Default)]
+pub struct RepoFacts {
+    /// Tracked file paths, sorted.
+    pub paths: Vec<String>,
+    /// Texts of the tracked text files, by path.
+    pub texts: HashMap<String, String>,
+    /// Files the tool generates (render plan, declared secrets).
+    pub generated: BTreeSet<String>,
+    /// The declaration files.
+    pub declarations: BTreeSet<String>,
+    /// `flake.nix`, scanned (`None` when there is none).
+    pub flake: Option<FlakeScan>,
+    /// `hosts/<name>/` directories: name → first tracked file in it.
+    pub host_dirs: BTreeMap<String, String>,
+    /// `secrets/<name>/` directories: name → first tracked file in it.
+    pub secrets_dirs: BTreeMap<String, String>,
+    /// `.sops.yaml` (`None` when absent or unreadable).
+    pub sops: Option<SopsFacts>,
+    /// SOPS files.
+    pub sops_files: Vec<SopsFile>,
+    /// Kubernetes documents under the Kubernetes directory.
+    pub kube_docs: Vec<KubeDoc>,
+    /// `tailscale/policy.hujson`'s `tagOwners` keys (`None` when there is no policy file).
+    pub policy_tags: Option<BTreeSet<String>>,
+    /// The Kubernetes directory.
+    pub kubernetes_dir: String,
+    /// Problems reading `.sops.yaml`.
+    pub sops_problems: Vec<FileProblem>,
+    /// Problems reading other files.
+    pub problems: Vec<FileProblem>,
+}
+
+/// The path of the SOPS configuration.
+pub const SOPS_CONFIG: &str = ".sops.yaml";
+/// The path of the flake.
+pub const FLAKE: &str = "flake.nix";
+/// The path of the committed Tailscale policy.
+pub const TAILSCALE_POLICY: &str = "tailscale/policy.hujson";
+
+impl RepoFacts {
+    /// Parses what `check` needs out of the tracked files. Never fails: files that
+    /// do not parse become [`FileProblem`]s.
+    pub fn build(input: RepoInput) -> RepoFacts {
+        let mut facts = RepoFacts {
+            generated: input.generated.into_iter().collect(),
+            declarations: input.declarations.into_iter().collect(),
+            kubernetes_dir: normalize_dir(&input.kubernetes_dir),
+            ..RepoFacts::default()
+        };
+        let mut files = input.files;
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        files.dedup_by(|a, b| a.path == b.path);
+        for file in &files {
+            for (dir, map) in [
+                ("hosts/", &mut facts.host_dirs),
+                ("secrets/", &mut facts.secrets_dirs),
+            ] {
+                if let Some((name, _)) = file
+                    .path
+                    .strip_prefix(dir)
+                    .and_then(|rest| rest.split_once('/'))
+                {
+                    map.entry(name.to_owned())
+                        .or_insert_with(|| file.path.clone());
+                }
+            }
+        }
+        let kube_prefix = match facts.kubernetes_dir.as_str() {
+            "." => String::new(),
+            dir => format!("{dir}/"),
+        };
+        for file in &files {
+            let Some(text) = &file.text else { continue };
+            let path = file.path.as_str();
+            if path == FLAKE {
+                let scan = scan_flake(text);
+                for (offset, message) in &scan.errors {
+                    facts.problems.push(FileProblem {
+                        loc: Loc {
+                            path: path.to_owned(),
+                            start: *offset,
+                            end: *offset,
+                        },
+                        message: format!("`flake.nix` has a syntax error: {message}"),
+                    });
+                }
+                facts.flake = Some(scan);
+            } else if path == SOPS_CONFIG {
+                facts.read_sops_config(text);
+            } else if path == TAILSCALE_POLICY {
+                facts.read_policy(text);
+            }
+            if let Some(sops_file) = scan_sops_file(path, text) {
+                facts.sops_files.push(sops_file);
+            }
+            // Generated files are the tool's own output: the rules that read the
+            // Kubernetes tree are about what people wrote (and parsing is most of the cost).
+            if path.starts_with(&kube_prefix)
+                && (path.ends_with(".yaml") || path.ends_with(".yml"))
+                && !facts.generated.contains(path)
+            {
+                facts.read_kube_file(path, text);
+            }
+        }
+        facts.paths = files.iter().map(|f| f.path.clone()).collect();
+        facts.texts = files
+            .into_iter()
+            .filter_map(|f| f.text.map(|t| (f.path, t)))
+            .collect();
+        facts
+    }
+
+    fn read_sops_config(&mut self, text: &str) {
+        let lines = LineIndex::new(text);
+        let config = match SopsConfig::parse(text) {
+            Ok(config) => config,
+            Err(err) => {
+                let line = match &err {
+                    avalanche_sops::Error::Syntax { line, .. }
+                    | avalanche_sops::Error::Config { line, .. } => *line,
+                    avalanche_sops::Error::ShamirUnsupported { line, .. } => *line,
+                    _ => 1,
+                };
+                let (start, end) = lines.trimmed_line(text, line);
+                self.sops_problems.push(FileProblem {
+                    loc: Loc {
+                        path: SOPS_CONFIG.to_owned(),
+                        start,
+                        end,
+                    },
+                    message: format!("`.sops.yaml` cannot be read: {err}"),
+                });
+                return;
+            }
+        };
+        let loc = |start: usize, end: usize| Loc {
+            path: SOPS_CONFIG.to_owned(),
+            start,
+            end,
+        };
+        let at = |line: usize, needle: &str| {
+            let (s, e) = lines.find_in_line(text, line, needle);
+            loc(s, e)
+        };
+        let mut rules = Vec::new();
+        for (i, rule) in config.rules.iter().enumerate() {
+            let next_line = config.rules.get(i + 1).map_or(usize::MAX, |r| r.line);
+            let recipients = rule
+                .age
+                .iter()
+                .map(|(value, line)| {
+                    // An alias use (`*host_x`) is shown where it is written.
+                    let alias = config
+                        .anchors
+                        .iter()
+                        .find(|(_, v, _)| v == value)
+                        .map(|(n, _, _)| format!("*{n}"));
+                    let (s, e) = lines.find_in_line(text, *line, value);
+                    let (s, e) = match &alias {
+                        Some(a) if s == e || !text[s..e].contains(value.as_str()) => {
+                            lines.find_in_line(text, *line, a)
+                        }
+                        _ => (s, e),
+                    };
+                    Located {
+                        value: value.clone(),
+                        loc: loc(s, e),
+                    }
+                })
+                .collect();
+            let key_groups = (rule.key_groups > 0)
+                .then(|| lines.find_after(text, rule.line, next_line, "key_groups"))
+                .flatten()
+                .map(|(s, e)| loc(s, e));
+            // The item's own location: its first line, trimmed (from the `- `).
+            let (item_start, item_end) = lines.trimmed_line(text, rule.line);
+            rules.push(RuleFacts {
+                loc: loc(item_start, item_end),
+                path_regex: rule.path_regex.as_ref().map(|(re, line)| {
+                    let (s, e) = lines.find_in_line(text, *line, re);
+                    Located {
+                        value: re.clone(),
+                        loc: loc(s, e),
+                    }
+                }),
+                recipients,
+                key_groups,
+            });
+        }
+        let anchors = config
+            .anchors
+            .iter()
+            .map(|(name, value, line)| {
+                (name.clone(), value.clone(), at(*line, &format!("&{name}")))
+            })
+            .collect();
+        let literal_keys = text
+            .lines()
+            .enumerate()
+            .flat_map(|(i, line)| {
+                let base = lines.starts[i];
+                find_age_keys(line)
+                    .into_iter()
+                    .map(move |(s, e)| (i, base + s, base + e))
+            })
+            .map(|(_, s, e)| Located {
+                value: text[s..e].to_owned(),
+                loc: loc(s, e),
+            })
+            .collect();
+        self.sops = Some(SopsFacts {
+            config,
+            rules,
+            anchors,
+            literal_keys,
+        });
+    }
+
+    fn read_policy(&mut self, text: &str) {
+        let json = strip_hujson(text);
+        match serde_json::from_str::<serde_json::Value>(&json) {
+            Ok(value) => {
+                let tags = value
+                    .get("tagOwners")
+                    .and_then(|t| t.as_object())
+                    .map(|o| o.keys().cloned().collect())
+                    .unwrap_or_default();
+                self.policy_tags = Some(tags);
+            }
+            Err(err) => {
+                let lines = LineIndex::new(text);
+                let (start, end) = lines.trimmed_line(text, err.line());
+                self.problems.push(FileProblem {
+                    loc: Loc {
+                        path: TAILSCALE_POLICY.to_owned(),
+                        start,
+                        end,
+                    },
+                    message: format!("`{TAILSCALE_POLICY}` is not valid HuJSON: {err}"),
+                });
+            }
+        }
+    }
+
+    fn read_kube_file(&mut self, path: &str, text: &str) {
+        let docs = match MarkedYaml::load_from_str(text) {
+            Ok(docs) => docs,
+            Err(err) => {
+                let lines = LineIndex::new(text);
+                let (start, end) = lines.trimmed_line(text, err.marker().line());
+                self.problems.push(FileProblem {
+                    loc: Loc {
+                        path: path.to_owned(),
+                        start,
+                        end,
+                    },
+                    message: format!("`{path}` is not valid YAML: {}", err.info()),
+                });
+                return;
+            }
+        };
+        let lines = LineIndex::new(text);
+        let is_kustomization =
+            path.ends_with("/kustomization.yaml") || path.ends_with("/kustomization.yml");
+        for doc in &docs {
+            if !doc.data.is_mapping() {
+                continue;
+            }
+            let scan = DocScan {
+                path,
+                text,
+                lines: &lines,
+            };
+            let mut kd = KubeDoc {
+                path: path.to_owned(),
+                kind: get(doc, "kind").and_then(|n| scan.string(n)),
+                api_version: get(doc, "apiVersion").and_then(|n| scan.string(n)),
+                name: get(doc, "metadata")
+                    .and_then(|m| get(m, "name"))
+                    .and_then(scalar),
+                namespace: get(doc, "metadata")
+                    .and_then(|m| get(m, "namespace"))
+                    .and_then(scalar),
+                images: Vec::new(),
+                charts: Vec::new(),
+                crd_group: None,
+                components: None,
+                kustomization_namespace: None,
+                pod_labels: None,
+            };
+            scan.walk(doc, &mut kd);
+            let kind = kd.kind.as_ref().map(|k| k.value.as_str());
+            if kind == Some("CustomResourceDefinition") {
+                kd.crd_group = get(doc, "spec")
+                    .and_then(|s| get(s, "group"))
+                    .and_then(|n| scan.string(n));
+            }
+            if matches!(kind, Some("Deployment" | "StatefulSet" | "DaemonSet")) {
+                let labels = get(doc, "spec")
+                    .and_then(|s| get(s, "template"))
+                    .and_then(|t| get(t, "metadata"));
+                let labels_node = labels.and_then(|m| get(m, "labels"));
+                let map: BTreeMap<String, String> = match labels_node.map(|n| &n.data) {
+                    Some(YamlData::Mapping(m)) => m
+                        .iter()
+                        .filter_map(|(k, v)| Some((scalar(k)?, scalar(v)?)))
+                        .collect(),
+                    _ => BTreeMap::new(),
+                };
+                let at = labels_node
+                    .or(labels)
+                    .or_else(|| get(doc, "spec"))
+                    .unwrap_or(doc);
+                let start = lines.offset(text, at.span.start.line(), at.span.start.col());
+                let (_, end) = lines.line(text, at.span.start.line());
+                kd.pod_labels = Some((
+                    map,
+                    Loc {
+                        path: path.to_owned(),
+                        start,
+                        end: end.max(start),
+                    },
+                ));
+            }
+            if is_kustomization && (kind.is_none() || kind == Some("Kustomization")) {
+                kd.kustomization_namespace = get(doc, "namespace").and_then(scalar);
+                kd.components = Some(
+                    get(doc, "components")
+                        .and_then(|c| c.data.as_vec())
+                        .map(|items| items.iter().filter_map(|n| scan.string(n)).collect())
+                        .unwrap_or_default(),
+                );
+            }
+            self.kube_docs.push(kd);
+        }
+    }
+
+    /// The text of a tracked file.
+    pub fn text(&self, path: &str) -> Option<&str> {
+        self.texts.get(path).map(String::as_str)
+    }
+
+    /// Whether `path` is tracked.
+    pub fn is_tracked(&self, path: &str) -> bool {
+        self.paths
+            .binary_search_by(|p| p.as_str().cmp(path))
+            .is_ok()
+    }
+}
+
+/// `kubernetes.dir` as a repository-relative prefix: no `./`, no trailing `/`,
+/// `.` for the root.
+fn normalize_dir(dir: &str) -> String {
+    let d = dir.trim_start_matches("./").trim_end_matches('/');
+    if d.is_empty() {
+        ".".to_owned()
+    } else {
+        d.to_owned()
+    }
+}
+
+fn get<'a, 'i>(node: &'a MarkedYaml<'i>, key: &str) -> Option<&'a MarkedYaml<'i>> {
+    node.data.as_mapping_get(key)
+}
+
+fn scalar(node: &MarkedYaml<'_>) -> Option<String> {
+    match &node.data {
+        YamlData::Value(Scalar::String(s)) => Some(s.to_string()),
+        YamlData::Value(Scalar::Integer(i)) => Some(i.to_string()),
+        YamlData::Value(Scalar::Boolean(b)) => Some(b.to_string()),
+        YamlData::Value(Scalar::FloatingPoint(f)) => Some(f.to_string()),
+        YamlData::Tagged(_, inner) => scalar(inner),
+        _ => None,
+    }
+}
+
+struct DocScan<'a> {
+    path: &'a str,
+    text: &'a str,
+    lines: &'a LineIndex,
+}
+
+impl DocScan<'_> {
+    fn string(&self, node: &MarkedYaml<'_>) -> Option<Located> {
+        let value = scalar(node)?;
+        let start = self
+            .lines
+            .offset(self.text, node.span.start.line(), node.span.start.col());
+        let end = self
+            .lines
+            .offset(self.text, node.span.end.line(), node.span.end.col())
+            .max(start);
+        Some(Located {
+            value,
+            loc: Loc {
+                path: self.path.to_owned(),
+                start,
+                end,
+            },
+        })
+    }
+
+    /// Collects `image:` and `chart:` values anywhere, and kustomize `helmCharts[].name`.
+    fn walk(&self, node: &MarkedYaml<'_>, out: &mut KubeDoc) {
+        match &node.data {
+            YamlData::Mapping(map) => {
+                for (k, v) in map {
+                    match scalar(k).as_deref() {
+                        Some("image") => out.images.extend(self.string(v)),
+                        Some("chart") => out.charts.extend(self.string(v)),
+                        Some("helmCharts") => {
+                            if let Some(items) = v.data.as_vec() {
+                                out.charts.extend(
+                                    items
+                                        .iter()
+                                        .filter_map(|i| get(i, "name"))
+                                        .filter_map(|n| self.string(n)),
+                                );
+                            }
+                        }
+                        _ => {}
+                    }
+                    self.walk(v, out);
+                }
+            }
+            YamlData::Sequence(items) => items.iter().for_each(|i| self.walk(i, out)),
+            YamlData::Tagged(_, inner) => self.walk(inner, out),
+            _ => {}
+        }
+    }
+}
+
+/// A SOPS file's recipients, by a line scan of its metadata (YAML or JSON): no
+/// YAML parse, so thousands of files stay fast. `None` when `text` has no SOPS metadata.
+pub fn scan_sops_file(path: &str, text: &str) -> Option<SopsFile> {
+    let (meta_start, meta_end) = if let Some(pos) = find_line_start(text, "sops:") {
+        (pos, pos + "sops:".len())
+    } else if path.ends_with(".json") {
+        let pos = text.find("\"sops\":")?;
+        (pos, pos + "\"sops\"".len())
+    } else {
+        return None;
+    };
+    let meta = &text[meta_start..];
+    if !(meta.contains("mac") && (meta.contains("lastmodified") || meta.contains("version"))) {
+        return None;
+    }
+    let mut recipients = Vec::new();
+    let mut offset = meta_start;
+    for line in meta.split_inclusive('\n') {
+        let trimmed = line.trim_start().trim_start_matches("- ").trim_start();
+        let rest = trimmed
+            .strip_prefix("recipient:")
+            .or_else(|| trimmed.strip_prefix("\"recipient\":"))
+            .map(str::trim);
+        if let Some(rest) = rest {
+            let value = rest
+                .trim_end_matches(',')
+                .trim()
+                .trim_matches(|c| c == '"' || c == '\'');
+            if !value.is_empty() {
+                let start = offset + line.find(value).unwrap_or(0);
+                recipients.push(Located {
+                    value: value.to_owned(),
+                    loc: Loc {
+                        path: path.to_owned(),
+                        start,
+                        end: start + value.len(),
+                    },
+                });
+            }
+        }
+        offset += line.len();
+    }
+    Some(SopsFile {
+        path: path.to_owned(),
+        recipients,
+        loc: Loc {
+            path: path.to_owned(),
+            start: meta_start,
+            end: meta_end,
+        },
+    })
+}
+
+/// Byte offset of a line that starts with `prefix` and has nothing else but
+/// whitespace or a comment after it.
+fn find_line_start(text: &str, prefix: &str) -> Option<usize> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix(prefix) {
+            let rest = rest.trim();
+            if rest.is_empty() || rest.starts_with('#') {
+                return Some(offset);
+            }
+        }
+        offset += line.len();
+    }
+    None
+}
+
+/// Byte ranges of `age1…` recipients written in a line (outside comments).
+fn find_age_keys(line: &str) -> Vec<(usize, usize)> {
+    let code = match line.find(" #") {
+        Some(p) => &line[..p],
+        None if line.trim_start().starts_with('#') => "",
+        None => line,
+    };
+    let bytes = code.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(p) = code[i..].find("age1") {
+        let start = i + p;
+        let boundary = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
+        let end = code[start..]
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .map_or(code.len(), |n| start + n);
+        if boundary && end - start > 20 {
+            out.push((start, end));
+        }
+        i = end.max(start + 4);
+    }
+    out
+}
+
+/// HuJSON → JSON: drops `//` and `/* */` comments and trailing commas, keeping
+/// line breaks so JSON error lines stay right.
+pub fn strip_hujson(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    let mut in_string = false;
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            if c == '\\' {
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            } else if c == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '/' if chars.peek() == Some(&'/') => {
+                for n in chars.by_ref() {
+                    if n == '\n' {
+                        out.push('\n');
+                        break;
+                    }
+                }
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut prev = ' ';
+                for n in chars.by_ref() {
+                    if n == '\n' {
+                        out.push('\n');
+                    }
+                    if prev == '*' && n == '/' {
+                        break;
+                    }
+                    prev = n;
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    // Trailing commas: `,` followed by whitespace and `}` or `]`.
+    let bytes: Vec<char> = out.chars().collect();
+    let mut result = String::with_capacity(out.len());
+    let mut in_string = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        if in_string {
+            if c == '\\' && i + 1 < bytes.len() {
+                result.push(c);
+                result.push(bytes[i + 1]);
+                i += 2;
+                continue;
+            }
+            if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if c == ',' {
+            let next = bytes[i + 1..].iter().find(|c| !c.is_whitespace());
+            if matches!(next, Some('}') | Some(']')) {
+                i += 1;
+                continue;
+            }
+        }
+        result.push(c);
+        i += 1;
+    }
+    result
+}
+
+/// Line starts of a text, to turn (line, column) into byte offsets.
+pub(crate) struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub(crate) fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex { starts }
+    }
+
+    /// Byte range of the 1-based `line`, without its newline.
+    fn line(&self, text: &str, line: usize) -> (usize, usize) {
+        let idx = line.saturating_sub(1).min(self.starts.len() - 1);
+        let start = self.starts[idx].min(text.len());
+        let end = text[start..].find('\n').map_or(text.len(), |n| start + n);
+        (start, end)
+    }
+
+    /// Byte offset of 1-based `line`, 0-based character `col`.
+    pub(crate) fn offset(&self, text: &str, line: usize, col: usize) -> usize {
+        let (start, end) = self.line(text, line);
+        text[start..end]
+            .char_indices()
+            .nth(col)
+            .map_or(end, |(i, _)| start + i)
+    }
+
+    /// The line without its leading and trailing whitespace.
+    pub(crate) fn trimmed_line(&self, text: &str, line: usize) -> (usize, usize) {
+        let (start, end) = self.line(text, line);
+        let s = &text[start..end];
+        let lead = s.len() - s.trim_start().len();
+        let trail = s.len() - s.trim_end().len();
+        if lead + trail >= s.len() {
+            (start, start)
+        } else {
+            (start + lead, end - trail)
+        }
+    }
+
+    /// `needle` in the 1-based `line`, else the trimmed line.
+    pub(crate) fn find_in_line(&self, text: &str, line: usize, needle: &str) -> (usize, usize) {
+        let (start, end) = self.line(text, line);
+        match text[start..end].find(needle) {
+            Some(p) if !needle.is_empty() => (start + p, start + p + needle.len()),
+            _ => self.trimmed_line(text, line),
+        }
+    }
+
+    /// The first `needle` on lines `from..until` (1-based).
+    fn find_after(
+        &self,
+        text: &str,
+        from: usize,
+        until: usize,
+        needle: &str,
+    ) -> Option<(usize, usize)> {
+        let mut line = from;
+        while line < until && line <= self.starts.len() {
+            let (start, end) = self.line(text, line);
+            if let Some(p) = text[start..end].find(needle) {
+                return Some((start + p, start + p + needle.len()));
+            }
+            line += 1;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(files: &[(&str, &str)]) -> RepoInput {
+        RepoInput {
+            files: files
+                .iter()
+                .map(|(p, t)| RepoFile {
+                    path: (*p).into(),
+                    text: Some((*t).into()),
+                })
+                .collect(),
+            kubernetes_dir: "kubernetes".into(),
+            ..RepoInput::default()
+        }
+    }
+
+    #[test]
+    fn sops_file_recipients_with_locations() {
+        let text = "a: ENC[x]\nsops:\n    age:\n        - recipient: age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqq\n          enc: |\n    mac: ENC[y]\n    lastmodified: \"2025-01-01T00:00:00Z\"\n";
+        let f = scan_sops_file("s.yaml", text).unwrap();
+        assert_eq!(f.recipients.len(), 1);
+        let r = &f.recipients[0];
+        assert_eq!(
+            &text[r.loc.start..r.loc.end],
+            "age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqq"
+        );
+        assert!(scan_sops_file("p.yaml", "a: 1\n").is_none());
+    }
+
+    #[test]
+    fn kube_docs_kinds_images_components() {
+        let facts = RepoFacts::build(input(&[
+            (
+                "kubernetes/a/deploy.yaml",
+                "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: op\nspec:\n  template:\n    spec:\n      containers:\n        - name: x\n          image: tailscale/k8s-operator:v1\n",
+            ),
+            (
+                "kubernetes/base/apps/irc/m/kustomization.yaml",
+                "resources: [ deployment.yaml ]\ncomponents:\n  - vpn-egress\n",
+            ),
+        ]));
+        let d = &facts.kube_docs[0];
+        assert_eq!(d.kind.as_ref().unwrap().value, "Deployment");
+        let img = &d.images[0];
+        let text = facts.text("kubernetes/a/deploy.yaml").unwrap();
+        assert_eq!(
+            &text[img.loc.start..img.loc.end],
+            "tailscale/k8s-operator:v1"
+        );
+        let comps = facts.kube_docs[1].components.as_ref().unwrap();
+        assert_eq!(comps[0].value, "vpn-egress");
+    }
+
+    #[test]
+    fn hujson_tag_owners() {
+        let facts = RepoFacts::build(input(&[(
+            TAILSCALE_POLICY,
+            "// policy\n{\n  \"tagOwners\": { \"tag:infra\": [\"autogroup:admin\"], /* x */ },\n  \"grants\": [],\n}\n",
+        )]));
+        assert_eq!(
+            facts.policy_tags.unwrap().into_iter().collect::<Vec<_>>(),
+            ["tag:infra"]
+        );
+    }
+
+    #[test]
+    fn dirs() {
+        let facts = RepoFacts::build(input(&[
+            ("hosts/vps/default.nix", "{}"),
+            ("secrets/vps/a.yaml", "a: 1"),
+        ]));
+        assert_eq!(
+            facts.host_dirs.get("vps").map(String::as_str),
+            Some("hosts/vps/default.nix")
+        );
+        assert!(facts.secrets_dirs.contains_key("vps"));
+    }
+}

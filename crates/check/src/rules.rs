@@ -1,0 +1,224 @@
+//! The rule registry: every finding `check` can report, with its stable id,
+//! severity and documentation (what `avalanche-net explain ID` prints).
+use avalanche_diag::Severity;
+
+/// One rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// Stable id, e.g. `retired-recipient`: used in output, SARIF and `explain`.
+    pub id: &'static str,
+    /// How bad a finding of this rule is.
+    pub severity: Severity,
+    /// One line: what the rule finds.
+    pub summary: &'static str,
+    /// Why it matters and how to fix it (Markdown-ish plain text).
+    pub explanation: &'static str,
+}
+
+macro_rules! rules {
+    ($($name:ident = $id:literal, $sev:ident, $summary:literal, $explanation:literal;)*) => {
+        $(
+            #[doc = $summary]
+            pub const $name: Rule = Rule {
+                id: $id,
+                severity: Severity::$sev,
+                summary: $summary,
+                explanation: $explanation,
+            };
+        )*
+        /// Every rule, in documentation order.
+        pub const ALL: &[Rule] = &[$($name),*];
+    };
+}
+
+rules! {
+    RETIRED_NIXOS_CONFIG = "retired-nixos-config", Error,
+        "A retired host (or one of its aliases) is still a `nixosConfigurations` entry of the flake.",
+        "A host listed under `avalanche.network.retired` is gone: the flake must not build a system for it.\n\
+         The scan reads `flake.nix` statically (attrsets, attr paths, `let` bindings).\n\n\
+         Fix: delete the `nixosConfigurations.<name>` entry and the modules only it imports.";
+    RETIRED_HOSTS_DIR = "retired-hosts-dir", Error,
+        "A retired host still has a `hosts/<name>/` directory.",
+        "Per-host configuration of a retired host is dead code that can be re-imported by mistake.\n\n\
+         Fix: `git rm -r hosts/<name>/`.";
+    RETIRED_SOPS_ANCHOR = "retired-sops-anchor", Error,
+        "`.sops.yaml` still defines an anchor or key for a retired host.",
+        "`.sops.yaml` usually holds one `&host_<name>` age anchor per host. An anchor named after a retired host,\n\
+         or any place its age recipient is written, means new files can still be encrypted to it.\n\n\
+         Fix: remove the anchor and every `*alias` of it, then run\n\
+         `avalanche-net secrets updatekeys --rotate FILE` on the files it could read.";
+    RETIRED_SOPS_RULE = "retired-sops-rule", Error,
+        "A `.sops.yaml` creation rule is for a retired host (its path or its recipients).",
+        "A creation rule whose `path_regex` names a retired host, or whose recipients include a retired host's key,\n\
+         is a leftover: either it matches nothing any more, or it keeps encrypting new files to a machine that is gone.\n\n\
+         Fix: delete the rule, or remove the retired recipient from it.";
+    RETIRED_RECIPIENT = "retired-recipient", Error,
+        "A SOPS file is still encrypted to a retired host's age recipient.",
+        "The file's metadata (`sops.age[].recipient`) lists the retired host's key: whoever has that host's private key\n\
+         can still decrypt the file. Removing the recipient is not enough: the data key it could unwrap must change too.\n\n\
+         Fix: remove the key from `.sops.yaml`, then `avalanche-net secrets updatekeys --rotate FILE`\n\
+         (updatekeys re-wraps the data key for the new recipients; --rotate makes a new data key and re-encrypts the values).\n\
+         Rotate the secrets themselves too if the host may have been compromised.";
+    RETIRED_SECRETS_DIR = "retired-secrets-dir", Error,
+        "Files are left under `secrets/<name>/` for a retired host.",
+        "sops-nix secrets of a retired host are no longer used by any machine.\n\n\
+         Fix: `git rm -r secrets/<name>/` (and revoke what they held, e.g. a Tailscale auth key).";
+    RETIRED_TAILSCALE_NODE = "retired-tailscale-node", Error,
+        "A retired host is still declared as a Tailscale node.",
+        "`tailscale.nodes.<name>` describes the tailnet as it should be; a retired host must not be part of it.\n\n\
+         Fix: delete the node declaration, and remove the machine from the tailnet admin console.";
+    RETIRED_MENTION = "retired-mention", Warning,
+        "A tracked text file still mentions a retired host or one of its aliases.",
+        "Phase 4 of the migration is \"no reference to the retired host anywhere\". Every git-tracked text file is searched\n\
+         for the host's name and aliases as whole words, case-insensitively (`VPS`, `vps-exit` and `hetzner` match;\n\
+         `vpsx` does not). Binary files, SOPS files, the declarations themselves (where the retirement is recorded),\n\
+         the files `build` generates from them and places already reported by another `retired-*` rule are skipped.\n\n\
+         Fix: remove or reword the mention.";
+    SOPS_CONFIG_INVALID = "sops-config-invalid", Error,
+        "`.sops.yaml` cannot be read: invalid YAML, an unknown shape or an invalid `path_regex`.",
+        "Every other SOPS rule depends on reading `.sops.yaml`; sops itself would refuse it too.\n\n\
+         Fix: correct the file at the reported line.";
+    SOPS_RULE_UNUSED = "sops-rule-unused", Warning,
+        "A creation rule matches no file in the repository and no file the tool generates.",
+        "A `creation_rules` entry whose `path_regex` (unanchored, relative to the `.sops.yaml` directory) matches no\n\
+         tracked file, no declared secret and no generated file is stale, typically left behind by a removed host.\n\n\
+         Fix: delete the rule, or correct its `path_regex`.";
+    SOPS_RULE_SHADOWED = "sops-rule-shadowed", Warning,
+        "A creation rule is shadowed by earlier rules for every file it matches.",
+        "sops uses the first matching rule. When every file a rule matches is matched by an earlier rule first, the rule\n\
+         never applies and its recipients are not the ones files get.\n\n\
+         Fix: move the rule before the broader one, or narrow the earlier `path_regex`.";
+    SOPS_KEY_GROUPS = "sops-key-groups", Error,
+        "A creation rule has several key groups (Shamir secret sharing).",
+        "With several `key_groups`, the data key is split: decrypting needs a key from enough groups. A single host\n\
+         (sops-nix) or KSOPS with one age key can then not decrypt, and `avalanche-net secrets` does not write such files.\n\n\
+         Fix: use one key group, or a plain `age:` list.";
+    SOPS_FILE_UNMATCHED = "sops-file-unmatched", Error,
+        "A SOPS file matches no creation rule.",
+        "Without a rule, `sops updatekeys` cannot know the file's recipients and removing a host from `.sops.yaml`\n\
+         silently skips the file.\n\n\
+         Fix: add a creation rule whose `path_regex` matches the file.";
+    SOPS_RECIPIENTS_DIFFER = "sops-recipients-differ", Error,
+        "A SOPS file's recipients differ from those of the creation rule that matches it.",
+        "`.sops.yaml` was changed (a host added or removed) but the file was not re-keyed: either a new host cannot\n\
+         decrypt it, or an old key still can.\n\n\
+         Fix: `avalanche-net secrets updatekeys FILE` (add `--rotate` when a recipient was removed).";
+    SOPS_DEMO_KEY = "sops-demo-key", Warning,
+        "A creation rule still encrypts to the public demo key.",
+        "The demo age key of avalanche-net is published in its repository (`tests/keys/demo.agekey`): anyone can\n\
+         decrypt files encrypted to it. It is fine for the bundled example, never for real secrets.\n\n\
+         Fix: replace it by your own host and admin keys, then `avalanche-net secrets updatekeys --rotate FILE`.";
+    TAILSCALE_EXIT_NODE_FORBIDDEN = "tailscale-exit-node-forbidden", Error,
+        "A node has the `exit-node` role while `tailscale.exitNodes = \"forbidden\"`.",
+        "Tailscale does remote access only; VPN egress is gluetun's job. An exit node would route a device's whole\n\
+         traffic through the tailnet.\n\n\
+         Fix: give the node another role, or set `tailscale.exitNodes = \"allowed\"` on purpose.";
+    TAILSCALE_OPERATOR_FORBIDDEN = "tailscale-operator-forbidden", Error,
+        "Part of the Tailscale Kubernetes operator is under the Kubernetes tree while it is forbidden.",
+        "With `tailscale.kubernetesOperator = \"forbidden\"`, nothing under the Kubernetes directory may install the\n\
+         operator: its CRDs (`*.tailscale.com`), its Deployment or image (`tailscale/k8s-operator`), its Helm chart,\n\
+         or its resources (`ProxyClass`, `Connector`, `ProxyGroup`, `Recorder`, `DNSConfig`).\n\n\
+         Fix: delete the manifests (and the Argo CD Application that deploys them).";
+    TAILSCALE_ROUTER_NO_ROUTES = "tailscale-router-no-routes", Error,
+        "A subnet router advertises no routes.",
+        "A `subnet-router` node exists to advertise `advertiseRoutes`; without any it is a plain node with IP\n\
+         forwarding turned on.\n\n\
+         Fix: add `advertiseRoutes = [ \"10.1.0.0/24\" ];` or change the role.";
+    TAILSCALE_ROUTE_HOST_BITS = "tailscale-route-host-bits", Error,
+        "An advertised route has host bits set.",
+        "`tailscale set --advertise-routes` rejects non-canonical prefixes such as `10.1.0.5/24`.\n\n\
+         Fix: write the network address (`10.1.0.0/24`).";
+    TAILSCALE_ROUTE_CGNAT = "tailscale-route-cgnat", Error,
+        "An advertised route overlaps Tailscale's own 100.64.0.0/10.",
+        "Tailscale assigns node addresses from the CGNAT range 100.64.0.0/10; a route inside it would hijack tailnet\n\
+         addresses.\n\n\
+         Fix: advertise the LAN's real prefix.";
+    TAILSCALE_ROUTE_OVERLAP = "tailscale-route-overlap", Error,
+        "Two advertised routes overlap.",
+        "Overlapping routes (on one node or on two) make the path to an address depend on route selection and\n\
+         failover; it is almost always a typo or a leftover.\n\n\
+         Fix: advertise each prefix once.";
+    TAILSCALE_NODE_NO_HOST = "tailscale-node-no-host", Error,
+        "A managed Tailscale node has no NixOS host in the flake.",
+        "Every role but `device` is configured by the NixOS module on a host of this flake: the node must be a\n\
+         `nixosConfigurations.<name>` entry (or have a `hosts/<name>/` directory when the flake computes its hosts).\n\n\
+         Fix: add the host, correct the node's name, or use `role = \"device\"` for machines not managed here.";
+    TAILSCALE_TAG_UNDECLARED = "tailscale-tag-undeclared", Error,
+        "A node uses a tag that the Tailscale policy file does not declare in `tagOwners`.",
+        "`tailscale up --advertise-tags` fails for a tag without an owner in the tailnet policy. Checked against the\n\
+         committed `tailscale/policy.hujson` when it exists.\n\n\
+         Fix: declare the tag in `tagOwners` (regenerate the policy), or correct its spelling.";
+    EGRESS_UNKNOWN_PROVIDER = "egress-unknown-provider", Error,
+        "A proxy or sidecar names a provider that `egress.providers` does not declare.",
+        "Fix: declare the provider, or correct the name.";
+    EGRESS_UNKNOWN_PROXY = "egress-unknown-proxy", Error,
+        "A client names a proxy that `egress.proxies` does not declare.",
+        "Fix: declare the proxy (region), or correct the name.";
+    EGRESS_UNKNOWN_SECRET = "egress-unknown-secret", Error,
+        "A provider's `credentials` names a secret that `secrets` does not declare.",
+        "The proxies read the WireGuard key (and the Shadowsocks password) from that Kubernetes Secret.\n\n\
+         Fix: declare `secrets.<name>` with its `file` and `keys`, or correct the name.";
+    EGRESS_DUPLICATE_NAME = "egress-duplicate-name", Error,
+        "Two egress declarations would generate the same thing.",
+        "Names must be unique across `egress.proxies`, `egress.sidecars` and `egress.clients`, and two clients or\n\
+         sidecars must not patch the same Deployment of the same namespace: the generated components and policies\n\
+         would collide.\n\n\
+         Fix: rename one of them.";
+    EGRESS_SECRET_NO_RULE = "egress-secret-no-rule", Error,
+        "A declared secret's file matches no `.sops.yaml` creation rule.",
+        "`avalanche-net secrets seal` encrypts to the recipients of the first matching rule; without one it cannot\n\
+         know who may read the file.\n\n\
+         Fix: add a creation rule whose `path_regex` matches the file.";
+    EGRESS_CLIENT_NOT_ADMITTED = "egress-client-not-admitted", Error,
+        "The committed ingress NetworkPolicy of `vpn-proxy` would not admit a client.",
+        "The proxies are not an open proxy for the cluster: their ingress policy admits only the declared clients'\n\
+         namespaces and pods. The committed policy does not admit this client's namespace and pod labels, so its\n\
+         traffic would be dropped (typically the declarations changed and `build` was not run).\n\n\
+         Fix: `avalanche-net build`, and commit the result.";
+    EGRESS_COMPONENT_MISSING = "egress-component-missing", Error,
+        "An app's kustomization does not list its generated `vpn-egress` component.",
+        "A client's (or sidecar's) egress is a kustomize Component generated at\n\
+         `<kubernetes.dir>/base/apps/<namespace>/<name>/vpn-egress/`; the app's own hand-written\n\
+         `kustomization.yaml` next to it must list it under `components:`, or the patch and the NetworkPolicy are\n\
+         never applied.\n\n\
+         Fix: add `components: [ vpn-egress ]` to the app's kustomization.";
+    REPO_FILE_INVALID = "repo-file-invalid", Warning,
+        "A repository file that `check` reads could not be parsed; its checks are incomplete.",
+        "`flake.nix` with a syntax error, YAML under the Kubernetes directory that does not parse, or a\n\
+         `tailscale/policy.hujson` that is not HuJSON. The rules that need the file are skipped for it.\n\n\
+         Fix: correct the file at the reported line.";
+}
+
+/// The rule with id `id`.
+pub fn find(id: &str) -> Option<&'static Rule> {
+    ALL.iter().find(|r| r.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_unique_kebab_case_and_documented() {
+        let mut ids: Vec<_> = ALL.iter().map(|r| r.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), ALL.len());
+        for rule in ALL {
+            assert!(
+                rule.id.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{}",
+                rule.id
+            );
+            assert!(
+                !rule.summary.is_empty() && !rule.explanation.is_empty(),
+                "{}",
+                rule.id
+            );
+        }
+        assert_eq!(
+            find("retired-recipient").map(|r| r.severity),
+            Some(Severity::Error)
+        );
+    }
+}

@@ -1,0 +1,273 @@
+//! `.sops.yaml` creation rules against the repository's files.
+use crate::facts::SopsFacts;
+use crate::{Checker, DEMO_RECIPIENT, label, list, rules};
+use std::collections::BTreeSet;
+
+/// For each rule: how many paths it matches, and how many of those an earlier
+/// rule takes first (with the first such earlier rule).
+#[derive(Default, Clone)]
+struct RuleUse {
+    matched: usize,
+    shadowed: usize,
+    shadowed_by: Option<usize>,
+}
+
+/// Which rules match which paths, all rules at once (one regex set: 500 rules
+/// and thousands of files stay fast).
+pub(crate) struct Matcher {
+    set: Option<regex::bytes::RegexSet>,
+    /// Rule index of each pattern of `set`.
+    pattern_rule: Vec<usize>,
+    /// Rules without `path_regex`: they match every path.
+    match_all: Vec<usize>,
+}
+
+impl Matcher {
+    pub(crate) fn new(sops: &SopsFacts) -> Matcher {
+        let mut patterns = Vec::new();
+        let mut pattern_rule = Vec::new();
+        let mut match_all = Vec::new();
+        for (i, rule) in sops.config.rules.iter().enumerate() {
+            match &rule.path_regex {
+                Some((re, _)) => {
+                    patterns.push(re.as_str());
+                    pattern_rule.push(i);
+                }
+                None => match_all.push(i),
+            }
+        }
+        // Each pattern already compiled on its own when `.sops.yaml` was parsed.
+        // Byte-oriented and ASCII classes, as in RE2 (`\w`, `\d` are ASCII there):
+        // the same matches on paths, and far cheaper to compile.
+        let set = regex::bytes::RegexSetBuilder::new(&patterns)
+            .unicode(false)
+            .size_limit(64 << 20)
+            .build()
+            .ok();
+        Matcher {
+            set,
+            pattern_rule,
+            match_all,
+        }
+    }
+
+    /// The rules matching `path`, in file order.
+    pub(crate) fn matches(&self, sops: &SopsFacts, path: &str) -> Vec<usize> {
+        let mut out: Vec<usize> = match &self.set {
+            Some(set) => set
+                .matches(path.as_bytes())
+                .iter()
+                .map(|p| self.pattern_rule[p])
+                .collect(),
+            // A set too large to build: rule by rule.
+            None => (0..sops.config.rules.len())
+                .filter(|&i| sops.config.rules[i].matches(path))
+                .collect(),
+        };
+        if self.set.is_some() {
+            out.extend(&self.match_all);
+            out.sort_unstable();
+        }
+        out
+    }
+
+    /// The rule sops would use for `path`.
+    pub(crate) fn first(&self, sops: &SopsFacts, path: &str) -> Option<usize> {
+        self.matches(sops, path).first().copied()
+    }
+}
+
+pub(crate) fn check(cx: &mut Checker<'_>) {
+    let facts = cx.facts;
+    let Some(sops) = &facts.sops else {
+        if facts.sops_problems.is_empty() {
+            for file in &facts.sops_files {
+                let span = cx.span(&file.loc);
+                let message = format!(
+                    "`{}` is a SOPS file but there is no `.sops.yaml`",
+                    file.path
+                );
+                cx.emit(&rules::SOPS_FILE_UNMATCHED, message, Some(span))
+                    .help = Some("add a `.sops.yaml` with a creation rule for it".into());
+            }
+        }
+        return;
+    };
+    let matcher = Matcher::new(sops);
+    let mut uses = vec![RuleUse::default(); sops.rules.len()];
+    let declared: BTreeSet<&str> = cx
+        .network
+        .secrets
+        .values()
+        .map(|s| s.file.value.as_str())
+        .collect();
+    let candidates: BTreeSet<&str> = facts
+        .paths
+        .iter()
+        .map(String::as_str)
+        .chain(facts.generated.iter().map(String::as_str))
+        .chain(declared.iter().copied())
+        .filter(|p| *p != crate::facts::SOPS_CONFIG)
+        .collect();
+    for path in &candidates {
+        let matched = matcher.matches(sops, path);
+        let Some(&first) = matched.first() else {
+            continue;
+        };
+        for &i in &matched {
+            let u = &mut uses[i];
+            u.matched += 1;
+            if i != first {
+                u.shadowed += 1;
+                u.shadowed_by.get_or_insert(first);
+            }
+        }
+    }
+    for (i, (rule, u)) in sops.rules.iter().zip(&uses).enumerate() {
+        let loc = rule.path_regex.as_ref().map_or(&rule.loc, |r| &r.loc);
+        let span = cx.span(loc);
+        if u.matched == 0 {
+            let re = rule.path_regex.as_ref().map_or("", |r| r.value.as_str());
+            let message = format!(
+                "creation rule #{} (`path_regex: {re}`) matches no file in the repository and no file avalanche-net generates",
+                i + 1
+            );
+            cx.emit(&rules::SOPS_RULE_UNUSED, message, Some(span)).help =
+                Some("delete the rule, or correct its `path_regex`".into());
+        } else if u.shadowed == u.matched {
+            let by = u.shadowed_by.unwrap_or(0);
+            let by_loc = sops.rules[by]
+                .path_regex
+                .as_ref()
+                .map_or(&sops.rules[by].loc, |r| &r.loc);
+            let by_span = cx.span(by_loc);
+            let message = format!(
+                "creation rule #{} never applies: every file it matches is matched first by rule #{}",
+                i + 1,
+                by + 1
+            );
+            let d = cx.emit(&rules::SOPS_RULE_SHADOWED, message, Some(span));
+            d.help =
+                Some("move it before the broader rule, or narrow the earlier `path_regex`".into());
+            label(d, Some(by_span), "this earlier rule matches first");
+        }
+        if sops.config.rules[i].key_groups > 1 {
+            let loc = rule.key_groups.as_ref().unwrap_or(&rule.loc);
+            let span = cx.span(loc);
+            let message = format!(
+                "creation rule #{} has {} key groups (Shamir secret sharing): one key no longer decrypts",
+                i + 1,
+                sops.config.rules[i].key_groups
+            );
+            cx.emit(&rules::SOPS_KEY_GROUPS, message, Some(span)).help =
+                Some("use a single key group, or a plain `age:` list".into());
+        }
+        for recipient in &rule.recipients {
+            if recipient.value == DEMO_RECIPIENT {
+                let span = cx.span(&recipient.loc);
+                let message = format!("creation rule #{} encrypts to the public demo key", i + 1);
+                let d = cx.emit(&rules::SOPS_DEMO_KEY, message, Some(span));
+                d.help = Some(
+                    "replace it by your own keys, then `avalanche-net secrets updatekeys --rotate FILE` for its files"
+                        .into(),
+                );
+                d.notes
+                    .push("the demo private key is published in avalanche-net's repository".into());
+            }
+        }
+    }
+    for file in &facts.sops_files {
+        let Some(i) = matcher.first(sops, &file.path) else {
+            let span = cx.span(&file.loc);
+            let message = format!(
+                "no creation rule of `.sops.yaml` matches SOPS file `{}`",
+                file.path
+            );
+            cx.emit(&rules::SOPS_FILE_UNMATCHED, message, Some(span))
+                .help = Some("add a creation rule whose `path_regex` matches it".into());
+            continue;
+        };
+        let rule = &sops.config.rules[i];
+        if rule.key_groups > 1 || rule.age.is_empty() {
+            continue;
+        }
+        let want: BTreeSet<&str> = rule.age.iter().map(|(r, _)| r.as_str()).collect();
+        let have: BTreeSet<&str> = file.recipients.iter().map(|r| r.value.as_str()).collect();
+        if want == have {
+            continue;
+        }
+        let missing: Vec<&str> = want.difference(&have).copied().collect();
+        let extra: Vec<&str> = have.difference(&want).copied().collect();
+        let loc = file
+            .recipients
+            .iter()
+            .find(|r| extra.contains(&r.value.as_str()))
+            .map_or(&file.loc, |r| &r.loc);
+        let span = cx.span(loc);
+        let rule_loc = sops.rules[i]
+            .path_regex
+            .as_ref()
+            .map_or(&sops.rules[i].loc, |r| &r.loc);
+        let rule_span = cx.span(rule_loc);
+        let message = format!(
+            "the recipients of `{}` differ from those of creation rule #{}",
+            file.path,
+            i + 1
+        );
+        let rotate = if extra.is_empty() { "" } else { "--rotate " };
+        let d = cx.emit(&rules::SOPS_RECIPIENTS_DIFFER, message, Some(span));
+        if !missing.is_empty() {
+            d.notes
+                .push(format!("cannot be decrypted by {}", list(&missing)));
+        }
+        if !extra.is_empty() {
+            d.notes.push(format!(
+                "can still be decrypted by {}, which the rule no longer lists",
+                list(&extra)
+            ));
+        }
+        d.help = Some(format!(
+            "run `avalanche-net secrets updatekeys {rotate}{}`",
+            file.path
+        ));
+        label(d, Some(rule_span), "the rule that applies");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{RepoFacts, RepoFile, RepoInput};
+
+    fn facts(config: &str) -> RepoFacts {
+        RepoFacts::build(RepoInput {
+            files: vec![RepoFile {
+                path: crate::facts::SOPS_CONFIG.into(),
+                text: Some(config.into()),
+            }],
+            ..RepoInput::default()
+        })
+    }
+
+    #[test]
+    fn the_set_agrees_with_rule_by_rule_matching() {
+        let f = facts(
+            "creation_rules:\n  - path_regex: ^secrets/a/[^/]+\\.yaml$\n    age: age1x\n  - path_regex: \\.yaml$\n    age: age1x\n  - age: age1x\n",
+        );
+        let sops = f.sops.as_ref().expect("parsed");
+        let m = Matcher::new(sops);
+        for path in [
+            "secrets/a/b.yaml",
+            "secrets/a/b/c.yaml",
+            "x.yaml",
+            "README.md",
+            "é/ü.yaml",
+        ] {
+            let by_rule: Vec<usize> = (0..sops.config.rules.len())
+                .filter(|&i| sops.config.rules[i].matches(path))
+                .collect();
+            assert_eq!(m.matches(sops, path), by_rule, "{path}");
+        }
+        assert_eq!(m.first(sops, "README.md"), Some(2));
+    }
+}

@@ -1,0 +1,239 @@
+//! Tailscale does remote access only: roles, routes, hosts, tags, no operator.
+use crate::{Checker, label, list, rules};
+use avalanche_model::{Cidr, Permission, Role};
+
+/// Tailscale's own address range (CGNAT).
+const TAILSCALE_RANGE: &str = "100.64.0.0/10";
+
+/// Kinds the Tailscale Kubernetes operator defines.
+const OPERATOR_KINDS: [&str; 5] = [
+    "ProxyClass",
+    "Connector",
+    "ProxyGroup",
+    "Recorder",
+    "DNSConfig",
+];
+
+pub(crate) fn check(cx: &mut Checker<'_>) {
+    nodes(cx);
+    routes(cx);
+    if cx.network.tailscale.kubernetes_operator.value == Permission::Forbidden {
+        operator(cx);
+    }
+}
+
+fn nodes(cx: &mut Checker<'_>) {
+    let network = cx.network;
+    let facts = cx.facts;
+    let exit_forbidden = network.tailscale.exit_nodes.value == Permission::Forbidden;
+    for (name, node) in &network.tailscale.nodes {
+        let role = node.role.value;
+        if role == Role::ExitNode && exit_forbidden {
+            let message =
+                format!("`{name}` is an exit node, but `tailscale.exitNodes` is \"forbidden\"");
+            let d = cx.emit(
+                &rules::TAILSCALE_EXIT_NODE_FORBIDDEN,
+                message,
+                node.role.span.or(node.span),
+            );
+            d.help = Some("VPN egress is gluetun's job: give the node another role".into());
+            label(
+                d,
+                network.tailscale.exit_nodes.span,
+                "exit nodes forbidden here",
+            );
+        }
+        if role == Role::SubnetRouter && node.advertise_routes.is_empty() {
+            let message = format!("subnet router `{name}` advertises no routes");
+            cx.emit(
+                &rules::TAILSCALE_ROUTER_NO_ROUTES,
+                message,
+                node.role.span.or(node.span),
+            )
+            .help = Some("add `advertiseRoutes = [ \"10.1.0.0/24\" ];`, or change the role".into());
+        }
+        // A flake that computes its hosts (`genAttrs`, `mapAttrs`, imports) cannot be
+        // listed statically: then only `hosts/<name>/` directories are known, and a
+        // missing host is not reported.
+        if role.is_managed() && facts.flake.as_ref().is_some_and(|f| !f.dynamic) {
+            let in_flake = facts
+                .flake
+                .as_ref()
+                .is_some_and(|f| f.hosts.iter().any(|h| h.name == name.as_str()));
+            if !in_flake && !facts.host_dirs.contains_key(name.as_str()) {
+                let message = format!(
+                    "`{name}` has the managed role `{}` but the flake has no `nixosConfigurations.{name}`",
+                    role.as_str()
+                );
+                let d = cx.emit(
+                    &rules::TAILSCALE_NODE_NO_HOST,
+                    message,
+                    node.span.or(node.role.span),
+                );
+                d.help = Some("add the host to the flake, or use `role = \"device\"` for machines not managed here".into());
+                if let Some(scan) = &facts.flake {
+                    let hosts: Vec<&str> = scan.hosts.iter().map(|h| h.name.as_str()).collect();
+                    d.notes.push(format!("the flake's hosts: {}", list(&hosts)));
+                    if let Some(similar) = crate::did_you_mean(name.as_str(), hosts.iter().copied())
+                    {
+                        d.help = Some(format!("did you mean `{similar}`?"));
+                    }
+                }
+            }
+        }
+        if let Some(declared) = &facts.policy_tags
+            && !policy_is_generated(cx)
+        {
+            for tag in &node.tags {
+                if !declared.contains(tag.value.as_str()) {
+                    let message = format!(
+                        "tag `{}` of `{name}` is not declared in `tagOwners` of `{}`",
+                        tag.value,
+                        crate::facts::TAILSCALE_POLICY
+                    );
+                    let d = cx.emit(
+                        &rules::TAILSCALE_TAG_UNDECLARED,
+                        message,
+                        tag.span.or(node.span),
+                    );
+                    d.help = Some(format!(
+                        "declare `\"{}\"` in `tagOwners`, or correct the tag",
+                        tag.value
+                    ));
+                    if let Some(similar) =
+                        crate::did_you_mean(&tag.value, declared.iter().map(String::as_str))
+                    {
+                        d.help = Some(format!("did you mean `{similar}`?"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A committed policy that `build` wrote is refreshed by `build` (its drift is
+/// `diff`'s business, and `build` must not be blocked by it); only a hand-written
+/// one, which `build` never overwrites, is checked here.
+fn policy_is_generated(cx: &Checker<'_>) -> bool {
+    let path = crate::facts::TAILSCALE_POLICY;
+    cx.facts.text(path).is_some_and(|t| {
+        t.lines().take(3).any(|l| {
+            l.to_ascii_lowercase()
+                .contains("generated by avalanche-net")
+        })
+    })
+}
+
+fn routes(cx: &mut Checker<'_>) {
+    let network = cx.network;
+    let cgnat = Cidr::parse(TAILSCALE_RANGE).unwrap_or_else(|e| unreachable!("{e}"));
+    let mut seen: Vec<(&str, &avalanche_model::Spanned<Cidr>)> = Vec::new();
+    for (name, node) in &network.tailscale.nodes {
+        for route in &node.advertise_routes {
+            let cidr = route.value;
+            if cidr.has_host_bits() {
+                let message = format!("route `{cidr}` of `{name}` has host bits set");
+                cx.emit(
+                    &rules::TAILSCALE_ROUTE_HOST_BITS,
+                    message,
+                    route.span.or(node.span),
+                )
+                .help = Some(format!("write `{}`", cidr.canonical()));
+            }
+            if cidr.overlaps(&cgnat) {
+                let message = format!(
+                    "route `{cidr}` of `{name}` overlaps Tailscale's own range {TAILSCALE_RANGE}"
+                );
+                cx.emit(
+                    &rules::TAILSCALE_ROUTE_CGNAT,
+                    message,
+                    route.span.or(node.span),
+                )
+                .help = Some("advertise the LAN's own prefix".into());
+            }
+            if let Some((other_node, other)) = seen.iter().find(|(_, o)| o.value.overlaps(&cidr)) {
+                let whose = if *other_node == name.as_str() {
+                    "its own".to_owned()
+                } else {
+                    format!("`{other_node}`'s")
+                };
+                let message = format!(
+                    "route `{cidr}` of `{name}` overlaps {whose} route `{}`",
+                    other.value
+                );
+                let other_span = other.span;
+                let d = cx.emit(
+                    &rules::TAILSCALE_ROUTE_OVERLAP,
+                    message,
+                    route.span.or(node.span),
+                );
+                d.help = Some("advertise each prefix once".into());
+                label(d, other_span, "overlapping route");
+            }
+            seen.push((name.as_str(), route));
+        }
+    }
+}
+
+fn operator(cx: &mut Checker<'_>) {
+    let facts = cx.facts;
+    let forbidden_span = cx.network.tailscale.kubernetes_operator.span;
+    for doc in &facts.kube_docs {
+        let api_group = doc
+            .api_version
+            .as_ref()
+            .and_then(|a| a.value.split_once('/'))
+            .map(|(g, _)| g);
+        let kind = doc.kind.as_ref().map(|k| k.value.as_str());
+        let found = if let Some(group) = doc
+            .crd_group
+            .as_ref()
+            .filter(|g| g.value.ends_with("tailscale.com"))
+        {
+            Some((
+                &group.loc,
+                format!(
+                    "a Tailscale operator CRD (`{}`)",
+                    doc.name.as_deref().unwrap_or(&group.value)
+                ),
+            ))
+        } else if api_group.is_some_and(|g| g.ends_with("tailscale.com"))
+            || kind.is_some_and(|k| {
+                OPERATOR_KINDS.contains(&k) && api_group.is_some_and(|g| g.contains("tailscale"))
+            })
+        {
+            let k = doc.kind.as_ref().or(doc.api_version.as_ref());
+            k.map(|k| {
+                (
+                    &k.loc,
+                    format!("a Tailscale operator resource (`{}`)", k.value),
+                )
+            })
+        } else if let Some(image) = doc.images.iter().find(|i| {
+            i.value.contains("tailscale/k8s-operator")
+                || i.value.contains("tailscale/k8s-nameserver")
+        }) {
+            Some((
+                &image.loc,
+                format!("the Tailscale operator image (`{}`)", image.value),
+            ))
+        } else {
+            doc.charts
+                .iter()
+                .find(|c| c.value == "tailscale-operator")
+                .map(|c| (&c.loc, "the Tailscale operator Helm chart".to_owned()))
+        };
+        if let Some((loc, what)) = found {
+            let span = cx.span(loc);
+            let message = format!(
+                "`{}` holds {what}, but `tailscale.kubernetesOperator` is \"forbidden\"",
+                doc.path
+            );
+            let d = cx.emit(&rules::TAILSCALE_OPERATOR_FORBIDDEN, message, Some(span));
+            d.help = Some(
+                "delete these manifests (and the Argo CD Application that deploys them)".into(),
+            );
+            label(d, forbidden_span, "forbidden here");
+        }
+    }
+}

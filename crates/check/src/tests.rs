@@ -1,0 +1,139 @@
+//! `check` as a pure function: declarations and repository files in memory,
+//! findings out as `(rule, file, line)`.
+use crate::facts::{RepoFacts, RepoFile, RepoInput};
+use avalanche_diag::SourceMap;
+use std::path::Path;
+
+const VPS_KEY: &str = "age1jx982p8stghxd27gaem8kumyyl57zgyay866q2wgypjuyqlnyshq8r9ja3";
+const ADMIN_KEY: &str = "age17rxgf2gprdrf3xxsfvjecq2xdvrke3cza9d3eqmqrdyvn9qjze5qwfjgye";
+
+fn run(network: &str, files: &[(&str, &str)], generated: &[&str]) -> Vec<(String, String, usize)> {
+    let mut sources = SourceMap::default();
+    let value = avalanche_nix::read_source(Path::new("nix/network.nix"), network, &mut sources)
+        .unwrap_or_else(|d| panic!("{d:#?}"));
+    let (network, diagnostics) = avalanche_model::decode(&value);
+    let network = network.unwrap_or_else(|| panic!("{diagnostics:#?}"));
+    let facts = RepoFacts::build(RepoInput {
+        files: files
+            .iter()
+            .map(|(p, t)| RepoFile {
+                path: (*p).into(),
+                text: Some((*t).into()),
+            })
+            .collect(),
+        generated: generated.iter().map(|g| (*g).to_owned()).collect(),
+        declarations: vec!["nix/network.nix".into()],
+        kubernetes_dir: network.kubernetes.dir.clone(),
+    });
+    crate::check(&network, &facts, &mut sources)
+        .into_iter()
+        .map(|d| {
+            let span = d.span.expect("located");
+            (
+                d.rule,
+                sources.display_path(span.file),
+                sources.line_col(span).0,
+            )
+        })
+        .collect()
+}
+
+fn sops_file(recipients: &[&str]) -> String {
+    let mut out =
+        String::from("a: ENC[AES256_GCM,data:eA==,iv:eA==,tag:eA==,type:str]\nsops:\n    age:\n");
+    for r in recipients {
+        out.push_str(&format!(
+            "        - recipient: {r}\n          enc: |\n            x\n"
+        ));
+    }
+    out.push_str(
+        "    lastmodified: \"2026-01-01T00:00:00Z\"\n    mac: ENC[x]\n    version: 3.10.2\n",
+    );
+    out
+}
+
+fn retired_network() -> String {
+    format!(
+        "{{ avalanche.network.retired.vps = {{ description = \"x\"; ageRecipients = [ \"{VPS_KEY}\" ]; }}; }}\n"
+    )
+}
+
+#[test]
+fn a_retired_recipient_is_found_in_every_sops_file_at_its_line() {
+    let config = format!(
+        "keys:\n  - &admin {ADMIN_KEY}\ncreation_rules:\n  - path_regex: secrets/\n    age: *admin\n"
+    );
+    let file = sops_file(&[ADMIN_KEY, VPS_KEY]);
+    let found = run(
+        &retired_network(),
+        &[(".sops.yaml", &config), ("secrets/a.yaml", &file)],
+        &[],
+    );
+    assert!(
+        found.contains(&("retired-recipient".into(), "secrets/a.yaml".into(), 7)),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("sops-recipients-differ".into(), "secrets/a.yaml".into(), 7)),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn generated_and_declared_files_keep_a_rule_in_use() {
+    let config = format!(
+        "creation_rules:\n  - path_regex: ^kubernetes/.*\\.sops\\.yaml$\n    age: {ADMIN_KEY}\n  - path_regex: ^secrets/\n    age: {ADMIN_KEY}\n"
+    );
+    let network = "{ avalanche.network.secrets.x = { format = \"plain\"; file = \"secrets/x.yaml\"; keys = [ \"k\" ]; }; }";
+    let found = run(
+        network,
+        &[(".sops.yaml", &config)],
+        &["kubernetes/base/a.sops.yaml"],
+    );
+    assert!(found.is_empty(), "{found:?}");
+    let found = run(network, &[(".sops.yaml", &config)], &[]);
+    assert_eq!(
+        found,
+        [("sops-rule-unused".to_owned(), ".sops.yaml".to_owned(), 2)]
+    );
+}
+
+#[test]
+fn routes_overlapping_on_one_node_and_names_shared_by_a_proxy_and_a_client() {
+    let network = r#"{
+  avalanche.network = {
+    tailscale.nodes.routy = { role = "subnet-router"; advertiseRoutes = [ "10.1.0.0/24" "10.1.0.128/25" ]; };
+    egress.providers.p = { credentials = "p"; };
+    egress.proxies.iceland = { provider = "p"; countries = [ "Iceland" ]; };
+    egress.clients.iceland = { namespace = "irc"; proxy = "iceland"; };
+    secrets.p = { file = "s.yaml"; keys = [ "k" ]; };
+  };
+}
+"#;
+    let found = run(network, &[], &[]);
+    let rules: Vec<(&str, usize)> = found.iter().map(|(r, _, l)| (r.as_str(), *l)).collect();
+    assert!(rules.contains(&("tailscale-route-overlap", 3)), "{found:?}");
+    assert!(
+        // Reported at the later declaration (the client), labelled at the proxy.
+        rules.contains(&("egress-duplicate-name", 6)),
+        "{found:?}"
+    );
+    // No `.sops.yaml` at all: the declared secret has no rule.
+    assert!(rules.contains(&("egress-secret-no-rule", 7)), "{found:?}");
+}
+
+#[test]
+fn hosts_bound_by_let_in_the_flake_are_hosts() {
+    let network = "{ avalanche.network.tailscale.nodes = { routy.role = \"workstation\"; nas.role = \"server\"; }; }";
+    let flake =
+        "{ outputs = { self }: let hosts = { routy = 1; }; in { nixosConfigurations = hosts; }; }";
+    let found = run(network, &[("flake.nix", flake)], &[]);
+    assert_eq!(
+        found,
+        [(
+            "tailscale-node-no-host".to_owned(),
+            "nix/network.nix".to_owned(),
+            1
+        )]
+    );
+}
