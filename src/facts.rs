@@ -2,7 +2,10 @@
 //!
 //! The files are git's (`git ls-files`: tracked, plus untracked files that are not
 //! ignored, so a check before `git add` sees new files); outside a git repository,
-//! a walk of the directory (skipping `.git`, `target` and `result*`).
+//! a walk of the directory (skipping `.git`, `target` and `result*`). Paths matched
+//! by the repository's `.avalancheignore` (gitignore syntax) are left out: files
+//! that live in the repository but are not part of the network, such as test
+//! fixtures or a changelog that must keep talking about a retired host.
 use anyhow::Context as _;
 use avalanche_check::{RepoFacts, RepoFile, RepoInput};
 use avalanche_model::Network;
@@ -17,9 +20,13 @@ const MAX_TEXT_BYTES: u64 = 4 << 20;
 /// `network_file` is the declarations file (its mentions of retired hosts are the
 /// retirement itself).
 pub fn gather(repo: &Path, network: &Network, network_file: &Path) -> anyhow::Result<RepoFacts> {
+    let ignored = load_ignore(repo)?;
     let paths = list_files(repo)?;
     let mut files = Vec::with_capacity(paths.len());
     for rel in paths {
+        if ignored.matched_path_or_any_parents(&rel, false).is_ignore() {
+            continue;
+        }
         let full = repo.join(&rel);
         let Ok(meta) = std::fs::metadata(&full) else {
             continue;
@@ -47,6 +54,23 @@ pub fn gather(repo: &Path, network: &Network, network_file: &Path) -> anyhow::Re
         declarations: declaration_files(repo, network_file),
         kubernetes_dir: network.kubernetes.dir.clone(),
     }))
+}
+
+/// The name of the file listing paths `check` leaves out (gitignore syntax).
+pub const IGNORE_FILE: &str = ".avalancheignore";
+
+/// The patterns of `<repo>/.avalancheignore` (none when the file is absent).
+fn load_ignore(repo: &Path) -> anyhow::Result<ignore::gitignore::Gitignore> {
+    let mut builder = ignore::gitignore::GitignoreBuilder::new(repo);
+    let path = repo.join(IGNORE_FILE);
+    if path.is_file() {
+        if let Some(err) = builder.add(&path) {
+            anyhow::bail!("{}: {err}", path.display());
+        }
+    }
+    builder
+        .build()
+        .with_context(|| format!("reading {}", path.display()))
 }
 
 /// The repository-relative path of the declarations file, when it is in the repository.

@@ -492,3 +492,64 @@ fn explain_unknown_rule_lists_the_rules() {
         );
     }
 }
+
+// ---------------------------------------------------------------- .avalancheignore
+
+#[test]
+fn avalancheignore_leaves_listed_paths_out_of_check() {
+    // The same mention and the same unmatched SOPS file, once listed in
+    // `.avalancheignore`, are no longer findings; unlisted files still are.
+    let repo = fixture("retired-mention");
+    support::copy_dir(
+        &support::workspace_root().join("tests/fixtures/check/sops-file-unmatched"),
+        repo.path(),
+    );
+    repo.commit_all();
+    let before = findings(&repo, 1);
+    assert!(
+        before.iter().any(|f| f["file"] == "docs/notes.md"),
+        "{}",
+        describe(&before)
+    );
+    assert!(
+        before.iter().any(|f| f["file"] == "backup/token.yaml"),
+        "{}",
+        describe(&before)
+    );
+
+    repo.write(
+        ".avalancheignore",
+        "# history and backups\n/docs/\nbackup/*.yaml\n",
+    );
+    repo.commit_all();
+    let after = findings(&repo, 0);
+    assert!(
+        after
+            .iter()
+            .all(|f| f["file"] != "docs/notes.md" && f["file"] != "backup/token.yaml"),
+        "{}",
+        describe(&after)
+    );
+}
+
+#[test]
+fn the_workspace_itself_passes_check() {
+    // This repository is the tool *and* the bundled example; `.avalancheignore`
+    // keeps the tool's sources and fixtures out, so `cargo run -- build` works here.
+    let run = support::run_in(
+        &support::workspace_root(),
+        &["check", "--format", "json"],
+        &[],
+    );
+    run.expect_code(0);
+    let all: Vec<Value> = serde_json::from_str(&run.stdout()).expect("JSON findings");
+    let unexpected: Vec<Value> = all
+        .into_iter()
+        .filter(|f| f["rule"] != "sops-demo-key")
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "unexpected findings:\n{}",
+        describe(&unexpected)
+    );
+}

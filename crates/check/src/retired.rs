@@ -355,7 +355,7 @@ fn mentions(cx: &mut Checker<'_>, retired: &[Retired<'_>], reported: &HashSet<(S
             });
             let message = format!("`{path}` still mentions {}", r.describe(n));
             cx.emit(&rules::RETIRED_MENTION, message, Some(span)).help =
-                Some("remove or reword the mention".into());
+                Some("remove or reword the mention (or list the file in `.avalancheignore` if it must keep the history)".into());
         }
     }
 }

@@ -73,7 +73,8 @@ rules! {
          for the host's name and aliases as whole words, case-insensitively (`VPS`, `vps-exit` and `hetzner` match;\n\
          `vpsx` does not). Binary files, SOPS files, the declarations themselves (where the retirement is recorded),\n\
          the files `build` generates from them and places already reported by another `retired-*` rule are skipped.\n\n\
-         Fix: remove or reword the mention.";
+         Fix: remove or reword the mention. A file that must keep the history (a changelog, test fixtures) can be\n\
+         left out of `check` by listing it in `.avalancheignore` at the repository root (gitignore syntax).";
     SOPS_CONFIG_INVALID = "sops-config-invalid", Error,
         "`.sops.yaml` cannot be read: invalid YAML, an unknown shape or an invalid `path_regex`.",
         "Every other SOPS rule depends on reading `.sops.yaml`; sops itself would refuse it too.\n\n\
