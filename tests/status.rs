@@ -131,7 +131,9 @@ fn status_half_migrated_human() {
         "{out}"
     );
     assert!(
-        out.contains("- flake.nix:18: remove nixosConfigurations.vps (retired host vps)"),
+        out.contains(
+            "- flake.nix:18: retired host `vps` is still a NixOS configuration of the flake"
+        ),
         "{out}"
     );
     assert!(out.contains("€53.88/year"), "{out}");
@@ -176,6 +178,10 @@ fn status_reports_uncommitted_and_stale_generated_files() {
     assert!(out.contains("[ ] 2. Proxy service deployed"), "{out}");
 }
 
+/// A file that mentions the retired host, and the note `status` makes of it.
+const HISTORY: &str = "docs/history.md";
+const HISTORY_NOTE: &str = "docs/history.md:1: `docs/history.md` still mentions retired host `vps` (warning: retired-mention)";
+
 #[test]
 fn status_fully_migrated_is_all_done() {
     let repo = TempRepo::from_fixture(HALF_MIGRATED);
@@ -215,6 +221,8 @@ fn status_fully_migrated_is_all_done() {
         .map(|l| format!("{l}\n"))
         .collect();
     repo.write(".sops.yaml", &sops);
+    // A mention is a `check` warning: listed, but it does not hold the cleanup back.
+    repo.write(HISTORY, "The VPS was retired in 2026.\n");
     generate_and_commit(&repo);
 
     let out = stdout_of(&repo, &["status"]);
@@ -223,9 +231,91 @@ fn status_fully_migrated_is_all_done() {
         "{out}\n--- .sops.yaml:\n{sops}"
     );
     assert!(
+        out.contains(&format!(
+            "[x] 4. Cleanup (vps)\n      note: {HISTORY_NOTE}\n"
+        )),
+        "{out}"
+    );
+    assert!(
         out.contains("marmithon: wired on 2026-11-20; validate for one week, until 2026-11-27: check `kubectl -n irc logs deploy/marmithon` daily; egress IP via the proxy"),
         "{out}"
     );
+}
+
+/// A fake SOPS file of `secrets/routy/` still encrypted to the VPS's key (metadata
+/// only: `check` reads recipients, it does not decrypt).
+const SOPS_FILE_FOR_VPS: &str = "authkey: ENC[AES256_GCM,data:AAAA,iv:BBBB,tag:CCCC,type:str]
+sops:
+    age:
+        - recipient: age10wzjtwx3l6k0n8750hyhplf2qq38ww5w0k94r6y2sad5juqx6g7sh5gwhq
+          enc: |
+            -----BEGIN AGE ENCRYPTED FILE-----
+            -----END AGE ENCRYPTED FILE-----
+    lastmodified: \"2026-01-01T00:00:00Z\"
+    mac: ENC[AES256_GCM,data:x,iv:y,tag:z,type:str]
+    version: 3.9.0
+";
+
+/// Phase 4 is `check`'s `retired-*` findings: a SOPS file still encrypted to the
+/// retired key and a retired Tailscale node are remaining work; `.avalancheignore`
+/// leaves a file out of `status` as it does out of `check`.
+#[test]
+fn status_cleanup_follows_check() {
+    let repo = half_migrated();
+    repo.write("secrets/routy/old.yaml", SOPS_FILE_FOR_VPS);
+    repo.write(HISTORY, "The VPS was retired in 2026.\n");
+    let network = repo.read("nix/network.nix").replace(
+        "phone = { role = \"device\"; };",
+        "phone = { role = \"device\"; };\n        vps = { role = \"device\"; };",
+    );
+    repo.write("nix/network.nix", &network);
+    let out = stdout_of(&repo, &["status"]);
+    assert!(
+        out.contains("      - secrets/routy/old.yaml:4: `secrets/routy/old.yaml` is still encrypted to retired host `vps`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("avalanche-net secrets updatekeys --rotate secrets/routy/old.yaml"),
+        "{out}"
+    );
+    assert!(
+        out.contains("      - nix/network.nix:20: retired host `vps` is still declared as a Tailscale node\n        fix: delete `tailscale.nodes.vps`"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("note: {HISTORY_NOTE}\n")), "{out}");
+
+    repo.write(".avalancheignore", "/docs/\n");
+    let out = stdout_of(&repo, &["status"]);
+    assert!(!out.contains(HISTORY), "{out}");
+    assert!(out.contains("[ ] 4. Cleanup (vps)"), "{out}");
+}
+
+/// Without the app's kustomization, `check` points at the client's declaration;
+/// `status` lists that under the client's phase.
+#[test]
+fn status_missing_app_kustomization_points_at_the_client() {
+    let repo = half_migrated();
+    std::fs::remove_file(
+        repo.path()
+            .join("kubernetes/base/apps/irc/marmithon/kustomization.yaml"),
+    )
+    .expect("removing the kustomization");
+    let out = stdout_of(&repo, &["status", "--format", "json"]);
+    let value: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}\n{out}"));
+    let clients = &value["phases"][2];
+    assert_eq!(clients["done"], false, "{out}");
+    let todo = &clients["remaining"][0];
+    assert_eq!(todo["rule"], "egress-component-missing", "{out}");
+    assert_eq!(todo["file"], "nix/network.nix", "{out}");
+    assert!(todo["line"].as_u64().is_some_and(|l| l > 1), "{out}");
+    assert!(
+        todo["what"].as_str().is_some_and(|w| w.starts_with(
+            "marmithon does not go through vpn-proxy-iceland yet: `marmithon` has no kustomization at `kubernetes/base/apps/irc/marmithon/kustomization.yaml`"
+        )),
+        "{out}"
+    );
+    assert_eq!(clients["notes"], serde_json::json!([]), "{out}");
 }
 
 #[test]

@@ -4,11 +4,14 @@
 //! declarations: (1) documentation, (2) the proxy service deployed, (3) the clients
 //! (the IRC bot) migrated, (4) cleanup of the retired hosts, (5) enhancements. Each is
 //! done, or lists what remains with the exact file or command. Then the money the
-//! retired hosts no longer cost. Simple repository scans only: `check` has the
-//! precise rules, and `status` points at it. Always exits 0 once the declarations read.
+//! retired hosts no longer cost. Phases 3 and 4 are `check`'s findings
+//! (`egress-component-missing`, the `retired-*` rules) on the same repository facts,
+//! so `status` and `check` cannot disagree; phases 1, 2 and 5 compare the repository
+//! with what `build` would write. Always exits 0 once the declarations read.
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::context::Context;
-use avalanche_diag::SourceMap;
+use avalanche_check::rules;
+use avalanche_diag::{Diagnostic, Severity, SourceMap, Span};
 use avalanche_model::Network;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -17,14 +20,24 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let Some(network) = load_network(ctx)? else {
+    let mut sources = SourceMap::default();
+    let Some(network) = load_into(ctx, &mut sources) else {
         return Ok(ExitCode::from(2));
+    };
+    // `check` on the same sources, so its findings' spans can be matched with the
+    // declarations'. A repository that cannot be read leaves phases 3 and 4 open.
+    let findings = match crate::cmd::check::run_checks(ctx, &network, &mut sources) {
+        Ok(diagnostics) => Ok(diagnostics
+            .into_iter()
+            .map(|d| Finding::new(d, &sources))
+            .collect()),
+        Err(err) => Err(format!("{err:#}")),
     };
     let repo = Repo {
         root: ctx.repo.clone(),
     };
     let network_file = relative(&ctx.repo, &ctx.network_file());
-    let status = assess(&network, &repo, &network_file);
+    let status = assess(&network, &repo, &network_file, &findings);
     let text = match args.format {
         StatusFormat::Json => {
             let mut text = serde_json::to_string_pretty(&status.to_json())?;
@@ -42,12 +55,15 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<ExitCode> {
 /// diagnostics and returns `None` when they have errors (the caller exits 2).
 /// Warnings are `check`'s business and are not printed here.
 pub(crate) fn load_network(ctx: &Context) -> anyhow::Result<Option<Network>> {
-    let mut sources = SourceMap::default();
-    match ctx.load_network(&mut sources) {
-        Ok((network, _warnings)) => Ok(Some(network)),
+    Ok(load_into(ctx, &mut SourceMap::default()))
+}
+
+fn load_into(ctx: &Context, sources: &mut SourceMap) -> Option<Network> {
+    match ctx.load_network(sources) {
+        Ok((network, _warnings)) => Some(network),
         Err(diagnostics) => {
-            ctx.print_diagnostics(&diagnostics, &sources);
-            Ok(None)
+            ctx.print_diagnostics(&diagnostics, sources);
+            None
         }
     }
 }
@@ -69,12 +85,6 @@ struct Repo {
 impl Repo {
     fn is_file(&self, rel: &str) -> bool {
         self.root.join(rel).is_file()
-    }
-    fn is_dir(&self, rel: &str) -> bool {
-        self.root.join(rel).is_dir()
-    }
-    fn read(&self, rel: &str) -> Option<String> {
-        std::fs::read_to_string(self.root.join(rel)).ok()
     }
     fn bytes(&self, rel: &str) -> Option<Vec<u8>> {
         std::fs::read(self.root.join(rel)).ok()
@@ -122,6 +132,10 @@ struct Todo {
     file: Option<String>,
     line: Option<usize>,
     command: Option<String>,
+    /// How to do it, when it comes from a `check` finding (its `help:`).
+    fix: Option<String>,
+    /// The `check` rule that found it.
+    rule: Option<String>,
 }
 
 impl Todo {
@@ -131,14 +145,12 @@ impl Todo {
             file: None,
             line: None,
             command: None,
+            fix: None,
+            rule: None,
         }
     }
     fn file(mut self, file: impl Into<String>) -> Todo {
         self.file = Some(file.into());
-        self
-    }
-    fn line(mut self, line: usize) -> Todo {
-        self.line = Some(line);
         self
     }
     fn run(mut self, command: impl Into<String>) -> Todo {
@@ -146,6 +158,67 @@ impl Todo {
         self
     }
 }
+
+/// `file:line: `, `file: ` or nothing.
+fn place(file: Option<&str>, line: Option<usize>) -> String {
+    match (file, line) {
+        (Some(f), Some(l)) => format!("{f}:{l}: "),
+        (Some(f), None) => format!("{f}: "),
+        _ => String::new(),
+    }
+}
+
+/// A `check` finding, located for the checklist.
+#[derive(Debug, Clone)]
+struct Finding {
+    rule: String,
+    severity: Severity,
+    message: String,
+    help: Option<String>,
+    /// Repository-relative path and 1-based line of the primary span.
+    file: Option<String>,
+    line: Option<usize>,
+    span: Option<Span>,
+}
+
+impl Finding {
+    fn new(d: Diagnostic, sources: &SourceMap) -> Finding {
+        Finding {
+            file: d.span.map(|s| sources.display_path(s.file)),
+            line: d.span.map(|s| sources.line_col(s).0),
+            span: d.span,
+            rule: d.rule,
+            severity: d.severity,
+            message: d.message,
+            help: d.help,
+        }
+    }
+
+    fn todo(&self) -> Todo {
+        Todo {
+            what: self.message.clone(),
+            file: self.file.clone(),
+            line: self.line,
+            command: None,
+            fix: self.help.clone(),
+            rule: Some(self.rule.clone()),
+        }
+    }
+
+    /// One line, for a finding that does not hold a phase back.
+    fn note(&self) -> String {
+        format!(
+            "{}{} ({}: {})",
+            place(self.file.as_deref(), self.line),
+            self.message,
+            self.severity.as_str(),
+            self.rule
+        )
+    }
+}
+
+/// `check`'s findings, or why it could not run.
+type Findings = Result<Vec<Finding>, String>;
 
 /// One phase of the migration plan.
 #[derive(Debug, Clone)]
@@ -262,12 +335,11 @@ impl Status {
             let mark = if phase.done() { "[x]" } else { "[ ]" };
             out.push_str(&format!("{mark} {}. {}\n", phase.number, phase.title));
             for todo in &phase.remaining {
-                let place = match (&todo.file, todo.line) {
-                    (Some(f), Some(l)) => format!("{f}:{l}: "),
-                    (Some(f), None) => format!("{f}: "),
-                    _ => String::new(),
-                };
+                let place = place(todo.file.as_deref(), todo.line);
                 out.push_str(&format!("      - {place}{}\n", todo.what));
+                if let Some(fix) = &todo.fix {
+                    out.push_str(&format!("        fix: {fix}\n"));
+                }
                 if let Some(cmd) = &todo.command {
                     out.push_str(&format!("        run: {cmd}\n"));
                 }
@@ -298,7 +370,16 @@ impl Status {
                 let remaining: Vec<Value> = p
                     .remaining
                     .iter()
-                    .map(|t| json!({ "what": t.what, "file": t.file, "line": t.line, "command": t.command }))
+                    .map(|t| {
+                        json!({
+                            "what": t.what,
+                            "file": t.file,
+                            "line": t.line,
+                            "command": t.command,
+                            "fix": t.fix,
+                            "rule": t.rule,
+                        })
+                    })
                     .collect();
                 json!({
                     "number": p.number,
@@ -353,7 +434,15 @@ fn k8s_path(network: &Network, rel: &str) -> String {
 
 const BUILD: &str = "avalanche-net build";
 
-fn assess(network: &Network, repo: &Repo, network_file: &str) -> Status {
+/// How many warnings a phase lists as notes before pointing at `check`.
+const MAX_NOTES: usize = 10;
+
+/// The remaining item of a phase `check` could not judge.
+fn cannot_check(err: &str) -> Todo {
+    Todo::new(format!("the repository could not be checked: {err}")).run("avalanche-net check")
+}
+
+fn assess(network: &Network, repo: &Repo, network_file: &str, findings: &Findings) -> Status {
     // The plan `build` would write, when the declarations resolve.
     let plan = avalanche_render::render(network).ok();
     let proxy_dir = k8s_path(network, "base/infra/network/vpn-proxy");
@@ -489,16 +578,21 @@ fn assess(network: &Network, repo: &Repo, network_file: &str) -> Status {
             .notes
             .push("no clients declared (avalanche.network.egress.clients)".to_owned());
     }
+    if let Err(err) = findings
+        && !clients.is_empty()
+    {
+        migrated.remaining.push(cannot_check(err));
+    }
     for (name, client) in &network.egress.clients {
         let app_dir = k8s_path(
             network,
             &format!("base/apps/{}/{name}", client.namespace.as_str()),
         );
-        let kustomization = format!("{app_dir}/kustomization.yaml");
         let component = format!("{app_dir}/vpn-egress");
-        migrated
-            .checked
-            .push(format!("{kustomization} lists vpn-egress under components"));
+        migrated.checked.push(format!(
+            "{app_dir}/kustomization.yaml lists vpn-egress under components (check: {})",
+            rules::EGRESS_COMPONENT_MISSING.id
+        ));
         if !repo.is_file(&format!("{component}/kustomization.yaml")) {
             migrated.remaining.push(
                 Todo::new(format!("generate {name}'s vpn-egress component"))
@@ -515,41 +609,53 @@ fn assess(network: &Network, repo: &Repo, network_file: &str) -> Status {
                     .run(BUILD),
             );
         }
-        match repo.read(&kustomization) {
-            None => migrated.remaining.push(
-                Todo::new(format!(
-                    "{name}'s app kustomization is missing: it must list the vpn-egress component"
-                ))
-                .file(&kustomization),
-            ),
-            Some(text) if !lists_component(&text, "vpn-egress") => migrated.remaining.push(
-                Todo::new(format!(
-                    "add `- vpn-egress` under `components:` so {name} goes through vpn-proxy-{}",
-                    client.proxy.as_str()
-                ))
-                .file(&kustomization),
-            ),
-            Some(_) => {
-                let ns = client.namespace.as_str();
-                let deployment = client.deployment.as_str();
-                let when = match repo.committed_on(&kustomization, "vpn-egress") {
-                    Some(day) => match add_days(&day, 7) {
-                        Some(until) => {
-                            format!("wired on {day}; validate for one week, until {until}")
-                        }
-                        None => format!("wired on {day}; validate for one week"),
-                    },
-                    None => "not committed yet; once deployed, validate for one week".to_owned(),
-                };
-                migrated.notes.push(format!(
-                    "{name}: {when}: check `kubectl -n {ns} logs deploy/{deployment}` daily; egress IP via the proxy (vpn-proxy-{})",
-                    client.proxy.as_str()
-                ));
-            }
+        let Ok(findings) = findings else { continue };
+        // `check` points into the app's kustomization, or, when it is missing, at
+        // the client's declaration (and names the kustomization in its message,
+        // which is all there is when the declarations carry no spans).
+        let kustomization = format!("{app_dir}/kustomization.yaml");
+        let unwired: Vec<&Finding> = findings
+            .iter()
+            .filter(|f| f.rule == rules::EGRESS_COMPONENT_MISSING.id)
+            .filter(|f| {
+                f.file
+                    .as_deref()
+                    .is_some_and(|p| p.starts_with(&format!("{app_dir}/")))
+                    || (f.span.is_some() && f.span == client.span)
+                    || f.message.contains(&format!("`{kustomization}`"))
+            })
+            .collect();
+        if !unwired.is_empty() {
+            let via = format!("vpn-proxy-{}", client.proxy.as_str());
+            migrated.remaining.extend(unwired.iter().map(|f| Todo {
+                what: format!("{name} does not go through {via} yet: {}", f.message),
+                ..f.todo()
+            }));
+            continue;
         }
+        let ns = client.namespace.as_str();
+        let deployment = client.deployment.as_str();
+        let yml = format!("{app_dir}/kustomization.yml");
+        let wired_in = if !repo.is_file(&kustomization) && repo.is_file(&yml) {
+            &yml
+        } else {
+            &kustomization
+        };
+        let when = match repo.committed_on(wired_in, "vpn-egress") {
+            Some(day) => match add_days(&day, 7) {
+                Some(until) => format!("wired on {day}; validate for one week, until {until}"),
+                None => format!("wired on {day}; validate for one week"),
+            },
+            None => "not committed yet; once deployed, validate for one week".to_owned(),
+        };
+        migrated.notes.push(format!(
+            "{name}: {when}: check `kubectl -n {ns} logs deploy/{deployment}` daily; egress IP via the proxy (vpn-proxy-{})",
+            client.proxy.as_str()
+        ));
     }
 
-    // 4. Cleanup: no trace of the retired hosts.
+    // 4. Cleanup: no trace of the retired hosts, as `check`'s `retired-*` rules see it.
+    // Errors hold the phase back; warnings (mentions) are listed as notes.
     let retired: Vec<&str> = network.retired.keys().map(|n| n.as_str()).collect();
     let title = if retired.is_empty() {
         "Cleanup".to_owned()
@@ -557,65 +663,36 @@ fn assess(network: &Network, repo: &Repo, network_file: &str) -> Status {
         format!("Cleanup ({})", retired.join(", "))
     };
     let mut cleanup = Phase::new(4, "cleanup", title);
-    let flake = repo.read("flake.nix");
-    let sops = repo.read(".sops.yaml");
     for (name, host) in &network.retired {
         let mut names = vec![name.as_str()];
         names.extend(host.aliases.iter().map(|a| a.value.as_str()));
         cleanup.checked.push(format!(
-            "flake.nix, hosts/, .sops.yaml and secrets/ for {}",
+            "check's retired-* rules for {}: flake.nix, hosts/, secrets/, .sops.yaml, SOPS files, Tailscale nodes, mentions",
             names.join(", ")
         ));
-        let whose = |n: &str| {
-            if n == name.as_str() {
-                format!("retired host {name}")
-            } else {
-                format!("{n}, alias of retired host {name}")
-            }
-        };
-        for n in &names {
-            if let Some(flake) = &flake {
-                for line in nixos_configuration_lines(flake, n) {
-                    cleanup.remaining.push(
-                        Todo::new(format!("remove nixosConfigurations.{n} ({})", whose(n)))
-                            .file("flake.nix")
-                            .line(line),
-                    );
-                }
-            }
-            for dir in [format!("hosts/{n}"), format!("secrets/{n}")] {
-                if repo.is_dir(&dir) {
-                    cleanup.remaining.push(
-                        Todo::new(format!("still here ({})", whose(n)))
-                            .file(format!("{dir}/"))
-                            .run(format!("git rm -r {dir}")),
-                    );
-                }
-            }
-        }
-        if let Some(sops) = &sops {
-            for (i, line) in sops.lines().enumerate() {
-                let code = line.split('#').next().unwrap_or("");
-                let recipient = host
-                    .age_recipients
-                    .iter()
-                    .any(|r| code.contains(r.value.as_str()));
-                let named = names.iter().find(|n| mentions(code, n));
-                let todo = match (recipient, named) {
-                    (true, _) => Todo::new(format!(
-                        "remove {name}'s age key, then re-encrypt what it could read under a new data key"
-                    ))
-                    .run("avalanche-net secrets updatekeys --rotate"),
-                    (false, Some(n)) => Todo::new(format!("remove the rule or alias mentioning `{n}` ({})", whose(n))),
-                    (false, None) => continue,
-                };
-                cleanup.remaining.push(todo.file(".sops.yaml").line(i + 1));
+    }
+    match findings {
+        Err(err) if !retired.is_empty() => cleanup.remaining.push(cannot_check(err)),
+        Err(_) => {}
+        Ok(findings) => {
+            let traces = findings.iter().filter(|f| f.rule.starts_with("retired-"));
+            let (errors, warnings): (Vec<&Finding>, Vec<&Finding>) =
+                traces.partition(|f| f.severity == Severity::Error);
+            cleanup.remaining.extend(errors.iter().map(|f| f.todo()));
+            cleanup
+                .notes
+                .extend(warnings.iter().take(MAX_NOTES).map(|f| f.note()));
+            if warnings.len() > MAX_NOTES {
+                cleanup.notes.push(format!(
+                    "… and {} more mentions: `avalanche-net check`",
+                    warnings.len() - MAX_NOTES
+                ));
             }
         }
     }
-    if !retired.is_empty() {
+    if !cleanup.remaining.is_empty() {
         cleanup.notes.push(
-            "`avalanche-net check` finds every trace (recipients inside SOPS files, stale creation rules, references)"
+            "`avalanche-net check` shows each finding in context; `avalanche-net explain RULE` says why it matters"
                 .to_owned(),
         );
     }
@@ -658,100 +735,6 @@ fn assess(network: &Network, repo: &Repo, network_file: &str) -> Status {
         phases: vec![docs, proxies, migrated, cleanup, extras],
         savings,
     }
-}
-
-/// Whether a kustomization lists `component` under `components:` (block or flow
-/// style; `./vpn-egress`, `vpn-egress/` and quotes accepted).
-fn lists_component(text: &str, component: &str) -> bool {
-    let matches = |item: &str| {
-        let item = item.trim().trim_matches(|c| c == '"' || c == '\'');
-        item.trim_start_matches("./").trim_end_matches('/') == component
-    };
-    let mut in_components = false;
-    for line in text.lines() {
-        let code = line.split(" #").next().unwrap_or("");
-        if code.trim().is_empty() || code.trim_start().starts_with('#') {
-            continue;
-        }
-        if !code.starts_with(' ') && !code.starts_with('-') {
-            in_components = false;
-            if let Some(rest) = code.strip_prefix("components:") {
-                let rest = rest.trim();
-                if let Some(flow) = rest.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-                    if flow.split(',').any(matches) {
-                        return true;
-                    }
-                } else {
-                    in_components = true;
-                }
-            }
-            continue;
-        }
-        if in_components {
-            if let Some(item) = code.trim_start().strip_prefix("- ") {
-                if matches(item) {
-                    return true;
-                }
-            }
-        }
-    }
-    false
-}
-
-/// Whether `c` can be part of a host name (so it is not a word boundary).
-fn name_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '-'
-}
-
-/// Whether `line` mentions `name` as a whole word (`host_vps`, `secrets/vps/` do;
-/// `vps2` does not).
-fn mentions(line: &str, name: &str) -> bool {
-    line.match_indices(name).any(|(at, _)| {
-        let before = line[..at].chars().next_back();
-        let after = line[at + name.len()..].chars().next();
-        !before.is_some_and(name_char) && !after.is_some_and(name_char)
-    })
-}
-
-/// 1-based lines of flake.nix defining `nixosConfigurations.<name>`: the dotted
-/// form anywhere, or `<name> = …` inside a `nixosConfigurations = { … }` block.
-fn nixos_configuration_lines(flake: &str, name: &str) -> Vec<usize> {
-    let dotted = format!("nixosConfigurations.{name}");
-    let mut found = Vec::new();
-    let mut depth: i64 = 0;
-    let mut block_depth: Option<i64> = None;
-    for (i, line) in flake.lines().enumerate() {
-        let code = line.split('#').next().unwrap_or("");
-        let trimmed = code.trim_start();
-        let defines = |rest: &str| rest.trim_start().starts_with('=');
-        let direct = trimmed.strip_prefix(name).is_some_and(defines)
-            || trimmed
-                .strip_prefix(&format!("\"{name}\""))
-                .is_some_and(defines);
-        if mentions(code, &dotted) || block_depth.is_some_and(|d| depth == d + 1) && direct {
-            found.push(i + 1);
-        }
-        let opens_block = code
-            .split_once("nixosConfigurations")
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('='));
-        if block_depth.is_none() && opens_block {
-            // The block opens on this line: its entries sit one brace deeper.
-            block_depth = Some(depth);
-        }
-        for c in code.chars() {
-            match c {
-                '{' => depth += 1,
-                '}' => {
-                    depth -= 1;
-                    if block_depth.is_some_and(|d| depth <= d) {
-                        block_depth = None;
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    found
 }
 
 /// `YYYY-MM-DD` plus `days`, or `None` when `day` is not such a date.
@@ -814,41 +797,5 @@ mod tests {
         assert_eq!(add_days("2028-02-25", 7).as_deref(), Some("2028-03-03"));
         assert_eq!(add_days("2026-12-28", 7).as_deref(), Some("2027-01-04"));
         assert_eq!(add_days("nope", 7), None);
-    }
-
-    #[test]
-    fn components() {
-        assert!(lists_component(
-            "resources:\n  - deployment.yaml\ncomponents:\n  - ./vpn-egress\n",
-            "vpn-egress"
-        ));
-        assert!(lists_component(
-            "components: [\"vpn-egress/\"]\n",
-            "vpn-egress"
-        ));
-        assert!(!lists_component(
-            "resources:\n  - vpn-egress\n",
-            "vpn-egress"
-        ));
-        assert!(!lists_component(
-            "components:\n  # - vpn-egress\n",
-            "vpn-egress"
-        ));
-    }
-
-    #[test]
-    fn mentions_whole_words() {
-        assert!(mentions("  - &host_vps age1xyz", "vps"));
-        assert!(mentions("path_regex: secrets/vps/.*", "vps"));
-        assert!(!mentions("vps2 = 1", "vps"));
-        assert!(!mentions("myvps", "vps"));
-    }
-
-    #[test]
-    fn nixos_configurations() {
-        let flake = "{\n  outputs = { self }: {\n    nixosConfigurations = {\n      routy = mk ./hosts/routy;\n      vps = mk ./hosts/vps;\n      \"hetzner\" = mk {};\n    };\n    vps = 1;\n    nixosConfigurations.vps2 = x;\n    nixosConfigurations.vps = x;\n  };\n}\n";
-        assert_eq!(nixos_configuration_lines(flake, "vps"), vec![5, 10]);
-        assert_eq!(nixos_configuration_lines(flake, "hetzner"), vec![6]);
-        assert_eq!(nixos_configuration_lines(flake, "routy"), vec![4]);
     }
 }
