@@ -1,5 +1,8 @@
+//! `avalanche-net eval [FILE]`: the evaluated declarations as JSON, exactly what
+//! `nix-instantiate --eval --strict --json FILE` prints.
 use crate::cli::EvalArgs;
 use crate::context::Context;
+use std::io::Write;
 use std::process::ExitCode;
 
 pub fn run(ctx: &Context, args: EvalArgs) -> anyhow::Result<ExitCode> {
@@ -7,7 +10,12 @@ pub fn run(ctx: &Context, args: EvalArgs) -> anyhow::Result<ExitCode> {
     let mut sources = avalanche_diag::SourceMap::default();
     match ctx.evaluate(&file, &mut sources) {
         Ok(value) => {
-            println!("{}", serde_json::to_string(&value.to_json())?);
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{}", value.to_json_string())?;
+            out.flush()?;
+            // The process ends here: freeing a large value piece by piece only costs time.
+            std::mem::forget(value);
+            std::mem::forget(sources);
             Ok(ExitCode::SUCCESS)
         }
         Err(diagnostics) => {

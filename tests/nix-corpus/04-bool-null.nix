@@ -1,0 +1,1 @@
+{ t = true; f = false; n = null; l = [ true false null ]; }

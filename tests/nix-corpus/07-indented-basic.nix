@@ -1,0 +1,11 @@
+{
+  a = ''
+    hello
+      indented
+    world
+  '';
+  b = ''one line'';
+  c = ''
+  '';
+  d = '''';
+}

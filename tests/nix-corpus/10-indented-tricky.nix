@@ -1,0 +1,30 @@
+{
+  firstLineSpaces = ''   
+    body
+  '';
+  firstLineText = ''head
+    body
+  '';
+  emptyLines = ''
+
+    a
+
+      b
+
+  '';
+  trailingText = ''
+    a
+    b'';
+  tabs = ''
+	x
+	  y
+  '';
+  onlySpaces = ''    '';
+  escapedSpace = ''
+    ''\ x
+    y
+  '';
+  lastSpaces = ''
+    a
+     '';
+}

@@ -1,0 +1,4 @@
+let
+  cfg.port = 8080;
+  cfg.host = "h";
+in cfg

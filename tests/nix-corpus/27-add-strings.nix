@@ -1,0 +1,1 @@
+let a = "foo"; in { s = a + "bar"; e = "" + ""; n = "a" + "b" + "c"; }

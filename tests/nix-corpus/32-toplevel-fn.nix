@@ -1,0 +1,4 @@
+{ ... }:
+{
+  avalanche.network = { hosts = [ "a" ]; };
+}

@@ -1,0 +1,4 @@
+{ config, lib, pkgs ? null, ... }:
+{
+  x = 1;
+}

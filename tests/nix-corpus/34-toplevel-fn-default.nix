@@ -1,0 +1,5 @@
+{ port ? 8080, ... }:
+{
+  inherit port;
+  url = "http://h:${"p"}";
+}

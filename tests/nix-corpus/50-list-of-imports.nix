@@ -1,0 +1,1 @@
+[ (import ./sub/leaf2.nix) (import ./sub/deeper/leaf.nix) ]

@@ -1,0 +1,1 @@
+let port = 80; in "port ${port}"

@@ -1,0 +1,1 @@
+let s = 1; in s.b

@@ -1,0 +1,1 @@
+{ isDefault = true; up = import ../leaf2.nix; }

@@ -1,0 +1,1 @@
+{ fromSub = import ./deeper/leaf.nix; name = "sub"; }
