@@ -83,6 +83,30 @@ pub enum Command {
     /// Validate the declarations and the whole repository.
     #[command(after_help = "Exit: 0 clean, 1 errors found, 2 could not run.\n\nExamples:\n  avalanche-net check\n  avalanche-net check --format json")]
     Check(CheckArgs),
+    /// Print the documentation of a `check` rule (without RULE: the list of rules).
+    #[command(after_help = "Exit: 0, or 2 for an unknown rule.\n\nExamples:\n  avalanche-net explain retired-recipient\n  avalanche-net explain")]
+    Explain(ExplainArgs),
+    /// Write the generated manifests, docs and policy (refused while `check` finds errors).
+    #[command(after_help = "Exit: 0 written, 1 check errors (nothing written), 2 could not run.\n\nExamples:\n  avalanche-net build\n  avalanche-net build --out /tmp/preview --verbose")]
+    Build(BuildArgs),
+    /// Show what `build` would change, as a unified diff.
+    #[command(after_help = "Exit: 0 no drift, 1 drift (or check errors), 2 could not run.\n\nExamples:\n  avalanche-net diff\n  avalanche-net diff --stat")]
+    Diff(DiffArgs),
+    /// Show where the migration stands: each phase done, or what remains; money saved.
+    #[command(after_help = "Exit: 0 (status reports, it does not judge; see `check` for that).\n\nExamples:\n  avalanche-net status\n  avalanche-net status --format json | jq '.phases[] | select(.done | not)'")]
+    Status(StatusArgs),
+    /// Draw the network: Tailscale nodes and routes, egress paths, sidecars, NetworkPolicy fences.
+    #[command(after_help = "Examples:\n  avalanche-net graph > network.mmd\n  avalanche-net graph --format dot | dot -Tsvg > network.svg")]
+    Graph(GraphArgs),
+    /// SOPS secrets (age): seal declared secrets, show, verify, update keys.
+    #[command(after_help = "Exit: 0 success, 1 a file failed to verify or update, 2 could not run.\n\nExamples:\n  WIREGUARD_PRIVATE_KEY=... avalanche-net secrets seal protonvpn\n  avalanche-net secrets seal protonvpn --from media/qbittorrent.sops.yaml --key stringData.WIREGUARD_PRIVATE_KEY\n  avalanche-net secrets show protonvpn\n  avalanche-net secrets verify\n  avalanche-net secrets updatekeys --rotate")]
+    Secrets(SecretsArgs),
+    /// Print a shell completion script on stdout.
+    #[command(after_help = "Examples:\n  avalanche-net completions bash > ~/.local/share/bash-completion/completions/avalanche-net\n  avalanche-net completions zsh > ~/.zfunc/_avalanche-net\n  avalanche-net completions fish > ~/.config/fish/completions/avalanche-net.fish")]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) on stdout.
+    #[command(after_help = "Examples:\n  avalanche-net man > avalanche-net.1\n  avalanche-net man | man -l -")]
+    Man,
 }
 
 #[derive(Debug, Args)]
@@ -92,8 +116,172 @@ pub struct EvalArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The rule id, as `check` prints it (e.g. `retired-recipient`).
+    pub rule: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiagFormat::Human)]
     pub format: DiagFormat,
+}
+
+/// `status --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    /// A checklist for people.
+    Human,
+    /// One JSON object: `phases` and `savings`.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = StatusFormat::Human)]
+    pub format: StatusFormat,
+}
+
+/// `graph --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// A Mermaid flowchart (renders on GitHub and GitLab).
+    Mermaid,
+    /// Graphviz DOT (`dot -Tsvg`).
+    Dot,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+    pub format: GraphFormat,
+}
+
+/// A shell `completions` can write for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// Bash.
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+/// `build --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BuildFormat {
+    /// A summary line (per-file lines with `--verbose`).
+    Human,
+    /// One JSON object: `written`, `unchanged`, `pruned` (arrays of paths).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Write under DIR instead of the repository root (paths inside stay the same).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Overwrite generated files that were edited by hand.
+    #[arg(long)]
+    pub force: bool,
+    /// Output format of the summary.
+    #[arg(long, value_enum, default_value_t = BuildFormat::Human)]
+    pub format: BuildFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// Compare against DIR instead of the repository root.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Only list the files that would change.
+    #[arg(long)]
+    pub stat: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SecretsArgs {
+    #[command(subcommand)]
+    pub command: SecretsCommand,
+}
+
+/// `secrets` subcommands. Identities (to decrypt) are looked up as sops does:
+/// `SOPS_AGE_KEY_FILE`, `SOPS_AGE_KEY`, `~/.config/sops/age/keys.txt`
+/// (`$XDG_CONFIG_HOME`), `SOPS_AGE_SSH_PRIVATE_KEY_FILE` or `~/.ssh/id_ed25519`.
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Encrypt a declared secret (`secrets.<NAME>`) to the recipients of its `.sops.yaml` rule.
+    ///
+    /// Each declared key's value comes from `--from FILE`, else the environment
+    /// variable of the same name, else the current file's value, else a prompt
+    /// (no echo, only on a terminal). Unchanged values and recipients leave the
+    /// file byte for byte untouched.
+    #[command(after_help = "Examples:
+  WIREGUARD_PRIVATE_KEY=... WIREGUARD_ADDRESSES=10.2.0.2/32 SHADOWSOCKS_PASSWORD=... avalanche-net secrets seal protonvpn
+  avalanche-net secrets seal protonvpn --from kubernetes/apps/media/qbittorrent/secret.sops.yaml --key stringData.WIREGUARD_PRIVATE_KEY")]
+    Seal(SealArgs),
+    /// Decrypt and print a declared secret or a SOPS file.
+    #[command(after_help = "Examples:
+  avalanche-net secrets show protonvpn
+  avalanche-net secrets show secrets/routy/tailscale.yaml")]
+    Show(ShowArgs),
+    /// Check that SOPS files decrypt and their MAC holds (default: every SOPS file in the repo).
+    #[command(after_help = "Exit: 0 all verified, 1 some file failed, 2 could not run.
+
+Examples:
+  avalanche-net secrets verify
+  avalanche-net secrets verify secrets/routy/tailscale.yaml")]
+    Verify(VerifyArgs),
+    /// Re-wrap data keys for the recipients of the current `.sops.yaml` rules (default: every SOPS file).
+    #[command(name = "updatekeys", after_help = "Examples:
+  avalanche-net secrets updatekeys
+  avalanche-net secrets updatekeys secrets/routy/tailscale.yaml --rotate")]
+    UpdateKeys(UpdateKeysArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SealArgs {
+    /// The declared secret (`secrets.<NAME>`).
+    pub name: String,
+    /// Take values from this existing SOPS file (decrypted with your identities).
+    #[arg(long, value_name = "FILE")]
+    pub from: Option<PathBuf>,
+    /// With --from: which value to take, as a dotted path in FILE (e.g.
+    /// `stringData.WIREGUARD_PRIVATE_KEY`, `data.wg-key` (base64-decoded)); `KEY=PATH`
+    /// fills the declared key KEY. Repeatable. Without it, every declared key is looked
+    /// up in FILE under `stringData`, `data` or the top level.
+    #[arg(long, value_name = "PATH", requires = "from")]
+    pub key: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A declared secret's name, or a path to a SOPS file.
+    pub target: String,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Files to verify (default: every SOPS file in the repository).
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateKeysArgs {
+    /// Files to update (default: every SOPS file in the repository).
+    pub files: Vec<PathBuf>,
+    /// Also make a new data key and re-encrypt every value.
+    #[arg(long)]
+    pub rotate: bool,
 }

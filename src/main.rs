@@ -6,6 +6,8 @@
 mod cli;
 mod cmd;
 mod context;
+mod facts;
+mod plan_write;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -3,13 +3,29 @@ use crate::cli::{Cli, Command};
 use crate::context::Context;
 use std::process::ExitCode;
 
-mod check;
+mod build;
+pub mod check;
+mod diff;
+mod completions;
 mod eval;
+mod explain;
+mod graph;
+mod man;
+mod secrets;
+mod status;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(cli.global)?;
     match cli.command {
         Command::Eval(args) => eval::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
+        Command::Explain(args) => explain::run(args),
+        Command::Build(args) => build::run(&ctx, args),
+        Command::Diff(args) => diff::run(&ctx, args),
+        Command::Status(args) => status::run(&ctx, args),
+        Command::Graph(args) => graph::run(&ctx, args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man => man::run(),
+        Command::Secrets(args) => secrets::run(&ctx, args),
     }
 }
