@@ -241,8 +241,22 @@ fn write_snippet(
         let line_span = sources.line_span(file, line);
         let text = sources.text(file);
         let raw = text[line_span.start as usize..line_span.end as usize].trim_end_matches('\r');
-        let shown = expand_tabs(raw);
         let number = format!("{line:>width$}");
+        if raw.len() > MAX_SNIPPET_LINE {
+            // A minified or generated line: echoing megabytes back helps nobody.
+            let _ = writeln!(
+                out,
+                "{} {} (a line of {} bytes, not shown)",
+                paint.paint(BLUE, &number),
+                paint.paint(BLUE, "|"),
+                raw.len()
+            );
+            while i < by_line.len() && by_line[i].0 == line {
+                i += 1;
+            }
+            continue;
+        }
+        let shown = expand_tabs(raw);
         if shown.is_empty() {
             let _ = writeln!(
                 out,
@@ -311,6 +325,9 @@ fn digits(n: usize) -> usize {
 }
 
 const TAB: &str = "    ";
+
+/// Source lines longer than this (in bytes) are not echoed in snippets.
+const MAX_SNIPPET_LINE: usize = 1000;
 
 fn expand_tabs(line: &str) -> String {
     if line.contains('\t') {

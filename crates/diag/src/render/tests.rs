@@ -213,3 +213,17 @@ fn paths_are_shown_relative_to_the_root() {
     assert!(render_json(&d, &sources).contains("\"file\": \"nix/network.nix\""));
     assert!(render_sarif(&d, &sources).contains("\"uri\": \"nix/network.nix\""));
 }
+
+#[test]
+fn a_huge_line_is_not_echoed() {
+    let mut sources = SourceMap::default();
+    let text = format!("{{ a = \"{}\"; b = with x; 1; }}\n", "x".repeat(5000));
+    let file = sources.add("big.nix", text.clone());
+    let start = text.find("with").expect("with");
+    let d = Diagnostic::error("nix-unsupported", "`with` is outside the static subset")
+        .with_span(sources.span(file, start, start + 4));
+    let out = render_human(&[d], &sources, RenderOptions::default());
+    assert!(out.contains("--> big.nix:1:"), "{out}");
+    assert!(out.contains("not shown"), "{out}");
+    assert!(out.len() < 500, "the huge line was echoed:\n{out}");
+}
