@@ -7,5 +7,6 @@ mod build;
 mod check;
 mod eval;
 mod flake;
+mod model;
 mod secrets;
 mod status;
