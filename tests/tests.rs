@@ -8,5 +8,6 @@ mod check;
 mod eval;
 mod flake;
 mod model;
+mod reliability;
 mod secrets;
 mod status;

@@ -1,0 +1,831 @@
+//! The reliability suite: the tool never leaks a secret, never loses data and never
+//! crashes, whatever happens around it.
+//!
+//! - a canary secret never appears in a written file or in any output (but `secrets show`);
+//! - a build that fails part-way (read-only output, a full disk, an error in a later
+//!   file) leaves the previous tree intact, byte for byte;
+//! - a build killed mid-write leaves no partial file, and no temp file survives the
+//!   next build;
+//! - two builds at once cannot corrupt the tree (the lock);
+//! - symlinks in the output tree are not followed out of the repository;
+//! - huge or deeply nested declarations give an error (exit 2), not a crash, in
+//!   bounded time.
+//!
+//! Tests needing `mount` (a small or read-only tmpfs) skip, saying why, where
+//! mounting is not permitted.
+use crate::support::{self, TempRepo};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const LEDGER: &str = "kubernetes/.avalanche-generated.json";
+const TEMP_PREFIX: &str = ".avalanche-net-";
+
+/// Every regular file and symlink under `dir` (but `.git`), path → bytes
+/// (a symlink's bytes are `-> target`); directories as `path/` → empty.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries {
+            let entry = entry.expect("a directory entry");
+            let path = entry.path();
+            if path
+                .file_name()
+                .is_some_and(|n| n == ".git" || n == "lost+found")
+            {
+                continue;
+            }
+            let ty = entry.file_type().expect("a file type");
+            let rel = path
+                .strip_prefix(root)
+                .expect("under root")
+                .to_string_lossy()
+                .into_owned();
+            if ty.is_symlink() {
+                let target = std::fs::read_link(&path).expect("reading a link");
+                out.insert(rel, format!("-> {}", target.display()).into_bytes());
+            } else if ty.is_dir() {
+                out.insert(format!("{rel}/"), Vec::new());
+                walk(root, &path, out);
+            } else {
+                out.insert(
+                    rel,
+                    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+                );
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Every file under `dir`, `.git` included, for the canary scan.
+fn all_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+        let entry = entry.expect("a directory entry");
+        let ty = entry.file_type().expect("a file type");
+        if ty.is_dir() {
+            all_files(&entry.path(), out);
+        } else if ty.is_file() {
+            out.push(entry.path());
+        }
+    }
+}
+
+fn temp_files(tree: &BTreeMap<String, Vec<u8>>) -> Vec<&String> {
+    tree.keys()
+        .filter(|p| {
+            p.rsplit('/')
+                .next()
+                .is_some_and(|name| name.starts_with(TEMP_PREFIX))
+        })
+        .collect()
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
+
+fn demo_key() -> String {
+    path_str(&support::workspace_root().join("tests/keys/demo.agekey")).to_owned()
+}
+
+/// The binary, set up as `support::run_in` does, but spawned (to kill it, or to race it).
+fn command(repo: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(support::bin());
+    cmd.args(args).current_dir(repo).env_clear();
+    for var in ["PATH", "HOME", "TMPDIR"] {
+        if let Some(v) = std::env::var_os(var) {
+            cmd.env(var, v);
+        }
+    }
+    cmd.env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    cmd
+}
+
+/// Waits for `child` at most `limit`; kills it and fails the test past that.
+fn wait_bounded(mut child: Child, limit: Duration, what: &str) -> (i32, String, String) {
+    let start = Instant::now();
+    // Drain the pipes on threads so a chatty child cannot block on a full pipe.
+    let mut out = child.stdout.take().expect("piped stdout");
+    let mut err = child.stderr.take().expect("piped stderr");
+    let out_thread = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut out, &mut s);
+        s
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut err, &mut s);
+        s
+    });
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("waiting for the child") {
+            break status;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what}: still running after {limit:?} (killed)");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stdout = String::from_utf8_lossy(&out_thread.join().expect("stdout thread")).into_owned();
+    let stderr = String::from_utf8_lossy(&err_thread.join().expect("stderr thread")).into_owned();
+    let code = match status.code() {
+        Some(code) => code,
+        None => panic!(
+            "{what}: killed by a signal ({status:?}) after {:?}: a crash\n--- stderr (tail):\n{}",
+            start.elapsed(),
+            tail(&stderr)
+        ),
+    };
+    (code, stdout, stderr)
+}
+
+fn tail(s: &str) -> &str {
+    let mut start = s.len().saturating_sub(3000);
+    while !s.is_char_boundary(start) {
+        start += 1;
+    }
+    &s[start..]
+}
+
+// --------------------------------------------------------------------------
+// Synthetic networks: N proxies and N clients (with their apps' kustomizations).
+
+/// Writes a network of `n` proxies and `n` clients to `file`, and the apps'
+/// kustomizations into `repo`. `variant` moves every client to another proxy and
+/// every proxy to another country, so that every generated file changes.
+fn synthetic(repo: &Path, file: &Path, n: usize, variant: usize) {
+    const COUNTRIES: [&str; 4] = ["Iceland", "Netherlands", "Switzerland", "Sweden"];
+    let mut s = String::from(
+        "{\n  avalanche.network = {\n    egress = {\n      image = \"qmcgaw/gluetun:v3.41.3\";\n      \
+         providers.protonvpn = { service = \"protonvpn\"; type = \"wireguard\"; credentials = \"protonvpn\"; };\n      \
+         proxies = {\n",
+    );
+    for i in 0..n {
+        let country = COUNTRIES[(i + variant) % COUNTRIES.len()];
+        s.push_str(&format!(
+            "        p{i:05} = {{ provider = \"protonvpn\"; countries = [ \"{country}\" ]; }};\n"
+        ));
+    }
+    s.push_str("      };\n      clients = {\n");
+    for i in 0..n {
+        let proxy = (i + variant) % n;
+        let protocol = if i % 2 == 0 { "http" } else { "shadowsocks" };
+        s.push_str(&format!(
+            "        c{i:05} = {{ namespace = \"apps{:02}\"; proxy = \"p{proxy:05}\"; protocol = \"{protocol}\"; enforce = {}; }};\n",
+            i % 100,
+            i % 3 == 0
+        ));
+        let dir = repo.join(format!("kubernetes/base/apps/apps{:02}/c{i:05}", i % 100));
+        std::fs::create_dir_all(&dir).expect("an app directory");
+        std::fs::write(
+            dir.join("kustomization.yaml"),
+            format!(
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: apps{:02}\n\
+                 resources:\n  - deployment.yaml\ncomponents:\n  - vpn-egress\n",
+                i % 100
+            ),
+        )
+        .expect("an app kustomization");
+    }
+    s.push_str(
+        "      };\n    };\n    secrets.protonvpn = {\n      \
+         file = \"kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml\";\n      \
+         keys = [ \"WIREGUARD_PRIVATE_KEY\" \"WIREGUARD_ADDRESSES\" \"SHADOWSOCKS_PASSWORD\" ];\n    };\n  };\n}\n",
+    );
+    std::fs::write(file, s).expect("writing the synthetic network");
+}
+
+/// The bundled repository with a synthetic network of `n` proxies in two variants,
+/// A (`nix/network.nix`) and B (returned path, outside the repository).
+fn synthetic_repo(n: usize) -> (TempRepo, tempfile::TempDir, PathBuf) {
+    let repo = TempRepo::bundled();
+    synthetic(repo.path(), &repo.path().join("nix/network.nix"), n, 0);
+    repo.commit_all();
+    let nets = tempfile::tempdir().expect("a temp dir");
+    let b = nets.path().join("network-b.nix");
+    synthetic(repo.path(), &b, n, 1);
+    (repo, nets, b)
+}
+
+// --------------------------------------------------------------------------
+// A canary secret.
+
+#[test]
+fn canary_secret_never_appears_in_any_file_or_output_but_show() {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let canary = format!("CANARY-{}-{nanos:x}", std::process::id());
+    let routy_canary = format!("{canary}-routy");
+    let repo = TempRepo::bundled();
+    let xdg = tempfile::tempdir().expect("a temp dir");
+    let key = demo_key();
+    let xdg_s = path_str(xdg.path()).to_owned();
+    let out = tempfile::tempdir().expect("a temp dir");
+    // The values sit in the environment of *every* command, as in a shell that exported them.
+    let env: Vec<(&str, &str)> = vec![
+        ("SOPS_AGE_KEY_FILE", &key),
+        ("XDG_CONFIG_HOME", &xdg_s),
+        ("WIREGUARD_PRIVATE_KEY", &canary),
+        ("WIREGUARD_ADDRESSES", "10.2.0.2/32"),
+        ("SHADOWSOCKS_PASSWORD", "shadowsocks-not-the-canary"),
+        ("authkey", &routy_canary),
+    ];
+    let mut outputs = String::new();
+    for args in [
+        &["secrets", "seal", "protonvpn"][..],
+        &["secrets", "seal", "routy-tailscale"],
+        &["build", "--verbose"],
+        &["build", "--format", "json"],
+        &["build", "--out", path_str(out.path()), "--verbose"],
+        &["check"],
+        &["check", "--format", "json"],
+        &["check", "--format", "sarif"],
+        &["status"],
+        &["status", "--format", "json"],
+        &["secrets", "verify"],
+        &["diff"],
+        &["diff", "--stat"],
+        &["graph"],
+        &["eval"],
+    ] {
+        let run = repo.run_env(args, &env);
+        assert!(
+            matches!(run.code(), 0 | 1),
+            "avalanche-net {args:?} could not run:\n{}{}",
+            run.stdout(),
+            run.stderr()
+        );
+        outputs.push_str(&run.stdout());
+        outputs.push_str(&run.stderr());
+    }
+    // Failures (no identity, a broken `.sops.yaml`) must not leak it either.
+    let failing = [
+        ("XDG_CONFIG_HOME", xdg_s.as_str()),
+        ("WIREGUARD_PRIVATE_KEY", canary.as_str()),
+    ];
+    for args in [
+        &["secrets", "verify"][..],
+        &["secrets", "show", "protonvpn"],
+    ] {
+        let run = repo.run_env(args, &failing);
+        assert_ne!(
+            run.code(),
+            0,
+            "avalanche-net {args:?} without an identity succeeded"
+        );
+        outputs.push_str(&run.stdout());
+        outputs.push_str(&run.stderr());
+    }
+    for secret in [canary.as_str(), routy_canary.as_str()] {
+        assert!(
+            !outputs.contains(secret),
+            "the canary `{secret}` is in the output:\n{outputs}"
+        );
+    }
+    let mut files = Vec::new();
+    all_files(repo.path(), &mut files);
+    all_files(out.path(), &mut files);
+    all_files(xdg.path(), &mut files);
+    assert!(files.len() > 20, "too few files scanned: {files:?}");
+    for file in &files {
+        let bytes = std::fs::read(file).expect("reading a file");
+        assert!(
+            !contains(&bytes, &canary),
+            "the canary is in {}",
+            file.display()
+        );
+    }
+    // And yet it was sealed: `show` (the one command asked for it) prints it.
+    let shown = repo.run_env(&["secrets", "show", "protonvpn"], &env);
+    shown.expect_code(0);
+    assert!(shown.stdout().contains(&canary), "{}", shown.stdout());
+    let shown = repo.run_env(&["secrets", "show", "routy-tailscale"], &env);
+    shown.expect_code(0);
+    assert!(shown.stdout().contains(&routy_canary), "{}", shown.stdout());
+}
+
+// --------------------------------------------------------------------------
+// A build that fails part-way leaves the previous tree intact.
+
+/// The bundled repo built into `out`, then the declarations changed so the next
+/// build rewrites files. Returns the tree as it was.
+fn built_then_changed(repo: &TempRepo, out: &Path) -> BTreeMap<String, Vec<u8>> {
+    repo.run(&["build", "--out", path_str(out)]).expect_code(0);
+    let text = repo.read("nix/network.nix");
+    let changed = text
+        .replacen("proxy = \"iceland\";", "proxy = \"netherlands\";", 1)
+        .replacen(
+            "countries = [ \"Netherlands\" ];",
+            "countries = [ \"Switzerland\" ];",
+            1,
+        );
+    assert_ne!(text, changed, "the bundled declarations changed shape");
+    repo.write("nix/network.nix", &changed);
+    tree(out)
+}
+
+fn assert_failed_and_intact(run: &support::Run, out: &Path, before: &BTreeMap<String, Vec<u8>>) {
+    run.expect_code(2);
+    assert!(
+        !run.stderr().trim().is_empty(),
+        "a failure without a message"
+    );
+    let after = tree(out);
+    assert!(
+        temp_files(&after).is_empty(),
+        "temp files left: {:?}",
+        temp_files(&after)
+    );
+    if after != *before {
+        let changed: Vec<&String> = before
+            .keys()
+            .chain(after.keys())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .filter(|k| before.get(*k) != after.get(*k))
+            .collect();
+        panic!(
+            "a failed build changed the tree: {changed:?}\n--- stderr:\n{}",
+            run.stderr()
+        );
+    }
+}
+
+#[test]
+fn an_error_in_a_later_file_leaves_the_previous_tree() {
+    let repo = TempRepo::bundled();
+    let out = tempfile::tempdir().expect("a temp dir");
+    built_then_changed(&repo, out.path());
+    // `tailscale/policy.hujson` sorts after every `kubernetes/` file: make its
+    // directory a regular file, so staging fails after the others were staged.
+    std::fs::remove_dir_all(out.path().join("tailscale")).expect("removing tailscale/");
+    std::fs::write(out.path().join("tailscale"), "in the way\n").expect("a file in the way");
+    let before = tree(out.path());
+    let run = repo.run(&["build", "--out", path_str(out.path())]);
+    assert_failed_and_intact(&run, out.path(), &before);
+}
+
+/// A tmpfs mounted on a fresh directory, unmounted on drop. `None` (with the reason
+/// printed) where mounting is not permitted.
+struct Tmpfs {
+    dir: tempfile::TempDir,
+}
+
+impl Tmpfs {
+    fn mount(size: &str, test: &str) -> Option<Tmpfs> {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let out = Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0755"),
+                "tmpfs",
+                path_str(dir.path()),
+            ])
+            .output();
+        match out {
+            Ok(o) if o.status.success() => Some(Tmpfs { dir }),
+            Ok(o) => {
+                eprintln!(
+                    "SKIPPED {test}: `mount -t tmpfs` is not permitted here ({}); run the tests as root with CAP_SYS_ADMIN to cover it",
+                    String::from_utf8_lossy(&o.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("SKIPPED {test}: cannot run `mount` ({e})");
+                None
+            }
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn remount_read_only(&self) {
+        let status = Command::new("mount")
+            .args(["-o", "remount,ro", path_str(self.path())])
+            .status()
+            .expect("running mount");
+        assert!(status.success(), "remounting the tmpfs read-only failed");
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.path()).status();
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+#[test]
+fn a_read_only_output_directory_leaves_the_previous_tree() {
+    let repo = TempRepo::bundled();
+    if is_root() {
+        // Permission bits do not stop root: a read-only mount does.
+        let Some(fs) = Tmpfs::mount(
+            "16m",
+            "a_read_only_output_directory_leaves_the_previous_tree",
+        ) else {
+            return;
+        };
+        let before = built_then_changed(&repo, fs.path());
+        fs.remount_read_only();
+        let run = repo.run(&["build", "--out", path_str(fs.path())]);
+        assert_failed_and_intact(&run, fs.path(), &before);
+    } else {
+        let out = tempfile::tempdir().expect("a temp dir");
+        let before = built_then_changed(&repo, out.path());
+        let mut dirs: Vec<PathBuf> = before
+            .keys()
+            .filter(|k| k.ends_with('/'))
+            .map(|k| out.path().join(k))
+            .collect();
+        dirs.push(out.path().to_path_buf());
+        let mode = |d: &Path, m: u32| {
+            std::fs::set_permissions(d, std::os::unix::fs::PermissionsExt::from_mode(m))
+                .expect("chmod")
+        };
+        for d in &dirs {
+            mode(d, 0o555);
+        }
+        let run = repo.run(&["build", "--out", path_str(out.path())]);
+        for d in &dirs {
+            mode(d, 0o755);
+        }
+        assert_failed_and_intact(&run, out.path(), &before);
+    }
+}
+
+#[test]
+fn a_full_disk_leaves_the_previous_tree() {
+    let repo = TempRepo::bundled();
+    let Some(fs) = Tmpfs::mount("2m", "a_full_disk_leaves_the_previous_tree") else {
+        return;
+    };
+    let out = fs.path().join("out");
+    let before = built_then_changed(&repo, &out);
+    // Fill the disk, then free 8 KiB: a few files stage, then one does not fit.
+    let filler = fs.path().join("filler");
+    {
+        let mut f = std::fs::File::create(&filler).expect("creating the filler");
+        let chunk = vec![b'x'; 4096];
+        loop {
+            if std::io::Write::write_all(&mut f, &chunk).is_err() {
+                break;
+            }
+        }
+        let len = f.metadata().expect("filler metadata").len();
+        f.set_len(len.saturating_sub(8 * 1024))
+            .expect("truncating the filler");
+    }
+    let run = repo.run(&["build", "--out", path_str(&out)]);
+    assert_failed_and_intact(&run, &out, &before);
+    // Space again: the same build now succeeds.
+    std::fs::remove_file(&filler).expect("removing the filler");
+    repo.run(&["build", "--out", path_str(&out)]).expect_code(0);
+    assert_ne!(tree(&out), before);
+}
+
+// --------------------------------------------------------------------------
+// An interrupted build.
+
+#[test]
+fn a_killed_build_leaves_no_partial_file_and_no_temp_file_survives() {
+    const N: usize = 150;
+    let (repo, _nets, b) = synthetic_repo(N);
+    let b_arg = format!("--network={}", path_str(&b));
+    // The two complete trees: A (the state before) and B (the build being killed).
+    let tree_a = {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        repo.run(&["build", "--out", path_str(dir.path())])
+            .expect_code(0);
+        tree(dir.path())
+    };
+    let (tree_b, full) = {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let start = Instant::now();
+        repo.run(&[&b_arg, "build", "--out", path_str(dir.path())])
+            .expect_code(0);
+        (tree(dir.path()), start.elapsed())
+    };
+    assert!(
+        tree_a.len() > 5 * N,
+        "the synthetic tree is too small: {}",
+        tree_a.len()
+    );
+    let out = tempfile::tempdir().expect("a temp dir");
+    repo.run(&["build", "--out", path_str(out.path())])
+        .expect_code(0);
+    let mut killed = 0;
+    let mut temp_left = 0;
+    for step in 1..=8u32 {
+        let delay = full * step / 9;
+        let mut child = command(
+            repo.path(),
+            &[&b_arg, "build", "--out", path_str(out.path())],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawning a build");
+        std::thread::sleep(delay);
+        if child.try_wait().expect("polling the build").is_none() {
+            child.kill().expect("SIGKILL");
+            killed += 1;
+        }
+        let _ = child.wait();
+        let now = tree(out.path());
+        for (path, bytes) in &now {
+            let name = path.rsplit('/').next().unwrap_or(path);
+            if name.starts_with(TEMP_PREFIX) {
+                temp_left += 1;
+                continue;
+            }
+            assert!(
+                tree_a.get(path) == Some(bytes) || tree_b.get(path) == Some(bytes),
+                "after a kill at {delay:?}: `{path}` is neither the old nor the new file (a partial write)"
+            );
+        }
+    }
+    eprintln!(
+        "{killed} of 8 builds killed mid-run; {temp_left} temp file(s) seen right after the kills"
+    );
+    assert!(
+        killed >= 1,
+        "no build was still running when killed: the test no longer interrupts anything"
+    );
+    // The next build completes the job, and no temp file of a killed one survives it.
+    repo.run(&[&b_arg, "build", "--out", path_str(out.path())])
+        .expect_code(0);
+    let after = tree(out.path());
+    let left = temp_files(&after);
+    assert!(
+        left.is_empty(),
+        "{} temp file(s) of killed builds survive a complete build, e.g. {:?}",
+        left.len(),
+        &left[..left.len().min(5)]
+    );
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        tree_b.keys().collect::<Vec<_>>()
+    );
+    assert!(
+        after == tree_b,
+        "the tree after the kills and a complete build is not the clean build's tree"
+    );
+}
+
+// --------------------------------------------------------------------------
+// Concurrent builds.
+
+#[test]
+fn two_builds_at_once_never_corrupt_the_tree() {
+    const N: usize = 60;
+    let (repo, _nets, b) = synthetic_repo(N);
+    let b_arg = format!("--network={}", path_str(&b));
+    let clean = |net: Option<&str>| {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let mut args = Vec::from_iter(net);
+        args.extend(["build", "--out", path_str(dir.path())]);
+        repo.run(&args).expect_code(0);
+        tree(dir.path())
+    };
+    let (tree_a, tree_b) = (clean(None), clean(Some(&b_arg)));
+    let out = tempfile::tempdir().expect("a temp dir");
+    let out_s = path_str(out.path()).to_owned();
+    let mut locked = 0;
+    for round in 0..6 {
+        // Alternate A and B, so each round rewrites the whole tree.
+        let (net, expected): (Vec<&str>, _) = if round % 2 == 0 {
+            (vec![], &tree_a)
+        } else {
+            (vec![b_arg.as_str()], &tree_b)
+        };
+        let mut args = net.clone();
+        args.extend(["build", "--out", &out_s]);
+        let children: Vec<Child> = (0..2)
+            .map(|_| command(repo.path(), &args).spawn().expect("spawning"))
+            .collect();
+        let results: Vec<(i32, String, String)> = children
+            .into_iter()
+            .map(|c| wait_bounded(c, Duration::from_secs(120), "a concurrent build"))
+            .collect();
+        let mut ok = 0;
+        for (code, _, stderr) in &results {
+            match code {
+                0 => ok += 1,
+                2 if stderr.contains("lock") => locked += 1,
+                _ => panic!(
+                    "round {round}: a concurrent build ended {code} without reporting the lock:\n{stderr}"
+                ),
+            }
+        }
+        assert!(
+            ok >= 1,
+            "round {round}: neither build succeeded: {results:?}"
+        );
+        let now = tree(out.path());
+        assert!(
+            temp_files(&now).is_empty(),
+            "round {round}: temp files left: {:?}",
+            temp_files(&now)
+        );
+        assert!(
+            now == *expected,
+            "round {round}: two builds at once left a tree unlike a single build's"
+        );
+    }
+    eprintln!("{locked} of 12 concurrent builds reported the lock");
+}
+
+// --------------------------------------------------------------------------
+// Symlinks in the output tree.
+
+#[test]
+fn symlinked_output_directories_and_files_are_not_followed_out_of_the_repo() {
+    let repo = TempRepo::bundled();
+    let outside = tempfile::tempdir().expect("a temp dir");
+    std::fs::write(outside.path().join("sentinel"), "untouched\n").expect("a sentinel");
+    let before_outside = tree(outside.path());
+    // A whole generated directory, a generated file, and the ledger, each a link out.
+    let cases: [(&str, bool); 4] = [
+        ("kubernetes/base/infra", true),
+        (
+            "kubernetes/base/apps/irc/marmithon/vpn-egress/networkpolicy.yaml",
+            false,
+        ),
+        ("tailscale", true),
+        (LEDGER, false),
+    ];
+    for (rel, is_dir) in cases {
+        let link = repo.path().join(rel);
+        let saved = tempfile::tempdir().expect("a temp dir");
+        let keep = saved.path().join("kept");
+        std::fs::rename(&link, &keep).expect("moving the original aside");
+        let target = if is_dir {
+            outside.path().to_path_buf()
+        } else {
+            outside.path().join("sentinel")
+        };
+        std::os::unix::fs::symlink(&target, &link).expect("a symlink");
+        let repo_before = tree(repo.path());
+        let run = repo.run(&["build"]);
+        run.expect_code(2);
+        assert!(
+            run.stderr().contains("symlink") || run.stderr().contains("not a regular file"),
+            "{}",
+            run.stderr()
+        );
+        assert_eq!(
+            tree(outside.path()),
+            before_outside,
+            "`{rel}` -> outside: wrote outside the repository"
+        );
+        assert_eq!(
+            tree(repo.path()),
+            repo_before,
+            "`{rel}` -> outside: the failed build changed the repo"
+        );
+        let run = repo.run(&["diff"]);
+        assert!(
+            matches!(run.code(), 1 | 2),
+            "diff through a symlink: {}\n{}",
+            run.stdout(),
+            run.stderr()
+        );
+        assert_eq!(tree(outside.path()), before_outside);
+        std::fs::remove_file(&link).expect("removing the link");
+        std::fs::rename(&keep, &link).expect("putting the original back");
+    }
+    repo.run(&["build"]).expect_code(0);
+    assert_eq!(tree(outside.path()), before_outside);
+}
+
+// --------------------------------------------------------------------------
+// Huge and deeply nested inputs.
+
+/// Runs `check`, `eval` and `build` on `text` as the declarations: each must refuse
+/// it with a message, within `limit`, without a crash, and `build` write nothing.
+fn refused_in_bounded_time(name: &str, text: &str, limit: Duration) {
+    let repo = TempRepo::bundled();
+    repo.write("nix/network.nix", text);
+    // `build` refuses with 1 when the declarations have errors (the CLI contract);
+    // `check` and `eval` say 2, "could not run".
+    for (args, expected) in [
+        (&["check"][..], 2),
+        (&["eval"], 2),
+        (&["build", "--quiet"], 1),
+    ] {
+        let start = Instant::now();
+        let child = command(repo.path(), args).spawn().expect("spawning");
+        let (code, stdout, stderr) =
+            wait_bounded(child, limit, &format!("{name}: avalanche-net {args:?}"));
+        // `check` reports on stdout, the others on stderr.
+        let report = format!("{stdout}{stderr}");
+        assert!(
+            code == expected || code == 2,
+            "{name}: avalanche-net {args:?} ended {code} in {:?}; expected {expected} (input beyond the limits) with a message\n--- output (tail):\n{}",
+            start.elapsed(),
+            tail(&report)
+        );
+        assert!(
+            !report.trim().is_empty(),
+            "{name}: exit {code} without a message"
+        );
+        assert!(
+            !report.contains("panicked"),
+            "{name}: a panic:\n{}",
+            tail(&report)
+        );
+        assert!(
+            report.len() < 1 << 20,
+            "{name}: {} bytes of report (the input echoed back?)",
+            report.len()
+        );
+    }
+    let status = Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(repo.path())
+        .output()
+        .expect("git status");
+    let changed = String::from_utf8_lossy(&status.stdout).into_owned();
+    assert_eq!(
+        changed.trim(),
+        "M nix/network.nix",
+        "{name}: a refused build changed the repository"
+    );
+}
+
+const BOUND: Duration = Duration::from_secs(60);
+
+#[test]
+fn a_50_mb_string_is_an_error_not_a_crash() {
+    let big = "a".repeat(50 << 20);
+    let text = format!("{{ avalanche.network.retired.old = {{ description = \"{big}\"; }}; }}\n");
+    refused_in_bounded_time("50 MB string", &text, BOUND);
+}
+
+#[test]
+fn a_million_element_list_is_an_error_not_a_crash() {
+    let mut list = String::with_capacity(3 << 20);
+    for _ in 0..1_000_000 {
+        list.push_str("\"a\" ");
+    }
+    let text = format!(
+        "{{ avalanche.network.retired.old = {{ description = \"x\"; aliases = [ {list}]; }}; }}\n"
+    );
+    refused_in_bounded_time("1,000,000-element list", &text, BOUND);
+}
+
+#[test]
+fn nesting_100000_levels_deep_is_an_error_not_a_crash() {
+    const DEPTH: usize = 100_000;
+    let attrs = format!(
+        "{{ avalanche.network = {}1{}; }}\n",
+        "{ a = ".repeat(DEPTH),
+        "; }".repeat(DEPTH)
+    );
+    refused_in_bounded_time("100,000 nested attrsets", &attrs, BOUND);
+    let lists = format!(
+        "{{ avalanche.network.x = {}{}; }}\n",
+        "[ ".repeat(DEPTH),
+        " ]".repeat(DEPTH)
+    );
+    refused_in_bounded_time("100,000 nested lists", &lists, BOUND);
+    let parens = format!(
+        "{{ avalanche.network.x = {}1{}; }}\n",
+        "(".repeat(DEPTH),
+        ")".repeat(DEPTH)
+    );
+    refused_in_bounded_time("100,000 nested parentheses", &parens, BOUND);
+    let dotted = format!(
+        "{{ avalanche.network.{} = 1; }}\n",
+        vec!["a"; DEPTH].join(".")
+    );
+    refused_in_bounded_time("a 100,000-part attribute path", &dotted, BOUND);
+}
