@@ -8,8 +8,15 @@ use std::path::PathBuf;
 /// The declarations live in `nix/network.nix` (option `avalanche.network`).
 /// Exit codes: 0 success, 1 findings (errors, drift), 2 could not run.
 #[derive(Debug, Parser)]
-#[command(name = "avalanche-net", version, propagate_version = true, max_term_width = 100)]
-#[command(after_help = "Examples:\n  avalanche-net check\n  avalanche-net build\n  avalanche-net eval nix/network.nix")]
+#[command(
+    name = "avalanche-net",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(
+    after_help = "Examples:\n  avalanche-net check\n  avalanche-net build\n  avalanche-net eval nix/network.nix"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -78,34 +85,54 @@ pub enum DiagFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Print the evaluated declarations as JSON (as `nix-instantiate --eval --strict --json` would).
-    #[command(after_help = "Examples:\n  avalanche-net eval\n  avalanche-net eval nix/network.nix --eval static")]
+    #[command(
+        after_help = "Examples:\n  avalanche-net eval\n  avalanche-net eval nix/network.nix --eval static"
+    )]
     Eval(EvalArgs),
     /// Validate the declarations and the whole repository.
-    #[command(after_help = "Exit: 0 clean, 1 errors found, 2 could not run.\n\nExamples:\n  avalanche-net check\n  avalanche-net check --format json")]
+    #[command(
+        after_help = "Exit: 0 clean, 1 errors found, 2 could not run.\n\nExamples:\n  avalanche-net check\n  avalanche-net check --format json"
+    )]
     Check(CheckArgs),
     /// Print the documentation of a `check` rule (without RULE: the list of rules).
-    #[command(after_help = "Exit: 0, or 2 for an unknown rule.\n\nExamples:\n  avalanche-net explain retired-recipient\n  avalanche-net explain")]
+    #[command(
+        after_help = "Exit: 0, or 2 for an unknown rule.\n\nExamples:\n  avalanche-net explain retired-recipient\n  avalanche-net explain"
+    )]
     Explain(ExplainArgs),
     /// Write the generated manifests, docs and policy (refused while `check` finds errors).
-    #[command(after_help = "Exit: 0 written, 1 check errors (nothing written), 2 could not run.\n\nExamples:\n  avalanche-net build\n  avalanche-net build --out /tmp/preview --verbose")]
+    #[command(
+        after_help = "Exit: 0 written, 1 check errors (nothing written), 2 could not run.\n\nExamples:\n  avalanche-net build\n  avalanche-net build --out /tmp/preview --verbose"
+    )]
     Build(BuildArgs),
     /// Show what `build` would change, as a unified diff.
-    #[command(after_help = "Exit: 0 no drift, 1 drift (or check errors), 2 could not run.\n\nExamples:\n  avalanche-net diff\n  avalanche-net diff --stat")]
+    #[command(
+        after_help = "Exit: 0 no drift, 1 drift (or check errors), 2 could not run.\n\nExamples:\n  avalanche-net diff\n  avalanche-net diff --stat"
+    )]
     Diff(DiffArgs),
     /// Show where the migration stands: each phase done, or what remains; money saved.
-    #[command(after_help = "Exit: 0 (status reports, it does not judge; see `check` for that).\n\nExamples:\n  avalanche-net status\n  avalanche-net status --format json | jq '.phases[] | select(.done | not)'")]
+    #[command(
+        after_help = "Exit: 0 (status reports, it does not judge; see `check` for that).\n\nExamples:\n  avalanche-net status\n  avalanche-net status --format json | jq '.phases[] | select(.done | not)'"
+    )]
     Status(StatusArgs),
     /// Draw the network: Tailscale nodes and routes, egress paths, sidecars, NetworkPolicy fences.
-    #[command(after_help = "Examples:\n  avalanche-net graph > network.mmd\n  avalanche-net graph --format dot | dot -Tsvg > network.svg")]
+    #[command(
+        after_help = "Examples:\n  avalanche-net graph > network.mmd\n  avalanche-net graph --format dot | dot -Tsvg > network.svg"
+    )]
     Graph(GraphArgs),
     /// SOPS secrets (age): seal declared secrets, show, verify, update keys.
-    #[command(after_help = "Exit: 0 success, 1 a file failed to verify or update, 2 could not run.\n\nExamples:\n  WIREGUARD_PRIVATE_KEY=... avalanche-net secrets seal protonvpn\n  avalanche-net secrets seal protonvpn --from media/qbittorrent.sops.yaml --key stringData.WIREGUARD_PRIVATE_KEY\n  avalanche-net secrets show protonvpn\n  avalanche-net secrets verify\n  avalanche-net secrets updatekeys --rotate")]
+    #[command(
+        after_help = "Exit: 0 success, 1 a file failed to verify or update, 2 could not run.\n\nExamples:\n  WIREGUARD_PRIVATE_KEY=... avalanche-net secrets seal protonvpn\n  avalanche-net secrets seal protonvpn --from media/qbittorrent.sops.yaml --key stringData.WIREGUARD_PRIVATE_KEY\n  avalanche-net secrets show protonvpn\n  avalanche-net secrets verify\n  avalanche-net secrets updatekeys --rotate"
+    )]
     Secrets(SecretsArgs),
     /// Print a shell completion script on stdout.
-    #[command(after_help = "Examples:\n  avalanche-net completions bash > ~/.local/share/bash-completion/completions/avalanche-net\n  avalanche-net completions zsh > ~/.zfunc/_avalanche-net\n  avalanche-net completions fish > ~/.config/fish/completions/avalanche-net.fish")]
+    #[command(
+        after_help = "Examples:\n  avalanche-net completions bash > ~/.local/share/bash-completion/completions/avalanche-net\n  avalanche-net completions zsh > ~/.zfunc/_avalanche-net\n  avalanche-net completions fish > ~/.config/fish/completions/avalanche-net.fish"
+    )]
     Completions(CompletionsArgs),
     /// Print the man page (roff) on stdout.
-    #[command(after_help = "Examples:\n  avalanche-net man > avalanche-net.1\n  avalanche-net man | man -l -")]
+    #[command(
+        after_help = "Examples:\n  avalanche-net man > avalanche-net.1\n  avalanche-net man | man -l -"
+    )]
     Man,
 }
 
@@ -237,16 +264,21 @@ pub enum SecretsCommand {
   avalanche-net secrets show secrets/routy/tailscale.yaml")]
     Show(ShowArgs),
     /// Check that SOPS files decrypt and their MAC holds (default: every SOPS file in the repo).
-    #[command(after_help = "Exit: 0 all verified, 1 some file failed, 2 could not run.
+    #[command(
+        after_help = "Exit: 0 all verified, 1 some file failed, 2 could not run.
 
 Examples:
   avalanche-net secrets verify
-  avalanche-net secrets verify secrets/routy/tailscale.yaml")]
+  avalanche-net secrets verify secrets/routy/tailscale.yaml"
+    )]
     Verify(VerifyArgs),
     /// Re-wrap data keys for the recipients of the current `.sops.yaml` rules (default: every SOPS file).
-    #[command(name = "updatekeys", after_help = "Examples:
+    #[command(
+        name = "updatekeys",
+        after_help = "Examples:
   avalanche-net secrets updatekeys
-  avalanche-net secrets updatekeys secrets/routy/tailscale.yaml --rotate")]
+  avalanche-net secrets updatekeys secrets/routy/tailscale.yaml --rotate"
+    )]
     UpdateKeys(UpdateKeysArgs),
 }
 

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 mod build;
 pub mod check;
-mod diff;
 mod completions;
+mod diff;
 mod eval;
 mod explain;
 mod graph;

@@ -24,13 +24,19 @@ pub fn oracles_required() -> bool {
 /// else prints why the calling test is skipped and returns `None`.
 pub fn oracle(tool: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths).map(|dir| dir.join(tool)).find(|p| p.is_file())
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(tool))
+            .find(|p| p.is_file())
     });
     if found.is_none() {
         if oracles_required() {
-            panic!("oracle `{tool}` is not installed, and AVALANCHE_REQUIRE_ORACLES=1 (see .ci/run)");
+            panic!(
+                "oracle `{tool}` is not installed, and AVALANCHE_REQUIRE_ORACLES=1 (see .ci/run)"
+            );
         }
-        eprintln!("SKIPPED: oracle `{tool}` is not installed (set AVALANCHE_REQUIRE_ORACLES=1 to make this a failure)");
+        eprintln!(
+            "SKIPPED: oracle `{tool}` is not installed (set AVALANCHE_REQUIRE_ORACLES=1 to make this a failure)"
+        );
     }
     found
 }
@@ -69,7 +75,8 @@ impl TempRepo {
         }
         for file in [".sops.yaml", "flake.nix", "flake.lock"] {
             if root.join(file).is_file() {
-                std::fs::copy(root.join(file), repo.path().join(file)).expect("copying a bundled file");
+                std::fs::copy(root.join(file), repo.path().join(file))
+                    .expect("copying a bundled file");
             }
         }
         repo.commit_all();
@@ -90,12 +97,20 @@ impl TempRepo {
     }
 
     pub fn read(&self, rel: &str) -> String {
-        std::fs::read_to_string(self.path().join(rel)).unwrap_or_else(|e| panic!("reading {rel}: {e}"))
+        std::fs::read_to_string(self.path().join(rel))
+            .unwrap_or_else(|e| panic!("reading {rel}: {e}"))
     }
 
     pub fn git(&self, args: &[&str]) {
         let status = Command::new("git")
-            .args(["-c", "user.name=test", "-c", "user.email=test@example.invalid", "-c", "commit.gpgsign=false"])
+            .args([
+                "-c",
+                "user.name=test",
+                "-c",
+                "user.email=test@example.invalid",
+                "-c",
+                "commit.gpgsign=false",
+            ])
             .args(args)
             .current_dir(self.path())
             .status()
@@ -122,7 +137,9 @@ impl TempRepo {
 /// Copies a directory tree.
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("creating a directory");
-    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("reading {}: {e}", from.display())) {
+    for entry in
+        std::fs::read_dir(from).unwrap_or_else(|e| panic!("reading {}: {e}", from.display()))
+    {
         let entry = entry.expect("reading a directory entry");
         let target = to.join(entry.file_name());
         if entry.file_type().expect("file type").is_dir() {
@@ -170,8 +187,15 @@ impl Run {
 }
 
 fn listing(dir: &Path) -> String {
-    let out = Command::new("find").arg(".").arg("-not").arg("-path").arg("./.git*").current_dir(dir).output();
-    out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default()
+    let out = Command::new("find")
+        .arg(".")
+        .arg("-not")
+        .arg("-path")
+        .arg("./.git*")
+        .current_dir(dir)
+        .output();
+    out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
 }
 
 /// Runs the binary in `cwd` with a clean environment (PATH, HOME, and `env` only).
@@ -188,5 +212,9 @@ pub fn run_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         cmd.env(k, v);
     }
     let output = cmd.output().expect("running avalanche-net");
-    Run { cwd: cwd.to_path_buf(), args: args.iter().map(|s| s.to_string()).collect(), output }
+    Run {
+        cwd: cwd.to_path_buf(),
+        args: args.iter().map(|s| s.to_string()).collect(),
+        output,
+    }
 }
