@@ -256,7 +256,7 @@ fn write_snippet(
             }
             continue;
         }
-        let shown = expand_tabs(raw);
+        let shown = redact_age_identities(&expand_tabs(raw));
         if shown.is_empty() {
             let _ = writeln!(
                 out,
@@ -325,6 +325,28 @@ fn digits(n: usize) -> usize {
 }
 
 const TAB: &str = "    ";
+
+/// Masks age secret keys (`AGE-SECRET-KEY-1…`) in an echoed source line, keeping
+/// its width so carets still line up: a key pasted into the wrong file must not
+/// travel further through error output or CI logs.
+fn redact_age_identities(line: &str) -> String {
+    const PREFIX: &str = "AGE-SECRET-KEY-";
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(at) = rest.find(PREFIX) {
+        let (before, key) = rest.split_at(at);
+        out.push_str(before);
+        out.push_str(PREFIX);
+        let body = &key[PREFIX.len()..];
+        let len = body
+            .find(|c: char| !c.is_ascii_alphanumeric())
+            .unwrap_or(body.len());
+        out.extend(std::iter::repeat_n('*', len));
+        rest = &body[len..];
+    }
+    out.push_str(rest);
+    out
+}
 
 /// Source lines longer than this (in bytes) are not echoed in snippets.
 const MAX_SNIPPET_LINE: usize = 1000;

@@ -114,7 +114,7 @@ impl Identities {
         self.ids.is_empty()
     }
 
-    /// Adds the identities of a `keys.txt`-style text (one `AGE-SECRET-KEY-1…` a
+    /// Adds the identities of a `keys.txt`-style text (one `AGE-SECRET-KEY-…` a
     /// line; `#` comments and blank lines ignored). With `several_per_line`, each
     /// whitespace-separated word is a key (as `SOPS_AGE_KEY` is read).
     pub fn add_keys_text(
@@ -134,7 +134,7 @@ impl Identities {
                 vec![line]
             };
             for word in words {
-                if word.starts_with("AGE-SECRET-KEY-1") {
+                if word.starts_with(IDENTITY_PREFIX) {
                     let id = age::x25519::Identity::from_str(word)
                         .map_err(|_| Error::Key(format!("{source}: malformed age identity")))?;
                     self.ids.push(Box::new(id));
@@ -262,11 +262,15 @@ fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
     })
 }
 
+/// How an age X25519 identity starts (the Bech32 separator `1` follows; the
+/// `age` crate validates the rest).
+const IDENTITY_PREFIX: &str = "AGE-SECRET-KEY-";
+
 /// The public recipient (`age1…`) of each X25519 identity in a keys text.
 pub fn recipients_of_keys_text(text: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for line in text.lines().map(str::trim) {
-        if line.starts_with("AGE-SECRET-KEY-1") {
+        if line.starts_with(IDENTITY_PREFIX) {
             let id = age::x25519::Identity::from_str(line)
                 .map_err(|_| Error::Key("malformed age identity".into()))?;
             out.push(id.to_public().to_string());

@@ -227,3 +227,20 @@ fn a_huge_line_is_not_echoed() {
     assert!(out.contains("not shown"), "{out}");
     assert!(out.len() < 500, "the huge line was echoed:\n{out}");
 }
+
+#[test]
+fn an_age_secret_key_in_a_snippet_is_masked() {
+    let mut sources = SourceMap::default();
+    // Not a real key; spelled in two parts so secret scanners do not flag the test.
+    let key = format!("{}-1QPZRY9X8GF2TVDW0S3JN54KHCE6MUA7L", "AGE-SECRET-KEY");
+    let text = format!("{{ ageRecipients = [ \"{key}\" ]; }}\n");
+    let file = sources.add("nix/network.nix", text.clone());
+    let start = text.find(&key).expect("key");
+    let d = Diagnostic::error("model-age-recipient", "a secret key, not a recipient")
+        .with_span(sources.span(file, start, start + key.len()));
+    let out = render_human(&[d], &sources, RenderOptions::default());
+    assert!(!out.contains(&key), "{out}");
+    assert!(out.contains("AGE-SECRET-KEY-****"), "{out}");
+    // The carets still cover the whole (masked) key.
+    assert!(out.contains(&"^".repeat(key.len())), "{out}");
+}
