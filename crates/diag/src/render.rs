@@ -326,7 +326,7 @@ fn digits(n: usize) -> usize {
 
 const TAB: &str = "    ";
 
-/// Masks age secret keys (`AGE-SECRET-KEY-1…`) in an echoed source line, keeping
+/// Masks age secret keys (`AGE-SECRET-KEY-…`) in an echoed source line, keeping
 /// its width so carets still line up: a key pasted into the wrong file must not
 /// travel further through error output or CI logs.
 fn redact_age_identities(line: &str) -> String {
