@@ -26,6 +26,7 @@ pub struct Cli {
 
 /// Options every command takes.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// The repository root (default: the current directory's git root).
     #[arg(long, global = true, value_name = "DIR")]
@@ -33,12 +34,10 @@ pub struct GlobalArgs {
     /// The declarations file (default: `<repo>/nix/network.nix`).
     #[arg(long, global = true, value_name = "FILE")]
     pub network: Option<PathBuf>,
-    /// Which evaluator reads the declarations: `static` (built in, no Nix needed),
-    /// `nix` (real Nix), or `auto` (static; real Nix when the file leaves the static
-    /// subset and `nix` is installed).
+    /// Which evaluator reads the declarations.
     #[arg(long, global = true, value_enum, default_value_t = EvalMode::Auto)]
     pub eval: EvalMode,
-    /// When to use colours: `auto` (on a terminal, unless NO_COLOR is set), `always`, `never`.
+    /// When to use colours.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Print only errors.
@@ -52,9 +51,9 @@ pub struct GlobalArgs {
 /// `--eval`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EvalMode {
-    /// Static first; real Nix when the file leaves the subset and nix is installed.
+    /// The static reader; real Nix when the file leaves its subset and nix is installed.
     Auto,
-    /// The built-in static reader only.
+    /// The built-in reader of a pure subset of Nix only (no Nix needed).
     Static,
     /// Real Nix (`nix-instantiate`, or `nix eval` in a flake).
     Nix,
@@ -86,7 +85,7 @@ pub enum DiagFormat {
 pub enum Command {
     /// Print the evaluated declarations as JSON (as `nix-instantiate --eval --strict --json` would).
     #[command(
-        after_help = "Examples:\n  avalanche-net eval\n  avalanche-net eval nix/network.nix --eval static"
+        after_help = "Exit: 0, 2 could not read or evaluate the file.\n\nExamples:\n  avalanche-net eval\n  avalanche-net eval nix/network.nix --eval static"
     )]
     Eval(EvalArgs),
     /// Validate the declarations and the whole repository.
@@ -116,12 +115,17 @@ pub enum Command {
     Status(StatusArgs),
     /// Draw the network: Tailscale nodes and routes, egress paths, sidecars, NetworkPolicy fences.
     #[command(
-        after_help = "Examples:\n  avalanche-net graph > network.mmd\n  avalanche-net graph --format dot | dot -Tsvg > network.svg"
+        after_help = "Exit: 0, 2 could not run.\n\nExamples:\n  avalanche-net graph > network.mmd\n  avalanche-net graph --format dot | dot -Tsvg > network.svg"
     )]
     Graph(GraphArgs),
     /// SOPS secrets (age): seal declared secrets, show, verify, update keys.
+    ///
+    /// Age identities (to decrypt) are looked up as sops does: `SOPS_AGE_KEY_FILE`,
+    /// `SOPS_AGE_KEY`, `~/.config/sops/age/keys.txt` (under `$XDG_CONFIG_HOME` when
+    /// set), `SOPS_AGE_SSH_PRIVATE_KEY_FILE` or `~/.ssh/id_ed25519`. Recipients (to
+    /// encrypt) come from the creation rules of `.sops.yaml`.
     #[command(
-        after_help = "Exit: 0 success, 1 a file failed to verify or update, 2 could not run.\n\nExamples:\n  WIREGUARD_PRIVATE_KEY=... avalanche-net secrets seal protonvpn\n  avalanche-net secrets seal protonvpn --from media/qbittorrent.sops.yaml --key stringData.WIREGUARD_PRIVATE_KEY\n  avalanche-net secrets show protonvpn\n  avalanche-net secrets verify\n  avalanche-net secrets updatekeys --rotate"
+        after_help = "Exit: 0 success, 1 a file failed to verify or update, 2 could not run.\n\nExamples:\n  WIREGUARD_PRIVATE_KEY=... avalanche-net secrets seal protonvpn\n  SOPS_AGE_KEY_FILE=~/.config/sops/age/keys.txt avalanche-net secrets show protonvpn\n  avalanche-net secrets verify\n  avalanche-net secrets updatekeys --rotate"
     )]
     Secrets(SecretsArgs),
     /// Print a shell completion script on stdout.
@@ -176,7 +180,7 @@ pub struct StatusArgs {
 pub enum GraphFormat {
     /// A Mermaid flowchart (renders on GitHub and GitLab).
     Mermaid,
-    /// Graphviz DOT (`dot -Tsvg`).
+    /// Graphviz DOT (for SVG or PNG: `| dot -Tsvg`).
     Dot,
 }
 
@@ -254,14 +258,28 @@ pub enum SecretsCommand {
     /// variable of the same name, else the current file's value, else a prompt
     /// (no echo, only on a terminal). Unchanged values and recipients leave the
     /// file byte for byte untouched.
-    #[command(after_help = "Examples:
-  WIREGUARD_PRIVATE_KEY=... WIREGUARD_ADDRESSES=10.2.0.2/32 SHADOWSOCKS_PASSWORD=... avalanche-net secrets seal protonvpn
-  avalanche-net secrets seal protonvpn --from kubernetes/apps/media/qbittorrent/secret.sops.yaml --key stringData.WIREGUARD_PRIVATE_KEY")]
+    /// Existing values are decrypted with your age identities (see `secrets --help`).
+    #[command(after_help = "Exit: 0 sealed (or unchanged), 2 could not run.
+
+Examples:
+  WIREGUARD_PRIVATE_KEY=... WIREGUARD_ADDRESSES=10.2.0.2/32 SHADOWSOCKS_PASSWORD=... \\
+    avalanche-net secrets seal protonvpn
+  avalanche-net secrets seal protonvpn --from old/qbittorrent-secret.sops.yaml \\
+    --key stringData.WIREGUARD_PRIVATE_KEY")]
     Seal(SealArgs),
     /// Decrypt and print a declared secret or a SOPS file.
-    #[command(after_help = "Examples:
+    ///
+    /// The key to decrypt with is looked up as sops does: `SOPS_AGE_KEY_FILE`,
+    /// `SOPS_AGE_KEY`, `~/.config/sops/age/keys.txt` (under `$XDG_CONFIG_HOME` when
+    /// set), `SOPS_AGE_SSH_PRIVATE_KEY_FILE` or `~/.ssh/id_ed25519`.
+    #[command(
+        after_help = "Exit: 0 printed, 2 could not run (no such secret or file, no key to decrypt).
+
+Examples:
   avalanche-net secrets show protonvpn
-  avalanche-net secrets show secrets/routy/tailscale.yaml")]
+  SOPS_AGE_KEY_FILE=tests/keys/demo.agekey avalanche-net secrets show protonvpn
+  avalanche-net secrets show secrets/routy/tailscale.yaml"
+    )]
     Show(ShowArgs),
     /// Check that SOPS files decrypt and their MAC holds (default: every SOPS file in the repo).
     #[command(
@@ -275,7 +293,9 @@ Examples:
     /// Re-wrap data keys for the recipients of the current `.sops.yaml` rules (default: every SOPS file).
     #[command(
         name = "updatekeys",
-        after_help = "Examples:
+        after_help = "Exit: 0 all updated or unchanged, 1 some file failed, 2 could not run.
+
+Examples:
   avalanche-net secrets updatekeys
   avalanche-net secrets updatekeys secrets/routy/tailscale.yaml --rotate"
     )]

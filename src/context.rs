@@ -11,17 +11,98 @@ pub struct Context {
     pub global: GlobalArgs,
     /// The repository root.
     pub repo: PathBuf,
+    /// The repository root was guessed (no `--repo`, no `.git` above the current
+    /// directory): the current directory stands in for it.
+    pub repo_guessed: bool,
 }
 
 impl Context {
     pub fn new(global: GlobalArgs) -> anyhow::Result<Context> {
-        let repo = match &global.repo {
-            Some(dir) => dir.clone(),
+        let (repo, repo_guessed) = match &global.repo {
+            Some(dir) => (dir.clone(), false),
             None => {
-                find_repo_root(&std::env::current_dir().context("reading the current directory")?)
+                let cwd = std::env::current_dir().context("reading the current directory")?;
+                match find_repo_root(&cwd) {
+                    Some(root) => (root, false),
+                    None => (cwd, true),
+                }
             }
         };
-        Ok(Context { global, repo })
+        Ok(Context {
+            global,
+            repo,
+            repo_guessed,
+        })
+    }
+
+    /// Fails (exit 2) when `--repo` names something that is not a directory: every
+    /// path would otherwise be reported missing inside it, which hides the cause.
+    pub fn check_repo(&self) -> anyhow::Result<()> {
+        let Some(dir) = &self.global.repo else {
+            return Ok(());
+        };
+        if dir.is_dir() {
+            return Ok(());
+        }
+        let what = if dir.exists() {
+            "is not a directory"
+        } else {
+            "does not exist"
+        };
+        anyhow::bail!(
+            "--repo {}: {what}\n  = help: pass the root of the repository that holds `nix/network.nix`, or leave `--repo` out to use the current directory's git root",
+            dir.display()
+        )
+    }
+
+    /// The `network-missing` error when the declarations file is not a readable
+    /// file (absent, or a directory), else `None`.
+    pub fn network_missing(&self) -> Option<Diagnostic> {
+        let file = self.network_file();
+        if file.is_file() {
+            return None;
+        }
+        let shown = file.strip_prefix(&self.repo).unwrap_or(&file);
+        if file.is_dir() {
+            return Some(
+                Diagnostic::error(
+                    "network-missing",
+                    format!("{} is a directory, not a Nix file", shown.display()),
+                )
+                .with_help(format!(
+                    "pass the declarations file itself, e.g. `--network {}`",
+                    shown.join("network.nix").display()
+                )),
+            );
+        }
+        let mut diagnostic = Diagnostic::error(
+            "network-missing",
+            format!("{} does not exist", shown.display()),
+        );
+        if self.repo_guessed && self.global.network.is_none() {
+            diagnostic = diagnostic.with_note(format!(
+                "{} is not inside a git repository, so it stands in for the repository root",
+                self.repo.display()
+            ));
+            diagnostic = diagnostic.with_help(
+                "run avalanche-net inside your repository, or pass `--repo DIR` (or `--network FILE`)",
+            );
+        } else if let Some(given) = &self.global.network {
+            // `--network` is relative to the current directory, not to `--repo`.
+            let in_repo = self.repo.join(given);
+            diagnostic = if given.is_relative() && in_repo.is_file() {
+                diagnostic
+                    .with_note("`--network` is relative to the current directory, not to `--repo`")
+                    .with_help(format!("pass `--network {}`", in_repo.display()))
+            } else {
+                diagnostic.with_help("check the path given to `--network`")
+            };
+        } else {
+            diagnostic = diagnostic.with_help(
+                "declare the network there (`avalanche.network = { … };`), or pass `--network FILE`",
+            );
+        }
+        Some(diagnostic)
     }
 
     /// The declarations file: `--network`, else `<repo>/nix/network.nix`.
@@ -58,12 +139,17 @@ impl Context {
                     let (shown, at) = match first.span {
                         Some(span) => {
                             let (line, col) = sources.line_col(span);
-                            (
-                                sources.path(span.file).display().to_string(),
-                                format!(" at {line}:{col}"),
-                            )
+                            let path = sources.path(span.file);
+                            let path = path.strip_prefix(&self.repo).unwrap_or(path);
+                            (path.display().to_string(), format!(" at {line}:{col}"))
                         }
-                        None => (file.display().to_string(), String::new()),
+                        None => (
+                            file.strip_prefix(&self.repo)
+                                .unwrap_or(file)
+                                .display()
+                                .to_string(),
+                            String::new(),
+                        ),
                     };
                     let tool = match avalanche_nix::nix_tool_for(file) {
                         "nix" => "nix eval",
@@ -91,18 +177,10 @@ impl Context {
         if sources.root().is_none() {
             sources.set_root(&self.repo);
         }
-        let file = self.network_file();
-        if !file.is_file() {
-            let shown = file.strip_prefix(&self.repo).unwrap_or(&file);
-            let help = "declare the network there (`avalanche.network = { … };`), or pass `--network FILE`";
-            return Err(vec![
-                Diagnostic::error(
-                    "network-missing",
-                    format!("{} does not exist", shown.display()),
-                )
-                .with_help(help),
-            ]);
+        if let Some(missing) = self.network_missing() {
+            return Err(vec![missing]);
         }
+        let file = self.network_file();
         let value = self.evaluate(&file, sources)?;
         match avalanche_model::decode(&value) {
             (Some(network), diagnostics) => Ok((network, diagnostics)),
@@ -135,10 +213,9 @@ impl Context {
     }
 }
 
-/// The nearest ancestor holding `.git`, or `dir` itself.
-fn find_repo_root(dir: &Path) -> PathBuf {
+/// The nearest ancestor holding `.git`, if any.
+fn find_repo_root(dir: &Path) -> Option<PathBuf> {
     dir.ancestors()
         .find(|d| d.join(".git").exists())
-        .unwrap_or(dir)
-        .to_path_buf()
+        .map(Path::to_path_buf)
 }

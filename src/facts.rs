@@ -16,10 +16,55 @@ use std::process::Command;
 /// are far smaller; a text search through them would be noise).
 const MAX_TEXT_BYTES: u64 = 4 << 20;
 
-/// Reads the repository's files and builds the facts for `network`.
-/// `network_file` is the declarations file (its mentions of retired hosts are the
-/// retirement itself).
-pub fn gather(repo: &Path, network: &Network, network_file: &Path) -> anyhow::Result<RepoFacts> {
+/// Builds the facts for `network` from the repository's files (read by `listing`,
+/// started before the declarations were read). `network_file` is the
+/// declarations file (its mentions of retired hosts are the retirement itself);
+/// `generated` the paths of the files the render plan holds (the caller rendered
+/// it once; empty when it could not be rendered).
+pub fn gather(
+    repo: &Path,
+    network: &Network,
+    network_file: &Path,
+    generated: Vec<String>,
+    listing: FileList,
+) -> anyhow::Result<RepoFacts> {
+    let files = listing.finish()?;
+    Ok(RepoFacts::build(RepoInput {
+        files,
+        generated,
+        declarations: declaration_files(repo, network_file),
+        kubernetes_dir: network.kubernetes.dir.clone(),
+    }))
+}
+
+/// The repository's files (git's list, less `.avalancheignore`d paths), read on
+/// another thread started early, so the `git ls-files` spawn and the reads overlap
+/// reading, evaluating and rendering the declarations.
+pub struct FileList {
+    reader: std::thread::JoinHandle<anyhow::Result<Vec<RepoFile>>>,
+}
+
+impl FileList {
+    /// Starts listing and reading the files of `repo`.
+    pub fn start(repo: &Path) -> FileList {
+        let repo = repo.to_path_buf();
+        FileList {
+            reader: std::thread::spawn(move || read_files(&repo)),
+        }
+    }
+
+    /// The files, as read.
+    fn finish(self) -> anyhow::Result<Vec<RepoFile>> {
+        match self.reader.join() {
+            Ok(result) => result,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+/// Lists and reads the repository's files (text for UTF-8 files up to
+/// [`MAX_TEXT_BYTES`]).
+fn read_files(repo: &Path) -> anyhow::Result<Vec<RepoFile>> {
     let ignored = load_ignore(repo)?;
     let paths = list_files(repo)?;
     let mut files = Vec::with_capacity(paths.len());
@@ -43,17 +88,7 @@ pub fn gather(repo: &Path, network: &Network, network_file: &Path) -> anyhow::Re
         };
         files.push(RepoFile { path: rel, text });
     }
-    let generated = match avalanche_render::render(network) {
-        Ok(plan) => plan.files().map(|(p, _)| p.to_owned()).collect(),
-        // Unknown references: reported by `check` itself; no plan to compare with.
-        Err(_) => Vec::new(),
-    };
-    Ok(RepoFacts::build(RepoInput {
-        files,
-        generated,
-        declarations: declaration_files(repo, network_file),
-        kubernetes_dir: network.kubernetes.dir.clone(),
-    }))
+    Ok(files)
 }
 
 /// The name of the file listing paths `check` leaves out (gitignore syntax).
@@ -103,6 +138,7 @@ fn list_files(repo: &Path) -> anyhow::Result<Vec<String>> {
             "--exclude-standard",
         ])
         .current_dir(repo)
+        .stderr(std::process::Stdio::null())
         .output();
     match output {
         Ok(out) if out.status.success() => {

@@ -765,3 +765,67 @@ fn a_duplicate_proxy_name_is_refused() {
     assert!(run.stderr().contains("iceland"), "{}", run.stderr());
     assert_eq!(tree(repo.path()), before);
 }
+
+/// Runs the binary in `repo` with stdout a pipe whose reader is closed as soon as
+/// the child starts (`avalanche-net build -v | head -0`): its writes fail with EPIPE
+/// (the child reads and renders the declarations long before it prints).
+fn run_with_closed_stdout(repo: &TempRepo, args: &[&str]) -> (i32, String) {
+    let mut child = Command::new(support::bin())
+        .args(args)
+        .current_dir(repo.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("running avalanche-net");
+    drop(child.stdout.take());
+    let output = child.wait_with_output().expect("waiting for avalanche-net");
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn build_output_into_a_closed_pipe_ends_quietly() {
+    let repo = TempRepo::bundled();
+    for args in [
+        &["build", "--verbose"][..],
+        &["build", "--format", "json"][..],
+    ] {
+        let (code, stderr) = run_with_closed_stdout(&repo, args);
+        assert_eq!(
+            code, 0,
+            "{args:?} into a closed pipe: exit {code}\n{stderr}"
+        );
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "{args:?} into a closed pipe printed a panic:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn build_and_diff_without_declarations_could_not_run() {
+    let repo = TempRepo::bundled();
+    for command in ["build", "diff"] {
+        let run = repo.run(&[command, "--network", "nix/missing.nix"]);
+        run.expect_code(2);
+        assert!(
+            run.stderr().contains("nix/missing.nix does not exist"),
+            "{}",
+            run.stderr()
+        );
+        // A directory is not a declarations file, and is named as such.
+        let run = repo.run(&[command, "--network", "nix"]);
+        run.expect_code(2);
+        assert!(
+            run.stderr().contains("nix is a directory, not a Nix file")
+                && run.stderr().contains("--network nix/network.nix"),
+            "{}",
+            run.stderr()
+        );
+    }
+}

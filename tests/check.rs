@@ -553,3 +553,107 @@ fn the_workspace_itself_passes_check() {
         describe(&unexpected)
     );
 }
+
+#[test]
+fn a_missing_repo_directory_is_named_not_its_network_file() {
+    let repo = TempRepo::bundled();
+    let missing = repo.path().join("no-such-dir");
+    let missing = missing.to_str().expect("a UTF-8 temp path");
+    for command in ["check", "build", "status", "graph", "eval"] {
+        let run = repo.run(&["--repo", missing, command]);
+        run.expect_code(2);
+        assert!(
+            run.stderr()
+                .contains(&format!("--repo {missing}: does not exist"))
+                && run.stderr().contains("help:"),
+            "`{command}`: {}",
+            run.stderr()
+        );
+    }
+    // A file is not a repository either.
+    let run = repo.run(&["--repo", "flake.nix", "check"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr()
+            .contains("--repo flake.nix: is not a directory"),
+        "{}",
+        run.stderr()
+    );
+    // Commands that do not read the repository do not care.
+    repo.run(&["--repo", missing, "explain", "retired-recipient"])
+        .expect_code(0);
+}
+
+#[test]
+fn outside_a_git_repository_the_missing_declarations_say_why() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let run = support::run_in(dir.path(), &["check"], &[]);
+    run.expect_code(2);
+    let out = run.stdout();
+    assert!(
+        out.contains("nix/network.nix does not exist")
+            && out.contains("is not inside a git repository")
+            && out.contains("--repo DIR"),
+        "{out}"
+    );
+    // A directory given as `--network` is named as a directory.
+    let repo = TempRepo::bundled();
+    let run = repo.run(&["check", "--network", "nix", "--format", "json"]);
+    run.expect_code(2);
+    let findings: Value = serde_json::from_str(&run.stdout()).expect("JSON on stdout");
+    assert_eq!(findings[0]["rule"], "network-missing", "{findings}");
+    assert!(
+        findings[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("is a directory")),
+        "{findings}"
+    );
+}
+
+#[test]
+fn explain_answers_for_the_ids_of_declaration_errors() {
+    let repo = TempRepo::new();
+    // `check` prints these ids too; `explain` must not call them unknown.
+    for id in ["model-enum", "nix-syntax", "network-missing"] {
+        let run = repo.run(&["explain", id]);
+        run.expect_code(0);
+        assert!(
+            run.stdout().starts_with(id) && run.stdout().contains("declarations"),
+            "{}",
+            run.stdout()
+        );
+    }
+    repo.run(&["explain", "model"]).expect_code(2);
+}
+
+#[test]
+fn a_relative_network_outside_the_cwd_points_into_the_repo() {
+    let repo = TempRepo::bundled();
+    let elsewhere = tempfile::tempdir().expect("a temp dir");
+    let repo_dir = repo.path().to_str().expect("a UTF-8 temp path");
+    let run = support::run_in(
+        elsewhere.path(),
+        &["--repo", repo_dir, "--network", "nix/network.nix", "check"],
+        &[],
+    );
+    run.expect_code(2);
+    let out = run.stdout();
+    assert!(
+        out.contains("relative to the current directory")
+            && out.contains(&format!("pass `--network {repo_dir}/nix/network.nix`")),
+        "{out}"
+    );
+}
+
+#[test]
+fn explain_suggests_the_rule_meant_by_a_typo() {
+    let repo = TempRepo::new();
+    let run = repo.run(&["explain", "retired-recipients"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr()
+            .starts_with("error: no rule `retired-recipients` (did you mean `retired-recipient`?)"),
+        "{}",
+        run.stderr()
+    );
+}

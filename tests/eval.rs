@@ -433,3 +433,62 @@ fn eval_nix_reports_nix_errors() {
         run.stderr()
     );
 }
+
+#[test]
+fn one_syntax_mistake_is_one_error_in_plain_words() {
+    let repo = TempRepo::new();
+    repo.write(
+        "nix/network.nix",
+        "{\n  avalanche.network = {\n    retired.vps = { monthlyCost = ; };\n  };\n}\n",
+    );
+    let run = repo.run(&["eval", "--eval", "static"]);
+    run.expect_code(2);
+    let err = run.stderr();
+    assert_eq!(err.matches("error[nix-syntax]").count(), 1, "{err}");
+    assert!(
+        err.contains("nix/network.nix:3:35") && err.contains("expected a value"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("l_paren") && !err.contains("string_start"),
+        "rnix's token names leak: {err}"
+    );
+}
+
+#[test]
+fn eval_without_declarations_says_what_is_missing() {
+    let repo = TempRepo::new();
+    let run = repo.run(&["eval"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr()
+            .contains("error[network-missing]: nix/network.nix does not exist")
+            && run.stderr().contains("help:"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn the_fallback_note_names_the_declarations_relative_to_the_repo() {
+    if support::oracle("nix-instantiate").is_none() {
+        return;
+    }
+    let repo = TempRepo::new();
+    let state = tempfile::tempdir().expect("temp dir");
+    let env = nix_env(state.path());
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    repo.write(
+        "nix/network.nix",
+        "{\n  avalanche.network = with { }; { };\n}\n",
+    );
+    // No FILE: the declarations, found under the repository root.
+    let run = repo.run_env(&["eval"], &env);
+    run.expect_code(0);
+    assert!(
+        run.stderr()
+            .starts_with("note: nix/network.nix leaves the static subset (with at 2:23)"),
+        "{}",
+        run.stderr()
+    );
+}

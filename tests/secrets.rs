@@ -932,3 +932,136 @@ fn real_sops_agrees() {
         assert_eq!(shown.stdout(), plain);
     }
 }
+
+#[test]
+fn without_a_key_show_says_how_to_provide_one() {
+    let repo = TempRepo::bundled();
+    let home = tempfile::tempdir().expect("temp dir");
+    let home = home.path().display().to_string();
+    let run = repo.run_env(
+        &["secrets", "show", "protonvpn"],
+        &[("HOME", &home), ("XDG_CONFIG_HOME", &home)],
+    );
+    run.expect_code(2);
+    let err = run.stderr();
+    assert!(
+        err.contains(PROTON)
+            && err.contains("no age identity found")
+            && err.contains("set SOPS_AGE_KEY_FILE"),
+        "{err}"
+    );
+    // A key that is not a recipient: say whose identities were tried.
+    let wrong = Env::with_key(&vectors().join("age-test-key.txt"));
+    let run = wrong.run(&repo, &["secrets", "show", "protonvpn"], &[]);
+    run.expect_code(2);
+    assert!(
+        run.stderr()
+            .contains("none of the identities from SOPS_AGE_KEY_FILE"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn named_files_that_are_missing_or_not_sops_are_named() {
+    let repo = TempRepo::bundled();
+    let env = Env::demo();
+    for command in ["verify", "updatekeys"] {
+        let run = env.run(&repo, &["secrets", command, "secrets/nope.yaml"], &[]);
+        run.expect_code(2);
+        assert!(
+            run.stderr().contains("secrets/nope.yaml: no such file"),
+            "`secrets {command}`: {}",
+            run.stderr()
+        );
+    }
+    let run = env.run(&repo, &["secrets", "show", "nix/network.nix"], &[]);
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("nix/network.nix: not a SOPS file"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn secrets_help_says_where_keys_and_values_come_from() {
+    let repo = TempRepo::new();
+    let show = repo.run(&["secrets", "show", "--help"]);
+    show.expect_code(0);
+    assert!(
+        show.stdout().contains("SOPS_AGE_KEY_FILE") && show.stdout().contains("Examples:\n"),
+        "{}",
+        show.stdout()
+    );
+    let seal = repo.run(&["secrets", "seal", "--help"]);
+    seal.expect_code(0);
+    assert!(
+        seal.stdout().contains("environment variable")
+            && seal.stdout().contains("--from FILE")
+            && seal.stdout().contains("Examples:\n"),
+        "{}",
+        seal.stdout()
+    );
+    // Every example line fits the help width, so none is broken mid-command.
+    for line in seal.stdout().lines() {
+        assert!(line.chars().count() <= 100, "too wide: {line}");
+    }
+}
+
+#[test]
+fn sealing_an_undeclared_secret_says_where_to_declare_it() {
+    let repo = TempRepo::bundled();
+    let env = Env::demo();
+    let run = env.run(&repo, &["secrets", "seal", "wireguard"], &[]);
+    run.expect_code(2);
+    let err = run.stderr();
+    assert!(
+        err.contains("no secret `wireguard` is declared in nix/network.nix")
+            && err.contains("protonvpn")
+            && err.contains("help: declare it in nix/network.nix: `secrets.wireguard = {"),
+        "{err}"
+    );
+}
+
+#[test]
+fn sealing_into_a_read_only_repository_names_the_file_without_debug_output() {
+    // A read-only bind mount in a user namespace (`unshare -rm`): root ignores
+    // file modes, so this is the only way to get EROFS in a test.
+    // Not an oracle: without user namespaces the test is skipped, never failed.
+    let Some(unshare) = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("unshare"))
+            .find(|p| p.is_file())
+    }) else {
+        eprintln!("SKIPPED: `unshare` is not installed");
+        return;
+    };
+    let repo = TempRepo::bundled();
+    let dir = repo.path().display().to_string();
+    let script = format!(
+        "mount --bind '{dir}' '{dir}' && mount -o remount,ro,bind '{dir}' && cd '{dir}' && exec '{}' secrets seal protonvpn",
+        support::bin().display()
+    );
+    let output = std::process::Command::new(unshare)
+        .args(["-rm", "sh", "-c", &script])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .env("SOPS_AGE_KEY_FILE", demo_key())
+        .env("WIREGUARD_PRIVATE_KEY", "a-new-value")
+        .output()
+        .expect("running unshare");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if stderr.contains("unshare:") || stderr.contains("mount:") {
+        eprintln!("SKIPPED: no user namespaces here: {stderr}");
+        return;
+    }
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{PROTON} was left unchanged: cannot create a file in"
+        )) && !stderr.contains("at path \""),
+        "{stderr}"
+    );
+}

@@ -645,3 +645,20 @@ fn help_has_examples_for_the_operator_commands() {
         );
     }
 }
+
+#[test]
+fn help_sets_the_global_options_apart() {
+    let repo = TempRepo::new();
+    for command in ["check", "build", "status", "graph"] {
+        let run = repo.run(&[command, "--help"]);
+        run.expect_code(0);
+        let help = run.stdout();
+        let (own, global) = help
+            .split_once("Global options:")
+            .unwrap_or_else(|| panic!("`{command} --help` has no global options heading:\n{help}"));
+        assert!(
+            global.contains("--repo") && !own.contains("--repo"),
+            "{help}"
+        );
+    }
+}

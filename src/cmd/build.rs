@@ -9,7 +9,8 @@ use std::process::ExitCode;
 
 /// The rendered plan, or the exit code when diagnostics were printed instead.
 pub(super) enum Rendered {
-    Plan(Plan),
+    /// The plan and its files' hashes.
+    Plan(Plan, plan_write::Hashes),
     Refused(ExitCode),
 }
 
@@ -18,19 +19,45 @@ pub(super) enum Rendered {
 /// remains, so `build` refuses exactly when `check` would exit 1.
 pub(super) fn render(ctx: &Context) -> anyhow::Result<Rendered> {
     let mut sources = SourceMap::default();
+    let listing = crate::facts::FileList::start(&ctx.repo);
     let (network, mut diagnostics) = match ctx.load_network(&mut sources) {
         Ok(loaded) => loaded,
         Err(diagnostics) => return Ok(refuse(ctx, &diagnostics, &sources)),
     };
-    diagnostics.extend(super::check::run_checks(ctx, &network, &mut sources)?);
+    // Rendered once: the checks compare the repository with the plan's paths.
+    let rendered = avalanche_render::render(&network);
+    // A large plan is hashed (for the ledger) on the other core while the checks run.
+    let (checks, hashed) = std::thread::scope(|scope| {
+        let hashing = rendered
+            .as_ref()
+            .ok()
+            .filter(|plan| plan_write::worth_a_thread(plan))
+            .map(|plan| scope.spawn(|| plan_write::Hashes::sequential(plan)));
+        let checks = super::check::run_checks_with(
+            ctx,
+            &network,
+            &mut sources,
+            rendered.as_ref().ok(),
+            listing,
+        );
+        let hashed = hashing.map(|h| match h.join() {
+            Ok(hashes) => hashes,
+            Err(panic) => std::panic::resume_unwind(panic),
+        });
+        (checks, hashed)
+    });
+    diagnostics.extend(checks?);
     if avalanche_diag::has_errors(&diagnostics) {
         return Ok(refuse(ctx, &diagnostics, &sources));
     }
     if !diagnostics.is_empty() && !ctx.global.quiet {
         ctx.print_diagnostics(&diagnostics, &sources); // warnings only
     }
-    match avalanche_render::render(&network) {
-        Ok(plan) => Ok(Rendered::Plan(plan)),
+    match rendered {
+        Ok(plan) => {
+            let hashes = hashed.unwrap_or_else(|| plan_write::Hashes::of(&plan));
+            Ok(Rendered::Plan(plan, hashes))
+        }
         Err(diagnostics) => Ok(refuse(ctx, &diagnostics, &sources)),
     }
 }
@@ -50,12 +77,12 @@ pub(super) fn out_root(ctx: &Context, out: Option<&PathBuf>) -> PathBuf {
 }
 
 pub fn run(ctx: &Context, args: BuildArgs) -> anyhow::Result<ExitCode> {
-    let plan = match render(ctx)? {
-        Rendered::Plan(p) => p,
+    let (plan, hashes) = match render(ctx)? {
+        Rendered::Plan(p, h) => (p, h),
         Rendered::Refused(code) => return Ok(code),
     };
     let root = out_root(ctx, args.out.as_ref());
-    let summary = plan_write::write(&root, &plan, args.force)?;
+    let summary = plan_write::write(&root, &plan, hashes, args.force)?;
     match args.format {
         BuildFormat::Json => {
             let doc = serde_json::json!({

@@ -4,8 +4,10 @@
 //! 2 could not run (the declarations cannot be read, the repository cannot be listed).
 use crate::cli::{CheckArgs, DiagFormat};
 use crate::context::Context;
+use crate::facts::FileList;
 use avalanche_diag::{Diagnostic, Format, RenderOptions, SourceMap};
 use avalanche_model::Network;
+use avalanche_render::Plan;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -18,15 +20,42 @@ pub fn run_checks(
     network: &Network,
     sources: &mut SourceMap,
 ) -> anyhow::Result<Vec<Diagnostic>> {
-    let facts = crate::facts::gather(&ctx.repo, network, &ctx.network_file())?;
+    let listing = FileList::start(&ctx.repo);
+    let plan = avalanche_render::render(network).ok();
+    run_checks_with(ctx, network, sources, plan.as_ref(), listing)
+}
+
+/// [`run_checks`] with the network's render plan already made (`None` when it
+/// could not be rendered: unknown references, which the checks report), so a
+/// command that renders anyway renders once, and with the repository's file
+/// listing started before the declarations were read.
+pub fn run_checks_with(
+    ctx: &Context,
+    network: &Network,
+    sources: &mut SourceMap,
+    plan: Option<&Plan>,
+    listing: FileList,
+) -> anyhow::Result<Vec<Diagnostic>> {
+    let generated = plan.map_or_else(Vec::new, |plan| {
+        plan.files().map(|(p, _)| p.to_owned()).collect()
+    });
+    let facts = crate::facts::gather(&ctx.repo, network, &ctx.network_file(), generated, listing)?;
     Ok(avalanche_check::check(network, &facts, sources))
 }
 
 pub fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut sources = SourceMap::default();
+    let listing = FileList::start(&ctx.repo);
     let (diagnostics, could_not_run) = match ctx.load_network(&mut sources) {
         Ok((network, mut diagnostics)) => {
-            diagnostics.extend(run_checks(ctx, &network, &mut sources)?);
+            let plan = avalanche_render::render(&network).ok();
+            diagnostics.extend(run_checks_with(
+                ctx,
+                &network,
+                &mut sources,
+                plan.as_ref(),
+                listing,
+            )?);
             (diagnostics, false)
         }
         // Decoding errors are findings; a file that cannot be read or evaluated is not.

@@ -7,15 +7,15 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 /// One file's change: path, old content (none: new file), new content (none: pruned).
-type Entry = (String, Option<Vec<u8>>, Option<Vec<u8>>);
+type Entry<'a> = (&'a str, Option<&'a [u8]>, Option<&'a [u8]>);
 
 pub fn run(ctx: &Context, args: DiffArgs) -> anyhow::Result<ExitCode> {
-    let plan = match render(ctx)? {
-        Rendered::Plan(p) => p,
+    let (plan, hashes) = match render(ctx)? {
+        Rendered::Plan(p, h) => (p, h),
         Rendered::Refused(code) => return Ok(code),
     };
     let root = out_root(ctx, args.out.as_ref());
-    let prepared = plan_write::prepare(&root, &plan)?;
+    let prepared = plan_write::prepare(&root, &plan, hashes)?;
     if prepared.is_clean() {
         if !ctx.global.quiet {
             eprintln!(
@@ -30,12 +30,13 @@ pub fn run(ctx: &Context, args: DiffArgs) -> anyhow::Result<ExitCode> {
         .changes
         .iter()
         .map(|c| match c {
-            Change::Write { path, old, new } => (path.clone(), old.clone(), Some(new.clone())),
-            Change::Prune { path, old } => (path.clone(), Some(old.clone()), None),
+            Change::Write { path, old, new } => (path.as_str(), old.as_deref(), Some(*new)),
+            Change::Prune { path, old } => (path.as_str(), Some(old.as_slice()), None),
         })
         .collect();
-    if let Some((path, old, new)) = prepared.ledger_change(&root) {
-        entries.push((path, old, Some(new)));
+    let ledger = prepared.ledger_change(&root);
+    if let Some((path, old, new)) = &ledger {
+        entries.push((path, old.as_deref(), Some(new)));
     }
     for (path, old, new) in &entries {
         if args.stat {
@@ -47,14 +48,8 @@ pub fn run(ctx: &Context, args: DiffArgs) -> anyhow::Result<ExitCode> {
             writeln!(out, "{what:8} {path}")?;
             continue;
         }
-        let old_text = old
-            .as_deref()
-            .map(String::from_utf8_lossy)
-            .unwrap_or_default();
-        let new_text = new
-            .as_deref()
-            .map(String::from_utf8_lossy)
-            .unwrap_or_default();
+        let old_text = old.map(String::from_utf8_lossy).unwrap_or_default();
+        let new_text = new.map(String::from_utf8_lossy).unwrap_or_default();
         let a = if old.is_some() {
             format!("a/{path}")
         } else {

@@ -16,6 +16,22 @@ mod status;
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let ctx = Context::new(cli.global)?;
+    if !matches!(
+        cli.command,
+        Command::Explain(_) | Command::Completions(_) | Command::Man
+    ) {
+        ctx.check_repo()?;
+    }
+    // Without a declarations file `build` and `diff` could not run (exit 2, as
+    // `check` does), rather than refuse as for findings (exit 1).
+    if matches!(cli.command, Command::Build(_) | Command::Diff(_))
+        && let Some(missing) = ctx.network_missing()
+    {
+        let mut sources = avalanche_diag::SourceMap::default();
+        sources.set_root(&ctx.repo);
+        ctx.print_diagnostics(&[missing], &sources);
+        return Ok(ExitCode::from(2));
+    }
     match cli.command {
         Command::Eval(args) => eval::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),

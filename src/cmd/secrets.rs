@@ -42,7 +42,7 @@ fn network(ctx: &Context) -> anyhow::Result<Network> {
     }
 }
 
-fn declared<'n>(network: &'n Network, name: &str) -> anyhow::Result<&'n Secret> {
+fn declared<'n>(ctx: &Context, network: &'n Network, name: &str) -> anyhow::Result<&'n Secret> {
     network
         .secrets
         .iter()
@@ -50,11 +50,16 @@ fn declared<'n>(network: &'n Network, name: &str) -> anyhow::Result<&'n Secret> 
         .map(|(_, s)| s)
         .ok_or_else(|| {
             let names: Vec<&str> = network.secrets.keys().map(|n| n.as_str()).collect();
+            let file = ctx.network_file();
+            let file = file.strip_prefix(&ctx.repo).unwrap_or(&file).display();
+            let help = format!(
+                "  = help: declare it in {file}: `secrets.{name} = {{ file = \"…\"; keys = [ … ]; }};`"
+            );
             if names.is_empty() {
-                anyhow!("no secret `{name}` is declared (no `secrets` in the declarations)")
+                anyhow!("no secret `{name}` is declared in {file} (it has no `secrets`)\n{help}")
             } else {
                 anyhow!(
-                    "no secret `{name}` is declared; declared secrets: {}",
+                    "no secret `{name}` is declared in {file}; declared secrets: {}\n{help}",
                     names.join(", ")
                 )
             }
@@ -136,8 +141,19 @@ fn decrypt_file(
         }
         .in_file(shown)
     })?;
-    let d = avalanche_sops::decrypt(&text, Format::from_path(path), ids)
-        .map_err(|e| e.in_file(shown))?;
+    let d = avalanche_sops::decrypt(&text, Format::from_path(path), ids).map_err(|e| {
+        // A file that does not even parse (a `.nix` file, say) is not a SOPS file:
+        // say that, rather than where its YAML broke.
+        if matches!(e, avalanche_sops::Error::Syntax { .. }) && !avalanche_sops::is_sops_file(&text)
+        {
+            avalanche_sops::Error::Metadata(
+                "it is neither YAML nor JSON with a `sops` section; name a file that `secrets seal` or `sops` wrote".into(),
+            )
+            .in_file(shown)
+        } else {
+            e.in_file(shown)
+        }
+    })?;
     Ok((text, d))
 }
 
@@ -148,7 +164,19 @@ fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
     let mut tmp = tempfile::Builder::new()
         .prefix(".avalanche-sops-")
         .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+        // tempfile's own message repeats the path in Debug form (`at path "…"`):
+        // keep only the operating system's reason.
+        .map_err(|e| {
+            anyhow!(
+                "{} was left unchanged: cannot create a file in {}: {}",
+                path.display(),
+                dir.display(),
+                e.raw_os_error().map_or_else(
+                    || std::io::Error::from(e.kind()),
+                    std::io::Error::from_raw_os_error
+                )
+            )
+        })?;
     tmp.write_all(text.as_bytes())
         .context("writing the temporary file")?;
     // A file being replaced keeps its mode; a new one stays 0600.
@@ -169,7 +197,7 @@ fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
 
 fn seal(ctx: &Context, args: SealArgs) -> anyhow::Result<ExitCode> {
     let network = network(ctx)?;
-    let secret = declared(&network, &args.name)?;
+    let secret = declared(ctx, &network, &args.name)?;
     let rel_path = secret.file.value.clone();
     let path = ctx.repo.join(&rel_path);
     let (_, conf) = load_config(ctx)?;
@@ -398,7 +426,7 @@ fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<ExitCode> {
         bail!("{}: no such file", args.target);
     } else {
         let network = network(ctx)?;
-        let secret = declared(&network, &args.target)?;
+        let secret = declared(ctx, &network, &args.target)?;
         let p = ctx.repo.join(&secret.file.value);
         if !p.is_file() {
             bail!(
@@ -462,12 +490,19 @@ fn repo_sops_files(root: &Path) -> Vec<PathBuf> {
 
 /// The files to work on: those named, else the repository's SOPS files that a
 /// creation rule of its `.sops.yaml` matches (all of them without a `.sops.yaml`).
-fn targets(ctx: &Context, files: &[PathBuf]) -> Vec<(PathBuf, String)> {
+fn targets(ctx: &Context, files: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, String)>> {
     if !files.is_empty() {
-        return files
+        let named: Vec<(PathBuf, String)> = files
             .iter()
             .map(|f| (user_path(f), f.display().to_string()))
             .collect();
+        // A mistyped path could not run (exit 2); it is not a file that failed.
+        if let Some((_, shown)) = named.iter().find(|(p, _)| !p.is_file()) {
+            bail!(
+                "{shown}: no such file (name SOPS files by their path; without FILES every SOPS file of the repository is used)"
+            );
+        }
+        return Ok(named);
     }
     let conf = std::fs::read_to_string(ctx.repo.join(".sops.yaml"))
         .ok()
@@ -488,12 +523,12 @@ fn targets(ctx: &Context, files: &[PathBuf]) -> Vec<(PathBuf, String)> {
             skipped.join(", ")
         );
     }
-    out
+    Ok(out)
 }
 
 fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let ids = identities()?;
-    let files = targets(ctx, &args.files);
+    let files = targets(ctx, &args.files)?;
     if files.is_empty() {
         if !ctx.global.quiet {
             println!("no SOPS files found");
@@ -533,7 +568,7 @@ fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
 fn update_keys(ctx: &Context, args: UpdateKeysArgs) -> anyhow::Result<ExitCode> {
     let (_, conf) = load_config(ctx)?;
     let ids = identities()?;
-    let files = targets(ctx, &args.files);
+    let files = targets(ctx, &args.files)?;
     let mut failed = 0;
     let mut updated = 0;
     for (path, shown) in &files {

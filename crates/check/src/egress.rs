@@ -4,7 +4,7 @@ use crate::facts::{KubeDoc, Loc};
 use crate::{Checker, did_you_mean, label, list, rules};
 use avalanche_diag::Span;
 use avalanche_model::{ClientProtocol, Name, Spanned};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
     references(cx);
@@ -128,8 +128,26 @@ fn duplicates(cx: &mut Checker<'_>) {
         deployment: Some(c.deployment.value.as_str()),
         span: c.span,
     }));
+    // First declaration of each name and of each patched Deployment: an earlier
+    // entry clashing with `e` is found by lookup, not by a scan of all of them.
+    let mut by_name: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut by_deployment: std::collections::HashMap<(&str, &str), usize> =
+        std::collections::HashMap::new();
     for (i, e) in entries.iter().enumerate() {
-        for earlier in &entries[..i] {
+        let name_clash = by_name.get(e.name).copied();
+        let deployment_clash = match (e.namespace, e.deployment) {
+            (Some(ns), Some(dep)) => by_deployment.get(&(ns, dep)).copied(),
+            _ => None,
+        };
+        by_name.entry(e.name).or_insert(i);
+        if let (Some(ns), Some(dep)) = (e.namespace, e.deployment) {
+            by_deployment.entry((ns, dep)).or_insert(i);
+        }
+        let first = match (name_clash, deployment_clash) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        for earlier in first.map(|j| &entries[j..=j]).unwrap_or(&[]) {
             let message = if earlier.name == e.name {
                 format!(
                     "{} `{}` has the same name as {} `{}`",
@@ -205,8 +223,44 @@ fn app_dir(kubernetes_dir: &str, namespace: &str, name: &str) -> String {
     }
 }
 
+/// The Kubernetes documents looked up per client, indexed once (a scan of all of
+/// them per client would be quadratic at thousands of clients).
+struct DocIndex<'f> {
+    /// Workloads (documents with pod labels) by `metadata.name`, in file order.
+    workloads: HashMap<&'f str, Vec<&'f KubeDoc>>,
+    /// The first kustomization document of each file.
+    kustomization_at: HashMap<&'f str, &'f KubeDoc>,
+    /// The first kustomization document of each directory.
+    kustomization_in: HashMap<&'f str, &'f KubeDoc>,
+}
+
+impl<'f> DocIndex<'f> {
+    fn new(docs: &'f [KubeDoc]) -> DocIndex<'f> {
+        let mut index = DocIndex {
+            workloads: HashMap::new(),
+            kustomization_at: HashMap::new(),
+            kustomization_in: HashMap::new(),
+        };
+        for d in docs {
+            if d.pod_labels.is_some() {
+                if let Some(name) = d.name.as_deref() {
+                    index.workloads.entry(name).or_default().push(d);
+                }
+            }
+            if d.components.is_some() {
+                index.kustomization_at.entry(d.path.as_str()).or_insert(d);
+                if let Some((dir, _)) = d.path.rsplit_once('/') {
+                    index.kustomization_in.entry(dir).or_insert(d);
+                }
+            }
+        }
+        index
+    }
+}
+
 fn apps(cx: &mut Checker<'_>) {
     let network = cx.network;
+    let index = DocIndex::new(&cx.facts.kube_docs);
     let mut apps: Vec<(&str, &str, Option<Span>)> = Vec::new();
     for (name, c) in &network.egress.clients {
         // A sidecar-protocol client carries its own gluetun: no proxy ingress to pass.
@@ -215,6 +269,7 @@ fn apps(cx: &mut Checker<'_>) {
         if let Some(labels) = labels {
             admitted(
                 cx,
+                &index,
                 name.as_str(),
                 c.namespace.value.as_str(),
                 c.deployment.value.as_str(),
@@ -227,19 +282,27 @@ fn apps(cx: &mut Checker<'_>) {
         apps.push((name.as_str(), s.namespace.value.as_str(), s.span));
     }
     for (name, namespace, span) in apps {
-        component(cx, name, namespace, span);
+        component(cx, &index, name, namespace, span);
     }
 }
 
-fn component(cx: &mut Checker<'_>, name: &str, namespace: &str, span: Option<Span>) {
+fn component(
+    cx: &mut Checker<'_>,
+    index: &DocIndex<'_>,
+    name: &str,
+    namespace: &str,
+    span: Option<Span>,
+) {
     let facts = cx.facts;
     let dir = app_dir(&facts.kubernetes_dir, namespace, name);
     let component_dir = format!("{dir}/vpn-egress");
+    let prefix = format!("{component_dir}/");
     if !facts.generated.is_empty()
         && !facts
             .generated
-            .iter()
-            .any(|g| g.starts_with(&format!("{component_dir}/")))
+            .range(prefix.clone()..)
+            .next()
+            .is_some_and(|g| g.starts_with(&prefix))
     {
         return; // The tool generates no component for it.
     }
@@ -257,10 +320,7 @@ fn component(cx: &mut Checker<'_>, name: &str, namespace: &str, span: Option<Spa
         ));
         return;
     };
-    let doc = facts
-        .kube_docs
-        .iter()
-        .find(|d| d.path == path && d.components.is_some());
+    let doc = index.kustomization_at.get(path.as_str());
     let components = doc.and_then(|d| d.components.as_ref());
     let listed = components.is_some_and(|cs| {
         cs.iter()
@@ -304,6 +364,7 @@ fn component(cx: &mut Checker<'_>, name: &str, namespace: &str, span: Option<Spa
 /// client declares, or the proxies' ingress policy will not admit its pods.
 fn admitted(
     cx: &mut Checker<'_>,
+    index: &DocIndex<'_>,
     name: &str,
     namespace: &str,
     deployment: &str,
@@ -312,11 +373,7 @@ fn admitted(
 ) {
     let facts = cx.facts;
     let dir = format!("{}/", app_dir(&facts.kubernetes_dir, namespace, name));
-    let workloads: Vec<&KubeDoc> = facts
-        .kube_docs
-        .iter()
-        .filter(|d| d.pod_labels.is_some() && d.name.as_deref() == Some(deployment))
-        .collect();
+    let workloads: &[&KubeDoc] = index.workloads.get(deployment).map_or(&[], Vec::as_slice);
     // The app's own directory first; elsewhere only when it is the only match.
     let doc = workloads
         .iter()
@@ -329,7 +386,7 @@ fn admitted(
     let actual_namespace = doc
         .namespace
         .clone()
-        .or_else(|| kustomization_namespace(facts, &doc.path));
+        .or_else(|| kustomization_namespace(index, &doc.path));
     if let Some(actual) = actual_namespace.filter(|a| a != namespace) {
         let kind_loc = doc.kind.as_ref().map_or(labels_loc, |k| &k.loc);
         let at = cx.span(kind_loc);
@@ -370,13 +427,10 @@ fn admitted(
 }
 
 /// The `namespace:` of the kustomization in the directory of `path` (or above it).
-fn kustomization_namespace(facts: &crate::RepoFacts, path: &str) -> Option<String> {
+fn kustomization_namespace(index: &DocIndex<'_>, path: &str) -> Option<String> {
     let mut dir = path.rsplit_once('/').map(|(d, _)| d)?;
     loop {
-        let found = facts.kube_docs.iter().find(|d| {
-            d.components.is_some() && d.path.rsplit_once('/').map(|(p, _)| p) == Some(dir)
-        });
-        if let Some(k) = found {
+        if let Some(k) = index.kustomization_in.get(dir) {
             if let Some(ns) = &k.kustomization_namespace {
                 return Some(ns.clone());
             }

@@ -156,7 +156,7 @@ pub(crate) fn label(d: &mut Diagnostic, span: Option<Span>, message: &str) {
 }
 
 /// The closest of `candidates` to `name`, when close enough to be a typo.
-pub(crate) fn did_you_mean<'a>(
+pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {

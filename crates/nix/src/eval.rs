@@ -262,9 +262,13 @@ impl Evaluator {
             return Err(Vec::new());
         };
         let text = self.sources.text(file);
+        // Only the first parse error, as Nix reports it: after it the parser
+        // recovers by guessing, and what it reports next (a missing `;`, an
+        // unexpected end of file, every closing brace) mostly echoes that mistake.
         let errors: Vec<Diagnostic> = parse
             .errors()
             .iter()
+            .take(1)
             .map(|e| syntax::parse_diagnostic(file, text, e))
             .collect();
         if !errors.is_empty() {

@@ -397,6 +397,17 @@ pub(crate) fn parse_diagnostic(file: FileId, text: &str, err: &rnix::ParseError)
 }
 
 fn kinds(wanted: &[SyntaxKind]) -> String {
+    // Every token that can start a value: name the category, not rnix's token list.
+    if [
+        SyntaxKind::TOKEN_L_PAREN,
+        SyntaxKind::TOKEN_L_BRACK,
+        SyntaxKind::TOKEN_STRING_START,
+    ]
+    .iter()
+    .all(|k| wanted.contains(k))
+    {
+        return "a value (a string, a number, `{ … }`, `[ … ]`, a name, …)".into();
+    }
     let names: Vec<String> = wanted.iter().map(|k| kind_name(*k)).collect();
     if names.is_empty() {
         "something else".into()
@@ -414,6 +425,14 @@ fn kind_name(k: SyntaxKind) -> String {
         TOKEN_R_BRACK => "`]`",
         TOKEN_R_PAREN => "`)`",
         TOKEN_L_BRACE => "`{`",
+        TOKEN_L_BRACK => "`[`",
+        TOKEN_L_PAREN => "`(`",
+        TOKEN_REC => "`rec`",
+        TOKEN_LET => "`let`",
+        TOKEN_DOT => "`.`",
+        TOKEN_STRING_START => "a string",
+        TOKEN_INTEGER => "a number",
+        TOKEN_FLOAT => "a number",
         TOKEN_IN => "`in`",
         TOKEN_THEN => "`then`",
         TOKEN_ELSE => "`else`",

@@ -14,7 +14,31 @@ use avalanche_model::{ClientProtocol, HealthCheck, SecretFormat, VpnType};
 const SIDECAR_VOLUME: &str = "vpn-egress-gluetun";
 
 pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
-    for c in &ctx.resolved.clients {
+    let clients = &ctx.resolved.clients;
+    if clients.len() < crate::PARALLEL_FROM {
+        render_clients(ctx, clients, plan);
+    } else {
+        // Each client is its own Component: the halves render on two threads.
+        let (first, second) = clients.split_at(clients.len() / 2);
+        let other = std::thread::scope(|scope| {
+            let other = scope.spawn(|| {
+                let mut part = Plan::new();
+                render_clients(ctx, second, &mut part);
+                part
+            });
+            render_clients(ctx, first, plan);
+            other.join()
+        });
+        match other {
+            Ok(part) => plan.merge(part),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+    render_sidecars(ctx, plan);
+}
+
+fn render_clients(ctx: &Ctx<'_>, clients: &[ResolvedClient<'_>], plan: &mut Plan) {
+    for c in clients {
         let dir = ctx.component_dir(c.client.namespace.as_str(), c.name);
         let mut component = Component::new(&dir);
         match c.client.protocol.value {
@@ -50,6 +74,9 @@ pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
         }
         component.finish(plan);
     }
+}
+
+fn render_sidecars(ctx: &Ctx<'_>, plan: &mut Plan) {
     for s in &ctx.resolved.sidecars {
         let dir = ctx.component_dir(s.sidecar.namespace.as_str(), s.name);
         let mut component = Component::new(&dir);

@@ -72,6 +72,27 @@ pub fn render(network: &Network) -> Result<Plan, Vec<Diagnostic>> {
     Ok(plan)
 }
 
+/// `f` over `items`, in order; on two threads when there are enough items to
+/// pay for one (the output is the same either way: each item is rendered alone).
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    if items.len() < PARALLEL_FROM {
+        return items.iter().map(&f).collect();
+    }
+    let (first, second) = items.split_at(items.len() / 2);
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| second.iter().map(&f).collect::<Vec<R>>());
+        let mut out: Vec<R> = first.iter().map(&f).collect();
+        match other.join() {
+            Ok(rest) => out.extend(rest),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+        out
+    })
+}
+
+/// Below this many items a second thread costs more than it saves.
+pub(crate) const PARALLEL_FROM: usize = 64;
+
 /// What every renderer shares.
 pub(crate) struct Ctx<'a> {
     pub net: &'a Network,

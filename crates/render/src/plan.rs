@@ -42,6 +42,13 @@ impl Plan {
         self.files.insert(path.into(), bytes.into());
     }
 
+    /// Moves every file and owned directory of `other` into this plan (its files
+    /// replace same-path ones here, as inserting them after would).
+    pub fn merge(&mut self, other: Plan) {
+        self.files.extend(other.files);
+        self.owned_dirs.extend(other.owned_dirs);
+    }
+
     /// Marks a directory as generated: a writer may remove it once it is empty.
     pub fn own_dir(&mut self, dir: impl Into<String>) {
         self.owned_dirs.insert(dir.into());

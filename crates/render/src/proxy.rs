@@ -21,38 +21,44 @@ pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
     let dir = ctx.proxy_dir();
     plan.own_dir(dir.clone());
     let mut resources: Vec<String> = Vec::new();
-    let mut add = |plan: &mut Plan, file: String, doc: Node| {
-        plan.insert(format!("{dir}/{file}"), yaml_file(&doc));
+    let mut add = |plan: &mut Plan, file: String, bytes: Vec<u8>| {
+        plan.insert(format!("{dir}/{file}"), bytes);
         resources.push(file);
     };
 
-    add(plan, "namespace.yaml".to_owned(), namespace());
-    for p in &ctx.resolved.proxies {
-        add(
-            plan,
-            format!("deployment-{}.yaml", p.name),
-            deployment(ctx, p),
-        );
-        add(plan, format!("service-{}.yaml", p.name), service(ctx, p));
+    add(plan, "namespace.yaml".to_owned(), yaml_file(&namespace()));
+    // The per-region documents are independent: emitted on two threads when many.
+    let regional = crate::par_map(&ctx.resolved.proxies, |p| {
+        (
+            yaml_file(&deployment(ctx, p)),
+            yaml_file(&service(ctx, p)),
+            ingress_policy(ctx, p).map(|np| yaml_file(&np)),
+        )
+    });
+    let mut policies = Vec::new();
+    for (p, (deployment, service, policy)) in ctx.resolved.proxies.iter().zip(regional) {
+        add(plan, format!("deployment-{}.yaml", p.name), deployment);
+        add(plan, format!("service-{}.yaml", p.name), service);
+        if let Some(bytes) = policy {
+            policies.push((format!("networkpolicy-{}.yaml", p.name), bytes));
+        }
     }
     add(
         plan,
         "networkpolicy-default-deny.yaml".to_owned(),
-        default_deny(),
+        yaml_file(&default_deny()),
     );
-    for p in &ctx.resolved.proxies {
-        if let Some(np) = ingress_policy(ctx, p) {
-            add(plan, format!("networkpolicy-{}.yaml", p.name), np);
-        }
+    for (file, bytes) in policies {
+        add(plan, file, bytes);
     }
     for (file, doc) in crate::monitoring::proxy_resources(ctx) {
-        add(plan, file, doc);
+        add(plan, file, yaml_file(&doc));
     }
     if ctx.net.kubernetes.verification {
         add(
             plan,
             "verification-job.yaml".to_owned(),
-            verification_job(ctx),
+            yaml_file(&verification_job(ctx)),
         );
     }
 

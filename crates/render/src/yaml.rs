@@ -182,17 +182,36 @@ fn is_plain_safe(s: &str) -> bool {
     if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
         return false;
     }
-    if !s
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || " ._/:@=+,()-$".contains(c))
-    {
+    if !s.bytes().all(|c| {
+        c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b' ' | b'.'
+                    | b'_'
+                    | b'/'
+                    | b':'
+                    | b'@'
+                    | b'='
+                    | b'+'
+                    | b','
+                    | b'('
+                    | b')'
+                    | b'-'
+                    | b'$'
+            )
+    }) {
         return false;
     }
     // Anything that might be a number in some YAML version (ints, floats, 0x/0o,
     // sexagesimal `1:20`, timestamps `2001-12-14`, `1_000`) stays quoted.
     let numberish = (first.is_ascii_digit() || first == '.')
-        && s.chars()
-            .all(|c| c.is_ascii_hexdigit() || "xXoO._:+-".contains(c));
+        && s.bytes().all(|c| {
+            c.is_ascii_hexdigit()
+                || matches!(
+                    c,
+                    b'x' | b'X' | b'o' | b'O' | b'.' | b'_' | b':' | b'+' | b'-'
+                )
+        });
     !numberish
 }
 

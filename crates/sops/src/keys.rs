@@ -212,8 +212,8 @@ impl Identities {
             .or_else(|| home.as_ref().map(|h| h.join(".config")));
         if let Some(dir) = config_dir {
             let p = dir.join("sops/age/keys.txt");
-            ids.looked_in.push(p.display().to_string());
             if p.is_file() {
+                ids.looked_in.push(p.display().to_string());
                 let text = read(&p, "the age keys file")?;
                 let text = String::from_utf8(text)
                     .map_err(|_| Error::Key(format!("{} is not UTF-8", p.display())))?;
@@ -246,10 +246,13 @@ impl Identities {
             .map(|s| s.recipient.as_str())
             .collect::<Vec<_>>()
             .join(", ");
-        let hint = if self.looked_in.is_empty() {
-            "no identity found (set SOPS_AGE_KEY_FILE or SOPS_AGE_KEY, or create ~/.config/sops/age/keys.txt)".into()
+        let hint = if self.ids.is_empty() {
+            "no age identity found: set SOPS_AGE_KEY_FILE to the age key file of one of these recipients (or SOPS_AGE_KEY to the key itself), or put it in ~/.config/sops/age/keys.txt".into()
         } else {
-            format!("looked in: {}", self.looked_in.join(", "))
+            format!(
+                "none of the identities from {} is one of them: set SOPS_AGE_KEY_FILE to the age key file of one of these recipients",
+                self.looked_in.join(", ")
+            )
         };
         Err(Error::NoIdentity { recipients, hint })
     }
