@@ -761,8 +761,11 @@ fn a_duplicate_proxy_name_is_refused() {
     );
     let before = tree(repo.path());
     let run = repo.run(&["build"]);
-    run.expect_code(1);
+    // Defining `iceland` twice is a Nix evaluation error (Nix refuses the file
+    // too): the declarations cannot be read, exit 2, exactly as `check` does.
+    run.expect_code(2);
     assert!(run.stderr().contains("iceland"), "{}", run.stderr());
+    assert_eq!(repo.run(&["check"]).code(), 2);
     assert_eq!(tree(repo.path()), before);
 }
 

@@ -22,7 +22,7 @@ pub(super) fn render(ctx: &Context) -> anyhow::Result<Rendered> {
     let listing = crate::facts::FileList::start(&ctx.repo);
     let (network, mut diagnostics) = match ctx.load_network(&mut sources) {
         Ok(loaded) => loaded,
-        Err(diagnostics) => return Ok(refuse(ctx, &diagnostics, &sources)),
+        Err(diagnostics) => return Ok(refuse(ctx, &diagnostics, &sources, Stage::Declarations)),
     };
     // Rendered once: the checks compare the repository with the plan's paths.
     let rendered = avalanche_render::render(&network);
@@ -48,7 +48,7 @@ pub(super) fn render(ctx: &Context) -> anyhow::Result<Rendered> {
     });
     diagnostics.extend(checks?);
     if avalanche_diag::has_errors(&diagnostics) {
-        return Ok(refuse(ctx, &diagnostics, &sources));
+        return Ok(refuse(ctx, &diagnostics, &sources, Stage::Check));
     }
     if !diagnostics.is_empty() && !ctx.global.quiet {
         ctx.print_diagnostics(&diagnostics, &sources); // warnings only
@@ -58,17 +58,44 @@ pub(super) fn render(ctx: &Context) -> anyhow::Result<Rendered> {
             let hashes = hashed.unwrap_or_else(|| plan_write::Hashes::of(&plan));
             Ok(Rendered::Plan(plan, hashes))
         }
-        Err(diagnostics) => Ok(refuse(ctx, &diagnostics, &sources)),
+        Err(diagnostics) => Ok(refuse(ctx, &diagnostics, &sources, Stage::Render)),
     }
 }
 
-fn refuse(ctx: &Context, diagnostics: &[Diagnostic], sources: &SourceMap) -> Rendered {
+/// Where `build` stopped, for the refusal message and the exit code.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Reading or decoding the declarations.
+    Declarations,
+    /// `check`'s rules over the declarations and the repository.
+    Check,
+    /// Resolving the declarations' references while rendering.
+    Render,
+}
+
+/// Prints why nothing is written. Exit 1 when the findings are the user's to fix
+/// (what `check` reports), 2 when the declarations could not be read or
+/// evaluated at all (as `check` does).
+fn refuse(
+    ctx: &Context,
+    diagnostics: &[Diagnostic],
+    sources: &SourceMap,
+    stage: Stage,
+) -> Rendered {
     ctx.print_diagnostics(diagnostics, sources);
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
-    eprintln!(
-        "error: {errors} error(s) in the declarations; nothing written (run `avalanche-net check`)"
-    );
-    Rendered::Refused(ExitCode::from(1))
+    let unreadable = stage == Stage::Declarations
+        && diagnostics
+            .iter()
+            .any(|d| d.is_error() && !d.rule.starts_with("model-"));
+    let plural = if errors == 1 { "" } else { "s" };
+    let what = match stage {
+        _ if unreadable => "the declarations could not be read",
+        Stage::Declarations => "the declarations are invalid",
+        Stage::Check | Stage::Render => "`avalanche-net check` fails",
+    };
+    eprintln!("error: nothing written: {what} ({errors} error{plural})");
+    Rendered::Refused(ExitCode::from(if unreadable { 2 } else { 1 }))
 }
 
 /// Where the plan's paths are rooted: `--out`, else the repository.

@@ -85,7 +85,7 @@ pub fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<ExitCode> {
         diagnostics.clone()
     };
     out.write_all(avalanche_diag::render(format, &shown, &sources, options).as_bytes())?;
-    if format == Format::Human {
+    if format == Format::Human && !(ctx.global.quiet && shown.is_empty()) {
         writeln!(out, "{}", avalanche_diag::summary(&diagnostics))?;
     }
     out.flush()?;
