@@ -14,21 +14,10 @@ use std::process::ExitCode;
 /// Every repository check on an already decoded `network`: gathers the repository
 /// facts (git-tracked files, `.sops.yaml`, SOPS files, the Kubernetes tree, the
 /// flake) and runs the rules. The files findings point into are added to `sources`.
+/// `plan` is the network's render plan (`None` when it could not be rendered:
+/// unknown references, which the checks report), so a command that renders anyway
+/// renders once; `listing` was started before the declarations were read.
 /// `Err` only when the repository cannot be read.
-pub fn run_checks(
-    ctx: &Context,
-    network: &Network,
-    sources: &mut SourceMap,
-) -> anyhow::Result<Vec<Diagnostic>> {
-    let listing = FileList::start(&ctx.repo);
-    let plan = avalanche_render::render(network).ok();
-    run_checks_with(ctx, network, sources, plan.as_ref(), listing)
-}
-
-/// [`run_checks`] with the network's render plan already made (`None` when it
-/// could not be rendered: unknown references, which the checks report), so a
-/// command that renders anyway renders once, and with the repository's file
-/// listing started before the declarations were read.
 pub fn run_checks_with(
     ctx: &Context,
     network: &Network,

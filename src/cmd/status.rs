@@ -26,7 +26,17 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<ExitCode> {
     };
     // `check` on the same sources, so its findings' spans can be matched with the
     // declarations'. A repository that cannot be read leaves phases 3 and 4 open.
-    let findings = match crate::cmd::check::run_checks(ctx, &network, &mut sources) {
+    let listing = crate::facts::FileList::start(&ctx.repo);
+    // The plan `build` would write (when the declarations resolve), rendered once
+    // for the checks and for the phases that compare the repository with it.
+    let plan = avalanche_render::render(&network).ok();
+    let findings = match crate::cmd::check::run_checks_with(
+        ctx,
+        &network,
+        &mut sources,
+        plan.as_ref(),
+        listing,
+    ) {
         Ok(diagnostics) => Ok(diagnostics
             .into_iter()
             .map(|d| Finding::new(d, &sources))
@@ -37,7 +47,7 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<ExitCode> {
         root: ctx.repo.clone(),
     };
     let network_file = relative(&ctx.repo, &ctx.network_file());
-    let status = assess(&network, &repo, &network_file, &findings);
+    let status = assess(&network, plan.as_ref(), &repo, &network_file, &findings);
     let text = match args.format {
         StatusFormat::Json => {
             let mut text = serde_json::to_string_pretty(&status.to_json())?;
@@ -442,9 +452,13 @@ fn cannot_check(err: &str) -> Todo {
     Todo::new(format!("the repository could not be checked: {err}")).run("avalanche-net check")
 }
 
-fn assess(network: &Network, repo: &Repo, network_file: &str, findings: &Findings) -> Status {
-    // The plan `build` would write, when the declarations resolve.
-    let plan = avalanche_render::render(network).ok();
+fn assess(
+    network: &Network,
+    plan: Option<&avalanche_render::Plan>,
+    repo: &Repo,
+    network_file: &str,
+    findings: &Findings,
+) -> Status {
     let proxy_dir = k8s_path(network, "base/infra/network/vpn-proxy");
     let readme = format!("{proxy_dir}/README.md");
     let app = k8s_path(network, "base/infra/vpn-proxy-app.yaml");
