@@ -5,7 +5,7 @@
 use crate::gluetun::{self, HTTP_PROXY_PORT, SHADOWSOCKS_CIPHER, SHADOWSOCKS_PORT, env};
 use crate::node::{Node, node};
 use crate::plan::yaml_file;
-use crate::proxy::{CURL_IMAGE, ksops_generator};
+use crate::proxy::{ksops_generator, verification_job_node};
 use crate::resolve::{ResolvedClient, Vpn};
 use crate::{Ctx, PROXY_NAMESPACE, Plan, labels, proxy_selector, relative};
 use avalanche_model::{ClientProtocol, HealthCheck, SecretFormat, VpnType};
@@ -279,38 +279,14 @@ fn client_verification(ctx: &Ctx<'_>, c: &ResolvedClient<'_>) -> Node {
     let mut pod_labels = node!(&c.client.pod_labels);
     pod_labels.insert("avalanche.network/verification", node!("true"));
     let name = format!("{}-vpn-egress-verify", c.name);
-    node!({
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {
-            "name": name,
-            "namespace": c.client.namespace.as_str(),
-            "labels": labels(c.name, None, "verification"),
-            "annotations": {
-                "argocd.argoproj.io/hook": "PostSync",
-                "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
-            },
-        },
-        "spec": {
-            "backoffLimit": 1,
-            "ttlSecondsAfterFinished": 86400,
-            "template": {
-                "metadata": { "labels": pod_labels },
-                "spec": {
-                    "restartPolicy": "Never",
-                    "automountServiceAccountToken": false,
-                    "securityContext": { "runAsNonRoot": true, "runAsUser": 100, "seccompProfile": { "type": "RuntimeDefault" } },
-                    "containers": [{
-                        "name": "verify",
-                        "image": CURL_IMAGE,
-                        "command": ["/bin/sh", "-c", script],
-                        "resources": { "requests": { "cpu": "10m", "memory": "16Mi" }, "limits": { "memory": "64Mi" } },
-                        "securityContext": { "allowPrivilegeEscalation": false, "readOnlyRootFilesystem": true, "capabilities": { "drop": ["ALL"] } },
-                    }],
-                },
-            },
-        },
-    })
+    verification_job_node(
+        &name,
+        c.client.namespace.as_str(),
+        labels(c.name, None, "verification"),
+        pod_labels,
+        1,
+        &script,
+    )
 }
 
 /// What a native gluetun sidecar needs.

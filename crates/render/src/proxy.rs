@@ -313,23 +313,36 @@ fn verification_job(ctx: &Ctx<'_>) -> Node {
         ));
     }
     let l = labels(VERIFY_NAME, None, "verification");
+    verification_job_node(VERIFY_NAME, PROXY_NAMESPACE, l.clone(), l, 2, &script)
+}
+
+/// A verification Job: an Argo CD PostSync hook running `script` with curl, as a
+/// non-root, read-only, capability-less pod.
+pub fn verification_job_node(
+    name: &str,
+    namespace: &str,
+    labels: Node,
+    pod_labels: Node,
+    backoff_limit: u32,
+    script: &str,
+) -> Node {
     node!({
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {
-            "name": VERIFY_NAME,
-            "namespace": PROXY_NAMESPACE,
-            "labels": l.clone(),
+            "name": name,
+            "namespace": namespace,
+            "labels": labels,
             "annotations": {
                 "argocd.argoproj.io/hook": "PostSync",
                 "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
             },
         },
         "spec": {
-            "backoffLimit": 2,
+            "backoffLimit": backoff_limit,
             "ttlSecondsAfterFinished": 86400,
             "template": {
-                "metadata": { "labels": l },
+                "metadata": { "labels": pod_labels },
                 "spec": {
                     "restartPolicy": "Never",
                     "automountServiceAccountToken": false,
