@@ -98,10 +98,10 @@ pub const IGNORE_FILE: &str = ".avalancheignore";
 fn load_ignore(repo: &Path) -> anyhow::Result<ignore::gitignore::Gitignore> {
     let mut builder = ignore::gitignore::GitignoreBuilder::new(repo);
     let path = repo.join(IGNORE_FILE);
-    if path.is_file() {
-        if let Some(err) = builder.add(&path) {
-            anyhow::bail!("{}: {err}", path.display());
-        }
+    if path.is_file()
+        && let Some(err) = builder.add(&path)
+    {
+        anyhow::bail!("{}: {err}", path.display());
     }
     builder
         .build()
@@ -178,10 +178,10 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
                 continue;
             }
             walk(root, &entry.path(), out)?;
-        } else if kind.is_file() {
-            if let Ok(rel) = entry.path().strip_prefix(root) {
-                out.push(rel.to_string_lossy().replace('\\', "/"));
-            }
+        } else if kind.is_file()
+            && let Ok(rel) = entry.path().strip_prefix(root)
+        {
+            out.push(rel.to_string_lossy().replace('\\', "/"));
         }
     }
     Ok(())

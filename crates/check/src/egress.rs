@@ -242,10 +242,10 @@ impl<'f> DocIndex<'f> {
             kustomization_in: HashMap::new(),
         };
         for d in docs {
-            if d.pod_labels.is_some() {
-                if let Some(name) = d.name.as_deref() {
-                    index.workloads.entry(name).or_default().push(d);
-                }
+            if d.pod_labels.is_some()
+                && let Some(name) = d.name.as_deref()
+            {
+                index.workloads.entry(name).or_default().push(d);
             }
             if d.components.is_some() {
                 index.kustomization_at.entry(d.path.as_str()).or_insert(d);
@@ -430,10 +430,10 @@ fn admitted(
 fn kustomization_namespace(index: &DocIndex<'_>, path: &str) -> Option<String> {
     let mut dir = path.rsplit_once('/').map(|(d, _)| d)?;
     loop {
-        if let Some(k) = index.kustomization_in.get(dir) {
-            if let Some(ns) = &k.kustomization_namespace {
-                return Some(ns.clone());
-            }
+        if let Some(k) = index.kustomization_in.get(dir)
+            && let Some(ns) = &k.kustomization_namespace
+        {
+            return Some(ns.clone());
         }
         dir = dir.rsplit_once('/')?.0;
     }

@@ -244,17 +244,17 @@ fn parse_rule(item: &MarkedYaml<'_>) -> Result<CreationRule> {
         let Some(key) = scalar_str(k) else { continue };
         match key.as_str() {
             "path_regex" => {
-                if let Some(s) = string_field(&key, v)? {
-                    if !s.is_empty() {
-                        let re = regex::Regex::new(&s).map_err(|e| {
-                            config_err(
-                                v,
-                                format!("`path_regex` is not a valid regular expression: {e}"),
-                            )
-                        })?;
-                        rule.compiled = Some(re);
-                        rule.path_regex = Some((s, line_of(v)));
-                    }
+                if let Some(s) = string_field(&key, v)?
+                    && !s.is_empty()
+                {
+                    let re = regex::Regex::new(&s).map_err(|e| {
+                        config_err(
+                            v,
+                            format!("`path_regex` is not a valid regular expression: {e}"),
+                        )
+                    })?;
+                    rule.compiled = Some(re);
+                    rule.path_regex = Some((s, line_of(v)));
                 }
             }
             "age" => recipients_field(&key, v, &mut rule.age)?,
@@ -385,10 +385,10 @@ pub fn scan_anchors(text: &str) -> Vec<(String, String, usize)> {
                     .map_or(line.len(), |n| i + 1 + n);
                 let name = &line[i + 1..name_end];
                 let rest = line[name_end..].trim_start();
-                if !name.is_empty() {
-                    if let Some(value) = anchor_value(rest) {
-                        out.push((name.to_string(), value, idx + 1));
-                    }
+                if !name.is_empty()
+                    && let Some(value) = anchor_value(rest)
+                {
+                    out.push((name.to_string(), value, idx + 1));
                 }
                 i = name_end;
                 continue;

@@ -167,10 +167,10 @@ pub fn compute_mac(plain: &Value, rule: &CryptRule, mac_only_encrypted: bool) ->
     let m = Matcher::new(rule)?;
     let mut h = new_hasher(mac_only_encrypted);
     map_leaves(plain, &mut Vec::new(), true, &mut |path, leaf| {
-        if !mac_only_encrypted || m.encrypted(path) {
-            if let Some((_, b)) = to_bytes(leaf) {
-                h.update(&b);
-            }
+        if (!mac_only_encrypted || m.encrypted(path))
+            && let Some((_, b)) = to_bytes(leaf)
+        {
+            h.update(&b);
         }
         Ok(Value::Null)
     })?;
@@ -230,20 +230,20 @@ pub fn decrypt_doc_with_key(doc: &Value, metadata: Metadata, key: DataKey) -> Re
                 let enc = cipher::parse(s, &a)?;
                 let bytes = cipher::open(&enc, key.bytes(), &a)?;
                 let v = typed(&bytes, enc.ty, &a)?;
-                if let Ok(iv) = <[u8; cipher::IV_LEN]>::try_from(enc.iv.as_slice()) {
-                    if let Some((ty, b)) = to_bytes(&v) {
-                        stash.0.insert((a, ty, b), iv);
-                    }
+                if let Ok(iv) = <[u8; cipher::IV_LEN]>::try_from(enc.iv.as_slice())
+                    && let Some((ty, b)) = to_bytes(&v)
+                {
+                    stash.0.insert((a, ty, b), iv);
                 }
                 v
             }
         } else {
             leaf.clone()
         };
-        if !metadata.mac_only_encrypted || encrypted {
-            if let Some((_, b)) = to_bytes(&v) {
-                h.update(&b);
-            }
+        if (!metadata.mac_only_encrypted || encrypted)
+            && let Some((_, b)) = to_bytes(&v)
+        {
+            h.update(&b);
         }
         Ok(v)
     })?;

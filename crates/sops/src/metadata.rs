@@ -115,10 +115,10 @@ impl Metadata {
                 "key_groups" => {
                     if let Value::Seq(groups) = v {
                         md.key_groups = groups.len();
-                        if let [Value::Map(_)] = groups.as_slice() {
-                            if let Some(age) = groups[0].get("age") {
-                                read_age(age, &mut md.age)?;
-                            }
+                        if let [Value::Map(_)] = groups.as_slice()
+                            && let Some(age) = groups[0].get("age")
+                        {
+                            read_age(age, &mut md.age)?;
                         }
                     }
                 }
