@@ -1,7 +1,7 @@
 //! End-to-end tests of `build` and `diff`: the bundled network's tree, its validity
 //! for real tools (`kubectl kustomize`, `kubernetes-validate`), and the writer's
 //! guarantees (hand edits, atomicity, pruning, determinism, locking, symlinks).
-use crate::support::{self, TempRepo};
+use crate::support::{self, TempRepo, tree};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,34 +10,6 @@ use std::process::Command;
 const LEDGER: &str = "kubernetes/.avalanche-generated.json";
 const MARMITHON_PATCH: &str = "kubernetes/base/apps/irc/marmithon/vpn-egress/deployment-patch.yaml";
 const PROXY_DIR: &str = "kubernetes/base/infra/network/vpn-proxy";
-
-/// Every file under `dir` (but `.git`), path → bytes.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
-            let entry = entry.expect("a directory entry");
-            let path = entry.path();
-            if path.file_name().is_some_and(|n| n == ".git") {
-                continue;
-            }
-            let ty = entry.file_type().expect("a file type");
-            let rel = path
-                .strip_prefix(root)
-                .expect("under root")
-                .to_string_lossy()
-                .into_owned();
-            if ty.is_dir() {
-                out.insert(format!("{rel}/"), Vec::new());
-                walk(root, &path, out);
-            } else {
-                out.insert(rel, std::fs::read(&path).unwrap_or_default());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
 
 /// Edits the bundled declarations.
 fn edit_network(repo: &TempRepo, from: &str, to: &str) {

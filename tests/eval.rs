@@ -22,12 +22,11 @@ fn nix_files(dir: &Path) -> Vec<PathBuf> {
 /// Runs `nix-instantiate --eval --strict --json` on `file` (a top-level function is
 /// called as the static reader calls it), with throwaway state directories.
 fn nix_instantiate(tool: &Path, file: &Path) -> std::process::Output {
-    let state = tempfile::tempdir().expect("temp dir");
+    let nix = NixSandbox::new();
     let abs = std::fs::canonicalize(file).expect("canonical path");
     Command::new(tool)
         .args(avalanche_nix::nix_instantiate_args(&abs))
-        .env("NIX_STATE_DIR", state.path().join("state"))
-        .env("HOME", state.path())
+        .envs(nix.env())
         .output()
         .expect("running nix-instantiate")
 }
@@ -347,14 +346,30 @@ fn eval_nix_without_nix_says_how_to_proceed() {
     );
 }
 
-fn nix_env(state: &Path) -> Vec<(String, String)> {
-    vec![
-        (
-            "NIX_STATE_DIR".into(),
-            state.join("state").display().to_string(),
-        ),
-        ("HOME".into(), state.display().to_string()),
-    ]
+/// A private Nix state directory and HOME for `nix-instantiate` (Debian's nix
+/// wants both writable), alive as long as this value.
+struct NixSandbox {
+    _dir: tempfile::TempDir,
+    vars: [(&'static str, String); 2],
+}
+
+impl NixSandbox {
+    fn new() -> NixSandbox {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let vars = [
+            (
+                "NIX_STATE_DIR",
+                dir.path().join("state").display().to_string(),
+            ),
+            ("HOME", dir.path().display().to_string()),
+        ];
+        NixSandbox { _dir: dir, vars }
+    }
+
+    /// The variables, as `TempRepo::run_env` takes them.
+    fn env(&self) -> Vec<(&str, &str)> {
+        self.vars.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
 }
 
 #[test]
@@ -363,9 +378,8 @@ fn eval_auto_falls_back_to_nix_outside_the_subset() {
         return;
     }
     let repo = TempRepo::new();
-    let state = tempfile::tempdir().expect("temp dir");
-    let env = nix_env(state.path());
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let nix = NixSandbox::new();
+    let env = nix.env();
     repo.write(
         "nix/network.nix",
         "let s = { b = 2; }; in {\n  a = with s; b;\n  c = if true then 1 else 0;\n}\n",
@@ -416,9 +430,8 @@ fn eval_nix_reports_nix_errors() {
         return;
     }
     let repo = TempRepo::new();
-    let state = tempfile::tempdir().expect("temp dir");
-    let env = nix_env(state.path());
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let nix = NixSandbox::new();
+    let env = nix.env();
     repo.write("nix/network.nix", "{ a = throw \"boom\"; }\n");
     let run = repo.run_env(&["eval", "--eval", "nix", "nix/network.nix"], &env);
     run.expect_code(2);
@@ -475,9 +488,8 @@ fn the_fallback_note_names_the_declarations_relative_to_the_repo() {
         return;
     }
     let repo = TempRepo::new();
-    let state = tempfile::tempdir().expect("temp dir");
-    let env = nix_env(state.path());
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let nix = NixSandbox::new();
+    let env = nix.env();
     repo.write(
         "nix/network.nix",
         "{\n  avalanche.network = with { }; { };\n}\n",

@@ -13,7 +13,7 @@
 //!
 //! Tests needing `mount` (a small or read-only tmpfs) skip, saying why, where
 //! mounting is not permitted.
-use crate::support::{self, TempRepo};
+use crate::support::{self, TempRepo, tree};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -21,45 +21,6 @@ use std::time::{Duration, Instant};
 
 const LEDGER: &str = "kubernetes/.avalanche-generated.json";
 const TEMP_PREFIX: &str = ".avalanche-net-";
-
-/// Every regular file and symlink under `dir` (but `.git`), path → bytes
-/// (a symlink's bytes are `-> target`); directories as `path/` → empty.
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
-        for entry in entries {
-            let entry = entry.expect("a directory entry");
-            let path = entry.path();
-            if path
-                .file_name()
-                .is_some_and(|n| n == ".git" || n == "lost+found")
-            {
-                continue;
-            }
-            let ty = entry.file_type().expect("a file type");
-            let rel = path
-                .strip_prefix(root)
-                .expect("under root")
-                .to_string_lossy()
-                .into_owned();
-            if ty.is_symlink() {
-                let target = std::fs::read_link(&path).expect("reading a link");
-                out.insert(rel, format!("-> {}", target.display()).into_bytes());
-            } else if ty.is_dir() {
-                out.insert(format!("{rel}/"), Vec::new());
-                walk(root, &path, out);
-            } else {
-                out.insert(
-                    rel,
-                    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-                );
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
 
 /// Every file under `dir`, `.git` included, for the canary scan.
 fn all_files(dir: &Path, out: &mut Vec<PathBuf>) {

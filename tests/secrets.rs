@@ -65,6 +65,18 @@ fn seal_proton(env: &Env, repo: &TempRepo, values: &[(&str, &str)]) -> support::
     run
 }
 
+/// Seals both bundled secrets: the ProtonVPN Secret with `VALUES` and routy's
+/// plain auth key.
+fn seal_both(env: &Env, repo: &TempRepo) {
+    seal_proton(env, repo, &VALUES);
+    env.run(
+        repo,
+        &["secrets", "seal", "routy-tailscale"],
+        &[("authkey", "tskey-auth-test")],
+    )
+    .expect_code(0);
+}
+
 /// Every file of the repository (with `.git`), path → bytes.
 fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     let mut out = BTreeMap::new();
@@ -254,13 +266,7 @@ fn sealed_files_decrypt_with_age_cli_and_the_mac_holds_independently() {
     };
     let env = Env::demo();
     let repo = TempRepo::bundled();
-    seal_proton(&env, &repo, &VALUES);
-    env.run(
-        &repo,
-        &["secrets", "seal", "routy-tailscale"],
-        &[("authkey", "tskey-auth-test")],
-    )
-    .expect_code(0);
+    seal_both(&env, &repo);
 
     let text = repo.read(PROTON);
     assert!(
@@ -308,13 +314,7 @@ fn sealed_files_decrypt_with_npm_sops_age() {
     }
     let env = Env::demo();
     let repo = TempRepo::bundled();
-    seal_proton(&env, &repo, &VALUES);
-    env.run(
-        &repo,
-        &["secrets", "seal", "routy-tailscale"],
-        &[("authkey", "tskey-auth-test")],
-    )
-    .expect_code(0);
+    seal_both(&env, &repo);
     let decrypt = |rel: &str| -> serde_json::Value {
         let out = std::process::Command::new(&node)
             .arg(oracles.join("sops-age-decrypt.mjs"))
@@ -885,13 +885,7 @@ fn real_sops_agrees() {
     };
     let env = Env::demo();
     let repo = TempRepo::bundled();
-    seal_proton(&env, &repo, &VALUES);
-    env.run(
-        &repo,
-        &["secrets", "seal", "routy-tailscale"],
-        &[("authkey", "tskey-auth-test")],
-    )
-    .expect_code(0);
+    seal_both(&env, &repo);
     let sops_run = |args: &[&str]| {
         let out = std::process::Command::new(&sops)
             .arg("--disable-version-check")

@@ -31,6 +31,25 @@ let
     '';
   };
 
+  # The app an egress entry patches: its namespace and its Deployment.
+  appNamespaceOption =
+    example:
+    lib.mkOption {
+      type = dnsLabel;
+      inherit example;
+      description = "The app's namespace.";
+    };
+
+  appDeploymentOption =
+    kind: name: example:
+    lib.mkOption {
+      type = dnsLabel;
+      default = name;
+      defaultText = lib.literalExpression "<name>";
+      inherit example;
+      description = "The app's Deployment to patch (default: the ${kind}'s attribute name).";
+    };
+
   privilegedOption = lib.mkOption {
     type = lib.types.bool;
     default = defaults.privileged;
@@ -185,18 +204,8 @@ let
     { name, ... }:
     {
       options = {
-        namespace = lib.mkOption {
-          type = dnsLabel;
-          example = "media";
-          description = "The app's namespace.";
-        };
-        deployment = lib.mkOption {
-          type = dnsLabel;
-          default = name;
-          defaultText = lib.literalExpression "<name>";
-          example = "qbittorrent";
-          description = "The app's Deployment to patch (default: the sidecar's attribute name).";
-        };
+        namespace = appNamespaceOption "media";
+        deployment = appDeploymentOption "sidecar" name "qbittorrent";
         provider = providerRefOption;
         countries = countriesOption;
         portForwarding = lib.mkOption {
@@ -223,18 +232,8 @@ let
     { name, ... }:
     {
       options = {
-        namespace = lib.mkOption {
-          type = dnsLabel;
-          example = "irc";
-          description = "The app's namespace.";
-        };
-        deployment = lib.mkOption {
-          type = dnsLabel;
-          default = name;
-          defaultText = lib.literalExpression "<name>";
-          example = "marmithon";
-          description = "The app's Deployment to patch (default: the client's attribute name).";
-        };
+        namespace = appNamespaceOption "irc";
+        deployment = appDeploymentOption "client" name "marmithon";
         proxy = lib.mkOption {
           type = dnsLabel;
           example = "iceland";

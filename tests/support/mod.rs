@@ -2,6 +2,7 @@
 //! environment, print everything on failure, and find external oracles.
 #![allow(dead_code)]
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -217,4 +218,43 @@ pub fn run_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         args: args.iter().map(|s| s.to_string()).collect(),
         output,
     }
+}
+
+/// Every regular file and symlink under `dir` (but `.git`), path → bytes
+/// (a symlink's bytes are `-> target`); directories as `path/` → empty.
+pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        let entries = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        for entry in entries {
+            let entry = entry.expect("a directory entry");
+            let path = entry.path();
+            if path
+                .file_name()
+                .is_some_and(|n| n == ".git" || n == "lost+found")
+            {
+                continue;
+            }
+            let ty = entry.file_type().expect("a file type");
+            let rel = path
+                .strip_prefix(root)
+                .expect("under root")
+                .to_string_lossy()
+                .into_owned();
+            if ty.is_symlink() {
+                let target = std::fs::read_link(&path).expect("reading a link");
+                out.insert(rel, format!("-> {}", target.display()).into_bytes());
+            } else if ty.is_dir() {
+                out.insert(format!("{rel}/"), Vec::new());
+                walk(root, &path, out);
+            } else {
+                out.insert(
+                    rel,
+                    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+                );
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
 }

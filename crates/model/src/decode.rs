@@ -1034,6 +1034,15 @@ impl Decoder {
         )
     }
 
+    fn privileged(&mut self, s: &Section<'_, '_>) -> bool {
+        self.opt(
+            s,
+            "privileged",
+            || d::PRIVILEGED,
+            |me, v, p| me.boolean(v, p),
+        )
+    }
+
     fn countries(&mut self, s: &Section<'_, '_>) -> Option<Vec<Spanned<String>>> {
         self.req(s, "countries", "[ \"Iceland\" ]", |me, v, p| {
             me.strings(v, p)
@@ -1052,12 +1061,7 @@ impl Decoder {
             |me, v, p| me.count(v, p),
         );
         let health_check = self.health_check(&s);
-        let privileged = self.opt(
-            &s,
-            "privileged",
-            || d::PRIVILEGED,
-            |me, v, p| me.boolean(v, p),
-        );
+        let privileged = self.privileged(&s);
         Some(Proxy {
             span: s.span,
             provider: provider?,
@@ -1087,12 +1091,7 @@ impl Decoder {
             })
         });
         let health_check = self.health_check(&s);
-        let privileged = self.opt(
-            &s,
-            "privileged",
-            || d::PRIVILEGED,
-            |me, v, p| me.boolean(v, p),
-        );
+        let privileged = self.privileged(&s);
         Some(Sidecar {
             span: s.span,
             namespace: namespace?,
