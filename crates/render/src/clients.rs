@@ -7,8 +7,9 @@ use crate::node::{Node, node};
 use crate::plan::yaml_file;
 use crate::proxy::{ksops_generator, verification_job_node};
 use crate::resolve::{ResolvedClient, Vpn};
-use crate::{Ctx, PROXY_NAMESPACE, Plan, labels, proxy_selector, relative};
+use crate::{Ctx, PROXY_NAMESPACE, Plan, concat, labels, proxy_selector, relative};
 use avalanche_model::{ClientProtocol, HealthCheck, SecretFormat, VpnType};
+use std::borrow::Cow;
 
 /// The volume the sidecar's gluetun keeps its state in (prefixed: the app has its own volumes).
 const SIDECAR_VOLUME: &str = "vpn-egress-gluetun";
@@ -38,12 +39,18 @@ pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
 }
 
 fn render_clients(ctx: &Ctx<'_>, clients: &[ResolvedClient<'_>], plan: &mut Plan) {
+    let no_proxy = no_proxy(ctx);
     for c in clients {
         let dir = ctx.component_dir(c.client.namespace.as_str(), c.name);
-        let mut component = Component::new(&dir);
+        let mut component = Component::new(dir);
         match c.client.protocol.value {
             ClientProtocol::Http => {
-                component.patch(plan, c.client.deployment.as_str(), http_patch(ctx, c));
+                let url = format!("http://{}:{HTTP_PROXY_PORT}", ctx.proxy_host(c.proxy.name));
+                component.patch(
+                    plan,
+                    c.client.deployment.as_str(),
+                    http_patch(c, &url, &no_proxy),
+                );
             }
             ClientProtocol::Shadowsocks => {
                 component.resource(plan, "configmap.yaml", shadowsocks_config(ctx, c));
@@ -79,7 +86,7 @@ fn render_clients(ctx: &Ctx<'_>, clients: &[ResolvedClient<'_>], plan: &mut Plan
 fn render_sidecars(ctx: &Ctx<'_>, plan: &mut Plan) {
     for s in &ctx.resolved.sidecars {
         let dir = ctx.component_dir(s.sidecar.namespace.as_str(), s.name);
-        let mut component = Component::new(&dir);
+        let mut component = Component::new(dir);
         let spec = SidecarSpec {
             vpn: s.vpn,
             health: s.sidecar.health_check,
@@ -98,31 +105,31 @@ fn render_sidecars(ctx: &Ctx<'_>, plan: &mut Plan) {
 }
 
 /// A Component being assembled.
-struct Component {
+struct Component<'a> {
     dir: String,
-    resources: Vec<String>,
-    patches: Vec<Node>,
-    generators: Vec<String>,
+    resources: Vec<&'static str>,
+    patches: Vec<Node<'a>>,
+    generators: Vec<&'static str>,
 }
 
-impl Component {
-    fn new(dir: &str) -> Component {
+impl<'a> Component<'a> {
+    fn new(dir: String) -> Component<'a> {
         Component {
-            dir: dir.to_owned(),
+            dir,
             resources: Vec::new(),
             patches: Vec::new(),
             generators: Vec::new(),
         }
     }
 
-    fn resource(&mut self, plan: &mut Plan, file: &str, doc: Node) {
-        plan.insert(format!("{}/{file}", self.dir), yaml_file(&doc));
-        self.resources.push(file.to_owned());
+    fn resource(&mut self, plan: &mut Plan, file: &'static str, doc: Node<'_>) {
+        plan.insert(concat(&[&self.dir, "/", file]), yaml_file(&doc));
+        self.resources.push(file);
     }
 
-    fn patch(&mut self, plan: &mut Plan, deployment: &str, doc: Node) {
+    fn patch(&mut self, plan: &mut Plan, deployment: &'a str, doc: Node<'_>) {
         let file = "deployment-patch.yaml";
-        plan.insert(format!("{}/{file}", self.dir), yaml_file(&doc));
+        plan.insert(concat(&[&self.dir, "/", file]), yaml_file(&doc));
         self.patches.push(node!({
             "path": file,
             "target": { "group": "apps", "version": "v1", "kind": "Deployment", "name": deployment },
@@ -144,11 +151,11 @@ impl Component {
         plan.insert(
             format!("{}/{file}", self.dir),
             yaml_file(&ksops_generator(
-                &format!("{}-secrets", vpn.secret_name),
+                Cow::Owned(format!("{}-secrets", vpn.secret_name)),
                 &files,
             )),
         );
-        self.generators.push(file.to_owned());
+        self.generators.push(file);
     }
 
     fn finish(self, plan: &mut Plan) {
@@ -163,7 +170,7 @@ impl Component {
         if !self.patches.is_empty() {
             k.insert("patches", node!(self.patches));
         }
-        plan.insert(format!("{}/kustomization.yaml", self.dir), yaml_file(&k));
+        plan.insert(concat(&[&self.dir, "/kustomization.yaml"]), yaml_file(&k));
         plan.own_dir(self.dir);
     }
 }
@@ -179,11 +186,9 @@ fn no_proxy(ctx: &Ctx<'_>) -> String {
     )
 }
 
-/// Proxy variables on the app's container (named like its Deployment), upper and
-/// lower case: curl, Python and Go read different ones.
-fn http_patch(ctx: &Ctx<'_>, c: &ResolvedClient<'_>) -> Node {
-    let url = format!("http://{}:{HTTP_PROXY_PORT}", ctx.proxy_host(c.proxy.name));
-    let no_proxy = no_proxy(ctx);
+/// Proxy variables (`url` of the proxy, `no_proxy`) on the app's container (named
+/// like its Deployment), upper and lower case: curl, Python and Go read different ones.
+fn http_patch<'a>(c: &ResolvedClient<'a>, url: &'a str, no_proxy: &'a str) -> Node<'a> {
     let deployment = c.client.deployment.as_str();
     node!({
         "apiVersion": "apps/v1",
@@ -196,11 +201,11 @@ fn http_patch(ctx: &Ctx<'_>, c: &ResolvedClient<'_>) -> Node {
                     "containers": [{
                         "name": deployment,
                         "env": [
-                            env("HTTP_PROXY", url.clone()),
-                            env("HTTPS_PROXY", url.clone()),
-                            env("http_proxy", url.clone()),
+                            env("HTTP_PROXY", url),
+                            env("HTTPS_PROXY", url),
+                            env("http_proxy", url),
                             env("https_proxy", url),
-                            env("NO_PROXY", no_proxy.clone()),
+                            env("NO_PROXY", no_proxy),
                             env("no_proxy", no_proxy),
                         ],
                     }],
@@ -212,12 +217,12 @@ fn http_patch(ctx: &Ctx<'_>, c: &ResolvedClient<'_>) -> Node {
 
 /// The endpoint and cipher a Shadowsocks client needs (the password stays in the
 /// proxy's Secret: copy it into the app's own secret).
-fn shadowsocks_config(ctx: &Ctx<'_>, c: &ResolvedClient<'_>) -> Node {
+fn shadowsocks_config<'a>(ctx: &Ctx<'a>, c: &ResolvedClient<'a>) -> Node<'a> {
     node!({
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
-            "name": format!("{}-vpn-egress", c.name),
+            "name": concat(&[c.name, "-vpn-egress"]),
             "namespace": c.client.namespace.as_str(),
             "labels": labels(c.name, None, "vpn-egress"),
         },
@@ -230,7 +235,7 @@ fn shadowsocks_config(ctx: &Ctx<'_>, c: &ResolvedClient<'_>) -> Node {
 }
 
 /// The client's only way out: its proxy's pods on the ports its protocol uses, and DNS.
-fn egress_policy(c: &ResolvedClient<'_>) -> Node {
+fn egress_policy<'a>(c: &ResolvedClient<'a>) -> Node<'a> {
     let ports = match c.client.protocol.value {
         ClientProtocol::Shadowsocks => node!([
             { "port": SHADOWSOCKS_PORT, "protocol": "TCP" },
@@ -242,7 +247,7 @@ fn egress_policy(c: &ResolvedClient<'_>) -> Node {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {
-            "name": format!("{}-vpn-egress", c.name),
+            "name": concat(&[c.name, "-vpn-egress"]),
             "namespace": c.client.namespace.as_str(),
             "labels": labels(c.name, None, "vpn-egress"),
         },
@@ -253,7 +258,7 @@ fn egress_policy(c: &ResolvedClient<'_>) -> Node {
                 {
                     "to": [{
                         "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": PROXY_NAMESPACE } },
-                        "podSelector": { "matchLabels": proxy_selector(c.proxy.name) },
+                        "podSelector": { "matchLabels": proxy_selector(concat(&["vpn-proxy-", c.proxy.name])) },
                     }],
                     "ports": ports,
                 },
@@ -271,7 +276,7 @@ fn egress_policy(c: &ResolvedClient<'_>) -> Node {
 
 /// A pod with the client's labels: the internet must be unreachable directly and
 /// reachable through the proxy.
-fn client_verification(ctx: &Ctx<'_>, c: &ResolvedClient<'_>) -> Node {
+fn client_verification<'a>(ctx: &Ctx<'a>, c: &ResolvedClient<'a>) -> Node<'a> {
     let proxy = format!("http://{}:{HTTP_PROXY_PORT}", ctx.proxy_host(c.proxy.name));
     let script = format!(
         "set -u\nif curl -fsS --max-time 10 --noproxy '*' https://ipinfo.io/ip; then echo 'direct egress is open: the NetworkPolicy is not enforced'; exit 1; fi\ncurl -fsS --max-time 20 -x {proxy} https://ipinfo.io/ip || {{ echo 'the proxy is unreachable'; exit 1; }}\necho ok\n"
@@ -280,12 +285,12 @@ fn client_verification(ctx: &Ctx<'_>, c: &ResolvedClient<'_>) -> Node {
     pod_labels.insert("avalanche.network/verification", node!("true"));
     let name = format!("{}-vpn-egress-verify", c.name);
     verification_job_node(
-        &name,
+        name,
         c.client.namespace.as_str(),
         labels(c.name, None, "verification"),
         pod_labels,
         1,
-        &script,
+        script,
     )
 }
 
@@ -302,7 +307,7 @@ struct SidecarSpec<'a> {
 /// Kubernetes ≥ 1.29): it starts, and passes its startup probe, before the app
 /// starts, and the app shares its network namespace, so its traffic goes through
 /// the tunnel or nowhere.
-fn sidecar_patch(ctx: &Ctx<'_>, deployment: &str, s: &SidecarSpec<'_>) -> Node {
+fn sidecar_patch<'a>(ctx: &Ctx<'a>, deployment: &'a str, s: &SidecarSpec<'a>) -> Node<'a> {
     let k = &ctx.net.kubernetes;
     let mut env_list = gluetun::vpn_env(&s.vpn);
     if s.port_forwarding {

@@ -2,6 +2,7 @@
 use crate::node::{Node, node};
 use crate::resolve::Vpn;
 use avalanche_model::{HealthCheck, VpnType};
+use std::borrow::Cow;
 
 /// The HTTP proxy port (gluetun `HTTPPROXY_LISTENING_ADDRESS`).
 pub const HTTP_PROXY_PORT: u16 = 8888;
@@ -18,21 +19,24 @@ pub const CONTAINER: &str = "gluetun";
 pub const HEALTHCHECK: [&str; 2] = ["/gluetun-entrypoint", "healthcheck"];
 
 /// `{ name, value }`.
-pub fn env(name: &str, value: impl Into<String>) -> Node {
+pub fn env<'a>(name: &'a str, value: impl Into<Cow<'a, str>>) -> Node<'a> {
     node!({ "name": name, "value": value.into() })
 }
 
 /// `{ name, valueFrom.secretKeyRef }`.
-pub fn env_secret(name: &str, secret: &str, key: &str) -> Node {
+pub fn env_secret<'a>(name: &'a str, secret: &'a str, key: &'a str) -> Node<'a> {
     node!({ "name": name, "valueFrom": { "secretKeyRef": { "name": secret, "key": key } } })
 }
 
 /// The provider, credentials and server selection variables.
-pub fn vpn_env(vpn: &Vpn<'_>) -> Vec<Node> {
-    let mut out = vec![
-        env("VPN_SERVICE_PROVIDER", vpn.provider.service.value.clone()),
-        env("VPN_TYPE", vpn.provider.vpn_type.as_str()),
-    ];
+pub fn vpn_env<'a>(vpn: &Vpn<'a>) -> Vec<Node<'a>> {
+    // Room for what the proxies and sidecars append: no regrowth.
+    let mut out = Vec::with_capacity(16);
+    out.push(env(
+        "VPN_SERVICE_PROVIDER",
+        vpn.provider.service.value.as_str(),
+    ));
+    out.push(env("VPN_TYPE", vpn.provider.vpn_type.as_str()));
     let secret = vpn.secret_name;
     match vpn.provider.vpn_type.value {
         VpnType::Wireguard => {
@@ -61,7 +65,7 @@ pub fn vpn_env(vpn: &Vpn<'_>) -> Vec<Node> {
 }
 
 /// An exec probe on gluetun's own health check.
-pub fn probe(period: u32, failures: u32) -> Node {
+pub fn probe(period: u32, failures: u32) -> Node<'static> {
     node!({
         "exec": { "command": HEALTHCHECK },
         "periodSeconds": period,
@@ -72,7 +76,7 @@ pub fn probe(period: u32, failures: u32) -> Node {
 
 /// Least privilege: every capability dropped but `NET_ADMIN` (routes, firewall,
 /// WireGuard), plus `NET_RAW` only for the ICMP health check.
-pub fn security_context(health: HealthCheck, privileged: bool) -> Node {
+pub fn security_context(health: HealthCheck, privileged: bool) -> Node<'static> {
     let mut add = vec!["NET_ADMIN"];
     if health == HealthCheck::Icmp {
         add.push("NET_RAW");
@@ -93,7 +97,7 @@ pub fn security_context(health: HealthCheck, privileged: bool) -> Node {
 /// Deletes the ip rules a previous, abruptly stopped gluetun left in the pod's
 /// network namespace (gluetun-wiki, Kubernetes page): without it a restarted
 /// container fails with `adding IPv6 rule: file exists`.
-pub fn post_start_cleanup() -> Node {
+pub fn post_start_cleanup() -> Node<'static> {
     node!({
         "postStart": {
             "exec": {
@@ -104,7 +108,7 @@ pub fn post_start_cleanup() -> Node {
 }
 
 /// Requests and limits: gluetun idles around 20 MiB and a few millicores.
-pub fn resources() -> Node {
+pub fn resources() -> Node<'static> {
     node!({
         "requests": { "cpu": "50m", "memory": "64Mi" },
         "limits": { "cpu": "1", "memory": "256Mi" },

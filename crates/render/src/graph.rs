@@ -7,7 +7,7 @@
 //! retired hosts, greyed and dashed. Identifiers are escaped so that any name or
 //! label gives a valid diagram, and the output depends only on the network (maps
 //! are ordered), so it is byte-for-byte deterministic.
-use avalanche_model::{ClientProtocol, Network, Permission, Role, defaults};
+use avalanche_model::{ClientProtocol, Network, Permission, Role, Spanned, defaults};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
@@ -155,7 +155,7 @@ enum Child {
 struct Edge {
     from: String,
     to: String,
-    label: Option<String>,
+    label: Option<&'static str>,
     dashed: bool,
 }
 
@@ -171,30 +171,46 @@ struct Graph {
 /// an escaped part never contains: distinct inputs give distinct, valid ids in both
 /// Mermaid and DOT, and no id is a keyword (`end`, `graph`, …) thanks to the prefix.
 fn ident(kind: &str, parts: &[&str]) -> String {
-    let mut id = String::from(kind);
+    // The longest it can get (every byte escaped): no regrowth.
+    let mut id =
+        String::with_capacity(kind.len() + parts.iter().map(|p| 2 + 3 * p.len()).sum::<usize>());
+    id.push_str(kind);
     for part in parts {
         id.push_str("__");
         for byte in part.bytes() {
             if byte.is_ascii_alphanumeric() {
                 id.push(char::from(byte));
             } else {
-                let _ = write!(id, "_{byte:02x}");
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                id.push('_');
+                id.push(char::from(HEX[usize::from(byte >> 4)]));
+                id.push(char::from(HEX[usize::from(byte & 0xf)]));
             }
         }
     }
     id
 }
 
+/// Where a proxy, sidecar or sidecar client exits: its node id, provider,
+/// countries and edge label.
+type ExitPath<'n> = (String, &'n str, &'n [Spanned<String>], Option<&'static str>);
+
 fn node(id: String, kind: Kind, lines: Vec<String>) -> Child {
     Child::Node(Node { id, lines, kind })
 }
 
 impl Graph {
-    fn edge(&mut self, from: &str, to: &str, label: Option<&str>, dashed: bool) {
+    fn edge(
+        &mut self,
+        from: impl Into<String>,
+        to: impl Into<String>,
+        label: Option<&'static str>,
+        dashed: bool,
+    ) {
         self.edges.push(Edge {
-            from: from.to_owned(),
-            to: to.to_owned(),
-            label: label.map(str::to_owned),
+            from: from.into(),
+            to: to.into(),
+            label,
             dashed,
         });
     }
@@ -241,7 +257,7 @@ impl Graph {
                 } else {
                     "advertises"
                 };
-                graph.edge(&id, &route_id, Some(label), false);
+                graph.edge(id.as_str(), route_id.as_str(), Some(label), false);
             }
         }
         graph.children.push(Child::Group(tailnet));
@@ -253,7 +269,8 @@ impl Graph {
 
         // The cluster: one box per namespace; enforced clients inside their fence.
         let egress = &network.egress;
-        let mut namespaces: BTreeMap<String, Vec<Child>> = BTreeMap::new();
+        // Keyed by borrowed names: one `String` per entry of 10,000 was a good part of the work.
+        let mut namespaces: BTreeMap<&str, Vec<Child>> = BTreeMap::new();
         for (name, proxy) in &egress.proxies {
             let countries = proxy
                 .countries
@@ -262,7 +279,7 @@ impl Graph {
                 .collect::<Vec<_>>()
                 .join(", ");
             namespaces
-                .entry(defaults::PROXY_NAMESPACE.to_owned())
+                .entry(defaults::PROXY_NAMESPACE)
                 .or_default()
                 .push(node(
                     ident("proxy", &[name.as_str()]),
@@ -282,7 +299,7 @@ impl Graph {
                 lines.push(format!("deployment {}", client.deployment.as_str()));
             }
             let child = node(id, Kind::Client, lines);
-            let ns = namespaces.entry(client.namespace.to_string()).or_default();
+            let ns = namespaces.entry(client.namespace.as_str()).or_default();
             if client.enforce {
                 ns.push(Child::Group(Group {
                     id: ident("fence", &[name.as_str()]),
@@ -311,7 +328,7 @@ impl Graph {
             }
             lines.push(second);
             namespaces
-                .entry(sidecar.namespace.to_string())
+                .entry(sidecar.namespace.as_str())
                 .or_default()
                 .push(node(
                     ident("sidecar", &[name.as_str()]),
@@ -321,7 +338,7 @@ impl Graph {
         }
         for name in &undeclared_proxies {
             namespaces
-                .entry(defaults::PROXY_NAMESPACE.to_owned())
+                .entry(defaults::PROXY_NAMESPACE)
                 .or_default()
                 .push(node(
                     ident("proxy", &[name]),
@@ -334,7 +351,7 @@ impl Graph {
                 .into_iter()
                 .map(|(ns, children)| {
                     Child::Group(Group {
-                        id: ident("ns", &[&ns]),
+                        id: ident("ns", &[ns]),
                         title: format!("namespace {ns}"),
                         kind: GroupKind::Namespace,
                         children,
@@ -350,24 +367,23 @@ impl Graph {
         }
 
         // Providers and the countries their exit servers are in, as used.
-        let mut used: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-        let mut paths: Vec<(String, String, Vec<String>, Option<&str>)> = Vec::new();
+        // Borrowed from the network: at 10,000 proxies copies of every provider and
+        // country name were a good part of the work.
+        let mut used: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+        let mut paths: Vec<ExitPath<'_>> = Vec::new();
         for (name, proxy) in &egress.proxies {
-            let countries: Vec<String> = proxy.countries.iter().map(|c| c.value.clone()).collect();
             paths.push((
                 ident("proxy", &[name.as_str()]),
-                proxy.provider.to_string(),
-                countries,
+                proxy.provider.as_str(),
+                &proxy.countries,
                 None,
             ));
         }
         for (name, sidecar) in &egress.sidecars {
-            let countries: Vec<String> =
-                sidecar.countries.iter().map(|c| c.value.clone()).collect();
             paths.push((
                 ident("sidecar", &[name.as_str()]),
-                sidecar.provider.to_string(),
-                countries,
+                sidecar.provider.as_str(),
+                &sidecar.countries,
                 None,
             ));
         }
@@ -375,37 +391,41 @@ impl Graph {
             let from = ident("client", &[name.as_str()]);
             let to = ident("proxy", &[client.proxy.as_str()]);
             match client.protocol.value {
-                ClientProtocol::Http => graph.edge(&from, &to, Some("HTTP proxy :8888"), false),
+                ClientProtocol::Http => graph.edge(from, to, Some("HTTP proxy :8888"), false),
                 ClientProtocol::Shadowsocks => {
-                    graph.edge(&from, &to, Some("Shadowsocks :8388"), false)
+                    graph.edge(from, to, Some("Shadowsocks :8388"), false)
                 }
                 ClientProtocol::Sidecar => {
                     // Its own gluetun, set up like the proxy it names: straight to the countries.
                     if let Some(proxy) = egress.proxies.get(client.proxy.as_str()) {
-                        let countries = proxy.countries.iter().map(|c| c.value.clone()).collect();
                         paths.push((
                             from,
-                            proxy.provider.to_string(),
-                            countries,
+                            proxy.provider.as_str(),
+                            &proxy.countries,
                             Some("own gluetun sidecar"),
                         ));
                     } else {
-                        graph.edge(&from, &to, Some("own gluetun sidecar"), false);
+                        graph.edge(from, to, Some("own gluetun sidecar"), false);
                     }
                 }
             }
         }
         for (_, provider, countries, _) in &paths {
-            used.entry(provider.clone())
+            used.entry(provider)
                 .or_default()
-                .extend(countries.iter().cloned());
+                .extend(countries.iter().map(|c| c.value.as_str()));
         }
         for (from, provider, countries, label) in &paths {
             if countries.is_empty() {
-                graph.edge(from, &ident("provider", &[provider]), *label, false);
+                graph.edge(from.as_str(), ident("provider", &[provider]), *label, false);
             }
-            for country in countries {
-                graph.edge(from, &ident("country", &[provider, country]), *label, false);
+            for country in *countries {
+                graph.edge(
+                    from.as_str(),
+                    ident("country", &[provider, &country.value]),
+                    *label,
+                    false,
+                );
             }
         }
         let mut providers = Group {
@@ -414,39 +434,39 @@ impl Graph {
             kind: GroupKind::Plain,
             children: Vec::new(),
         };
-        let mut all_providers: BTreeSet<String> =
-            egress.providers.keys().map(|n| n.to_string()).collect();
-        all_providers.extend(used.keys().cloned());
-        for name in &all_providers {
+        let mut all_providers: BTreeSet<&str> =
+            egress.providers.keys().map(|n| n.as_str()).collect();
+        all_providers.extend(used.keys().copied());
+        for &name in &all_providers {
             let id = ident("provider", &[name]);
-            let child = match egress.providers.get(name.as_str()) {
-                Some(p) if p.service.as_str() == name.as_str() => node(
+            let child = match egress.providers.get(name) {
+                Some(p) if p.service.as_str() == name => node(
                     id.clone(),
                     Kind::Provider,
-                    vec![name.clone(), p.vpn_type.as_str().to_owned()],
+                    vec![name.to_owned(), p.vpn_type.as_str().to_owned()],
                 ),
                 Some(p) => node(
                     id.clone(),
                     Kind::Provider,
                     vec![
-                        name.clone(),
+                        name.to_owned(),
                         format!("service {} · {}", p.service.as_str(), p.vpn_type.as_str()),
                     ],
                 ),
                 None => node(
                     id.clone(),
                     Kind::Undeclared,
-                    vec![name.clone(), "not declared".to_owned()],
+                    vec![name.to_owned(), "not declared".to_owned()],
                 ),
             };
-            for country in used.get(name).into_iter().flatten() {
+            for &country in used.get(name).into_iter().flatten() {
                 let country_id = ident("country", &[name, country]);
                 providers.children.push(node(
                     country_id.clone(),
                     Kind::Country,
-                    vec![country.clone()],
+                    vec![country.to_owned()],
                 ));
-                graph.edge(&country_id, &id, None, false);
+                graph.edge(country_id, id.as_str(), None, false);
             }
             providers.children.push(child);
         }
@@ -485,22 +505,21 @@ impl Graph {
         for child in &self.children {
             mermaid_child(&mut out, child, 1, &mut classes, &mut styles);
         }
+        // Written piece by piece: at 10,000 proxies `format!` machinery dominated.
         for edge in &self.edges {
             let arrow = if edge.dashed { "-.->" } else { "-->" };
-            match &edge.label {
-                Some(label) => {
-                    let _ = writeln!(
-                        out,
-                        "  {} {arrow}|\"{}\"| {}",
-                        edge.from,
-                        mermaid_text(label),
-                        edge.to
-                    );
-                }
-                None => {
-                    let _ = writeln!(out, "  {} {arrow} {}", edge.from, edge.to);
-                }
+            out.push_str("  ");
+            out.push_str(&edge.from);
+            out.push(' ');
+            out.push_str(arrow);
+            if let Some(label) = &edge.label {
+                out.push_str("|\"");
+                push_mermaid_text(&mut out, label);
+                out.push_str("\"|");
             }
+            out.push(' ');
+            out.push_str(&edge.to);
+            out.push('\n');
         }
         for kind in Kind::ALL {
             if let Some(ids) = classes.get(kind.class()) {
@@ -508,8 +527,12 @@ impl Graph {
                 let _ = writeln!(out, "  class {} {}", ids.join(","), kind.class());
             }
         }
-        for style in styles {
-            let _ = writeln!(out, "  {style}");
+        for (id, style) in styles {
+            out.push_str("  style ");
+            out.push_str(id);
+            out.push(' ');
+            out.push_str(style);
+            out.push('\n');
         }
         out
     }
@@ -552,22 +575,34 @@ impl Graph {
 
 /// Text inside a quoted Mermaid label: characters Mermaid would read as syntax or
 /// HTML become entity codes (`#quot;`, `#35;`…), which Mermaid decodes when drawing.
+#[cfg(test)]
 fn mermaid_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("#quot;"),
-            '#' => out.push_str("#35;"),
-            '<' => out.push_str("#lt;"),
-            '>' => out.push_str("#gt;"),
-            '&' => out.push_str("#amp;"),
-            '`' => out.push_str("#96;"),
-            '|' => out.push_str("#124;"),
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
+    push_mermaid_text(&mut out, text);
     out
+}
+
+/// Appends [`mermaid_text`]'s escaping of `text` to `out`.
+fn push_mermaid_text(out: &mut String, text: &str) {
+    // Every character replaced is ASCII: runs between them are copied whole.
+    let mut verbatim = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let replacement = match b {
+            b'"' => "#quot;",
+            b'#' => "#35;",
+            b'<' => "#lt;",
+            b'>' => "#gt;",
+            b'&' => "#amp;",
+            b'`' => "#96;",
+            b'|' => "#124;",
+            b'\n' | b'\r' => " ",
+            _ => continue,
+        };
+        out.push_str(&text[verbatim..i]);
+        out.push_str(replacement);
+        verbatim = i + 1;
+    }
+    out.push_str(&text[verbatim..]);
 }
 
 fn mermaid_child<'a>(
@@ -575,46 +610,52 @@ fn mermaid_child<'a>(
     child: &'a Child,
     depth: usize,
     classes: &mut BTreeMap<&'static str, Vec<&'a str>>,
-    styles: &mut Vec<String>,
+    styles: &mut Vec<(&'a str, &'static str)>,
 ) {
-    let indent = "  ".repeat(depth);
+    let indent = |out: &mut String| {
+        for _ in 0..depth {
+            out.push_str("  ");
+        }
+    };
     match child {
         Child::Node(n) => {
-            let label = n
-                .lines
-                .iter()
-                .map(|l| mermaid_text(l))
-                .collect::<Vec<_>>()
-                .join("<br/>");
             let (open, close) = n.kind.mermaid_open_close();
-            let _ = writeln!(out, "{indent}{}{open}\"{label}\"{close}", n.id);
+            indent(out);
+            out.push_str(&n.id);
+            out.push_str(open);
+            out.push('"');
+            for (i, line) in n.lines.iter().enumerate() {
+                if i > 0 {
+                    out.push_str("<br/>");
+                }
+                push_mermaid_text(out, line);
+            }
+            out.push('"');
+            out.push_str(close);
+            out.push('\n');
             classes.entry(n.kind.class()).or_default().push(&n.id);
         }
         Child::Group(g) => {
-            let _ = writeln!(
-                out,
-                "{indent}subgraph {}[\"{}\"]",
-                g.id,
-                mermaid_text(&g.title)
-            );
+            indent(out);
+            out.push_str("subgraph ");
+            out.push_str(&g.id);
+            out.push_str("[\"");
+            push_mermaid_text(out, &g.title);
+            out.push_str("\"]\n");
             for c in &g.children {
                 mermaid_child(out, c, depth + 1, classes, styles);
             }
-            let _ = writeln!(out, "{indent}end");
-            match g.kind {
-                GroupKind::Fence => styles.push(format!(
-                    "style {} fill:#fff8f7,stroke:#d93025,stroke-width:2px,stroke-dasharray:6 3",
-                    g.id
-                )),
-                GroupKind::Retired => styles.push(format!(
-                    "style {} fill:#fafafa,stroke:#9e9e9e,stroke-dasharray:5 5",
-                    g.id
-                )),
-                GroupKind::Namespace => {
-                    styles.push(format!("style {} fill:#f8f9fa,stroke:#80868b", g.id))
+            indent(out);
+            out.push_str("end\n");
+            let style = match g.kind {
+                GroupKind::Fence => {
+                    "fill:#fff8f7,stroke:#d93025,stroke-width:2px,stroke-dasharray:6 3"
                 }
-                GroupKind::Plain => {}
-            }
+                GroupKind::Retired => "fill:#fafafa,stroke:#9e9e9e,stroke-dasharray:5 5",
+                GroupKind::Namespace => "fill:#f8f9fa,stroke:#80868b",
+                GroupKind::Plain => return,
+            };
+            styles.push((&g.id, style));
         }
     }
 }

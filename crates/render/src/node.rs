@@ -2,14 +2,17 @@
 //!
 //! Why not `serde_json::Value`: rendering 10,000 proxies spent most of its time
 //! allocating and hashing (an `IndexMap` and an owned `String` per key). A `Node`
-//! map is a `Vec` in insertion order, keys are `&'static str`, and literal values
-//! are borrowed, so a Deployment costs a few dozen allocations instead of hundreds.
+//! map is a `Vec` in insertion order, and keys, literals and the network's own
+//! strings (names, namespaces, labels) are borrowed rather than copied, so a
+//! Deployment costs a few dozen allocations instead of hundreds.
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-/// A YAML document node. Maps keep their insertion order.
+/// A YAML document node. Maps keep their insertion order. Strings borrow what
+/// they can (literals, the network's names) for `'a`: a document lives only until
+/// it is emitted, and the network outlives it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Node {
+pub enum Node<'a> {
     /// `null`.
     Null,
     /// `true` / `false`.
@@ -17,50 +20,50 @@ pub enum Node {
     /// An integer.
     Int(i64),
     /// A string.
-    Str(Cow<'static, str>),
+    Str(Cow<'a, str>),
     /// A sequence.
-    Seq(Vec<Node>),
+    Seq(Vec<Node<'a>>),
     /// A mapping, in order.
-    Map(Vec<(Cow<'static, str>, Node)>),
+    Map(Vec<(Cow<'a, str>, Node<'a>)>),
 }
 
 /// A literal usable as a [`Node`] without allocating.
-pub trait Lit {
+pub trait Lit<'a> {
     /// The node.
-    fn node(self) -> Node;
+    fn node(self) -> Node<'a>;
 }
 
-impl Lit for &'static str {
-    fn node(self) -> Node {
+impl<'a> Lit<'a> for &'a str {
+    fn node(self) -> Node<'a> {
         Node::Str(Cow::Borrowed(self))
     }
 }
 
-impl Lit for i32 {
-    fn node(self) -> Node {
+impl Lit<'_> for i32 {
+    fn node(self) -> Node<'static> {
         Node::Int(i64::from(self))
     }
 }
 
-impl Lit for bool {
-    fn node(self) -> Node {
+impl Lit<'_> for bool {
+    fn node(self) -> Node<'static> {
         Node::Bool(self)
     }
 }
 
-impl Node {
+impl<'a> Node<'a> {
     /// A literal (`"TCP"`, `8888`, `true`), borrowed.
-    pub fn lit(l: impl Lit) -> Node {
+    pub fn lit(l: impl Lit<'a>) -> Node<'a> {
         l.node()
     }
 
     /// An empty map.
-    pub fn map() -> Node {
+    pub fn map() -> Node<'a> {
         Node::Map(Vec::new())
     }
 
     /// Sets `key` (replacing its value, or appending it) on a map; no-op otherwise.
-    pub fn insert(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Node>) {
+    pub fn insert(&mut self, key: impl Into<Cow<'a, str>>, value: impl Into<Node<'a>>) {
         if let Node::Map(entries) = self {
             let key = key.into();
             let value = value.into();
@@ -72,7 +75,7 @@ impl Node {
     }
 
     /// The value of `key` in a map.
-    pub fn get(&self, key: &str) -> Option<&Node> {
+    pub fn get(&self, key: &str) -> Option<&Node<'a>> {
         match self {
             Node::Map(entries) => entries.iter().find(|(k, _)| k == key).map(|(_, v)| v),
             _ => None,
@@ -98,40 +101,40 @@ impl Node {
     }
 }
 
-impl From<&str> for Node {
-    fn from(s: &str) -> Node {
-        Node::Str(Cow::Owned(s.to_owned()))
+impl<'a> From<&'a str> for Node<'a> {
+    fn from(s: &'a str) -> Node<'a> {
+        Node::Str(Cow::Borrowed(s))
     }
 }
 
-impl From<String> for Node {
-    fn from(s: String) -> Node {
+impl From<String> for Node<'_> {
+    fn from(s: String) -> Self {
         Node::Str(Cow::Owned(s))
     }
 }
 
-impl From<&String> for Node {
-    fn from(s: &String) -> Node {
-        Node::Str(Cow::Owned(s.clone()))
+impl<'a> From<&'a String> for Node<'a> {
+    fn from(s: &'a String) -> Node<'a> {
+        Node::Str(Cow::Borrowed(s.as_str()))
     }
 }
 
-impl From<Cow<'static, str>> for Node {
-    fn from(s: Cow<'static, str>) -> Node {
+impl<'a> From<Cow<'a, str>> for Node<'a> {
+    fn from(s: Cow<'a, str>) -> Node<'a> {
         Node::Str(s)
     }
 }
 
-impl From<bool> for Node {
-    fn from(b: bool) -> Node {
+impl From<bool> for Node<'_> {
+    fn from(b: bool) -> Self {
         Node::Bool(b)
     }
 }
 
 macro_rules! int_from {
     ($($t:ty),*) => {$(
-        impl From<$t> for Node {
-            fn from(i: $t) -> Node {
+        impl From<$t> for Node<'_> {
+            fn from(i: $t) -> Self {
                 Node::Int(i64::from(i))
             }
         }
@@ -139,29 +142,29 @@ macro_rules! int_from {
 }
 int_from!(u8, u16, u32, i32, i64);
 
-impl<T: Into<Node>> From<Vec<T>> for Node {
-    fn from(items: Vec<T>) -> Node {
+impl<'a, T: Into<Node<'a>>> From<Vec<T>> for Node<'a> {
+    fn from(items: Vec<T>) -> Node<'a> {
         Node::Seq(items.into_iter().map(Into::into).collect())
     }
 }
 
-impl<const N: usize> From<[&'static str; N]> for Node {
-    fn from(items: [&'static str; N]) -> Node {
+impl<'a, const N: usize> From<[&'a str; N]> for Node<'a> {
+    fn from(items: [&'a str; N]) -> Node<'a> {
         Node::Seq(items.into_iter().map(Node::lit).collect())
     }
 }
 
-impl From<&[String]> for Node {
-    fn from(items: &[String]) -> Node {
+impl<'a> From<&'a [String]> for Node<'a> {
+    fn from(items: &'a [String]) -> Node<'a> {
         Node::Seq(items.iter().map(Node::from).collect())
     }
 }
 
-impl From<&BTreeMap<String, String>> for Node {
-    fn from(map: &BTreeMap<String, String>) -> Node {
+impl<'a> From<&'a BTreeMap<String, String>> for Node<'a> {
+    fn from(map: &'a BTreeMap<String, String>) -> Node<'a> {
         Node::Map(
             map.iter()
-                .map(|(k, v)| (Cow::Owned(k.clone()), Node::from(v)))
+                .map(|(k, v)| (Cow::Borrowed(k.as_str()), Node::from(v)))
                 .collect(),
         )
     }

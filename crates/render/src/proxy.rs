@@ -7,8 +7,9 @@ use crate::gluetun::{
 use crate::node::{Node, node};
 use crate::plan::{markdown_file, yaml_file};
 use crate::resolve::ResolvedProxy;
-use crate::{Ctx, PROXY_NAMESPACE, Plan, labels, proxy_selector, relative};
+use crate::{Ctx, PROXY_NAMESPACE, Plan, concat, labels, proxy_selector, relative};
 use avalanche_model::{ClientProtocol, SecretFormat, VpnType};
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 /// Name of the verification Job's pods (admitted by the ingress fence).
@@ -22,25 +23,27 @@ pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
     plan.own_dir(dir.clone());
     let mut resources: Vec<String> = Vec::new();
     let mut add = |plan: &mut Plan, file: String, bytes: Vec<u8>| {
-        plan.insert(format!("{dir}/{file}"), bytes);
+        plan.insert(concat(&[&dir, "/", &file]), bytes);
         resources.push(file);
     };
 
     add(plan, "namespace.yaml".to_owned(), yaml_file(&namespace()));
     // The per-region documents are independent: emitted on two threads when many.
     let regional = crate::par_map(&ctx.resolved.proxies, |p| {
+        // `vpn-proxy-<region>`: the name, instance label and selector of all three.
+        let instance = concat(&["vpn-proxy-", p.name]);
         (
-            yaml_file(&deployment(ctx, p)),
-            yaml_file(&service(ctx, p)),
-            ingress_policy(ctx, p).map(|np| yaml_file(&np)),
+            yaml_file(&deployment(ctx, p, &instance)),
+            yaml_file(&service(ctx, &instance)),
+            ingress_policy(ctx, p, &instance).map(|np| yaml_file(&np)),
         )
     });
     let mut policies = Vec::new();
     for (p, (deployment, service, policy)) in ctx.resolved.proxies.iter().zip(regional) {
-        add(plan, format!("deployment-{}.yaml", p.name), deployment);
-        add(plan, format!("service-{}.yaml", p.name), service);
+        add(plan, concat(&["deployment-", p.name, ".yaml"]), deployment);
+        add(plan, concat(&["service-", p.name, ".yaml"]), service);
         if let Some(bytes) = policy {
-            policies.push((format!("networkpolicy-{}.yaml", p.name), bytes));
+            policies.push((concat(&["networkpolicy-", p.name, ".yaml"]), bytes));
         }
     }
     add(
@@ -72,7 +75,7 @@ pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
     if !secret_files.is_empty() {
         plan.insert(
             format!("{dir}/secret-generator.yaml"),
-            yaml_file(&ksops_generator("vpn-proxy-secrets", &secret_files)),
+            yaml_file(&ksops_generator("vpn-proxy-secrets".into(), &secret_files)),
         );
         kustomization.insert("generators", node!(["secret-generator.yaml"]));
     }
@@ -92,7 +95,8 @@ pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
 
 /// The SOPS files of the Kubernetes-format credential Secrets, relative to `dir`.
 fn credential_files(ctx: &Ctx<'_>, dir: &str) -> Vec<String> {
-    let files: BTreeSet<String> = ctx
+    // Distinct files first: thousands of proxies share a handful of secrets.
+    let sources: BTreeSet<&str> = ctx
         .resolved
         .proxies
         .iter()
@@ -102,13 +106,14 @@ fn credential_files(ctx: &Ctx<'_>, dir: &str) -> Vec<String> {
                 .get(p.vpn.secret_name)
                 .is_some_and(|s| s.format == SecretFormat::Kubernetes)
         })
-        .map(|p| relative(dir, p.vpn.secret_file))
+        .map(|p| p.vpn.secret_file)
         .collect();
+    let files: BTreeSet<String> = sources.into_iter().map(|f| relative(dir, f)).collect();
     files.into_iter().collect()
 }
 
 /// A KSOPS generator: Argo CD's repo-server decrypts `files` at build time.
-pub fn ksops_generator(name: &str, files: &[String]) -> Node {
+pub fn ksops_generator<'a>(name: Cow<'a, str>, files: &'a [String]) -> Node<'a> {
     node!({
         "apiVersion": "viaduct.ai/v1",
         "kind": "ksops",
@@ -120,7 +125,7 @@ pub fn ksops_generator(name: &str, files: &[String]) -> Node {
     })
 }
 
-fn namespace() -> Node {
+fn namespace() -> Node<'static> {
     let mut l = labels("vpn-proxy", None, "egress-proxy");
     // The API server sets it too; writing it keeps selectors and docs honest.
     l.insert("kubernetes.io/metadata.name", node!(PROXY_NAMESPACE));
@@ -131,15 +136,12 @@ fn namespace() -> Node {
     })
 }
 
-fn proxy_labels(region: &str) -> Node {
-    labels(
-        "vpn-proxy",
-        Some(&format!("vpn-proxy-{region}")),
-        "egress-proxy",
-    )
+/// The labels of one proxy's objects; `instance` is `vpn-proxy-<region>`.
+fn proxy_labels(instance: &str) -> Node<'_> {
+    labels("vpn-proxy", Some(Cow::Borrowed(instance)), "egress-proxy")
 }
 
-fn container_ports(ctx: &Ctx<'_>) -> Vec<Node> {
+fn container_ports(ctx: &Ctx<'_>) -> Vec<Node<'static>> {
     let mut ports = vec![
         node!({ "name": "http-proxy", "containerPort": HTTP_PROXY_PORT, "protocol": "TCP" }),
         node!({ "name": "shadowsocks", "containerPort": SHADOWSOCKS_PORT, "protocol": "TCP" }),
@@ -151,8 +153,7 @@ fn container_ports(ctx: &Ctx<'_>) -> Vec<Node> {
     ports
 }
 
-fn deployment(ctx: &Ctx<'_>, p: &ResolvedProxy<'_>) -> Node {
-    let name = format!("vpn-proxy-{}", p.name);
+fn deployment<'a>(ctx: &Ctx<'a>, p: &ResolvedProxy<'a>, name: &'a str) -> Node<'a> {
     let mut env_list = gluetun::vpn_env(&p.vpn);
     env_list.extend([
         env("HTTPPROXY", "on"),
@@ -169,17 +170,18 @@ fn deployment(ctx: &Ctx<'_>, p: &ResolvedProxy<'_>) -> Node {
             "SHADOWSOCKS_PASSWORD",
         ),
     ]);
-    let mut input_ports = vec![HTTP_PROXY_PORT.to_string(), SHADOWSOCKS_PORT.to_string()];
+    let mut input_ports = format!("{HTTP_PROXY_PORT},{SHADOWSOCKS_PORT}");
     if ctx.net.kubernetes.monitoring.tunnel_metrics {
         env_list.push(env("METRICS_TYPE", "prometheus"));
         env_list.push(env(
             "METRICS_PROMETHEUS_LISTENING_ADDRESS",
             format!(":{METRICS_PORT}"),
         ));
-        input_ports.push(METRICS_PORT.to_string());
+        input_ports.push(',');
+        input_ports.push_str(&METRICS_PORT.to_string());
     }
     // On a /32 pod network gluetun's firewall drops inbound traffic to every port not listed.
-    env_list.push(env("FIREWALL_INPUT_PORTS", input_ports.join(",")));
+    env_list.push(env("FIREWALL_INPUT_PORTS", input_ports));
     env_list.push(env(
         "HEALTH_SMALL_CHECK_TYPE",
         p.proxy.health_check.as_str(),
@@ -204,15 +206,15 @@ fn deployment(ctx: &Ctx<'_>, p: &ResolvedProxy<'_>) -> Node {
     node!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": { "name": name, "namespace": PROXY_NAMESPACE, "labels": proxy_labels(p.name) },
+        "metadata": { "name": name, "namespace": PROXY_NAMESPACE, "labels": proxy_labels(name) },
         "spec": {
             "replicas": p.proxy.replicas,
             "revisionHistoryLimit": 3,
             // Two gluetun in one pod network namespace fight over ip rules: never overlap.
             "strategy": { "type": "Recreate" },
-            "selector": { "matchLabels": proxy_selector(p.name) },
+            "selector": { "matchLabels": proxy_selector(name) },
             "template": {
-                "metadata": { "labels": proxy_labels(p.name) },
+                "metadata": { "labels": proxy_labels(name) },
                 "spec": {
                     "automountServiceAccountToken": false,
                     "enableServiceLinks": false,
@@ -226,7 +228,7 @@ fn deployment(ctx: &Ctx<'_>, p: &ResolvedProxy<'_>) -> Node {
     })
 }
 
-fn service(ctx: &Ctx<'_>, p: &ResolvedProxy<'_>) -> Node {
+fn service<'a>(ctx: &Ctx<'_>, name: &'a str) -> Node<'a> {
     let mut ports = vec![
         node!({ "name": "http-proxy", "port": HTTP_PROXY_PORT, "targetPort": "http-proxy", "protocol": "TCP" }),
         node!({ "name": "shadowsocks", "port": SHADOWSOCKS_PORT, "targetPort": "shadowsocks", "protocol": "TCP" }),
@@ -238,12 +240,12 @@ fn service(ctx: &Ctx<'_>, p: &ResolvedProxy<'_>) -> Node {
     node!({
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": { "name": format!("vpn-proxy-{}", p.name), "namespace": PROXY_NAMESPACE, "labels": proxy_labels(p.name) },
-        "spec": { "type": "ClusterIP", "selector": proxy_selector(p.name), "ports": ports },
+        "metadata": { "name": name, "namespace": PROXY_NAMESPACE, "labels": proxy_labels(name) },
+        "spec": { "type": "ClusterIP", "selector": proxy_selector(name), "ports": ports },
     })
 }
 
-fn default_deny() -> Node {
+fn default_deny() -> Node<'static> {
     node!({
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -253,7 +255,7 @@ fn default_deny() -> Node {
 }
 
 /// A `from` peer: pods with `pod_labels` in `namespace` (one item: AND).
-fn peer(namespace: &str, pod_labels: Node) -> Node {
+fn peer<'a>(namespace: &'a str, pod_labels: Node<'a>) -> Node<'a> {
     node!({
         "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": namespace } },
         "podSelector": { "matchLabels": pod_labels },
@@ -262,8 +264,8 @@ fn peer(namespace: &str, pod_labels: Node) -> Node {
 
 /// Admits the declared clients (and the verification Job) to one proxy, on the
 /// container ports. `None` when nobody may connect: an empty `from` would admit all.
-fn ingress_policy(ctx: &Ctx<'_>, p: &ResolvedProxy<'_>) -> Option<Node> {
-    let mut from: Vec<Node> = ctx
+fn ingress_policy<'a>(ctx: &Ctx<'a>, p: &ResolvedProxy<'a>, instance: &'a str) -> Option<Node<'a>> {
+    let mut from: Vec<Node<'a>> = ctx
         .resolved
         .clients_of(p.name)
         .filter(|c| c.client.protocol.value != ClientProtocol::Sidecar)
@@ -291,9 +293,9 @@ fn ingress_policy(ctx: &Ctx<'_>, p: &ResolvedProxy<'_>) -> Option<Node> {
     Some(node!({
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
-        "metadata": { "name": format!("vpn-proxy-{}-clients", p.name), "namespace": PROXY_NAMESPACE, "labels": proxy_labels(p.name) },
+        "metadata": { "name": concat(&[instance, "-clients"]), "namespace": PROXY_NAMESPACE, "labels": proxy_labels(instance) },
         "spec": {
-            "podSelector": { "matchLabels": proxy_selector(p.name) },
+            "podSelector": { "matchLabels": proxy_selector(instance) },
             "policyTypes": ["Ingress"],
             "ingress": rules,
         },
@@ -301,7 +303,7 @@ fn ingress_policy(ctx: &Ctx<'_>, p: &ResolvedProxy<'_>) -> Option<Node> {
 }
 
 /// Checks through each proxy that the egress IP differs from the direct one.
-fn verification_job(ctx: &Ctx<'_>) -> Node {
+fn verification_job(ctx: &Ctx<'_>) -> Node<'static> {
     let mut script = String::from(
         "set -eu\ndirect=$(curl -fsS --max-time 20 https://ipinfo.io/ip)\necho \"direct egress: $direct\"\n",
     );
@@ -313,19 +315,20 @@ fn verification_job(ctx: &Ctx<'_>) -> Node {
         ));
     }
     let l = labels(VERIFY_NAME, None, "verification");
-    verification_job_node(VERIFY_NAME, PROXY_NAMESPACE, l.clone(), l, 2, &script)
+    verification_job_node(VERIFY_NAME, PROXY_NAMESPACE, l.clone(), l, 2, script)
 }
 
 /// A verification Job: an Argo CD PostSync hook running `script` with curl, as a
 /// non-root, read-only, capability-less pod.
-pub fn verification_job_node(
-    name: &str,
-    namespace: &str,
-    labels: Node,
-    pod_labels: Node,
+pub fn verification_job_node<'a>(
+    name: impl Into<Cow<'a, str>>,
+    namespace: &'a str,
+    labels: Node<'a>,
+    pod_labels: Node<'a>,
     backoff_limit: u32,
-    script: &str,
-) -> Node {
+    script: String,
+) -> Node<'a> {
+    let name: Cow<'a, str> = name.into();
     node!({
         "apiVersion": "batch/v1",
         "kind": "Job",
@@ -363,7 +366,7 @@ pub fn verification_job_node(
 /// The image of the verification Jobs.
 pub const CURL_IMAGE: &str = "curlimages/curl:8.11.1";
 
-fn application(ctx: &Ctx<'_>, dir: &str) -> Node {
+fn application<'a>(ctx: &Ctx<'a>, dir: &'a str) -> Node<'a> {
     let argocd = &ctx.net.kubernetes.argocd;
     node!({
         "apiVersion": "argoproj.io/v1alpha1",

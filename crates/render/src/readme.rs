@@ -33,34 +33,39 @@ pub fn render(ctx: &Ctx<'_>) -> String {
         "| region | provider | countries | HTTP proxy | Shadowsocks | clients |"
     );
     let _ = writeln!(w, "|---|---|---|---|---|---|");
+    // One row per proxy, written in place: at 10,000 proxies the temporary
+    // `Vec`s and `String`s of each row cost more than the row.
     for p in &ctx.resolved.proxies {
-        let countries: Vec<&str> = p.vpn.countries.iter().map(|c| c.value.as_str()).collect();
-        let clients: Vec<String> = ctx
-            .resolved
-            .clients_of(p.name)
-            .map(|c| {
-                format!(
-                    "`{}/{}` ({})",
-                    c.client.namespace.value,
-                    c.name,
-                    c.client.protocol.as_str()
-                )
-            })
-            .collect();
         let host = ctx.proxy_host(p.name);
-        let _ = writeln!(
+        let _ = write!(
             w,
-            "| `{}` | `{}` ({}) | {} | `http://{host}:{HTTP_PROXY_PORT}` | `{host}:{SHADOWSOCKS_PORT}` | {} |",
+            "| `{}` | `{}` ({}) | ",
             p.name,
             p.vpn.provider.service.value,
             p.vpn.provider.vpn_type.as_str(),
-            countries.join(", "),
-            if clients.is_empty() {
-                "none".to_owned()
-            } else {
-                clients.join(", ")
-            }
         );
+        push_joined(w, p.vpn.countries.iter().map(|c| c.value.as_str()), ", ");
+        let _ = write!(
+            w,
+            " | `http://{host}:{HTTP_PROXY_PORT}` | `{host}:{SHADOWSOCKS_PORT}` | "
+        );
+        let mut clients = ctx.resolved.clients_of(p.name).peekable();
+        if clients.peek().is_none() {
+            w.push_str("none");
+        }
+        for (i, c) in clients.enumerate() {
+            if i > 0 {
+                w.push_str(", ");
+            }
+            let _ = write!(
+                w,
+                "`{}/{}` ({})",
+                c.client.namespace.value,
+                c.name,
+                c.client.protocol.as_str()
+            );
+        }
+        w.push_str(" |\n");
     }
     if !ctx.resolved.sidecars.is_empty() {
         let _ = writeln!(w, "\nApps with their own gluetun sidecar:\n");
@@ -127,28 +132,32 @@ pub fn render(ctx: &Ctx<'_>) -> String {
     );
 
     let _ = writeln!(w, "## Switching regions\n");
-    let _ = writeln!(
+    let _ = write!(
         w,
         "A client's region is one word in `nix/network.nix`:\n\n\
          ```nix\n\
-         egress.clients.<name>.proxy = \"{example}\";   # any of: {}\n\
+         egress.clients.<name>.proxy = \"{example}\";   # any of: "
+    );
+    for (i, p) in ctx.resolved.proxies.iter().enumerate() {
+        if i > 0 {
+            w.push_str(", ");
+        }
+        w.push('`');
+        w.push_str(p.name);
+        w.push('`');
+    }
+    let _ = writeln!(
+        w,
+        "\n\
          ```\n\n\
          then `avalanche-net build`, review `git diff`, commit and push: Argo CD syncs the client's patch and both\n\
          NetworkPolicies (the old proxy stops admitting it, the new one starts). To add a region, declare\n\
-         `egress.proxies.<region> = {{ provider = …; countries = [ … ]; }}`.\n",
-        ctx.resolved
-            .proxies
-            .iter()
-            .map(|p| format!("`{}`", p.name))
-            .collect::<Vec<_>>()
-            .join(", ")
+         `egress.proxies.<region> = {{ provider = …; countries = [ … ]; }}`.\n"
     );
 
-    let _ = writeln!(
-        w,
-        "## Egress paths\n\n```mermaid\n{}```\n",
-        ensure_newline(crate::graph::mermaid(net))
-    );
+    w.push_str("## Egress paths\n\n```mermaid\n");
+    w.push_str(&ensure_newline(crate::graph::mermaid(net)));
+    w.push_str("```\n\n");
 
     let _ = writeln!(w, "## Fences\n");
     let _ = writeln!(
@@ -160,15 +169,21 @@ pub fn render(ctx: &Ctx<'_>) -> String {
          and DNS (UDP and TCP 53) to `kube-system` pods labelled `k8s-app: kube-dns`. Nothing else.\n\
          - NetworkPolicies need an enforcing CNI: k3s enforces them (kube-router); flannel alone does not.\n"
     );
-    let enforced: Vec<String> = ctx
+    let mut enforced = ctx
         .resolved
         .clients
         .iter()
         .filter(|c| c.client.enforce && c.client.protocol.value != ClientProtocol::Sidecar)
-        .map(|c| format!("`{}/{}`", c.client.namespace.value, c.name))
-        .collect();
-    if !enforced.is_empty() {
-        let _ = writeln!(w, "Enforced clients: {}.\n", enforced.join(", "));
+        .peekable();
+    if enforced.peek().is_some() {
+        w.push_str("Enforced clients: ");
+        for (i, c) in enforced.enumerate() {
+            if i > 0 {
+                w.push_str(", ");
+            }
+            let _ = write!(w, "`{}/{}`", c.client.namespace.value, c.name);
+        }
+        w.push_str(".\n\n");
     }
 
     let _ = writeln!(w, "## Secrets and Argo CD (KSOPS)\n");
@@ -227,22 +242,16 @@ pub fn render(ctx: &Ctx<'_>) -> String {
          ```\n"
     );
     for p in &ctx.resolved.proxies {
+        let _ = write!(w, "```sh\n# {}: the tunnel is up and exits in ", p.name);
+        push_joined(w, p.vpn.countries.iter().map(|c| c.value.as_str()), ", ");
         let _ = writeln!(
             w,
-            "```sh\n\
-             # {name}: the tunnel is up and exits in {countries}\n\
+            "\n\
              kubectl -n {PROXY_NAMESPACE} rollout status deploy/vpn-proxy-{name}\n\
              kubectl -n {PROXY_NAMESPACE} logs deploy/vpn-proxy-{name} -c gluetun | grep -iE 'public ip|healthy'\n\
              kubectl -n {PROXY_NAMESPACE} exec deploy/vpn-proxy-{name} -c gluetun -- wget -qO- https://ipinfo.io/json\n\
              ```\n",
             name = p.name,
-            countries = p
-                .vpn
-                .countries
-                .iter()
-                .map(|c| c.value.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
         );
     }
     if let Some(c) = first_client {
@@ -323,6 +332,16 @@ pub fn render(ctx: &Ctx<'_>) -> String {
         );
     }
     s
+}
+
+/// `items` separated by `sep`, like `join` without the temporary `Vec` and `String`.
+fn push_joined<'s>(w: &mut String, items: impl Iterator<Item = &'s str>, sep: &str) {
+    for (i, item) in items.enumerate() {
+        if i > 0 {
+            w.push_str(sep);
+        }
+        w.push_str(item);
+    }
 }
 
 fn ensure_newline(mut s: String) -> String {

@@ -81,7 +81,8 @@ fn vpn<'a>(
     net: &'a Network,
     provider: &'a Spanned<Name>,
     countries: &'a [Spanned<String>],
-    what: &str,
+    // `("proxy", name)`: formatted only for an error, not for each of 10,000 proxies.
+    (kind, name): (&str, &str),
     errors: &mut Vec<Diagnostic>,
 ) -> Option<Vpn<'a>> {
     let Some(p) = net.egress.providers.get(provider.as_str()) else {
@@ -90,7 +91,7 @@ fn vpn<'a>(
             Diagnostic::error(
                 "unknown-provider",
                 format!(
-                    "{what} names provider `{}`, which is not declared",
+                    "{kind} `{name}` names provider `{}`, which is not declared",
                     provider.value
                 ),
             )
@@ -138,8 +139,8 @@ pub fn resolve(net: &Network) -> Result<Resolved<'_>, Vec<Diagnostic>> {
     let mut errors = Vec::new();
     let mut out = Resolved::default();
     for (name, proxy) in &net.egress.proxies {
-        let what = format!("proxy `{name}`");
-        if let Some(vpn) = vpn(net, &proxy.provider, &proxy.countries, &what, &mut errors) {
+        let what = ("proxy", name.as_str());
+        if let Some(vpn) = vpn(net, &proxy.provider, &proxy.countries, what, &mut errors) {
             out.proxies.push(ResolvedProxy {
                 name: name.as_str(),
                 proxy,
@@ -180,12 +181,12 @@ pub fn resolve(net: &Network) -> Result<Resolved<'_>, Vec<Diagnostic>> {
         }
     }
     for (name, sidecar) in &net.egress.sidecars {
-        let what = format!("sidecar `{name}`");
+        let what = ("sidecar", name.as_str());
         if let Some(vpn) = vpn(
             net,
             &sidecar.provider,
             &sidecar.countries,
-            &what,
+            what,
             &mut errors,
         ) {
             out.sidecars.push(ResolvedSidecar {

@@ -7,21 +7,58 @@
 //! scalar only when it is a string under both YAML 1.1 and 1.2, and double-quotes
 //! everything else (JSON escaping is valid YAML). Multi-line strings become literal
 //! blocks. Key order is the map's order.
+//!
+//! Everything is written straight into one output `String`: rendering 10,000
+//! proxies emits hundreds of thousands of scalars, and a temporary `String` per
+//! scalar (for quoting or number formatting) used to cost more than the writing.
 use crate::node::Node;
 
 /// Emits one YAML document (no `---`), ending with a newline.
-pub fn to_string(value: &Node) -> String {
+pub fn to_string(value: &Node<'_>) -> String {
     let mut out = String::with_capacity(1024);
-    if is_nonempty_collection(value) {
-        block(&mut out, value, 0, false);
-    } else {
-        out.push_str(&inline(value));
-        out.push('\n');
-    }
+    write(&mut out, value);
     out
 }
 
-fn is_nonempty_collection(v: &Node) -> bool {
+/// Appends one YAML document (no `---`), ending with a newline, to `out`.
+pub fn write(out: &mut String, value: &Node<'_>) {
+    let plain = &mut Verdicts::new();
+    if is_nonempty_collection(value) {
+        block(out, plain, value, 0, false);
+    } else {
+        push_inline(out, plain, value);
+        out.push('\n');
+    }
+}
+
+/// The [`is_plain_safe`] verdicts of one document's strings, by address and
+/// length: a document repeats its keys (`name`, `app.kubernetes.io/name`) and
+/// many values dozens of times, and a lookup costs less than a scan.
+///
+/// Sound because a `Verdicts` lives only while one document is borrowed for
+/// emitting: none of its strings can be freed or changed meanwhile, so one
+/// address and length always hold the same bytes.
+struct Verdicts([(usize, usize, bool); 64]);
+
+impl Verdicts {
+    fn new() -> Verdicts {
+        // Address 0 is never a string's: the empty slots never match.
+        Verdicts([(0, 0, false); 64])
+    }
+
+    fn check(&mut self, s: &str) -> bool {
+        let (addr, len) = (s.as_ptr().addr(), s.len());
+        let slot = &mut self.0[(addr ^ (addr >> 6) ^ len) % 64];
+        if slot.0 == addr && slot.1 == len {
+            return slot.2;
+        }
+        let plain = is_plain_safe(s);
+        *slot = (addr, len, plain);
+        plain
+    }
+}
+
+fn is_nonempty_collection(v: &Node<'_>) -> bool {
     match v {
         Node::Map(m) => !m.is_empty(),
         Node::Seq(a) => !a.is_empty(),
@@ -42,7 +79,7 @@ fn pad(out: &mut String, n: usize) {
 
 /// Writes a non-empty mapping or sequence with its lines at `indent`; when
 /// `continued`, the first line's indentation is already written (after `- `).
-fn block(out: &mut String, value: &Node, indent: usize, continued: bool) {
+fn block(out: &mut String, plain: &mut Verdicts, value: &Node<'_>, indent: usize, continued: bool) {
     let mut first = continued;
     match value {
         Node::Map(map) => {
@@ -50,9 +87,9 @@ fn block(out: &mut String, value: &Node, indent: usize, continued: bool) {
                 if !std::mem::take(&mut first) {
                     pad(out, indent);
                 }
-                push_scalar_str(out, key);
+                push_scalar_str(out, plain, key);
                 out.push(':');
-                child(out, v, indent, indent + 2);
+                child(out, plain, v, indent, indent + 2);
             }
         }
         Node::Seq(items) => {
@@ -63,9 +100,9 @@ fn block(out: &mut String, value: &Node, indent: usize, continued: bool) {
                 out.push('-');
                 if is_nonempty_collection(v) {
                     out.push(' ');
-                    block(out, v, indent + 2, true);
+                    block(out, plain, v, indent + 2, true);
                 } else {
-                    child(out, v, indent, indent + 2);
+                    child(out, plain, v, indent, indent + 2);
                 }
             }
         }
@@ -73,7 +110,7 @@ fn block(out: &mut String, value: &Node, indent: usize, continued: bool) {
             if !first {
                 pad(out, indent);
             }
-            out.push_str(&inline(value));
+            push_inline(out, plain, value);
             out.push('\n');
         }
     }
@@ -82,15 +119,22 @@ fn block(out: &mut String, value: &Node, indent: usize, continued: bool) {
 /// Writes the value after `key:` or `-`: inline for scalars, a literal block for
 /// multi-line strings, else a nested block (sequences under a key are not indented,
 /// as `kubectl` writes them).
-fn child(out: &mut String, v: &Node, indent: usize, nested: usize) {
+fn child(out: &mut String, plain: &mut Verdicts, v: &Node<'_>, indent: usize, nested: usize) {
     match v {
         Node::Map(m) if !m.is_empty() => {
             out.push('\n');
-            block(out, v, nested, false);
+            block(out, plain, v, nested, false);
         }
         Node::Seq(a) if !a.is_empty() => {
             out.push('\n');
-            block(out, v, indent, false);
+            block(out, plain, v, indent, false);
+        }
+        // A plain-safe string has no newline: testing it first spares the common
+        // case the newline scan.
+        Node::Str(s) if plain.check(s) => {
+            out.push(' ');
+            out.push_str(s);
+            out.push('\n');
         }
         Node::Str(s) if literal_ok(s) => {
             let body = s.trim_end_matches('\n');
@@ -110,80 +154,134 @@ fn child(out: &mut String, v: &Node, indent: usize, nested: usize) {
                 out.push('\n');
             }
         }
+        Node::Str(s) => {
+            out.push(' ');
+            push_quoted(out, s);
+            out.push('\n');
+        }
         _ => {
             out.push(' ');
-            match v {
-                Node::Str(s) => push_scalar_str(out, s),
-                _ => out.push_str(&inline(v)),
-            }
+            push_inline(out, plain, v);
             out.push('\n');
         }
     }
 }
 
-/// A multi-line string that a literal block can carry exactly.
+/// A multi-line string that a literal block can carry exactly: no control
+/// character but newlines (C0, DEL, C1) and no byte order mark.
 fn literal_ok(s: &str) -> bool {
-    s.contains('\n')
-        && !s.starts_with([' ', '\n'])
-        && !s
-            .chars()
-            .any(|c| (c.is_control() && c != '\n') || c == '\u{feff}')
+    let bytes = s.as_bytes();
+    // Byte by byte (no char decoding): in UTF-8 the C1 controls are `C2 80`..`C2 9F`
+    // and U+FEFF is `EF BB BF`; `C2` and `EF` only ever start a character.
+    let forbidden = |(i, &b): (usize, &u8)| match b {
+        b'\n' => false,
+        0x00..=0x1f | 0x7f => true,
+        0xc2 => matches!(bytes.get(i + 1), Some(0x80..=0x9f)),
+        0xef => bytes.get(i + 1..i + 3) == Some(&[0xbb, 0xbf][..]),
+        _ => false,
+    };
+    s.contains('\n') && !s.starts_with([' ', '\n']) && !bytes.iter().enumerate().any(forbidden)
 }
 
-fn inline(v: &Node) -> String {
+/// A scalar (or an empty collection) in flow style.
+fn push_inline(out: &mut String, plain: &mut Verdicts, v: &Node<'_>) {
     match v {
-        Node::Null => "null".to_owned(),
-        Node::Bool(b) => b.to_string(),
-        Node::Int(n) => n.to_string(),
-        Node::Str(s) => scalar_str(s),
+        Node::Null => out.push_str("null"),
+        Node::Bool(true) => out.push_str("true"),
+        Node::Bool(false) => out.push_str("false"),
+        Node::Int(n) => push_int(out, *n),
+        Node::Str(s) => push_scalar_str(out, plain, s),
+        Node::Map(m) if m.is_empty() => out.push_str("{}"),
+        Node::Seq(a) if a.is_empty() => out.push_str("[]"),
         // Non-empty collections never reach here (`block` writes them); as flow JSON
         // they would still be valid YAML.
-        other => other.to_json().to_string(),
+        other => out.push_str(&other.to_json().to_string()),
+    }
+}
+
+/// `n` in decimal, as `Display` writes it.
+fn push_int(out: &mut String, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        start -= 1;
+        // `rest % 10` is below 10: the cast cannot truncate.
+        digits[start] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push('-');
+    }
+    for &d in &digits[start..] {
+        out.push(char::from(d));
     }
 }
 
 /// A string as a plain scalar when that is unambiguous, else double-quoted.
-fn scalar_str(s: &str) -> String {
-    if is_plain_safe(s) {
-        s.to_owned()
-    } else {
-        quote(s)
-    }
-}
-
-fn push_scalar_str(out: &mut String, s: &str) {
-    if is_plain_safe(s) {
+fn push_scalar_str(out: &mut String, plain: &mut Verdicts, s: &str) {
+    if plain.check(s) {
         out.push_str(s);
     } else {
-        out.push_str(&quote(s));
+        push_quoted(out, s);
     }
 }
 
-fn quote(s: &str) -> String {
-    serde_json::Value::from(s).to_string()
+/// `s` as a JSON string (which is a valid YAML double-quoted scalar), escaped
+/// exactly as `serde_json` escapes it: `\"`, `\\`, the short escapes for
+/// backspace, tab, newline, form feed and carriage return, `\u00xx` (lower-case
+/// hex) for the other C0 controls; everything else, DEL and non-ASCII included,
+/// verbatim.
+fn push_quoted(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.reserve(s.len() + 2);
+    out.push('"');
+    let mut verbatim = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let short = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            0x08 => "\\b",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            0x0c => "\\f",
+            b'\r' => "\\r",
+            0x00..=0x1f => "",
+            _ => continue,
+        };
+        // `b` is ASCII, so `i` and `i + 1` are char boundaries.
+        out.push_str(&s[verbatim..i]);
+        verbatim = i + 1;
+        if short.is_empty() {
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xf)]));
+        } else {
+            out.push_str(short);
+        }
+    }
+    out.push_str(&s[verbatim..]);
+    out.push('"');
 }
 
-/// Words YAML 1.1 or 1.2 resolves to booleans or null.
-const RESERVED: &[&str] = &[
-    "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE", "false",
-    "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "null", "Null", "NULL", "~",
-];
+/// Byte classes for [`is_plain_safe`].
+const PLAIN: u8 = 1;
+/// A byte that may appear in something YAML could read as a number.
+const NUMERIC: u8 = 2;
+/// `:`, which starts a mapping value when a space follows.
+const COLON: u8 = 4;
 
-fn is_plain_safe(s: &str) -> bool {
-    let Some(first) = s.chars().next() else {
-        return false;
-    };
-    if RESERVED.contains(&s) {
-        return false;
-    }
-    if !(first.is_ascii_alphanumeric() || matches!(first, '/' | '_' | '$')) {
-        return false;
-    }
-    if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
-        return false;
-    }
-    if !s.bytes().all(|c| {
-        c.is_ascii_alphanumeric()
+/// [`PLAIN`], [`NUMERIC`] and [`COLON`] for every byte.
+static CLASSES: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let mut class = 0;
+        if c.is_ascii_alphanumeric()
             || matches!(
                 c,
                 b' ' | b'.'
@@ -199,20 +297,93 @@ fn is_plain_safe(s: &str) -> bool {
                     | b'-'
                     | b'$'
             )
-    }) {
+        {
+            class |= PLAIN;
+        }
+        if c.is_ascii_hexdigit()
+            || matches!(
+                c,
+                b'x' | b'X' | b'o' | b'O' | b'.' | b'_' | b':' | b'+' | b'-'
+            )
+        {
+            class |= NUMERIC;
+        }
+        if c == b':' {
+            class |= COLON;
+        }
+        table[b] = class;
+        b += 1;
+    }
+    table
+};
+
+/// Whether `s` can be written as a plain scalar that every YAML 1.1 and 1.2
+/// parser reads back as this very string: non-empty; not a boolean or null word
+/// of either version; starting with a letter, digit, `/`, `_` or `$`; made only of
+/// letters, digits and ` ._/:@=+,()-$` (so no `#` comment, no flow or block
+/// indicator); no `: ` inside and no space or `:` at the end (mapping syntax); and
+/// not something that might be a number in some YAML version (ints, floats,
+/// 0x/0o, sexagesimal `1:20`, timestamps `2001-12-14`, `1_000`).
+fn is_plain_safe(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    if !(first.is_ascii_alphanumeric() || matches!(first, b'/' | b'_' | b'$'))
+        || matches!(last, b' ' | b':')
+        || (bytes.len() <= 5 && is_reserved(s))
+    {
         return false;
     }
-    // Anything that might be a number in some YAML version (ints, floats, 0x/0o,
-    // sexagesimal `1:20`, timestamps `2001-12-14`, `1_000`) stays quoted.
-    let numberish = (first.is_ascii_digit() || first == '.')
-        && s.bytes().all(|c| {
-            c.is_ascii_hexdigit()
-                || matches!(
-                    c,
-                    b'x' | b'X' | b'o' | b'O' | b'.' | b'_' | b':' | b'+' | b'-'
-                )
-        });
-    !numberish
+    // Long texts (scripts, descriptions) are mostly multi-line, and a newline is
+    // never plain: `memchr` finds it faster than the loop below would scan them.
+    if bytes.len() > 64 && bytes.contains(&b'\n') {
+        return false;
+    }
+    // One pass for every class, without early exit: most scalars are short, and a
+    // separate scan per rule (or a `memchr` for `:`) cost more than the whole test.
+    let (mut all, mut any) = (PLAIN | NUMERIC, 0);
+    for &b in bytes {
+        let class = CLASSES[usize::from(b)];
+        all &= class;
+        any |= class;
+    }
+    all & PLAIN != 0
+        && (any & COLON == 0 || !bytes.windows(2).any(|w| w == b": "))
+        && !(first.is_ascii_digit() && all & NUMERIC != 0)
+}
+
+/// Words YAML 1.1 or 1.2 resolves to booleans or null (`~` never passes the
+/// first-byte test of [`is_plain_safe`], but it is one of them).
+fn is_reserved(s: &str) -> bool {
+    matches!(
+        s,
+        "y" | "Y"
+            | "yes"
+            | "Yes"
+            | "YES"
+            | "n"
+            | "N"
+            | "no"
+            | "No"
+            | "NO"
+            | "true"
+            | "True"
+            | "TRUE"
+            | "false"
+            | "False"
+            | "FALSE"
+            | "on"
+            | "On"
+            | "ON"
+            | "off"
+            | "Off"
+            | "OFF"
+            | "null"
+            | "Null"
+            | "NULL"
+            | "~"
+    )
 }
 
 #[cfg(test)]
@@ -237,6 +408,178 @@ mod tests {
             to_string(&doc),
             "m:\n  k:\n  - 1\n  - x: \"y\"\n    z: []\n  - - a\ns: |\n  exec:\n    path: ksops\nt: |-\n  a\n  b\n"
         );
+    }
+
+    /// The rules as first written, one check at a time: the one-pass version must agree.
+    fn reference_is_plain_safe(s: &str) -> bool {
+        const RESERVED: &[&str] = &[
+            "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "true", "True", "TRUE",
+            "false", "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF", "null", "Null",
+            "NULL", "~",
+        ];
+        let Some(first) = s.chars().next() else {
+            return false;
+        };
+        if RESERVED.contains(&s) {
+            return false;
+        }
+        if !(first.is_ascii_alphanumeric() || matches!(first, '/' | '_' | '$')) {
+            return false;
+        }
+        if s.ends_with([' ', ':']) || s.contains(": ") || s.contains(" #") {
+            return false;
+        }
+        if !s.bytes().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    b' ' | b'.'
+                        | b'_'
+                        | b'/'
+                        | b':'
+                        | b'@'
+                        | b'='
+                        | b'+'
+                        | b','
+                        | b'('
+                        | b')'
+                        | b'-'
+                        | b'$'
+                )
+        }) {
+            return false;
+        }
+        let numberish = (first.is_ascii_digit() || first == '.')
+            && s.bytes().all(|c| {
+                c.is_ascii_hexdigit()
+                    || matches!(
+                        c,
+                        b'x' | b'X' | b'o' | b'O' | b'.' | b'_' | b':' | b'+' | b'-'
+                    )
+            });
+        !numberish
+    }
+
+    #[test]
+    fn plain_safety_matches_the_reference() {
+        let alphabet = [
+            "", "a", "Z", "0", "9", "f", "x", "o", "e", " ", ":", "#", ".", "-", "+", "_", "/",
+            "$", "@", "=", ",", "(", ")", "~", "'", "\"", "\n", "\t", "é", "\u{feff}", "[", "{",
+            "*", "&", "!", "|", ">", "%", "`", "?", "\\",
+        ];
+        let words = [
+            "y",
+            "Yes",
+            "NO",
+            "true",
+            "False",
+            "on",
+            "OFF",
+            "null",
+            "Null",
+            "~",
+            "yes!",
+            "onn",
+            "10.42.0.0/16",
+            "1:20",
+            "2001-12-14",
+            "64Mi",
+            "8888",
+            "0x1F",
+            "1e3",
+            "1_000",
+            ".5",
+            "vpn-proxy",
+            "a: b",
+            "a:b",
+            "x #y",
+            "ends:",
+            "ends ",
+            "$(curl)",
+            "/gluetun",
+        ];
+        let mut cases: Vec<String> = words.iter().map(|w| (*w).to_owned()).collect();
+        for a in alphabet {
+            for b in alphabet {
+                for c in alphabet {
+                    cases.push(format!("{a}{b}{c}"));
+                    for w in &words[..8] {
+                        cases.push(format!("{a}{w}{c}"));
+                    }
+                }
+            }
+        }
+        for s in &cases {
+            assert_eq!(is_plain_safe(s), reference_is_plain_safe(s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn literal_blocks_refuse_what_they_cannot_carry() {
+        let reference = |s: &str| {
+            s.contains('\n')
+                && !s.starts_with([' ', '\n'])
+                && !s
+                    .chars()
+                    .any(|c| (c.is_control() && c != '\n') || c == '\u{feff}')
+        };
+        let mut cases: Vec<String> = (0u32..0x100)
+            .chain([
+                0x2028, 0xfeff, 0xfefe, 0xfffe, 0x1f600, 0x10ffff, 0xc280, 0x80, 0x9f,
+            ])
+            .filter_map(char::from_u32)
+            .flat_map(|c| [format!("a{c}\nb"), format!("{c}\n"), format!("a\n{c}")])
+            .collect();
+        cases.extend([
+            "a\nb".to_owned(),
+            " a\nb".to_owned(),
+            "\nab".to_owned(),
+            "ab".to_owned(),
+        ]);
+        for s in &cases {
+            assert_eq!(literal_ok(s), reference(s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn remembered_verdicts_are_the_verdicts() {
+        let text = "on: 8888 vpn-proxy a:b";
+        let mut plain = Verdicts::new();
+        // Prefixes share their address: the length tells them apart.
+        for _ in 0..2 {
+            for end in 0..=text.len() {
+                let s = &text[..end];
+                assert_eq!(plain.check(s), is_plain_safe(s), "{s:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn quoting_matches_serde_json() {
+        let mut cases: Vec<String> = (0u32..0x80)
+            .chain([0x85, 0xa0, 0x2028, 0xfeff, 0x1f600])
+            .filter_map(char::from_u32)
+            .map(|c| format!("a{c}b{c}"))
+            .collect();
+        cases.extend(["".to_owned(), "\"\\".to_owned(), "é\u{1}ü\n".to_owned()]);
+        for s in &cases {
+            let mut out = String::new();
+            push_quoted(&mut out, s);
+            assert_eq!(
+                out,
+                serde_json::Value::from(s.as_str()).to_string(),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn integers_match_display() {
+        for n in [0, 1, -1, 9, 10, -10, 8888, i64::MAX, i64::MIN, 86400] {
+            let mut out = String::new();
+            push_int(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
     }
 
     #[test]
