@@ -85,3 +85,47 @@ fn generated_decode_only(bencher: divan::Bencher, proxies: usize) {
     let value = read(Path::new("nix/network.nix"), &network_text(proxies));
     bencher.bench(|| avalanche_model::decode(&value));
 }
+
+/// The network `scripts/bench-compare` generates (`n` proxies and `n` clients): the
+/// one its `nix-instantiate` column reads, so the two numbers compare directly.
+pub fn compare_network_text(n: usize) -> String {
+    let mut t = String::with_capacity(600 + n * 200);
+    t.push_str("{\n  avalanche.network = {\n    tailscale.nodes = {\n");
+    t.push_str(
+        "      routy = { role = \"subnet-router\"; advertiseRoutes = [ \"10.1.0.0/24\" ]; };\n",
+    );
+    t.push_str("      calypso = { role = \"workstation\"; };\n    };\n    egress = {\n");
+    t.push_str("      image = \"qmcgaw/gluetun:v3.41.3\";\n");
+    t.push_str("      providers.protonvpn = { service = \"protonvpn\"; type = \"wireguard\"; credentials = \"protonvpn\"; };\n");
+    t.push_str("      proxies = {\n");
+    for i in 0..n {
+        let country = COUNTRIES[i % COUNTRIES.len()];
+        let _ = writeln!(
+            t,
+            "        p{i:05} = {{ provider = \"protonvpn\"; countries = [ \"{country}\" ]; }};"
+        );
+    }
+    t.push_str("      };\n      clients = {\n");
+    for i in 0..n {
+        let protocol = if i % 2 == 0 { "http" } else { "shadowsocks" };
+        let enforce = i % 3 == 0;
+        let _ = writeln!(
+            t,
+            "        c{i:05} = {{ namespace = \"apps{:02}\"; proxy = \"p{i:05}\"; protocol = \"{protocol}\"; enforce = {enforce}; }};",
+            i % 100
+        );
+    }
+    t.push_str("      };\n    };\n    secrets.protonvpn = {\n");
+    t.push_str("      file = \"kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml\";\n");
+    t.push_str("      keys = [ \"WIREGUARD_PRIVATE_KEY\" \"WIREGUARD_ADDRESSES\" \"SHADOWSOCKS_PASSWORD\" ];\n    };\n");
+    t.push_str("    kubernetes = {\n      dir = \"kubernetes\";\n");
+    t.push_str("      argocd.repoURL = \"https://github.com/OWNER/avalanche.git\";\n");
+    t.push_str("      monitoring.enable = true;\n    };\n  };\n}\n");
+    t
+}
+
+#[divan::bench(args = [10_000])]
+fn compare_read_decode(bencher: divan::Bencher, n: usize) {
+    let text = compare_network_text(n);
+    bencher.bench(|| avalanche_model::decode(&read(Path::new("nix/network.nix"), &text)));
+}

@@ -108,8 +108,6 @@ enum ImportState {
 /// One evaluation: the files read so far and the import stack.
 pub(crate) struct Evaluator {
     sources: SourceMap,
-    /// The files this evaluation added to `sources`, in order.
-    added: Vec<FileId>,
     imports: HashMap<PathBuf, ImportState>,
     stack: Vec<PathBuf>,
     depth: usize,
@@ -156,7 +154,6 @@ impl Evaluator {
     pub(crate) fn new(sources: SourceMap) -> Evaluator {
         Evaluator {
             sources,
-            added: Vec::new(),
             imports: HashMap::new(),
             stack: Vec::new(),
             depth: 0,
@@ -202,21 +199,18 @@ impl Evaluator {
         Ok(())
     }
 
-    /// The source map, and the files this evaluation added to it.
-    pub(crate) fn take_sources(&mut self) -> (SourceMap, Vec<FileId>) {
-        (
-            std::mem::take(&mut self.sources),
-            std::mem::take(&mut self.added),
-        )
+    /// The source map, with the files this evaluation read added.
+    pub(crate) fn take_sources(&mut self) -> SourceMap {
+        std::mem::take(&mut self.sources)
     }
 
     /// Evaluates `text` as the file `path` (the main file) and forces it deeply.
-    pub(crate) fn run(&mut self, path: &Path, text: &str) -> R<Value> {
+    pub(crate) fn run(&mut self, path: &Path, text: String) -> R<Value> {
         let key = import_key(path);
         self.imports.insert(key.clone(), ImportState::InProgress);
         self.names.insert(key.clone(), path.to_path_buf());
         self.stack.push(key.clone());
-        let v = self.load(path, text.to_string(), true)?;
+        let v = self.load(path, text, true)?;
         self.stack.pop();
         self.imports.insert(key, ImportState::Done(v.clone()));
         self.deep(&v)
@@ -227,7 +221,6 @@ impl Evaluator {
         if text.len() as u64 > MAX_FILE_BYTES {
             let size = text.len();
             let file = self.sources.add(path, text);
-            self.added.push(file);
             return Err(self.too_large_at(
                 format!(
                     "{} is {size} bytes (the limit is {MAX_FILE_BYTES})",
@@ -247,7 +240,6 @@ impl Evaluator {
             None
         };
         let file = self.sources.add(path, text);
-        self.added.push(file);
         if let Some(at) = deep_at {
             return Err(err(
                 "nix-too-deep",
@@ -552,10 +544,7 @@ impl Evaluator {
                     span: at,
                 })
             }
-            E::Ident(id) => {
-                let name = id.syntax().text().to_string();
-                self.var(&name, at, env)
-            }
+            E::Ident(id) => self.var(&syntax::ident_name(id), at, env),
             E::List(l) => {
                 let items: Vec<Thunk> = l
                     .items()
@@ -573,7 +562,7 @@ impl Evaluator {
                     Some(def) => def,
                     None => {
                         let mut errors = Vec::new();
-                        let def = SetDef::build(set, set.rec_token().is_some(), false, &mut errors);
+                        let def = SetDef::build(set, syntax::is_rec(set), false, &mut errors);
                         if !errors.is_empty() {
                             return Err(syntax::build_diagnostics(file, errors));
                         }

@@ -82,52 +82,60 @@ pub fn read_source(
     text: &str,
     sources: &mut SourceMap,
 ) -> Result<Value, Vec<Diagnostic>> {
-    // The evaluation runs on its own thread (a large stack for deep but legal input)
-    // with its own source map, aligned with `sources`: the main file takes the same
-    // id in both, and files it imports are copied over in order. The thread drops
-    // the evaluation's internals (thunks, syntax trees) after handing the result
-    // over, off the caller's time.
-    let main = sources.add(path, text);
-    let mut local = SourceMap::default();
-    for _ in 0..main.0 {
-        local.add("", "");
-    }
+    // The evaluation runs on its own thread (a large stack for deep but legal input).
+    // `sources` goes over to it, once it runs, and comes back with the files read
+    // added (each text indexed once), a panic included: it is caught. The thread
+    // drops the evaluation's internals (thunks, syntax trees) after handing the
+    // result over, off the caller's time.
+    let (to_thread, from_caller) = std::sync::mpsc::channel::<SourceMap>();
     let (tx, rx) = std::sync::mpsc::channel();
     let (owned_path, owned_text) = (path.to_path_buf(), text.to_string());
     let spawned = std::thread::Builder::new()
         .name("avalanche-nix-eval".into())
         .stack_size(EVAL_STACK)
         .spawn(move || {
-            let mut evaluator = eval::Evaluator::new(local);
-            let result = evaluator.run(&owned_path, &owned_text);
-            let (local, added) = evaluator.take_sources();
-            let _ = tx.send((result, local, added));
+            let Ok(map) = from_caller.recv() else {
+                return;
+            };
+            let mut evaluator = eval::Evaluator::new(map);
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                evaluator.run(&owned_path, owned_text)
+            }));
+            let map = evaluator.take_sources();
+            let _ = tx.send((result, map));
             drop(evaluator);
         });
+    let failed = |path: &Path| {
+        Diagnostic::error(
+            "nix-internal",
+            format!(
+                "the static reader failed on {} (a bug: please report it)",
+                path.display()
+            ),
+        )
+        .with_help("use `--eval nix` meanwhile")
+    };
     if spawned.is_err() {
+        sources.add(path, text);
         return Err(vec![Diagnostic::error(
             "nix-internal",
             "cannot start the evaluation thread (out of memory?)",
         )]);
     }
+    if let Err(back) = to_thread.send(std::mem::take(sources)) {
+        *sources = back.0;
+        sources.add(path, text);
+        return Err(vec![failed(path)]);
+    }
     match rx.recv() {
-        Ok((result, local, added)) => {
-            for id in added.into_iter().filter(|id| *id != main) {
-                let copied = sources.add(local.path(id), local.text(id).to_string());
-                debug_assert_eq!(copied, id, "source maps out of step");
-            }
-            result
+        Ok((result, map)) => {
+            *sources = map;
+            result.unwrap_or_else(|_| Err(vec![failed(path)]))
         }
-        Err(_) => Err(vec![
-            Diagnostic::error(
-                "nix-internal",
-                format!(
-                    "the static reader failed on {} (a bug: please report it)",
-                    path.display()
-                ),
-            )
-            .with_help("use `--eval nix` meanwhile"),
-        ]),
+        Err(_) => {
+            sources.add(path, text);
+            Err(vec![failed(path)])
+        }
     }
 }
 

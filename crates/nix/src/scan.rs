@@ -11,6 +11,225 @@ pub(crate) const MAX_DEPTH: usize = 512;
 /// Returns the byte offset of the token where the estimated depth first exceeds
 /// [`MAX_DEPTH`], if it does.
 pub(crate) fn too_deep(src: &str) -> Option<usize> {
+    if surely_shallow(src) {
+        return None;
+    }
+    exact(src)
+}
+
+/// What a level of [`surely_shallow`] was opened by.
+#[derive(Clone, Copy, PartialEq)]
+enum Open {
+    Paren,
+    Brack,
+    Brace,
+    Let,
+    Str,
+    /// `${`; `true` when inside a string.
+    Interp(bool),
+}
+
+/// A byte-level pass that proves [`exact`] finds nothing, without rnix's tokenizer
+/// (which costs as much as a third of the parse). It follows the same levels as
+/// [`exact`] and counts every operator byte (`==` twice, `...` thrice), so its
+/// estimate is never below the exact one; it gives up (`false`) on anything whose
+/// tokens it does not know for certain: paths, URIs, `''` strings, block
+/// comments, `<`, `~`, non-ASCII outside strings, mismatched brackets.
+fn surely_shallow(src: &str) -> bool {
+    let b = src.as_bytes();
+    let mut levels: Vec<(usize, Open)> = Vec::new();
+    let mut top: usize = 0;
+    let mut total: usize = 0;
+    let mut in_string = false;
+    let mut i = 0;
+    while i < b.len() {
+        if in_string {
+            match b[i] {
+                b'\\' => {
+                    if i + 1 >= b.len() {
+                        return false;
+                    }
+                    i += 2;
+                }
+                b'"' => {
+                    // The end of the string closes its level.
+                    let Some((prev, Open::Str)) = levels.pop() else {
+                        return false;
+                    };
+                    total -= top + 1;
+                    top = prev;
+                    in_string = false;
+                    i += 1;
+                }
+                b'$' => match b.get(i + 1) {
+                    Some(b'$') => i += 2,
+                    Some(b'{') => {
+                        levels.push((top, Open::Interp(true)));
+                        total += 1;
+                        top = 0;
+                        in_string = false;
+                        i += 2;
+                    }
+                    _ => i += 1,
+                },
+                _ => i += 1,
+            }
+        } else {
+            let c = b[i];
+            match c {
+                b' ' | b'\t' | b'\n' | b'\r' => i += 1,
+                b'#' => {
+                    while i < b.len() && b[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                b'(' | b'[' | b'{' | b'"' => {
+                    let open = match c {
+                        b'(' => Open::Paren,
+                        b'[' => Open::Brack,
+                        b'{' => Open::Brace,
+                        _ => Open::Str,
+                    };
+                    levels.push((top, open));
+                    total += 1;
+                    top = 0;
+                    in_string = open == Open::Str;
+                    i += 1;
+                }
+                b'$' => {
+                    if b.get(i + 1) != Some(&b'{') {
+                        return false;
+                    }
+                    levels.push((top, Open::Interp(false)));
+                    total += 1;
+                    top = 0;
+                    i += 2;
+                }
+                b')' | b']' | b'}' => {
+                    let Some((prev, open)) = levels.pop() else {
+                        return false;
+                    };
+                    match (c, open) {
+                        (b')', Open::Paren) | (b']', Open::Brack) | (b'}', Open::Brace) => {}
+                        (b'}', Open::Interp(back)) => in_string = back,
+                        _ => return false,
+                    }
+                    total -= top + 1;
+                    top = prev;
+                    i += 1;
+                }
+                b';' | b',' => {
+                    total -= top;
+                    top = 0;
+                    i += 1;
+                }
+                b':' => {
+                    // `scheme:rest` is a URI token.
+                    if !matches!(b.get(i + 1), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+                        return false;
+                    }
+                    top += 1;
+                    total += 1;
+                    i += 1;
+                }
+                b'.' if b.get(i + 1).is_some_and(u8::is_ascii_digit) => {
+                    let Some(end) = number_end(b, i) else {
+                        return false;
+                    };
+                    i = end;
+                }
+                b'=' | b'!' | b'+' | b'-' | b'*' | b'&' | b'|' | b'>' | b'@' | b'?' | b'.' => {
+                    top += 1;
+                    total += 1;
+                    i += 1;
+                }
+                b'0'..=b'9' => {
+                    let Some(end) = number_end(b, i) else {
+                        return false;
+                    };
+                    i = end;
+                }
+                b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
+                    let start = i;
+                    while i < b.len()
+                        && matches!(b[i], b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'_' | b'-' | b'\'')
+                    {
+                        i += 1;
+                    }
+                    match &b[start..i] {
+                        b"let" => {
+                            levels.push((top, Open::Let));
+                            total += 1;
+                            top = 0;
+                        }
+                        b"in" => {
+                            let Some((prev, Open::Let)) = levels.pop() else {
+                                return false;
+                            };
+                            total -= top + 1;
+                            top = prev + 1;
+                            total += 1;
+                        }
+                        b"assert" | b"else" | b"if" | b"or" | b"then" | b"with" => {
+                            top += 1;
+                            total += 1;
+                        }
+                        _ => {}
+                    }
+                }
+                // `/` (paths, `//`, comments), `<` (search paths), `~`, `''`,
+                // and anything else.
+                _ => return false,
+            }
+        }
+        if total > MAX_DEPTH {
+            return false;
+        }
+    }
+    true
+}
+
+/// The end of the number starting at `i` (a digit, or `.` before a digit), as
+/// rnix's tokenizer reads it; `None` for a malformed exponent.
+fn number_end(b: &[u8], i: usize) -> Option<usize> {
+    let digits = |mut i: usize| {
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        i
+    };
+    let mut i = if b[i] == b'.' {
+        i
+    } else {
+        // A leading `0` not followed by `.` is an integer however it goes on
+        // (`01.5` is `01` then `.5`).
+        if b[i] == b'0' && b.get(i + 1) != Some(&b'.') {
+            return Some(digits(i + 1));
+        }
+        let end = digits(i + 1);
+        if b.get(end) != Some(&b'.') {
+            return Some(end);
+        }
+        end
+    };
+    // The fraction and an optional exponent.
+    i = digits(i + 1);
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let end = digits(i);
+        if end == i {
+            return None;
+        }
+        i = end;
+    }
+    Some(i)
+}
+
+/// The estimate on rnix's tokens; see [`too_deep`].
+fn exact(src: &str) -> Option<usize> {
     // One level per open bracket; within a level, one per operator since the last
     // `;` or `,`.
     let mut levels: Vec<usize> = Vec::new();
@@ -88,4 +307,60 @@ fn is_operator(k: SyntaxKind) -> bool {
             | TOKEN_AT
             | TOKEN_ASSIGN
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces of Nix text, tricky tokens included, weighted toward nesting.
+    const PIECES: &[&str] = &[
+        "(", "(", "[", "[", "{", "{", ")", "]", "}", "${", "\"", "\"", "let ", " in ", "a", "b-c'",
+        "-", "+", "=", "==", ";", ",", ": ", ":", ".", "...", "1.5", "0", "01.e5", ".5e3", "1e5",
+        "1.e", "''", "'", "#c\n", "/", "//", "a/b", "x:y", " or ", " if ", " with ", "\\", "$$",
+        "$", "<", ">", "?", "@", "!", "->", " ", "\n", "é", "rec ", "inherit ", "\"s\"",
+    ];
+
+    fn text(pieces: &[usize]) -> String {
+        pieces.iter().map(|&i| PIECES[i % PIECES.len()]).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn the_fast_pass_never_hides_deep_input(pieces in prop::collection::vec(0usize..1000, 0..1600)) {
+            let src = text(&pieces);
+            if surely_shallow(&src) {
+                prop_assert_eq!(exact(&src), None, "{:?}", src);
+            }
+        }
+
+        #[test]
+        fn nesting_without_bail_outs(pieces in prop::collection::vec(0usize..14, 0..1600)) {
+            // Only brackets, strings, `let`/`in` and operators: the fast pass decides.
+            const SIMPLE: &[&str] = &["(", "[", "{", ")", "]", "}", "${", "\"", "let ", " in ", "a", "-", "=", ";"];
+            let src: String = pieces.iter().map(|&i| SIMPLE[i]).collect();
+            if surely_shallow(&src) {
+                prop_assert_eq!(exact(&src), None, "{:?}", src);
+            }
+        }
+    }
+
+    #[test]
+    fn ordinary_declarations_take_the_fast_pass() {
+        let src = "{ a = { b = [ \"x${y}\" 1 2.5 .5e1 ]; c = let d = 1; in d + 1; }; e.f = rec { g = -1; }; } # end";
+        assert!(surely_shallow(src));
+        assert_eq!(too_deep(src), None);
+    }
+
+    #[test]
+    fn deep_input_is_left_to_the_exact_pass() {
+        let deep = "-".repeat(MAX_DEPTH + 1) + "1";
+        assert!(!surely_shallow(&deep));
+        assert!(too_deep(&deep).is_some());
+        let brackets = "[".repeat(MAX_DEPTH + 1);
+        assert_eq!(too_deep(&brackets), exact(&brackets));
+        assert!(too_deep(&brackets).is_some());
+    }
 }

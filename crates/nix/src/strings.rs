@@ -53,24 +53,37 @@ pub(crate) fn pieces(s: &ast::Str) -> Vec<Piece> {
 }
 
 /// The text of a `"…"` literal that needs no unescaping (the common case), built
-/// with one allocation.
+/// with one allocation, read from the green tree (no cursor per token).
 pub(crate) fn plain(s: &ast::Str) -> Option<std::rc::Rc<str>> {
+    use rowan::NodeOrToken::Token;
     use rowan::ast::AstNode;
-    let mut tokens = s.syntax().children_with_tokens();
-    let start = tokens.next()?.into_token()?;
-    if start.text() != "\"" {
+    let raw = |k: rnix::SyntaxKind| rowan::SyntaxKind(k as u16);
+    let mut children = s.syntax().green().children();
+    let (Some(Token(start)), Some(Token(content)), Some(Token(end)), None) = (
+        children.next(),
+        children.next(),
+        children.next(),
+        children.next(),
+    ) else {
         return None;
-    }
-    let content = tokens.next()?.into_token()?;
-    if content.kind() != rnix::SyntaxKind::TOKEN_STRING_CONTENT {
-        return None;
-    }
-    let end = tokens.next()?.into_token()?;
-    if end.kind() != rnix::SyntaxKind::TOKEN_STRING_END || tokens.next().is_some() {
+    };
+    if start.text() != "\""
+        || content.kind() != raw(rnix::SyntaxKind::TOKEN_STRING_CONTENT)
+        || end.kind() != raw(rnix::SyntaxKind::TOKEN_STRING_END)
+    {
         return None;
     }
     let text = content.text();
     (!text.contains(['\\', '\r'])).then(|| std::rc::Rc::from(text))
+}
+
+/// True when the literal has a `${ … }` (its only child nodes are interpolations).
+pub(crate) fn has_interpolation(s: &ast::Str) -> bool {
+    use rowan::ast::AstNode;
+    s.syntax()
+        .green()
+        .children()
+        .any(|c| matches!(c, rowan::NodeOrToken::Node(_)))
 }
 
 /// The text of a string literal without interpolations, if it has none.

@@ -74,11 +74,68 @@ pub(crate) fn unparen(mut e: ast::Expr) -> ast::Expr {
     e
 }
 
+/// The text of a node made of one token (an identifier), read from the green tree:
+/// rowan's `text()` would build a cursor and format it.
+pub(crate) fn token_text(node: &rnix::SyntaxNode) -> Option<&str> {
+    let mut children = node.green().children();
+    match (children.next(), children.next()) {
+        (Some(rowan::NodeOrToken::Token(t)), None) => Some(t.text()),
+        _ => None,
+    }
+}
+
+/// The name an identifier stands for.
+pub(crate) fn ident_name(id: &ast::Ident) -> std::borrow::Cow<'_, str> {
+    match token_text(id.syntax()) {
+        Some(text) => std::borrow::Cow::Borrowed(text),
+        None => std::borrow::Cow::Owned(id.syntax().text().to_string()),
+    }
+}
+
+/// `rec { … }`: the keyword is the node's first token when the parse has no
+/// errors (checked before any set is built). Equivalent to `rec_token()`, which
+/// walks every child of the set.
+pub(crate) fn is_rec(set: &ast::AttrSet) -> bool {
+    matches!(
+        set.syntax().green().children().next(),
+        Some(rowan::NodeOrToken::Token(t)) if t.kind() == rowan::SyntaxKind(SyntaxKind::TOKEN_REC as u16)
+    )
+}
+
+/// The attr path and value of `path = value;`, in one walk over its children
+/// (each accessor of rnix walks them again).
+pub(crate) fn path_value(apv: &ast::AttrpathValue) -> (Option<ast::Attrpath>, Option<ast::Expr>) {
+    let mut path = None;
+    let mut value = None;
+    for child in apv.syntax().children() {
+        if path.is_none()
+            && let Some(p) = ast::Attrpath::cast(child.clone())
+        {
+            path = Some(p);
+        } else if value.is_none()
+            && let Some(v) = ast::Expr::cast(child)
+        {
+            value = Some(v);
+        }
+    }
+    (path, value)
+}
+
+/// True when every attribute of the path is a plain identifier (nothing in it to
+/// check), read from the green tree.
+fn only_identifiers(path: &ast::Attrpath) -> bool {
+    let ident = rowan::SyntaxKind(SyntaxKind::NODE_IDENT as u16);
+    path.syntax().green().children().all(|c| match c {
+        rowan::NodeOrToken::Node(n) => n.kind() == ident,
+        rowan::NodeOrToken::Token(_) => true,
+    })
+}
+
 /// The name of an attribute when it is known without evaluating anything
 /// (`a`, `"a b"`, `${"a"}`); `None` for a dynamic name.
 pub(crate) fn static_name(attr: &ast::Attr) -> Option<String> {
     match attr {
-        ast::Attr::Ident(i) => Some(i.syntax().text().to_string()),
+        ast::Attr::Ident(i) => Some(ident_name(i).into_owned()),
         ast::Attr::Str(s) => strings::static_text(s),
         ast::Attr::Dynamic(d) => match d.expr().map(unparen) {
             Some(ast::Expr::Str(s)) => strings::static_text(&s),
@@ -158,15 +215,11 @@ impl SetDef {
         for entry in node.entries() {
             match entry {
                 ast::Entry::AttrpathValue(apv) => {
-                    let (Some(path), Some(value)) = (apv.attrpath(), apv.value()) else {
+                    let (Some(path), Some(value)) = path_value(&apv) else {
                         continue;
                     };
-                    let attrs: Vec<ast::Attr> = path.attrs().collect();
-                    if is_let
-                        && attrs
-                            .first()
-                            .is_some_and(|first| static_name(first).is_none())
-                    {
+                    let attrs = segments(&path);
+                    if is_let && attrs.first().is_some_and(|first| first.name().is_none()) {
                         // Nix reports it at the `let`.
                         let at = node.syntax().text_range();
                         errors.push(BuildError {
@@ -219,7 +272,7 @@ impl SetDef {
     /// Nix's `addAttr`.
     fn add_path(
         &mut self,
-        path: &[ast::Attr],
+        path: &[Seg<'_>],
         value: DefValue,
         entry: TextRange,
         errors: &mut Vec<BuildError>,
@@ -229,36 +282,27 @@ impl SetDef {
         };
         let mut set = self;
         let mut shown = Vec::new();
-        for attr in init {
-            let r = attr.syntax().text_range();
-            match static_name(attr) {
-                Some(name) => {
+        for seg in init {
+            let r = seg.range();
+            match (seg.name(), seg) {
+                (Some(name), _) => {
                     shown.push(name.clone());
-                    let existing = set.attrs.contains_key(&name);
-                    if !existing {
-                        set.attrs.insert(
-                            name.clone(),
-                            AttrDef {
-                                name_range: r,
-                                def_range: entry,
-                                value: DefValue::Set(Box::new(SetDef::new(false, entry))),
-                            },
-                        );
-                    }
-                    let Some(def) = set.attrs.get_mut(&name) else {
-                        return;
-                    };
+                    let def = set.attrs.entry(name).or_insert_with(|| AttrDef {
+                        name_range: r,
+                        def_range: entry,
+                        value: DefValue::Set(Box::new(SetDef::new(false, entry))),
+                    });
                     match &mut def.value {
                         DefValue::Set(inner) => set = inner,
                         _ => {
                             let first = def.def_range;
-                            shown.extend(path[shown.len()..].iter().map(attr_text));
+                            shown.extend(path[shown.len()..].iter().map(Seg::text));
                             errors.push(dup_error(&shown.join("."), entry, first));
                             return;
                         }
                     }
                 }
-                None => {
+                (None, Seg::Node(attr)) => {
                     shown.push(attr_text(attr));
                     set.dynamic.push(DynDef {
                         name: attr.clone(),
@@ -273,43 +317,102 @@ impl SetDef {
                     };
                     set = inner;
                 }
+                // An identifier always has a name.
+                (None, Seg::Ident(..)) => return,
             }
         }
-        let r = last.syntax().text_range();
-        match static_name(last) {
-            Some(name) => match set.attrs.get_mut(&name) {
-                None => {
-                    set.attrs.insert(
-                        name,
-                        AttrDef {
-                            name_range: r,
-                            def_range: entry,
-                            value,
-                        },
-                    );
+        let r = last.range();
+        match (last.name(), last) {
+            (Some(name), _) => match set.attrs.entry(name) {
+                std::collections::btree_map::Entry::Vacant(vacant) => {
+                    vacant.insert(AttrDef {
+                        name_range: r,
+                        def_range: entry,
+                        value,
+                    });
                 }
-                Some(existing) => match (&mut existing.value, value) {
-                    (DefValue::Set(into), DefValue::Set(from)) => {
-                        for (n, def) in from.attrs {
-                            if let Some(prev) = into.attrs.get(&n) {
-                                errors.push(dup_error(&n, prev.def_range, def.def_range));
-                            } else {
-                                into.attrs.insert(n, def);
+                std::collections::btree_map::Entry::Occupied(mut occupied) => {
+                    let name = occupied.key().clone();
+                    let existing = occupied.get_mut();
+                    match (&mut existing.value, value) {
+                        (DefValue::Set(into), DefValue::Set(from)) => {
+                            for (n, def) in from.attrs {
+                                if let Some(prev) = into.attrs.get(&n) {
+                                    errors.push(dup_error(&n, prev.def_range, def.def_range));
+                                } else {
+                                    into.attrs.insert(n, def);
+                                }
                             }
                         }
+                        _ => {
+                            shown.push(name);
+                            errors.push(dup_error(&shown.join("."), entry, existing.def_range));
+                        }
                     }
-                    _ => {
-                        shown.push(name);
-                        errors.push(dup_error(&shown.join("."), entry, existing.def_range));
-                    }
-                },
+                }
             },
-            None => set.dynamic.push(DynDef {
-                name: last.clone(),
+            (None, Seg::Node(attr)) => set.dynamic.push(DynDef {
+                name: attr.clone(),
                 value,
             }),
+            (None, Seg::Ident(..)) => {}
         }
     }
+}
+
+/// One attribute of an attr path: an identifier read from the green tree (no
+/// cursor), or the node itself.
+enum Seg<'a> {
+    Ident(&'a str, TextRange),
+    Node(ast::Attr),
+}
+
+impl Seg<'_> {
+    fn range(&self) -> TextRange {
+        match self {
+            Seg::Ident(_, r) => *r,
+            Seg::Node(attr) => attr.syntax().text_range(),
+        }
+    }
+
+    fn name(&self) -> Option<String> {
+        match self {
+            Seg::Ident(name, _) => Some((*name).to_string()),
+            Seg::Node(attr) => static_name(attr),
+        }
+    }
+
+    fn text(&self) -> String {
+        match self {
+            Seg::Ident(name, _) => (*name).to_string(),
+            Seg::Node(attr) => attr_text(attr),
+        }
+    }
+}
+
+/// The attributes of an attr path; identifiers only (the common case) are read
+/// with their ranges from the green tree, anything else as nodes.
+fn segments(path: &ast::Attrpath) -> Vec<Seg<'_>> {
+    let ident = rowan::SyntaxKind(SyntaxKind::NODE_IDENT as u16);
+    let mut at = path.syntax().text_range().start();
+    let mut out = Vec::new();
+    for child in path.syntax().green().children() {
+        let len = match child {
+            rowan::NodeOrToken::Node(n) => {
+                let mut tokens = n.children();
+                match (n.kind() == ident, tokens.next(), tokens.next()) {
+                    (true, Some(rowan::NodeOrToken::Token(t)), None) => {
+                        out.push(Seg::Ident(t.text(), TextRange::at(at, n.text_len())));
+                    }
+                    _ => return path.attrs().map(Seg::Node).collect(),
+                }
+                n.text_len()
+            }
+            rowan::NodeOrToken::Token(t) => t.text_len(),
+        };
+        at += len;
+    }
+    out
 }
 
 fn attr_text(attr: &ast::Attr) -> String {
@@ -329,12 +432,9 @@ fn dup_error(name: &str, at: TextRange, first: TextRange) -> BuildError {
 /// that attr paths can merge into them, as Nix does.
 fn def_of(value: ast::Expr, errors: &mut Vec<BuildError>) -> DefValue {
     match unparen(value.clone()) {
-        ast::Expr::AttrSet(set) => DefValue::Set(Box::new(SetDef::build(
-            &set,
-            set.rec_token().is_some(),
-            false,
-            errors,
-        ))),
+        ast::Expr::AttrSet(set) => {
+            DefValue::Set(Box::new(SetDef::build(&set, is_rec(&set), false, errors)))
+        }
         _ => DefValue::Expr(value),
     }
 }
@@ -578,6 +678,9 @@ impl Checker {
     }
 
     fn string(&mut self, s: &ast::Str) {
+        if !strings::has_interpolation(s) {
+            return;
+        }
         for part in s.parts() {
             if let ast::InterpolPart::Interpolation(i) = part
                 && let Some(e) = i.expr()
@@ -599,8 +702,14 @@ impl Checker {
             let diags = build_diagnostics(self.file, errors);
             self.diagnostics.extend(diags);
         }
+        // One walk over the children (each walk makes a cursor per child).
+        let entries: Vec<ast::Entry> = node.entries().collect();
         // `inherit a;` reads the enclosing scope.
-        for inh in node.inherits() {
+        let inherits = entries.iter().filter_map(|e| match e {
+            ast::Entry::Inherit(inh) => Some(inh),
+            ast::Entry::AttrpathValue(_) => None,
+        });
+        for inh in inherits {
             if inh.from().is_none() {
                 for attr in inh.attrs() {
                     if let Some(name) = static_name(&attr) {
@@ -611,10 +720,10 @@ impl Checker {
         }
         if rec {
             let mut names = HashSet::new();
-            for entry in node.entries() {
+            for entry in &entries {
                 match entry {
                     ast::Entry::AttrpathValue(apv) => {
-                        if let Some(first) = apv.attrpath().and_then(|p| p.attrs().next())
+                        if let Some(first) = path_value(apv).0.and_then(|p| p.attrs().next())
                             && let Some(name) = static_name(&first)
                         {
                             names.insert(name);
@@ -627,15 +736,16 @@ impl Checker {
             }
             self.frames.push(Frame::Names(names));
         }
-        for entry in node.entries() {
+        for entry in &entries {
             match entry {
                 ast::Entry::AttrpathValue(apv) => {
-                    if let Some(path) = apv.attrpath() {
+                    let (path, value) = path_value(apv);
+                    if let Some(path) = path.filter(|p| !only_identifiers(p)) {
                         for a in path.attrs() {
                             self.attr(&a);
                         }
                     }
-                    if let Some(v) = apv.value() {
+                    if let Some(v) = value {
                         self.expr_in(&v, true);
                     }
                 }
@@ -664,17 +774,14 @@ impl Checker {
                 }
             }
             E::Str(s) => self.string(s),
-            E::Ident(id) => {
-                let name = id.syntax().text().to_string();
-                self.lookup(&name, r);
-            }
+            E::Ident(id) => self.lookup(&ident_name(id), r),
             E::List(l) => {
                 for item in l.items() {
                     self.expr(&item);
                 }
             }
             E::AttrSet(set) => {
-                let rec = set.rec_token().is_some();
+                let rec = is_rec(set);
                 self.entries(set, rec, false, bound);
                 if rec {
                     self.frames.pop();
