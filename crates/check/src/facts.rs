@@ -4,7 +4,10 @@
 //! [`RepoFacts::build`] scans `flake.nix` for hosts, `.sops.yaml` for creation rules
 //! and anchors, every SOPS file for its recipients, the Kubernetes tree for the
 //! documents' kinds, images and NetworkPolicies, the apps' kustomizations for their
-//! `components:`, and `tailscale/policy.hujson` for `tagOwners`.
+//! `components:`, and `tailscale/policy.hujson` for `tagOwners`. It runs in two
+//! halves: [`RepoFacts::prepare`] needs only the files (so it can run while the
+//! declarations are evaluated), [`PreparedFacts::finish`] the render plan's paths
+//! and the Kubernetes directory.
 use avalanche_nix::flake::{FlakeScan, scan_flake};
 use avalanche_sops::config::SopsConfig;
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
@@ -168,17 +171,35 @@ pub const FLAKE: &str = "flake.nix";
 /// The path of the committed Tailscale policy.
 pub const TAILSCALE_POLICY: &str = "tailscale/policy.hujson";
 
+/// The first half of [`RepoFacts`]: what does not depend on the declarations'
+/// network (see [`RepoFacts::prepare`]); [`PreparedFacts::finish`] adds the rest.
+#[derive(Debug, Clone)]
+pub struct PreparedFacts {
+    facts: RepoFacts,
+    /// The files, sorted by path, each path once.
+    files: Vec<RepoFile>,
+}
+
 impl RepoFacts {
     /// Parses what `check` needs out of the tracked files. Never fails: files that
-    /// do not parse become [`FileProblem`]s.
+    /// do not parse become [`FileProblem`]s. The same as [`RepoFacts::prepare`]
+    /// then [`PreparedFacts::finish`].
     pub fn build(input: RepoInput) -> RepoFacts {
+        RepoFacts::prepare(input.files, input.declarations)
+            .finish(input.generated, &input.kubernetes_dir)
+    }
+
+    /// The half of the facts that needs neither the render plan nor the
+    /// network's settings, so it can run while the declarations are evaluated:
+    /// the sorted paths, `flake.nix`'s hosts, `.sops.yaml`, every SOPS file's
+    /// recipients, `tailscale/policy.hujson`'s tags, the `hosts/` and `secrets/`
+    /// directories. `declarations` are the declaration files (see
+    /// [`RepoInput::declarations`]).
+    pub fn prepare(mut files: Vec<RepoFile>, declarations: Vec<String>) -> PreparedFacts {
         let mut facts = RepoFacts {
-            generated: input.generated.into_iter().collect(),
-            declarations: input.declarations.into_iter().collect(),
-            kubernetes_dir: normalize_dir(&input.kubernetes_dir),
+            declarations: declarations.into_iter().collect(),
             ..RepoFacts::default()
         };
-        let mut files = input.files;
         files.sort_by(|a, b| a.path.cmp(&b.path));
         files.dedup_by(|a, b| a.path == b.path);
         for file in &files {
@@ -196,10 +217,6 @@ impl RepoFacts {
                 }
             }
         }
-        let kube_prefix = match facts.kubernetes_dir.as_str() {
-            "." => String::new(),
-            dir => format!("{dir}/"),
-        };
         for file in &files {
             let Some(text) = &file.text else { continue };
             let path = file.path.as_str();
@@ -224,6 +241,30 @@ impl RepoFacts {
             if let Some(sops_file) = scan_sops_file(path, text) {
                 facts.sops_files.push(sops_file);
             }
+        }
+        facts.paths = files.iter().map(|f| f.path.clone()).collect();
+        PreparedFacts { facts, files }
+    }
+}
+
+impl PreparedFacts {
+    /// The other half of [`RepoFacts`], once the network is known: `generated`
+    /// are the paths of the files the tool generates (see
+    /// [`RepoInput::generated`]), `kubernetes_dir` the network's
+    /// `kubernetes.dir`. Parses the hand-written Kubernetes YAML under it (the
+    /// documents' kinds, images, labels, the kustomizations' `components:`).
+    pub fn finish(self, generated: Vec<String>, kubernetes_dir: &str) -> RepoFacts {
+        let PreparedFacts { mut facts, files } = self;
+        facts.generated = generated.into_iter().collect();
+        facts.kubernetes_dir = normalize_dir(kubernetes_dir);
+        let kube_prefix = match facts.kubernetes_dir.as_str() {
+            "." => String::new(),
+            dir => format!("{dir}/"),
+        };
+        let earlier_problems = facts.problems.len();
+        for file in &files {
+            let Some(text) = &file.text else { continue };
+            let path = file.path.as_str();
             // Generated files are the tool's own output: the rules that read the
             // Kubernetes tree are about what people wrote (and parsing is most of the cost).
             if path.starts_with(&kube_prefix)
@@ -233,14 +274,19 @@ impl RepoFacts {
                 facts.read_kube_file(path, text);
             }
         }
-        facts.paths = files.iter().map(|f| f.path.clone()).collect();
+        if facts.problems.len() > earlier_problems {
+            // In file order, as one pass over the files would have found them.
+            facts.problems.sort_by(|a, b| a.loc.path.cmp(&b.loc.path));
+        }
         facts.texts = files
             .into_iter()
             .filter_map(|f| f.text.map(|t| (f.path, t)))
             .collect();
         facts
     }
+}
 
+impl RepoFacts {
     fn read_sops_config(&mut self, text: &str) {
         let lines = LineIndex::new(text);
         let config = match SopsConfig::parse(text) {
@@ -374,96 +420,57 @@ impl RepoFacts {
     }
 
     fn read_kube_file(&mut self, path: &str, text: &str) {
-        let docs = match MarkedYaml::load_from_str(text) {
-            Ok(docs) => docs,
-            Err(err) => {
-                let lines = LineIndex::new(text);
-                let (start, end) = lines.trimmed_line(text, err.marker().line());
-                self.problems.push(FileProblem {
-                    loc: Loc {
-                        path: path.to_owned(),
-                        start,
-                        end,
-                    },
-                    message: format!("`{path}` is not valid YAML: {}", err.info()),
-                });
-                return;
-            }
-        };
-        let lines = LineIndex::new(text);
-        let is_kustomization =
-            path.ends_with("/kustomization.yaml") || path.ends_with("/kustomization.yml");
-        for doc in &docs {
-            if !doc.data.is_mapping() {
-                continue;
-            }
-            let scan = DocScan {
-                path,
-                text,
-                lines: &lines,
-            };
-            let mut kd = KubeDoc {
-                path: path.to_owned(),
-                kind: get(doc, "kind").and_then(|n| scan.string(n)),
-                api_version: get(doc, "apiVersion").and_then(|n| scan.string(n)),
-                name: get(doc, "metadata")
-                    .and_then(|m| get(m, "name"))
-                    .and_then(scalar),
-                namespace: get(doc, "metadata")
-                    .and_then(|m| get(m, "namespace"))
-                    .and_then(scalar),
-                images: Vec::new(),
-                charts: Vec::new(),
-                crd_group: None,
-                components: None,
-                kustomization_namespace: None,
-                pod_labels: None,
-            };
-            scan.walk(doc, &mut kd);
-            let kind = kd.kind.as_ref().map(|k| k.value.as_str());
-            if kind == Some("CustomResourceDefinition") {
-                kd.crd_group = get(doc, "spec")
-                    .and_then(|s| get(s, "group"))
-                    .and_then(|n| scan.string(n));
-            }
-            if matches!(kind, Some("Deployment" | "StatefulSet" | "DaemonSet")) {
-                let labels = get(doc, "spec")
-                    .and_then(|s| get(s, "template"))
-                    .and_then(|t| get(t, "metadata"));
-                let labels_node = labels.and_then(|m| get(m, "labels"));
-                let map: BTreeMap<String, String> = match labels_node.map(|n| &n.data) {
-                    Some(YamlData::Mapping(m)) => m
-                        .iter()
-                        .filter_map(|(k, v)| Some((scalar(k)?, scalar(v)?)))
-                        .collect(),
-                    _ => BTreeMap::new(),
-                };
-                let at = labels_node
-                    .or(labels)
-                    .or_else(|| get(doc, "spec"))
-                    .unwrap_or(doc);
-                let start = lines.offset(text, at.span.start.line(), at.span.start.col());
-                let (_, end) = lines.line(text, at.span.start.line());
-                kd.pod_labels = Some((
-                    map,
-                    Loc {
-                        path: path.to_owned(),
-                        start,
-                        end: end.max(start),
-                    },
-                ));
-            }
-            if is_kustomization && (kind.is_none() || kind == Some("Kustomization")) {
-                kd.kustomization_namespace = get(doc, "namespace").and_then(scalar);
-                kd.components = Some(
-                    get(doc, "components")
-                        .and_then(|c| c.data.as_vec())
-                        .map(|items| items.iter().filter_map(|n| scan.string(n)).collect())
-                        .unwrap_or_default(),
-                );
-            }
-            self.kube_docs.push(kd);
+        if !self.read_kube_file_fast(path, text) {
+            self.read_kube_file_saphyr(path, text);
         }
+    }
+
+    fn read_kube_file_saphyr(&mut self, path: &str, text: &str) {
+        // From the `&str` itself, not a `char` iterator (what `load_from_str` uses):
+        // the same documents, spans and errors, read several times faster.
+        let docs =
+            match MarkedYaml::load_from_parser(&mut saphyr_parser::Parser::new_from_str(text)) {
+                Ok(docs) => docs,
+                Err(err) => {
+                    let lines = LineIndex::new(text);
+                    let (start, end) = lines.trimmed_line(text, err.marker().line());
+                    self.problems.push(FileProblem {
+                        loc: Loc {
+                            path: path.to_owned(),
+                            start,
+                            end,
+                        },
+                        message: format!("`{path}` is not valid YAML: {}", err.info()),
+                    });
+                    return;
+                }
+            };
+        let lines = LineIndex::new(text);
+        let view = SaphyrView {
+            text,
+            lines: &lines,
+        };
+        let docs: Vec<&MarkedYaml<'_>> = docs.iter().filter(|d| d.data.is_mapping()).collect();
+        kube_docs(&view, &docs, path, &mut self.kube_docs);
+    }
+
+    /// Reads a Kubernetes file with the fast reader, when it can.
+    fn read_kube_file_fast(&mut self, path: &str, text: &str) -> bool {
+        let Some(docs) = crate::kube_yaml::load(text) else {
+            return false;
+        };
+        let view = FastView {
+            text,
+            gave_up: std::cell::Cell::new(false),
+        };
+        let docs: Vec<&crate::kube_yaml::Node<'_>> = docs.iter().collect();
+        let mut out = Vec::new();
+        kube_docs(&view, &docs, path, &mut out);
+        if view.gave_up.get() {
+            return false;
+        }
+        self.kube_docs.extend(out);
+        true
     }
 
     /// The text of a tracked file.
@@ -505,80 +512,296 @@ fn scalar(node: &MarkedYaml<'_>) -> Option<String> {
     }
 }
 
-struct DocScan<'a> {
-    path: &'a str,
+/// What the Kubernetes rules read from a YAML tree, whichever reader built it.
+trait View {
+    type Node;
+    fn get<'n>(&self, node: &'n Self::Node, key: &str) -> Option<&'n Self::Node>;
+    /// A scalar's text, whatever its resolved type.
+    fn scalar(&self, node: &Self::Node) -> Option<String>;
+    fn items<'n>(&self, node: &'n Self::Node) -> Option<&'n [Self::Node]>;
+    /// A mapping's entries (none for anything else).
+    fn entries<'n>(&self, node: &'n Self::Node) -> Vec<(&'n Self::Node, &'n Self::Node)>;
+    fn is_mapping(&self, node: &Self::Node) -> bool;
+    /// Byte offsets of the node's start and end.
+    fn range(&self, node: &Self::Node) -> (usize, usize);
+    /// Byte offset of the end of the line where the node starts.
+    fn line_end(&self, node: &Self::Node) -> usize;
+}
+
+struct SaphyrView<'a> {
     text: &'a str,
     lines: &'a LineIndex,
 }
 
-impl DocScan<'_> {
-    fn string(&self, node: &MarkedYaml<'_>) -> Option<Located> {
-        let value = scalar(node)?;
+impl<'a> View for SaphyrView<'a> {
+    type Node = MarkedYaml<'a>;
+
+    fn get<'n>(&self, node: &'n Self::Node, key: &str) -> Option<&'n Self::Node> {
+        get(node, key)
+    }
+
+    fn scalar(&self, node: &Self::Node) -> Option<String> {
+        scalar(node)
+    }
+
+    fn items<'n>(&self, node: &'n Self::Node) -> Option<&'n [Self::Node]> {
+        node.data.as_vec().map(Vec::as_slice)
+    }
+
+    fn entries<'n>(&self, node: &'n Self::Node) -> Vec<(&'n Self::Node, &'n Self::Node)> {
+        match &node.data {
+            YamlData::Mapping(m) => m.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn is_mapping(&self, node: &Self::Node) -> bool {
+        matches!(node.data, YamlData::Mapping(_))
+    }
+
+    fn range(&self, node: &Self::Node) -> (usize, usize) {
         let start = self
             .lines
             .offset(self.text, node.span.start.line(), node.span.start.col());
         let end = self
             .lines
-            .offset(self.text, node.span.end.line(), node.span.end.col())
-            .max(start);
-        Some(Located {
-            value,
-            loc: Loc {
-                path: self.path.to_owned(),
-                start,
-                end,
-            },
-        })
+            .offset(self.text, node.span.end.line(), node.span.end.col());
+        (start, end)
     }
 
-    /// Collects `image:` and `chart:` values anywhere, and kustomize `helmCharts[].name`.
-    fn walk(&self, node: &MarkedYaml<'_>, out: &mut KubeDoc) {
-        match &node.data {
-            YamlData::Mapping(map) => {
-                for (k, v) in map {
-                    match scalar(k).as_deref() {
-                        Some("image") => out.images.extend(self.string(v)),
-                        Some("chart") => out.charts.extend(self.string(v)),
-                        Some("helmCharts") => {
-                            if let Some(items) = v.data.as_vec() {
-                                out.charts.extend(
-                                    items
-                                        .iter()
-                                        .filter_map(|i| get(i, "name"))
-                                        .filter_map(|n| self.string(n)),
-                                );
-                            }
-                        }
-                        _ => {}
-                    }
-                    self.walk(v, out);
+    fn line_end(&self, node: &Self::Node) -> usize {
+        self.lines.line(self.text, node.span.start.line()).1
+    }
+}
+
+/// The fast reader's tree; reading a block scalar sets `gave_up`.
+struct FastView<'a> {
+    text: &'a str,
+    gave_up: std::cell::Cell<bool>,
+}
+
+impl<'a> View for FastView<'a> {
+    type Node = crate::kube_yaml::Node<'a>;
+
+    fn get<'n>(&self, node: &'n Self::Node, key: &str) -> Option<&'n Self::Node> {
+        use crate::kube_yaml::Node;
+        match node {
+            Node::Map(entries, _) => entries
+                .iter()
+                .find(|(k, _)| matches!(k, Node::Scalar(Scalar::String(s), _, _) if s == key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    fn scalar(&self, node: &Self::Node) -> Option<String> {
+        use crate::kube_yaml::Node;
+        match node {
+            Node::Scalar(s, _, _) => match s {
+                Scalar::String(s) => Some(s.to_string()),
+                Scalar::Integer(i) => Some(i.to_string()),
+                Scalar::Boolean(b) => Some(b.to_string()),
+                Scalar::FloatingPoint(f) => Some(f.to_string()),
+                Scalar::Null => None,
+            },
+            Node::Opaque => {
+                self.gave_up.set(true);
+                None
+            }
+            _ => None,
+        }
+    }
+
+    fn items<'n>(&self, node: &'n Self::Node) -> Option<&'n [Self::Node]> {
+        match node {
+            crate::kube_yaml::Node::Seq(items, _) => Some(items),
+            _ => None,
+        }
+    }
+
+    fn entries<'n>(&self, node: &'n Self::Node) -> Vec<(&'n Self::Node, &'n Self::Node)> {
+        match node {
+            crate::kube_yaml::Node::Map(entries, _) => {
+                entries.iter().map(|(k, v)| (k, v)).collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    fn is_mapping(&self, node: &Self::Node) -> bool {
+        matches!(node, crate::kube_yaml::Node::Map(..))
+    }
+
+    fn range(&self, node: &Self::Node) -> (usize, usize) {
+        use crate::kube_yaml::Node;
+        match node {
+            Node::Map(_, start) | Node::Seq(_, start) => (*start, *start),
+            Node::Scalar(_, start, end) => (*start, *end),
+            Node::Opaque => {
+                self.gave_up.set(true);
+                (0, 0)
+            }
+        }
+    }
+
+    fn line_end(&self, node: &Self::Node) -> usize {
+        let (start, _) = self.range(node);
+        self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |n| start + n)
+    }
+}
+
+/// A scalar and where it is.
+fn located<V: View>(view: &V, path: &str, node: &V::Node) -> Option<Located> {
+    let value = view.scalar(node)?;
+    let (start, end) = view.range(node);
+    Some(Located {
+        value,
+        loc: Loc {
+            path: path.to_owned(),
+            start,
+            end: end.max(start),
+        },
+    })
+}
+
+/// Collects `image:` and `chart:` values anywhere, and kustomize `helmCharts[].name`.
+fn walk<V: View>(view: &V, path: &str, node: &V::Node, out: &mut KubeDoc) {
+    if let Some(items) = view.items(node) {
+        items.iter().for_each(|i| walk(view, path, i, out));
+        return;
+    }
+    for (k, v) in view.entries(node) {
+        match view.scalar(k).as_deref() {
+            Some("image") => out.images.extend(located(view, path, v)),
+            Some("chart") => out.charts.extend(located(view, path, v)),
+            Some("helmCharts") => {
+                if let Some(items) = view.items(v) {
+                    out.charts.extend(
+                        items
+                            .iter()
+                            .filter_map(|i| view.get(i, "name"))
+                            .filter_map(|n| located(view, path, n)),
+                    );
                 }
             }
-            YamlData::Sequence(items) => items.iter().for_each(|i| self.walk(i, out)),
-            YamlData::Tagged(_, inner) => self.walk(inner, out),
             _ => {}
         }
+        walk(view, path, v, out);
+    }
+}
+
+/// The documents (mappings) of one Kubernetes file.
+fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<KubeDoc>) {
+    let is_kustomization =
+        path.ends_with("/kustomization.yaml") || path.ends_with("/kustomization.yml");
+    for &doc in docs {
+        let mut kd = KubeDoc {
+            path: path.to_owned(),
+            kind: view.get(doc, "kind").and_then(|n| located(view, path, n)),
+            api_version: view
+                .get(doc, "apiVersion")
+                .and_then(|n| located(view, path, n)),
+            name: view
+                .get(doc, "metadata")
+                .and_then(|m| view.get(m, "name"))
+                .and_then(|n| view.scalar(n)),
+            namespace: view
+                .get(doc, "metadata")
+                .and_then(|m| view.get(m, "namespace"))
+                .and_then(|n| view.scalar(n)),
+            images: Vec::new(),
+            charts: Vec::new(),
+            crd_group: None,
+            components: None,
+            kustomization_namespace: None,
+            pod_labels: None,
+        };
+        walk(view, path, doc, &mut kd);
+        let kind = kd.kind.as_ref().map(|k| k.value.as_str());
+        if kind == Some("CustomResourceDefinition") {
+            kd.crd_group = view
+                .get(doc, "spec")
+                .and_then(|s| view.get(s, "group"))
+                .and_then(|n| located(view, path, n));
+        }
+        if matches!(kind, Some("Deployment" | "StatefulSet" | "DaemonSet")) {
+            let labels = view
+                .get(doc, "spec")
+                .and_then(|s| view.get(s, "template"))
+                .and_then(|t| view.get(t, "metadata"));
+            let labels_node = labels.and_then(|m| view.get(m, "labels"));
+            let map: BTreeMap<String, String> = match labels_node {
+                Some(n) if view.is_mapping(n) => view
+                    .entries(n)
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((view.scalar(k)?, view.scalar(v)?)))
+                    .collect(),
+                _ => BTreeMap::new(),
+            };
+            let at = labels_node
+                .or(labels)
+                .or_else(|| view.get(doc, "spec"))
+                .unwrap_or(doc);
+            let (start, _) = view.range(at);
+            let end = view.line_end(at);
+            kd.pod_labels = Some((
+                map,
+                Loc {
+                    path: path.to_owned(),
+                    start,
+                    end: end.max(start),
+                },
+            ));
+        }
+        if is_kustomization && (kind.is_none() || kind == Some("Kustomization")) {
+            kd.kustomization_namespace = view.get(doc, "namespace").and_then(|n| view.scalar(n));
+            kd.components = Some(
+                view.get(doc, "components")
+                    .and_then(|c| view.items(c))
+                    .map(|items| {
+                        items
+                            .iter()
+                            .filter_map(|n| located(view, path, n))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            );
+        }
+        out.push(kd);
     }
 }
 
 /// A SOPS file's recipients, by a line scan of its metadata (YAML or JSON): no
 /// YAML parse, so thousands of files stay fast. `None` when `text` has no SOPS metadata.
 pub fn scan_sops_file(path: &str, text: &str) -> Option<SopsFile> {
+    use memchr::memmem;
     let (meta_start, meta_end) = if let Some(pos) = find_line_start(text, "sops:") {
         (pos, pos + "sops:".len())
     } else if path.ends_with(".json") {
-        let pos = text.find("\"sops\":")?;
+        let pos = memmem::find(text.as_bytes(), b"\"sops\":")?;
         (pos, pos + "\"sops\"".len())
     } else {
         return None;
     };
     let meta = &text[meta_start..];
-    if !(meta.contains("mac") && (meta.contains("lastmodified") || meta.contains("version"))) {
+    let has = |needle: &str| memmem::find(meta.as_bytes(), needle.as_bytes()).is_some();
+    if !(has("mac") && (has("lastmodified") || has("version"))) {
         return None;
     }
     let mut recipients = Vec::new();
-    let mut offset = meta_start;
-    for line in meta.split_inclusive('\n') {
+    // Only lines holding `recipient` can hold one: visit those, each once, in order.
+    let mut next_line = 0;
+    for hit in memmem::find_iter(meta.as_bytes(), b"recipient") {
+        if hit < next_line {
+            continue;
+        }
+        let line_start = meta[..hit].rfind('\n').map_or(0, |n| n + 1);
+        let line_end =
+            memchr::memchr(b'\n', &meta.as_bytes()[hit..]).map_or(meta.len(), |n| hit + n + 1);
+        next_line = line_end;
+        let line = &meta[line_start..line_end];
         let trimmed = line.trim_start().trim_start_matches("- ").trim_start();
         let rest = trimmed
             .strip_prefix("recipient:")
@@ -590,7 +813,7 @@ pub fn scan_sops_file(path: &str, text: &str) -> Option<SopsFile> {
                 .trim()
                 .trim_matches(|c| c == '"' || c == '\'');
             if !value.is_empty() {
-                let start = offset + line.find(value).unwrap_or(0);
+                let start = meta_start + line_start + line.find(value).unwrap_or(0);
                 recipients.push(Located {
                     value: value.to_owned(),
                     loc: Loc {
@@ -601,7 +824,6 @@ pub fn scan_sops_file(path: &str, text: &str) -> Option<SopsFile> {
                 });
             }
         }
-        offset += line.len();
     }
     Some(SopsFile {
         path: path.to_owned(),
@@ -617,15 +839,17 @@ pub fn scan_sops_file(path: &str, text: &str) -> Option<SopsFile> {
 /// Byte offset of a line that starts with `prefix` and has nothing else but
 /// whitespace or a comment after it.
 fn find_line_start(text: &str, prefix: &str) -> Option<usize> {
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        if let Some(rest) = line.strip_prefix(prefix) {
-            let rest = rest.trim();
-            if rest.is_empty() || rest.starts_with('#') {
-                return Some(offset);
-            }
+    for pos in memchr::memmem::find_iter(text.as_bytes(), prefix.as_bytes()) {
+        if pos != 0 && text.as_bytes()[pos - 1] != b'\n' {
+            continue;
         }
-        offset += line.len();
+        let after = pos + prefix.len();
+        let end =
+            memchr::memchr(b'\n', &text.as_bytes()[after..]).map_or(text.len(), |n| after + n + 1);
+        let rest = text[after..end].trim();
+        if rest.is_empty() || rest.starts_with('#') {
+            return Some(pos);
+        }
     }
     None
 }
@@ -874,6 +1098,85 @@ mod tests {
             facts.policy_tags.unwrap().into_iter().collect::<Vec<_>>(),
             ["tag:infra"]
         );
+    }
+
+    /// The fast reader, when it reads a file, finds what saphyr's tree gives.
+    fn same_kube_docs(path: &str, text: &str) -> bool {
+        let mut fast = RepoFacts::default();
+        let read = fast.read_kube_file_fast(path, text);
+        if read {
+            let mut slow = RepoFacts::default();
+            slow.read_kube_file_saphyr(path, text);
+            assert_eq!(
+                format!("{:?}", fast.kube_docs),
+                format!("{:?}", slow.kube_docs),
+                "{text}"
+            );
+            assert!(slow.problems.is_empty(), "{text}");
+        }
+        read
+    }
+
+    #[test]
+    fn fast_kube_reader_agrees_with_saphyr() {
+        if let Ok(list) = std::env::var("AVALANCHE_KUBE_DIFF_FILES") {
+            let (mut read, mut all) = (0, 0);
+            for file in list.split_whitespace() {
+                let Ok(text) = std::fs::read_to_string(file) else {
+                    continue;
+                };
+                let name = format!("kubernetes/{}", file.rsplit('/').next().unwrap_or(file));
+                let mut variants = vec![text.clone()];
+                for cut in [text.len() / 3, text.len() / 2, text.len() * 2 / 3] {
+                    let mut c = cut;
+                    while !text.is_char_boundary(c) {
+                        c -= 1;
+                    }
+                    variants.push(format!("{}\n  x: 1\n{}", &text[..c], &text[c..]));
+                    variants.push(format!("{}\n- y\n{}", &text[..c], &text[c..]));
+                    variants.push(format!("{}   {}", &text[..c], &text[c..]));
+                    variants.push(format!("{}# c\n{}", &text[..c], &text[c..]));
+                    variants.push(format!("{}\n{}", &text[..c], &text[c..]));
+                }
+                for v in &variants {
+                    all += 1;
+                    if same_kube_docs(&name, v) {
+                        read += 1;
+                    }
+                }
+            }
+            eprintln!("fast reader read {read} of {all}");
+        }
+        let read = [
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a # c\n  labels:\n    app: \"x\"\nspec:\n  template:\n    metadata:\n      labels:\n        app: x\n        n: 1\n    spec:\n      containers:\n        - name: c\n          image: 'i:1'\n          args:\n          - a\n          - 0x1F\n",
+            "# only\n---\nkind: Kustomization\nnamespace: ns\ncomponents:\n- vpn-egress\n- ../x\nresources:\n  - a.yaml\n---\nkind: Secret\ndata:\n  k: |\n    v\n\n    w\nsops:\n  x: y\n",
+            "a: 1.50\nb: true\nc: ~x\nd: -1\n",
+        ];
+        for text in read {
+            assert!(
+                same_kube_docs("kubernetes/a/kustomization.yaml", text),
+                "{text}"
+            );
+        }
+        let left_to_saphyr = [
+            "a: [ b ]\n",
+            "a:\n",
+            "a: 1\na: 2\n",
+            "a: &x 1\n",
+            "a: b\n  c\n",
+            "a:\n\tb: 1\n",
+            "a: \"b\\n\"\n",
+            "\"a\": 1\n",
+            "a: b: c\n",
+            "- a\n",
+            "a: 1\n b: 2\n",
+            "k: |\n  v\nimage: |\n  x\n",
+        ];
+        for text in left_to_saphyr {
+            let ok = same_kube_docs("kubernetes/a.yaml", text);
+            // A block scalar read by a rule gives up too.
+            assert!(!ok || text.contains('|'), "{text}");
+        }
     }
 
     #[test]

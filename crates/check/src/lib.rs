@@ -22,6 +22,7 @@
 
 mod egress;
 pub mod facts;
+mod kube_yaml;
 mod retired;
 pub mod rules;
 mod sops;
@@ -29,7 +30,7 @@ mod tailscale;
 #[cfg(test)]
 mod tests;
 
-pub use facts::{RepoFacts, RepoFile, RepoInput};
+pub use facts::{PreparedFacts, RepoFacts, RepoFile, RepoInput};
 pub use rules::Rule;
 
 use avalanche_diag::{Diagnostic, FileId, SourceMap, Span};
@@ -50,6 +51,10 @@ pub fn check(network: &Network, facts: &RepoFacts, sources: &mut SourceMap) -> V
         sources,
         files: HashMap::new(),
         out: Vec::new(),
+        sops_matcher: facts
+            .sops
+            .as_ref()
+            .map(|s| std::rc::Rc::new(sops::Matcher::new(s))),
     };
     for problem in &facts.sops_problems {
         let span = cx.span(&problem.loc);
@@ -91,6 +96,8 @@ pub(crate) struct Checker<'a> {
     sources: &'a mut SourceMap,
     files: HashMap<String, FileId>,
     pub out: Vec<Diagnostic>,
+    /// The creation rules' matcher, built once for the rules that use it.
+    pub sops_matcher: Option<std::rc::Rc<sops::Matcher>>,
 }
 
 impl Checker<'_> {

@@ -300,16 +300,7 @@ fn mentions(cx: &mut Checker<'_>, retired: &[Retired<'_>], reported: &HashSet<(S
         .iter()
         .flat_map(|r| r.names.iter().map(move |n| (r, n.as_str())))
         .collect();
-    // One case-insensitive search for every name at once (a literal prefilter),
-    // word boundaries checked on each hit.
-    let pattern = names
-        .iter()
-        .map(|(_, n)| regex::escape(n))
-        .collect::<Vec<_>>()
-        .join("|");
-    let Ok(re) = regex::bytes::Regex::new(&format!("(?i-u){pattern}")) else {
-        return;
-    };
+    let finder = NameFinder::new(names.iter().map(|(_, n)| *n));
     // Encrypted values are base64: a name can occur in them by chance.
     let sops_files: HashSet<&str> = facts.sops_files.iter().map(|f| f.path.as_str()).collect();
     for path in &facts.paths {
@@ -317,19 +308,21 @@ fn mentions(cx: &mut Checker<'_>, retired: &[Retired<'_>], reported: &HashSet<(S
         if facts.declarations.contains(path)
             || facts.generated.contains(path)
             || sops_files.contains(path.as_str())
-            || skip_dirs
-                .iter()
-                .any(|d| path.to_ascii_lowercase().starts_with(d))
         {
             continue;
+        }
+        if !skip_dirs.is_empty() {
+            let lower = path.to_ascii_lowercase();
+            if skip_dirs.iter().any(|d| lower.starts_with(d)) {
+                continue;
+            }
         }
         let Some(text) = facts.text(path) else {
             continue;
         };
         let bytes = text.as_bytes();
         let (mut line_no, mut counted_to, mut last_line) = (1usize, 0usize, 0usize);
-        for hit in re.find_iter(bytes) {
-            let (start, end) = (hit.start(), hit.end());
+        for (start, end) in finder.find_all(bytes) {
             let before = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
             let after = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
             if !(before && after) {
@@ -360,9 +353,81 @@ fn mentions(cx: &mut Checker<'_>, retired: &[Retired<'_>], reported: &HashSet<(S
     }
 }
 
+/// A case-insensitive (ASCII) search for several literal names at once, with the
+/// matches of a leftmost-first regex alternation `(?i-u)a|b|…`: the earliest
+/// start wins, the first name listed among those starting there, and the search
+/// goes on after the match. Nothing to compile: one `memmem` finder per name.
+struct NameFinder<'n> {
+    finders: Vec<memchr::memmem::Finder<'n>>,
+}
+
+impl<'n> NameFinder<'n> {
+    /// `names` must be lowercase.
+    fn new(names: impl IntoIterator<Item = &'n str>) -> Self {
+        NameFinder {
+            finders: names
+                .into_iter()
+                .filter(|n| !n.is_empty())
+                .map(memchr::memmem::Finder::new)
+                .collect(),
+        }
+    }
+
+    /// The byte ranges of the matches in `text`.
+    fn find_all(&self, text: &[u8]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        if self.finders.is_empty() {
+            return out;
+        }
+        // Lowercasing ASCII keeps every byte offset; most files need no copy.
+        let lowered;
+        let hay = if text.iter().any(u8::is_ascii_uppercase) {
+            lowered = text.to_ascii_lowercase();
+            &lowered[..]
+        } else {
+            text
+        };
+        // The next match of each name at or after `at` (`None`: no more).
+        let mut next: Vec<Option<usize>> = vec![Some(0); self.finders.len()];
+        let mut stale = vec![true; self.finders.len()];
+        let mut at = 0;
+        loop {
+            let mut best: Option<(usize, usize)> = None;
+            for (i, finder) in self.finders.iter().enumerate() {
+                if stale[i] || next[i].is_some_and(|p| p < at) {
+                    next[i] = finder.find(&hay[at..]).map(|p| p + at);
+                    stale[i] = false;
+                }
+                if let Some(p) = next[i]
+                    && best.is_none_or(|(b, _)| p < b)
+                {
+                    best = Some((p, i));
+                }
+            }
+            let Some((start, i)) = best else { break };
+            let end = start + self.finders[i].needle().len();
+            out.push((start, end));
+            at = end;
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_finder_is_leftmost_first() {
+        let f = NameFinder::new(["vps", "vps-old", "old"]);
+        assert_eq!(
+            f.find_all(b"a VPS-old vpsold"),
+            [(2, 5), (6, 9), (10, 13), (13, 16)]
+        );
+        let f = NameFinder::new(["vps-old", "vps"]);
+        assert_eq!(f.find_all(b"VPS-OLD vps"), [(0, 7), (8, 11)]);
+        assert!(NameFinder::new(["x"]).find_all(b"").is_empty());
+    }
 
     #[test]
     fn words() {

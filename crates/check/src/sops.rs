@@ -15,7 +15,11 @@ struct RuleUse {
 /// Which rules match which paths, all rules at once (one regex set: 500 rules
 /// and thousands of files stay fast).
 pub(crate) struct Matcher {
-    set: Option<regex::bytes::RegexSet>,
+    /// Each pattern as a glob, when every pattern is one (then `set` is only
+    /// built for a path with a line break).
+    globs: Option<Vec<Glob>>,
+    patterns: Vec<String>,
+    set: std::cell::OnceCell<Option<regex::bytes::RegexSet>>,
     /// Rule index of each pattern of `set`.
     pattern_rule: Vec<usize>,
     /// Rules without `path_regex`: they match every path.
@@ -36,24 +40,52 @@ impl Matcher {
                 None => match_all.push(i),
             }
         }
-        // Each pattern already compiled on its own when `.sops.yaml` was parsed.
-        // Byte-oriented and ASCII classes, as in RE2 (`\w`, `\d` are ASCII there):
-        // the same matches on paths, and far cheaper to compile.
-        let set = regex::bytes::RegexSetBuilder::new(&patterns)
-            .unicode(false)
-            .size_limit(64 << 20)
-            .build()
-            .ok();
-        Matcher {
-            set,
+        let globs = patterns.iter().map(|p| Glob::parse(p)).collect();
+        let matcher = Matcher {
+            globs,
+            patterns: patterns.into_iter().map(str::to_owned).collect(),
+            set: std::cell::OnceCell::new(),
             pattern_rule,
             match_all,
+        };
+        if matcher.globs.is_none() {
+            matcher.set();
         }
+        matcher
+    }
+
+    fn set(&self) -> Option<&regex::bytes::RegexSet> {
+        self.set
+            .get_or_init(|| {
+                // Each pattern was checked on its own when `.sops.yaml` was parsed.
+                // Byte-oriented and ASCII classes, as in RE2 (`\w`, `\d` are ASCII
+                // there): the same matches on paths, and far cheaper to compile.
+                regex::bytes::RegexSetBuilder::new(&self.patterns)
+                    .unicode(false)
+                    .size_limit(64 << 20)
+                    .build()
+                    .ok()
+            })
+            .as_ref()
     }
 
     /// The rules matching `path`, in file order.
     pub(crate) fn matches(&self, sops: &SopsFacts, path: &str) -> Vec<usize> {
-        let mut out: Vec<usize> = match &self.set {
+        if let Some(globs) = &self.globs
+            && !path.contains('\n')
+        {
+            let mut out: Vec<usize> = globs
+                .iter()
+                .zip(&self.pattern_rule)
+                .filter(|(g, _)| g.is_match(path.as_bytes()))
+                .map(|(_, &rule)| rule)
+                .collect();
+            out.extend(&self.match_all);
+            out.sort_unstable();
+            return out;
+        }
+        let set = self.set();
+        let mut out: Vec<usize> = match set {
             Some(set) => set
                 .matches(path.as_bytes())
                 .iter()
@@ -64,7 +96,7 @@ impl Matcher {
                 .filter(|&i| sops.config.rules[i].matches(path))
                 .collect(),
         };
-        if self.set.is_some() {
+        if set.is_some() {
             out.extend(&self.match_all);
             out.sort_unstable();
         }
@@ -74,6 +106,101 @@ impl Matcher {
     /// The rule sops would use for `path`.
     pub(crate) fn first(&self, sops: &SopsFacts, path: &str) -> Option<usize> {
         self.matches(sops, path).first().copied()
+    }
+}
+
+/// A `path_regex` that is literals joined by `.*`, maybe anchored (`^a/.*\.yaml$`),
+/// as most are: matched without a regex engine. On a path without a line break
+/// (`.` matches any other byte), the same answer as the pattern's search.
+struct Glob {
+    start: bool,
+    end: bool,
+    /// The literals, in order; `.*` between each two (and at an open end).
+    literals: Vec<Vec<u8>>,
+    /// Whether a `.*` is at the start, and at the end.
+    any_first: bool,
+    any_last: bool,
+}
+
+impl Glob {
+    fn parse(pattern: &str) -> Option<Glob> {
+        use regex_syntax::hir::{Class, HirKind, Look};
+        let hir = regex_syntax::ParserBuilder::new()
+            .unicode(false)
+            .utf8(false)
+            .build()
+            .parse(pattern)
+            .ok()?;
+        let items: Vec<&regex_syntax::hir::Hir> = match hir.kind() {
+            HirKind::Concat(items) => items.iter().collect(),
+            _ => vec![&hir],
+        };
+        let mut glob = Glob {
+            start: false,
+            end: false,
+            literals: Vec::new(),
+            any_first: false,
+            any_last: false,
+        };
+        // 0: before anything, 1: after a literal, 2: after `.*`.
+        let mut last = 0;
+        for (i, item) in items.iter().enumerate() {
+            match item.kind() {
+                HirKind::Look(Look::Start) if i == 0 => glob.start = true,
+                HirKind::Look(Look::End) if i == items.len() - 1 => glob.end = true,
+                HirKind::Literal(lit) if last != 1 => {
+                    glob.literals.push(lit.0.to_vec());
+                    last = 1;
+                }
+                HirKind::Repetition(rep)
+                    if rep.min == 0
+                        && rep.max.is_none()
+                        && last != 2
+                        && matches!(rep.sub.kind(), HirKind::Class(Class::Bytes(c))
+                            if c.ranges().len() == 2
+                                && (c.ranges()[0].start(), c.ranges()[0].end()) == (0, b'\n' - 1)
+                                && (c.ranges()[1].start(), c.ranges()[1].end()) == (b'\n' + 1, 0xFF)) =>
+                {
+                    if last == 0 {
+                        glob.any_first = true;
+                    }
+                    last = 2;
+                }
+                _ => return None,
+            }
+        }
+        glob.any_last = last == 2;
+        if glob.literals.is_empty() {
+            return None;
+        }
+        Some(glob)
+    }
+
+    fn is_match(&self, path: &[u8]) -> bool {
+        let n = self.literals.len();
+        let mut at = 0;
+        for (i, lit) in self.literals.iter().enumerate() {
+            let pinned_start = i == 0 && self.start && !self.any_first;
+            let pinned_end = i == n - 1 && self.end && !self.any_last;
+            if pinned_end {
+                let Some(from) = path.len().checked_sub(lit.len()) else {
+                    return false;
+                };
+                return from >= at && path.ends_with(lit) && (!pinned_start || from == 0);
+            }
+            if pinned_start {
+                if !path.starts_with(lit) {
+                    return false;
+                }
+                at = lit.len();
+                continue;
+            }
+            match memchr::memmem::find(&path[at..], lit) {
+                Some(p) => at += p + lit.len(),
+                None => return false,
+            }
+        }
+        true
     }
 }
 
@@ -93,7 +220,9 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
         }
         return;
     };
-    let matcher = Matcher::new(sops);
+    let Some(matcher) = cx.sops_matcher.clone() else {
+        return;
+    };
     let mut uses = vec![RuleUse::default(); sops.rules.len()];
     let declared: BTreeSet<&str> = cx
         .network
@@ -237,6 +366,54 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn globs_match_as_the_regexes_do() {
+        let patterns = [
+            r"^kubernetes/.*\.sops\.yaml$",
+            r"^secrets/routy/.*\.yaml$",
+            r"secrets/",
+            r"\.yaml$",
+            r"^a$",
+            r"^.*b.*c",
+            r"a.*?b.*$",
+            r"^x",
+            r"(?i)^a",
+            r"^(a|b)",
+        ];
+        let paths = [
+            "kubernetes/a/s.sops.yaml",
+            "kubernetes/.sops.yaml",
+            "xkubernetes/a.sops.yaml",
+            "secrets/routy/t.yaml",
+            "secrets/routy/.yaml",
+            "secrets/routy/t.yaml.bak",
+            "a",
+            "ab",
+            "ba",
+            "abc",
+            "cba",
+            "x/secrets/y",
+            "",
+        ];
+        for pattern in patterns {
+            let re = regex::bytes::RegexBuilder::new(pattern)
+                .unicode(false)
+                .build()
+                .unwrap();
+            let Some(glob) = Glob::parse(pattern) else {
+                assert!(pattern.contains('('), "{pattern}");
+                continue;
+            };
+            for path in paths {
+                assert_eq!(
+                    glob.is_match(path.as_bytes()),
+                    re.is_match(path.as_bytes()),
+                    "{pattern} on {path}"
+                );
+            }
+        }
+    }
     use crate::facts::{RepoFacts, RepoFile, RepoInput};
 
     fn facts(config: &str) -> RepoFacts {

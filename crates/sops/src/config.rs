@@ -45,7 +45,8 @@ pub struct CreationRule {
     pub mac_only_encrypted: bool,
     /// Key types other than age the rule names (`pgp`, `kms`, …); this crate only does age.
     pub other_key_types: Vec<String>,
-    compiled: Option<regex::Regex>,
+    /// `path_regex`, compiled on first use (most runs only check it is valid).
+    compiled: std::sync::OnceLock<Option<regex::Regex>>,
 }
 
 impl SopsConfig {
@@ -54,10 +55,13 @@ impl SopsConfig {
     /// Several key groups are *not* an error here (so a checker can report
     /// them with the others); [`CreationRule::ensure_supported`] is.
     pub fn parse(text: &str) -> Result<SopsConfig> {
-        let docs = MarkedYaml::load_from_str(text).map_err(|e| Error::Syntax {
-            line: e.marker().line(),
-            message: e.info().to_string(),
-        })?;
+        // From the `&str` itself, not a `char` iterator (what `load_from_str` uses):
+        // the same documents, spans and errors, read several times faster.
+        let docs = MarkedYaml::load_from_parser(&mut saphyr_parser::Parser::new_from_str(text))
+            .map_err(|e| Error::Syntax {
+                line: e.marker().line(),
+                message: e.info().to_string(),
+            })?;
         let anchors = scan_anchors(text);
         let Some(doc) = docs.into_iter().next() else {
             return Ok(SopsConfig {
@@ -107,10 +111,14 @@ impl SopsConfig {
 impl CreationRule {
     /// Whether this rule applies to `rel_path` (unanchored regex search, as sops does).
     pub fn matches(&self, rel_path: &str) -> bool {
-        match &self.compiled {
-            None => true,
-            Some(re) => re.is_match(rel_path),
-        }
+        let Some((pattern, _)) = &self.path_regex else {
+            return true;
+        };
+        // Validated when parsed, so it compiles.
+        self.compiled
+            .get_or_init(|| regex::Regex::new(pattern).ok())
+            .as_ref()
+            .is_some_and(|re| re.is_match(rel_path))
     }
 
     /// The recipients as plain strings.
@@ -247,13 +255,14 @@ fn parse_rule(item: &MarkedYaml<'_>) -> Result<CreationRule> {
                 if let Some(s) = string_field(&key, v)?
                     && !s.is_empty()
                 {
-                    let re = regex::Regex::new(&s).map_err(|e| {
+                    if let Some(re) = validate_regex(&s).map_err(|e| {
                         config_err(
                             v,
                             format!("`path_regex` is not a valid regular expression: {e}"),
                         )
-                    })?;
-                    rule.compiled = Some(re);
+                    })? {
+                        rule.compiled = Some(re).into();
+                    }
                     rule.path_regex = Some((s, line_of(v)));
                 }
             }
@@ -280,7 +289,7 @@ fn parse_rule(item: &MarkedYaml<'_>) -> Result<CreationRule> {
             | "unencrypted_comment_regex" => {
                 let s = string_field(&key, v)?;
                 if let Some(s) = &s {
-                    regex::Regex::new(s).map_err(|e| {
+                    validate_regex(s).map_err(|e| {
                         config_err(v, format!("`{key}` is not a valid regular expression: {e}"))
                     })?;
                 }
@@ -346,6 +355,26 @@ fn parse_rule(item: &MarkedYaml<'_>) -> Result<CreationRule> {
         }
     }
     Ok(rule)
+}
+
+/// Checks that `pattern` is a regular expression `regex::Regex::new` accepts,
+/// with the same error, without compiling it when that can be avoided (compiling
+/// costs far more than parsing). Returns the compiled regex when it had to
+/// compile it.
+fn validate_regex(pattern: &str) -> std::result::Result<Option<regex::Regex>, String> {
+    // `regex::Regex::new` parses with these same (default) settings and reports a
+    // syntax error as this error's text.
+    regex_syntax::Parser::new()
+        .parse(pattern)
+        .map_err(|e| e.to_string())?;
+    // What parses can still exceed the compiled size limit, but only through a
+    // counted repetition or a long pattern: those are compiled to be sure.
+    if pattern.len() > 64 || pattern.contains('{') {
+        return regex::Regex::new(pattern)
+            .map(Some)
+            .map_err(|e| e.to_string());
+    }
+    Ok(None)
 }
 
 /// Finds scalar anchor definitions (`&name value`) in YAML text, with their
@@ -488,6 +517,28 @@ creation_rules:
         );
         assert_eq!(c.rule_for("secrets/routy/tailscale.yaml").unwrap().line, 8);
         assert!(c.rule_for("elsewhere.yaml").is_none());
+    }
+
+    #[test]
+    fn regex_errors_are_regex_new_errors() {
+        for pattern in [
+            "(",
+            "a)",
+            "[z-a]",
+            "\\q",
+            "(?<n>a)(?<n>b)",
+            "\\p{Nope}",
+            "a{2,1}",
+            "\\w{1000}{1000}",
+            "(?-u)\\xFF",
+            "x*",
+            "^a.*\\.yaml$",
+            "(?i)[[:word:]]",
+        ] {
+            let want = regex::Regex::new(pattern).err().map(|e| e.to_string());
+            let got = validate_regex(pattern).err();
+            assert_eq!(got, want, "{pattern}");
+        }
     }
 
     #[test]
