@@ -226,6 +226,14 @@ pub struct BuildArgs {
     /// Overwrite generated files that were edited by hand.
     #[arg(long)]
     pub force: bool,
+    /// Flush the new files to disk before they are renamed into place, and the
+    /// renames after (one `syncfs` each), so that even a power loss leaves the
+    /// old tree or the new one. Off by default (as for `git checkout`): `syncfs`
+    /// also waits for everything else unwritten on that filesystem. Without it, a
+    /// crash of the machine may leave generated files empty; the next build
+    /// rewrites them.
+    #[arg(long)]
+    pub sync: bool,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = BuildFormat::Human)]
     pub format: BuildFormat,

@@ -1,60 +1,59 @@
 //! Gathering the repository facts `check` needs: the only I/O of checking.
 //!
-//! The files are git's (`git ls-files`: tracked, plus untracked files that are not
-//! ignored, so a check before `git add` sees new files); outside a git repository,
-//! a walk of the directory (skipping `.git`, `target` and `result*`). Paths matched
+//! The files are the ones git shows (tracked, plus untracked files that are not
+//! ignored, so a check before `git add` sees new files), found by a walk that reads
+//! the ignore files as git does (see [`list_files`]); outside a git repository,
+//! every file (skipping `.git`, `target`, `result*` and `node_modules`). Paths matched
 //! by the repository's `.avalancheignore` (gitignore syntax) are left out: files
 //! that live in the repository but are not part of the network, such as test
 //! fixtures or a changelog that must keep talking about a retired host.
 use anyhow::Context as _;
-use avalanche_check::{RepoFacts, RepoFile, RepoInput};
+use avalanche_check::{PreparedFacts, RepoFacts, RepoFile};
 use avalanche_model::Network;
-use std::path::Path;
-use std::process::Command;
+use ignore::gitignore::Gitignore;
+use std::path::{Path, PathBuf};
 
 /// Files larger than this are not read as text (lock files and generated blobs
 /// are far smaller; a text search through them would be noise).
 const MAX_TEXT_BYTES: u64 = 4 << 20;
 
-/// Builds the facts for `network` from the repository's files (read by `listing`,
-/// started before the declarations were read). `network_file` is the
-/// declarations file (its mentions of retired hosts are the retirement itself);
-/// `generated` the paths of the files the render plan holds (the caller rendered
-/// it once; empty when it could not be rendered).
+/// Completes the facts for `network`: `listing` (started before the declarations
+/// were read) has listed and read the files and prepared everything that does not
+/// depend on the network; `generated` are the paths of the files the render plan
+/// holds (the caller rendered it once; empty when it could not be rendered).
 pub fn gather(
-    repo: &Path,
     network: &Network,
-    network_file: &Path,
     generated: Vec<String>,
     listing: FileList,
 ) -> anyhow::Result<RepoFacts> {
-    let files = listing.finish()?;
-    Ok(RepoFacts::build(RepoInput {
-        files,
-        generated,
-        declarations: declaration_files(repo, network_file),
-        kubernetes_dir: network.kubernetes.dir.clone(),
-    }))
+    Ok(listing.finish()?.finish(generated, &network.kubernetes.dir))
 }
 
-/// The repository's files (git's list, less `.avalancheignore`d paths), read on
-/// another thread started early, so the `git ls-files` spawn and the reads overlap
-/// reading, evaluating and rendering the declarations.
+/// The repository's files (the ones git shows, less `.avalancheignore`d paths),
+/// read and half-digested on another thread started first thing, so that the
+/// walk, the reads and the parsing of `flake.nix`, `.sops.yaml` and the SOPS files
+/// overlap reading, evaluating and rendering the declarations.
 pub struct FileList {
-    reader: std::thread::JoinHandle<anyhow::Result<Vec<RepoFile>>>,
+    reader: std::thread::JoinHandle<anyhow::Result<PreparedFacts>>,
 }
 
 impl FileList {
-    /// Starts listing and reading the files of `repo`.
-    pub fn start(repo: &Path) -> FileList {
+    /// Starts listing, reading and preparing the files of `repo`;
+    /// `network_file` is the declarations file.
+    pub fn start(repo: &Path, network_file: &Path) -> FileList {
         let repo = repo.to_path_buf();
+        let network_file = network_file.to_path_buf();
         FileList {
-            reader: std::thread::spawn(move || read_files(&repo)),
+            reader: std::thread::spawn(move || {
+                let files = read_files(&repo)?;
+                let declarations = declaration_files(&repo, &network_file);
+                Ok(RepoFacts::prepare(files, declarations))
+            }),
         }
     }
 
-    /// The files, as read.
-    fn finish(self) -> anyhow::Result<Vec<RepoFile>> {
+    /// The prepared facts.
+    fn finish(self) -> anyhow::Result<PreparedFacts> {
         match self.reader.join() {
             Ok(result) => result,
             Err(panic) => std::panic::resume_unwind(panic),
@@ -66,24 +65,24 @@ impl FileList {
 /// [`MAX_TEXT_BYTES`]).
 fn read_files(repo: &Path) -> anyhow::Result<Vec<RepoFile>> {
     let ignored = load_ignore(repo)?;
-    let paths = list_files(repo)?;
+    let paths = list_files(repo, &ignored)?;
     let mut files = Vec::with_capacity(paths.len());
     for rel in paths {
-        if ignored.matched_path_or_any_parents(&rel, false).is_ignore() {
-            continue;
-        }
         let full = repo.join(&rel);
-        let Ok(meta) = std::fs::metadata(&full) else {
+        // Opened once, then sized from the open file: a file deleted or replaced
+        // since the listing is skipped, not misread.
+        let Ok(mut file) = std::fs::File::open(&full) else {
             continue;
-        }; // deleted, not yet committed
+        };
+        let Ok(meta) = file.metadata() else { continue };
         if !meta.is_file() {
             continue;
         }
         let text = if meta.len() > MAX_TEXT_BYTES {
             None
         } else {
-            let bytes =
-                std::fs::read(&full).with_context(|| format!("reading {}", full.display()))?;
+            let bytes = crate::sized_read::read_all(&mut file, meta.len())
+                .with_context(|| format!("reading {}", full.display()))?;
             as_text(bytes)
         };
         files.push(RepoFile { path: rel, text });
@@ -95,7 +94,7 @@ fn read_files(repo: &Path) -> anyhow::Result<Vec<RepoFile>> {
 pub const IGNORE_FILE: &str = ".avalancheignore";
 
 /// The patterns of `<repo>/.avalancheignore` (none when the file is absent).
-fn load_ignore(repo: &Path) -> anyhow::Result<ignore::gitignore::Gitignore> {
+fn load_ignore(repo: &Path) -> anyhow::Result<Gitignore> {
     let mut builder = ignore::gitignore::GitignoreBuilder::new(repo);
     let path = repo.join(IGNORE_FILE);
     if path.is_file()
@@ -125,64 +124,288 @@ fn as_text(bytes: Vec<u8>) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
-/// Repository-relative, `/`-separated paths of the repository's files.
-fn list_files(repo: &Path) -> anyhow::Result<Vec<String>> {
-    let output = Command::new("git")
-        .args([
-            "-c",
-            "core.quotepath=off",
-            "ls-files",
-            "-z",
-            "--cached",
-            "--others",
-            "--exclude-standard",
-        ])
-        .current_dir(repo)
-        .stderr(std::process::Stdio::null())
-        .output();
-    match output {
-        Ok(out) if out.status.success() => {
-            let mut paths: Vec<String> = out
-                .stdout
-                .split(|b| *b == 0)
-                .filter(|p| !p.is_empty())
-                .map(|p| String::from_utf8_lossy(p).into_owned())
-                .collect();
-            paths.sort();
-            paths.dedup();
-            Ok(paths)
+/// Repository-relative, `/`-separated, sorted paths of the repository's files, less
+/// the `.avalancheignore`d ones.
+///
+/// In a git repository these are the files `git ls-files --cached --others
+/// --exclude-standard` shows, found without running git: a walk that honours
+/// `.gitignore` files, `.git/info/exclude` and git's global excludes file, and does
+/// not enter `.git` or nested repositories (submodules). Spawning git costs more
+/// than the whole check of a homelab repository. The one difference: a file that
+/// is ignored but was force-added (`git add -f`) is not seen. Outside a git
+/// repository, every file but those under `.git`, `target`, `result*` and
+/// `node_modules`.
+fn list_files(repo: &Path, ignored: &Gitignore) -> anyhow::Result<Vec<String>> {
+    let in_git = repo.ancestors().any(|dir| dir.join(".git").exists());
+    let mut walk = ignore::WalkBuilder::new(repo);
+    walk.standard_filters(false)
+        .git_ignore(in_git)
+        .git_exclude(in_git)
+        // The `ignore` crate finds the global excludes file by compiling a regex
+        // to read git's config: more than the rest of a homelab check. Found here.
+        .git_global(false)
+        .parents(in_git)
+        // We know whether this is a git repository: no `.git` lookup per directory.
+        .require_git(false)
+        .follow_links(false);
+    if in_git
+        && let Some(global) = global_excludes_file()
+        && global.is_file()
+        && let Some(err) = walk.add_ignore(&global)
+    {
+        anyhow::bail!("{}: {err}", global.display());
+    }
+    let root = repo.to_path_buf();
+    let ignored = ignored.clone();
+    // A directory holding `.git` (a submodule, a checkout inside the tree) is a
+    // nested repository, not ours: its paths are dropped after the walk (noticing
+    // the `.git` entry costs nothing; asking every directory for one costs a
+    // `stat` each).
+    let nested = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let found = std::sync::Arc::clone(&nested);
+    walk.filter_entry(move |entry| {
+        if entry.file_name() == ".git" {
+            if entry.depth() > 1
+                && let Some(dir) = entry.path().parent()
+                && let Ok(mut found) = found.lock()
+            {
+                found.push(dir.to_path_buf());
+            }
+            return false;
         }
-        // Not a git repository, or no git: walk the directory.
-        _ => {
-            let mut paths = Vec::new();
-            walk(repo, repo, &mut paths)
-                .with_context(|| format!("listing the files of {}", repo.display()))?;
-            paths.sort();
-            Ok(paths)
+        keep_entry(&root, &ignored, in_git, entry)
+    });
+    let mut paths = Vec::new();
+    for entry in walk.build() {
+        let entry = entry.with_context(|| format!("listing the files of {}", repo.display()))?;
+        if entry.file_type().is_none_or(|kind| kind.is_dir()) {
+            continue;
         }
+        if let Ok(rel) = entry.path().strip_prefix(repo) {
+            paths.push(rel.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    let nested: Vec<String> = match nested.lock() {
+        Ok(dirs) if in_git => dirs
+            .iter()
+            .filter_map(|dir| dir.strip_prefix(repo).ok())
+            .map(|rel| format!("{}/", rel.to_string_lossy().replace('\\', "/")))
+            .collect(),
+        _ => Vec::new(),
+    };
+    if !nested.is_empty() {
+        paths.retain(|p| !nested.iter().any(|dir| p.starts_with(dir.as_str())));
+    }
+    paths.sort_unstable();
+    Ok(paths)
+}
+
+/// git's global excludes file: `core.excludesFile` from the user's git config
+/// (`$XDG_CONFIG_HOME/git/config`, then `~/.gitconfig`, the later winning, as git
+/// reads them), else `$XDG_CONFIG_HOME/git/ignore` (`~/.config/git/ignore`).
+fn global_excludes_file() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let xdg = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home.as_ref().map(|h| h.join(".config")));
+    let configs = [
+        xdg.as_ref().map(|x| x.join("git/config")),
+        home.as_ref().map(|h| h.join(".gitconfig")),
+    ];
+    let configured = configs
+        .iter()
+        .flatten()
+        .filter_map(|config| std::fs::read_to_string(config).ok())
+        .filter_map(|text| core_excludes_file(&text))
+        .next_back();
+    match configured {
+        Some(value) => Some(match value.strip_prefix("~/") {
+            Some(rest) => home?.join(rest),
+            None => PathBuf::from(value),
+        }),
+        None => xdg.map(|x| x.join("git/ignore")),
     }
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            if name == ".git"
-                || name == "target"
-                || name.starts_with("result")
-                || name == "node_modules"
-            {
-                continue;
-            }
-            walk(root, &entry.path(), out)?;
-        } else if kind.is_file()
-            && let Ok(rel) = entry.path().strip_prefix(root)
-        {
-            out.push(rel.to_string_lossy().replace('\\', "/"));
+/// The value of `core.excludesFile` in the text of a git config file (the last
+/// one set; git's plain `key = value` form, optionally quoted).
+fn core_excludes_file(text: &str) -> Option<String> {
+    let mut in_core = false;
+    let mut found = None;
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(section) = line.strip_prefix('[') {
+            let name = section.split([']', ' ', '"']).next().unwrap_or("");
+            in_core = name.eq_ignore_ascii_case("core");
+            continue;
+        }
+        if !in_core {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        if key.trim().eq_ignore_ascii_case("excludesfile") {
+            let value = value.split(['#', ';']).next().unwrap_or("").trim();
+            let value = value
+                .strip_prefix('"')
+                .and_then(|v| v.strip_suffix('"'))
+                .unwrap_or(value);
+            found = Some(value.to_owned());
         }
     }
-    Ok(())
+    found
+}
+
+/// Whether the walk keeps `entry` (and, for a directory, enters it).
+fn keep_entry(root: &Path, ignored: &Gitignore, in_git: bool, entry: &ignore::DirEntry) -> bool {
+    if entry.depth() == 0 {
+        return true;
+    }
+    let is_dir = entry.file_type().is_some_and(|kind| kind.is_dir());
+    if is_dir && !in_git {
+        let name = entry.file_name().to_string_lossy();
+        if name == "target" || name.starts_with("result") || name == "node_modules" {
+            return false;
+        }
+    }
+    let rel = entry.path().strip_prefix(root).unwrap_or(entry.path());
+    !ignored.matched(rel, is_dir).is_ignore()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    /// `git ls-files --cached --others --exclude-standard`: the list the walk stands in for.
+    fn git_list(repo: &Path) -> Vec<String> {
+        let out = Command::new("git")
+            .args([
+                "-c",
+                "core.quotepath=off",
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ])
+            .current_dir(repo)
+            .output()
+            .expect("running git ls-files");
+        assert!(out.status.success(), "git ls-files failed");
+        let mut paths: Vec<String> = out
+            .stdout
+            .split(|b| *b == 0)
+            .filter(|p| !p.is_empty() && !p.ends_with(b"/"))
+            .map(|p| String::from_utf8_lossy(p).into_owned())
+            .filter(|p| repo.join(p).is_file())
+            .collect();
+        paths.sort();
+        paths.dedup();
+        paths
+    }
+
+    fn git(repo: &Path, args: &[&str]) {
+        let status = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+            .args(["-c", "commit.gpgsign=false", "-c", "core.excludesFile="])
+            .args(args)
+            .current_dir(repo)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .expect("running git");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    fn write(repo: &Path, rel: &str, text: &str) {
+        let path = repo.join(rel);
+        std::fs::create_dir_all(path.parent().expect("a parent")).expect("mkdir");
+        std::fs::write(path, text).expect("write");
+    }
+
+    /// The walk lists what git lists: tracked files, untracked files that are not
+    /// ignored (nested `.gitignore`s with negations, `.git/info/exclude`, hidden
+    /// files), never `.git` or a nested repository's files.
+    #[test]
+    fn the_walk_lists_what_git_lists() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = dir.path();
+        git(repo, &["init", "-q", "-b", "main"]);
+        write(repo, ".gitignore", "*.log\n/build/\nresult*\n!keep.log\n");
+        write(repo, ".sops.yaml", "creation_rules: []\n");
+        write(repo, "nix/network.nix", "{ }\n");
+        write(repo, "kubernetes/a.yaml", "a: 1\n");
+        write(
+            repo,
+            "kubernetes/.gitignore",
+            "secret-*.yaml\n!secret-ok.yaml\n",
+        );
+        write(repo, "kubernetes/secret-x.yaml", "x: 1\n");
+        write(repo, "kubernetes/secret-ok.yaml", "x: 1\n");
+        write(repo, "debug.log", "ignored\n");
+        write(repo, "keep.log", "kept by a negation\n");
+        write(repo, "build/out.txt", "ignored dir\n");
+        write(repo, "result-link/x", "ignored by a glob\n");
+        write(repo, "docs/excluded.md", "in info/exclude\n");
+        write(repo, ".git/info/exclude", "docs/excluded.md\n");
+        write(repo, "vendor/sub/file.txt", "a nested repository\n");
+        git(&repo.join("vendor/sub"), &["init", "-q", "-b", "main"]);
+        write(repo, "vendor/own.txt", "ours\n");
+        write(repo, "weird name/ü.txt", "unicode\n");
+        git(repo, &["add", ".gitignore", "nix", "kubernetes/a.yaml"]);
+        git(repo, &["commit", "-q", "-m", "init"]);
+        write(repo, "untracked.txt", "not yet added\n");
+
+        let ours = list_files(repo, &Gitignore::empty()).expect("listing");
+        assert_eq!(ours, git_list(repo));
+        assert!(ours.contains(&".sops.yaml".to_owned()), "{ours:?}");
+        assert!(ours.contains(&"untracked.txt".to_owned()), "{ours:?}");
+        assert!(!ours.iter().any(|p| p.starts_with(".git/")), "{ours:?}");
+    }
+
+    /// `.avalancheignore` only removes paths; a `!` in it cannot bring back a file git ignores.
+    #[test]
+    fn avalancheignore_removes_and_never_adds() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = dir.path();
+        git(repo, &["init", "-q", "-b", "main"]);
+        write(repo, ".gitignore", "*.log\n");
+        write(repo, ".avalancheignore", "/docs/\n!debug.log\n");
+        write(repo, "docs/a.md", "left out\n");
+        write(repo, "debug.log", "git ignores it\n");
+        write(repo, "nix/network.nix", "{ }\n");
+        let ignored = load_ignore(repo).expect("reading .avalancheignore");
+        let ours = list_files(repo, &ignored).expect("listing");
+        assert_eq!(ours, [".avalancheignore", ".gitignore", "nix/network.nix"]);
+    }
+
+    #[test]
+    fn core_excludes_file_is_read_from_the_core_section() {
+        let text = "[user]\n\texcludesFile = /not/this\n[core]\n\teditor = vi\n\texcludesFile = \"~/.gitignore_global\" # mine\n[alias]\n\tst = status\n";
+        assert_eq!(
+            core_excludes_file(text).as_deref(),
+            Some("~/.gitignore_global")
+        );
+        assert_eq!(core_excludes_file("[core]\n\tautocrlf = false\n"), None);
+        assert_eq!(
+            core_excludes_file("[Core]\nexcludesfile=/etc/gitignore\n").as_deref(),
+            Some("/etc/gitignore")
+        );
+    }
+
+    /// Outside git: every file but the build outputs and `.git`.
+    #[test]
+    fn outside_git_everything_but_build_outputs() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = dir.path().join("r");
+        write(&repo, "a.txt", "a\n");
+        write(&repo, ".gitignore", "a.txt\n");
+        write(&repo, "target/x", "built\n");
+        write(&repo, "result/x", "built\n");
+        write(&repo, "node_modules/x/y.js", "vendored\n");
+        let ours = list_files(&repo, &Gitignore::empty()).expect("listing");
+        assert_eq!(ours, [".gitignore", "a.txt"]);
+    }
 }

@@ -8,6 +8,7 @@ mod cmd;
 mod context;
 mod facts;
 mod plan_write;
+mod sized_read;
 
 use clap::Parser;
 use std::process::ExitCode;

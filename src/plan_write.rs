@@ -8,30 +8,39 @@
 //! (unless `--force` adopts it) nor pruned.
 //!
 //! Atomicity: every new content is first written to a temp file in its target
-//! directory; only when all are staged are they renamed into place (then the
-//! pruned files deleted, then the ledger renamed). Any error before the renames
-//! leaves the tree as it was (temp files and directories created for them are
-//! removed). Concurrent builds are excluded by an advisory lock (`flock`) on the
+//! directory, or, when that directory does not exist yet, under its final name
+//! inside a staging directory that becomes the outermost missing directory (one
+//! rename for a whole new subtree: a first build renames a handful of directories,
+//! not every file). Only when all are staged are they renamed into place (then the
+//! pruned files deleted, then the ledger, or the subtree holding it). Any error
+//! before the renames leaves the tree as it was (temp files and staging
+//! directories are removed). Concurrent builds are excluded by an advisory lock (`flock`) on the
 //! root directory itself, so no lock file is left behind.
 //!
-//! Durability costs a constant number of calls, not one per file: the temp files
-//! are written without syncing, then one `syncfs` per output filesystem makes
-//! their content durable *before* any rename (so a crash can never leave a renamed
-//! but empty file), and one more `syncfs` after the renames, prunes and the ledger
-//! makes the directory entries durable. That second `syncfs` stands in for an
-//! `fsync` of every touched directory: on Linux it commits the same metadata in
-//! one call, where a directory `fsync` each would cost thousands of journal
-//! commits for a large network. The price: `syncfs` also flushes whatever else
-//! is dirty on that filesystem (a busy CI disk makes it slower, never wrong). A
-//! build that changes nothing writes and syncs nothing.
+//! Durability is `--sync`'s (off by default, as for `git checkout`, cargo or
+//! kustomize: the kernel flushes when it flushes). With it, one `syncfs` per
+//! output filesystem makes the new contents durable *before* any rename (so a
+//! crash can never leave a renamed but empty file), and one more after the
+//! renames, prunes and the ledger makes the directory entries durable: a
+//! constant number of calls, where an `fsync` per file and directory would cost
+//! thousands of journal commits for a large network. Why not by default:
+//! `syncfs` also waits for whatever else is dirty on that filesystem (a build
+//! next to a large download waits for the download), which made it the most
+//! variable part of a build. Without `--sync`, a crash of the machine (not of the
+//! build: a killed build is covered above) may leave some generated files empty;
+//! an empty file at a generated path is therefore never protected as a hand edit
+//! (it holds nothing to lose), and the next build rewrites it. A build that
+//! changes nothing writes and syncs nothing.
 //!
 //! Large plans are written on two threads (temp files, then renames): the
 //! directories are made first, on one thread, and the ledger is still renamed last.
 //!
 //! A build killed mid-way (SIGKILL cannot be caught) may leave
-//! `.avalanche-net-*.tmp` files; the next build removes them, with the lock held,
-//! in the directories the plan writes to (regular files only, never through a
-//! symlink).
+//! `.avalanche-net-*.tmp` files and staging directories, and leaves its marker
+//! (`.avalanche-net-build.tmp` in the root, there from the first staged file to
+//! the last rename); a build that finds the marker removes them, with the lock
+//! held, in the directories the plan writes to and the ones on the way (regular
+//! files and real directories only, never through a symlink).
 use anyhow::{Context as _, bail};
 use avalanche_render::Plan;
 use sha2::{Digest, Sha256};
@@ -120,8 +129,14 @@ impl Ledger {
 
 /// Hex SHA-256.
 pub fn sha256(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(bytes);
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(2 * digest.len());
+    for byte in digest {
+        hex.push(char::from(HEX[usize::from(byte >> 4)]));
+        hex.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    hex
 }
 
 /// The SHA-256 of every file of a plan, in the plan's order: what the ledger
@@ -256,12 +271,6 @@ impl SafePaths {
         })
     }
 
-    /// Records a directory the writer made (on the device of its parent).
-    fn created(&mut self, dir: &Path, dev: u64) {
-        self.missing.remove(dir);
-        self.dirs.insert(dir.to_path_buf(), dev);
-    }
-
     /// The device of directory `dir` (from the cache when it was seen).
     fn device(&mut self, dir: &Path) -> anyhow::Result<u64> {
         if let Some(dev) = self.dirs.get(dir) {
@@ -278,9 +287,7 @@ impl SafePaths {
 
 fn read_existing(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
     match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_file() => Ok(Some(
-            std::fs::read(path).with_context(|| format!("reading {}", path.display()))?,
-        )),
+        Ok(m) if m.is_file() => Ok(Some(read_sized(path, m.len())?)),
         Ok(_) => bail!("{} exists and is not a regular file", path.display()),
         Err(e) if absent(&e) => Ok(None),
         Err(e) => Err(e).with_context(|| format!("inspecting {}", path.display())),
@@ -290,12 +297,9 @@ fn read_existing(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
 /// Reads a regular file whose size an `lstat` gave (one `read` call for the
 /// content, no second `stat`).
 fn read_sized(path: &Path, len: u64) -> anyhow::Result<Vec<u8>> {
-    use std::io::Read as _;
-    let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0).saturating_add(1));
     File::open(path)
-        .and_then(|mut f| f.read_to_end(&mut bytes))
-        .with_context(|| format!("reading {}", path.display()))?;
-    Ok(bytes)
+        .and_then(|mut f| crate::sized_read::read_all(&mut f, len))
+        .with_context(|| format!("reading {}", path.display()))
 }
 
 /// Not there: missing, or a parent is a regular file (then writing it fails later,
@@ -379,7 +383,10 @@ fn prepare_with<'p>(
         match old {
             Some(old) if old == bytes => unchanged.push(rel.to_owned()),
             Some(old) => {
+                // An empty file holds nothing to protect: most likely a write a
+                // crash of the machine cut short (see the module documentation).
                 match ledger_old.files.get(rel) {
+                    _ if old.is_empty() => {}
                     Some(hash) if *hash != sha256(&old) => {
                         conflicts.hand_edited.push(rel.to_owned())
                     }
@@ -405,7 +412,7 @@ fn prepare_with<'p>(
         }
         let path = safe.check(root, rel)?;
         if let Some(old) = read_existing(&path)? {
-            if sha256(&old) != *hash {
+            if !old.is_empty() && sha256(&old) != *hash {
                 conflicts.hand_edited.push(rel.clone());
             }
             changes.push(Change::Prune {
@@ -448,10 +455,29 @@ pub fn lock(root: &Path) -> anyhow::Result<Lock> {
 
 /// Writes the plan under `root`: see the module documentation.
 /// `hashes` are the plan's ([`Hashes::of`]).
-pub fn write(root: &Path, plan: &Plan, hashes: Hashes, force: bool) -> anyhow::Result<Summary> {
+/// How [`write`] writes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteOptions {
+    /// Overwrite (and prune) generated files edited by hand, adopt files that
+    /// are not ours.
+    pub force: bool,
+    /// Flush to disk before and after the renames (see the module documentation).
+    pub sync: bool,
+}
+
+pub fn write(
+    root: &Path,
+    plan: &Plan,
+    hashes: Hashes,
+    options: WriteOptions,
+) -> anyhow::Result<Summary> {
+    let WriteOptions { force, sync } = options;
     std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
     let _lock = lock(root)?;
-    sweep_stale_temps(root, plan)?;
+    let marker = root.join(BUILD_MARKER);
+    if std::fs::symlink_metadata(&marker).is_ok() {
+        sweep_stale_temps(root, plan)?; // the last build that wrote did not finish
+    }
     let mut safe = SafePaths::default();
     let prepared = prepare_with(root, plan, hashes, &mut safe)?;
     if !force
@@ -479,7 +505,10 @@ pub fn write(root: &Path, plan: &Plan, hashes: Hashes, force: bool) -> anyhow::R
         ..Summary::default()
     };
     let result = (|| -> anyhow::Result<()> {
-        // Directories first (one thread: they nest), then the temp files (on two
+        if !prepared.changes.is_empty() || prepared.ledger_old != prepared.ledger_new {
+            create_marker(&marker)?;
+        }
+        // Directories first (one thread: they nest), then the files (on two
         // threads when many: each is independent).
         let mut jobs = Vec::new();
         for change in &prepared.changes {
@@ -492,23 +521,26 @@ pub fn write(root: &Path, plan: &Plan, hashes: Hashes, force: bool) -> anyhow::R
         let ledger_bytes = (prepared.ledger_old != prepared.ledger_new || !ledger_exists)
             .then(|| prepared.ledger_new.to_bytes());
         if let Some(ledger_bytes) = &ledger_bytes {
-            jobs.push(staging.place(
+            let job = staging.place(
                 &mut safe,
                 root,
                 &prepared.ledger_rel,
                 ledger_bytes,
                 ledger_exists,
-            )?);
+            )?;
+            staging.holds_ledger(&job);
+            jobs.push(job);
         }
         staging.write_all(jobs)?;
         // The new contents reach the disk before any rename can point at them.
-        if !staging.files.is_empty() {
+        if sync && !staging.is_empty() {
             sync_filesystems(staging.filesystems.values())?;
         }
         Ok(())
     })();
     if let Err(e) = result {
         staging.abort();
+        let _ = std::fs::remove_file(&marker);
         return Err(e.context("nothing was changed"));
     }
 
@@ -528,13 +560,14 @@ pub fn write(root: &Path, plan: &Plan, hashes: Hashes, force: bool) -> anyhow::R
             filesystems.entry(dev).or_insert_with(|| dir.to_path_buf());
         }
     }
-    if staging.files.is_empty() && prunes.is_empty() {
+    if staging.is_empty() && prunes.is_empty() {
+        let _ = std::fs::remove_file(&marker);
         return Ok(summary); // Nothing changes: nothing written, nothing synced.
     }
 
     // Point of no return: renames (the ledger last, so it never claims files that are not there).
     let ledger_stage = staging.take(&prepared.ledger_rel);
-    staging.commit()?;
+    let ledger_subtrees = staging.commit()?;
     for path in prunes {
         let full = root.join(path);
         std::fs::remove_file(&full).with_context(|| format!("pruning {}", full.display()))?;
@@ -544,10 +577,17 @@ pub fn write(root: &Path, plan: &Plan, hashes: Hashes, force: bool) -> anyhow::R
     if let Some(s) = ledger_stage {
         s.persist()?;
     }
+    for subtree in &ledger_subtrees {
+        subtree.persist()?;
+    }
+    // Everything is in place: no temp file is left for the next build to sweep.
+    std::fs::remove_file(&marker).with_context(|| format!("removing {}", marker.display()))?;
     // The renames and deletions (directory entries) reach the disk: one call per
     // filesystem instead of an `fsync` of every touched directory.
-    sync_filesystems(filesystems.values())
-        .context("the files are in place, but syncing them to disk failed")?;
+    if sync {
+        sync_filesystems(filesystems.values())
+            .context("the files are in place, but syncing them to disk failed")?;
+    }
     Ok(summary)
 }
 
@@ -590,18 +630,54 @@ impl Staged {
     }
 }
 
-/// Temp files written next to their targets, the directories made for them, and
-/// one directory per filesystem they are on (to sync it).
+/// A directory the plan needs that does not exist yet, built whole under a
+/// staging directory beside it (`.avalanche-net-*.tmp`, files under their final
+/// names) and renamed into place in one call: one rename for the subtree instead
+/// of a temp file and a rename per file (on a first build, that is every file).
+struct Subtree {
+    /// The staging directory, in `target`'s parent.
+    staging: PathBuf,
+    /// The missing directory it becomes.
+    target: PathBuf,
+    /// The ledger is inside: this subtree is renamed last.
+    holds_ledger: bool,
+}
+
+impl Subtree {
+    fn persist(&self) -> anyhow::Result<()> {
+        rename_noreplace(&self.staging, &self.target)
+            .with_context(|| format!("renaming a staged directory into {}", self.target.display()))
+    }
+}
+
+/// `rename`, failing if `to` appeared meanwhile (instead of replacing an empty
+/// directory); a plain `rename` where the filesystem cannot promise that.
+fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
+        Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => std::fs::rename(from, to),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What the writer has staged: temp files next to their targets, fresh
+/// subtrees, and one directory per filesystem they are on (to sync it).
 #[derive(Default)]
 struct Staging {
     files: Vec<Staged>,
-    created_dirs: Vec<PathBuf>,
+    subtrees: Vec<Subtree>,
+    /// A missing directory → its subtree (index in `subtrees`).
+    subtree_of: HashMap<PathBuf, usize>,
+    /// Directories made inside staging directories.
+    staged_dirs: HashSet<PathBuf>,
     filesystems: BTreeMap<u64, PathBuf>,
 }
 
 impl Staging {
-    /// Checks the directories on the way to `rel` and makes the missing ones:
-    /// what is left to do is writing the temp file ([`Staging::write_all`]).
+    /// Checks the directories on the way to `rel`; when its directory is missing,
+    /// stages it (see [`Subtree`]). What is left to do is writing the file
+    /// ([`Staging::write_all`]).
     fn place<'b>(
         &mut self,
         safe: &mut SafePaths,
@@ -620,7 +696,20 @@ impl Staging {
             }
             None => (root.to_path_buf(), safe.check(root, rel)?),
         };
-        self.create_dirs(safe, &dir)?;
+        if let Some(staged_dir) = self.stage_dir(safe, &dir)? {
+            let target = match target.file_name() {
+                Some(name) => staged_dir.join(name),
+                None => bail!("refusing to write `{rel}`: not a file path"),
+            };
+            return Ok(Job {
+                rel,
+                bytes,
+                existing: false,
+                dir: staged_dir,
+                target,
+                direct: true,
+            });
+        }
         let dev = safe.device(&dir)?;
         self.filesystems.entry(dev).or_insert_with(|| dir.clone());
         Ok(Job {
@@ -629,17 +718,84 @@ impl Staging {
             existing,
             dir,
             target,
+            direct: false,
         })
     }
 
-    /// Writes the temp files of `jobs`, on two threads when there are many.
-    /// The ones written stay staged (for `abort`) even when another fails.
+    /// `None` when `dir` exists; else where it is staged (made now, with the
+    /// staging directory of its outermost missing ancestor when that is new).
+    fn stage_dir(&mut self, safe: &mut SafePaths, dir: &Path) -> anyhow::Result<Option<PathBuf>> {
+        // `safe.check` looked at the components on the way: the outermost one it
+        // found missing (if any) is where the subtree starts. Its parent exists (or
+        // is not a directory, and making the staging directory there fails).
+        let mut top = None;
+        let mut at = Some(dir);
+        while let Some(p) = at {
+            if safe.dirs.contains_key(p) {
+                break;
+            }
+            if safe.missing.contains(p) {
+                top = Some(p);
+            }
+            at = p.parent();
+        }
+        let Some((top, parent)) = top.and_then(|t| Some((t, t.parent()?))) else {
+            return Ok(None);
+        };
+        let index = match self.subtree_of.get(top) {
+            Some(i) => *i,
+            None => {
+                let staging = new_staging_dir(parent)?;
+                let dev = safe.device(parent)?;
+                self.filesystems
+                    .entry(dev)
+                    .or_insert_with(|| parent.to_path_buf());
+                self.subtrees.push(Subtree {
+                    staging,
+                    target: top.to_path_buf(),
+                    holds_ledger: false,
+                });
+                self.subtree_of
+                    .insert(top.to_path_buf(), self.subtrees.len() - 1);
+                self.subtrees.len() - 1
+            }
+        };
+        let staging = &self.subtrees[index].staging;
+        let inner = dir.strip_prefix(top).unwrap_or(Path::new(""));
+        let staged_dir = staging.join(inner);
+        if !inner.as_os_str().is_empty() && !self.staged_dirs.contains(&staged_dir) {
+            std::fs::create_dir_all(&staged_dir)
+                .with_context(|| format!("creating {}", staged_dir.display()))?;
+            self.staged_dirs.insert(staged_dir.clone());
+        }
+        Ok(Some(staged_dir))
+    }
+
+    /// Marks the subtree that holds `job` (the ledger's) to be renamed last.
+    fn holds_ledger(&mut self, job: &Job<'_>) {
+        if let Some(subtree) = self
+            .subtrees
+            .iter_mut()
+            .find(|t| job.direct && job.dir.starts_with(&t.staging))
+        {
+            subtree.holds_ledger = true;
+        }
+    }
+
+    /// Whether anything was staged.
+    fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.subtrees.is_empty()
+    }
+
+    /// Writes the files of `jobs`, on two threads when there are many.
+    /// The temp files written stay staged (for `abort`) even when another fails.
     fn write_all(&mut self, jobs: Vec<Job<'_>>) -> anyhow::Result<()> {
         let write_part = |part: &[Job<'_>]| {
             let mut staged = Vec::with_capacity(part.len());
             for job in part {
                 match job.write() {
-                    Ok(s) => staged.push(s),
+                    Ok(Some(s)) => staged.push(s),
+                    Ok(None) => {}
                     Err(e) => return (staged, Err(e)),
                 }
             }
@@ -668,43 +824,14 @@ impl Staging {
         outcome
     }
 
-    /// `create_dir_all`, remembering each directory it made (outermost first).
-    fn create_dirs(&mut self, safe: &mut SafePaths, dir: &Path) -> anyhow::Result<()> {
-        let mut missing = Vec::new();
-        let mut d = Some(dir);
-        let mut dev = None;
-        while let Some(p) = d {
-            if let Some(known) = safe.dirs.get(p) {
-                dev = Some(*known);
-                break;
-            }
-            if !safe.missing.contains(p) && p.exists() {
-                break;
-            }
-            missing.push(p.to_path_buf());
-            d = p.parent();
-        }
-        let dev = match (dev, d) {
-            (Some(dev), _) => dev,
-            (None, Some(parent)) if !missing.is_empty() => safe.device(parent)?,
-            _ => return Ok(()),
-        };
-        for p in missing.into_iter().rev() {
-            std::fs::create_dir(&p).with_context(|| format!("creating {}", p.display()))?;
-            // A directory made here is on its parent's filesystem.
-            safe.created(&p, dev);
-            self.created_dirs.push(p);
-        }
-        Ok(())
-    }
-
     fn take(&mut self, rel: &str) -> Option<Staged> {
         let i = self.files.iter().rposition(|s| s.rel == rel)?;
         Some(self.files.remove(i))
     }
 
-    /// Renames every temp file onto its target (on two threads when many).
-    fn commit(self) -> anyhow::Result<()> {
+    /// Renames every temp file onto its target (on two threads when many), then
+    /// every staged subtree into place but the ledger's, which is returned.
+    fn commit(self) -> anyhow::Result<Vec<Subtree>> {
         let persist_all = |part: Vec<Staged>| -> anyhow::Result<()> {
             for s in part {
                 s.persist()?;
@@ -713,45 +840,88 @@ impl Staging {
         };
         let mut files = self.files;
         if files.len() < PARALLEL_FROM {
-            return persist_all(files);
+            persist_all(files)?;
+        } else {
+            let second = files.split_off(files.len() / 2);
+            std::thread::scope(|scope| {
+                let other = scope.spawn(|| persist_all(second));
+                let mine = persist_all(files);
+                match other.join() {
+                    Ok(theirs) => mine.and(theirs),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            })?;
         }
-        let second = files.split_off(files.len() / 2);
-        std::thread::scope(|scope| {
-            let other = scope.spawn(|| persist_all(second));
-            let mine = persist_all(files);
-            match other.join() {
-                Ok(theirs) => mine.and(theirs),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        })
+        let (last, now): (Vec<Subtree>, Vec<Subtree>) =
+            self.subtrees.into_iter().partition(|t| t.holds_ledger);
+        for subtree in &now {
+            subtree.persist()?;
+        }
+        Ok(last)
     }
 
-    /// Deletes the temp files and the directories made for them.
+    /// Deletes the temp files and the staging directories.
     fn abort(self) {
         drop(self.files);
-        for d in self.created_dirs.iter().rev() {
-            let _ = std::fs::remove_dir(d);
+        for subtree in &self.subtrees {
+            // Our own fresh directory: `remove_dir_all` does not follow symlinks.
+            let _ = std::fs::remove_dir_all(&subtree.staging);
         }
     }
 }
 
-/// A file to stage: its directory exists; the temp file is not written yet.
+/// Makes an empty staging directory in `parent`, with the mode a directory made
+/// there by `mkdir` would have.
+fn new_staging_dir(parent: &Path) -> anyhow::Result<PathBuf> {
+    let dir = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
+        .tempdir_in(parent)
+        .with_context(|| format!("creating a staging directory in {}", parent.display()))?
+        .keep();
+    let mode = 0o777 & !umask().unwrap_or(0o022);
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(mode))
+        .with_context(|| format!("setting the mode of {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// A file to stage: its directory exists; the file is not written yet.
 struct Job<'b> {
     rel: &'b str,
     bytes: &'b [u8],
     existing: bool,
     dir: PathBuf,
     target: PathBuf,
+    /// Written under its final name inside a staged subtree (no temp file, no
+    /// rename of its own).
+    direct: bool,
 }
 
 impl Job<'_> {
-    /// Writes the temp file next to the target and closes it.
-    fn write(&self) -> anyhow::Result<Staged> {
+    /// Writes the file and closes it: a temp file next to the target (returned,
+    /// to be renamed), or the file itself inside a staged subtree.
+    fn write(&self) -> anyhow::Result<Option<Staged>> {
         let (rel, dir) = (self.rel, &self.dir);
         // A generated file is as readable as any other in the repo (0644; an existing
         // file keeps its mode). Created with that mode when the umask lets it through,
         // else set afterwards (tempfile's default is 0600).
         let created_right = !self.existing && umask_keeps(NEW_FILE_MODE);
+        if self.direct {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(NEW_FILE_MODE)
+                .open(&self.target)
+                .with_context(|| format!("creating {}", self.target.display()))?;
+            file.write_all(self.bytes)
+                .with_context(|| format!("writing {}", self.target.display()))?;
+            if !created_right {
+                file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(NEW_FILE_MODE))
+                    .with_context(|| format!("setting the mode of {}", self.target.display()))?;
+            }
+            return Ok(None);
+        }
         let mut builder = tempfile::Builder::new();
         builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
         if created_right {
@@ -774,11 +944,11 @@ impl Job<'_> {
                 .with_context(|| format!("setting the mode of a temp file for {rel}"))?;
         }
         // Closed now (no descriptor stays open); synced later, all at once.
-        Ok(Staged {
+        Ok(Some(Staged {
             rel: rel.to_owned(),
             temp: temp.into_temp_path(),
             target: self.target.clone(),
-        })
+        }))
     }
 }
 
@@ -792,23 +962,46 @@ const NEW_FILE_MODE: u32 = 0o644;
 /// `/proc/self/status`, once; `false` when it cannot be known, so the mode is
 /// then set explicitly).
 fn umask_keeps(mode: u32) -> bool {
+    umask().is_some_and(|u| u & mode == 0)
+}
+
+/// The process umask (read from `/proc/self/status`, once; `None` when it cannot
+/// be known).
+fn umask() -> Option<u32> {
     static UMASK: std::sync::OnceLock<Option<u32>> = std::sync::OnceLock::new();
-    let umask = UMASK.get_or_init(|| {
+    *UMASK.get_or_init(|| {
         let status = std::fs::read_to_string("/proc/self/status").ok()?;
         let line = status.lines().find_map(|l| l.strip_prefix("Umask:"))?;
         u32::from_str_radix(line.trim(), 8).ok()
-    });
-    umask.is_some_and(|u| u & mode == 0)
+    })
+}
+
+/// Present (in the root) from before the first file is staged until the last
+/// rename: a build that finds it knows the previous one was killed and sweeps
+/// its temp files. Without it there is nothing to sweep, and a large tree is not
+/// listed directory by directory for nothing. Its name is a temp file's, so the
+/// sweep removes it too.
+const BUILD_MARKER: &str = ".avalanche-net-build.tmp";
+
+/// Creates the build marker (never through a symlink: `O_EXCL`).
+fn create_marker(marker: &Path) -> anyhow::Result<()> {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(marker)
+        .map(drop)
+        .with_context(|| format!("creating the build marker {}", marker.display()))
 }
 
 /// How the names of the writer's temp files start and end.
 const TEMP_PREFIX: &str = ".avalanche-net-";
 const TEMP_SUFFIX: &str = ".tmp";
 
-/// Removes the temp files a killed build left (`.avalanche-net-*.tmp`) in the
-/// directories the plan writes to. Runs with the lock held, so none is in use.
-/// Only regular files are removed, and no symlink is followed (a directory
-/// reached through one is skipped).
+/// Removes what a killed build left (`.avalanche-net-*.tmp` temp files and
+/// staging directories) in the directories the plan writes to and the ones on the
+/// way. Runs with the lock held, so none is in use. Only regular files and real
+/// directories are removed, and no symlink is followed (a directory reached
+/// through one is skipped; `remove_dir_all` does not follow links inside).
 fn sweep_stale_temps(root: &Path, plan: &Plan) -> anyhow::Result<()> {
     let mut dirs = BTreeSet::new();
     for rel in plan
@@ -816,8 +1009,14 @@ fn sweep_stale_temps(root: &Path, plan: &Plan) -> anyhow::Result<()> {
         .map(|(rel, _)| rel)
         .chain(std::iter::once(plan.ledger_path()))
     {
-        if let Some((parent, _)) = rel.rsplit_once('/') {
-            dirs.insert(parent);
+        // Every directory on the way: a staging directory sits beside the
+        // outermost missing one.
+        let mut rest = rel;
+        while let Some((parent, _)) = rest.rsplit_once('/') {
+            if !dirs.insert(parent) {
+                break;
+            }
+            rest = parent;
         }
     }
     let mut checked = SafePaths::default();
@@ -828,14 +1027,16 @@ fn sweep_stale_temps(root: &Path, plan: &Plan) -> anyhow::Result<()> {
         for entry in entries.flatten() {
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with(TEMP_PREFIX)
-                && name.ends_with(TEMP_SUFFIX)
-                && entry.file_type().is_ok_and(|t| t.is_file())
-            {
-                let path = entry.path();
-                std::fs::remove_file(&path)
-                    .with_context(|| format!("removing {}", path.display()))?;
+            if !(name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)) {
+                continue;
             }
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(kind) if kind.is_file() => std::fs::remove_file(&path),
+                Ok(kind) if kind.is_dir() => std::fs::remove_dir_all(&path),
+                _ => continue,
+            }
+            .with_context(|| format!("removing {}", path.display()))?;
         }
         Ok(())
     };
@@ -850,4 +1051,18 @@ fn sweep_stale_temps(root: &Path, plan: &Plan) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sha256_is_lowercase_hex_of_the_digest() {
+        assert_eq!(
+            sha256(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(sha256(b"").len(), 64);
+    }
 }

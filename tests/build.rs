@@ -62,6 +62,43 @@ fn build_into_an_empty_dir_writes_everything_with_headers() {
         std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
         0o644
     );
+    // A first build stages whole new directories and renames them into place:
+    // they end up with the mode `mkdir` gives, and nothing of the staging is left.
+    let probe = out.path().join("probe");
+    std::fs::create_dir(&probe).expect("a probe directory");
+    let dir_mode = |p: &std::path::Path| {
+        std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(p).expect("a directory").permissions(),
+        ) & 0o777
+    };
+    let expected = dir_mode(&probe);
+    std::fs::remove_dir(&probe).expect("removing the probe");
+    let mut stack = vec![out.path().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("a directory") {
+            let entry = entry.expect("an entry");
+            let name = entry.file_name().to_string_lossy().into_owned();
+            assert!(
+                !name.starts_with(".avalanche-net-"),
+                "left behind: {}",
+                entry.path().display()
+            );
+            if entry.file_type().expect("a type").is_dir() {
+                assert_eq!(
+                    dir_mode(&entry.path()),
+                    expected,
+                    "{}",
+                    entry.path().display()
+                );
+                stack.push(entry.path());
+            } else {
+                let mode = std::os::unix::fs::PermissionsExt::mode(
+                    &entry.metadata().expect("metadata").permissions(),
+                );
+                assert_eq!(mode & 0o777, 0o644, "{}", entry.path().display());
+            }
+        }
+    }
     // Same bytes as the committed tree.
     for path in written {
         let path = path.as_str().expect("a path");
@@ -192,6 +229,40 @@ fn hand_edits_are_refused_then_forced() {
     repo.run(&["build", "--force"]).expect_code(0);
     assert_eq!(repo.read(MARMITHON_PATCH), original);
     repo.run(&["diff"]).expect_code(0);
+}
+
+/// Without `--sync`, a crash of the machine may leave generated files empty: an
+/// empty file holds nothing to protect, so the next build rewrites it (with or
+/// without a ledger entry) instead of refusing it as a hand edit.
+#[test]
+fn empty_generated_files_are_rewritten_without_force() {
+    let repo = TempRepo::bundled();
+    repo.write(MARMITHON_PATCH, "");
+    repo.run(&["build"]).expect_code(0);
+    assert!(!repo.read(MARMITHON_PATCH).is_empty());
+    repo.run(&["diff"]).expect_code(0);
+
+    std::fs::remove_file(repo.path().join(LEDGER)).expect("removing the ledger");
+    repo.write(MARMITHON_PATCH, "");
+    repo.run(&["build"]).expect_code(0);
+    assert!(!repo.read(MARMITHON_PATCH).is_empty());
+    repo.run(&["diff"]).expect_code(0);
+}
+
+/// `--sync` writes the same tree (its `syncfs` calls only change when the bytes
+/// reach the disk).
+#[test]
+fn build_with_sync_writes_the_same_tree() {
+    let repo = TempRepo::bundled();
+    let plain = tempfile::tempdir().expect("a temp dir");
+    let synced = tempfile::tempdir().expect("a temp dir");
+    for (dir, extra) in [(&plain, None), (&synced, Some("--sync"))] {
+        let mut args = vec!["build", "--out", dir.path().to_str().expect("utf-8")];
+        args.extend(extra);
+        repo.run(&args).expect_code(0);
+    }
+    assert!(tree(plain.path()).len() > 10);
+    assert_eq!(tree(plain.path()), tree(synced.path()));
 }
 
 #[test]

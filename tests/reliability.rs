@@ -35,14 +35,13 @@ fn all_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// A temp file of the writer, or a file inside one of its staging directories.
+fn is_temp(path: &str) -> bool {
+    path.split('/').any(|name| name.starts_with(TEMP_PREFIX))
+}
+
 fn temp_files(tree: &BTreeMap<String, Vec<u8>>) -> Vec<&String> {
-    tree.keys()
-        .filter(|p| {
-            p.rsplit('/')
-                .next()
-                .is_some_and(|name| name.starts_with(TEMP_PREFIX))
-        })
-        .collect()
+    tree.keys().filter(|p| is_temp(p)).collect()
 }
 
 fn contains(haystack: &[u8], needle: &str) -> bool {
@@ -522,8 +521,7 @@ fn a_killed_build_leaves_no_partial_file_and_no_temp_file_survives() {
         let _ = child.wait();
         let now = tree(out.path());
         for (path, bytes) in &now {
-            let name = path.rsplit('/').next().unwrap_or(path);
-            if name.starts_with(TEMP_PREFIX) {
+            if is_temp(path) {
                 temp_left += 1;
                 continue;
             }

@@ -19,7 +19,7 @@ pub(super) enum Rendered {
 /// remains, so `build` refuses exactly when `check` would exit 1.
 pub(super) fn render(ctx: &Context) -> anyhow::Result<Rendered> {
     let mut sources = SourceMap::default();
-    let listing = crate::facts::FileList::start(&ctx.repo);
+    let listing = crate::facts::FileList::start(&ctx.repo, &ctx.network_file());
     let (network, mut diagnostics) = match ctx.load_network(&mut sources) {
         Ok(loaded) => loaded,
         Err(diagnostics) => return Ok(refuse(ctx, &diagnostics, &sources, Stage::Declarations)),
@@ -33,13 +33,8 @@ pub(super) fn render(ctx: &Context) -> anyhow::Result<Rendered> {
             .ok()
             .filter(|plan| plan_write::worth_a_thread(plan))
             .map(|plan| scope.spawn(|| plan_write::Hashes::sequential(plan)));
-        let checks = super::check::run_checks_with(
-            ctx,
-            &network,
-            &mut sources,
-            rendered.as_ref().ok(),
-            listing,
-        );
+        let checks =
+            super::check::run_checks_with(&network, &mut sources, rendered.as_ref().ok(), listing);
         let hashed = hashing.map(|h| match h.join() {
             Ok(hashes) => hashes,
             Err(panic) => std::panic::resume_unwind(panic),
@@ -109,7 +104,11 @@ pub fn run(ctx: &Context, args: BuildArgs) -> anyhow::Result<ExitCode> {
         Rendered::Refused(code) => return Ok(code),
     };
     let root = out_root(ctx, args.out.as_ref());
-    let summary = plan_write::write(&root, &plan, hashes, args.force)?;
+    let options = plan_write::WriteOptions {
+        force: args.force,
+        sync: args.sync,
+    };
+    let summary = plan_write::write(&root, &plan, hashes, options)?;
     match args.format {
         BuildFormat::Json => {
             let doc = serde_json::json!({

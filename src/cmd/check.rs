@@ -19,7 +19,6 @@ use std::process::ExitCode;
 /// renders once; `listing` was started before the declarations were read.
 /// `Err` only when the repository cannot be read.
 pub fn run_checks_with(
-    ctx: &Context,
     network: &Network,
     sources: &mut SourceMap,
     plan: Option<&Plan>,
@@ -28,18 +27,17 @@ pub fn run_checks_with(
     let generated = plan.map_or_else(Vec::new, |plan| {
         plan.files().map(|(p, _)| p.to_owned()).collect()
     });
-    let facts = crate::facts::gather(&ctx.repo, network, &ctx.network_file(), generated, listing)?;
+    let facts = crate::facts::gather(network, generated, listing)?;
     Ok(avalanche_check::check(network, &facts, sources))
 }
 
 pub fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut sources = SourceMap::default();
-    let listing = FileList::start(&ctx.repo);
+    let listing = FileList::start(&ctx.repo, &ctx.network_file());
     let (diagnostics, could_not_run) = match ctx.load_network(&mut sources) {
         Ok((network, mut diagnostics)) => {
             let plan = avalanche_render::render(&network).ok();
             diagnostics.extend(run_checks_with(
-                ctx,
                 &network,
                 &mut sources,
                 plan.as_ref(),

@@ -26,23 +26,18 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<ExitCode> {
     };
     // `check` on the same sources, so its findings' spans can be matched with the
     // declarations'. A repository that cannot be read leaves phases 3 and 4 open.
-    let listing = crate::facts::FileList::start(&ctx.repo);
+    let listing = crate::facts::FileList::start(&ctx.repo, &ctx.network_file());
     // The plan `build` would write (when the declarations resolve), rendered once
     // for the checks and for the phases that compare the repository with it.
     let plan = avalanche_render::render(&network).ok();
-    let findings = match crate::cmd::check::run_checks_with(
-        ctx,
-        &network,
-        &mut sources,
-        plan.as_ref(),
-        listing,
-    ) {
-        Ok(diagnostics) => Ok(diagnostics
-            .into_iter()
-            .map(|d| Finding::new(d, &sources))
-            .collect()),
-        Err(err) => Err(format!("{err:#}")),
-    };
+    let findings =
+        match crate::cmd::check::run_checks_with(&network, &mut sources, plan.as_ref(), listing) {
+            Ok(diagnostics) => Ok(diagnostics
+                .into_iter()
+                .map(|d| Finding::new(d, &sources))
+                .collect()),
+            Err(err) => Err(format!("{err:#}")),
+        };
     let repo = Repo {
         root: ctx.repo.clone(),
     };
