@@ -178,7 +178,16 @@ fn list_files(repo: &Path, ignored: &Gitignore) -> anyhow::Result<Vec<String>> {
     let mut paths = Vec::new();
     for entry in walk.build() {
         let entry = entry.with_context(|| format!("listing the files of {}", repo.display()))?;
-        if entry.file_type().is_none_or(|kind| kind.is_dir()) {
+        // Regular files, and symlinks to regular files (git lists a link; its
+        // target is what is read). Never a FIFO or a device: opening one could block.
+        let regular = match entry.file_type() {
+            Some(kind) if kind.is_file() => true,
+            Some(kind) if kind.is_symlink() => {
+                std::fs::metadata(entry.path()).is_ok_and(|m| m.is_file())
+            }
+            _ => false,
+        };
+        if !regular {
             continue;
         }
         if let Ok(rel) = entry.path().strip_prefix(repo) {
@@ -393,6 +402,27 @@ mod tests {
             core_excludes_file("[Core]\nexcludesfile=/etc/gitignore\n").as_deref(),
             Some("/etc/gitignore")
         );
+    }
+
+    /// A named pipe in the tree is skipped, not opened (opening it would block).
+    #[test]
+    fn a_fifo_is_skipped() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = dir.path();
+        git(repo, &["init", "-q", "-b", "main"]);
+        write(repo, "a.txt", "a\n");
+        let fifo = repo.join("pipe");
+        let status = Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("running mkfifo");
+        assert!(status.success());
+        assert_eq!(
+            list_files(repo, &Gitignore::empty()).expect("listing"),
+            ["a.txt"]
+        );
+        let files = read_files(repo).expect("reading");
+        assert_eq!(files.len(), 1);
     }
 
     /// Outside git: every file but the build outputs and `.git`.
