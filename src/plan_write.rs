@@ -453,8 +453,6 @@ pub fn lock(root: &Path) -> anyhow::Result<Lock> {
     }
 }
 
-/// Writes the plan under `root`: see the module documentation.
-/// `hashes` are the plan's ([`Hashes::of`]).
 /// How [`write`] writes.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct WriteOptions {
@@ -465,6 +463,8 @@ pub struct WriteOptions {
     pub sync: bool,
 }
 
+/// Writes the plan under `root`: see the module documentation.
+/// `hashes` are the plan's ([`Hashes::of`]).
 pub fn write(
     root: &Path,
     plan: &Plan,
@@ -504,8 +504,11 @@ pub fn write(
         unchanged: prepared.unchanged.clone(),
         ..Summary::default()
     };
+    let ledger_exists = root.join(&prepared.ledger_rel).exists();
+    let ledger_bytes = (prepared.ledger_old != prepared.ledger_new || !ledger_exists)
+        .then(|| prepared.ledger_new.to_bytes());
     let result = (|| -> anyhow::Result<()> {
-        if !prepared.changes.is_empty() || prepared.ledger_old != prepared.ledger_new {
+        if !prepared.changes.is_empty() || ledger_bytes.is_some() {
             create_marker(&marker)?;
         }
         // Directories first (one thread: they nest), then the files (on two
@@ -517,9 +520,6 @@ pub fn write(
                 summary.written.push(path.clone());
             }
         }
-        let ledger_exists = root.join(&prepared.ledger_rel).exists();
-        let ledger_bytes = (prepared.ledger_old != prepared.ledger_new || !ledger_exists)
-            .then(|| prepared.ledger_new.to_bytes());
         if let Some(ledger_bytes) = &ledger_bytes {
             let job = staging.place(
                 &mut safe,
