@@ -559,6 +559,70 @@ fn a_killed_build_leaves_no_partial_file_and_no_temp_file_survives() {
     );
 }
 
+/// A first build into an empty directory stages whole new directories and renames
+/// them into place: killed at any point, it leaves nothing but complete files of the
+/// new tree outside its staging directories, and the next build sweeps those.
+#[test]
+fn a_killed_first_build_leaves_no_partial_file_and_its_staging_is_swept() {
+    const N: usize = 150;
+    let (repo, _nets, _b) = synthetic_repo(N);
+    let (full_tree, full) = {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let start = Instant::now();
+        repo.run(&["build", "--out", path_str(dir.path())])
+            .expect_code(0);
+        (tree(dir.path()), start.elapsed())
+    };
+    let mut killed = 0;
+    let mut staged_left = 0;
+    for step in 1..=8u32 {
+        let out = tempfile::tempdir().expect("a temp dir");
+        let delay = full * step / 9;
+        let mut child = command(repo.path(), &["build", "--out", path_str(out.path())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning a build");
+        std::thread::sleep(delay);
+        if child.try_wait().expect("polling the build").is_none() {
+            child.kill().expect("SIGKILL");
+            killed += 1;
+        }
+        let _ = child.wait();
+        for (path, bytes) in &tree(out.path()) {
+            if is_temp(path) {
+                staged_left += 1;
+                continue;
+            }
+            assert!(
+                full_tree.get(path) == Some(bytes),
+                "after a kill at {delay:?}: `{path}` is not the new file (a partial write)"
+            );
+        }
+        repo.run(&["build", "--out", path_str(out.path())])
+            .expect_code(0);
+        let after = tree(out.path());
+        let left = temp_files(&after);
+        assert!(
+            left.is_empty(),
+            "{} temp file(s) of a killed first build survive a complete build, e.g. {:?}",
+            left.len(),
+            &left[..left.len().min(5)]
+        );
+        assert!(
+            after == full_tree,
+            "after a kill at {delay:?} and a complete build, the tree differs"
+        );
+    }
+    eprintln!(
+        "{killed} of 8 first builds killed mid-run; {staged_left} staged file(s) seen right after the kills"
+    );
+    assert!(
+        killed >= 1,
+        "no build was still running when killed: the test no longer interrupts anything"
+    );
+}
+
 // --------------------------------------------------------------------------
 // Concurrent builds.
 
