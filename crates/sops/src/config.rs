@@ -5,6 +5,7 @@
 //! resolved by the loader). saphyr does not expose anchor *names*, so
 //! [`scan_anchors`] finds `&name value` definitions with a small line scanner.
 use crate::error::{Error, Result};
+use crate::path_glob::PathGlob;
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
 /// A parsed `.sops.yaml`.
@@ -47,6 +48,8 @@ pub struct CreationRule {
     pub other_key_types: Vec<String>,
     /// `path_regex`, compiled on first use (most runs only check it is valid).
     compiled: std::sync::OnceLock<Option<regex::Regex>>,
+    /// `path_regex` as a [`PathGlob`], when it is one (no regex needed).
+    glob: Option<PathGlob>,
 }
 
 impl SopsConfig {
@@ -114,11 +117,21 @@ impl CreationRule {
         let Some((pattern, _)) = &self.path_regex else {
             return true;
         };
+        if let Some(glob) = &self.glob
+            && !rel_path.contains('\n')
+        {
+            return glob.is_match(rel_path.as_bytes());
+        }
         // Validated when parsed, so it compiles.
         self.compiled
             .get_or_init(|| regex::Regex::new(pattern).ok())
             .as_ref()
             .is_some_and(|re| re.is_match(rel_path))
+    }
+
+    /// `path_regex` as a [`PathGlob`], when it is only literals and `.*`.
+    pub fn path_glob(&self) -> Option<&PathGlob> {
+        self.glob.as_ref()
     }
 
     /// The recipients as plain strings.
@@ -263,6 +276,7 @@ fn parse_rule(item: &MarkedYaml<'_>) -> Result<CreationRule> {
                     })? {
                         rule.compiled = Some(re).into();
                     }
+                    rule.glob = PathGlob::parse(&s);
                     rule.path_regex = Some((s, line_of(v)));
                 }
             }

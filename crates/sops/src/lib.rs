@@ -24,6 +24,7 @@ pub mod error;
 pub mod keys;
 pub mod metadata;
 pub mod ops;
+pub mod path_glob;
 pub mod tree;
 
 pub use crypt::{
