@@ -14,6 +14,12 @@
       forAllSystems = f: lib.genAttrs systems (system: f system nixpkgs.legacyPackages.${system});
 
       avalancheLib = import ./nix/lib.nix { inherit lib; };
+      withTool =
+        args:
+        {
+          avalanche-net = self.packages.${args.pkgs.stdenv.hostPlatform.system}.avalanche-net;
+        }
+        // args;
       cargoToml = lib.importTOML ./Cargo.toml;
 
       # A host of the avalanche network: its Tailscale setup comes from the declarations.
@@ -43,30 +49,52 @@
       lib = avalancheLib // {
         network = avalancheLib.evalNetwork ./nix/network.nix;
 
-        # mkVpnManifests { pkgs, network } builds with this flake's tool and sources
-        # unless `avalanche-net` or `src` are given.
-        mkVpnManifests =
-          args:
-          avalancheLib.mkVpnManifests (
-            {
-              avalanche-net = self.packages.${args.pkgs.stdenv.hostPlatform.system}.avalanche-net;
-              src = self;
-            }
-            // args
-          );
+        # For an operator's flake (README "Use it from your own flake"):
+        #   mkVpnManifests { pkgs, src, network ? "nix/network.nix" }
+        #   mkChecks { pkgs, src, network ? "nix/network.nix", nixosConfigurations ? { }, prefix ? "avalanche-" }
+        # `src` (the operator's repository) is required; the tool is this flake's
+        # package for `pkgs`' system unless `avalanche-net` is given.
+        mkVpnManifests = args: avalancheLib.mkVpnManifests (withTool args);
+        mkChecks = args: avalancheLib.mkChecks (withTool args);
       };
 
       # Attrsets importing the files (not bare paths): older `nix flake check` rejects
       # paths as modules, and importing keeps the files' names in error messages.
+      # `_class` makes the module system refuse them outside NixOS (network-options.nix
+      # itself has no class: lib.evalNetwork evaluates it on its own).
       nixosModules = {
-        network.imports = [ ./nix/modules/network-options.nix ];
-        tailscale.imports = [ ./nix/modules/tailscale.nix ];
+        network = {
+          _class = "nixos";
+          imports = [ ./nix/modules/network-options.nix ];
+        };
+        tailscale = {
+          _class = "nixos";
+          imports = [ ./nix/modules/tailscale.nix ];
+        };
         default = {
+          _class = "nixos";
           imports = [
             self.nixosModules.network
             self.nixosModules.tailscale
           ];
         };
+      };
+
+      # flake-parts: `imports = [ inputs.avalanche-net.flakeModules.default ];` adds
+      # packages.vpn-manifests and the checks of lib.mkChecks for every system.
+      flakeModules.default = import ./nix/flake-module.nix { avalanche = self; };
+
+      templates.default = {
+        path = ./templates/default;
+        description = "A NixOS flake with avalanche-net: declarations, .sops.yaml, one host";
+        welcomeText = ''
+          # avalanche-net
+
+          Next steps:
+          - replace OWNER in flake.nix's avalanche-net input, and the age recipient in .sops.yaml;
+          - declare your network in nix/network.nix and rename the host in flake.nix;
+          - `nix flake check`, then `nix build .#vpn-manifests`.
+        '';
       };
 
       nixosConfigurations = {
@@ -76,7 +104,10 @@
           avalanche.tailscale.authKeyFile = "/run/secrets/routy-tailscale";
         };
         calypso = mkHost "calypso" { };
-        mysecrets = mkHost "mysecrets" { };
+        # Its tags are applied at first login, with an auth key (sops-nix, as routy's).
+        mysecrets = mkHost "mysecrets" {
+          avalanche.tailscale.authKeyFile = "/run/secrets/mysecrets-tailscale";
+        };
       };
 
       packages = forAllSystems (
@@ -108,7 +139,7 @@
 
           vpn-manifests = self.lib.mkVpnManifests {
             inherit pkgs;
-            inherit (self.lib) network;
+            src = avalancheLib.networkSource self;
           };
 
           default = self.packages.${system}.avalanche-net;

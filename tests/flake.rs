@@ -1066,6 +1066,7 @@ fn flake_with_stand_in_nixpkgs(lib: &Path) -> (TempRepo, tempfile::TempDir) {
     for file in ["Cargo.toml", "Cargo.lock"] {
         std::fs::copy(root().join(file), repo.path().join(file)).expect("copying a Cargo file");
     }
+    support::copy_dir(&root().join("templates"), &repo.path().join("templates"));
     repo.commit_all();
     let fake = tempfile::tempdir().expect("a temp dir");
     support::copy_dir(lib, &fake.path().join("lib"));

@@ -1,8 +1,11 @@
 # `nix flake check`: the declarations, the manifests, the modules and the package.
+# The first three are `lib.mkChecks` (../lib.nix), the same checks an operator's
+# flake gets for its own repository:
 #   network            `avalanche-net check` on the repository, with the declarations
 #                      as the options module evaluates them, and the module's own assertions
 #   manifests-in-sync  the sandbox-built tree equals the committed files, and
 #                      `avalanche-net diff` finds no drift (nor anything to prune)
+#   host-<name>        each host of nixosConfigurations evaluates with the module
 #   module-*           ../tests/modules.nix against the real NixOS modules, one host per role
 #   exit-node-forbidden-fails  a host with a forbidden exit node does not evaluate
 #   avalanche-net      the package build, with its test suite
@@ -15,7 +18,6 @@
 }:
 let
   inherit (self.packages.${system}) avalanche-net vpn-manifests;
-  network = self.lib.network;
 
   # A NixOS host of this flake's modules; `modules` add the declarations.
   nixosHost =
@@ -64,57 +66,15 @@ let
   };
 in
 lib.mapAttrs' moduleCheck moduleTests
+// avalancheLib.mkChecks {
+  inherit pkgs avalanche-net;
+  inherit (self) nixosConfigurations;
+  src = avalancheLib.networkSource self;
+  manifests = vpn-manifests;
+  prefix = "";
+}
 // {
   inherit avalanche-net;
-
-  network =
-    let
-      failed = avalancheLib.networkAssertions ../network.nix;
-    in
-    if failed != [ ] then
-      throw "nix/network.nix:\n- ${lib.concatStringsSep "\n- " failed}"
-    else
-      pkgs.runCommand "avalanche-network-check"
-        {
-          nativeBuildInputs = [
-            avalanche-net
-            pkgs.git
-          ];
-        }
-        ''
-          ${avalancheLib.prepareRepo pkgs self network}
-          avalanche-net --repo repo --eval static check
-          touch "$out"
-        '';
-
-  manifests-in-sync =
-    pkgs.runCommand "avalanche-manifests-in-sync"
-      {
-        nativeBuildInputs = [
-          avalanche-net
-          pkgs.git
-        ];
-      }
-      ''
-        status=0
-        cd ${vpn-manifests}
-        while IFS= read -r -d "" file; do
-          file=''${file#./}
-          if ! cmp -s "$file" "${avalancheLib.networkSource self}/$file"; then
-            echo "out of sync: $file" >&2
-            status=1
-          fi
-        done < <(find . -type f -print0)
-        cd "$NIX_BUILD_TOP"
-        ${avalancheLib.prepareRepo pkgs self network}
-        avalanche-net --repo repo --eval static diff || status=1
-        if [ "$status" -ne 0 ]; then
-          echo "The committed generated files are not what the declarations produce." >&2
-          echo "Run \`avalanche-net build\` and commit the result." >&2
-          exit 1
-        fi
-        touch "$out"
-      '';
 
   exit-node-forbidden-fails =
     let

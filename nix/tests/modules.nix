@@ -62,15 +62,19 @@ let
       map (a: a.message) (lib.filter (a: !a.assertion) config.assertions)
     );
 
+  # Line breaks and runs of spaces as one space: messages are wrapped for reading.
+  squash =
+    s: lib.concatStringsSep " " (lib.filter (w: w != "") (lib.splitString " " (lib.replaceStrings [ "\n" ] [ " " ] s)));
+
   # Which failed assertions mention each of `needles` (all must be found).
   failsWith =
     needles: config:
     let
-      messages = failures config;
+      messages = map squash (failures config);
     in
     {
       failed = messages != [ ];
-      mentions = map (needle: lib.any (lib.hasInfix needle) messages) needles;
+      mentions = map (needle: lib.any (lib.hasInfix (squash needle)) messages) needles;
     };
   failsWithExpected = needles: {
     failed = true;
@@ -106,13 +110,218 @@ in
   };
 
   testServer = {
-    expr = tailscaleOf (host "mysecrets" [ ]);
+    expr = tailscaleOf (host "mysecrets" [ { avalanche.tailscale.authKeyFile = "/run/secrets/mysecrets-tailscale"; } ]);
     expected = {
       enable = true;
       useRoutingFeatures = "none";
       extraUpFlags = [ "--advertise-tags=tag:infra" ];
       extraSetFlags = [ ];
-      authKeyFile = null;
+      authKeyFile = "/run/secrets/mysecrets-tailscale";
+    };
+  };
+
+  testServerPasses = {
+    expr = failures (host "mysecrets" [ { avalanche.tailscale.authKeyFile = "/run/secrets/mysecrets-tailscale"; } ]);
+    expected = [ ];
+  };
+
+  # `tailscale set` cannot tag a node: without an auth key the tags would apply nowhere.
+  testTagsWithoutAuthKeyFail = {
+    expr = failsWith [
+      ''avalanche.network.tailscale.nodes.mysecrets.tags = [ "tag:infra" ]''
+      "has no auth key"
+      "avalanche.tailscale.authKeyFile = config.sops.secrets"
+    ] (host "mysecrets" [ ]);
+    expected = failsWithExpected [ 1 2 3 ];
+  };
+
+  # The host's own services.tailscale.authKeyFile (sops-nix) is enough, and is kept.
+  testTagsWithHostAuthKeyPass = {
+    expr =
+      let
+        config = host "mysecrets" [ { services.tailscale.authKeyFile = "/run/secrets/tailscale_auth_key"; } ];
+      in
+      {
+        failures = failures config;
+        inherit (config.services.tailscale) authKeyFile extraUpFlags;
+      };
+    expected = {
+      failures = [ ];
+      authKeyFile = "/run/secrets/tailscale_auth_key";
+      extraUpFlags = [ "--advertise-tags=tag:infra" ];
+    };
+  };
+
+  # A path literal would be copied into the world-readable store: refused by the type.
+  testAuthKeyPathLiteralRefused = {
+    expr =
+      (builtins.tryEval (
+        builtins.deepSeq (host "routy" [ { avalanche.tailscale.authKeyFile = ./modules.nix; } ])
+          .avalanche.tailscale.authKeyFile
+          true
+      )).success;
+    expected = false;
+  };
+
+  testAuthKeyInStoreRefused = {
+    expr =
+      (builtins.tryEval (
+        builtins.deepSeq (host "routy" [ { avalanche.tailscale.authKeyFile = "${builtins.storeDir}/00000000000000000000000000000000-authkey"; } ])
+          .avalanche.tailscale.authKeyFile
+          true
+      )).success;
+    expected = false;
+  };
+
+  # nixpkgs' own option takes path literals: the assertion looks at the final value.
+  testHostAuthKeyPathLiteralFails = {
+    expr = failsWith [ "is a path literal" "Use a string path outside the store" ] (host "routy" [
+      { services.tailscale.authKeyFile = /etc/tailscale-authkey; }
+    ]);
+    expected = failsWithExpected [ 1 2 ];
+  };
+
+  testAuthKeyTwiceFails = {
+    expr = failsWith [ "set only one of them" ] (host "routy" [
+      {
+        avalanche.tailscale.authKeyFile = "/run/secrets/a";
+        services.tailscale.authKeyFile = "/run/secrets/b";
+      }
+    ]);
+    expected = failsWithExpected [ 1 ];
+  };
+
+  # "both" is a superset of "server": a router config keeps its own value.
+  testRoutingBothComposes = {
+    expr =
+      let
+        config = host "routy" [ { services.tailscale.useRoutingFeatures = "both"; } ];
+      in
+      {
+        failures = failures config;
+        inherit (config.services.tailscale) useRoutingFeatures;
+      };
+    expected = {
+      failures = [ ];
+      useRoutingFeatures = "both";
+    };
+  };
+
+  testRoutingNoneFails = {
+    expr = failsWith [ ''needs
+services.tailscale.useRoutingFeatures = "server" (or "both")'' ''the host sets "none"'' ] (host "routy" [
+      { services.tailscale.useRoutingFeatures = "none"; }
+    ]);
+    expected = failsWithExpected [ 1 2 ];
+  };
+
+  testWorkstationRoutingServerFails = {
+    expr = failsWith [ ''useRoutingFeatures = "client" (or "both")'' ] (host "calypso" [
+      { services.tailscale.useRoutingFeatures = "server"; }
+    ]);
+    expected = failsWithExpected [ 1 ];
+  };
+
+  testDisabledTailscaleFails = {
+    expr = failsWith [ "services.tailscale.enable is false" ] (host "calypso" [
+      { services.tailscale.enable = false; }
+    ]);
+    expected = failsWithExpected [ 1 ];
+  };
+
+  # The host's own flags are merged with the role's.
+  testHostSetFlagsMerge = {
+    expr =
+      let
+        config = host "calypso" [ { services.tailscale.extraSetFlags = [ "--ssh" ]; } ];
+      in
+      {
+        failures = failures config;
+        flags = lib.sort lib.lessThan config.services.tailscale.extraSetFlags;
+      };
+    expected = {
+      failures = [ ];
+      flags = [
+        "--accept-routes"
+        "--ssh"
+      ];
+    };
+  };
+
+  testHostSetFlagContradictionFails = {
+    expr = failsWith [ "has
+--accept-routes=false, which contradicts --accept-routes=true" ] (host "calypso" [
+      { services.tailscale.extraSetFlags = [ "--accept-routes=false" ]; }
+    ]);
+    expected = failsWithExpected [ 1 ];
+  };
+
+  testRouteFlagContradictionFails = {
+    expr = failsWith [ "--advertise-routes=10.9.0.0/24, which contradicts --advertise-routes=10.1.0.0/24" ] (host "routy" [
+      {
+        services.tailscale.extraSetFlags = [
+          "--advertise-routes"
+          "10.9.0.0/24"
+        ];
+      }
+    ]);
+    expected = failsWithExpected [ 1 ];
+  };
+
+  testRoleFlagForcedAwayFails = {
+    expr = failsWith [ "lacks
+--accept-routes" "instead of lib.mkForce" ] (host "calypso" [
+      { services.tailscale.extraSetFlags = lib.mkForce [ "--ssh" ]; }
+    ]);
+    expected = failsWithExpected [ 1 2 ];
+  };
+
+  # A host's own `tailscale set` unit runs first; the declared flags are set last.
+  testHostSetUnitOrderedBefore = {
+    expr =
+      let
+        config = host "calypso" [ { systemd.services.tailscale-prefs.script = "/run/current-system/sw/bin/tailscale set --ssh --accept-dns=false"; } ];
+      in
+      {
+        failures = failures config;
+        ordered = lib.elem "tailscale-prefs.service" config.systemd.services.tailscaled-set.after;
+      };
+    expected = {
+      failures = [ ];
+      ordered = true;
+    };
+  };
+
+  testHostSetUnitContradictionFails = {
+    expr = failsWith [ "systemd.services.no-routes" "`tailscale set --accept-routes=false`" ] (host "calypso" [
+      {
+        systemd.services.no-routes.serviceConfig.ExecStart = "/run/current-system/sw/bin/tailscale set --accept-routes=false";
+      }
+    ]);
+    expected = failsWithExpected [ 1 2 ];
+  };
+
+  # The first login (`tailscale up` with the tags) comes before `tailscale set`.
+  testAutoconnectBeforeSet = {
+    expr = lib.elem "tailscaled-autoconnect.service" (host "routy" [
+      { avalanche.tailscale.authKeyFile = "/run/secrets/routy-tailscale"; }
+    ]).systemd.services.tailscaled-set.after;
+    expected = true;
+  };
+
+  # A host whose name is not its node's.
+  testNodeName = {
+    expr =
+      let
+        config = host "router-01" [ { avalanche.tailscale.nodeName = "routy"; } ];
+      in
+      {
+        failures = failures config;
+        inherit (config.services.tailscale) extraSetFlags;
+      };
+    expected = {
+      failures = [ ];
+      extraSetFlags = [ "--advertise-routes=10.1.0.0/24" ];
     };
   };
 
@@ -176,8 +385,7 @@ in
   };
 
   testHostWithoutNodeFails = {
-    expr = failsWith [ ''has no
-node "builder"'' "Declare avalanche.network.tailscale.nodes.builder" ] (host "builder" [ ]);
+    expr = failsWith [ ''has no node "builder"'' "Declare avalanche.network.tailscale.nodes.builder" ] (host "builder" [ ]);
     expected = failsWithExpected [ 1 2 ];
   };
 

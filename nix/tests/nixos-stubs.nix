@@ -1,11 +1,35 @@
 # Stand-ins for the NixOS options `nixosModules.tailscale` sets or reads, so the
 # module tests run with nixpkgs' `lib` alone (no NixOS module tree here).
-# Names, types and defaults are nixpkgs' own, as read in
-#   nixos/modules/services/networking/tailscale.nix (services.tailscale.*),
+# Names, types and defaults follow nixpkgs' own declarations, as read in
+#   nixos/modules/services/networking/tailscale.nix (services.tailscale.*, and the
+#     `tailscaled-autoconnect`/`tailscaled-set` units it makes),
+#   nixos/modules/system/boot/systemd.nix (systemd.services.<name>.*),
 #   nixos/modules/tasks/network-interfaces.nix (networking.hostName),
 #   nixos/modules/misc/assertions.nix (assertions, warnings).
-# The flake's checks run the same cases against the real NixOS modules.
-{ lib, ... }:
+# Written for these tests (not nixpkgs' code): the units only carry what the tests
+# look at (ordering, the command line). The flake's checks run the same cases
+# against the real NixOS modules.
+{ config, lib, ... }:
+let
+  cfg = config.services.tailscale;
+  stub =
+    type: default:
+    lib.mkOption {
+      inherit type default;
+      description = "stub of nixpkgs' option";
+    };
+  unit = {
+    options = {
+      enable = stub lib.types.bool true;
+      after = stub (lib.types.listOf lib.types.str) [ ];
+      wants = stub (lib.types.listOf lib.types.str) [ ];
+      wantedBy = stub (lib.types.listOf lib.types.str) [ ];
+      script = stub lib.types.lines "";
+      # nixpkgs: attrsOf unitOption (a value or a list of values).
+      serviceConfig = stub (lib.types.attrsOf lib.types.unspecified) { };
+    };
+  };
+in
 {
   options = {
     services.tailscale = {
@@ -30,11 +54,17 @@
         default = [ ];
         description = "stub of nixpkgs' option";
       };
+      # nixpkgs: `types.nullOr types.path`, which takes path literals too.
       authKeyFile = lib.mkOption {
         type = lib.types.nullOr lib.types.path;
         default = null;
         description = "stub of nixpkgs' option";
       };
+    };
+    systemd.services = lib.mkOption {
+      type = lib.types.attrsOf (lib.types.submodule unit);
+      default = { };
+      description = "stub of nixpkgs' option";
     };
     networking.hostName = lib.mkOption {
       type = lib.types.strMatching "^$|^[[:alnum:]]([[:alnum:]_-]{0,61}[[:alnum:]])?$";
@@ -52,6 +82,26 @@
       internal = true;
       default = [ ];
       description = "stub of nixpkgs' option";
+    };
+  };
+
+  # What nixpkgs' module makes of the options above: the first login with the auth
+  # key (extraUpFlags only there) and `tailscale set` at every boot.
+  config = lib.mkIf cfg.enable {
+    systemd.services.tailscaled.wantedBy = [ "multi-user.target" ];
+    systemd.services.tailscaled-autoconnect = lib.mkIf (cfg.authKeyFile != null) {
+      after = [ "tailscaled.service" ];
+      wants = [ "tailscaled.service" ];
+      wantedBy = [ "multi-user.target" ];
+      serviceConfig.Type = "oneshot";
+      script = "tailscale up --auth-key 'file:${toString cfg.authKeyFile}' ${lib.escapeShellArgs cfg.extraUpFlags}";
+    };
+    systemd.services.tailscaled-set = lib.mkIf (cfg.extraSetFlags != [ ]) {
+      after = [ "tailscaled.service" ];
+      wants = [ "tailscaled.service" ];
+      wantedBy = [ "multi-user.target" ];
+      serviceConfig.Type = "oneshot";
+      script = "tailscale set ${lib.escapeShellArgs cfg.extraSetFlags}";
     };
   };
 }
