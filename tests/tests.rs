@@ -11,3 +11,4 @@ mod model;
 mod reliability;
 mod secrets;
 mod status;
+mod tailnet;

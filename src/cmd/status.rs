@@ -288,6 +288,8 @@ struct Status {
     network_file: String,
     phases: Vec<Phase>,
     savings: Vec<HostSaving>,
+    /// Facts about the declarations worth knowing that are no remaining work.
+    notes: Vec<String>,
 }
 
 impl Status {
@@ -359,6 +361,9 @@ impl Status {
             }
         }
         out.push('\n');
+        for note in &self.notes {
+            out.push_str(&format!("Note: {note}\n"));
+        }
         if let Some(saved) = self.savings_text() {
             out.push_str(&format!("Saved by retiring hosts: {saved}\n"));
         }
@@ -413,13 +418,19 @@ impl Status {
                 })
             })
             .collect();
-        json!({
+        let mut out = json!({
             "network": self.network_file,
             "phases": phases,
             "done": self.phases.iter().filter(|p| p.done()).count(),
             "total": self.phases.len(),
             "savings": { "perYear": per_year, "hosts": hosts },
-        })
+        });
+        // Only when there is something to say: the output of a network without
+        // such facts stays as it was.
+        if !self.notes.is_empty() {
+            out["notes"] = json!(self.notes);
+        }
+        out
     }
 }
 
@@ -743,7 +754,24 @@ fn assess(
         network_file: network_file.to_owned(),
         phases: vec![docs, proxies, migrated, cleanup, extras],
         savings,
+        notes: tailnet_notes(network),
     }
+}
+
+/// The tailnet facts `status` mentions: subnet routers that form failover groups.
+fn tailnet_notes(network: &Network) -> Vec<String> {
+    network
+        .tailscale
+        .failover_groups()
+        .iter()
+        .map(|(route, routers)| {
+            let names: Vec<&str> = routers.iter().map(|n| n.as_str()).collect();
+            format!(
+                "{} form a failover group for {route}: Tailscale makes one the primary router and switches to another when it goes offline (the policy approves the route for each)",
+                names.join(" and ")
+            )
+        })
+        .collect()
 }
 
 /// `YYYY-MM-DD` plus `days`, or `None` when `day` is not such a date.

@@ -130,15 +130,17 @@ rules! {
         "`tailscale set --advertise-routes` rejects non-canonical prefixes such as `10.1.0.5/24`.\n\n\
          Fix: write the network address (`10.1.0.0/24`).";
     TAILSCALE_ROUTE_CGNAT = "tailscale-route-cgnat", Error,
-        "An advertised route overlaps Tailscale's own 100.64.0.0/10.",
-        "Tailscale assigns node addresses from the CGNAT range 100.64.0.0/10; a route inside it would hijack tailnet\n\
-         addresses.\n\n\
+        "An advertised route overlaps Tailscale's own 100.64.0.0/10 or fd7a:115c:a1e0::/48.",
+        "Tailscale assigns node addresses from the CGNAT range 100.64.0.0/10 and from fd7a:115c:a1e0::/48; a route\n\
+         inside them would hijack tailnet addresses.\n\n\
          Fix: advertise the LAN's real prefix.";
-    TAILSCALE_ROUTE_OVERLAP = "tailscale-route-overlap", Error,
-        "Two advertised routes overlap.",
-        "Overlapping routes (on one node or on two) make the path to an address depend on route selection and\n\
-         failover; it is almost always a typo or a leftover.\n\n\
-         Fix: advertise each prefix once.";
+    TAILSCALE_ROUTE_OVERLAP = "tailscale-route-overlap", Warning,
+        "Two different advertised routes overlap, or one node lists a route twice.",
+        "The same prefix on several subnet routers is Tailscale's high-availability setup (one router is primary,\n\
+         the other takes over) and is not reported. Different prefixes that overlap (`10.1.0.0/16` on one router,\n\
+         `10.1.2.0/24` on another) make the path to an address depend on Tailscale picking the most specific route;\n\
+         that is usually a leftover. It is an error when one of them reaches into Tailscale's own ranges.\n\n\
+         Fix: advertise one of the two prefixes; for failover, advertise the very same prefix on both routers.";
     TAILSCALE_NODE_NO_HOST = "tailscale-node-no-host", Error,
         "A managed Tailscale node has no NixOS host in the flake.",
         "Every role but `device` is configured by the NixOS module on a host of this flake: the node must be a\n\

@@ -2,8 +2,8 @@
 use crate::{Checker, label, list, rules};
 use avalanche_model::{Cidr, Permission, Role};
 
-/// Tailscale's own address range (CGNAT).
-const TAILSCALE_RANGE: &str = "100.64.0.0/10";
+/// Tailscale's own address ranges: node addresses (CGNAT) and its IPv6 ULA prefix.
+const TAILSCALE_RANGES: [&str; 2] = ["100.64.0.0/10", "fd7a:115c:a1e0::/48"];
 
 /// Kinds the Tailscale Kubernetes operator defines.
 const OPERATOR_KINDS: [&str; 5] = [
@@ -124,9 +124,15 @@ fn policy_is_generated(cx: &Checker<'_>) -> bool {
     })
 }
 
+/// Whether a route shares an address with one of Tailscale's own ranges.
+fn in_tailscale_range(cidr: &Cidr) -> Option<&'static str> {
+    TAILSCALE_RANGES
+        .into_iter()
+        .find(|r| Cidr::parse(r).is_ok_and(|range| range.overlaps(cidr)))
+}
+
 fn routes(cx: &mut Checker<'_>) {
     let network = cx.network;
-    let cgnat = Cidr::parse(TAILSCALE_RANGE).unwrap_or_else(|e| unreachable!("{e}"));
     let mut seen: Vec<(&str, &avalanche_model::Spanned<Cidr>)> = Vec::new();
     for (name, node) in &network.tailscale.nodes {
         for route in &node.advertise_routes {
@@ -140,10 +146,10 @@ fn routes(cx: &mut Checker<'_>) {
                 )
                 .help = Some(format!("write `{}`", cidr.canonical()));
             }
-            if cidr.overlaps(&cgnat) {
-                let message = format!(
-                    "route `{cidr}` of `{name}` overlaps Tailscale's own range {TAILSCALE_RANGE}"
-                );
+            let tailscale_range = in_tailscale_range(&cidr);
+            if let Some(range) = tailscale_range {
+                let message =
+                    format!("route `{cidr}` of `{name}` overlaps Tailscale's own range {range}");
                 cx.emit(
                     &rules::TAILSCALE_ROUTE_CGNAT,
                     message,
@@ -151,28 +157,68 @@ fn routes(cx: &mut Checker<'_>) {
                 )
                 .help = Some("advertise the LAN's own prefix".into());
             }
-            if let Some((other_node, other)) = seen.iter().find(|(_, o)| o.value.overlaps(&cidr)) {
-                let whose = if *other_node == name.as_str() {
-                    "its own".to_owned()
-                } else {
-                    format!("`{other_node}`'s")
-                };
-                let message = format!(
-                    "route `{cidr}` of `{name}` overlaps {whose} route `{}`",
-                    other.value
-                );
-                let other_span = other.span;
-                let d = cx.emit(
-                    &rules::TAILSCALE_ROUTE_OVERLAP,
-                    message,
-                    route.span.or(node.span),
-                );
-                d.help = Some("advertise each prefix once".into());
-                label(d, other_span, "overlapping route");
-            }
+            route_overlap(cx, name.as_str(), node.span, route, &seen, tailscale_range);
             seen.push((name.as_str(), route));
         }
     }
+}
+
+/// The same prefix on two nodes is Tailscale's high-availability setup (one router
+/// is primary, the other takes over): not reported. The same prefix twice on one
+/// node, or two different prefixes that overlap, are: a warning, since Tailscale
+/// picks the most specific route; an error when one of them reaches into Tailscale's
+/// own ranges, where the overlap would hijack tailnet addresses.
+fn route_overlap(
+    cx: &mut Checker<'_>,
+    name: &str,
+    node_span: Option<avalanche_diag::Span>,
+    route: &avalanche_model::Spanned<Cidr>,
+    seen: &[(&str, &avalanche_model::Spanned<Cidr>)],
+    tailscale_range: Option<&str>,
+) {
+    let cidr = route.value;
+    let same = |o: &Cidr| o.canonical() == cidr.canonical();
+    let Some((other_node, other)) = seen
+        .iter()
+        .find(|(n, o)| o.value.overlaps(&cidr) && !(same(&o.value) && *n != name))
+    else {
+        return;
+    };
+    let message = if *other_node == name {
+        if same(&other.value) {
+            format!("route `{cidr}` of `{name}` is advertised twice")
+        } else {
+            format!(
+                "route `{cidr}` of `{name}` overlaps its own route `{}`",
+                other.value
+            )
+        }
+    } else {
+        format!(
+            "route `{cidr}` of `{name}` overlaps `{other_node}`'s route `{}`",
+            other.value
+        )
+    };
+    let other_span = other.span;
+    let serious = tailscale_range.or_else(|| in_tailscale_range(&other.value));
+    let d = cx.emit(
+        &rules::TAILSCALE_ROUTE_OVERLAP,
+        message,
+        route.span.or(node_span),
+    );
+    if let Some(range) = serious {
+        d.severity = avalanche_diag::Severity::Error;
+        d.notes.push(format!(
+            "one of them reaches into Tailscale's own range {range}"
+        ));
+    }
+    d.help = Some(if same(&other.value) {
+        "list the prefix once".into()
+    } else {
+        "advertise one of the two prefixes; for failover, advertise the same prefix on both routers"
+            .into()
+    });
+    label(d, other_span, "overlapping route");
 }
 
 fn operator(cx: &mut Checker<'_>) {

@@ -7,7 +7,12 @@ use std::path::Path;
 const VPS_KEY: &str = "age1jx982p8stghxd27gaem8kumyyl57zgyay866q2wgypjuyqlnyshq8r9ja3";
 const ADMIN_KEY: &str = "age17rxgf2gprdrf3xxsfvjecq2xdvrke3cza9d3eqmqrdyvn9qjze5qwfjgye";
 
-fn run(network: &str, files: &[(&str, &str)], generated: &[&str]) -> Vec<(String, String, usize)> {
+/// `check`'s diagnostics on the declarations and files, with the source map they point into.
+fn diagnostics(
+    network: &str,
+    files: &[(&str, &str)],
+    generated: &[&str],
+) -> (Vec<avalanche_diag::Diagnostic>, SourceMap) {
     let mut sources = SourceMap::default();
     let value = avalanche_nix::read_source(Path::new("nix/network.nix"), network, &mut sources)
         .unwrap_or_else(|d| panic!("{d:#?}"));
@@ -25,7 +30,12 @@ fn run(network: &str, files: &[(&str, &str)], generated: &[&str]) -> Vec<(String
         declarations: vec!["nix/network.nix".into()],
         kubernetes_dir: network.kubernetes.dir.clone(),
     });
-    crate::check(&network, &facts, &mut sources)
+    (crate::check(&network, &facts, &mut sources), sources)
+}
+
+fn run(network: &str, files: &[(&str, &str)], generated: &[&str]) -> Vec<(String, String, usize)> {
+    let (found, sources) = diagnostics(network, files, generated);
+    found
         .into_iter()
         .map(|d| {
             let span = d.span.expect("located");
@@ -135,5 +145,74 @@ fn hosts_bound_by_let_in_the_flake_are_hosts() {
             "nix/network.nix".to_owned(),
             1
         )]
+    );
+}
+
+/// Findings with their severities, for the rules whose severity depends on the case.
+fn run_with_severity(network: &str) -> Vec<(String, avalanche_diag::Severity, usize)> {
+    let (found, sources) = diagnostics(network, &[], &[]);
+    found
+        .into_iter()
+        .map(|d| {
+            let span = d.span.expect("located");
+            (d.rule, d.severity, sources.line_col(span).0)
+        })
+        .collect()
+}
+
+#[test]
+fn the_same_prefix_on_two_routers_is_a_failover_pair_not_an_overlap() {
+    use avalanche_diag::Severity::{Error, Warning};
+    // Two routers, one LAN: Tailscale's high-availability setup.
+    let ha = r#"{ avalanche.network.tailscale.nodes = {
+  gw1 = { role = "subnet-router"; advertiseRoutes = [ "192.168.10.0/24" ]; };
+  gw2 = { role = "subnet-router"; advertiseRoutes = [ "192.168.10.0/24" "fd00:10::/64" ]; };
+  gw3 = { role = "subnet-router"; advertiseRoutes = [ "fd00:10::/64" ]; };
+}; }"#;
+    let found = run_with_severity(ha);
+    assert!(
+        !found
+            .iter()
+            .any(|(r, _, _)| r.starts_with("tailscale-route")),
+        "{found:?}"
+    );
+    // Different prefixes that overlap: a warning, at the later one.
+    let nested = r#"{ avalanche.network.tailscale.nodes = {
+  gw1 = { role = "subnet-router"; advertiseRoutes = [ "10.0.0.0/8" ]; };
+  gw2 = { role = "subnet-router"; advertiseRoutes = [ "10.1.0.0/24" ]; };
+}; }"#;
+    assert_eq!(
+        run_with_severity(nested),
+        [("tailscale-route-overlap".to_owned(), Warning, 3)]
+    );
+    // One node listing a prefix twice is still reported.
+    let twice = r#"{ avalanche.network.tailscale.nodes = {
+  gw1 = { role = "subnet-router"; advertiseRoutes = [ "10.1.0.0/24" "10.1.0.0/24" ]; };
+}; }"#;
+    assert_eq!(
+        run_with_severity(twice),
+        [("tailscale-route-overlap".to_owned(), Warning, 2)]
+    );
+    // An overlap reaching into Tailscale's own ranges is an error (IPv6 too).
+    let cgnat = r#"{ avalanche.network.tailscale.nodes = {
+  gw1 = { role = "subnet-router"; advertiseRoutes = [ "100.0.0.0/8" "fd7a:115c::/32" ]; };
+  gw2 = { role = "subnet-router"; advertiseRoutes = [ "100.100.0.0/16" ]; };
+}; }"#;
+    let found = run_with_severity(cgnat);
+    assert!(
+        found.contains(&("tailscale-route-overlap".to_owned(), Error, 3)),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&("tailscale-route-cgnat".to_owned(), Error, 2)),
+        "{found:?}"
+    );
+    assert_eq!(
+        found
+            .iter()
+            .filter(|(r, _, _)| r == "tailscale-route-cgnat")
+            .count(),
+        3,
+        "100.0.0.0/8, fd7a:115c::/32 and 100.100.0.0/16: {found:?}"
     );
 }

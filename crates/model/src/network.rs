@@ -79,6 +79,30 @@ pub struct Tailscale {
     pub nodes: BTreeMap<Name, TailscaleNode>,
 }
 
+impl Tailscale {
+    /// Prefixes advertised by more than one node, with those nodes in name order:
+    /// Tailscale's high-availability subnet routers (one is primary, the others take
+    /// over when it goes offline).
+    pub fn failover_groups(&self) -> Vec<(Cidr, Vec<&Name>)> {
+        let mut by_route: BTreeMap<String, (Cidr, Vec<&Name>)> = BTreeMap::new();
+        for (name, node) in &self.nodes {
+            for route in &node.advertise_routes {
+                let cidr = route.value.canonical();
+                let entry = by_route
+                    .entry(cidr.to_string())
+                    .or_insert_with(|| (cidr, Vec::new()));
+                if !entry.1.contains(&name) {
+                    entry.1.push(name);
+                }
+            }
+        }
+        by_route
+            .into_values()
+            .filter(|(_, nodes)| nodes.len() > 1)
+            .collect()
+    }
+}
+
 impl Default for Spanned<Permission> {
     fn default() -> Self {
         Spanned::unspanned(Permission::Forbidden)

@@ -261,10 +261,15 @@ impl Graph {
             }
         }
         graph.children.push(Child::Group(tailnet));
+        let failover = ts.failover_groups();
         for (id, text) in subnets {
-            graph
-                .children
-                .push(node(id, Kind::Subnet, vec![text, "home subnet".to_owned()]));
+            let mut lines = vec![text, "home subnet".to_owned()];
+            // A prefix several routers advertise: Tailscale's high-availability pair.
+            if let Some((_, routers)) = failover.iter().find(|(c, _)| c.to_string() == lines[0]) {
+                let names: Vec<&str> = routers.iter().map(|n| n.as_str()).collect();
+                lines.push(format!("failover: {}", names.join(", ")));
+            }
+            graph.children.push(node(id, Kind::Subnet, lines));
         }
 
         // The cluster: one box per namespace; enforced clients inside their fence.

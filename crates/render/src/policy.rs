@@ -79,9 +79,11 @@ pub fn render(network: &Network) -> String {
     out.push_str("    \"routes\": {\n");
     for (route, (who, routers)) in &routes {
         let who: Vec<String> = who.iter().map(|w| quote(w)).collect();
+        // Several routers for one prefix are a high-availability group: each is approved.
+        let failover = if routers.len() > 1 { "failover: " } else { "" };
         let _ = writeln!(
             out,
-            "      {}: [{}], // {}",
+            "      {}: [{}], // {failover}{}",
             quote(route),
             who.join(", "),
             routers.join(", ")

@@ -1,0 +1,71 @@
+//! The tailnet as real homelabs run it (`fixtures/repos/homelab-ha`): two subnet
+//! routers advertising the same LAN for failover, hosts computed by `mapAttrs`,
+//! kept under `nixos/hosts/`.
+use crate::support::TempRepo;
+
+const HOMELAB: &str = "fixtures/repos/homelab-ha";
+
+#[test]
+fn ha_subnet_routers_are_a_failover_pair_in_check_status_graph_and_policy() {
+    let repo = TempRepo::from_fixture(HOMELAB);
+    // No finding about the shared prefix (it used to be an error blocking `build`).
+    let check = repo.run(&["check", "--format", "json"]);
+    let findings: serde_json::Value =
+        serde_json::from_str(&check.stdout()).expect("check --format json");
+    let routes: Vec<&serde_json::Value> = findings
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter(|f| {
+            f["rule"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("tailscale-route"))
+        })
+        .collect();
+    assert!(routes.is_empty(), "{routes:#?}");
+    check.expect_code(0);
+
+    // `status` says the two form a failover group.
+    let status = repo.run(&["status", "--format", "json"]);
+    status.expect_code(0);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout()).expect("JSON");
+    let notes: Vec<&str> = status["notes"]
+        .as_array()
+        .expect("notes")
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("gw-a and gw-b form a failover group for 192.168.10.0/24")),
+        "{notes:?}"
+    );
+    let human = repo.run(&["status"]);
+    human.expect_code(0);
+    assert!(
+        human
+            .stdout()
+            .contains("Note: gw-a and gw-b form a failover group"),
+        "{}",
+        human.stdout()
+    );
+
+    // `graph` labels the shared subnet with its routers.
+    let graph = repo.run(&["graph"]);
+    graph.expect_code(0);
+    assert!(
+        graph.stdout().contains("failover: gw-a, gw-b"),
+        "{}",
+        graph.stdout()
+    );
+
+    // The policy approves the route for each router (by their tag).
+    let build = repo.run(&["build"]);
+    build.expect_code(0);
+    let policy = repo.read("tailscale/policy.hujson");
+    assert!(
+        policy.contains("      \"192.168.10.0/24\": [\"tag:router\"], // failover: gw-a, gw-b\n"),
+        "{policy}"
+    );
+}
