@@ -281,7 +281,8 @@ Examples:
     /// `SOPS_AGE_KEY`, `~/.config/sops/age/keys.txt` (under `$XDG_CONFIG_HOME` when
     /// set), `SOPS_AGE_SSH_PRIVATE_KEY_FILE` or `~/.ssh/id_ed25519`.
     #[command(
-        after_help = "Exit: 0 printed, 2 could not run (no such secret or file, no key to decrypt).
+        after_help = "Exit: 0 printed, 1 a value or the MAC does not hold (tampered), 2 could not run (no such
+secret or file, no identity here can decrypt it: the message names the recipients that could).
 
 Examples:
   avalanche-net secrets show protonvpn
@@ -291,7 +292,9 @@ Examples:
     Show(ShowArgs),
     /// Check that SOPS files decrypt and their MAC holds (default: every SOPS file in the repo).
     #[command(
-        after_help = "Exit: 0 all verified, 1 some file failed, 2 could not run.
+        after_help = "Exit: 0 all verified, 1 some file failed (tampered value, MAC mismatch, not a SOPS file),
+2 none failed but some could not be checked here (no identity can decrypt them: the message
+names the recipients that could, by their .sops.yaml anchors), or could not run.
 
 Examples:
   avalanche-net secrets verify
@@ -301,7 +304,8 @@ Examples:
     /// Re-wrap data keys for the recipients of the current `.sops.yaml` rules (default: every SOPS file).
     #[command(
         name = "updatekeys",
-        after_help = "Exit: 0 all updated or unchanged, 1 some file failed, 2 could not run.
+        after_help = "Exit: 0 all updated or unchanged, 1 some file is damaged (tampered value, MAC mismatch),
+2 some file could not be updated here (no identity can decrypt it, no creation rule), or could not run.
 
 Examples:
   avalanche-net secrets updatekeys

@@ -532,13 +532,21 @@ fn bad_input_gives_a_clear_error_and_changes_nothing() {
 
     // Wrong key.
     let wrong = Env::with_key(&vectors().join("age-test-key.txt"));
+    // Not a fault of the file: exit 2 (could not check), naming the recipients
+    // that could by their `.sops.yaml` anchor, the key shortened.
+    let could = "the recipients that can: demo (age13u7ga…gna8yk)";
     fails_cleanly(
         &wrong,
         &repo,
         &["secrets", "verify"],
         &[],
-        1,
-        &[PROTON, "no age identity can decrypt"],
+        2,
+        &[
+            PROTON,
+            "no age identity can decrypt",
+            could,
+            "could not be checked here",
+        ],
     );
     fails_cleanly(
         &wrong,
@@ -546,7 +554,15 @@ fn bad_input_gives_a_clear_error_and_changes_nothing() {
         &["secrets", "show", "protonvpn"],
         &[],
         2,
-        &[PROTON],
+        &[PROTON, could],
+    );
+    fails_cleanly(
+        &wrong,
+        &repo,
+        &["secrets", "updatekeys"],
+        &[],
+        2,
+        &[PROTON, could],
     );
     fails_cleanly(
         &wrong,
@@ -578,6 +594,22 @@ fn bad_input_gives_a_clear_error_and_changes_nothing() {
         &env,
         &repo,
         &["secrets", "verify"],
+        &[],
+        1,
+        &[PROTON, "failed authentication"],
+    );
+    fails_cleanly(
+        &env,
+        &repo,
+        &["secrets", "show", "protonvpn"],
+        &[],
+        1,
+        &[PROTON, "failed authentication"],
+    );
+    fails_cleanly(
+        &env,
+        &repo,
+        &["secrets", "updatekeys"],
         &[],
         1,
         &[PROTON, "failed authentication"],
@@ -629,6 +661,14 @@ fn bad_input_gives_a_clear_error_and_changes_nothing() {
         &env,
         &repo,
         &["secrets", "verify"],
+        &[],
+        1,
+        &[PROTON, "MAC mismatch"],
+    );
+    fails_cleanly(
+        &env,
+        &repo,
+        &["secrets", "show", PROTON],
         &[],
         1,
         &[PROTON, "MAC mismatch"],

@@ -101,6 +101,22 @@ fn user_path(path: &Path) -> PathBuf {
     }
 }
 
+/// The repository's `.sops.yaml`, when there is one that parses: only to name
+/// recipients in messages.
+fn optional_config(ctx: &Context) -> Option<SopsConfig> {
+    std::fs::read_to_string(ctx.repo.join(".sops.yaml"))
+        .ok()
+        .and_then(|t| SopsConfig::parse(&t).ok())
+}
+
+/// An error's message with recipients written by their `.sops.yaml` anchor names.
+fn named(e: &avalanche_sops::Error, conf: Option<&SopsConfig>) -> String {
+    match conf {
+        Some(c) => e.to_string_naming(&|r| c.recipient_name(r)),
+        None => e.to_string_naming(&avalanche_sops::config::short_key),
+    }
+}
+
 fn load_config(ctx: &Context) -> anyhow::Result<(PathBuf, SopsConfig)> {
     let path = ctx.repo.join(".sops.yaml");
     let text = std::fs::read_to_string(&path)
@@ -216,6 +232,7 @@ fn seal(ctx: &Context, args: SealArgs) -> anyhow::Result<ExitCode> {
 
     let existing = if path.exists() {
         let (_, d) = decrypt_file(&path, &rel_path, &ids).map_err(|e| {
+            let e = named(&e, Some(&conf));
             anyhow!("{e}\n  (the existing file must decrypt so its data key and values can be kept; to start over, delete it)")
         })?;
         Some(d)
@@ -439,7 +456,19 @@ fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<ExitCode> {
         (p, secret.file.value.clone())
     };
     let ids = identities()?;
-    let (_, d) = decrypt_file(&path, &shown, &ids)?;
+    let d = match decrypt_file(&path, &shown, &ids) {
+        Ok((_, d)) => d,
+        // A value or MAC that does not hold is a finding about the file (exit 1);
+        // anything else means it could not be read here (exit 2).
+        Err(e) => {
+            eprintln!("error: {}", named(&e, optional_config(ctx).as_ref()));
+            return Ok(if e.is_decryption_failure() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::from(2)
+            });
+        }
+    };
     let text = avalanche_sops::tree::emit(&d.plain, Format::from_path(&path));
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
@@ -535,7 +564,10 @@ fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut failed = 0;
+    let conf = optional_config(ctx);
+    // Files at fault (tampered, MAC, malformed) and files this machine could not
+    // check (no identity, unsupported): the first is exit 1, the second alone exit 2.
+    let (mut failed, mut unchecked) = (0, 0);
     for (path, shown) in &files {
         match decrypt_file(path, shown, &ids) {
             Ok(_) => {
@@ -543,15 +575,31 @@ fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
                     println!("ok {shown}");
                 }
             }
-            Err(e) => {
+            Err(e) if e.is_damage() => {
                 failed += 1;
-                eprintln!("error: {e}");
+                eprintln!("error: {}", named(&e, conf.as_ref()));
+            }
+            Err(e) => {
+                unchecked += 1;
+                eprintln!("could not check: {}", named(&e, conf.as_ref()));
             }
         }
     }
-    if failed > 0 {
-        eprintln!("{failed} of {} SOPS files failed to verify", files.len());
-        return Ok(ExitCode::from(1));
+    if failed > 0 || unchecked > 0 {
+        let mut parts = Vec::new();
+        if failed > 0 {
+            parts.push(format!("{failed} failed to verify"));
+        }
+        if unchecked > 0 {
+            parts.push(format!("{unchecked} could not be checked here"));
+        }
+        eprintln!(
+            "{} of {} SOPS files: {}",
+            failed + unchecked,
+            files.len(),
+            parts.join(", ")
+        );
+        return Ok(ExitCode::from(if failed > 0 { 1 } else { 2 }));
     }
     if !ctx.global.quiet {
         println!(
@@ -570,6 +618,7 @@ fn update_keys(ctx: &Context, args: UpdateKeysArgs) -> anyhow::Result<ExitCode> 
     let ids = identities()?;
     let files = targets(ctx, &args.files)?;
     let mut failed = 0;
+    let mut damaged = 0;
     let mut updated = 0;
     for (path, shown) in &files {
         let result = (|| -> anyhow::Result<bool> {
@@ -577,7 +626,13 @@ fn update_keys(ctx: &Context, args: UpdateKeysArgs) -> anyhow::Result<ExitCode> 
             let rule = rule_for(&conf, &rel_path)?;
             let text = read_text(path, shown)?;
             let d = avalanche_sops::decrypt(&text, Format::from_path(path), &ids)
-                .map_err(|e| e.in_file(shown))?;
+                .map_err(|e| e.in_file(shown))
+                .map_err(|e| {
+                    if e.is_damage() {
+                        damaged += 1;
+                    }
+                    anyhow!("{}", named(&e, Some(&conf)))
+                })?;
             let outcome = ops::update_keys(
                 &text,
                 Format::from_path(path),
@@ -618,8 +673,12 @@ fn update_keys(ctx: &Context, args: UpdateKeysArgs) -> anyhow::Result<ExitCode> 
             files.len() - updated - failed
         );
     }
-    Ok(if failed > 0 {
+    // A damaged file is a finding (exit 1); otherwise a file that could not be
+    // updated here (no identity, no rule) means the command could not do its job.
+    Ok(if damaged > 0 {
         ExitCode::from(1)
+    } else if failed > 0 {
+        ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     })

@@ -109,6 +109,34 @@ impl SopsConfig {
     pub fn rule_for(&self, rel_path: &str) -> Option<&CreationRule> {
         self.rules.iter().find(|r| r.matches(rel_path))
     }
+
+    /// A recipient as people know it: the `.sops.yaml` anchor that holds it with
+    /// the key shortened (`host_routy (age1qyqs…ja3cx)`), or the shortened key
+    /// alone when no anchor names it.
+    pub fn recipient_name(&self, recipient: &str) -> String {
+        let recipient = recipient.trim();
+        let short = short_key(recipient);
+        match self
+            .anchors
+            .iter()
+            .find(|(_, value, _)| value.trim() == recipient)
+        {
+            Some((name, _, _)) => format!("{name} ({short})"),
+            None => short,
+        }
+    }
+}
+
+/// A key shortened for reading: its first 9 and last 6 characters (`age1` keys
+/// are 62 long; the ends are what people compare).
+pub fn short_key(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() <= 20 {
+        return key.to_owned();
+    }
+    let head: String = chars[..9].iter().collect();
+    let tail: String = chars[chars.len() - 6..].iter().collect();
+    format!("{head}…{tail}")
 }
 
 impl CreationRule {

@@ -71,10 +71,13 @@ pub enum Error {
     #[error("MAC mismatch: the file's values or MAC were modified")]
     MacMismatch,
     /// None of the available identities can decrypt the data key.
-    #[error("no age identity can decrypt the data key (recipients: {recipients}); {hint}")]
+    #[error(
+        "no age identity can decrypt the data key; the recipients that can: {}; {hint}",
+        recipients.join(", ")
+    )]
     NoIdentity {
-        /// The file's recipients, comma-separated.
-        recipients: String,
+        /// The file's recipients: the keys that could decrypt it.
+        recipients: Vec<String>,
         /// Where identities were looked for.
         hint: String,
     },
@@ -104,6 +107,46 @@ impl Error {
                 inner: Box::new(other),
             },
         }
+    }
+
+    /// The message, with each recipient of a [`Error::NoIdentity`] written by
+    /// `name` (say, by its `.sops.yaml` anchor, see
+    /// [`crate::config::SopsConfig::recipient_name`]) instead of as a raw key.
+    pub fn to_string_naming(&self, name: &dyn Fn(&str) -> String) -> String {
+        match self {
+            Error::InFile { path, inner } => {
+                format!("{}: {}", path.display(), inner.to_string_naming(name))
+            }
+            Error::NoIdentity { recipients, hint } => Error::NoIdentity {
+                recipients: recipients.iter().map(|r| name(r)).collect(),
+                hint: hint.clone(),
+            }
+            .to_string(),
+            other => other.to_string(),
+        }
+    }
+
+    /// Whether the file itself is at fault (a tampered or malformed value, a MAC
+    /// that does not hold, text that is not a SOPS file), as opposed to this
+    /// machine being unable to check it (no identity, an unsupported feature, I/O).
+    pub fn is_damage(&self) -> bool {
+        matches!(
+            self.kind(),
+            Error::Tampered { .. }
+                | Error::MacMismatch
+                | Error::MalformedValue { .. }
+                | Error::Syntax { .. }
+                | Error::Metadata(_)
+        )
+    }
+
+    /// Whether decrypting failed on the content: a value that does not
+    /// authenticate or is malformed, or a MAC that does not hold.
+    pub fn is_decryption_failure(&self) -> bool {
+        matches!(
+            self.kind(),
+            Error::Tampered { .. } | Error::MacMismatch | Error::MalformedValue { .. }
+        )
     }
 
     /// The innermost error (below any `InFile`).

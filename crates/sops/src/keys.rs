@@ -241,11 +241,7 @@ impl Identities {
                 return DataKey::from_bytes(&out);
             }
         }
-        let recipients = stanzas
-            .iter()
-            .map(|s| s.recipient.as_str())
-            .collect::<Vec<_>>()
-            .join(", ");
+        let recipients = stanzas.iter().map(|s| s.recipient.clone()).collect();
         let hint = if self.ids.is_empty() {
             "no age identity found: set SOPS_AGE_KEY_FILE to the age key file of one of these recipients (or SOPS_AGE_KEY to the key itself), or put it in ~/.config/sops/age/keys.txt".into()
         } else {
