@@ -182,9 +182,32 @@ impl Context {
         }
         let file = self.network_file();
         let value = self.evaluate(&file, sources)?;
-        match avalanche_model::decode(&value) {
+        match avalanche_model::decode_in(&value, &self.declarations_dir()) {
             (Some(network), diagnostics) => Ok((network, diagnostics)),
             (None, diagnostics) => Err(diagnostics),
+        }
+    }
+
+    /// The repository-relative directory of the declarations file (`.` when it is
+    /// at the root or outside the repository): `kubernetes.dir` may not be it.
+    pub fn declarations_dir(&self) -> String {
+        let file = self.network_file();
+        let dir = file.parent().unwrap_or(Path::new(""));
+        let repo = self
+            .repo
+            .canonicalize()
+            .unwrap_or_else(|_| self.repo.clone());
+        let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+        match dir.strip_prefix(&repo) {
+            Ok(rel) => {
+                let rel = rel.to_string_lossy();
+                if rel.is_empty() {
+                    ".".to_owned()
+                } else {
+                    rel.into_owned()
+                }
+            }
+            Err(_) => ".".to_owned(),
         }
     }
 

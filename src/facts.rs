@@ -173,6 +173,11 @@ fn list_files(repo: &Path, ignored: &Gitignore) -> anyhow::Result<Vec<String>> {
             }
             return false;
         }
+        // A temp file (or staging directory) a killed writer left: not the
+        // repository's, and swept by the next writer.
+        if avalanche_model::layout::is_writer_temp(&entry.file_name().to_string_lossy()) {
+            return false;
+        }
         keep_entry(&root, &ignored, in_git, entry)
     });
     let mut paths = Vec::new();

@@ -3,6 +3,7 @@
 //!
 //! Exit codes (stable): 0 success / clean, 1 findings (errors, drift), 2 could not run.
 
+mod beneath;
 mod cli;
 mod cmd;
 mod context;

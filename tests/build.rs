@@ -331,7 +331,7 @@ fn concurrent_builds_are_excluded() {
     let run = repo.run(&["build"]);
     run.expect_code(2);
     assert!(
-        run.stderr().contains("another avalanche-net build"),
+        run.stderr().contains("another avalanche-net command"),
         "{}",
         run.stderr()
     );

@@ -852,3 +852,193 @@ fn nesting_100000_levels_deep_is_an_error_not_a_crash() {
     );
     refused_in_bounded_time("a 100,000-part attribute path", &dotted, BOUND);
 }
+
+// --------------------------------------------------------------------------
+// Trust boundaries: the ledger, `kubernetes.dir`, seal's targets.
+
+/// The ledger with one more entry, `rel`, hashed as its current content is (so
+/// that it looks like an unedited generated file).
+fn ledger_with(repo: &TempRepo, rel: &str) -> String {
+    use sha2::Digest as _;
+    let content = std::fs::read(repo.path().join(rel)).unwrap_or_default();
+    let hash: String = sha2::Sha256::digest(&content)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut ledger: serde_json::Value =
+        serde_json::from_str(&repo.read(LEDGER)).expect("the ledger is JSON");
+    ledger["files"][rel] = serde_json::Value::String(hash);
+    serde_json::to_string_pretty(&ledger).expect("JSON")
+}
+
+#[test]
+fn a_ledger_naming_files_it_did_not_generate_is_refused_with_its_location() {
+    let repo = TempRepo::bundled();
+    repo.run(&["build"]).expect_code(0);
+    repo.write(".git/info/canary", "git's own\n");
+    // Each would have been pruned (deleted) or printed by `diff` when the ledger
+    // was trusted: the flake, the declarations, git's files, a SOPS file (inside
+    // `kubernetes/` too), the SOPS rules, and a path leaving the repository.
+    for rel in [
+        "flake.nix",
+        "nix/network.nix",
+        ".git/config",
+        ".git/info/canary",
+        ".sops.yaml",
+        "secrets/routy/tailscale.yaml",
+        "kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml",
+        "kubernetes/../flake.nix",
+    ] {
+        let saved = repo.read(LEDGER);
+        repo.write(LEDGER, &ledger_with(&repo, rel));
+        let before = tree(repo.path());
+        let git_before = std::fs::read(repo.path().join(".git/config")).expect(".git/config");
+        for command in ["build", "diff"] {
+            let run = repo.run(&[command]);
+            run.expect_code(2);
+            let stderr = run.stderr();
+            assert!(
+                stderr.contains(LEDGER) && stderr.contains(&format!("entry {rel:?}")),
+                "{command} with `{rel}` in the ledger: the error must name the ledger and the entry\n{stderr}"
+            );
+            assert!(
+                run.stdout().is_empty(),
+                "{command} printed through the ledger:\n{}",
+                run.stdout()
+            );
+            assert_eq!(
+                tree(repo.path()),
+                before,
+                "{command} with `{rel}` changed the tree"
+            );
+            assert_eq!(
+                std::fs::read(repo.path().join(".git/config")).expect(".git/config"),
+                git_before
+            );
+            assert!(repo.path().join(".git/info/canary").is_file());
+        }
+        repo.write(LEDGER, &saved);
+    }
+    repo.run(&["build"]).expect_code(0);
+    // A ledger that is not JSON at all is located too (line 1).
+    repo.write(LEDGER, "{ not json");
+    let run = repo.run(&["build"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr()
+            .contains(&format!("{LEDGER}:1: not valid JSON")),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn kubernetes_dir_is_normalised_and_git_or_the_declarations_directory_refused() {
+    let repo = TempRepo::bundled();
+    let network = repo.read("nix/network.nix");
+    assert!(
+        network.contains("dir = \"kubernetes\";"),
+        "the bundled network sets kubernetes.dir"
+    );
+    for (dir, why) in [
+        (".git/refs/heads", "`.git` is git's own directory"),
+        ("./.git", "`.git` is git's own directory"),
+        ("nix", "the declarations' own directory"),
+        ("nix/generated", "the declarations' own directory"),
+        ("/tmp/k8s", "relative to the repository root"),
+    ] {
+        repo.write(
+            "nix/network.nix",
+            &network.replace("dir = \"kubernetes\";", &format!("dir = {dir:?};")),
+        );
+        let before = tree(repo.path());
+        for command in ["check", "build"] {
+            let run = repo.run(&[command]);
+            run.expect_code(1);
+            // `check` prints its findings on stdout, `build` on stderr.
+            let stderr = run.stdout() + &run.stderr();
+            assert!(
+                stderr.contains("model-path")
+                    && stderr.contains("nix/network.nix:")
+                    && stderr.contains(why),
+                "{command} with kubernetes.dir = {dir:?}:\n{stderr}"
+            );
+        }
+        assert_eq!(
+            tree(repo.path()),
+            before,
+            "kubernetes.dir = {dir:?}: something was written"
+        );
+    }
+    // `kubernetes/.` is `kubernetes`: the same files, all still ours.
+    repo.write(
+        "nix/network.nix",
+        &network.replace("dir = \"kubernetes\";", "dir = \"./kubernetes/.\";"),
+    );
+    let before = tree(repo.path());
+    let run = repo.run(&["build"]);
+    run.expect_code(0);
+    assert!(run.stdout().contains("written 0,"), "{}", run.stdout());
+    assert_eq!(tree(repo.path()), before);
+}
+
+#[test]
+fn seal_never_writes_through_a_symlinked_directory_and_sweeps_its_temp_files() {
+    let repo = TempRepo::bundled();
+    let key = demo_key();
+    let env = [
+        ("SOPS_AGE_KEY_FILE", key.as_str()),
+        ("authkey", "tskey-auth-test"),
+    ];
+    // A killed seal left a complete copy under a temp name: `check` does not
+    // take it for a SOPS file of the repository, the next seal removes it.
+    let stale = "secrets/routy/.avalanche-sops-0123456789abcdef.tmp";
+    let older = "secrets/routy/.avalanche-sops-x1Yz2a";
+    repo.write(stale, &repo.read("secrets/routy/tailscale.yaml"));
+    repo.write(older, &repo.read("secrets/routy/tailscale.yaml"));
+    repo.run(&["check"]).expect_code(0);
+    repo.run_env(&["secrets", "seal", "routy-tailscale"], &env)
+        .expect_code(0);
+    assert!(!repo.path().join(stale).exists() && !repo.path().join(older).exists());
+
+    // `secrets/routy` a link to a directory outside: refused, nothing written there.
+    let outside = tempfile::tempdir().expect("a temp dir");
+    // A SOPS file outside, so that `updatekeys` would get as far as writing it.
+    std::fs::write(
+        outside.path().join("tailscale.yaml"),
+        repo.read("secrets/routy/tailscale.yaml"),
+    )
+    .expect("a file outside");
+    let before = tree(outside.path());
+    let kept = repo.path().join("secrets/routy-kept");
+    std::fs::rename(repo.path().join("secrets/routy"), &kept).expect("moving routy aside");
+    std::os::unix::fs::symlink(outside.path(), repo.path().join("secrets/routy")).expect("a link");
+    let run = repo.run_env(&["secrets", "seal", "routy-tailscale"], &env);
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("secrets/routy is a symlink"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(
+        tree(outside.path()),
+        before,
+        "seal wrote outside the repository"
+    );
+    // The same through `updatekeys` naming the file.
+    let run = repo.run_env(
+        &[
+            "secrets",
+            "updatekeys",
+            "--rotate",
+            "secrets/routy/tailscale.yaml",
+        ],
+        &env,
+    );
+    assert_ne!(run.code(), 0, "{}", run.stdout());
+    assert_eq!(
+        tree(outside.path()),
+        before,
+        "updatekeys wrote outside the repository"
+    );
+}

@@ -9,8 +9,9 @@ use std::process::ExitCode;
 
 /// The rendered plan, or the exit code when diagnostics were printed instead.
 pub(super) enum Rendered {
-    /// The plan and its files' hashes.
-    Plan(Plan, plan_write::Hashes),
+    /// The plan, its files' hashes, and the paths the writer must never touch
+    /// ([`protected`]).
+    Plan(Plan, plan_write::Hashes, Vec<String>),
     Refused(ExitCode),
 }
 
@@ -51,10 +52,32 @@ pub(super) fn render(ctx: &Context) -> anyhow::Result<Rendered> {
     match rendered {
         Ok(plan) => {
             let hashes = hashed.unwrap_or_else(|| plan_write::Hashes::of(&plan));
-            Ok(Rendered::Plan(plan, hashes))
+            Ok(Rendered::Plan(plan, hashes, protected(ctx, &network)))
         }
         Err(diagnostics) => Ok(refuse(ctx, &diagnostics, &sources, Stage::Render)),
     }
+}
+
+/// The repository-relative paths the writer never prunes or overwrites, whatever
+/// its ledger says: the declarations file and every declared SOPS file (git's
+/// files and `.sops.yaml` are refused by `layout::is_protected`).
+fn protected(ctx: &Context, network: &avalanche_model::Network) -> Vec<String> {
+    let mut paths: Vec<String> = network
+        .secrets
+        .values()
+        .map(|s| s.file.value.clone())
+        .collect();
+    let file = ctx.network_file();
+    let repo = ctx.repo.canonicalize().unwrap_or_else(|_| ctx.repo.clone());
+    if let Ok(rel) = file
+        .canonicalize()
+        .unwrap_or(file)
+        .strip_prefix(&repo)
+        .map(|r| r.to_string_lossy().into_owned())
+    {
+        paths.push(rel);
+    }
+    paths
 }
 
 /// Where `build` stopped, for the refusal message and the exit code.
@@ -99,8 +122,8 @@ pub(super) fn out_root(ctx: &Context, out: Option<&PathBuf>) -> PathBuf {
 }
 
 pub fn run(ctx: &Context, args: BuildArgs) -> anyhow::Result<ExitCode> {
-    let (plan, hashes) = match render(ctx)? {
-        Rendered::Plan(p, h) => (p, h),
+    let (plan, hashes, protected) = match render(ctx)? {
+        Rendered::Plan(p, h, k) => (p, h, k),
         Rendered::Refused(code) => return Ok(code),
     };
     let root = out_root(ctx, args.out.as_ref());
@@ -108,7 +131,7 @@ pub fn run(ctx: &Context, args: BuildArgs) -> anyhow::Result<ExitCode> {
         force: args.force,
         sync: args.sync,
     };
-    let summary = plan_write::write(&root, &plan, hashes, options)?;
+    let summary = plan_write::write(&root, &plan, hashes, &protected, options)?;
     match args.format {
         BuildFormat::Json => {
             let doc = serde_json::json!({

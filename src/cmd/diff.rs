@@ -10,12 +10,12 @@ use std::process::ExitCode;
 type Entry<'a> = (&'a str, Option<&'a [u8]>, Option<&'a [u8]>);
 
 pub fn run(ctx: &Context, args: DiffArgs) -> anyhow::Result<ExitCode> {
-    let (plan, hashes) = match render(ctx)? {
-        Rendered::Plan(p, h) => (p, h),
+    let (plan, hashes, protected) = match render(ctx)? {
+        Rendered::Plan(p, h, k) => (p, h, k),
         Rendered::Refused(code) => return Ok(code),
     };
     let root = out_root(ctx, args.out.as_ref());
-    let prepared = plan_write::prepare(&root, &plan, hashes)?;
+    let prepared = plan_write::prepare(&root, &plan, hashes, &protected)?;
     if prepared.is_clean() {
         if !ctx.global.quiet {
             eprintln!(

@@ -173,40 +173,51 @@ fn decrypt_file(
     Ok((text, d))
 }
 
-/// Writes `text` atomically: a 0600 temp file in the same directory, then rename.
-fn write_atomic(path: &Path, text: &str) -> anyhow::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".avalanche-sops-")
-        .tempfile_in(dir)
-        // tempfile's own message repeats the path in Debug form (`at path "…"`):
-        // keep only the operating system's reason.
-        .map_err(|e| {
-            anyhow!(
-                "{} was left unchanged: cannot create a file in {}: {}",
-                path.display(),
-                dir.display(),
-                e.raw_os_error().map_or_else(
-                    || std::io::Error::from(e.kind()),
-                    std::io::Error::from_raw_os_error
-                )
-            )
-        })?;
-    tmp.write_all(text.as_bytes())
-        .context("writing the temporary file")?;
-    // A file being replaced keeps its mode; a new one stays 0600.
-    if let Ok(meta) = std::fs::metadata(path) {
-        tmp.as_file()
-            .set_permissions(meta.permissions())
-            .context("setting the file mode")?;
+/// Writes `text` to `rel` (repository-relative) atomically: a temp file in the
+/// same directory, synced, then renamed over the target. The directory is reached
+/// from the repository root without following a symlink, and the temp file and
+/// the rename are made relative to it (`crate::beneath`): no write leaves the
+/// repository. With the writers' lock held, temp files a killed `seal` left in
+/// that directory are removed first. A file being replaced keeps its mode; a
+/// new one is 0600.
+fn write_atomic(repo: &Path, rel: &str, text: &str) -> anyhow::Result<()> {
+    let (dir_rel, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+    let _lock = crate::plan_write::lock(repo)?;
+    let dir = crate::beneath::open_dir(repo, dir_rel, true, rel)?;
+    crate::beneath::sweep_temps(&dir, avalanche_model::layout::SEAL_TEMP_PREFIX)
+        .with_context(|| format!("removing stale temp files next to {rel}"))?;
+    if crate::beneath::is_symlink(&dir, name) {
+        bail!(
+            "refusing to write `{rel}`: it is a symlink\n  = help: replace the link with the file itself"
+        );
     }
-    tmp.as_file()
-        .sync_all()
-        .context("syncing the temporary file")?;
-    tmp.persist(path)
-        .map_err(|e| anyhow!("replacing {}: {}", path.display(), e.error))?;
+    let mode = crate::beneath::file_mode(&dir, name).unwrap_or(0o600);
+    let temp = crate::beneath::temp_name(avalanche_model::layout::SEAL_TEMP_PREFIX);
+    crate::beneath::create_file(&dir, &temp, text.as_bytes(), mode, true)
+        .map_err(|e| anyhow!("{rel} was left unchanged: cannot write a file next to it: {e}"))?;
+    rustix::fs::renameat(&dir, temp.as_str(), &dir, name).map_err(|e| {
+        let _ = rustix::fs::unlinkat(&dir, temp.as_str(), rustix::fs::AtFlags::empty());
+        anyhow!("replacing {rel}: {}", std::io::Error::from(e))
+    })?;
     Ok(())
+}
+
+/// `path` (absolute, or relative to the current directory) as a path relative to
+/// the repository, compared without resolving symlinks (a link must not carry a
+/// write out of the repository, nor make an outside file look inside); `None`
+/// when it is not inside.
+fn inside_repo(ctx: &Context, path: &Path) -> Option<String> {
+    let repo = std::path::absolute(&ctx.repo).ok()?;
+    let path = std::path::absolute(path).ok()?;
+    let rel = path.strip_prefix(&repo).ok()?;
+    let parts: Vec<String> = rel
+        .components()
+        .map(|c| match c {
+            std::path::Component::Normal(p) => Some(p.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect::<Option<_>>()?;
+    (!parts.is_empty()).then(|| parts.join("/"))
 }
 
 // ------------------------------------------------------------------ seal
@@ -218,6 +229,8 @@ fn seal(ctx: &Context, args: SealArgs) -> anyhow::Result<ExitCode> {
     let path = ctx.repo.join(&rel_path);
     let (_, conf) = load_config(ctx)?;
     let rule = rule_for(&conf, &rel_path)?;
+    // Before anything is read through it: a symlink on the way could lead out.
+    crate::beneath::check_path(&ctx.repo, &rel_path)?;
     let format = Format::from_path(&path);
     let crypt_rule = match (secret.format, rule.crypt_rule()) {
         // A Secret's metadata stays readable unless the rule says otherwise.
@@ -298,7 +311,7 @@ fn seal(ctx: &Context, args: SealArgs) -> anyhow::Result<ExitCode> {
             }
         }
         Outcome::Changed(text) => {
-            write_atomic(&path, &text)?;
+            write_atomic(&ctx.repo, &rel_path, &text)?;
             if !ctx.global.quiet {
                 let verb = if existing.is_some() {
                     "updated"
@@ -644,7 +657,13 @@ fn update_keys(ctx: &Context, args: UpdateKeysArgs) -> anyhow::Result<ExitCode> 
             match outcome {
                 Outcome::Unchanged => Ok(false),
                 Outcome::Changed(new) => {
-                    write_atomic(path, &new)?;
+                    let inside = inside_repo(ctx, path).ok_or_else(|| {
+                        anyhow!(
+                            "refusing to write {shown}: it is outside the repository {}",
+                            ctx.repo.display()
+                        )
+                    })?;
+                    write_atomic(&ctx.repo, &inside, &new)?;
                     Ok(true)
                 }
             }

@@ -434,18 +434,10 @@ impl Status {
     }
 }
 
-/// `kubernetes.dir` without `./` or a trailing `/`; `rel` under it.
+/// `rel` under `kubernetes.dir` (normalised).
 fn k8s_path(network: &Network, rel: &str) -> String {
-    let dir = network
-        .kubernetes
-        .dir
-        .trim_start_matches("./")
-        .trim_end_matches('/');
-    if dir.is_empty() || dir == "." {
-        rel.to_owned()
-    } else {
-        format!("{dir}/{rel}")
-    }
+    use avalanche_model::layout;
+    layout::join(&layout::normalized(&network.kubernetes.dir), rel)
 }
 
 const BUILD: &str = "avalanche-net build";

@@ -256,7 +256,7 @@ impl PreparedFacts {
     pub fn finish(self, generated: Vec<String>, kubernetes_dir: &str) -> RepoFacts {
         let PreparedFacts { mut facts, files } = self;
         facts.generated = generated.into_iter().collect();
-        facts.kubernetes_dir = normalize_dir(kubernetes_dir);
+        facts.kubernetes_dir = avalanche_model::layout::normalized(kubernetes_dir);
         let kube_prefix = match facts.kubernetes_dir.as_str() {
             "." => String::new(),
             dir => format!("{dir}/"),
@@ -483,17 +483,6 @@ impl RepoFacts {
         self.paths
             .binary_search_by(|p| p.as_str().cmp(path))
             .is_ok()
-    }
-}
-
-/// `kubernetes.dir` as a repository-relative prefix: no `./`, no trailing `/`,
-/// `.` for the root.
-fn normalize_dir(dir: &str) -> String {
-    let d = dir.trim_start_matches("./").trim_end_matches('/');
-    if d.is_empty() {
-        ".".to_owned()
-    } else {
-        d.to_owned()
     }
 }
 

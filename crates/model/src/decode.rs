@@ -23,8 +23,16 @@ type Attrs = BTreeMap<String, Attr>;
 /// Every attribute may be set explicitly to its default, and optional attributes
 /// to `null`, so the output of `nix eval` (all defaults filled in) decodes too.
 pub fn decode(value: &Value) -> (Option<Network>, Vec<Diagnostic>) {
+    decode_in(value, ".")
+}
+
+/// [`decode`], knowing the repository-relative directory of the declarations file
+/// (`.` for the root): `kubernetes.dir` may not be that directory or inside it
+/// (see [`crate::layout::kubernetes_dir_for`]).
+pub fn decode_in(value: &Value, declarations_dir: &str) -> (Option<Network>, Vec<Diagnostic>) {
     let mut decoder = Decoder {
         diagnostics: Vec::new(),
+        declarations_dir: declarations_dir.to_owned(),
     };
     let network = decoder.top(value);
     let network = if avalanche_diag::has_errors(&decoder.diagnostics) {
@@ -309,6 +317,8 @@ impl<'v> Section<'v, '_> {
 
 struct Decoder {
     diagnostics: Vec<Diagnostic>,
+    /// Where the declarations file is (repository-relative, `.` for the root).
+    declarations_dir: String,
 }
 
 /// The top-level attributes of each part of the schema.
@@ -1241,6 +1251,25 @@ impl Decoder {
         }
     }
 
+    /// `kubernetes.dir`, in its normal form (`kubernetes/.` is `kubernetes`).
+    fn kubernetes_dir(&mut self, v: &Value, path: Path<'_>) -> Option<String> {
+        let given = self.relative_path(v, path)?;
+        match crate::layout::kubernetes_dir_for(&given, &self.declarations_dir) {
+            Ok(dir) => Some(dir),
+            Err(problem) => {
+                self.push(
+                    Diagnostic::error(
+                        "model-path",
+                        format!("`{path}` cannot hold generated files"),
+                    )
+                    .with_primary_label(v.span, problem.reason())
+                    .with_help("use a directory of its own, like `\"kubernetes\"`"),
+                );
+                None
+            }
+        }
+    }
+
     fn kubernetes(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Option<Kubernetes> {
         let s = self.section(v, path, attr.and_then(|a| a.name_span), KUBERNETES_KEYS)?;
         let defaults = Kubernetes::default();
@@ -1248,7 +1277,7 @@ impl Decoder {
             &s,
             "dir",
             || defaults.dir.clone(),
-            |me, v, p| me.relative_path(v, p),
+            |me, v, p| me.kubernetes_dir(v, p),
         );
         let pod_cidr = self.opt_spanned(
             &s,

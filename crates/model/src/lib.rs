@@ -12,9 +12,10 @@
 
 pub mod decode;
 pub mod defaults;
+pub mod layout;
 pub mod names;
 pub mod network;
 
-pub use decode::decode;
+pub use decode::{decode, decode_in};
 pub use names::{Cidr, Name};
 pub use network::*;

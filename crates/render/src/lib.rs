@@ -56,7 +56,7 @@ pub fn render(network: &Network) -> Result<Plan, Vec<Diagnostic>> {
     let resolved = resolve::resolve(network)?;
     let ctx = Ctx {
         net: network,
-        root: normalize_dir(&network.kubernetes.dir),
+        root: avalanche_model::layout::normalized(&network.kubernetes.dir),
         resolved,
     };
     let mut plan = Plan::new();
@@ -158,15 +158,6 @@ pub(crate) fn concat(parts: &[&str]) -> String {
 
 /// The namespace of the shared proxies.
 pub const PROXY_NAMESPACE: &str = avalanche_model::defaults::PROXY_NAMESPACE;
-
-fn normalize_dir(dir: &str) -> String {
-    let d = dir.trim_start_matches("./").trim_end_matches('/');
-    if d.is_empty() {
-        ".".to_owned()
-    } else {
-        d.to_owned()
-    }
-}
 
 /// `to` relative to the directory `from` (both repo-relative, `/`-separated).
 pub(crate) fn relative(from_dir: &str, to: &str) -> String {

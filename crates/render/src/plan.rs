@@ -14,7 +14,7 @@ pub struct Plan {
 }
 
 /// The ledger's file name (in `kubernetes.dir`).
-pub const LEDGER_NAME: &str = ".avalanche-generated.json";
+pub use avalanche_model::layout::LEDGER_NAME;
 
 impl Plan {
     /// An empty plan.

@@ -1,0 +1,380 @@
+//! Where the generated files live in the repository: `kubernetes.dir` in its one
+//! normal form, the ledger's path, the writer's journal, and which paths the
+//! writer may never touch. One owner for these facts: render, check, the writer
+//! and `status` all ask here.
+//!
+//! ```
+//! use avalanche_model::layout;
+//! assert_eq!(layout::kubernetes_dir("./kubernetes/.").as_deref(), Ok("kubernetes"));
+//! assert!(layout::kubernetes_dir(".git/refs/heads").is_err());
+//! assert_eq!(layout::ledger_path("k8s"), "k8s/.avalanche-generated.json");
+//! ```
+
+/// The ledger's file name, in `kubernetes.dir`: every generated file and the
+/// SHA-256 of what was written.
+pub const LEDGER_NAME: &str = ".avalanche-generated.json";
+
+/// The writer's journal, at the root it writes under (the repository, or
+/// `build --out DIR`): the renames and deletions of a build, written before the
+/// first of them, so that a build killed mid-way is finished by the next command.
+pub const JOURNAL: &str = ".avalanche-net-journal.json";
+
+/// How the names of `build`'s temp files and staging directories start (they end
+/// in `.tmp`).
+pub const BUILD_TEMP_PREFIX: &str = ".avalanche-net-";
+
+/// How the names of `secrets seal`'s (and `updatekeys`') temp files start.
+pub const SEAL_TEMP_PREFIX: &str = ".avalanche-sops-";
+
+/// Whether a file or directory name is one of the writers' temp files (left by a
+/// killed writer until the next one sweeps it): never a file of the repository
+/// to check.
+pub fn is_writer_temp(name: &str) -> bool {
+    (name.starts_with(BUILD_TEMP_PREFIX) && name.ends_with(".tmp"))
+        || name.starts_with(SEAL_TEMP_PREFIX)
+}
+
+/// Why a `kubernetes.dir` is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirProblem {
+    /// Starts with `/`.
+    Absolute,
+    /// Has a `..` component.
+    Parent,
+    /// Has a `.git` component: generated files would overwrite git's own.
+    Git,
+    /// Is (or is inside) the directory of the declarations file.
+    Declarations,
+}
+
+impl DirProblem {
+    /// Why, in a sentence fragment (a diagnostic's label).
+    pub fn reason(self) -> &'static str {
+        match self {
+            DirProblem::Absolute => "the path must be relative to the repository root",
+            DirProblem::Parent => "the path must stay inside the repository (no `..`)",
+            DirProblem::Git => "`.git` is git's own directory: generated files would corrupt it",
+            DirProblem::Declarations => {
+                "it is the declarations' own directory: a build would write (and prune) next to them"
+            }
+        }
+    }
+}
+
+/// `kubernetes.dir` in normal form: `/`-separated, no `.` or empty components,
+/// no trailing `/`; `.` for the repository root. Refuses absolute paths, `..`
+/// and any `.git` component (compared without case: a case-insensitive
+/// filesystem would take `.GIT` for `.git`).
+pub fn kubernetes_dir(dir: &str) -> Result<String, DirProblem> {
+    if dir.starts_with('/') {
+        return Err(DirProblem::Absolute);
+    }
+    let mut parts = Vec::new();
+    for part in dir.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return Err(DirProblem::Parent),
+            p if p.eq_ignore_ascii_case(".git") => return Err(DirProblem::Git),
+            p => parts.push(p),
+        }
+    }
+    Ok(if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    })
+}
+
+/// [`kubernetes_dir`], also refusing the directory holding the declarations file
+/// (`declarations_dir`, repository-relative; `.` for the root) and any directory
+/// inside it: pruning there could reach the declarations themselves. The root
+/// itself (`kubernetes.dir = "."`) stays allowed when the declarations are in a
+/// subdirectory, as the writer never prunes outside what its ledger lists and
+/// the ledger never lists the declarations.
+pub fn kubernetes_dir_for(dir: &str, declarations_dir: &str) -> Result<String, DirProblem> {
+    let dir = kubernetes_dir(dir)?;
+    let declarations = kubernetes_dir(declarations_dir).unwrap_or_else(|_| ".".to_owned());
+    if declarations != "." && is_within(&dir, &declarations) {
+        return Err(DirProblem::Declarations);
+    }
+    Ok(dir)
+}
+
+/// `kubernetes.dir` for a network that was decoded (so already valid): the
+/// normal form, or the text as given when it is not valid (a network built by
+/// hand in a test, say); the writer validates every path it writes anyway.
+pub fn normalized(dir: &str) -> String {
+    kubernetes_dir(dir).unwrap_or_else(|_| dir.to_owned())
+}
+
+/// `rel` inside the (normalised) directory `dir`.
+pub fn join(dir: &str, rel: &str) -> String {
+    if dir == "." || dir.is_empty() {
+        rel.to_owned()
+    } else {
+        format!("{dir}/{rel}")
+    }
+}
+
+/// The ledger's repository-relative path for a (normalised) `kubernetes.dir`.
+pub fn ledger_path(dir: &str) -> String {
+    join(dir, LEDGER_NAME)
+}
+
+/// Whether the normal relative path `path` is `dir` or inside it (`.` holds
+/// everything).
+pub fn is_within(path: &str, dir: &str) -> bool {
+    dir == "."
+        || path == dir
+        || path
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Why a path read from an untrusted place (the ledger, the journal) is not a
+/// plain repository-relative path: absolute, empty, with `.`, `..` or empty
+/// components, a backslash or a control character. `None` when it is one.
+pub fn relative_path_problem(path: &str) -> Option<&'static str> {
+    if path.is_empty() {
+        return Some("the path is empty");
+    }
+    if path.starts_with('/') {
+        return Some("the path is absolute");
+    }
+    if path.chars().any(|c| c.is_control() || c == '\\') {
+        return Some("the path has a control character or a backslash");
+    }
+    for part in path.split('/') {
+        match part {
+            "" => return Some("the path has an empty component (`//` or a trailing `/`)"),
+            "." => return Some("the path has a `.` component"),
+            ".." => return Some("the path leaves its directory (`..`)"),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Whether a (normal, relative) path is one the writer must never delete or
+/// overwrite whatever its ledger says: anything in `.git`, and the SOPS
+/// creation rules. (The declarations file and the SOPS files are known only to
+/// the caller, which refuses them too.)
+pub fn is_protected(path: &str) -> bool {
+    path.split('/').any(|p| p.eq_ignore_ascii_case(".git")) || path == ".sops.yaml"
+}
+
+/// What a ledger may name: the generated files, and only them.
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerScope<'a> {
+    /// `kubernetes.dir`, normalised: an entry must be inside it...
+    pub kubernetes_dir: &'a str,
+    /// ...or be one of these generated files outside it (the Tailscale policy).
+    pub also: &'a [&'a str],
+    /// Paths never to touch whatever the ledger says (the declarations file, the
+    /// SOPS files), besides what [`is_protected`] refuses.
+    pub protected: &'a [String],
+}
+
+impl LedgerScope<'_> {
+    /// Why `path` may not be in a ledger, if it may not.
+    pub fn problem(&self, path: &str) -> Option<String> {
+        if let Some(why) = relative_path_problem(path) {
+            return Some(why.to_owned());
+        }
+        if is_protected(path) || self.protected.iter().any(|p| p == path) {
+            return Some(
+                "the writer never touches it (git's files, the declarations, the SOPS rules and files)"
+                    .to_owned(),
+            );
+        }
+        if is_within(path, self.kubernetes_dir) || self.also.contains(&path) {
+            return None;
+        }
+        let mut roots = vec![format!("{}/", self.kubernetes_dir)];
+        roots.extend(self.also.iter().map(|p| (*p).to_owned()));
+        Some(format!(
+            "it is outside the generated files ({})",
+            roots.join(", ")
+        ))
+    }
+}
+
+/// A ledger that cannot be trusted: where, which entry, why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {}{reason}", entry.as_ref().map(|e| format!("entry {e:?}: ")).unwrap_or_default())]
+pub struct LedgerError {
+    /// The ledger's repository-relative path.
+    pub file: String,
+    /// The line of the entry (1 when the whole file is wrong).
+    pub line: usize,
+    /// The entry's path, when one entry is wrong.
+    pub entry: Option<String>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Reads a ledger's text (`file` is its path, for errors): the generated files
+/// and the SHA-256 of each, every entry checked against `scope`. The ledger is
+/// a file in the repository, so anyone may have edited it: an entry outside the
+/// generated files (`flake.nix`, `.git/config`) is refused rather than pruned.
+pub fn parse_ledger(
+    text: &str,
+    file: &str,
+    scope: &LedgerScope<'_>,
+) -> Result<std::collections::BTreeMap<String, String>, LedgerError> {
+    let whole = |reason: &str| LedgerError {
+        file: file.to_owned(),
+        line: 1,
+        entry: None,
+        reason: reason.to_owned(),
+    };
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| LedgerError {
+        file: file.to_owned(),
+        line: e.line().max(1),
+        entry: None,
+        reason: format!("not valid JSON ({e})"),
+    })?;
+    let files = value
+        .get("files")
+        .and_then(|f| f.as_object())
+        .ok_or_else(|| whole("no `files` object"))?;
+    let mut out = std::collections::BTreeMap::new();
+    for (path, hash) in files {
+        let bad = |reason: String| LedgerError {
+            file: file.to_owned(),
+            line: line_of_key(text, path),
+            entry: Some(path.clone()),
+            reason,
+        };
+        let Some(hash) = hash.as_str() else {
+            return Err(bad("its hash is not a string".to_owned()));
+        };
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad("its hash is not a hex SHA-256".to_owned()));
+        }
+        if let Some(why) = scope.problem(path) {
+            return Err(bad(why));
+        }
+        out.insert(path.clone(), hash.to_ascii_lowercase());
+    }
+    Ok(out)
+}
+
+/// The ledger's text for `files` (path → hex SHA-256), sorted, one entry a line.
+pub fn ledger_text(files: &std::collections::BTreeMap<String, String>) -> String {
+    let files: serde_json::Map<String, serde_json::Value> = files
+        .iter()
+        .map(|(p, h)| (p.clone(), serde_json::Value::String(h.clone())))
+        .collect();
+    let doc = serde_json::json!({
+        "comment": "Files generated by avalanche-net (path -> sha256 of their content). Do not edit: `avalanche-net build` uses it to find hand edits and prune.",
+        "version": 1,
+        "files": files,
+    });
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// The line where the JSON key `key` is written (1 when it cannot be found).
+fn line_of_key(text: &str, key: &str) -> usize {
+    let needle = serde_json::Value::String(key.to_owned()).to_string();
+    text.find(&needle).map_or(1, |at| {
+        text[..at].bytes().filter(|b| *b == b'\n').count() + 1
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kubernetes_dir_has_one_normal_form() {
+        for (given, normal) in [
+            ("kubernetes", "kubernetes"),
+            ("./kubernetes/", "kubernetes"),
+            ("kubernetes/.", "kubernetes"),
+            ("kubernetes//base/./", "kubernetes/base"),
+            (".", "."),
+            ("./", "."),
+            ("", "."),
+        ] {
+            assert_eq!(kubernetes_dir(given).as_deref(), Ok(normal), "{given}");
+        }
+    }
+
+    #[test]
+    fn kubernetes_dir_refuses_git_absolute_and_parent() {
+        assert_eq!(kubernetes_dir(".git/refs/heads"), Err(DirProblem::Git));
+        assert_eq!(kubernetes_dir("x/.GIT"), Err(DirProblem::Git));
+        assert_eq!(kubernetes_dir("/etc"), Err(DirProblem::Absolute));
+        assert_eq!(kubernetes_dir("k8s/../.."), Err(DirProblem::Parent));
+        assert_eq!(
+            kubernetes_dir_for("nix/", "nix"),
+            Err(DirProblem::Declarations)
+        );
+        assert_eq!(
+            kubernetes_dir_for("nix/k8s", "nix"),
+            Err(DirProblem::Declarations)
+        );
+        assert_eq!(kubernetes_dir_for(".", "nix").as_deref(), Ok("."));
+        assert_eq!(kubernetes_dir_for("nixos", "nix").as_deref(), Ok("nixos"));
+    }
+
+    #[test]
+    fn untrusted_paths_must_be_plain() {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "a/../b",
+            "./a",
+            "a//b",
+            "a/",
+            "a\\b",
+            "a\nb",
+        ] {
+            assert!(relative_path_problem(bad).is_some(), "{bad:?}");
+        }
+        assert_eq!(relative_path_problem("kubernetes/base/x.yaml"), None);
+        assert!(is_protected(".git/config"));
+        assert!(is_protected("sub/.git/HEAD"));
+        assert!(is_protected(".sops.yaml"));
+        assert!(!is_protected("kubernetes/x.yaml"));
+        assert!(is_within("kubernetes/a", "kubernetes"));
+        assert!(!is_within("kubernetes2/a", "kubernetes"));
+        assert!(is_within("anything", "."));
+    }
+
+    #[test]
+    fn a_ledger_names_generated_files_only() {
+        let protected = ["nix/network.nix".to_owned()];
+        let scope = LedgerScope {
+            kubernetes_dir: "kubernetes",
+            also: &["tailscale/policy.hujson"],
+            protected: &protected,
+        };
+        let hash = "a".repeat(64);
+        let ledger = |path: &str| {
+            format!(
+                "{{\n  \"version\": 1,\n  \"files\": {{\n    \"kubernetes/a.yaml\": \"{hash}\",\n    {path:?}: \"{hash}\"\n  }}\n}}\n"
+            )
+        };
+        let ok = parse_ledger(&ledger("tailscale/policy.hujson"), "L", &scope).expect("valid");
+        assert_eq!(ok.len(), 2);
+        for bad in [
+            "flake.nix",
+            "nix/network.nix",
+            ".git/config",
+            "kubernetes/../flake.nix",
+            "/etc/passwd",
+            "kubernetes/.git/x",
+        ] {
+            let err = parse_ledger(&ledger(bad), "L", &scope).expect_err(bad);
+            assert_eq!((err.line, err.entry.as_deref()), (5, Some(bad)), "{err}");
+        }
+        let err = parse_ledger("{", "L", &scope).expect_err("not JSON");
+        assert!(err.to_string().starts_with("L:1: not valid JSON"), "{err}");
+        let round = ledger_text(&ok);
+        assert_eq!(parse_ledger(&round, "L", &scope), Ok(ok));
+    }
+}
