@@ -193,8 +193,12 @@ fn write_atomic(repo: &Path, rel: &str, text: &str) -> anyhow::Result<()> {
     }
     let mode = crate::beneath::file_mode(&dir, name).unwrap_or(0o600);
     let temp = crate::beneath::temp_name(avalanche_model::layout::SEAL_TEMP_PREFIX);
-    crate::beneath::create_file(&dir, &temp, text.as_bytes(), mode, true)
-        .map_err(|e| anyhow!("{rel} was left unchanged: cannot write a file next to it: {e}"))?;
+    crate::beneath::create_file(&dir, &temp, text.as_bytes(), mode, true).map_err(|e| {
+        anyhow!(
+            "{rel} was left unchanged: cannot create a file in {}: {e}",
+            repo.join(dir_rel).display()
+        )
+    })?;
     rustix::fs::renameat(&dir, temp.as_str(), &dir, name).map_err(|e| {
         let _ = rustix::fs::unlinkat(&dir, temp.as_str(), rustix::fs::AtFlags::empty());
         anyhow!("replacing {rel}: {}", std::io::Error::from(e))
