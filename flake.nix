@@ -91,8 +91,9 @@
           # avalanche-net
 
           Next steps:
+
           - replace OWNER in flake.nix's avalanche-net input, and the age recipient in .sops.yaml;
-          - declare your network in nix/network.nix and rename the host in flake.nix;
+          - declare your network in nix/network.nix, and your hosts in flake.nix and hosts/;
           - `nix flake check`, then `nix build .#vpn-manifests`.
         '';
       };

@@ -1,16 +1,23 @@
-//! The flake and its NixOS modules (issue 6).
+//! The flake and its NixOS modules (issues 6 and 17).
 //!
 //! What runs where:
-//! - with Debian's `nix` only (no nixpkgs, no network): every `.nix` file parses;
-//!   `flake.nix`'s shape; `flake.lock` as real Nix reads it; `nix/modules/defaults.nix`
-//!   against the Rust constants of `crates/model/src/defaults.rs`; the options table
-//!   below against the fields of `crates/model/src/network.rs`.
+//! - with Debian's `nix` only (no nixpkgs, no network): every `.nix` file parses
+//!   (templates and fixtures included); `flake.nix`'s shape; `flake.lock` as real Nix
+//!   reads it; `nix/modules/defaults.nix` against the Rust constants of
+//!   `crates/model/src/defaults.rs`; the options table below against the fields of
+//!   `crates/model/src/network.rs`; `nix flake init -t` of the template (its files;
+//!   `check` and `diff` clean); the user-flake fixture's repository checks clean.
 //! - with `NIXPKGS_LIB` naming nixpkgs' `lib` directory (a nixpkgs or nixpkgs.lib
 //!   checkout): the options module's tree (names, types, defaults) against that table;
-//!   the module tests of `nix/tests/modules.nix` (one host per role, the forbidden
-//!   exit node); the checked types against `Name`/`Cidr`; `nix eval .#lib.network` on
-//!   the bundled repo with nixpkgs overridden by the checkout, decoded by the Rust model.
-//!   Without `NIXPKGS_LIB` these print `SKIPPED (NIXPKGS_LIB unset)` and pass.
+//!   the module tests of `nix/tests/modules.nix` (one host per role, composition with
+//!   a host's own settings, every misuse); the checked types against `Name`/`Cidr`;
+//!   `nix eval .#lib.network` on the bundled repo with nixpkgs overridden by the
+//!   checkout, decoded by the Rust model; an operator's flake
+//!   (`tests/fixtures/user-flake`, flake-parts + sops-nix) and the instantiated template
+//!   consuming this flake as a path input, with local stand-ins for nixpkgs, sops-nix
+//!   and flake-parts (`nix/tests/*-stub.nix`, `fake-nixpkgs.nix`).
+//!   Without `NIXPKGS_LIB` each of these prints a numbered `SKIPPED #n … (NIXPKGS_LIB
+//!   unset)` line to the test output and passes.
 //!
 //! Not run here: `nix flake check`, `nix build .#vpn-manifests`, `nix flake show`
 //! (they need the full nixpkgs: CI with network does them, `.github/workflows/ci.yml`).
@@ -20,6 +27,7 @@ use avalanche_model::defaults as d;
 use avalanche_model::{ClientProtocol, HealthCheck, Role, SecretFormat, VpnType};
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -42,14 +50,21 @@ fn nixpkgs_lib(what: &str) -> Option<PathBuf> {
             Some(dir)
         }
         None => {
-            eprintln!(
-                "SKIPPED (NIXPKGS_LIB unset): {what}. Run with NIXPKGS_LIB=<nixpkgs checkout>/lib \
-                 (e.g. a checkout of github:nix-community/nixpkgs.lib)."
+            // Written to the process' stderr, not through the test harness' capture:
+            // every skip shows in `cargo test`'s output, numbered, even when it passes.
+            let n = SKIPS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED #{n} of tests/flake.rs (NIXPKGS_LIB unset): {what}. Run with \
+                 NIXPKGS_LIB=<nixpkgs checkout>/lib (e.g. a checkout of github:nix-community/nixpkgs.lib)."
             );
             None
         }
     }
 }
+
+/// How many tests of this file skipped for want of `NIXPKGS_LIB` in this run.
+static SKIPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 fn show(cmd: &str, out: &Output) -> String {
     format!(
@@ -758,6 +773,13 @@ fn module_tests_pass_with_nixpkgs_lib() {
         "testServer",
         "testExitNodeAllowed",
         "testExitNodeForbiddenFails",
+        "testTagsWithoutAuthKeyFail",
+        "testAuthKeyPathLiteralRefused",
+        "testRoutingBothComposes",
+        "testHostSetFlagContradictionFails",
+        "testHostSetUnitOrderedBefore",
+        "testHostSetUnitContradictionFails",
+        "testNodeName",
     ] {
         assert!(names.contains(&role), "nix/tests/modules.nix lost {role}");
     }
@@ -1386,29 +1408,167 @@ fn vpn_manifests_and_checks_scripts_run_outside_the_sandbox() {
     let Some(nix) = support::oracle("nix") else {
         return;
     };
-    let (repo, fake) = flake_with_stand_in_nixpkgs(&lib);
-    let home = tempfile::tempdir().expect("a temp HOME");
-    let fake_ref = format!("path:{}", fake.path().display());
-    let raw = |attr: &str| -> String {
+    let stand_ins = StandIns::new(&lib);
+    let repo = &stand_ins.avalanche;
+    // packages.vpn-manifests: the generated tree plus the committed SOPS secret;
+    // checks.network and checks.manifests-in-sync pass on the committed tree.
+    let built = run_consumer_scripts(&stand_ins, &nix, repo.path(), &["nixpkgs"], "");
+    assert!(
+        built.contains_key("kubernetes/base/infra/network/vpn-proxy/kustomization.yaml"),
+        "vpn-manifests has no kustomization: {:?}",
+        built.keys().collect::<Vec<_>>()
+    );
+    let sops = "kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml";
+    assert_eq!(
+        built.get(sops),
+        Some(&repo.read(sops).into_bytes()),
+        "the SOPS secret is copied, never decrypted"
+    );
+}
+
+// ------------------------------------------- an operator's flake (issue 17)
+
+/// Whitespace runs as one space: Nix wraps assertion messages over lines.
+fn squash(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The stand-in inputs of an operator's flake, every one local: nixpkgs (the
+/// stand-in of `flake_with_stand_in_nixpkgs`), avalanche-net (this flake, copied),
+/// sops-nix and flake-parts (nix/tests/{sops-nix,flake-parts}-stub.nix).
+struct StandIns {
+    avalanche: TempRepo,
+    nixpkgs: tempfile::TempDir,
+    sops_nix: tempfile::TempDir,
+    flake_parts: tempfile::TempDir,
+    home: tempfile::TempDir,
+}
+
+impl StandIns {
+    fn new(lib: &Path) -> StandIns {
+        let (avalanche, nixpkgs) = flake_with_stand_in_nixpkgs(lib);
+        let stub_flake = |stub: &str, outputs: &str| {
+            let dir = tempfile::tempdir().expect("a temp dir");
+            std::fs::copy(root().join("nix/tests").join(stub), dir.path().join(stub))
+                .expect("copying a stub");
+            std::fs::write(
+                dir.path().join("flake.nix"),
+                format!("{{ outputs = {{ self }}: {outputs}; }}\n"),
+            )
+            .expect("writing a stand-in flake");
+            dir
+        };
+        StandIns {
+            avalanche,
+            nixpkgs,
+            sops_nix: stub_flake(
+                "sops-nix-stub.nix",
+                "{ nixosModules.sops = ./sops-nix-stub.nix; nixosModules.default = ./sops-nix-stub.nix; }",
+            ),
+            flake_parts: stub_flake("flake-parts-stub.nix", "import ./flake-parts-stub.nix"),
+            home: tempfile::tempdir().expect("a temp HOME"),
+        }
+    }
+
+    /// `--override-input` for each of `inputs` (the flake's own input names).
+    fn overrides(&self, inputs: &[&str]) -> Vec<String> {
+        let mut args = Vec::new();
+        for input in inputs {
+            let dir = match *input {
+                "nixpkgs" => self.nixpkgs.path(),
+                "avalanche-net" => self.avalanche.path(),
+                "sops-nix" => self.sops_nix.path(),
+                "flake-parts" => self.flake_parts.path(),
+                other => panic!("no stand-in for the input {other}"),
+            };
+            args.extend([
+                "--override-input".to_owned(),
+                (*input).to_owned(),
+                format!("path:{}", dir.display()),
+            ]);
+        }
+        args
+    }
+
+    /// `nix ARGS --override-input …` in `flake`.
+    fn nix(&self, nix: &Path, flake: &Path, inputs: &[&str], args: &[&str]) -> (String, Output) {
+        let overrides = self.overrides(inputs);
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(overrides.iter().map(String::as_str));
+        let cmd = format!("nix {}", args.join(" "));
+        (cmd, nix_flake_cmd(nix, self.home.path(), flake, &all))
+    }
+
+    /// Each host's Tailscale settings (`HOSTS_TAILSCALE`) as `flake` evaluates them.
+    fn hosts_tailscale(&self, nix: &Path, flake: &Path, inputs: &[&str]) -> Json {
         let args = [
             "eval",
-            "--raw",
-            attr,
-            "--override-input",
-            "nixpkgs",
-            &fake_ref,
+            "--json",
+            ".#nixosConfigurations",
+            "--apply",
+            HOSTS_TAILSCALE,
         ];
-        let out = nix_flake_cmd(&nix, home.path(), repo.path(), &args);
-        assert!(
-            out.status.success(),
-            "{}",
-            show(&format!("nix {}", args.join(" ")), &out)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let top = tempfile::tempdir().expect("a temp dir");
+        serde_json::from_str(&self.nix_ok(nix, flake, inputs, &args)).expect("nix eval prints JSON")
+    }
 
-    // packages.vpn-manifests: the generated tree plus the committed SOPS secret.
+    /// `nix ARGS` that must succeed; its stdout.
+    fn nix_ok(&self, nix: &Path, flake: &Path, inputs: &[&str], args: &[&str]) -> String {
+        let (cmd, out) = self.nix(nix, flake, inputs, args);
+        assert!(out.status.success(), "{}", show(&cmd, &out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+const USER_FLAKE_INPUTS: &[&str] = &["nixpkgs", "avalanche-net", "sops-nix", "flake-parts"];
+const TEMPLATE_INPUTS: &[&str] = &["nixpkgs", "avalanche-net"];
+
+/// Each host's Tailscale settings as the flake evaluates them.
+const HOSTS_TAILSCALE: &str = "hosts: builtins.mapAttrs (_: h: { \
+    inherit (h.config.services.tailscale) enable useRoutingFeatures extraUpFlags extraSetFlags authKeyFile; \
+    setAfter = h.config.systemd.services.tailscaled-set.after or [ ]; \
+    failed = map (a: a.message) (builtins.filter (a: !a.assertion) h.config.assertions); \
+  }) hosts";
+
+/// `nix flake check --no-build` and `nix flake show` of a consuming flake: it
+/// evaluates every host (system.build.toplevel refuses a failed assertion), the
+/// packages and every check.
+fn flake_check_and_show(
+    stand_ins: &StandIns,
+    nix: &Path,
+    flake: &Path,
+    inputs: &[&str],
+    checks: &[&str],
+) {
+    stand_ins.nix_ok(nix, flake, inputs, &["flake", "check", "--no-build"]);
+    let shown: Json =
+        serde_json::from_str(&stand_ins.nix_ok(nix, flake, inputs, &["flake", "show", "--json"]))
+            .expect("nix flake show prints JSON");
+    assert!(
+        shown["packages"]["x86_64-linux"]["vpn-manifests"].is_object(),
+        "no packages.x86_64-linux.vpn-manifests: {shown:#}"
+    );
+    for check in checks {
+        assert!(
+            shown["checks"]["x86_64-linux"][check].is_object(),
+            "no checks.x86_64-linux.{check}: {shown:#}"
+        );
+    }
+}
+
+/// Runs the build scripts of `packages.vpn-manifests` and of the checks
+/// `<prefix>network` and `<prefix>manifests-in-sync` with the real binary, outside
+/// Nix (as `vpn_manifests_and_checks_scripts_run_outside_the_sandbox` does for this
+/// repository): `avalanche-net check`, `build` and `diff` on the consuming repo.
+/// Returns the built tree's files.
+fn run_consumer_scripts(
+    stand_ins: &StandIns,
+    nix: &Path,
+    flake: &Path,
+    inputs: &[&str],
+    prefix: &str,
+) -> BTreeMap<String, Vec<u8>> {
+    let raw = |attr: &str| stand_ins.nix_ok(nix, flake, inputs, &["eval", "--raw", attr]);
+    let top = tempfile::tempdir().expect("a temp dir");
     let manifests = top.path().join("vpn-manifests");
     let out = run_build_script(
         &raw(".#packages.x86_64-linux.vpn-manifests.script"),
@@ -1420,41 +1580,22 @@ fn vpn_manifests_and_checks_scripts_run_outside_the_sandbox() {
         "{}",
         show("vpn-manifests' script", &out)
     );
-    for file in [
-        "kubernetes/base/infra/network/vpn-proxy/kustomization.yaml",
-        "kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml",
-    ] {
-        assert!(
-            manifests.join(file).is_file(),
-            "vpn-manifests has no {file}\n{}",
-            show("vpn-manifests", &out)
-        );
-    }
-    let sops = std::fs::read_to_string(
-        manifests.join("kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml"),
-    )
-    .expect("reading the copied secret");
-    assert_eq!(
-        sops,
-        repo.read("kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml"),
-        "copied, never decrypted"
-    );
 
-    // checks.network: `avalanche-net check` on the sandbox's copy.
     let out = run_build_script(
-        &raw(".#checks.x86_64-linux.network.script"),
+        &raw(&format!(".#checks.x86_64-linux.{prefix}network.script")),
         &top.path().join("n"),
         &top.path().join("network-out"),
     );
     assert!(
         out.status.success(),
         "{}",
-        show("checks.network's script", &out)
+        show("the network check's script", &out)
     );
 
-    // checks.manifests-in-sync, with the tree built above in place of the store path.
     let store_path = raw(".#packages.x86_64-linux.vpn-manifests.outPath");
-    let script = raw(".#checks.x86_64-linux.manifests-in-sync.script");
+    let script = raw(&format!(
+        ".#checks.x86_64-linux.{prefix}manifests-in-sync.script"
+    ));
     assert!(
         script.contains(&store_path),
         "manifests-in-sync does not read vpn-manifests"
@@ -1463,7 +1604,351 @@ fn vpn_manifests_and_checks_scripts_run_outside_the_sandbox() {
     let out = run_build_script(&script, &top.path().join("s"), &top.path().join("sync-out"));
     assert!(
         out.status.success(),
-        "the committed tree is out of date (run `avalanche-net build` and commit):\n{}",
-        show("checks.manifests-in-sync's script", &out)
+        "{}",
+        show("manifests-in-sync's script", &out)
+    );
+    support::tree(&manifests)
+}
+
+#[test]
+fn user_flake_consumes_the_flake_as_an_input() {
+    let Some(lib) = nixpkgs_lib(
+        "tests/fixtures/user-flake (flake-parts, sops-nix, own hosts and declarations path) \
+         with `nix flake check --no-build` and `nix eval`",
+    ) else {
+        return;
+    };
+    let Some(nix) = support::oracle("nix") else {
+        return;
+    };
+    let stand_ins = StandIns::new(&lib);
+    let user = TempRepo::from_fixture("fixtures/user-flake");
+
+    flake_check_and_show(
+        &stand_ins,
+        &nix,
+        user.path(),
+        USER_FLAKE_INPUTS,
+        &[
+            "avalanche-network",
+            "avalanche-manifests-in-sync",
+            "avalanche-host-gw-01",
+            "avalanche-host-desk",
+            "avalanche-host-vault",
+        ],
+    );
+
+    let hosts = stand_ins.hosts_tailscale(&nix, user.path(), USER_FLAKE_INPUTS);
+    assert_eq!(
+        hosts,
+        json!({
+            // Its own "both" and its own sops-nix auth key, with the declared routes.
+            "gw-01": {
+                "enable": true,
+                "useRoutingFeatures": "both",
+                "extraUpFlags": [],
+                "extraSetFlags": ["--advertise-routes=192.168.10.0/24"],
+                "authKeyFile": "/run/secrets/tailscale_auth_key",
+                "setAfter": ["tailscaled.service", "tailscaled-autoconnect.service"],
+                "failed": [],
+            },
+            // Its own `tailscale set` unit runs before ours.
+            "desk": {
+                "enable": true,
+                "useRoutingFeatures": "client",
+                "extraUpFlags": [],
+                "extraSetFlags": ["--accept-routes"],
+                "authKeyFile": null,
+                "setAfter": ["tailscaled.service", "tailscale-prefs.service"],
+                "failed": [],
+            },
+            // Tagged at first login with the sops-nix key given to the module.
+            "vault": {
+                "enable": true,
+                "useRoutingFeatures": "none",
+                "extraUpFlags": ["--advertise-tags=tag:infra"],
+                "extraSetFlags": [],
+                "authKeyFile": "/run/secrets/vault-tailscale",
+                "setAfter": [],
+                "failed": [],
+            },
+        })
+    );
+
+    // The checks' scripts run with the declarations at infra/network.nix.
+    let built = run_consumer_scripts(
+        &stand_ins,
+        &nix,
+        user.path(),
+        USER_FLAKE_INPUTS,
+        "avalanche-",
+    );
+    assert_eq!(
+        built.get("tailscale/policy.hujson"),
+        Some(&user.read("tailscale/policy.hujson").into_bytes()),
+        "vpn-manifests did not build the user's policy file"
+    );
+}
+
+#[test]
+fn user_flake_misuse_fails_with_a_message_saying_how_to_fix_it() {
+    let Some(lib) = nixpkgs_lib(
+        "tests/fixtures/user-flake broken on purpose (tags without an auth key, a path-literal \
+         auth key, a contradicting `tailscale set`, a router without forwarding)",
+    ) else {
+        return;
+    };
+    let Some(nix) = support::oracle("nix") else {
+        return;
+    };
+    let stand_ins = StandIns::new(&lib);
+    let user = TempRepo::from_fixture("fixtures/user-flake");
+    let cases: [(&str, &str, &str, &[&str]); 5] = [
+        (
+            "vault",
+            "machines/vault/default.nix",
+            "{ ... }: { avalanche.tailscale.enable = true; }",
+            &[
+                r#"avalanche.network.tailscale.nodes.vault.tags = [ "tag:infra" ], but host "vault" has no auth key"#,
+                r#"Set avalanche.tailscale.authKeyFile = config.sops.secrets."<name>".path;"#,
+            ],
+        ),
+        (
+            "vault",
+            "machines/vault/default.nix",
+            "{ ... }: { avalanche.tailscale = { enable = true; authKeyFile = ../../secrets/vault/tailscale.yaml; }; }",
+            &[
+                "A definition for option `avalanche.tailscale.authKeyFile' is not of type",
+                "absolute path outside the Nix store, as a string",
+                "never a path literal such as ./authkey",
+            ],
+        ),
+        (
+            "gw-01",
+            "machines/gw-01/default.nix",
+            r#"{ ... }: { avalanche.tailscale = { enable = true; nodeName = "gw"; }; services.tailscale.authKeyFile = ../../secrets/gw/tailscale.yaml; }"#,
+            &[
+                r#"services.tailscale.authKeyFile on host "gw-01" is a path literal"#,
+                "Use a string path outside the store",
+            ],
+        ),
+        (
+            "desk",
+            "machines/desk/default.nix",
+            r#"{ ... }: { avalanche.tailscale.enable = true; systemd.services.tailscale-prefs.script = "tailscale set --ssh --accept-routes=false"; }"#,
+            &[
+                r#"systemd.services.tailscale-prefs on host "desk" runs `tailscale set --accept-routes=false`, which contradicts --accept-routes=true"#,
+                "remove that flag from the unit, or change the node's role",
+            ],
+        ),
+        (
+            "gw-01",
+            "machines/gw-01/default.nix",
+            r#"{ ... }: { avalanche.tailscale = { enable = true; nodeName = "gw"; authKeyFile = "/run/secrets/gw"; }; services.tailscale.useRoutingFeatures = "client"; }"#,
+            &[
+                r#"avalanche.network.tailscale.nodes.gw is a subnet-router, which needs services.tailscale.useRoutingFeatures = "server" (or "both"), but the host sets "client""#,
+            ],
+        ),
+    ];
+    for (host, file, text, needles) in cases {
+        let original = user.read(file);
+        user.write(file, &format!("{text}\n"));
+        user.commit_all();
+        let attr = format!(".#nixosConfigurations.{host}.config.system.build.toplevel.drvPath");
+        let (cmd, out) = stand_ins.nix(
+            &nix,
+            user.path(),
+            USER_FLAKE_INPUTS,
+            &["eval", "--raw", &attr],
+        );
+        let stderr = squash(&String::from_utf8_lossy(&out.stderr));
+        assert!(
+            !out.status.success(),
+            "{file} = {text} evaluated:\n{}",
+            show(&cmd, &out)
+        );
+        for needle in needles {
+            assert!(
+                stderr.contains(&squash(needle)),
+                "{file} = {text}: no `{needle}` in the error:\n{}",
+                show(&cmd, &out)
+            );
+        }
+        user.write(file, &original);
+        user.commit_all();
+    }
+}
+
+/// The template as `nix flake init -t` writes it: in an empty git repository.
+fn instantiate_template(nix: &Path, flake: &Path, home: &Path) -> TempRepo {
+    let repo = TempRepo::new();
+    let from = format!("path:{}#default", flake.display());
+    let out = nix_flake_cmd(nix, home, repo.path(), &["flake", "init", "-t", &from]);
+    assert!(out.status.success(), "{}", show("nix flake init -t", &out));
+    repo.commit_all();
+    repo
+}
+
+/// The files `templates.default` gives (`nix flake init -t`).
+const TEMPLATE_FILES: &[&str] = &[
+    ".sops.yaml",
+    "flake.nix",
+    "hosts/myhost/default.nix",
+    "kubernetes/.avalanche-generated.json",
+    "nix/network.nix",
+    "tailscale/policy.hujson",
+];
+
+#[test]
+fn template_instantiates_with_its_files_and_checks_clean() {
+    let Some(nix) = support::oracle("nix") else {
+        return;
+    };
+    // The flake as a user gets it, templates included; `nix flake init` fetches
+    // no input (the template is a path of the flake).
+    let flake = TempRepo::bundled();
+    support::copy_dir(&root().join("templates"), &flake.path().join("templates"));
+    flake.commit_all();
+    let home = tempfile::tempdir().expect("a temp HOME");
+    let repo = instantiate_template(&nix, flake.path(), home.path());
+    let files: Vec<String> = support::tree(repo.path())
+        .into_keys()
+        .filter(|f| !f.starts_with(".git/") && !f.ends_with('/'))
+        .collect();
+    assert_eq!(files, TEMPLATE_FILES, "the template's files");
+    // A working start: the declarations check clean (warnings aside) and the
+    // committed generated files are what they produce.
+    repo.run(&["check"]).expect_code(0);
+    repo.run(&["diff"]).expect_code(0);
+}
+
+#[test]
+fn user_flake_fixture_checks_clean_with_its_declarations_path() {
+    // What checks.avalanche-network runs in the sandbox, run here on the fixture
+    // itself: a coherent operator repository (secrets sealed, generated files
+    // committed), declared at infra/network.nix.
+    let user = TempRepo::from_fixture("fixtures/user-flake");
+    user.run(&["--network", "infra/network.nix", "check"])
+        .expect_code(0);
+    user.run(&["--network", "infra/network.nix", "diff"])
+        .expect_code(0);
+}
+
+#[test]
+fn template_passes_the_flake_checks_with_a_stand_in_nixpkgs() {
+    let Some(lib) =
+        nixpkgs_lib("the template's `nix flake check --no-build` and its checks' scripts")
+    else {
+        return;
+    };
+    let Some(nix) = support::oracle("nix") else {
+        return;
+    };
+    let stand_ins = StandIns::new(&lib);
+    let repo = instantiate_template(&nix, stand_ins.avalanche.path(), stand_ins.home.path());
+    flake_check_and_show(
+        &stand_ins,
+        &nix,
+        repo.path(),
+        TEMPLATE_INPUTS,
+        &[
+            "avalanche-network",
+            "avalanche-manifests-in-sync",
+            "avalanche-host-myhost",
+        ],
+    );
+    let hosts = stand_ins.hosts_tailscale(&nix, repo.path(), TEMPLATE_INPUTS);
+    assert_eq!(
+        hosts,
+        json!({
+            "myhost": {
+                "enable": true,
+                "useRoutingFeatures": "client",
+                "extraUpFlags": [],
+                "extraSetFlags": ["--accept-routes"],
+                "authKeyFile": null,
+                "setAfter": ["tailscaled.service"],
+                "failed": [],
+            },
+        })
+    );
+    run_consumer_scripts(&stand_ins, &nix, repo.path(), TEMPLATE_INPUTS, "avalanche-");
+}
+
+#[test]
+fn lib_needs_the_users_src_and_finds_any_declarations_path() {
+    let Some(lib) = nixpkgs_lib("lib.mkVpnManifests/mkChecks arguments") else {
+        return;
+    };
+    let Some(tool) = support::oracle("nix-instantiate") else {
+        return;
+    };
+    let fails = |expr: &str, needles: &[&str]| {
+        let full = format!(
+            "let l = import ./nix/lib.nix {{ lib = import {}; }}; \
+               pkgs = {{ runCommand = n: e: s: s; writeText = n: t: t; git = \"git\"; }}; \
+             in {expr}",
+            path_str(&lib)
+        );
+        let out = Command::new(&tool)
+            .args(["--eval", "--strict", "-E", &full])
+            .current_dir(root())
+            .output()
+            .expect("running nix-instantiate");
+        let stderr = squash(&String::from_utf8_lossy(&out.stderr));
+        assert!(!out.status.success(), "{}", show(expr, &out));
+        for needle in needles {
+            assert!(
+                stderr.contains(&squash(needle)),
+                "no `{needle}`:\n{}",
+                show(expr, &out)
+            );
+        }
+    };
+    fails(
+        "l.mkVpnManifests { inherit pkgs; avalanche-net = \"t\"; }",
+        &[
+            "avalanche-net lib.mkVpnManifests: `src` is required",
+            "src = self;",
+        ],
+    );
+    fails(
+        "l.mkChecks { inherit pkgs; avalanche-net = \"t\"; }",
+        &["avalanche-net lib.mkChecks: `src` is required"],
+    );
+    fails(
+        "l.mkVpnManifests { inherit pkgs; avalanche-net = \"t\"; src = ./tests/fixtures/user-flake; }",
+        &[
+            "no declarations at nix/network.nix in src",
+            "Pass network = \"<path of your declarations, relative to src>\";",
+        ],
+    );
+    fails(
+        "l.mkVpnManifests { inherit pkgs; avalanche-net = \"t\"; src = ./tests/fixtures/user-flake; network = ./nix/network.nix; }",
+        &["is not inside src", "network = \"nix/network.nix\";"],
+    );
+    // A path inside src and the same path as a string name the same file; the
+    // script copies the declarations there, not to nix/network.nix.
+    let script = |network: &str| {
+        eval_json(
+            &tool,
+            &[
+                "-E",
+                &format!(
+                    "let l = import ./nix/lib.nix {{ lib = import {}; }}; \
+                       pkgs = {{ runCommand = n: e: s: s; writeText = n: t: n; git = \"git\"; }}; \
+                     in l.mkVpnManifests {{ inherit pkgs; avalanche-net = \"t\"; \
+                          src = ./tests/fixtures/user-flake; network = {network}; }}",
+                    path_str(&lib)
+                ),
+            ],
+        )
+    };
+    let by_path = script("./tests/fixtures/user-flake/infra/network.nix");
+    assert_eq!(by_path, script("\"infra/network.nix\""));
+    let text = by_path.as_str().expect("the script");
+    assert!(
+        text.contains("repo/infra/network.nix") && !text.contains("repo/nix/network.nix"),
+        "{text}"
     );
 }

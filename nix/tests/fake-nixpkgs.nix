@@ -99,8 +99,14 @@ in
 {
   lib = lib // {
     nixosSystem =
-      { modules, ... }:
+      {
+        modules,
+        specialArgs ? { },
+        ...
+      }:
       lib.evalModules {
+        inherit specialArgs;
+        class = "nixos";
         modules = [
           ./nixos-stubs.nix
           nixosExtraStubs
