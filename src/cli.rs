@@ -51,11 +51,15 @@ pub struct GlobalArgs {
 /// `--eval`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EvalMode {
-    /// The static reader; real Nix when the file leaves its subset and nix is installed.
+    /// The static reader; when the file leaves its subset and nix-instantiate is
+    /// installed, nix-instantiate on that file only: restricted to the repository,
+    /// read-only, no import-from-derivation (no build runs), with a note on stderr.
     Auto,
     /// The built-in reader of a pure subset of Nix only (no Nix needed).
     Static,
-    /// Real Nix (`nix-instantiate`, or `nix eval` in a flake).
+    /// Real Nix: `nix eval .#lib.network` in a flake repository, else nix-instantiate.
+    /// Evaluating the flake RUNS THE REPOSITORY'S CODE (builds included): use it on
+    /// repositories you trust.
     Nix,
 }
 

@@ -59,10 +59,26 @@ impl Context {
     /// file (absent, or a directory), else `None`.
     pub fn network_missing(&self) -> Option<Diagnostic> {
         let file = self.network_file();
-        if file.is_file() {
-            return None;
-        }
         let shown = file.strip_prefix(&self.repo).unwrap_or(&file);
+        match avalanche_fsread::open(&file) {
+            Ok(_) => return None,
+            Err(avalanche_fsread::ReadError::NotRegular { kind, .. }) if kind != "a directory" => {
+                // `/dev/zero`, a FIFO: it exists, and reading it would never end.
+                return Some(
+                    Diagnostic::error(
+                        "network-missing",
+                        format!("{} is {kind}, not a regular file", shown.display()),
+                    )
+                    .with_help(
+                        "pass the declarations file itself (a Nix file) with `--network FILE`",
+                    ),
+                );
+            }
+            Err(e) if !e.is_not_found() && !file.is_dir() => {
+                return Some(Diagnostic::error("network-missing", e.to_string()));
+            }
+            Err(_) => {}
+        }
         if file.is_dir() {
             return Some(
                 Diagnostic::error(
@@ -79,7 +95,18 @@ impl Context {
             "network-missing",
             format!("{} does not exist", shown.display()),
         );
-        if self.repo_guessed && self.global.network.is_none() {
+        if self.repo_guessed
+            && self.global.network.is_none()
+            && let Some(bare) = self.repo.ancestors().find(|d| is_bare_repository(d))
+        {
+            diagnostic = diagnostic.with_note(format!(
+                "{} is a bare git repository: it has no work tree, so no files to check",
+                bare.display()
+            ));
+            diagnostic = diagnostic.with_help(
+                "run avalanche-net in a clone with a work tree (`git clone` the bare repository, or `git worktree add`)",
+            );
+        } else if self.repo_guessed && self.global.network.is_none() {
             diagnostic = diagnostic.with_note(format!(
                 "{} is not inside a git repository, so it stands in for the repository root",
                 self.repo.display()
@@ -116,8 +143,10 @@ impl Context {
     /// Evaluates a Nix file with the reader `--eval` asks for.
     ///
     /// `auto`: the static reader; when the only errors are `nix-unsupported` and
-    /// `nix-instantiate` is on PATH, real Nix instead, with a note on stderr (unless
-    /// `--quiet`) saying which construct left the subset and where.
+    /// `nix-instantiate` is on PATH, real Nix on that file alone, restricted to the
+    /// repository, read-only and without import-from-derivation (never the flake:
+    /// that runs the repository's code, and is only for an explicit `--eval nix`).
+    /// A note on stderr (even with `--quiet`) says that real Nix was used, and why.
     pub fn evaluate(&self, file: &Path, sources: &mut SourceMap) -> Result<Value, Vec<Diagnostic>> {
         match self.global.eval {
             EvalMode::Static => avalanche_nix::read_file(file, sources),
@@ -130,36 +159,30 @@ impl Context {
                 let Some(first) = avalanche_nix::only_unsupported(&diagnostics) else {
                     return Err(diagnostics);
                 };
-                if !avalanche_nix::nix_available_for(file) {
+                if !avalanche_nix::nix_instantiate_available() {
                     return Err(diagnostics);
                 }
-                if !self.global.quiet {
-                    let construct =
-                        avalanche_nix::unsupported_construct(first).unwrap_or("a construct");
-                    let (shown, at) = match first.span {
-                        Some(span) => {
-                            let (line, col) = sources.line_col(span);
-                            let path = sources.path(span.file);
-                            let path = path.strip_prefix(&self.repo).unwrap_or(path);
-                            (path.display().to_string(), format!(" at {line}:{col}"))
-                        }
-                        None => (
-                            file.strip_prefix(&self.repo)
-                                .unwrap_or(file)
-                                .display()
-                                .to_string(),
-                            String::new(),
-                        ),
-                    };
-                    let tool = match avalanche_nix::nix_tool_for(file) {
-                        "nix" => "nix eval",
-                        other => other,
-                    };
-                    eprintln!(
-                        "note: {shown} leaves the static subset ({construct}{at}); evaluated with {tool}"
-                    );
-                }
-                avalanche_nix::eval_with_nix(file).map_err(|d| vec![d])
+                let construct =
+                    avalanche_nix::unsupported_construct(first).unwrap_or("a construct");
+                let (shown, at) = match first.span {
+                    Some(span) => {
+                        let (line, col) = sources.line_col(span);
+                        let path = sources.path(span.file);
+                        let path = path.strip_prefix(&self.repo).unwrap_or(path);
+                        (path.display().to_string(), format!(" at {line}:{col}"))
+                    }
+                    None => (
+                        file.strip_prefix(&self.repo)
+                            .unwrap_or(file)
+                            .display()
+                            .to_string(),
+                        String::new(),
+                    ),
+                };
+                eprintln!(
+                    "note: {shown} leaves the static subset ({construct}{at}); evaluated with nix-instantiate (real Nix, on this file only: restricted to the repository, read-only, no import-from-derivation; `--eval nix` evaluates the flake)"
+                );
+                avalanche_nix::eval_restricted(file, &self.repo).map_err(|d| vec![d])
             }
         }
     }
@@ -234,6 +257,12 @@ impl Context {
         );
         eprint!("{text}");
     }
+}
+
+/// Whether `dir` is a bare git repository (or a `.git` directory): `HEAD`, `objects/`
+/// and `refs/` right in it.
+fn is_bare_repository(dir: &Path) -> bool {
+    dir.join("HEAD").is_file() && dir.join("objects").is_dir() && dir.join("refs").is_dir()
 }
 
 /// The nearest ancestor holding `.git`, if any.

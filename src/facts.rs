@@ -13,20 +13,164 @@ use avalanche_model::Network;
 use ignore::gitignore::Gitignore;
 use std::path::{Path, PathBuf};
 
-/// Files larger than this are not read as text (lock files and generated blobs
-/// are far smaller; a text search through them would be noise).
+/// Files up to this size are read whole as text. Larger text files are read in
+/// bounded memory once the network is known, keeping the lines `check` needs (see
+/// [`read_sparse`]): a large file is never skipped silently.
 const MAX_TEXT_BYTES: u64 = 4 << 20;
+
+/// Files `check` parses as a whole (`flake.nix`, `.sops.yaml`, the Tailscale
+/// policy, the declarations) are read whole up to this size; over it, they are
+/// reported as not read.
+const MAX_WHOLE_BYTES: u64 = 64 << 20;
+
+/// Lines of a large file kept because they are SOPS metadata stop being kept past
+/// this many bytes (the metadata of a file is a few kilobytes).
+const MAX_KEPT_BYTES: usize = 16 << 20;
+
+/// A file `check` could not read as text, for the summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// Repository-relative path (lossy for a name that is not UTF-8).
+    pub path: String,
+    /// Why: `binary`, `not UTF-8 text`, or the read error.
+    pub reason: String,
+    /// True when it could not be read at all (not merely binary).
+    pub unreadable: bool,
+}
 
 /// Completes the facts for `network`: `listing` (started before the declarations
 /// were read) has listed and read the files and prepared everything that does not
 /// depend on the network; `generated` are the paths of the files the render plan
 /// holds (the caller rendered it once; empty when it could not be rendered).
+/// Large text files are read now, keeping the lines that mention what the network
+/// retired and their SOPS metadata. Also returns the files not read as text.
 pub fn gather(
     network: &Network,
     generated: Vec<String>,
     listing: FileList,
-) -> anyhow::Result<RepoFacts> {
-    Ok(listing.finish()?.finish(generated, &network.kubernetes.dir))
+) -> anyhow::Result<(RepoFacts, Vec<Skipped>)> {
+    let repo = listing.repo.clone();
+    let (mut prepared, large, mut skipped) = listing.finish()?;
+    let needles = retired_needles(network);
+    for rel in large {
+        match read_sparse(&repo.join(&rel), &needles) {
+            Ok(Some(text)) => prepared.add_text(&rel, text),
+            Ok(None) => skipped.push(Skipped {
+                path: rel,
+                reason: "binary".into(),
+                unreadable: false,
+            }),
+            Err(e) => skipped.push(Skipped {
+                path: rel,
+                reason: e.to_string(),
+                unreadable: true,
+            }),
+        }
+    }
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((prepared.finish(generated, &network.kubernetes.dir), skipped))
+}
+
+/// What a line of a large file must contain (ASCII case aside) to be kept: the
+/// retired hosts' names, aliases and age recipients.
+fn retired_needles(network: &Network) -> Vec<Vec<u8>> {
+    let mut needles: Vec<Vec<u8>> = Vec::new();
+    for (name, host) in &network.retired {
+        needles.push(name.as_str().to_ascii_lowercase().into_bytes());
+        for alias in &host.aliases {
+            needles.push(alias.value.as_str().to_ascii_lowercase().into_bytes());
+        }
+        for recipient in &host.age_recipients {
+            needles.push(recipient.value.to_ascii_lowercase().into_bytes());
+        }
+    }
+    needles.retain(|n| !n.is_empty());
+    needles
+}
+
+/// Reads a large file in bounded memory: the result has every line of the file,
+/// but only the lines that contain a needle, or belong to a SOPS metadata block
+/// (from a `sops:` line to the next `---`, or from a `"sops":` line to the end), keep
+/// their text; the others are left empty, so line numbers hold. A line over 64 KiB
+/// that holds a needle keeps only the needle. `None` for a binary file (a NUL in
+/// its first 8000 bytes, as git decides).
+fn read_sparse(path: &Path, needles: &[Vec<u8>]) -> anyhow::Result<Option<String>> {
+    use std::io::Read as _;
+    const LONG_LINE: usize = 64 << 10;
+    let (file, _) = avalanche_fsread::open(path)?;
+    let mut reader = std::io::BufReader::with_capacity(64 << 10, file);
+    let mut out = String::new();
+    let mut line: Vec<u8> = Vec::new();
+    // A line over LONG_LINE keeps only its last KiB (where a needle may start);
+    // `long_hit` is a needle it was seen to hold.
+    let mut long = false;
+    let mut long_hit: Option<Vec<u8>> = None;
+    let mut in_sops = false;
+    let mut first = true;
+    let mut chunk = vec![0u8; 64 << 10];
+    let find = |text: &[u8]| -> Option<Vec<u8>> {
+        let lower = text.to_ascii_lowercase();
+        needles
+            .iter()
+            .find(|n| memchr::memmem::find(&lower, n).is_some())
+            .cloned()
+    };
+    let mut finish_line = |line: &mut Vec<u8>, long: &mut bool, long_hit: &mut Option<Vec<u8>>| {
+        if line.starts_with(b"sops:") || memchr::memmem::find(line, b"\"sops\":").is_some() {
+            in_sops = true;
+        } else if line.starts_with(b"---") {
+            in_sops = false;
+        }
+        let hit = long_hit.take().or_else(|| find(line));
+        if *long {
+            if let Some(needle) = hit {
+                out.push_str(&String::from_utf8_lossy(&needle));
+            }
+        } else if (hit.is_some() || in_sops) && out.len() < MAX_KEPT_BYTES {
+            out.push_str(&String::from_utf8_lossy(line));
+        }
+        out.push('\n');
+        line.clear();
+        *long = false;
+    };
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        let bytes = &chunk[..n];
+        if first {
+            first = false;
+            if bytes[..bytes.len().min(8000)].contains(&0) {
+                return Ok(None);
+            }
+        }
+        for piece in bytes.split_inclusive(|b| *b == b'\n') {
+            let (content, ends) = match piece.strip_suffix(b"\n") {
+                Some(c) => (c, true),
+                None => (piece, false),
+            };
+            line.extend_from_slice(content);
+            if line.len() > LONG_LINE {
+                if long_hit.is_none() {
+                    long_hit = find(&line);
+                }
+                long = true;
+                let keep = 1024.min(line.len());
+                line.drain(..line.len() - keep);
+            }
+            if ends {
+                finish_line(&mut line, &mut long, &mut long_hit);
+            }
+        }
+    }
+    if !line.is_empty() || long {
+        finish_line(&mut line, &mut long, &mut long_hit);
+        out.pop();
+    }
+    Ok(Some(out))
 }
 
 /// The repository's files (the ones git shows, less `.avalancheignore`d paths),
@@ -34,8 +178,13 @@ pub fn gather(
 /// walk, the reads and the parsing of `flake.nix`, `.sops.yaml` and the SOPS files
 /// overlap reading, evaluating and rendering the declarations.
 pub struct FileList {
-    reader: std::thread::JoinHandle<anyhow::Result<PreparedFacts>>,
+    repo: PathBuf,
+    reader: std::thread::JoinHandle<anyhow::Result<Listed>>,
 }
+
+/// What the reader thread hands over: the prepared facts, the large text files
+/// left for [`gather`], the files not read.
+type Listed = (PreparedFacts, Vec<String>, Vec<Skipped>);
 
 impl FileList {
     /// Starts listing, reading and preparing the files of `repo`;
@@ -43,17 +192,19 @@ impl FileList {
     pub fn start(repo: &Path, network_file: &Path) -> FileList {
         let repo = repo.to_path_buf();
         let network_file = network_file.to_path_buf();
+        let root = repo.clone();
         FileList {
+            repo,
             reader: std::thread::spawn(move || {
-                let files = read_files(&repo)?;
-                let declarations = declaration_files(&repo, &network_file);
-                Ok(RepoFacts::prepare(files, declarations))
+                let declarations = declaration_files(&root, &network_file);
+                let (files, large, skipped) = read_files(&root, &declarations)?;
+                Ok((RepoFacts::prepare(files, declarations), large, skipped))
             }),
         }
     }
 
-    /// The prepared facts.
-    fn finish(self) -> anyhow::Result<PreparedFacts> {
+    /// The prepared facts, the large files, the skipped files.
+    fn finish(self) -> anyhow::Result<Listed> {
         match self.reader.join() {
             Ok(result) => result,
             Err(panic) => std::panic::resume_unwind(panic),
@@ -61,33 +212,70 @@ impl FileList {
     }
 }
 
-/// Lists and reads the repository's files (text for UTF-8 files up to
-/// [`MAX_TEXT_BYTES`]).
-fn read_files(repo: &Path) -> anyhow::Result<Vec<RepoFile>> {
+/// Lists and reads the repository's files: text for UTF-8 files up to
+/// [`MAX_TEXT_BYTES`] (and for the files parsed whole, up to [`MAX_WHOLE_BYTES`]).
+/// Also returns the larger files, to be read by [`gather`], and the files not read.
+fn read_files(
+    repo: &Path,
+    declarations: &[String],
+) -> anyhow::Result<(Vec<RepoFile>, Vec<String>, Vec<Skipped>)> {
+    use avalanche_check::facts::{FLAKE, SOPS_CONFIG, TAILSCALE_POLICY};
     let ignored = load_ignore(repo)?;
-    let paths = list_files(repo, &ignored)?;
-    let mut files = Vec::with_capacity(paths.len());
-    for rel in paths {
+    let listing = list_files(repo, &ignored)?;
+    let mut skipped = listing.unrepresentable;
+    let mut files = Vec::with_capacity(listing.paths.len());
+    let mut large = Vec::new();
+    for rel in listing.paths {
         let full = repo.join(&rel);
-        // Opened once, then sized from the open file: a file deleted or replaced
-        // since the listing is skipped, not misread.
-        let Ok(mut file) = std::fs::File::open(&full) else {
-            continue;
+        // Opened once (never a FIFO or device: the path may have been swapped since
+        // the listing), then sized from the open file.
+        let (mut file, len) = match avalanche_fsread::open(&full) {
+            Ok(opened) => opened,
+            Err(e) => {
+                if !e.is_not_found() {
+                    skipped.push(Skipped {
+                        path: rel,
+                        reason: e.to_string(),
+                        unreadable: true,
+                    });
+                }
+                continue;
+            }
         };
-        let Ok(meta) = file.metadata() else { continue };
-        if !meta.is_file() {
-            continue;
-        }
-        let text = if meta.len() > MAX_TEXT_BYTES {
+        let whole = [FLAKE, SOPS_CONFIG, TAILSCALE_POLICY].contains(&rel.as_str())
+            || declarations.contains(&rel);
+        let limit = if whole {
+            MAX_WHOLE_BYTES
+        } else {
+            MAX_TEXT_BYTES
+        };
+        let text = if len > limit {
+            if whole {
+                skipped.push(Skipped {
+                    path: rel.clone(),
+                    reason: format!("{len} bytes, over the limit of {limit} bytes for this file"),
+                    unreadable: true,
+                });
+            } else {
+                large.push(rel.clone());
+            }
             None
         } else {
-            let bytes = crate::sized_read::read_all(&mut file, meta.len())
+            let bytes = crate::sized_read::read_all(&mut file, len)
                 .with_context(|| format!("reading {}", full.display()))?;
-            as_text(bytes)
+            let text = as_text(bytes);
+            if text.is_none() {
+                skipped.push(Skipped {
+                    path: rel.clone(),
+                    reason: "binary or not UTF-8".into(),
+                    unreadable: false,
+                });
+            }
+            text
         };
         files.push(RepoFile { path: rel, text });
     }
-    Ok(files)
+    Ok((files, large, skipped))
 }
 
 /// The name of the file listing paths `check` leaves out (gitignore syntax).
@@ -124,18 +312,27 @@ fn as_text(bytes: Vec<u8>) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
+/// The files of a repository, and the ones whose names cannot be represented.
+struct Listing {
+    /// Repository-relative, `/`-separated, sorted.
+    paths: Vec<String>,
+    /// Files whose names are not UTF-8 (or whose index could not be read).
+    unrepresentable: Vec<Skipped>,
+}
+
 /// Repository-relative, `/`-separated, sorted paths of the repository's files, less
 /// the `.avalancheignore`d ones.
 ///
 /// In a git repository these are the files `git ls-files --cached --others
-/// --exclude-standard` shows, found without running git: a walk that honours
-/// `.gitignore` files, `.git/info/exclude` and git's global excludes file, and does
-/// not enter `.git` or nested repositories (submodules). Spawning git costs more
-/// than the whole check of a homelab repository. The one difference: a file that
-/// is ignored but was force-added (`git add -f`) is not seen. Outside a git
-/// repository, every file but those under `.git`, `target`, `result*` and
-/// `node_modules`.
-fn list_files(repo: &Path, ignored: &Gitignore) -> anyhow::Result<Vec<String>> {
+/// --exclude-standard` shows, found without running git: the tracked files from
+/// git's index (`.git/index`: tracked means tracked, even when `.gitignore` matches
+/// it), plus a walk that honours `.gitignore` files, `.git/info/exclude` and git's
+/// global excludes file, and does not enter `.git` or nested repositories
+/// (submodules). Spawning git costs more than the whole check of a homelab
+/// repository. Outside a git repository, every file but those under `.git`,
+/// `target`, `result*` and `node_modules`. A name that is not UTF-8 cannot be
+/// reported at a location: it is listed in `unrepresentable`.
+fn list_files(repo: &Path, ignored: &Gitignore) -> anyhow::Result<Listing> {
     let in_git = repo.ancestors().any(|dir| dir.join(".git").exists());
     let mut walk = ignore::WalkBuilder::new(repo);
     walk.standard_filters(false)
@@ -156,6 +353,7 @@ fn list_files(repo: &Path, ignored: &Gitignore) -> anyhow::Result<Vec<String>> {
         anyhow::bail!("{}: {err}", global.display());
     }
     let root = repo.to_path_buf();
+    let avalancheignore = ignored;
     let ignored = ignored.clone();
     // A directory holding `.git` (a submodule, a checkout inside the tree) is a
     // nested repository, not ours: its paths are dropped after the walk (noticing
@@ -181,6 +379,12 @@ fn list_files(repo: &Path, ignored: &Gitignore) -> anyhow::Result<Vec<String>> {
         keep_entry(&root, &ignored, in_git, entry)
     });
     let mut paths = Vec::new();
+    let mut unrepresentable = Vec::new();
+    let not_utf8 = |rel: &Path| Skipped {
+        path: rel.to_string_lossy().into_owned(),
+        reason: "its name is not UTF-8: rename it".into(),
+        unreadable: true,
+    };
     for entry in walk.build() {
         let entry = entry.with_context(|| format!("listing the files of {}", repo.display()))?;
         // Regular files, and symlinks to regular files (git lists a link; its
@@ -193,10 +397,62 @@ fn list_files(repo: &Path, ignored: &Gitignore) -> anyhow::Result<Vec<String>> {
             _ => false,
         };
         if !regular {
+            // A FIFO, device or socket (or a link to one) is never opened, and
+            // never skipped silently. Directories and dangling links are not files.
+            use std::os::unix::fs::FileTypeExt as _;
+            if let Ok(meta) = std::fs::metadata(entry.path())
+                && let kind = meta.file_type()
+                && (kind.is_fifo()
+                    || kind.is_char_device()
+                    || kind.is_block_device()
+                    || kind.is_socket())
+                && let Ok(rel) = entry.path().strip_prefix(repo)
+            {
+                unrepresentable.push(Skipped {
+                    path: rel.to_string_lossy().into_owned(),
+                    reason: "not a regular file (a FIFO, device or socket): never read".into(),
+                    unreadable: true,
+                });
+            }
             continue;
         }
         if let Ok(rel) = entry.path().strip_prefix(repo) {
-            paths.push(rel.to_string_lossy().replace('\\', "/"));
+            match rel.to_str() {
+                Some(rel) => paths.push(rel.replace('\\', "/")),
+                None => unrepresentable.push(not_utf8(rel)),
+            }
+        }
+    }
+    // Tracked files the walk did not see (ignored, yet tracked).
+    if in_git && let Some(index) = crate::git_index::index_path(repo) {
+        match crate::git_index::tracked(&index) {
+            Ok(tracked) => {
+                let seen: std::collections::HashSet<String> = paths.iter().cloned().collect();
+                for raw in tracked {
+                    let Ok(rel) = String::from_utf8(raw.clone()) else {
+                        let rel =
+                            <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(&raw);
+                        if std::fs::metadata(repo.join(rel)).is_ok_and(|m| m.is_file()) {
+                            unrepresentable.push(not_utf8(Path::new(rel)));
+                        }
+                        continue;
+                    };
+                    if seen.contains(&rel)
+                        || avalancheignore
+                            .matched_path_or_any_parents(Path::new(&rel), false)
+                            .is_ignore()
+                        || !std::fs::metadata(repo.join(&rel)).is_ok_and(|m| m.is_file())
+                    {
+                        continue;
+                    }
+                    paths.push(rel);
+                }
+            }
+            Err(e) => unrepresentable.push(Skipped {
+                path: index.display().to_string(),
+                reason: format!("{e:#} (tracked files that .gitignore matches are not seen)"),
+                unreadable: true,
+            }),
         }
     }
     let nested: Vec<String> = match nested.lock() {
@@ -211,7 +467,13 @@ fn list_files(repo: &Path, ignored: &Gitignore) -> anyhow::Result<Vec<String>> {
         paths.retain(|p| !nested.iter().any(|dir| p.starts_with(dir.as_str())));
     }
     paths.sort_unstable();
-    Ok(paths)
+    paths.dedup();
+    unrepresentable.sort_by(|a, b| a.path.cmp(&b.path));
+    unrepresentable.dedup_by(|a, b| a.path == b.path);
+    Ok(Listing {
+        paths,
+        unrepresentable,
+    })
 }
 
 /// git's global excludes file: `core.excludesFile` from the user's git config
@@ -230,7 +492,7 @@ fn global_excludes_file() -> Option<PathBuf> {
     let configured = configs
         .iter()
         .flatten()
-        .filter_map(|config| std::fs::read_to_string(config).ok())
+        .filter_map(|config| avalanche_fsread::read_text(config, 1 << 20).ok())
         .filter_map(|text| core_excludes_file(&text))
         .next_back();
     match configured {
@@ -371,11 +633,17 @@ mod tests {
         git(repo, &["add", ".gitignore", "nix", "kubernetes/a.yaml"]);
         git(repo, &["commit", "-q", "-m", "init"]);
         write(repo, "untracked.txt", "not yet added\n");
+        // Tracked although ignored (issue 20 item 25): git lists it, so must we.
+        write(repo, "forced.log", "force-added\n");
+        git(repo, &["add", "-f", "forced.log"]);
 
-        let ours = list_files(repo, &Gitignore::empty()).expect("listing");
+        let ours = list_files(repo, &Gitignore::empty())
+            .expect("listing")
+            .paths;
         assert_eq!(ours, git_list(repo));
         assert!(ours.contains(&".sops.yaml".to_owned()), "{ours:?}");
         assert!(ours.contains(&"untracked.txt".to_owned()), "{ours:?}");
+        assert!(ours.contains(&"forced.log".to_owned()), "{ours:?}");
         assert!(!ours.iter().any(|p| p.starts_with(".git/")), "{ours:?}");
     }
 
@@ -391,7 +659,7 @@ mod tests {
         write(repo, "debug.log", "git ignores it\n");
         write(repo, "nix/network.nix", "{ }\n");
         let ignored = load_ignore(repo).expect("reading .avalancheignore");
-        let ours = list_files(repo, &ignored).expect("listing");
+        let ours = list_files(repo, &ignored).expect("listing").paths;
         assert_eq!(ours, [".avalancheignore", ".gitignore", "nix/network.nix"]);
     }
 
@@ -423,11 +691,17 @@ mod tests {
             .expect("running mkfifo");
         assert!(status.success());
         assert_eq!(
-            list_files(repo, &Gitignore::empty()).expect("listing"),
+            list_files(repo, &Gitignore::empty())
+                .expect("listing")
+                .paths,
             ["a.txt"]
         );
-        let files = read_files(repo).expect("reading");
+        let (files, large, skipped) = read_files(repo, &[]).expect("reading");
         assert_eq!(files.len(), 1);
+        assert!(large.is_empty());
+        // Not read, and said so (issue 15 item 11).
+        assert_eq!(skipped.len(), 1, "{skipped:?}");
+        assert_eq!(skipped[0].path, "pipe");
     }
 
     /// Outside git: every file but the build outputs and `.git`.
@@ -440,7 +714,69 @@ mod tests {
         write(&repo, "target/x", "built\n");
         write(&repo, "result/x", "built\n");
         write(&repo, "node_modules/x/y.js", "vendored\n");
-        let ours = list_files(&repo, &Gitignore::empty()).expect("listing");
+        let ours = list_files(&repo, &Gitignore::empty())
+            .expect("listing")
+            .paths;
         assert_eq!(ours, [".gitignore", "a.txt"]);
+    }
+
+    /// Issue 20 item 25: a name that is not UTF-8 is reported, tracked or not.
+    #[test]
+    fn names_that_are_not_utf8_are_reported() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let repo = dir.path();
+        git(repo, &["init", "-q", "-b", "main"]);
+        write(repo, "a.txt", "a\n");
+        let odd = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+        std::fs::write(repo.join(odd), "latin-1 name\n").expect("write");
+        let listing = list_files(repo, &Gitignore::empty()).expect("listing");
+        assert_eq!(listing.paths, ["a.txt"]);
+        assert_eq!(
+            listing.unrepresentable.len(),
+            1,
+            "{:?}",
+            listing.unrepresentable
+        );
+        assert!(listing.unrepresentable[0].reason.contains("not UTF-8"));
+        git(repo, &["add", "-A"]);
+        let listing = list_files(repo, &Gitignore::empty()).expect("listing");
+        assert_eq!(
+            listing.unrepresentable.len(),
+            1,
+            "tracked: {:?}",
+            listing.unrepresentable
+        );
+    }
+
+    /// Issue 20 item 8 / issue 15 item 11: a large file keeps, at their line
+    /// numbers, the lines naming a needle and its SOPS metadata; a huge single
+    /// line is bounded; a binary file is `None`.
+    #[test]
+    fn a_large_file_is_read_sparsely_with_its_lines_in_place() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("big.yaml");
+        let mut text = String::new();
+        for i in 0..200_000 {
+            text.push_str(&format!("key{i}: filler filler filler\n"));
+        }
+        text.push_str("note: the old VPS host\n");
+        text.push_str(&"x".repeat(1 << 20));
+        text.push_str(" vps\n");
+        text.push_str("sops:\n    age:\n        - recipient: age1abc\n    version: 3.11.0\n");
+        std::fs::write(&path, &text).expect("write");
+        let sparse = read_sparse(&path, &[b"vps".to_vec()])
+            .expect("reading")
+            .expect("text");
+        let lines: Vec<&str> = sparse.split('\n').collect();
+        assert_eq!(lines.len(), text.split('\n').count());
+        assert_eq!(lines[200_000], "note: the old VPS host");
+        assert_eq!(lines[200_001], "vps");
+        assert_eq!(lines[200_002], "sops:");
+        assert_eq!(lines[200_004], "        - recipient: age1abc");
+        assert!(lines[0].is_empty());
+        assert!(sparse.len() < 1 << 20, "{} bytes kept", sparse.len());
+        std::fs::write(&path, b"\0binary").expect("write");
+        assert!(read_sparse(&path, &[]).expect("reading").is_none());
     }
 }

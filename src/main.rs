@@ -8,6 +8,7 @@ mod cli;
 mod cmd;
 mod context;
 mod facts;
+mod git_index;
 mod plan_write;
 mod sized_read;
 
@@ -23,7 +24,11 @@ fn main() -> ExitCode {
             if is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("error: {err:#}");
+            // Errors may quote their input (a path, a value): key material is
+            // masked and terminal controls escaped, as in diagnostics.
+            let text = format!("{err:#}");
+            let text = avalanche_diag::redact_secrets(&text);
+            eprintln!("error: {}", avalanche_diag::escape_controls(&text));
             ExitCode::from(2)
         }
     }

@@ -397,9 +397,14 @@ fn eval_auto_falls_back_to_nix_outside_the_subset() {
         "{}",
         run.stderr()
     );
+    // Even with `--quiet`: running real Nix is never silent.
     let run = repo.run_env(&["--quiet", "eval", "nix/network.nix"], &env);
     run.expect_code(0);
-    assert!(run.stderr().is_empty(), "--quiet: {}", run.stderr());
+    assert!(
+        run.stderr().contains("evaluated with nix-instantiate"),
+        "--quiet: {}",
+        run.stderr()
+    );
 
     // A top-level module function whose arguments are only used outside the subset.
     repo.write(
@@ -502,5 +507,74 @@ fn the_fallback_note_names_the_declarations_relative_to_the_repo() {
             .starts_with("note: nix/network.nix leaves the static subset (with at 2:23)"),
         "{}",
         run.stderr()
+    );
+}
+
+/// Issue 20 item 9: `--eval auto` never evaluates the repository's flake, and the
+/// declarations file is evaluated without import-from-derivation: a canary build
+/// (in the flake's `lib.network` and in the file itself) must not run.
+#[test]
+fn eval_auto_runs_no_build_and_never_the_flake() {
+    if support::oracle("nix-instantiate").is_none() || support::oracle("nix").is_none() {
+        return;
+    }
+    let repo = TempRepo::new();
+    let nix = NixSandbox::new();
+    // Builds run as an unprivileged build user: the marker's directory is open to it.
+    let open_dir = repo.path().join("canary");
+    std::fs::create_dir(&open_dir).expect("mkdir");
+    std::fs::set_permissions(
+        &open_dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .expect("chmod");
+    let marker = open_dir.join(format!("CANARY-{}", std::process::id()));
+    let canary = |tag: &str| {
+        format!(
+            "(derivation {{ name = \"avalanche-canary-{tag}-{}\"; system = \"x86_64-linux\"; builder = \"/bin/sh\"; args = [ \"-c\" \"echo ran > {}; echo '{{ }}' > $out\" ]; }})",
+            std::process::id(),
+            marker.display()
+        )
+    };
+    repo.write(
+        "flake.nix",
+        &format!(
+            "{{\n  outputs = {{ self }}: {{\n    lib.network = import {};\n  }};\n}}\n",
+            canary("flake")
+        ),
+    );
+    repo.write(
+        "nix/network.nix",
+        &format!(
+            "{{\n  avalanche.network = with builtins; import {};\n}}\n",
+            canary("file")
+        ),
+    );
+    repo.commit_all();
+    let mut env = nix.env();
+    // Were a build to run, no sandbox would stop the canary from writing its marker.
+    env.push((
+        "NIX_CONFIG",
+        "experimental-features = nix-command flakes\nsandbox = false\nsubstituters =",
+    ));
+    let run = repo.run_env(&["-q", "check"], &env);
+    assert!(
+        !marker.exists(),
+        "a build ran during check: {}",
+        run.stderr()
+    );
+    assert!(
+        run.stderr().contains("evaluated with nix-instantiate")
+            && run.stderr().contains("no import-from-derivation"),
+        "{}",
+        run.stderr()
+    );
+    assert_ne!(run.code(), 0, "{}", run.stderr());
+    // The help says what `--eval nix` does.
+    let help = repo.run(&["check", "--help"]);
+    assert!(
+        help.stdout().contains("RUNS THE REPOSITORY'S CODE"),
+        "{}",
+        help.stdout()
     );
 }

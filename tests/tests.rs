@@ -7,6 +7,7 @@ mod build;
 mod check;
 mod eval;
 mod flake;
+mod hardening;
 mod model;
 mod reliability;
 mod secrets;

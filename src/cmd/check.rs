@@ -4,7 +4,7 @@
 //! 2 could not run (the declarations cannot be read, the repository cannot be listed).
 use crate::cli::{CheckArgs, DiagFormat};
 use crate::context::Context;
-use crate::facts::FileList;
+use crate::facts::{FileList, Skipped};
 use avalanche_diag::{Diagnostic, Format, RenderOptions, SourceMap};
 use avalanche_model::Network;
 use avalanche_render::Plan;
@@ -24,25 +24,70 @@ pub fn run_checks_with(
     plan: Option<&Plan>,
     listing: FileList,
 ) -> anyhow::Result<Vec<Diagnostic>> {
+    Ok(run_checks_reporting(network, sources, plan, listing)?.0)
+}
+
+/// [`run_checks_with`], also returning the files that could not be read as text.
+pub fn run_checks_reporting(
+    network: &Network,
+    sources: &mut SourceMap,
+    plan: Option<&Plan>,
+    listing: FileList,
+) -> anyhow::Result<(Vec<Diagnostic>, Vec<Skipped>)> {
     let generated = plan.map_or_else(Vec::new, |plan| {
         plan.files().map(|(p, _)| p.to_owned()).collect()
     });
-    let facts = crate::facts::gather(network, generated, listing)?;
-    Ok(avalanche_check::check(network, &facts, sources))
+    let (facts, skipped) = crate::facts::gather(network, generated, listing)?;
+    Ok((avalanche_check::check(network, &facts, sources), skipped))
+}
+
+/// The summary's line about files `check` could not read as text (binary files,
+/// names that are not UTF-8, unreadable files): nothing is skipped silently.
+/// `verbose` lists them.
+fn skipped_note(skipped: &[Skipped], verbose: bool) -> Option<String> {
+    if skipped.is_empty() {
+        return None;
+    }
+    let unreadable = skipped.iter().filter(|s| s.unreadable).count();
+    let binary = skipped.len() - unreadable;
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    let mut parts = Vec::new();
+    if binary > 0 {
+        parts.push(format!("{binary} binary"));
+    }
+    if unreadable > 0 {
+        parts.push(format!("{unreadable} unreadable"));
+    }
+    let mut note = format!(
+        "note: {} file{} not read as text ({}){}",
+        skipped.len(),
+        plural(skipped.len()),
+        parts.join(", "),
+        if verbose {
+            ":"
+        } else {
+            "; `--verbose` lists them"
+        }
+    );
+    if verbose {
+        for s in skipped {
+            note.push_str(&format!("\n  {}: {}", s.path, s.reason));
+        }
+    }
+    Some(avalanche_diag::escape_controls(&note).into_owned())
 }
 
 pub fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut sources = SourceMap::default();
     let listing = FileList::start(&ctx.repo, &ctx.network_file());
+    let mut skipped = Vec::new();
     let (diagnostics, could_not_run) = match ctx.load_network(&mut sources) {
         Ok((network, mut diagnostics)) => {
             let plan = avalanche_render::render(&network).ok();
-            diagnostics.extend(run_checks_with(
-                &network,
-                &mut sources,
-                plan.as_ref(),
-                listing,
-            )?);
+            let (found, not_read) =
+                run_checks_reporting(&network, &mut sources, plan.as_ref(), listing)?;
+            diagnostics.extend(found);
+            skipped = not_read;
             (diagnostics, false)
         }
         // Decoding errors are findings; a file that cannot be read or evaluated is not.
@@ -74,6 +119,16 @@ pub fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<ExitCode> {
     out.write_all(avalanche_diag::render(format, &shown, &sources, options).as_bytes())?;
     if format == Format::Human && !(ctx.global.quiet && shown.is_empty()) {
         writeln!(out, "{}", avalanche_diag::summary(&diagnostics))?;
+    }
+    if let Some(note) = skipped_note(&skipped, ctx.global.verbose)
+        && !ctx.global.quiet
+    {
+        // Machine formats keep stdout to the report.
+        if format == Format::Human {
+            writeln!(out, "{note}")?;
+        } else {
+            eprintln!("{note}");
+        }
     }
     out.flush()?;
     Ok(if could_not_run {

@@ -119,7 +119,7 @@ fn named(e: &avalanche_sops::Error, conf: Option<&SopsConfig>) -> String {
 
 fn load_config(ctx: &Context) -> anyhow::Result<(PathBuf, SopsConfig)> {
     let path = ctx.repo.join(".sops.yaml");
-    let text = std::fs::read_to_string(&path)
+    let text = avalanche_fsread::read_text(&path, MAX_SOPS_FILE_BYTES)
         .with_context(|| format!("reading {} (the SOPS creation rules)", path.display()))?;
     let conf = SopsConfig::parse(&text).map_err(|e| e.in_file(".sops.yaml"))?;
     Ok((path, conf))
@@ -141,8 +141,38 @@ fn rule_for<'c>(
     Ok(rule)
 }
 
+/// SOPS files, `.sops.yaml` and `--from` files are read whole up to this size
+/// (through the shared bounded reader: a regular file, never a FIFO or device).
+const MAX_SOPS_FILE_BYTES: u64 = 256 << 20;
+
 fn read_text(path: &Path, shown: &str) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("reading {shown}"))
+    avalanche_fsread::read_text(path, MAX_SOPS_FILE_BYTES)
+        .with_context(|| format!("reading {shown}"))
+}
+
+/// Whether a file looks like a SOPS file: a top-level `sops` mapping with a `mac`.
+/// A file over 4 MiB is judged by its last 64 KiB, where sops writes the metadata
+/// (so a large SOPS file is never skipped; reading it whole comes later, bounded).
+fn looks_like_sops(path: &Path) -> bool {
+    use std::io::{Read as _, Seek as _};
+    const TAIL: u64 = 64 << 10;
+    let Ok((mut file, len)) = avalanche_fsread::open(path) else {
+        return false;
+    };
+    if len <= 4 << 20 {
+        return avalanche_fsread::read_open(file, len, path, 4 << 20)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .is_some_and(|t| avalanche_sops::is_sops_file(&t));
+    }
+    let mut tail = Vec::new();
+    if file.seek(std::io::SeekFrom::Start(len - TAIL)).is_err()
+        || file.take(TAIL).read_to_end(&mut tail).is_err()
+    {
+        return false;
+    }
+    let tail = String::from_utf8_lossy(&tail);
+    (tail.contains("\nsops:") || tail.contains("\"sops\":")) && tail.contains("mac")
 }
 
 fn decrypt_file(
@@ -150,18 +180,22 @@ fn decrypt_file(
     shown: &str,
     ids: &Identities,
 ) -> Result<(String, Decrypted), avalanche_sops::Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        avalanche_sops::Error::Io {
-            context: "reading".into(),
-            error: e,
+    let text = avalanche_fsread::read_text(path, MAX_SOPS_FILE_BYTES).map_err(|error| {
+        avalanche_sops::Error::Read {
+            what: "reading".into(),
+            error,
         }
         .in_file(shown)
     })?;
     let d = avalanche_sops::decrypt(&text, Format::from_path(path), ids).map_err(|e| {
         // A file that does not even parse (a `.nix` file, say) is not a SOPS file:
         // say that, rather than where its YAML broke.
-        if matches!(e, avalanche_sops::Error::Syntax { .. }) && !avalanche_sops::is_sops_file(&text)
-        {
+        // A file with a `sops` key that does not parse (a duplicate key, a bad
+        // indent) keeps its syntax error: that is what is wrong with it.
+        let has_sops_key = text.starts_with("sops:")
+            || text.contains("\nsops:")
+            || text.contains("\"sops\"");
+        if matches!(e, avalanche_sops::Error::Syntax { .. }) && !has_sops_key {
             avalanche_sops::Error::Metadata(
                 "it is neither YAML nor JSON with a `sops` section; name a file that `secrets seal` or `sops` wrote".into(),
             )
@@ -523,8 +557,7 @@ fn repo_sops_files(root: &Path) -> Vec<PathBuf> {
                     p.extension().and_then(|e| e.to_str()),
                     Some("yaml" | "yml" | "json")
                 )
-                && entry.metadata().is_ok_and(|m| m.len() < 4 << 20)
-                && std::fs::read_to_string(&p).is_ok_and(|t| avalanche_sops::is_sops_file(&t))
+                && looks_like_sops(&p)
             {
                 out.push(p);
             }
@@ -550,7 +583,7 @@ fn targets(ctx: &Context, files: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Str
         }
         return Ok(named);
     }
-    let conf = std::fs::read_to_string(ctx.repo.join(".sops.yaml"))
+    let conf = avalanche_fsread::read_text(&ctx.repo.join(".sops.yaml"), MAX_SOPS_FILE_BYTES)
         .ok()
         .and_then(|t| SopsConfig::parse(&t).ok());
     let mut skipped = Vec::new();

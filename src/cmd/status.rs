@@ -92,7 +92,7 @@ impl Repo {
         self.root.join(rel).is_file()
     }
     fn bytes(&self, rel: &str) -> Option<Vec<u8>> {
-        std::fs::read(self.root.join(rel)).ok()
+        avalanche_fsread::read(&self.root.join(rel), 64 << 20).ok()
     }
 
     /// stdout of `git args…` in the repo, `None` when git fails (not a repo, no git).

@@ -218,28 +218,17 @@ impl RepoFacts {
             }
         }
         for file in &files {
-            let Some(text) = &file.text else { continue };
-            let path = file.path.as_str();
-            if path == FLAKE {
-                let scan = scan_flake(text);
-                for (offset, message) in &scan.errors {
-                    facts.problems.push(FileProblem {
-                        loc: Loc {
-                            path: path.to_owned(),
-                            start: *offset,
-                            end: *offset,
-                        },
-                        message: format!("`flake.nix` has a syntax error: {message}"),
-                    });
-                }
-                facts.flake = Some(scan);
-            } else if path == SOPS_CONFIG {
-                facts.read_sops_config(text);
-            } else if path == TAILSCALE_POLICY {
-                facts.read_policy(text);
-            }
-            if let Some(sops_file) = scan_sops_file(path, text) {
-                facts.sops_files.push(sops_file);
+            match &file.text {
+                Some(text) => facts.prepare_file(&file.path, text),
+                None if file.path == SOPS_CONFIG => facts.sops_problems.push(FileProblem {
+                    loc: Loc {
+                        path: SOPS_CONFIG.to_owned(),
+                        start: 0,
+                        end: 0,
+                    },
+                    message: "`.sops.yaml` is not UTF-8 text (a binary file, or another encoding): sops cannot read it either".into(),
+                }),
+                None => {}
             }
         }
         facts.paths = files.iter().map(|f| f.path.clone()).collect();
@@ -247,7 +236,46 @@ impl RepoFacts {
     }
 }
 
+impl RepoFacts {
+    /// What [`RepoFacts::prepare`] reads from one text file.
+    fn prepare_file(&mut self, path: &str, text: &str) {
+        if path == FLAKE {
+            let scan = scan_flake(text);
+            for (offset, message) in &scan.errors {
+                self.problems.push(FileProblem {
+                    loc: Loc {
+                        path: path.to_owned(),
+                        start: *offset,
+                        end: *offset,
+                    },
+                    message: format!("`flake.nix` has a syntax error: {message}"),
+                });
+            }
+            self.flake = Some(scan);
+        } else if path == SOPS_CONFIG {
+            self.read_sops_config(text);
+        } else if path == TAILSCALE_POLICY {
+            self.read_policy(text);
+        }
+        if let Some(sops_file) = scan_sops_file(path, text) {
+            self.sops_files.push(sops_file);
+        }
+    }
+}
+
 impl PreparedFacts {
+    /// Gives the file `path` (listed without a text) the text `text`, read later
+    /// than the others: a large file read in bounded memory once the network said
+    /// what to keep of it (its other lines blank, so line numbers hold).
+    pub fn add_text(&mut self, path: &str, text: String) {
+        let Ok(i) = self.files.binary_search_by(|f| f.path.as_str().cmp(path)) else {
+            return;
+        };
+        self.facts.prepare_file(path, &text);
+        self.facts.sops_files.sort_by(|a, b| a.path.cmp(&b.path));
+        self.files[i].text = Some(text);
+    }
+
     /// The other half of [`RepoFacts`], once the network is known: `generated`
     /// are the paths of the files the tool generates (see
     /// [`RepoInput::generated`]), `kubernetes_dir` the network's

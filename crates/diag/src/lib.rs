@@ -20,8 +20,11 @@
 //! ```
 #![deny(missing_docs)]
 
+mod redact;
 mod render;
 mod source;
+
+pub use redact::{escape_controls, is_unprintable, redact_secrets};
 
 pub use render::{Format, RenderOptions, render, render_human, render_json, render_sarif, summary};
 pub use source::{FileId, SourceMap, Span};

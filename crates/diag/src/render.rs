@@ -82,6 +82,32 @@ fn ordered(diagnostics: &[Diagnostic]) -> Vec<&Diagnostic> {
         .collect()
 }
 
+/// A copy of `d` with `clean` applied to every text it carries (message, labels,
+/// notes, help): key material masked for every format, controls escaped for
+/// terminals. The rule id is the tool's own.
+fn printable(d: &Diagnostic, clean: impl Fn(&str) -> String) -> Diagnostic {
+    Diagnostic {
+        rule: d.rule.clone(),
+        severity: d.severity,
+        message: clean(&d.message),
+        span: d.span,
+        labels: d
+            .labels
+            .iter()
+            .map(|l| crate::Label {
+                span: l.span,
+                message: clean(&l.message),
+            })
+            .collect(),
+        notes: d.notes.iter().map(|n| clean(n)).collect(),
+        help: d.help.as_deref().map(&clean),
+    }
+}
+
+fn masked(d: &Diagnostic) -> Diagnostic {
+    printable(d, |text| crate::redact_secrets(text).into_owned())
+}
+
 // ---------------------------------------------------------------- human
 
 const RESET: &str = "\x1b[0m";
@@ -123,7 +149,10 @@ pub fn render_human(
     let paint = Paint { on: options.color };
     let mut out = String::new();
     for d in ordered(diagnostics) {
-        write_human(&mut out, d, sources, &paint);
+        let d = printable(d, |text| {
+            crate::escape_controls(&crate::redact_secrets(text)).into_owned()
+        });
+        write_human(&mut out, &d, sources, &paint);
         out.push('\n');
     }
     out
@@ -256,7 +285,18 @@ fn write_snippet(
             }
             continue;
         }
-        let shown = redact_age_identities(&expand_tabs(raw));
+        // Masked, and each unprintable character shown as one replacement
+        // character (the carets below count it as one column).
+        let shown: String = crate::redact_secrets(&expand_tabs(raw))
+            .chars()
+            .map(|c| {
+                if crate::is_unprintable(c) {
+                    '\u{FFFD}'
+                } else {
+                    c
+                }
+            })
+            .collect();
         if shown.is_empty() {
             let _ = writeln!(
                 out,
@@ -326,28 +366,6 @@ fn digits(n: usize) -> usize {
 
 const TAB: &str = "    ";
 
-/// Masks age secret keys (`AGE-SECRET-KEY-…`) in an echoed source line, keeping
-/// its width so carets still line up: a key pasted into the wrong file must not
-/// travel further through error output or CI logs.
-fn redact_age_identities(line: &str) -> String {
-    const PREFIX: &str = "AGE-SECRET-KEY-";
-    let mut out = String::with_capacity(line.len());
-    let mut rest = line;
-    while let Some(at) = rest.find(PREFIX) {
-        let (before, key) = rest.split_at(at);
-        out.push_str(before);
-        out.push_str(PREFIX);
-        let body = &key[PREFIX.len()..];
-        let len = body
-            .find(|c: char| !c.is_ascii_alphanumeric())
-            .unwrap_or(body.len());
-        out.extend(std::iter::repeat_n('*', len));
-        rest = &body[len..];
-    }
-    out.push_str(rest);
-    out
-}
-
 /// Source lines longer than this (in bytes) are not echoed in snippets.
 const MAX_SNIPPET_LINE: usize = 1000;
 
@@ -410,6 +428,7 @@ pub fn render_json(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
     use serde_json::{Value as J, json};
     let items: Vec<J> = ordered(diagnostics)
         .into_iter()
+        .map(masked)
         .map(|d| {
             let mut item = serde_json::Map::new();
             item.insert("rule".into(), J::from(d.rule.as_str()));
@@ -491,7 +510,7 @@ fn sarif_location(sources: &SourceMap, span: Span) -> serde_json::Value {
 /// (`columnKind`). Notes and help are appended to the message text.
 pub fn render_sarif(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
     use serde_json::{Value as J, json};
-    let ordered = ordered(diagnostics);
+    let ordered: Vec<Diagnostic> = ordered(diagnostics).into_iter().map(masked).collect();
     let mut rules: Vec<&str> = Vec::new();
     for d in &ordered {
         if !rules.contains(&d.rule.as_str()) {

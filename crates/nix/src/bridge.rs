@@ -1,5 +1,11 @@
 //! The bridge to real Nix: `nix-instantiate --eval --strict --json`, or `nix eval`
 //! of the flake's `lib.network` for the default declarations of a flake repo.
+//!
+//! Two trust levels. [`eval_restricted`] (what `--eval auto` uses) evaluates only the
+//! declarations file, in restricted mode (no file outside the repository, no URL),
+//! read-only (nothing written to the store) and without import-from-derivation, so
+//! no build runs. [`eval_with_nix`] (`--eval nix`, asked for explicitly) evaluates
+//! the flake: that runs the repository's code, builds included.
 // `eval_with_nix` returns one `Diagnostic` by contract (see lib.rs); it is an error
 // path taken once per run, so its size does not matter.
 #![allow(clippy::result_large_err)]
@@ -49,6 +55,58 @@ pub fn nix_instantiate_args(path: &Path) -> Vec<String> {
     ]
 }
 
+/// The options that make `nix-instantiate` safe on a file nobody vetted: no
+/// import-from-derivation (no build runs), read-only store, and restricted
+/// evaluation where only files under `allowed` (the repository) can be read.
+pub fn restricted_args(allowed: &Path) -> Vec<String> {
+    vec![
+        "--readonly-mode".into(),
+        "--option".into(),
+        "allow-import-from-derivation".into(),
+        "false".into(),
+        "--option".into(),
+        "restrict-eval".into(),
+        "true".into(),
+        "-I".into(),
+        allowed.display().to_string(),
+    ]
+}
+
+/// Evaluates `path` with `nix-instantiate --eval --strict --json` in restricted,
+/// read-only mode without import-from-derivation (see [`restricted_args`]): the
+/// declarations file only, never a flake, and no build. Files under `allowed` (the
+/// repository root) may be imported.
+pub fn eval_restricted(path: &Path, allowed: &Path) -> Result<Value, Diagnostic> {
+    let Some(tool) = which("nix-instantiate") else {
+        return Err(missing("nix-instantiate"));
+    };
+    let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    if let Err(e) = avalanche_fsread::open(&abs) {
+        return Err(Diagnostic::error("nix-read", e.to_string()));
+    }
+    let allowed = std::path::absolute(allowed).unwrap_or_else(|_| allowed.to_path_buf());
+    // The file may live outside the repository (`--network /elsewhere/x.nix`).
+    let dir = abs.parent().unwrap_or(&abs);
+    let mut cmd = Command::new(tool);
+    cmd.args(restricted_args(&allowed));
+    if !dir.starts_with(&allowed) {
+        cmd.args(["-I".into(), dir.display().to_string()]);
+    }
+    cmd.args(nix_instantiate_args(&abs));
+    run_json(
+        cmd,
+        &format!(
+            "nix-instantiate --eval --strict --json --readonly-mode (restricted, no import-from-derivation) {}",
+            path.display()
+        ),
+    )
+}
+
+/// True when `nix-instantiate` (what [`eval_restricted`] runs) is on PATH.
+pub fn nix_instantiate_available() -> bool {
+    which("nix-instantiate").is_some()
+}
+
 /// The tool [`eval_with_nix`] runs for `path`: `nix` (`nix eval` of the flake's
 /// `lib.network`) for the default declarations of a flake repo, else `nix-instantiate`.
 pub fn nix_tool_for(path: &Path) -> &'static str {
@@ -82,11 +140,8 @@ pub fn eval_with_nix(path: &Path) -> Result<Value, Diagnostic> {
         return Err(missing("nix-instantiate"));
     };
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    if !abs.is_file() {
-        return Err(Diagnostic::error(
-            "nix-read",
-            format!("cannot read {}: no such file", path.display()),
-        ));
+    if let Err(e) = avalanche_fsread::open(&abs) {
+        return Err(Diagnostic::error("nix-read", e.to_string()));
     }
     let mut cmd = Command::new(tool);
     cmd.args(nix_instantiate_args(&abs));
@@ -105,12 +160,15 @@ fn flake_repo_for(path: &Path) -> Option<PathBuf> {
         return None;
     }
     let repo = nix_dir.parent()?;
-    let flake = std::fs::read_to_string(repo.join("flake.nix")).ok()?;
+    let flake = avalanche_fsread::read_text(&repo.join("flake.nix"), FLAKE_LIMIT).ok()?;
     // The flake engineer's contract: `lib.network` is the evaluated declarations.
     let defines_network =
         flake.contains("lib.network") || (flake.contains("lib =") && flake.contains("network ="));
     defines_network.then(|| repo.to_path_buf())
 }
+
+/// `flake.nix` is read (to see whether it defines `lib.network`) up to this size.
+const FLAKE_LIMIT: u64 = 64 << 20;
 
 fn eval_flake(repo: &Path) -> Result<Value, Diagnostic> {
     let Some(tool) = which("nix") else {

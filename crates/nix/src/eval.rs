@@ -36,6 +36,11 @@ pub(crate) fn too_large(message: String, at: Option<Span>) -> Diagnostic {
         .with_help(TOO_LARGE_HELP)
 }
 
+/// The offset of the first NUL byte of `text`.
+fn memchr_nul(text: &str) -> Option<usize> {
+    text.bytes().position(|b| b == 0)
+}
+
 type Errs = Vec<Diagnostic>;
 type R<T> = Result<T, Errs>;
 
@@ -232,6 +237,24 @@ impl Evaluator {
                     end: 0,
                 },
             ));
+        }
+        // Nix reads source as a C string: a NUL byte ends the file (or the
+        // string) there, silently. The static reader does not guess: it is the
+        // subset's boundary.
+        if let Some(at) = memchr_nul(&text) {
+            let file = self.sources.add(path, text);
+            return Err(err(
+                "nix-nul-byte",
+                "a NUL byte in a Nix file: Nix would silently cut the text here",
+                Span {
+                    file,
+                    start: at as u32,
+                    end: at as u32 + 1,
+                },
+            )
+            .into_iter()
+            .map(|d| d.with_help("remove the NUL byte (a string cannot hold one in Nix)"))
+            .collect());
         }
         let deep_at = scan::too_deep(&text);
         let parse = if deep_at.is_none() {
@@ -933,24 +956,17 @@ impl Evaluator {
             }
             None => {}
         }
-        let size = std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0);
-        if size > MAX_FILE_BYTES {
-            return Err(vec![too_large(
-                format!(
-                    "{} is {size} bytes (the limit is {MAX_FILE_BYTES})",
-                    target.display()
-                ),
-                Some(at),
-            )]);
-        }
-        let text = match std::fs::read_to_string(&target) {
+        let text = match crate::read_nix_file(&target, &mut self.sources) {
             Ok(t) => t,
-            Err(e) => {
-                return Err(err(
-                    "nix-import",
-                    format!("cannot read {}: {e}", target.display()),
-                    at,
-                ));
+            // Unreadable: reported where the import is written.
+            Err(d) if d.span.is_none() => return Err(err("nix-import", d.message, at)),
+            // Too large, not UTF-8: reported in the file, with where it is imported.
+            Err(d) => {
+                let (line, col) = self.sources.line_col(at);
+                let importer = self.sources.path(at.file).display().to_string();
+                return Err(vec![
+                    d.with_note(format!("imported at {importer}:{line}:{col}")),
+                ]);
             }
         };
         self.imports.insert(key.clone(), ImportState::InProgress);

@@ -10,7 +10,10 @@
 //!   errors included (duplicate attributes, undefined variables — reported before
 //!   evaluating, as Nix does —, infinite recursion, type errors). Outside the subset
 //!   it stops with a `nix-unsupported` diagnostic naming the construct, spanning it.
-//! - [`eval_with_nix`]: runs real `nix` and reads its JSON (values have no spans).
+//! - [`eval_restricted`]: runs `nix-instantiate` on the file alone, restricted, read-only,
+//!   without import-from-derivation (what `--eval auto` falls back to).
+//! - [`eval_with_nix`]: runs real `nix` and reads its JSON (values have no spans); in a
+//!   flake repository it evaluates the flake, which runs the repository's code.
 //!
 //! ```
 //! use avalanche_diag::SourceMap;
@@ -27,7 +30,8 @@
 //! (`nix-too-deep`) and evaluation runs on a thread with a large stack.
 //!
 //! This crate knows nothing of the network schema; it must not interpret the value.
-//! Only [`read_file`], imports and [`eval_with_nix`] touch the file system.
+//! Only [`read_file`], imports, [`eval_restricted`] and [`eval_with_nix`] touch the
+//! file system, reads always through `avalanche-fsread` (regular files, bounded).
 #![deny(missing_docs)]
 
 mod bridge;
@@ -38,7 +42,10 @@ mod strings;
 mod syntax;
 pub mod value;
 
-pub use bridge::{eval_with_nix, nix_available_for, nix_instantiate_args, nix_tool_for};
+pub use bridge::{
+    eval_restricted, eval_with_nix, nix_available_for, nix_instantiate_args,
+    nix_instantiate_available, nix_tool_for, restricted_args,
+};
 pub use syntax::UNSUPPORTED_HELP;
 pub use value::{Attr, Value, ValueKind};
 
@@ -53,25 +60,58 @@ const EVAL_STACK: usize = 256 * 1024 * 1024;
 /// `sources` (under its path as given, imports relative to it), so diagnostics can
 /// be rendered. On failure, returns every diagnostic found.
 pub fn read_file(path: &Path, sources: &mut SourceMap) -> Result<Value, Vec<Diagnostic>> {
-    if let Ok(meta) = std::fs::metadata(path)
-        && meta.len() > eval::MAX_FILE_BYTES
-    {
-        return Err(vec![eval::too_large(
-            format!(
-                "{} is {} bytes (the limit is {})",
-                path.display(),
-                meta.len(),
-                eval::MAX_FILE_BYTES
-            ),
-            None,
-        )]);
-    }
-    match std::fs::read_to_string(path) {
+    match read_nix_file(path, sources) {
         Ok(text) => read_source(path, &text, sources),
-        Err(e) => Err(vec![
-            Diagnostic::error("nix-read", format!("cannot read {}: {e}", path.display()))
-                .with_help("check the path, or pass the declarations file with `--network FILE`"),
-        ]),
+        Err(diagnostic) => Err(vec![diagnostic.with_help(
+            "check the path, or pass the declarations file with `--network FILE`",
+        )]),
+    }
+}
+
+/// Reads a Nix file for the static reader through the shared bounded reader: a
+/// regular file of at most [`eval::MAX_FILE_BYTES`], in UTF-8. Failures become a
+/// diagnostic located in the file where that means something (an invalid byte, a
+/// file too large: its first line), so every output format names the file.
+// An error path taken once per file read; the diagnostic's size does not matter.
+#[allow(clippy::result_large_err)]
+pub(crate) fn read_nix_file(path: &Path, sources: &mut SourceMap) -> Result<String, Diagnostic> {
+    use avalanche_fsread::ReadError;
+    match avalanche_fsread::read_text(path, eval::MAX_FILE_BYTES) {
+        Ok(text) => Ok(text),
+        Err(ReadError::TooLarge { size, limit, .. }) => {
+            let file = sources.add(path, String::new());
+            Err(eval::too_large(
+                format!("{} is {size} bytes (the limit is {limit})", path.display()),
+                Some(avalanche_diag::Span {
+                    file,
+                    start: 0,
+                    end: 0,
+                }),
+            ))
+        }
+        Err(ReadError::NotText { offset, .. }) => {
+            // Shown up to the bad byte (each later invalid byte replaced), so the
+            // snippet points at it.
+            let bytes = avalanche_fsread::read(path, eval::MAX_FILE_BYTES).unwrap_or_default();
+            let shown = String::from_utf8_lossy(&bytes).into_owned();
+            let start = String::from_utf8_lossy(&bytes[..offset.min(bytes.len())]).len();
+            let file = sources.add(path, shown);
+            let at = u32::try_from(start).unwrap_or(u32::MAX);
+            Err(Diagnostic::error(
+                "nix-read",
+                format!(
+                    "{} is not UTF-8 text: Nix files must be UTF-8",
+                    path.display()
+                ),
+            )
+            .with_span(Some(avalanche_diag::Span {
+                file,
+                start: at,
+                end: at.saturating_add(1),
+            }))
+            .with_help("save the file as UTF-8 (the byte at this place is not)"))
+        }
+        Err(e) => Err(Diagnostic::error("nix-read", e.to_string())),
     }
 }
 

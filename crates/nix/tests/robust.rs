@@ -160,3 +160,22 @@ fn huge_input_is_refused_with_nix_too_large() {
         ["nix-too-large"]
     );
 }
+
+/// Issue 20 item 23: Nix cuts a string at a NUL byte (it reads C strings); the
+/// static reader refuses the byte, located, rather than keep what Nix drops.
+#[test]
+fn a_nul_byte_is_refused_at_its_place() {
+    for text in [
+        "{ a = \"x\0y\"; }",
+        "{ a = ''x\0y''; }",
+        "{ a = 1; }\0 garbage",
+    ] {
+        let mut sources = SourceMap::default();
+        let errors = avalanche_nix::read_source(Path::new("n.nix"), text, &mut sources)
+            .expect_err("a NUL byte");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].rule, "nix-nul-byte");
+        let span = errors[0].span.expect("located");
+        assert_eq!(span.start as usize, text.find('\0').expect("NUL"));
+    }
+}

@@ -87,6 +87,14 @@ pub enum Error {
     /// The tree has something SOPS cannot encrypt.
     #[error("{0}")]
     Unsupported(String),
+    /// A file could not be read: not a regular file, over its size limit, absent.
+    #[error("{what}: {error}")]
+    Read {
+        /// What the file is for (`SOPS_AGE_KEY_FILE`, `reading`).
+        what: String,
+        /// Why it could not be read (names the file, and the limit).
+        error: avalanche_fsread::ReadError,
+    },
     /// Reading or writing failed.
     #[error("{context}: {error}")]
     Io {

@@ -225,11 +225,17 @@ impl Identities {
 
     /// Decrypts the data key from the first stanza one of the identities opens.
     pub fn unwrap(&self, stanzas: &[AgeStanza]) -> Result<DataKey> {
+        // Stanzas that are not age files at all: a damaged file, not a missing key.
+        let mut damaged: Vec<String> = Vec::new();
         for s in stanzas {
-            let Ok(decryptor) =
-                age::Decryptor::new_buffered(age::armor::ArmoredReader::new(s.enc.as_bytes()))
-            else {
-                continue;
+            let decryptor = match age::Decryptor::new_buffered(age::armor::ArmoredReader::new(
+                s.enc.as_bytes(),
+            )) {
+                Ok(d) => d,
+                Err(e) => {
+                    damaged.push(format!("{} ({e})", s.recipient));
+                    continue;
+                }
             };
             let Ok(mut reader) =
                 decryptor.decrypt(self.ids.iter().map(|i| &**i as &dyn age::Identity))
@@ -240,6 +246,12 @@ impl Identities {
             if reader.read_to_end(&mut out).is_ok() {
                 return DataKey::from_bytes(&out);
             }
+        }
+        if !damaged.is_empty() {
+            return Err(Error::Key(format!(
+                "the encrypted data key (`sops.age[].enc`) of {} is not a valid age file: the metadata is damaged; restore it from version control, or re-seal the file",
+                damaged.join(", ")
+            )));
         }
         let recipients = stanzas.iter().map(|s| s.recipient.clone()).collect();
         let hint = if self.ids.is_empty() {
@@ -254,10 +266,13 @@ impl Identities {
     }
 }
 
+/// Key files are small; anything larger is not one (and is not read whole).
+pub const MAX_KEY_FILE_BYTES: u64 = 1 << 20;
+
 fn read(path: &Path, what: &str) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::Io {
-        context: format!("reading {what} {}", path.display()),
-        error: e,
+    avalanche_fsread::read(path, MAX_KEY_FILE_BYTES).map_err(|error| Error::Read {
+        what: format!("reading {what}"),
+        error,
     })
 }
 
