@@ -104,7 +104,7 @@ fn user_path(path: &Path) -> PathBuf {
 /// The repository's `.sops.yaml`, when there is one that parses: only to name
 /// recipients in messages.
 fn optional_config(ctx: &Context) -> Option<SopsConfig> {
-    std::fs::read_to_string(ctx.repo.join(".sops.yaml"))
+    avalanche_fsread::read_text(&ctx.repo.join(".sops.yaml"), MAX_SOPS_FILE_BYTES)
         .ok()
         .and_then(|t| SopsConfig::parse(&t).ok())
 }
