@@ -52,9 +52,13 @@ rec {
     what: src: network:
     let
       root = toString (src.origSrc or src);
-      given = toString network;
+      given = if builtins.isAttrs network && !(network ? outPath) then "" else toString network;
       rel =
-        if builtins.isPath network || lib.hasPrefix "/" given then
+        if builtins.isAttrs network && !(network ? outPath) then
+          throw ''
+            ${what}: `network` is the declarations' path (relative to src, e.g.
+            network = "nix/network.nix";), not their evaluated value.''
+        else if builtins.isPath network || lib.hasPrefix "/" given then
           if lib.hasPrefix "${root}/" given then
             lib.removePrefix "${root}/" given
           else

@@ -1927,6 +1927,22 @@ fn lib_needs_the_users_src_and_finds_any_declarations_path() {
         "l.mkVpnManifests { inherit pkgs; avalanche-net = \"t\"; src = ./tests/fixtures/user-flake; network = ./nix/network.nix; }",
         &["is not inside src", "network = \"nix/network.nix\";"],
     );
+    fails(
+        "l.mkVpnManifests { inherit pkgs; avalanche-net = \"t\"; src = ./tests/fixtures/user-flake; network = l.evalNetwork ./tests/fixtures/user-flake/infra/network.nix; }",
+        &[
+            "`network` is the declarations' path",
+            "not their evaluated value",
+        ],
+    );
+    // A host that imports the module with other declarations than the checks'.
+    fails(
+        "(l.mkChecks { inherit pkgs; avalanche-net = \"t\"; src = ./tests/fixtures/user-flake; network = \"infra/network.nix\"; nixosConfigurations.h.config = { \
+           avalanche.tailscale.enable = true; avalanche.network = { }; system.build.toplevel.drvPath = \"\"; }; \
+         }).avalanche-host-h",
+        &[
+            "nixosConfigurations.h imports avalanche-net's module with other declarations than infra/network.nix",
+        ],
+    );
     // A path inside src and the same path as a string name the same file; the
     // script copies the declarations there, not to nix/network.nix.
     let script = |network: &str| {
@@ -1951,4 +1967,50 @@ fn lib_needs_the_users_src_and_finds_any_declarations_path() {
         text.contains("repo/infra/network.nix") && !text.contains("repo/nix/network.nix"),
         "{text}"
     );
+}
+
+#[test]
+fn documented_defaults_are_real_nix_expressions() {
+    let Some(lib) = nixpkgs_lib("the avalanche options' defaultText as Nix expressions") else {
+        return;
+    };
+    let Some(tool) = support::oracle("nix-instantiate") else {
+        return;
+    };
+    let texts = eval_json(
+        &tool,
+        &[
+            "nix/tests/default-texts.nix",
+            "--arg",
+            "nixpkgsLib",
+            path_str(&lib),
+        ],
+    );
+    let texts = texts.as_array().expect("a list");
+    assert!(
+        texts.len() > 40,
+        "too few documented defaults: {}",
+        texts.len()
+    );
+    for option in texts {
+        let name = option["name"].as_str().expect("a name");
+        let text = option["text"].as_str().expect("a text");
+        // In the scope a module (or a submodule, for `name`) has.
+        let expr = format!("{{ config, options, lib, pkgs, name, ... }}: (\n{text}\n)");
+        let out = Command::new(&tool)
+            .args(["--parse", "-E", &expr])
+            .output()
+            .expect("running nix-instantiate");
+        assert!(
+            out.status.success(),
+            "{name}: its default `{text}` is not a Nix expression in a module's scope:\n{}",
+            show("nix-instantiate --parse", &out)
+        );
+        // `<name>` parses too, as a search path lookup: not what the manual means.
+        assert!(
+            !String::from_utf8_lossy(&out.stdout).contains("__findFile"),
+            "{name}: its default `{text}` names a <…> search path; write the expression \
+             (e.g. `name`, the submodule's attribute name)"
+        );
+    }
 }

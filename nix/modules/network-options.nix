@@ -45,7 +45,7 @@ let
     lib.mkOption {
       type = dnsLabel;
       default = name;
-      defaultText = lib.literalExpression "<name>";
+      defaultText = lib.literalExpression "name";
       inherit example;
       description = "The app's Deployment to patch (default: the ${kind}'s attribute name).";
     };
@@ -157,7 +157,7 @@ let
         service = lib.mkOption {
           type = lib.types.str;
           default = name;
-          defaultText = lib.literalExpression "<name>";
+          defaultText = lib.literalExpression "name";
           example = "protonvpn";
           description = "gluetun's `VPN_SERVICE_PROVIDER` (default: the provider's attribute name).";
         };
@@ -173,7 +173,7 @@ let
         credentials = lib.mkOption {
           type = dnsLabel;
           default = name;
-          defaultText = lib.literalExpression "<name>";
+          defaultText = lib.literalExpression "name";
           example = "protonvpn";
           description = ''
             The declared secret (a key of `avalanche.network.secrets`) holding the
@@ -264,7 +264,7 @@ let
           default = {
             ${defaults.podLabelKey} = name;
           };
-          defaultText = lib.literalExpression ''{ "${defaults.podLabelKey}" = <name>; }'';
+          defaultText = lib.literalExpression ''{ "${defaults.podLabelKey}" = name; }'';
           example = {
             app = "marmithon";
           };
