@@ -238,6 +238,15 @@ pub struct BuildArgs {
     /// rewrites them.
     #[arg(long)]
     pub sync: bool,
+    /// Leave hand-written files alone. By default `build` wires what it generates:
+    /// it adds `vpn-egress` to the `components:` of each client's and sidecar's
+    /// kustomization, and the generated Application to the `resources:` of the
+    /// app-of-apps kustomization (`kubernetes.argocd.registerIn`, or the one
+    /// listing `*-app.yaml` files): one line each, every other byte kept, in the
+    /// same all-or-nothing write. With `--no-wire`, `check` then reports what is
+    /// left unwired, with the line to add. (`--out` never edits hand-written files.)
+    #[arg(long)]
+    pub no_wire: bool,
     /// Output format of the summary.
     #[arg(long, value_enum, default_value_t = BuildFormat::Human)]
     pub format: BuildFormat,

@@ -206,7 +206,10 @@ impl Context {
         let file = self.network_file();
         let value = self.evaluate(&file, sources)?;
         match avalanche_model::decode_in(&value, &self.declarations_dir()) {
-            (Some(network), diagnostics) => Ok((network, diagnostics)),
+            (Some(mut network), diagnostics) => {
+                crate::wire::detect_register_in(&self.repo, &mut network);
+                Ok((network, diagnostics))
+            }
             (None, diagnostics) => Err(diagnostics),
         }
     }

@@ -11,6 +11,7 @@ mod facts;
 mod git_index;
 mod plan_write;
 mod sized_read;
+mod wire;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -60,6 +60,50 @@ pub struct Summary {
     pub unchanged: Vec<String>,
     /// Generated files deleted because they are no longer produced.
     pub pruned: Vec<String>,
+    /// Hand-written files edited to wire the generated ones (see [`HandEdit`]).
+    pub wired: Vec<String>,
+}
+
+/// A minimal edit of a hand-written file (a kustomization's list entry), written
+/// in the same all-or-nothing step as the plan. It is not generated: it never
+/// enters the ledger, and it is refused when the file no longer holds exactly
+/// `before` (edited since it was read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandEdit {
+    /// Repository-relative path.
+    pub path: String,
+    /// The content the edit was computed from.
+    pub before: Vec<u8>,
+    /// The content to write.
+    pub after: Vec<u8>,
+}
+
+/// Refuses unless every hand-written file still holds what its edit was computed from.
+fn verify_hand_edits(
+    root: &Path,
+    edits: &[HandEdit],
+    plan: &Plan,
+    ledger: &Ledger,
+    safe: &mut SafePaths,
+) -> anyhow::Result<()> {
+    for edit in edits {
+        let protected = avalanche_model::layout::is_protected(&edit.path);
+        if protected || plan.get(&edit.path).is_some() || ledger.files.contains_key(&edit.path) {
+            bail!(
+                "nothing written: `{}` is a generated file, not one to wire by hand",
+                edit.path
+            );
+        }
+        let path = safe.check(root, &edit.path)?;
+        match read_existing(&path)? {
+            Some(now) if now == edit.before => {}
+            _ => bail!(
+                "nothing written: `{}` changed since `build` read it; run `avalanche-net build` again",
+                edit.path
+            ),
+        }
+    }
+    Ok(())
 }
 
 /// One change `build` would make.
@@ -497,12 +541,26 @@ pub struct WriteOptions {
 
 /// Writes the plan under `root`: see the module documentation.
 /// `hashes` are the plan's ([`Hashes::of`]).
+#[allow(dead_code)] // the plain form, for writers without hand edits
 pub fn write(
     root: &Path,
     plan: &Plan,
     hashes: Hashes,
     protected: &[String],
     options: WriteOptions,
+) -> anyhow::Result<Summary> {
+    write_with_edits(root, plan, hashes, protected, options, &[])
+}
+
+/// [`write`], plus edits of hand-written files ([`HandEdit`]) staged and renamed
+/// with the plan's files: all of them are written, or none.
+pub fn write_with_edits(
+    root: &Path,
+    plan: &Plan,
+    hashes: Hashes,
+    protected: &[String],
+    options: WriteOptions,
+    edits: &[HandEdit],
 ) -> anyhow::Result<Summary> {
     let WriteOptions { force, sync } = options;
     std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
@@ -513,6 +571,7 @@ pub fn write(
     }
     let mut safe = SafePaths::default();
     let prepared = prepare_with(root, plan, hashes, protected, &mut safe)?;
+    verify_hand_edits(root, edits, plan, &prepared.ledger_old, &mut safe)?;
     if !force
         && (!prepared.conflicts.hand_edited.is_empty() || !prepared.conflicts.not_ours.is_empty())
     {
@@ -541,7 +600,7 @@ pub fn write(
     let ledger_bytes = (prepared.ledger_old != prepared.ledger_new || !ledger_exists)
         .then(|| prepared.ledger_new.to_bytes());
     let result = (|| -> anyhow::Result<()> {
-        if !prepared.changes.is_empty() || ledger_bytes.is_some() {
+        if !prepared.changes.is_empty() || ledger_bytes.is_some() || !edits.is_empty() {
             create_marker(&marker)?;
         }
         // Directories first (one thread: they nest), then the files (on two
@@ -552,6 +611,10 @@ pub fn write(
                 jobs.push(staging.place(&mut safe, root, path, new, old.is_some())?);
                 summary.written.push(path.clone());
             }
+        }
+        for edit in edits {
+            jobs.push(staging.place(&mut safe, root, &edit.path, &edit.after, true)?);
+            summary.wired.push(edit.path.clone());
         }
         if let Some(ledger_bytes) = &ledger_bytes {
             let job = staging.place(
@@ -598,6 +661,12 @@ pub fn write(
         return Ok(summary); // Nothing changes: nothing written, nothing synced.
     }
 
+    // A hand-written file edited while the others were staged: still nothing changed.
+    if let Err(e) = verify_hand_edits(root, edits, plan, &prepared.ledger_old, &mut safe) {
+        staging.abort();
+        let _ = std::fs::remove_file(&marker);
+        return Err(e);
+    }
     // Point of no return: renames (the ledger last, so it never claims files that are not there).
     let ledger_stage = staging.take(&prepared.ledger_rel);
     let ledger_subtrees = staging.commit()?;
@@ -1089,6 +1158,78 @@ fn sweep_stale_temps(root: &Path, plan: &Plan) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn one_file_plan() -> Plan {
+        let mut plan = Plan::new();
+        plan.set_ledger_path("k/.avalanche-generated.json".to_owned());
+        plan.insert("k/gen/app.yaml", "kind: Application\n".to_owned());
+        plan
+    }
+
+    fn edit(before: &str, after: &str) -> HandEdit {
+        HandEdit {
+            path: "k/apps/kustomization.yaml".to_owned(),
+            before: before.as_bytes().to_vec(),
+            after: after.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn hand_edits_are_written_with_the_plan_and_not_ledgered() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("k/apps")).expect("mkdir");
+        std::fs::write(root.join("k/apps/kustomization.yaml"), "resources: []\n").expect("write");
+        let plan = one_file_plan();
+        let summary = write_with_edits(
+            root,
+            &plan,
+            Hashes::of(&plan),
+            &[],
+            WriteOptions::default(),
+            &[edit("resources: []\n", "resources: [app.yaml]\n")],
+        )
+        .expect("written");
+        assert_eq!(summary.wired, ["k/apps/kustomization.yaml"]);
+        assert_eq!(
+            std::fs::read_to_string(root.join("k/apps/kustomization.yaml")).expect("read"),
+            "resources: [app.yaml]\n"
+        );
+        let ledger =
+            std::fs::read_to_string(root.join("k/.avalanche-generated.json")).expect("ledger");
+        assert!(
+            ledger.contains("k/gen/app.yaml") && !ledger.contains("kustomization"),
+            "{ledger}"
+        );
+    }
+
+    #[test]
+    fn a_hand_written_file_changed_since_it_was_read_stops_the_whole_write() {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let root = dir.path();
+        std::fs::create_dir_all(root.join("k/apps")).expect("mkdir");
+        std::fs::write(
+            root.join("k/apps/kustomization.yaml"),
+            "resources: [mine.yaml]\n",
+        )
+        .expect("write");
+        let plan = one_file_plan();
+        let err = write_with_edits(
+            root,
+            &plan,
+            Hashes::of(&plan),
+            &[],
+            WriteOptions::default(),
+            &[edit("resources: []\n", "resources: [app.yaml]\n")],
+        )
+        .expect_err("refused");
+        assert!(format!("{err:#}").contains("changed since"), "{err:#}");
+        assert!(!root.join("k/gen").exists(), "a generated file was written");
+        assert_eq!(
+            std::fs::read_to_string(root.join("k/apps/kustomization.yaml")).expect("read"),
+            "resources: [mine.yaml]\n"
+        );
+    }
 
     #[test]
     fn sha256_is_lowercase_hex_of_the_digest() {

@@ -411,17 +411,6 @@ fn fake_ksops(dir: &Path) -> PathBuf {
 /// `--enable-exec`: with `--enable-alpha-plugins` alone it skips the KSOPS exec
 /// generator, so the Secret is only checked when `--enable-exec` exists.
 fn kustomize_all(repo: &Path, kubectl: &Path, scratch: &Path) -> Vec<(String, String)> {
-    let help = Command::new(kubectl)
-        .args(["kustomize", "--help"])
-        .output()
-        .expect("kubectl kustomize --help");
-    let has_exec = String::from_utf8_lossy(&help.stdout).contains("enable-exec");
-    let path = format!(
-        "{}:{}",
-        fake_ksops(scratch).display(),
-        std::env::var("PATH").unwrap_or_default()
-    );
-    let mut out = Vec::new();
     let mut dirs = Vec::new();
     for (rel, bytes) in tree(&repo.join("kubernetes")) {
         if rel.ends_with("kustomization.yaml")
@@ -435,6 +424,33 @@ fn kustomize_all(repo: &Path, kubectl: &Path, scratch: &Path) -> Vec<(String, St
         }
     }
     assert!(dirs.len() >= 3, "kustomizations: {dirs:?}");
+    let dirs: Vec<String> = dirs.iter().map(|d| format!("kubernetes/{d}")).collect();
+    kustomize(repo, kubectl, scratch, &dirs)
+        .into_iter()
+        .map(|(d, t)| (d.trim_start_matches("kubernetes/").to_owned(), t))
+        .collect()
+}
+
+/// `kubectl kustomize` of each of `dirs` (repo-relative), with the fake KSOPS
+/// (see [`kustomize_all`] for `--enable-exec`); panics with kubectl's stderr when
+/// one fails.
+pub(crate) fn kustomize(
+    repo: &Path,
+    kubectl: &Path,
+    scratch: &Path,
+    dirs: &[String],
+) -> Vec<(String, String)> {
+    let help = Command::new(kubectl)
+        .args(["kustomize", "--help"])
+        .output()
+        .expect("kubectl kustomize --help");
+    let has_exec = String::from_utf8_lossy(&help.stdout).contains("enable-exec");
+    let path = format!(
+        "{}:{}",
+        fake_ksops(scratch).display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let mut out = Vec::new();
     for dir in dirs {
         let mut cmd = Command::new(kubectl);
         cmd.arg("kustomize").arg("--enable-alpha-plugins");
@@ -442,7 +458,7 @@ fn kustomize_all(repo: &Path, kubectl: &Path, scratch: &Path) -> Vec<(String, St
             cmd.arg("--enable-exec");
         }
         let output = cmd
-            .arg(repo.join("kubernetes").join(&dir))
+            .arg(repo.join(dir))
             .env("PATH", &path)
             .output()
             .expect("kubectl kustomize");
@@ -455,7 +471,7 @@ fn kustomize_all(repo: &Path, kubectl: &Path, scratch: &Path) -> Vec<(String, St
         if has_exec && text.contains("kind: ksops") {
             panic!("{dir}: the KSOPS generator was not run");
         }
-        out.push((dir, text));
+        out.push((dir.clone(), text));
     }
     out
 }

@@ -323,6 +323,53 @@ fn egress_component_missing() {
         "kubernetes/base/apps/irc/marmithon/kustomization.yaml",
         1,
     );
+    // The help names the exact lines to add, and that `build` adds them.
+    let repo = fixture("egress-component-missing");
+    let all = findings(&repo, 1);
+    let hit = all
+        .iter()
+        .find(|f| f["rule"] == "egress-component-missing")
+        .unwrap_or_else(|| panic!("{}", describe(&all)));
+    let help = hit["help"].as_str().unwrap_or_default();
+    assert!(
+        help.contains("`components:` and `  - vpn-egress`") && help.contains("avalanche-net build"),
+        "{hit}"
+    );
+}
+
+#[test]
+fn no_component_finding_before_the_first_build() {
+    // The kustomization lacks the entry, but the component does not exist yet:
+    // `build` creates it and adds the entry in one write, so nothing to fix first.
+    let repo = fixture("clean");
+    repo.write(
+        "kubernetes/base/apps/irc/marmithon/kustomization.yaml",
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: irc\nresources:\n  - deployment.yaml\n",
+    );
+    repo.commit_all();
+    let all = findings(&repo, 0);
+    assert!(all.is_empty(), "{}", describe(&all));
+}
+
+#[test]
+fn argocd_app_unreachable() {
+    assert_finding(
+        "argocd-app-unreachable",
+        "kubernetes/argocd/apps/kustomization.yaml",
+        3,
+    );
+    let repo = fixture("argocd-app-unreachable");
+    let all = findings(&repo, 1);
+    let hit = all
+        .iter()
+        .find(|f| f["rule"] == "argocd-app-unreachable")
+        .unwrap_or_else(|| panic!("{}", describe(&all)));
+    assert!(
+        hit["help"]
+            .as_str()
+            .is_some_and(|h| h.contains("`  - vpn-proxy-app.yaml` under `resources:`")),
+        "{hit}"
+    );
 }
 
 // ---------------------------------------------------------------- other files

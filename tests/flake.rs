@@ -330,6 +330,11 @@ fn rust_options() -> Vec<Opt> {
             Some(json!(d::ARGOCD_TARGET_REVISION)),
         ),
         o(
+            "kubernetes.argocd.registerIn",
+            s("nullOr(str)"),
+            Some(Json::Null),
+        ),
+        o(
             "kubernetes.monitoring.enable",
             s("bool"),
             Some(json!(d::MONITORING)),
@@ -603,6 +608,7 @@ fn defaults_nix_matches_the_rust_constants() {
         ("argocdProject", json!(d::ARGOCD_PROJECT)),
         ("argocdRepoUrl", json!(d::ARGOCD_REPO_URL)),
         ("argocdTargetRevision", json!(d::ARGOCD_TARGET_REVISION)),
+        ("argocdRegisterIn", json!(d::ARGOCD_REGISTER_IN)),
         ("monitoring", json!(d::MONITORING)),
         ("tunnelMetrics", json!(d::TUNNEL_METRICS)),
         ("verification", json!(d::VERIFICATION)),

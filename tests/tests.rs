@@ -3,6 +3,7 @@
 
 mod support;
 
+mod adopt;
 mod build;
 mod check;
 mod eval;

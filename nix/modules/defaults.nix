@@ -48,6 +48,8 @@
   argocdRepoUrl = "https://github.com/OWNER/avalanche.git";
   # kubernetes.argocd.targetRevision
   argocdTargetRevision = "main";
+  # kubernetes.argocd.registerIn (null: detected by `avalanche-net build`)
+  argocdRegisterIn = null;
   # kubernetes.monitoring.enable
   monitoring = false;
   # kubernetes.monitoring.tunnelMetrics

@@ -467,6 +467,16 @@ in
         project = str defaults.argocdProject "homelab" "Argo CD project of the generated `Application`s.";
         repoURL = str defaults.argocdRepoUrl "https://github.com/alice/avalanche.git" "The Git repository Argo CD syncs from.";
         targetRevision = str defaults.argocdTargetRevision "HEAD" "The branch, tag or commit Argo CD syncs.";
+        registerIn = lib.mkOption {
+          type = lib.types.nullOr lib.types.str;
+          default = defaults.argocdRegisterIn;
+          example = "kubernetes/argocd/apps/kustomization.yaml";
+          description = ''
+            The app-of-apps kustomization (repo-relative) that lists the repository's Argo CD
+            `Application` files: `avalanche-net build` writes `vpn-proxy-app.yaml` next to it and adds
+            it to its `resources:`. Unset: the one kustomization listing `*-app.yaml` files, if any.
+          '';
+        };
       };
       monitoring = {
         enable = lib.mkOption {

@@ -9,16 +9,25 @@ use std::process::ExitCode;
 
 /// The rendered plan, or the exit code when diagnostics were printed instead.
 pub(super) enum Rendered {
-    /// The plan, its files' hashes, and the paths the writer must never touch
-    /// ([`protected`]).
-    Plan(Plan, plan_write::Hashes, Vec<String>),
+    /// The plan, its files' hashes, the paths the writer must never touch
+    /// ([`protected`]), and the edits that wire it into the hand-written
+    /// kustomizations (none when not wiring).
+    Plan(
+        Plan,
+        plan_write::Hashes,
+        Vec<String>,
+        Vec<plan_write::HandEdit>,
+    ),
     Refused(ExitCode),
 }
 
 /// Reads, decodes and checks the declarations (exactly what `check` runs), then
 /// renders them. Diagnostics are printed; nothing is rendered while any error
-/// remains, so `build` refuses exactly when `check` would exit 1.
-pub(super) fn render(ctx: &Context) -> anyhow::Result<Rendered> {
+/// remains, so `build` refuses exactly when `check` would exit 1 — except for the
+/// wiring `build` does itself when `wire` is set: an app kustomization that does
+/// not list its component yet, or an app-of-apps that does not list the
+/// Application yet, is fixed by the same write (see `avalanche_check::wiring`).
+pub(super) fn render(ctx: &Context, wire: bool) -> anyhow::Result<Rendered> {
     let mut sources = SourceMap::default();
     let listing = crate::facts::FileList::start(&ctx.repo, &ctx.network_file());
     let (network, mut diagnostics) = match ctx.load_network(&mut sources) {
@@ -34,15 +43,22 @@ pub(super) fn render(ctx: &Context) -> anyhow::Result<Rendered> {
             .ok()
             .filter(|plan| plan_write::worth_a_thread(plan))
             .map(|plan| scope.spawn(|| plan_write::Hashes::sequential(plan)));
-        let checks =
-            super::check::run_checks_with(&network, &mut sources, rendered.as_ref().ok(), listing);
+        let options = avalanche_check::Options { build_wires: wire };
+        let checks = super::check::run_checks_on(
+            &network,
+            &mut sources,
+            rendered.as_ref().ok(),
+            listing,
+            options,
+        );
         let hashed = hashing.map(|h| match h.join() {
             Ok(hashes) => hashes,
             Err(panic) => std::panic::resume_unwind(panic),
         });
         (checks, hashed)
     });
-    diagnostics.extend(checks?);
+    let (checks, facts, _skipped) = checks?;
+    diagnostics.extend(checks);
     if avalanche_diag::has_errors(&diagnostics) {
         return Ok(refuse(ctx, &diagnostics, &sources, Stage::Check));
     }
@@ -52,7 +68,24 @@ pub(super) fn render(ctx: &Context) -> anyhow::Result<Rendered> {
     match rendered {
         Ok(plan) => {
             let hashes = hashed.unwrap_or_else(|| plan_write::Hashes::of(&plan));
-            Ok(Rendered::Plan(plan, hashes, protected(ctx, &network)))
+            let edits = if wire {
+                avalanche_check::wiring::plan(&network, &facts)
+                    .edits()
+                    .map(|e| plan_write::HandEdit {
+                        path: e.path.clone(),
+                        before: e.before.clone().into_bytes(),
+                        after: e.after.clone().into_bytes(),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            Ok(Rendered::Plan(
+                plan,
+                hashes,
+                protected(ctx, &network),
+                edits,
+            ))
         }
         Err(diagnostics) => Ok(refuse(ctx, &diagnostics, &sources, Stage::Render)),
     }
@@ -122,8 +155,10 @@ pub(super) fn out_root(ctx: &Context, out: Option<&PathBuf>) -> PathBuf {
 }
 
 pub fn run(ctx: &Context, args: BuildArgs) -> anyhow::Result<ExitCode> {
-    let (plan, hashes, protected) = match render(ctx)? {
-        Rendered::Plan(p, h, k) => (p, h, k),
+    // Hand-written files are edited only in the repository itself.
+    let wire = !args.no_wire && args.out.is_none();
+    let (plan, hashes, protected, edits) = match render(ctx, wire)? {
+        Rendered::Plan(p, h, k, e) => (p, h, k, e),
         Rendered::Refused(code) => return Ok(code),
     };
     let root = out_root(ctx, args.out.as_ref());
@@ -131,7 +166,7 @@ pub fn run(ctx: &Context, args: BuildArgs) -> anyhow::Result<ExitCode> {
         force: args.force,
         sync: args.sync,
     };
-    let summary = plan_write::write(&root, &plan, hashes, &protected, options)?;
+    let summary = plan_write::write_with_edits(&root, &plan, hashes, &protected, options, &edits)?;
     match args.format {
         BuildFormat::Json => {
             let doc = serde_json::json!({
@@ -139,6 +174,7 @@ pub fn run(ctx: &Context, args: BuildArgs) -> anyhow::Result<ExitCode> {
                 "written": summary.written,
                 "unchanged": summary.unchanged,
                 "pruned": summary.pruned,
+                "wired": summary.wired,
             });
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
@@ -155,11 +191,16 @@ pub fn run(ctx: &Context, args: BuildArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             if !ctx.global.quiet {
+                // Edits of hand-written files are always listed: they are the operator's files.
+                for p in &summary.wired {
+                    println!("wired     {p}");
+                }
                 println!(
-                    "written {}, unchanged {}, pruned {}",
+                    "written {}, unchanged {}, pruned {}, wired {}",
                     summary.written.len(),
                     summary.unchanged.len(),
-                    summary.pruned.len()
+                    summary.pruned.len(),
+                    summary.wired.len()
                 );
             }
         }

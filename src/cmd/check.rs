@@ -34,11 +34,31 @@ pub fn run_checks_reporting(
     plan: Option<&Plan>,
     listing: FileList,
 ) -> anyhow::Result<(Vec<Diagnostic>, Vec<Skipped>)> {
+    let (diagnostics, _facts, skipped) = run_checks_on(
+        network,
+        sources,
+        plan,
+        listing,
+        avalanche_check::Options::default(),
+    )?;
+    Ok((diagnostics, skipped))
+}
+
+/// [`run_checks_reporting`] with the rules' `options`, returning the repository
+/// facts too (for the wiring `build` does and the reachability `status` judges).
+pub fn run_checks_on(
+    network: &Network,
+    sources: &mut SourceMap,
+    plan: Option<&Plan>,
+    listing: FileList,
+    options: avalanche_check::Options,
+) -> anyhow::Result<(Vec<Diagnostic>, avalanche_check::RepoFacts, Vec<Skipped>)> {
     let generated = plan.map_or_else(Vec::new, |plan| {
         plan.files().map(|(p, _)| p.to_owned()).collect()
     });
     let (facts, skipped) = crate::facts::gather(network, generated, listing)?;
-    Ok((avalanche_check::check(network, &facts, sources), skipped))
+    let diagnostics = avalanche_check::check_with(network, &facts, sources, options);
+    Ok((diagnostics, facts, skipped))
 }
 
 /// The summary's line about files `check` could not read as text (binary files,

@@ -10,13 +10,13 @@ use std::process::ExitCode;
 type Entry<'a> = (&'a str, Option<&'a [u8]>, Option<&'a [u8]>);
 
 pub fn run(ctx: &Context, args: DiffArgs) -> anyhow::Result<ExitCode> {
-    let (plan, hashes, protected) = match render(ctx)? {
-        Rendered::Plan(p, h, k) => (p, h, k),
+    let (plan, hashes, protected, edits) = match render(ctx, args.out.is_none())? {
+        Rendered::Plan(p, h, k, e) => (p, h, k, e),
         Rendered::Refused(code) => return Ok(code),
     };
     let root = out_root(ctx, args.out.as_ref());
     let prepared = plan_write::prepare(&root, &plan, hashes, &protected)?;
-    if prepared.is_clean() {
+    if prepared.is_clean() && edits.is_empty() {
         if !ctx.global.quiet {
             eprintln!(
                 "no drift: {} generated files up to date",
@@ -37,6 +37,10 @@ pub fn run(ctx: &Context, args: DiffArgs) -> anyhow::Result<ExitCode> {
     let ledger = prepared.ledger_change(&root);
     if let Some((path, old, new)) = &ledger {
         entries.push((path, old.as_deref(), Some(new)));
+    }
+    // The hand-written kustomizations `build` wires (one added line each).
+    for edit in &edits {
+        entries.push((&edit.path, Some(&edit.before), Some(&edit.after)));
     }
     for (path, old, new) in &entries {
         if args.stat {

@@ -1,6 +1,8 @@
 //! Egress consistency: references, names, secrets' creation rules, and the
 //! hand-written app manifests the generated parts plug into.
 use crate::facts::{KubeDoc, Loc};
+use crate::list_edit::Refusal;
+use crate::wiring::{self, Need, Purpose};
 use crate::{Checker, did_you_mean, label, list, rules};
 use avalanche_diag::Span;
 use avalanche_model::{ClientProtocol, Name, Spanned};
@@ -210,23 +212,7 @@ fn secrets(cx: &mut Checker<'_>) {
     }
 }
 
-/// The app directory of a client or sidecar: `<dir>/base/apps/<namespace>/<name>`.
-fn app_dir(kubernetes_dir: &str, namespace: &str, name: &str) -> String {
-    let root = kubernetes_dir
-        .trim_start_matches("./")
-        .trim_end_matches('/');
-    // Pushed, not formatted: this runs twice per client.
-    let mut dir = String::with_capacity(root.len() + namespace.len() + name.len() + 12);
-    if !(root.is_empty() || root == ".") {
-        dir.push_str(root);
-        dir.push('/');
-    }
-    dir.push_str("base/apps/");
-    dir.push_str(namespace);
-    dir.push('/');
-    dir.push_str(name);
-    dir
-}
+use crate::wiring::app_dir;
 
 /// The Kubernetes documents looked up per client, indexed once (a scan of all of
 /// them per client would be quadratic at thousands of clients).
@@ -266,103 +252,224 @@ impl<'f> DocIndex<'f> {
 fn apps(cx: &mut Checker<'_>) {
     let network = cx.network;
     let index = DocIndex::new(&cx.facts.kube_docs);
-    let mut apps: Vec<(&str, &str, Option<Span>)> = Vec::new();
     for (name, c) in &network.egress.clients {
         // A sidecar-protocol client carries its own gluetun: no proxy ingress to pass.
-        let labels = (c.protocol.value != ClientProtocol::Sidecar).then_some(&c.pod_labels);
-        apps.push((name.as_str(), c.namespace.value.as_str(), c.span));
-        if let Some(labels) = labels {
+        if c.protocol.value != ClientProtocol::Sidecar {
             admitted(
                 cx,
                 &index,
                 name.as_str(),
                 c.namespace.value.as_str(),
                 c.deployment.value.as_str(),
-                labels,
+                &c.pod_labels,
                 c.span,
             );
         }
     }
-    for (name, s) in &network.egress.sidecars {
-        apps.push((name.as_str(), s.namespace.value.as_str(), s.span));
+    wired(cx);
+}
+
+/// The generated components and Application are wired into the hand-written
+/// kustomizations (see [`crate::wiring`]).
+fn wired(cx: &mut Checker<'_>) {
+    let facts = cx.facts;
+    let plan = wiring::plan(cx.network, facts);
+    for (purpose, need) in &plan.needs {
+        match (purpose, need) {
+            (_, Need::Present) => {}
+            (Purpose::Component { name, span }, Need::Refused(r)) if r.missing => {
+                let dir = r.path.rsplit_once('/').map_or("", |(d, _)| d);
+                let message = format!(
+                    "`{name}` has no kustomization at `{}` to use its generated `vpn-egress` component",
+                    r.path
+                );
+                let d = cx.emit(&rules::EGRESS_COMPONENT_MISSING, message, *span);
+                d.help = Some(format!(
+                    "write `{dir}/kustomization.yaml` with the app's resources and the lines {}",
+                    list(r.refusal.lines_to_add.lines())
+                ));
+            }
+            (Purpose::Component { .. }, Need::Refused(r)) => {
+                let span = key_span(cx, &r.path, "components");
+                let message = format!(
+                    "`{}` cannot be edited safely to list the generated component `vpn-egress`: {}",
+                    r.path, r.refusal.reason
+                );
+                let d = cx.emit(&rules::EGRESS_COMPONENT_MISSING, message, Some(span));
+                d.help = Some(add_help(&r.path, "components", &r.refusal, false));
+            }
+            (Purpose::Component { .. }, Need::Edit(e)) => {
+                let component = format!("{}/vpn-egress/", parent(&e.path));
+                let built = facts
+                    .paths
+                    .iter()
+                    .any(|p| p.starts_with(&component) && !p.ends_with(".tmp"));
+                // Before the first build, the component and its entry arrive together.
+                if cx.options.build_wires || !built {
+                    continue;
+                }
+                let span = key_span(cx, &e.path, "components");
+                let message = format!(
+                    "`{}` does not list the generated component `vpn-egress` under `components:`",
+                    e.path
+                );
+                let refusal = edit_lines(e);
+                let d = cx.emit(&rules::EGRESS_COMPONENT_MISSING, message, Some(span));
+                d.help = Some(add_help(&e.path, "components", &refusal, true));
+            }
+            (Purpose::Application, Need::Refused(r)) => {
+                let span = registered_span(cx, &r.path);
+                let message = format!(
+                    "the generated Argo CD Application cannot be registered in `{}`: {}",
+                    r.path, r.refusal.reason
+                );
+                let d = cx.emit(&rules::ARGOCD_APP_UNREACHABLE, message, span);
+                d.help = Some(add_help(&r.path, "resources", &r.refusal, false));
+            }
+            (Purpose::Application, Need::Edit(e)) => {
+                let app = wiring::application(facts).unwrap_or_default();
+                if cx.options.build_wires || !facts.is_tracked(app) {
+                    continue;
+                }
+                let span = registered_span(cx, &e.path);
+                let message = format!(
+                    "the generated Argo CD Application `{app}` is not listed by `{}`: nothing deploys it",
+                    e.path
+                );
+                let refusal = edit_lines(e);
+                let d = cx.emit(&rules::ARGOCD_APP_UNREACHABLE, message, span);
+                d.help = Some(add_help(&e.path, "resources", &refusal, true));
+            }
+        }
     }
-    for (name, namespace, span) in apps {
-        component(cx, &index, name, namespace, span);
+    unregistered(cx);
+}
+
+/// The generated Application when `registerIn` is neither declared nor
+/// detected: several app-of-apps candidates are ambiguous.
+fn unregistered(cx: &mut Checker<'_>) {
+    let facts = cx.facts;
+    if cx.network.kubernetes.argocd.register_in.is_some() {
+        return;
+    }
+    if wiring::application(facts).is_none() {
+        return;
+    }
+    let candidates = wiring::app_of_apps(
+        facts
+            .kube_docs
+            .iter()
+            .filter(|d| d.resources.is_some())
+            .filter_map(|d| Some((d.path.as_str(), facts.text(&d.path)?))),
+    );
+    if candidates.len() > 1 {
+        let message = format!(
+            "several kustomizations list `*-app.yaml` files ({}): `build` cannot tell where to register the generated Application",
+            list(&candidates)
+        );
+        let span = cx.file_span(&candidates[0]);
+        let d = cx.emit(&rules::ARGOCD_APP_UNREACHABLE, message, Some(span));
+        d.severity = avalanche_diag::Severity::Warning;
+        d.help = Some(format!(
+            "declare `kubernetes.argocd.registerIn = \"{}\";` (the one Argo CD's root Application deploys)",
+            candidates[0]
+        ));
+    }
+    // No app-of-apps at all: the repository does not register applications in
+    // kustomizations (it applies them by hand), so there is nothing to wire and
+    // nothing to report; `status` still says the Application is not reachable.
+}
+
+/// The refusal-shaped description of an edit: the lines it adds (or the line
+/// it rewrites, for a flow list), and where.
+fn edit_lines(e: &wiring::Edit) -> Refusal {
+    let before: Vec<&str> = e.before.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let after: Vec<&str> = e.after.lines().map(|l| l.trim_end_matches('\r')).collect();
+    let prefix = before
+        .iter()
+        .zip(&after)
+        .take_while(|(a, b)| a == b)
+        .count();
+    let suffix = before[prefix..]
+        .iter()
+        .rev()
+        .zip(after[prefix..].iter().rev())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let added = after[prefix..after.len() - suffix].join("\n");
+    let replaced = before.len() - suffix > prefix;
+    Refusal {
+        reason: if replaced {
+            format!("line {} becomes", prefix + 1)
+        } else {
+            String::new()
+        },
+        line: Some(prefix + 1),
+        lines_to_add: added,
     }
 }
 
-fn component(
-    cx: &mut Checker<'_>,
-    index: &DocIndex<'_>,
-    name: &str,
-    namespace: &str,
-    span: Option<Span>,
-) {
-    let facts = cx.facts;
-    let dir = app_dir(&facts.kubernetes_dir, namespace, name);
-    let component_dir = format!("{dir}/vpn-egress");
-    let prefix = format!("{component_dir}/");
-    if !facts.generated.is_empty()
-        && !facts
-            .generated
-            .range(prefix.clone()..)
-            .next()
-            .is_some_and(|g| g.starts_with(&prefix))
-    {
-        return; // The tool generates no component for it.
-    }
-    let kustomization = ["kustomization.yaml", "kustomization.yml"]
-        .iter()
-        .map(|f| format!("{dir}/{f}"))
-        .find(|p| facts.is_tracked(p));
-    let Some(path) = kustomization else {
-        let message = format!(
-            "`{name}` has no kustomization at `{dir}/kustomization.yaml` to use its generated `vpn-egress` component"
-        );
-        let d = cx.emit(&rules::EGRESS_COMPONENT_MISSING, message, span);
-        d.help = Some(format!(
-            "write `{dir}/kustomization.yaml` with the app's resources and `components: [ vpn-egress ]`"
-        ));
-        return;
-    };
-    let doc = index.kustomization_at.get(path.as_str());
-    let components = doc.and_then(|d| d.components.as_ref());
-    let listed = components.is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c.value.trim_start_matches("./").trim_end_matches('/') == "vpn-egress")
-    });
-    if listed {
-        return;
-    }
-    let loc = match components.and_then(|cs| cs.first()) {
-        Some(first) => {
-            // Point at the `components:` key above the first entry when it is there.
-            let text = facts.text(&path).unwrap_or_default();
-            let key = text[..first.loc.start.min(text.len())]
-                .rfind("components")
-                .unwrap_or(first.loc.start);
-            Loc {
-                path: path.clone(),
-                start: key,
-                end: key + "components".len(),
-            }
+/// "add `  - x` under `key:` in F (as line N)", the lines for a new key, or
+/// the rewritten line of a flow list.
+fn add_help(path: &str, key: &str, r: &Refusal, buildable: bool) -> String {
+    let lines = r.lines_to_add.trim_end();
+    let what = if r.reason.starts_with("line ") && r.reason.ends_with(" becomes") {
+        format!("in `{path}`, {} `{lines}`", r.reason)
+    } else if lines.contains('\n') {
+        let each = list(lines.lines());
+        match r.line {
+            Some(n) if buildable => format!("add the lines {each} to `{path}` (from line {n})"),
+            _ => format!("add the lines {each} to `{path}`"),
         }
-        None => {
-            let text = facts.text(&path).unwrap_or_default();
-            let end = text.find('\n').unwrap_or(text.len());
-            let start = text.len() - text.trim_start().len();
-            Loc {
-                path: path.clone(),
-                start: start.min(end),
-                end,
+    } else {
+        match r.line {
+            // An edit knows the line it adds; a refusal, the line of `key:`.
+            Some(n) if buildable => {
+                format!("add `{lines}` under `{key}:` in `{path}` (as line {n})")
             }
+            Some(n) => format!("add `{lines}` under `{key}:` (line {n}) in `{path}`"),
+            None => format!("add `{lines}` under `{key}:` in `{path}`"),
         }
     };
-    let span = cx.span(&loc);
-    let message =
-        format!("`{path}` does not list the generated component `vpn-egress` under `components:`");
-    let d = cx.emit(&rules::EGRESS_COMPONENT_MISSING, message, Some(span));
-    d.help = Some("add `components: [ vpn-egress ]`: without it the egress patch and NetworkPolicy are never applied".into());
+    if buildable {
+        format!("{what}; or run `avalanche-net build`, which adds it")
+    } else {
+        what
+    }
+}
+
+/// Where `key:` is in the kustomization at `path` (its first line otherwise).
+fn key_span(cx: &mut Checker<'_>, path: &str, key: &str) -> Span {
+    let text = cx.facts.text(path).unwrap_or_default();
+    let found = text
+        .match_indices(key)
+        .find(|(i, _)| {
+            (*i == 0 || text.as_bytes()[i - 1] == b'\n')
+                && text[i + key.len()..]
+                    .trim_start_matches(' ')
+                    .starts_with(':')
+        })
+        .map(|(i, _)| i);
+    match found {
+        Some(start) => cx.span(&Loc {
+            path: path.to_owned(),
+            start,
+            end: start + key.len(),
+        }),
+        None => cx.file_span(path),
+    }
+}
+
+/// The registering kustomization (its `resources:`), or the declaration of `registerIn`.
+fn registered_span(cx: &mut Checker<'_>, path: &str) -> Option<Span> {
+    if cx.facts.is_tracked(path) {
+        return Some(key_span(cx, path, "resources"));
+    }
+    wiring::register_in(cx.network).and_then(|(_, span)| span)
+}
+
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
 /// The app's workload as committed: its namespace and pod labels must be what the

@@ -125,6 +125,11 @@ pub struct KubeDoc {
     pub crd_group: Option<Located>,
     /// `components:` entries, for a Kustomization.
     pub components: Option<Vec<Located>>,
+    /// `resources:` entries, for a Kustomization (`None` for other documents).
+    pub resources: Option<Vec<Located>>,
+    /// `spec.source.path` and `spec.sources[].path` of an Argo CD Application:
+    /// the repository directories it deploys.
+    pub source_paths: Vec<String>,
     /// `namespace:` of a Kustomization (applies to all its resources).
     pub kustomization_namespace: Option<String>,
     /// `spec.template.metadata.labels` of a workload, and where they are.
@@ -732,6 +737,8 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
             charts: Vec::new(),
             crd_group: None,
             components: None,
+            resources: None,
+            source_paths: Vec::new(),
             kustomization_namespace: None,
             pod_labels: None,
         };
@@ -772,10 +779,23 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
                 },
             ));
         }
+        if kind == Some("Application") {
+            let spec = view.get(doc, "spec");
+            let single = spec.and_then(|s| view.get(s, "source"));
+            let many = spec
+                .and_then(|s| view.get(s, "sources"))
+                .and_then(|s| view.items(s))
+                .unwrap_or_default();
+            kd.source_paths = single
+                .into_iter()
+                .chain(many)
+                .filter_map(|s| view.get(s, "path").and_then(|p| view.scalar(p)))
+                .collect();
+        }
         if is_kustomization && (kind.is_none() || kind == Some("Kustomization")) {
-            kd.kustomization_namespace = view.get(doc, "namespace").and_then(|n| view.scalar(n));
-            kd.components = Some(
-                view.get(doc, "components")
+            // A list's scalar entries (none when the key is absent).
+            let entries = |key: &str| -> Vec<Located> {
+                view.get(doc, key)
                     .and_then(|c| view.items(c))
                     .map(|items| {
                         items
@@ -783,8 +803,11 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
                             .filter_map(|n| located(view, path, n))
                             .collect()
                     })
-                    .unwrap_or_default(),
-            );
+                    .unwrap_or_default()
+            };
+            kd.resources = Some(entries("resources"));
+            kd.kustomization_namespace = view.get(doc, "namespace").and_then(|n| view.scalar(n));
+            kd.components = Some(entries("components"));
         }
         out.push(kd);
     }

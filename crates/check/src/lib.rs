@@ -23,12 +23,14 @@
 mod egress;
 pub mod facts;
 mod kube_yaml;
+pub mod list_edit;
 mod retired;
 pub mod rules;
 mod sops;
 mod tailscale;
 #[cfg(test)]
 mod tests;
+pub mod wiring;
 
 pub use facts::{PreparedFacts, RepoFacts, RepoFile, RepoInput};
 pub use rules::Rule;
@@ -43,11 +45,31 @@ use std::path::Path;
 /// decrypt what is encrypted to it.
 pub const DEMO_RECIPIENT: &str = "age13u7gagxczv0vsz34mvv0xh27wvkqpj26daa3ns5xa2hqh5vusskqgna8yk";
 
+/// How the rules judge what `build` is about to do.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Options {
+    /// The check runs for a `build` that wires what it generates (see
+    /// [`wiring`]): a component or Application `build` will add to a
+    /// kustomization in the same write is not a finding; one it cannot add is.
+    pub build_wires: bool,
+}
+
 /// Runs every rule. Findings are sorted by file, then position.
 pub fn check(network: &Network, facts: &RepoFacts, sources: &mut SourceMap) -> Vec<Diagnostic> {
+    check_with(network, facts, sources, Options::default())
+}
+
+/// [`check`], for a `build` that wires (see [`Options`]).
+pub fn check_with(
+    network: &Network,
+    facts: &RepoFacts,
+    sources: &mut SourceMap,
+    options: Options,
+) -> Vec<Diagnostic> {
     let mut cx = Checker {
         network,
         facts,
+        options,
         sources,
         files: HashMap::new(),
         out: Vec::new(),
@@ -93,6 +115,7 @@ fn sort(mut out: Vec<Diagnostic>, sources: &SourceMap) -> Vec<Diagnostic> {
 pub(crate) struct Checker<'a> {
     pub network: &'a Network,
     pub facts: &'a RepoFacts,
+    pub options: Options,
     sources: &'a mut SourceMap,
     files: HashMap<String, FileId>,
     pub out: Vec<Diagnostic>,

@@ -184,7 +184,20 @@ rules! {
          `<kubernetes.dir>/base/apps/<namespace>/<name>/vpn-egress/`; the app's own hand-written\n\
          `kustomization.yaml` next to it must list it under `components:`, or the patch and the NetworkPolicy are\n\
          never applied.\n\n\
-         Fix: add `components: [ vpn-egress ]` to the app's kustomization.";
+         `build` adds the entry itself (a one-line edit of the kustomization, in the same all-or-nothing write as\n\
+         the component), so before the first build this is not a finding: the component and its wiring arrive\n\
+         together. It is one once the component exists unwired (`build --no-wire`, or an edit undone), or when the\n\
+         kustomization's shape does not allow a safe edit (then the message shows the lines to add).\n\n\
+         Fix: add `- vpn-egress` under the app kustomization's `components:` (or run `avalanche-net build`).";
+    ARGOCD_APP_UNREACHABLE = "argocd-app-unreachable", Error,
+        "The generated Argo CD Application is not listed by the kustomization that registers the repository's apps.",
+        "`build` writes the `vpn-proxy` Application next to the repository's app-of-apps kustomization (the one\n\
+         listing `*-app.yaml` files, or `kubernetes.argocd.registerIn`) and adds it to its `resources:`. Built with\n\
+         `--no-wire`, or when that kustomization cannot be edited safely, nothing deploys the Application: Argo CD\n\
+         never sees the proxies. A warning when several kustomizations list `*-app.yaml` files (declare\n\
+         `kubernetes.argocd.registerIn`). A repository with no app-of-apps at all applies its Applications by\n\
+         hand: nothing to report here, but `status` does not count the proxies as deployed.\n\n\
+         Fix: add the reported line under `resources:` (or run `avalanche-net build`, which adds it).";
     REPO_FILE_INVALID = "repo-file-invalid", Warning,
         "A repository file that `check` reads could not be parsed; its checks are incomplete.",
         "`flake.nix` with a syntax error, YAML under the Kubernetes directory that does not parse, or a\n\

@@ -369,7 +369,13 @@ const KUBERNETES_KEYS: &[&str] = &[
     "monitoring",
     "verification",
 ];
-const ARGOCD_KEYS: &[&str] = &["namespace", "project", "repoURL", "targetRevision"];
+const ARGOCD_KEYS: &[&str] = &[
+    "namespace",
+    "project",
+    "repoURL",
+    "targetRevision",
+    "registerIn",
+];
 const MONITORING_KEYS: &[&str] = &["enable", "tunnelMetrics"];
 const VERIFICATION_KEYS: &[&str] = &["enable"];
 const PERMISSIONS: [(&str, Permission); 2] = [
@@ -1270,6 +1276,21 @@ impl Decoder {
         }
     }
 
+    /// A repo-relative path to a `kustomization.yaml` (or `.yml`).
+    fn kustomization_path(&mut self, v: &Value, path: Path<'_>) -> Option<String> {
+        let p = self.relative_path(v, path)?;
+        let file = p.rsplit('/').next().unwrap_or_default();
+        if file == "kustomization.yaml" || file == "kustomization.yml" {
+            return Some(p.trim_start_matches("./").to_owned());
+        }
+        self.push(
+            Diagnostic::error("model-path", format!("`{path}` is not a kustomization file"))
+                .with_primary_label(v.span, "expected a path ending in `kustomization.yaml`")
+                .with_help("name the app-of-apps kustomization that lists your `*-app.yaml` files, like `\"kubernetes/argocd/apps/kustomization.yaml\"`"),
+        );
+        None
+    }
+
     fn kubernetes(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Option<Kubernetes> {
         let s = self.section(v, path, attr.and_then(|a| a.name_span), KUBERNETES_KEYS)?;
         let defaults = Kubernetes::default();
@@ -1297,10 +1318,28 @@ impl Decoder {
             || defaults.cluster_domain.clone(),
             |me, v, p| me.non_empty(v, p).map(str::to_owned),
         );
-        let argocd = match s.get("argocd") {
+        let mut argocd = match s.get("argocd") {
             Some(v) => self.argocd(v, s.path.key("argocd"), s.attrs.get("argocd")),
             None => defaults.argocd.clone(),
         };
+        // The Application is generated next to it, and generated files live
+        // under `kubernetes.dir` (the ledger holds nothing else).
+        if let Some(register_in) = &argocd.register_in
+            && !crate::layout::is_within(&register_in.value, &dir)
+        {
+            self.push(
+                Diagnostic::error(
+                    "model-path",
+                    "`kubernetes.argocd.registerIn` is outside `kubernetes.dir`".to_owned(),
+                )
+                .with_primary_label(
+                    register_in.span,
+                    format!("not under `{dir}/`: the Application is generated next to it"),
+                )
+                .with_help("name the app-of-apps kustomization inside `kubernetes.dir`, or set `kubernetes.dir` to a directory that holds it"),
+            );
+            argocd.register_in = None;
+        }
         let monitoring = match s.get("monitoring") {
             Some(v) => self.monitoring(v, s.path.key("monitoring"), s.attrs.get("monitoring")),
             None => defaults.monitoring.clone(),
@@ -1352,6 +1391,13 @@ impl Decoder {
                 || defaults.target_revision.clone(),
                 text,
             ),
+            register_in: match s.get("registerIn") {
+                Some(v) => self
+                    .kustomization_path(v, s.path.key("registerIn"))
+                    .map(|p| spanned(p, v))
+                    .or(defaults.register_in),
+                None => defaults.register_in,
+            },
         }
     }
 

@@ -43,6 +43,8 @@ pub const ARGOCD_PROJECT: &str = "default";
 pub const ARGOCD_REPO_URL: &str = "https://github.com/OWNER/avalanche.git";
 /// `kubernetes.argocd.targetRevision`.
 pub const ARGOCD_TARGET_REVISION: &str = "main";
+/// `kubernetes.argocd.registerIn` (none: detected, see `ArgoCd::register_in`).
+pub const ARGOCD_REGISTER_IN: Option<&str> = None;
 /// `kubernetes.monitoring.enable`.
 pub const MONITORING: bool = false;
 /// `kubernetes.monitoring.tunnelMetrics`.

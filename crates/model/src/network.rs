@@ -407,6 +407,11 @@ pub struct ArgoCd {
     pub repo_url: String,
     /// `targetRevision` (default `main`).
     pub target_revision: String,
+    /// `registerIn` (default none): the repository's app-of-apps
+    /// `kustomization.yaml` (repo-relative), where `build` registers the generated
+    /// Application, which is then written next to it. When unset, `build` looks for
+    /// one kustomization listing `*-app.yaml` files.
+    pub register_in: Option<Spanned<String>>,
 }
 
 /// `kubernetes.monitoring`.
@@ -447,6 +452,7 @@ impl Default for ArgoCd {
             project: d::ARGOCD_PROJECT.to_owned(),
             repo_url: d::ARGOCD_REPO_URL.to_owned(),
             target_revision: d::ARGOCD_TARGET_REVISION.to_owned(),
+            register_in: d::ARGOCD_REGISTER_IN.map(|p| Spanned::unspanned(p.to_owned())),
         }
     }
 }

@@ -12,7 +12,8 @@
 //! - `<dir>/base/infra/network/vpn-proxy/`: per region `deployment-<r>.yaml` and
 //!   `service-<r>.yaml`, `namespace.yaml`, the ingress fence (`networkpolicy-*.yaml`),
 //!   the KSOPS `secret-generator.yaml`, monitoring, `kustomization.yaml`, `README.md`;
-//! - `<dir>/base/infra/vpn-proxy-app.yaml`: the Argo CD Application;
+//! - `<dir>/base/infra/vpn-proxy-app.yaml`: the Argo CD Application (next to the
+//!   app-of-apps kustomization instead when `kubernetes.argocd.registerIn` names one);
 //! - `<dir>/base/apps/<namespace>/<name>/vpn-egress/`: a kustomize Component per
 //!   client or sidecar, listed by the app's own (hand-written) kustomization;
 //! - `tailscale/policy.hujson`.
@@ -144,6 +145,23 @@ impl Ctx<'_> {
             &self.net.kubernetes.cluster_domain,
         ])
     }
+}
+
+/// The file name of the generated Argo CD Application.
+pub const APPLICATION_FILE: &str = "vpn-proxy-app.yaml";
+
+/// Where the generated Argo CD Application is written: next to the app-of-apps
+/// kustomization that registers it (`kubernetes.argocd.registerIn`), else
+/// `<kubernetes.dir>/base/infra/vpn-proxy-app.yaml`.
+pub fn application_path(network: &Network) -> String {
+    if let Some(register_in) = &network.kubernetes.argocd.register_in {
+        return match register_in.value.rsplit_once('/') {
+            Some((dir, _)) => concat(&[dir, "/", APPLICATION_FILE]),
+            None => APPLICATION_FILE.to_owned(),
+        };
+    }
+    let root = avalanche_model::layout::normalized(&network.kubernetes.dir);
+    avalanche_model::layout::join(&root, &concat(&["base/infra/", APPLICATION_FILE]))
 }
 
 /// `parts` joined, in one allocation of the exact size: file paths and names are

@@ -88,7 +88,7 @@ pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
         markdown_file(&crate::readme::render(ctx)),
     );
     plan.insert(
-        ctx.path("base/infra/vpn-proxy-app.yaml"),
+        crate::application_path(ctx.net),
         yaml_file(&application(ctx, &dir)),
     );
 }

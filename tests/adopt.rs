@@ -1,0 +1,192 @@
+//! Adopting avalanche-net in an existing repository shaped like a real one
+//! (`tests/fixtures/adopt/homelab`: hosts under `nixos/hosts/`, an app-of-apps
+//! kustomization listing `*-app.yaml`, an app whose VPN keys come from an
+//! ExternalSecret, an IRC bot with a plain `app:` label, a CRLF kustomization, a
+//! leftover `.sops.yaml` anchor, a hand-written `nix/network.nix`).
+//!
+//! `build` wires what it generates into the hand-written kustomizations: one
+//! added list entry per file, every other byte kept.
+use crate::build::kustomize;
+use crate::support::{self, TempRepo, tree};
+use serde_json::Value;
+
+const FIXTURE: &str = "fixtures/adopt/homelab";
+const MARMITHON: &str = "kubernetes/base/apps/irc/marmithon/kustomization.yaml";
+const QBITTORRENT: &str = "kubernetes/base/apps/media/qbittorrent/kustomization.yaml";
+const APPS: &str = "kubernetes/argocd/apps/kustomization.yaml";
+const APPLICATION: &str = "kubernetes/argocd/apps/vpn-proxy-app.yaml";
+
+/// `text` with `line` inserted after the first line that starts with `after`
+/// (or appended when `after` is empty).
+fn with_line(text: &str, after: &str, line: &str) -> String {
+    if after.is_empty() {
+        return format!("{text}{line}");
+    }
+    let at = text
+        .find(after)
+        .unwrap_or_else(|| panic!("`{after}` not in\n{text}"));
+    let end = at + text[at..].find('\n').map_or(text.len() - at, |n| n + 1);
+    format!("{}{line}{}", &text[..end], &text[end..])
+}
+
+#[test]
+fn build_wires_the_generated_files_into_a_real_repository() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    let before = tree(repo.path());
+
+    // Nothing to fix by hand first: the component and its wiring arrive together.
+    repo.run(&["check"]).expect_code(0);
+    let run = repo.run(&["build"]);
+    run.expect_code(0);
+    for path in [MARMITHON, QBITTORRENT, APPS] {
+        assert!(
+            run.stdout().contains(&format!("wired     {path}")),
+            "{}",
+            run.stdout()
+        );
+    }
+
+    // Hand-written files differ from before only by the added entries.
+    let after = tree(repo.path());
+    let text = |t: &std::collections::BTreeMap<String, Vec<u8>>, p: &str| {
+        String::from_utf8(t[p].clone()).expect("UTF-8")
+    };
+    assert_eq!(
+        text(&after, MARMITHON),
+        with_line(&text(&before, MARMITHON), "", "components: [vpn-egress]\n"),
+        "a flow-list file gets a flow list"
+    );
+    assert_eq!(
+        text(&after, QBITTORRENT),
+        with_line(
+            &text(&before, QBITTORRENT),
+            "components:  # none yet",
+            "    - vpn-egress\r\n"
+        ),
+        "CRLF and the four-space indentation are kept"
+    );
+    assert_eq!(
+        text(&after, APPS),
+        with_line(
+            &text(&before, APPS),
+            "  - \"media-app.yaml\"",
+            "  - \"vpn-proxy-app.yaml\"\n"
+        ),
+        "after the last entry, quoted like it, before the trailing comment"
+    );
+    for (path, bytes) in &before {
+        if ![MARMITHON, QBITTORRENT, APPS].contains(&path.as_str()) {
+            assert_eq!(after.get(path), Some(bytes), "{path} changed");
+        }
+    }
+    // The Application is written next to the app-of-apps, and not ledgered as a hand edit.
+    assert!(after.contains_key(APPLICATION), "{:?}", after.keys());
+    let ledger = repo.read("kubernetes/.avalanche-generated.json");
+    assert!(ledger.contains(APPLICATION), "{ledger}");
+    for path in [MARMITHON, QBITTORRENT, APPS] {
+        assert!(!ledger.contains(path), "{path} in the ledger:\n{ledger}");
+    }
+
+    // Every touched app and the app-of-apps root build; the root has the new Application.
+    if let Some(kubectl) = support::oracle("kubectl") {
+        let scratch = tempfile::tempdir().expect("a temp dir");
+        let dirs: Vec<String> = [
+            "kubernetes/argocd/apps",
+            "kubernetes/base/apps/irc/marmithon",
+            "kubernetes/base/apps/media",
+            "kubernetes/base/infra/network/vpn-proxy",
+        ]
+        .iter()
+        .map(|d| (*d).to_owned())
+        .collect();
+        let built = kustomize(repo.path(), &kubectl, scratch.path(), &dirs);
+        let root = &built[0].1;
+        assert!(
+            root.contains("kind: Application") && root.contains("name: vpn-proxy"),
+            "{root}"
+        );
+        assert!(
+            root.contains("name: irc") && root.contains("name: media"),
+            "{root}"
+        );
+        let bot = &built[1].1;
+        assert!(bot.contains("name: HTTPS_PROXY"), "{bot}");
+        assert!(bot.contains("kind: NetworkPolicy"), "{bot}");
+        let media = &built[2].1;
+        assert!(media.contains("kind: ExternalSecret"), "{media}");
+        assert!(media.contains("restartPolicy: Always"), "{media}");
+        let gluetuns = media
+            .lines()
+            .filter(|l| l.trim_start_matches([' ', '-']) == "name: gluetun")
+            .count();
+        assert_eq!(gluetuns, 1, "one gluetun container:\n{media}");
+    }
+
+    // A second build changes nothing and edits nothing.
+    let again = repo.run(&["build"]);
+    again.expect_code(0);
+    assert!(again.stdout().contains("wired 0"), "{}", again.stdout());
+    assert_eq!(tree(repo.path()), after);
+    repo.run(&["check"]).expect_code(0);
+}
+
+#[test]
+fn no_wire_leaves_hand_written_files_and_check_names_the_lines() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    let before = tree(repo.path());
+    repo.run(&["build", "--no-wire"]).expect_code(0);
+    let after = tree(repo.path());
+    for (path, bytes) in &before {
+        assert_eq!(after.get(path), Some(bytes), "{path} changed");
+    }
+    repo.commit_all();
+    let run = repo.run(&["check", "--format", "json"]);
+    run.expect_code(1);
+    let findings: Value = serde_json::from_str(&run.stdout()).expect("JSON");
+    let findings = findings.as_array().expect("an array");
+    let find = |rule: &str, file: &str| {
+        findings
+            .iter()
+            .find(|f| f["rule"] == rule && f["file"] == file)
+            .unwrap_or_else(|| panic!("no {rule} in {file}: {findings:?}"))
+    };
+    let app = find("argocd-app-unreachable", APPS);
+    assert_eq!(app["severity"], "error");
+    assert_eq!(app["line"], 4, "{app}");
+    assert!(
+        app["help"].as_str().is_some_and(|h| h
+            .contains("add `  - \"vpn-proxy-app.yaml\"` under `resources:` in `kubernetes/argocd/apps/kustomization.yaml` (as line 7)")),
+        "{app}"
+    );
+    let bot = find("egress-component-missing", MARMITHON);
+    assert!(
+        bot["help"]
+            .as_str()
+            .is_some_and(|h| h.contains("`components: [vpn-egress]`")),
+        "{bot}"
+    );
+    // `build` (wiring) then fixes exactly that.
+    repo.run(&["build"]).expect_code(0);
+    repo.commit_all();
+    repo.run(&["check"]).expect_code(0);
+}
+
+#[test]
+fn a_shape_that_cannot_be_edited_safely_is_refused_with_the_lines() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    // `components:` is an alias: adding to it would change what it points at.
+    repo.write(
+        MARMITHON,
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: irc\nresources: &r [deployment.yaml]\ncomponents: *r\n",
+    );
+    repo.commit_all();
+    let before = tree(repo.path());
+    let run = repo.run(&["build"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr().contains("alias") && run.stderr().contains("`  - vpn-egress`"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(tree(repo.path()), before, "nothing written");
+}
