@@ -22,6 +22,21 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
     }
 }
 
+/// True when a tracked Nix file sets `nodeName = "<name>"`
+/// (`avalanche.tailscale.nodeName`): a host of another name is this node.
+fn node_name_set(facts: &crate::facts::RepoFacts, name: &str) -> bool {
+    let quoted = format!("\"{name}\"");
+    facts.texts.iter().any(|(path, text)| {
+        path.ends_with(".nix")
+            && text.match_indices("nodeName").any(|(at, key)| {
+                text[at + key.len()..]
+                    .trim_start()
+                    .strip_prefix('=')
+                    .is_some_and(|value| value.trim_start().starts_with(&quoted))
+            })
+    })
+}
+
 fn nodes(cx: &mut Checker<'_>) {
     let network = cx.network;
     let facts = cx.facts;
@@ -60,7 +75,10 @@ fn nodes(cx: &mut Checker<'_>) {
                 .flake
                 .as_ref()
                 .is_some_and(|f| f.hosts.iter().any(|h| h.name == name.as_str()));
-            if !in_flake && !facts.host_dirs.contains_key(name.as_str()) {
+            if !in_flake
+                && !facts.host_dirs.contains_key(name.as_str())
+                && !node_name_set(facts, name.as_str())
+            {
                 let message = format!(
                     "`{name}` has the managed role `{}` but the flake has no `nixosConfigurations.{name}`",
                     role.as_str()

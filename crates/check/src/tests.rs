@@ -148,6 +148,28 @@ fn hosts_bound_by_let_in_the_flake_are_hosts() {
     );
 }
 
+#[test]
+fn a_host_with_another_node_name_is_the_nodes_host() {
+    // `nixosConfigurations.gw-01` is the node `gw` (avalanche.tailscale.nodeName).
+    let network = "{ avalanche.network.tailscale.nodes = { gw.role = \"workstation\"; nas.role = \"server\"; }; }";
+    let flake = "{ outputs = { self }: { nixosConfigurations.gw-01 = 1; }; }";
+    let host = "{ ... }: { avalanche.tailscale = { enable = true; nodeName =\n  \"gw\"; }; }";
+    let found = run(
+        network,
+        &[("flake.nix", flake), ("machines/gw-01/default.nix", host)],
+        &[],
+    );
+    assert_eq!(
+        found,
+        [(
+            "tailscale-node-no-host".to_owned(),
+            "nix/network.nix".to_owned(),
+            1
+        )],
+        "only nas has no host"
+    );
+}
+
 /// Findings with their severities, for the rules whose severity depends on the case.
 fn run_with_severity(network: &str) -> Vec<(String, avalanche_diag::Severity, usize)> {
     let (found, sources) = diagnostics(network, &[], &[]);
