@@ -176,7 +176,8 @@ in
   # nixpkgs' own option takes path literals: the assertion looks at the final value.
   testHostAuthKeyPathLiteralFails = {
     expr = failsWith [ "is a path literal" "Use a string path outside the store" ] (host "routy" [
-      { services.tailscale.authKeyFile = /etc/tailscale-authkey; }
+      # A path literal (this file): under the real NixOS it is only named, never read.
+      { services.tailscale.authKeyFile = ./modules.nix; }
     ]);
     expected = failsWithExpected [ 1 2 ];
   };
