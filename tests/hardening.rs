@@ -452,3 +452,78 @@ fn color_always_wins_over_no_color_as_documented() {
         std::fs::read_to_string(support::workspace_root().join("README.md")).expect("README");
     assert!(readme.contains("the flag wins over `NO_COLOR`"));
 }
+
+/// Runs the binary with stdout a pipe whose reader has already gone (every write
+/// fails with EPIPE), or with stdout closed (`>&-`); returns the exit code and stderr.
+fn run_without_reader(repo: &TempRepo, args: &[&str], closed: bool) -> (i32, String) {
+    let mut cmd = if closed {
+        let mut cmd = Command::new("bash");
+        cmd.arg("-c")
+            .arg("\"$@\" >&-")
+            .arg("bash")
+            .arg(support::bin());
+        cmd
+    } else {
+        Command::new(support::bin())
+    };
+    cmd.args(args)
+        .current_dir(repo.path())
+        .env("NO_COLOR", "1")
+        .env("SOPS_AGE_KEY_FILE", demo_key_file())
+        .stderr(Stdio::piped());
+    if !closed {
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        cmd.stdout(writer);
+    }
+    let out = cmd.output().expect("running avalanche-net");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Issue 20 item 20: a reader that goes away keeps the exit code of the findings
+/// (`check | true` with errors is 1, `diff | true` with drift is 1); a command
+/// whose output is its result fails (2) when there is no stdout at all.
+#[test]
+fn a_closed_pipe_keeps_the_exit_code_of_the_findings() {
+    let repo = TempRepo::bundled();
+    let clean = repo.run(&["build"]);
+    clean.expect_code(0);
+    // Drift: a generated file edited.
+    let generated = "kubernetes/base/infra/vpn-proxy-app.yaml";
+    let text = repo.read(generated);
+    repo.write(generated, &format!("{text}# edited\n"));
+    // Bigger than a pipe buffer, so the writes really fail.
+    let (code, err) = run_without_reader(&repo, &["diff"], false);
+    assert_eq!(code, 1, "diff | true: {err}");
+    repo.write(generated, &text);
+
+    let network = repo.read("nix/network.nix");
+    let mut broken = network.clone();
+    for i in 0..200 {
+        broken = broken.replacen(
+            "    tailscale = {",
+            &format!("    retired.r{i} = {{ description = \"x\"; }};\n    tailscale = {{"),
+            1,
+        );
+    }
+    broken = broken.replace("role = \"workstation\";", "role = \"nope\";");
+    repo.write("nix/network.nix", &broken);
+    for format in ["human", "json"] {
+        let (code, err) = run_without_reader(&repo, &["check", "--format", format], false);
+        assert_eq!(code, 1, "check --format {format} | true: {err}");
+    }
+    repo.write("nix/network.nix", &network);
+
+    // No stdout at all: nothing was delivered.
+    for args in [&["eval"][..], &["secrets", "show", "protonvpn"], &["graph"]] {
+        let (code, err) = run_without_reader(&repo, args, true);
+        assert_eq!(code, 2, "{args:?} >&-: {err}");
+        assert!(err.contains("stdout is closed"), "{args:?}: {err}");
+    }
+    // A reader that stopped early (`eval | head -c1`) is not a failure.
+    let (code, err) = run_without_reader(&repo, &["eval"], false);
+    assert_eq!(code, 0, "eval | true: {err}");
+}

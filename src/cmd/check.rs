@@ -123,6 +123,14 @@ pub fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<ExitCode> {
         DiagFormat::Json => Format::Json,
         DiagFormat::Sarif => Format::Sarif,
     };
+    let code: u8 = if could_not_run {
+        2
+    } else if avalanche_diag::has_errors(&diagnostics) {
+        1
+    } else {
+        0
+    };
+    crate::exit_on_broken_pipe(code);
     let mut out = std::io::stdout().lock();
     let options = RenderOptions {
         color: color_stdout(ctx),
@@ -151,13 +159,7 @@ pub fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
-    Ok(if could_not_run {
-        ExitCode::from(2)
-    } else if avalanche_diag::has_errors(&diagnostics) {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(ExitCode::from(code))
 }
 
 /// `--color` for a report on stdout.

@@ -25,6 +25,8 @@ pub fn run(ctx: &Context, args: DiffArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    // Drift is the finding: it stays exit 1 even if the reader goes away.
+    crate::exit_on_broken_pipe(1);
     let mut out = std::io::stdout().lock();
     let mut entries: Vec<Entry> = prepared
         .changes

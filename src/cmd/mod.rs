@@ -32,6 +32,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ctx.print_diagnostics(&[missing], &sources);
         return Ok(ExitCode::from(2));
     }
+    // A command whose output is its result cannot succeed without a stdout (`>&-`:
+    // Rust would drop every write to a closed descriptor silently).
+    let prints_result = matches!(
+        cli.command,
+        Command::Eval(_) | Command::Graph(_) | Command::Completions(_) | Command::Man
+    ) || matches!(
+        &cli.command,
+        Command::Secrets(s) if matches!(s.command, crate::cli::SecretsCommand::Show(_))
+    );
+    if prints_result && stdout_closed() {
+        anyhow::bail!("stdout is closed: this command prints its result there");
+    }
     match cli.command {
         Command::Eval(args) => eval::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
@@ -44,4 +56,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Man => man::run(),
         Command::Secrets(args) => secrets::run(&ctx, args),
     }
+}
+
+/// Whether the process started with stdout closed (`>&-`). Rust's runtime then
+/// opens `/dev/null` read-write in its place, so every write would succeed unseen;
+/// a shell's `>/dev/null` opens it write-only, which is a choice, not a mistake.
+fn stdout_closed() -> bool {
+    use rustix::fs::{FileType, OFlags};
+    let out = std::io::stdout();
+    let Ok(flags) = rustix::fs::fcntl_getfl(&out) else {
+        return true;
+    };
+    let (Ok(stat), Ok(null)) = (rustix::fs::fstat(&out), rustix::fs::stat("/dev/null")) else {
+        return false;
+    };
+    FileType::from_raw_mode(stat.st_mode) == FileType::CharacterDevice
+        && stat.st_rdev == null.st_rdev
+        && flags & OFlags::RWMODE == OFlags::RDWR
 }

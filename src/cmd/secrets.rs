@@ -622,7 +622,9 @@ fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
         match decrypt_file(path, shown, &ids) {
             Ok(_) => {
                 if ctx.global.verbose {
-                    println!("ok {shown}");
+                    // A reader going away (`| head`) must not cut the checks short:
+                    // the exit code says whether every file verified.
+                    let _ = writeln!(std::io::stdout(), "ok {shown}");
                 }
             }
             Err(e) if e.is_damage() => {

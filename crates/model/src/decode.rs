@@ -276,6 +276,80 @@ fn relative_path_problem(p: &str) -> Option<&'static str> {
     }
 }
 
+/// The largest amount of money per month `monthlyCost` takes (sums and yearly
+/// figures stay exact and finite).
+const MAX_AMOUNT: f64 = 1_000_000.0;
+
+/// Ports gluetun listens on inside the pod it shares with the app.
+const GLUETUN_PORTS: [(u16, &str); 5] = [
+    (53, "its DNS server"),
+    (8000, "its control server"),
+    (8388, "Shadowsocks"),
+    (8888, "its HTTP proxy"),
+    (9999, "its health server"),
+];
+
+/// Characters no declared string may hold: C0 controls (newline and tab too),
+/// DEL, C1 controls, bidirectional overrides, U+FFFE/U+FFFF.
+fn is_control(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FFFE}' | '\u{FFFF}')
+}
+
+/// Why `name` is not the name part of a label key or a label value (1 to 63 of
+/// `[A-Za-z0-9_.-]`, alphanumeric at both ends).
+fn label_name_problem(name: &str) -> Option<String> {
+    if name.len() > 63 {
+        return Some(format!("{} characters, more than 63", name.len()));
+    }
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Some("only `a-z A-Z 0-9 - _ .` are allowed".into());
+    }
+    if !alnum(name.chars().next()) || !alnum(name.chars().last()) {
+        return Some("it must start and end with a letter or a digit".into());
+    }
+    None
+}
+
+/// Why `key` is not a Kubernetes label key (`[prefix/]name`).
+fn label_key_problem(key: &str) -> Option<String> {
+    let (prefix, name) = match key.rsplit_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    if let Some(prefix) = prefix {
+        let dns = prefix.len() <= 253
+            && prefix.split('.').all(|l| {
+                !l.is_empty()
+                    && l.len() <= 63
+                    && l.chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            });
+        if !dns {
+            return Some(format!("the prefix `{prefix}` is not a DNS subdomain"));
+        }
+    }
+    if name.is_empty() {
+        return Some("the name part is empty".into());
+    }
+    label_name_problem(name)
+}
+
+/// Why `value` is not a Kubernetes label value (empty is allowed).
+fn label_value_problem(value: &str) -> Option<String> {
+    if value.is_empty() {
+        None
+    } else {
+        label_name_problem(value)
+    }
+}
+
 /// A Kubernetes Secret data key: `[-._a-zA-Z0-9]+`.
 fn secret_key_valid(k: &str) -> bool {
     !k.is_empty()
@@ -510,7 +584,24 @@ impl Decoder {
 
     fn string<'v>(&mut self, v: &'v Value, path: Path<'_>) -> Option<&'v str> {
         match &v.kind {
-            ValueKind::String(s) => Some(s),
+            ValueKind::String(s) => {
+                // Every declared string reaches generated YAML, README tables, shell
+                // examples or labels, all one line each: a newline or an escape
+                // sequence would break them (or a terminal showing them).
+                if let Some(c) = s.chars().find(|c| is_control(*c)) {
+                    self.push(
+                        Diagnostic::error(
+                            "model-control-char",
+                            format!("`{path}` holds the control character {}", c.escape_unicode()),
+                        )
+                        .with_primary_label(v.span, "control characters are not allowed here")
+                        .with_note("declared text lands in generated YAML, the generated README (tables and `sh` blocks) and labels, one line each")
+                        .with_help("write it on one line, without control characters"),
+                    );
+                    return None;
+                }
+                Some(s)
+            }
             _ => {
                 self.type_error(v, path, "a string");
                 None
@@ -574,6 +665,54 @@ impl Decoder {
                     ));
                 }
                 self.push(diagnostic);
+                None
+            }
+        }
+    }
+
+    /// A cluster range (`podCIDR`, `serviceCIDR`): canonical, private, at most a /8
+    /// (IPv6: inside fc00::/7, at most a /48). It lands in the gluetun sidecars'
+    /// `FIREWALL_OUTBOUND_SUBNETS`: whatever it covers bypasses the kill switch.
+    fn cluster_cidr(&mut self, v: &Value, path: Path<'_>) -> Option<Cidr> {
+        let cidr = self.cidr(v, path)?;
+        let net: ipnet::IpNet = cidr.0;
+        let problem = if cidr.has_host_bits() {
+            Some(format!("host bits are set: the range is `{}`", net.trunc()))
+        } else {
+            match net {
+                ipnet::IpNet::V4(n) => {
+                    let private = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+                        .iter()
+                        .filter_map(|p| p.parse::<ipnet::Ipv4Net>().ok())
+                        .any(|p| p.contains(&n));
+                    (!private).then(|| {
+                        "not a private range (RFC 1918: inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)".to_owned()
+                    })
+                }
+                ipnet::IpNet::V6(n) => {
+                    let ula = "fc00::/7".parse::<ipnet::Ipv6Net>().ok();
+                    if !ula.is_some_and(|u| u.contains(&n)) {
+                        Some("not a private range (ULA: inside fc00::/7)".to_owned())
+                    } else if n.prefix_len() < 48 {
+                        Some(format!(
+                            "a /{} is wider than a cluster needs (at most a /48)",
+                            n.prefix_len()
+                        ))
+                    } else {
+                        None
+                    }
+                }
+            }
+        };
+        match problem {
+            None => Some(cidr),
+            Some(why) => {
+                self.push(
+                    Diagnostic::error("model-cluster-cidr", format!("`{path}` = `{cidr}` cannot be a cluster range"))
+                        .with_primary_label(v.span, why)
+                        .with_note("it becomes FIREWALL_OUTBOUND_SUBNETS of every gluetun sidecar: traffic to it bypasses the VPN kill switch")
+                        .with_help("use the cluster's own range, e.g. k3s' `\"10.42.0.0/16\"` (pods) and `\"10.43.0.0/16\"` (services)"),
+                );
                 None
             }
         }
@@ -648,10 +787,13 @@ impl Decoder {
                 return None;
             }
         };
-        if !(x.is_finite() && x >= 0.0) {
+        if !(x.is_finite() && (0.0..=MAX_AMOUNT).contains(&x)) {
             self.push(
                 Diagnostic::error("model-range", format!("`{path}` is out of range"))
-                    .with_primary_label(v.span, "expected an amount of 0 or more"),
+                    .with_primary_label(
+                        v.span,
+                        format!("expected an amount from 0 to {MAX_AMOUNT}, found {x}"),
+                    ),
             );
             return None;
         }
@@ -1061,12 +1203,46 @@ impl Decoder {
 
     fn countries(&mut self, s: &Section<'_, '_>) -> Option<Vec<Spanned<String>>> {
         self.req(s, "countries", "[ \"Iceland\" ]", |me, v, p| {
-            me.strings(v, p)
+            let countries = me.strings(v, p)?;
+            if countries.is_empty() {
+                me.push(
+                    Diagnostic::error("model-empty", format!("`{p}` is empty"))
+                        .with_primary_label(
+                            v.span,
+                            "gluetun needs at least one country (SERVER_COUNTRIES)",
+                        )
+                        .with_help("write `countries = [ \"Iceland\" ];`"),
+                );
+                return None;
+            }
+            Some(countries)
         })
         .map(|c| c.value)
     }
 
-    fn proxy(&mut self, _name: &Name, attr: &Attr, path: Path<'_>) -> Option<Proxy> {
+    /// Names that reach generated resource names with a prefix or suffix must leave
+    /// room for it within Kubernetes' 63 characters (Service names, label values).
+    fn name_fits(&mut self, name: &Name, attr: &Attr, max: usize, generated: &str) -> bool {
+        if name.as_str().len() <= max {
+            return true;
+        }
+        self.push(
+            Diagnostic::error("model-name", format!("`{}` is too long: at most {max} characters here", name.as_str()))
+                .with_primary_label(attr.name_span.or(attr.value.span), format!("{} characters", name.as_str().len()))
+                .with_note(format!("it becomes `{generated}`, a Kubernetes name or label value of at most 63 characters"))
+                .with_help("use a shorter name"),
+        );
+        false
+    }
+
+    fn proxy(&mut self, name: &Name, attr: &Attr, path: Path<'_>) -> Option<Proxy> {
+        // `vpn-proxy-<name>`: the Service, Deployment and `app.kubernetes.io/instance`.
+        let fits = self.name_fits(
+            name,
+            attr,
+            63 - "vpn-proxy-".len(),
+            &format!("vpn-proxy-{}", name.as_str()),
+        );
         let s = self.section(&attr.value, path, attr.name_span, PROXY_KEYS)?;
         let provider = self.req(&s, "provider", "\"protonvpn\"", |me, v, p| me.name(v, p));
         let countries = self.countries(&s);
@@ -1078,6 +1254,9 @@ impl Decoder {
         );
         let health_check = self.health_check(&s);
         let privileged = self.privileged(&s);
+        if !fits {
+            return None;
+        }
         Some(Proxy {
             span: s.span,
             provider: provider?,
@@ -1103,7 +1282,16 @@ impl Decoder {
         );
         let input_ports = self.opt(&s, "inputPorts", Vec::new, |me, v, p| {
             me.list(v, p, "a list of ports (ints)", |me, item, p| {
-                me.port(item, p)
+                let port = me.port(item, p)?;
+                if let Some((_, what)) = GLUETUN_PORTS.iter().find(|(n, _)| *n == port) {
+                    me.push(
+                        Diagnostic::error("model-port", format!("port {port} is gluetun's own ({what})"))
+                            .with_primary_label(item.span, "the app and its gluetun sidecar share the pod's network: one of them would fail to bind")
+                            .with_help("move the app to another port"),
+                    );
+                    return None;
+                }
+                Some(port)
             })
         });
         let health_check = self.health_check(&s);
@@ -1122,6 +1310,14 @@ impl Decoder {
     }
 
     fn client(&mut self, name: &Name, attr: &Attr, path: Path<'_>) -> Option<Client> {
+        // `<name>-vpn-egress-verify`: the verification Job (its name is a pod label).
+        let suffix = "-vpn-egress-verify";
+        let fits = self.name_fits(
+            name,
+            attr,
+            63 - suffix.len(),
+            &format!("{}{suffix}", name.as_str()),
+        );
         let s = self.section(&attr.value, path, attr.name_span, CLIENT_KEYS)?;
         let namespace = self.req(&s, "namespace", "\"irc\"", |me, v, p| me.name(v, p));
         let deployment =
@@ -1149,6 +1345,9 @@ impl Decoder {
             Some(v) => self.labels(v, s.path.key("podLabels")).unwrap_or_default(),
             None => BTreeMap::from([(d::POD_LABEL_KEY.to_owned(), name.as_str().to_owned())]),
         };
+        if !fits {
+            return None;
+        }
         Some(Client {
             span: s.span,
             namespace: namespace?,
@@ -1192,7 +1391,23 @@ impl Decoder {
         };
         let mut out = BTreeMap::new();
         for (key, attr) in attrs {
+            if let Some(why) = label_key_problem(key) {
+                self.push(
+                    Diagnostic::error("model-label", format!("`{key}` is not a Kubernetes label key"))
+                        .with_primary_label(attr.name_span.or(attr.value.span), why)
+                        .with_help("a label key is an optional DNS prefix and `/`, then 1 to 63 of `a-z A-Z 0-9 - _ .`, starting and ending alphanumeric"),
+                );
+                continue;
+            }
             if let Some(value) = self.string(&attr.value, path.key(key)) {
+                if let Some(why) = label_value_problem(value) {
+                    self.push(
+                        Diagnostic::error("model-label", format!("`{}` is not a Kubernetes label value", path.key(key)))
+                            .with_primary_label(attr.value.span, why)
+                            .with_help("a label value is empty or 1 to 63 of `a-z A-Z 0-9 - _ .`, starting and ending alphanumeric"),
+                    );
+                    continue;
+                }
                 out.insert(key.clone(), value.to_owned());
             }
         }
@@ -1214,7 +1429,17 @@ impl Decoder {
             |me, v, p| me.enumeration(v, p, "secret format", &SecretFormat::ALL),
         );
         let file = self.req(&s, "file", "\"secrets/<host>/<name>.yaml\"", |me, v, p| {
-            me.relative_path(v, p)
+            let file = me.relative_path(v, p)?;
+            let last = file.rsplit('/').next().unwrap_or("");
+            if matches!(last, "" | "." | "..") {
+                me.push(
+                    Diagnostic::error("model-path", format!("`{p}` names a directory, not a file"))
+                        .with_primary_label(v.span, "a SOPS file is written at this path")
+                        .with_help("name the file, like `\"secrets/routy/tailscale.yaml\"`"),
+                );
+                return None;
+            }
+            Some(file)
         });
         let keys = self.req(&s, "keys", "[ \"KEY\" ]", |me, v, p| {
             me.list(v, p, "a list of strings", |me, item, p| {
@@ -1224,6 +1449,14 @@ impl Decoder {
                         Diagnostic::error("model-secret-key", format!("`{key}` is not a Kubernetes Secret key"))
                             .with_primary_label(item.span, "only letters, digits, `-`, `_` and `.` are allowed")
                             .with_help("rename the key, or use `format = \"plain\";` for a file read by sops-nix"),
+                    );
+                    return None;
+                }
+                if format == SecretFormat::Plain && key == "sops" {
+                    me.push(
+                        Diagnostic::error("model-secret-key", "a key named `sops` in a plain secret")
+                            .with_primary_label(item.span, "SOPS keeps its metadata under the top-level `sops` key of the file")
+                            .with_help("rename the key"),
                     );
                     return None;
                 }
@@ -1304,13 +1537,13 @@ impl Decoder {
             &s,
             "podCIDR",
             || defaults.pod_cidr.value,
-            |me, v, p| me.cidr(v, p),
+            |me, v, p| me.cluster_cidr(v, p),
         );
         let service_cidr = self.opt_spanned(
             &s,
             "serviceCIDR",
             || defaults.service_cidr.value,
-            |me, v, p| me.cidr(v, p),
+            |me, v, p| me.cluster_cidr(v, p),
         );
         let cluster_domain = self.opt(
             &s,

@@ -272,7 +272,7 @@ fn the_evaluated_form_with_every_default_explicit_decodes() {
 fn defaults_come_from_the_defaults_module() {
     let (network, diagnostics) = decode_json(
         r#"{ "egress": { "providers": { "mullvad": {} },
-              "proxies": { "ch": { "provider": "mullvad", "countries": [] } },
+              "proxies": { "ch": { "provider": "mullvad", "countries": ["x"] } },
               "clients": { "bot": { "namespace": "irc", "proxy": "ch" } } },
              "secrets": { "s": { "file": "s.yaml", "keys": [] } } }"#,
     );
@@ -419,7 +419,7 @@ fn wrong_types() {
 fn names_must_be_dns_labels() {
     let d = decode_nix(&module(concat!(
         "    tailscale.nodes.My_Router = { role = \"server\"; };\n",
-        "    egress.proxies.iceland = { provider = \"Proton VPN\"; countries = [ ]; };\n",
+        "    egress.proxies.iceland = { provider = \"Proton VPN\"; countries = [ \"x\" ]; };\n",
         "    retired.vps = { description = \"x\"; aliases = [ \"-old\" ]; };",
     )));
     assert_eq!(
@@ -534,11 +534,11 @@ fn missing_required_attributes_are_reported_at_the_enclosing_attribute() {
 #[test]
 fn ports() {
     let d = decode_nix(&module(
-        "    egress.sidecars.qb = { namespace = \"media\"; provider = \"p\"; countries = [ ]; inputPorts = [ 0 8080 65536 ]; };",
+        "    egress.sidecars.qb = { namespace = \"media\"; provider = \"p\"; countries = [ \"x\" ]; inputPorts = [ 0 8080 65536 ]; };",
     ));
     assert_eq!(
         d.at(),
-        [("model-port", 3, 97), ("model-port", 3, 104)],
+        [("model-port", 3, 101), ("model-port", 3, 108)],
         "{}",
         d.rendered()
     );
@@ -742,4 +742,72 @@ fn errors_in_nix_eval_output_have_no_span_but_keep_their_explanation() {
         ["expected one of: subnet-router, exit-node, workstation, server, device"]
     );
     assert_eq!(d.help.as_deref(), Some("write `role = \"subnet-router\";`"));
+}
+
+/// Issue 20 items 10, 15, 16, 24 and 27: what Kubernetes, gluetun, the generated
+/// docs or the kill switch would reject (or be broken by) is an error at decode,
+/// at the value, saying why. One line of the declarations per attack.
+#[test]
+fn values_that_would_break_outputs_are_rejected_where_written() {
+    let long = "p".repeat(54);
+    let cases: Vec<(String, &str, &str)> = vec![
+        // 10: cluster ranges land in FIREWALL_OUTBOUND_SUBNETS.
+        ("kubernetes.podCIDR = \"10.42.0.0/1\";".into(), "model-cluster-cidr", "host bits"),
+        ("kubernetes.podCIDR = \"0.0.0.0/0\";".into(), "model-cluster-cidr", "not a private range"),
+        ("kubernetes.serviceCIDR = \"10.43.0.1/16\";".into(), "model-cluster-cidr", "host bits"),
+        ("kubernetes.serviceCIDR = \"100.64.0.0/16\";".into(), "model-cluster-cidr", "not a private range"),
+        ("kubernetes.podCIDR = \"fd00::/8\";".into(), "model-cluster-cidr", "wider than a cluster needs"),
+        // 15/17: control characters in any string.
+        ("egress.proxies.is = { provider = \"p\"; countries = [ \"Iceland\\n| x |\" ]; };".into(), "model-control-char", "not allowed"),
+        ("egress.image = \"qmcgaw/gluetun:v3.41.1\\r\";".into(), "model-control-char", "not allowed"),
+        ("kubernetes.argocd.repoURL = \"https://x/\u{1b}[2J\";".into(), "model-control-char", "not allowed"),
+        ("kubernetes.clusterDomain = \"cluster.local\\n\";".into(), "model-control-char", "not allowed"),
+        ("retired.vps = { description = \"a\u{85}b\"; };".into(), "model-control-char", "not allowed"),
+        // 16: what Kubernetes and gluetun reject.
+        ("egress.proxies.is = { provider = \"p\"; countries = [ ]; };".into(), "model-empty", "at least one country"),
+        ("egress.sidecars.qb = { namespace = \"media\"; provider = \"p\"; countries = [ \"x\" ]; inputPorts = [ 8000 ]; };".into(), "model-port", "share the pod's network"),
+        ("egress.sidecars.qb = { namespace = \"media\"; provider = \"p\"; countries = [ \"x\" ]; inputPorts = [ 53 ]; };".into(), "model-port", "share the pod's network"),
+        ("egress.clients.bot = { namespace = \"irc\"; proxy = \"is\"; podLabels = { \"bad key!\" = \"x\"; }; };".into(), "model-label", "only"),
+        ("egress.clients.bot = { namespace = \"irc\"; proxy = \"is\"; podLabels = { app = \"-x\"; }; };".into(), "model-label", "start and end"),
+        (format!("egress.clients.bot = {{ namespace = \"irc\"; proxy = \"is\"; podLabels = {{ app = \"{}\"; }}; }};", "v".repeat(64)), "model-label", "more than 63"),
+        (format!("egress.proxies.{long} = {{ provider = \"p\"; countries = [ \"x\" ]; }};"), "model-name", "54 characters"),
+        (format!("egress.clients.{} = {{ namespace = \"irc\"; proxy = \"is\"; }};", "c".repeat(46)), "model-name", "46 characters"),
+        // 24: money.
+        ("retired.vps = { description = \"x\"; monthlyCost = 1.0e308; };".into(), "model-range", "from 0 to"),
+        // 27: secrets that fail only at seal.
+        ("secrets.s = { format = \"plain\"; file = \"secrets/s.yaml\"; keys = [ \"sops\" ]; };".into(), "model-secret-key", "metadata"),
+        ("secrets.s = { file = \"secrets/routy/\"; keys = [ \"k\" ]; };".into(), "model-path", "a SOPS file is written"),
+        ("secrets.s = { file = \"secrets/.\"; keys = [ \"k\" ]; };".into(), "model-path", "a SOPS file is written"),
+    ];
+    for (line, rule, why) in &cases {
+        let d = decode_nix(&module(&format!("    {line}")));
+        let found = d
+            .diagnostics
+            .iter()
+            .find(|x| x.rule == *rule)
+            .unwrap_or_else(|| panic!("{line}: no {rule}:\n{}", d.rendered()));
+        assert!(found.span.is_some(), "{line}: not located");
+        let text = d.rendered();
+        assert!(
+            text.contains(why),
+            "{line}: does not say why ({why}):\n{text}"
+        );
+        assert!(d.network.is_none(), "{line}: decoded anyway");
+    }
+    // The limits themselves are accepted.
+    let ok = module(&format!(
+        "    kubernetes.podCIDR = \"10.0.0.0/8\";\n    kubernetes.serviceCIDR = \"fd00:10:43::/112\";\n    egress.proxies.{} = {{ provider = \"p\"; countries = [ \"x\" ]; }};\n    egress.clients.bot = {{ namespace = \"irc\"; proxy = \"is\"; podLabels = {{ \"example.com/app\" = \"\"; }}; }};\n    retired.vps = {{ description = \"x\"; monthlyCost = 1000000; }};",
+        "p".repeat(53)
+    ));
+    let d = decode_nix(&ok);
+    assert!(
+        !d.diagnostics
+            .iter()
+            .any(|x| x.rule.starts_with("model-cluster")
+                || x.rule == "model-label"
+                || x.rule == "model-range"
+                || x.rule == "model-name"),
+        "{}",
+        d.rendered()
+    );
 }
