@@ -418,9 +418,11 @@ fn unreadable_declarations_are_located() {
 #[test]
 fn terminal_escapes_from_declarations_are_not_printed() {
     let repo = TempRepo::bundled();
+    // An attribute name (quoted in the message) and a value (rejected, echoed in
+    // the snippet).
     let network = repo.read("nix/network.nix").replace(
         "role = \"workstation\";",
-        "role = \"\u{1b}[2J\u{1b}]0;owned\u{7}x\";",
+        "role = \"workstation\"; \"\u{1b}[2J\u{1b}]0;owned\u{7}x\" = \"\u{1b}[5m\";",
     );
     repo.write("nix/network.nix", &network);
     for color in ["never", "always"] {
@@ -428,7 +430,7 @@ fn terminal_escapes_from_declarations_are_not_printed() {
         run.expect_code(1);
         let out = run.stdout() + &run.stderr();
         assert!(
-            !out.contains("\u{1b}[2J") && !out.contains('\u{7}'),
+            !out.contains("\u{1b}[2J") && !out.contains("\u{1b}[5m") && !out.contains('\u{7}'),
             "{color}: {out:?}"
         );
         assert!(out.contains("\\u{1b}[2J"), "{color}: {out}");
