@@ -8,6 +8,7 @@ mod build;
 mod check;
 mod eval;
 mod flake;
+mod gateway;
 mod hardening;
 mod model;
 mod reliability;

@@ -29,6 +29,7 @@
 #![recursion_limit = "512"]
 
 mod clients;
+pub mod gateway;
 pub mod gluetun;
 pub mod graph;
 mod monitoring;

@@ -1,0 +1,304 @@
+//! The host side of an egress gateway: a NixOS machine that sends one dedicated
+//! user's traffic (a SOCKS5 proxy's) through a WireGuard tunnel, and nothing else.
+//!
+//! Each function renders one file's bytes from a resolved [`GatewayHost`]; the NixOS
+//! module and the namespace test apply these same bytes, so what is tested is
+//! what is deployed:
+//! - [`nftables`]: `nft -f` ruleset — admits only the allowed clients to the proxy,
+//!   marks the proxy user's packets, masquerades them on the tunnel, and the kill
+//!   switch (the proxy user's packets leave only through the tunnel, to an allowed
+//!   client, or to loopback);
+//! - [`routing`]: `ip -batch` commands — the tunnel address, the policy rules and
+//!   the tunnel table (the tunnel default route and an `unreachable` default under it);
+//! - [`wireguard`]: `wg setconf` configuration, without the private key (it is set
+//!   from the secret's file, `wg set IFACE private-key FILE`, and never rendered);
+//! - [`SYSCTLS`] and [`proxy_args`] (microsocks bound to the listen address only).
+//!
+//! Why the pieces look like this:
+//! - The kernel picks a connection's source address from the main table before the
+//!   mark re-routes it, so the tunnel needs a masquerade (the WAN address must never
+//!   reach the peer either).
+//! - The WireGuard socket carries its own mark, whose rule sends it to the main table:
+//!   encapsulated packets can never enter the tunnel table, whatever the WAN gateway
+//!   becomes — the `wg-quick` way, with no endpoint-route watcher.
+//! - Replies to clients use the main table (one rule per allowed client network), so
+//!   the gateway needs no knowledge of its LAN interfaces.
+//! - Two kill-switch layers: an `unreachable` default in the tunnel table (a down
+//!   tunnel interface loses its routes, and the lookup must not fall through to the
+//!   main table), and the nftables drop after routing, which also covers IPv6 (the
+//!   tunnel table is IPv4 only).
+use crate::HEADER;
+use avalanche_model::Cidr;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+/// The default WireGuard persistent keepalive (seconds): a NAT on the path forgets
+/// an idle UDP mapping in 30 s or more, after which the peer cannot reach us.
+pub const DEFAULT_PERSISTENT_KEEPALIVE: u16 = 25;
+
+/// Policy-rule priorities: before the main table (32766), after the local one (0).
+const RULE_SOCKET: u32 = 10000;
+const RULE_CLIENTS: u32 = 10001;
+const RULE_TUNNEL: u32 = 10002;
+
+/// Kernel settings the rules need: reverse-path checks must see the restored mark,
+/// or the replies arriving on the tunnel are dropped as spoofed.
+pub const SYSCTLS: &[(&str, &str)] = &[("net.ipv4.conf.all.src_valid_mark", "1")];
+
+/// One egress gateway as its host applies it: every name, address and number resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GatewayHost {
+    /// The gateway's name (a DNS-1123 label): names the nftables table.
+    pub name: String,
+    /// The LAN address the proxy listens on, and the only one it is admitted at.
+    pub listen: IpAddr,
+    /// The SOCKS5 port.
+    pub socks_port: u16,
+    /// The WireGuard interface (at most 15 bytes).
+    pub interface: String,
+    /// The WireGuard peer.
+    pub tunnel: Tunnel,
+    /// The networks admitted to the proxy; the proxy user may answer only them outside the tunnel.
+    pub allowed_clients: Vec<Cidr>,
+    /// The routing table holding the tunnel default route.
+    pub routing_table: u32,
+    /// The mark of the proxy user's packets, which selects `routing_table`.
+    pub fwmark: u32,
+    /// The mark of the WireGuard socket's (encapsulated) packets: always the main table.
+    pub socket_fwmark: u32,
+    /// The numeric uid the proxy runs as (numeric: the ruleset must load, and be
+    /// checked, where the user does not exist yet).
+    pub proxy_uid: u32,
+}
+
+/// The WireGuard peer of a gateway.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tunnel {
+    /// `host:port` of the peer.
+    pub endpoint: String,
+    /// The peer's public key (base64).
+    pub public_key: String,
+    /// This side's tunnel address, with its prefix (`10.99.0.2/32`).
+    pub address: Cidr,
+    /// Seconds between keepalives; 0 turns them off.
+    pub persistent_keepalive: u16,
+    /// The tunnel MTU.
+    pub mtu: u16,
+}
+
+/// The name of the nftables table of gateway `name`.
+pub fn table_name(name: &str) -> String {
+    // nft names are identifiers: a DNS-1123 label's `-` becomes `_`.
+    format!("avalanche_gateway_{}", name.replace('-', "_"))
+}
+
+fn clients(gw: &GatewayHost, v4: bool) -> Vec<String> {
+    let mut out: Vec<String> = gw
+        .allowed_clients
+        .iter()
+        .filter(|c| c.0.addr().is_ipv4() == v4)
+        .map(|c| c.canonical().to_string())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The nftables ruleset (`nft -f`): one table of its own, so it composes with the
+/// host's firewall (a packet must pass every table's base chains).
+pub fn nftables(gw: &GatewayHost) -> String {
+    let mut s = String::new();
+    let uid = gw.proxy_uid;
+    let mark = gw.fwmark;
+    let iface = &gw.interface;
+    let port = gw.socks_port;
+    let (v4, v6) = (clients(gw, true), clients(gw, false));
+    let (family, set) = if gw.listen.is_ipv4() {
+        ("ip", "clients4")
+    } else {
+        ("ip6", "clients6")
+    };
+    let _ = writeln!(s, "{HEADER}# egress gateway `{}`", gw.name);
+    let table = table_name(&gw.name);
+    // Declare, delete, define: loading the file again replaces the table in one
+    // transaction instead of appending a second copy of every rule.
+    let _ = writeln!(s, "table inet {table} {{\n}}\ndelete table inet {table}");
+    let _ = writeln!(s, "table inet {table} {{");
+    for (set, kind, elems) in [
+        ("clients4", "ipv4_addr", &v4),
+        ("clients6", "ipv6_addr", &v6),
+    ] {
+        let _ = writeln!(s, "  set {set} {{\n    type {kind}\n    flags interval");
+        if !elems.is_empty() {
+            let _ = writeln!(s, "    elements = {{ {} }}", elems.join(", "));
+        }
+        s.push_str("  }\n");
+    }
+    // Admission: only the allowed clients, only at the listen address; the others
+    // get a reset (refused fast, not left to time out).
+    let _ = writeln!(
+        s,
+        "  chain proxy_admit {{\n    type filter hook input priority filter; policy accept;\n    \
+         {family} daddr {listen} tcp dport {port} {family} saddr @{set} accept\n    \
+         tcp dport {port} reject with tcp reset\n  }}",
+        listen = gw.listen,
+    );
+    // The mark is set on output (a `route` chain re-routes marked packets) and kept
+    // in conntrack: the replies get it back before routing, and so do the packets a
+    // proxy connection sends once its socket is gone (the ACK of TIME_WAIT, a
+    // reset), which have no owner to match and would otherwise leave via the WAN.
+    let _ = writeln!(
+        s,
+        "  chain proxy_mark {{\n    type route hook output priority mangle; policy accept;\n    \
+         meta skuid {uid} meta mark set {mark:#x} ct mark set meta mark\n    \
+         ct mark {mark:#x} meta mark set ct mark\n  }}"
+    );
+    let _ = writeln!(
+        s,
+        "  chain reply_mark {{\n    type filter hook prerouting priority mangle; policy accept;\n    \
+         ct mark {mark:#x} meta mark set ct mark\n  }}"
+    );
+    // After routing, on the final output interface (the `output` hook still sees
+    // the interface chosen before the mark re-routed the packet).
+    let _ = writeln!(
+        s,
+        "  chain kill_switch {{\n    type filter hook postrouting priority filter; policy accept;\n    \
+         meta mark {mark:#x} oifname {{ \"lo\", \"{iface}\" }} accept\n    \
+         meta mark {mark:#x} ip daddr @clients4 accept\n    \
+         meta mark {mark:#x} ip6 daddr @clients6 accept\n    \
+         meta mark {mark:#x} counter drop\n    \
+         meta skuid {uid} counter drop\n  }}"
+    );
+    let _ = writeln!(
+        s,
+        "  chain tunnel_nat {{\n    type nat hook postrouting priority srcnat; policy accept;\n    \
+         oifname \"{iface}\" meta mark {mark:#x} masquerade\n  }}"
+    );
+    s.push_str("}\n");
+    s
+}
+
+/// The policy routing, as `ip -batch` commands, run once the WireGuard interface exists.
+pub fn routing(gw: &GatewayHost) -> String {
+    let mut s = String::new();
+    let (iface, table) = (&gw.interface, gw.routing_table);
+    let _ = writeln!(s, "{HEADER}# egress gateway `{}`", gw.name);
+    let _ = writeln!(s, "address add {} dev {iface}", gw.tunnel.address);
+    let _ = writeln!(s, "link set dev {iface} mtu {} up", gw.tunnel.mtu);
+    let _ = writeln!(
+        s,
+        "rule add priority {RULE_SOCKET} fwmark {:#x} lookup main",
+        gw.socket_fwmark
+    );
+    for client in clients(gw, true) {
+        let _ = writeln!(
+            s,
+            "rule add priority {RULE_CLIENTS} fwmark {:#x} to {client} lookup main",
+            gw.fwmark
+        );
+    }
+    let _ = writeln!(
+        s,
+        "rule add priority {RULE_TUNNEL} fwmark {:#x} lookup {table}",
+        gw.fwmark
+    );
+    s.push_str(&tunnel_routes(gw));
+    s
+}
+
+/// The tunnel table's routes alone: re-added whenever the interface comes back up
+/// (a down interface loses its routes; the `unreachable` one stays).
+pub fn tunnel_routes(gw: &GatewayHost) -> String {
+    let table = gw.routing_table;
+    format!(
+        "route replace default dev {} table {table}\nroute replace unreachable default metric 4294967295 table {table}\n",
+        gw.interface
+    )
+}
+
+/// The `wg setconf` configuration. No `PrivateKey`: set it from the secret's file.
+pub fn wireguard(gw: &GatewayHost) -> String {
+    let t = &gw.tunnel;
+    let mut s = String::new();
+    let _ = writeln!(s, "{HEADER}# egress gateway `{}`", gw.name);
+    let _ = writeln!(s, "[Interface]\nFwMark = {:#x}\n", gw.socket_fwmark);
+    let _ = writeln!(
+        s,
+        "[Peer]\nPublicKey = {}\nEndpoint = {}\nAllowedIPs = 0.0.0.0/0, ::/0",
+        t.public_key, t.endpoint
+    );
+    if t.persistent_keepalive > 0 {
+        let _ = writeln!(s, "PersistentKeepalive = {}", t.persistent_keepalive);
+    }
+    s
+}
+
+/// microsocks' arguments (the program is the caller's: a store path, or PATH):
+/// bound to the listen address only, never to all addresses.
+pub fn proxy_args(gw: &GatewayHost) -> Vec<String> {
+    vec![
+        "-i".into(),
+        gw.listen.to_string(),
+        "-p".into(),
+        gw.socks_port.to_string(),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn example() -> GatewayHost {
+        GatewayHost {
+            name: "home-vps".into(),
+            listen: "10.1.0.1".parse().expect("an address"),
+            socks_port: 1080,
+            interface: "wg-home-vps".into(),
+            tunnel: Tunnel {
+                endpoint: "vps.example.org:51820".into(),
+                public_key: "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=".into(),
+                address: Cidr::parse("10.99.0.2/32").expect("a CIDR"),
+                persistent_keepalive: DEFAULT_PERSISTENT_KEEPALIVE,
+                mtu: 1420,
+            },
+            allowed_clients: vec![
+                Cidr::parse("10.42.0.0/16").expect("a CIDR"),
+                Cidr::parse("10.1.0.5/24").expect("a CIDR"),
+                Cidr::parse("fd00::/64").expect("a CIDR"),
+            ],
+            routing_table: 51820,
+            fwmark: 0xca6c,
+            socket_fwmark: 0xca6d,
+            proxy_uid: 990,
+        }
+    }
+
+    #[test]
+    fn nftables_ruleset() {
+        insta::assert_snapshot!(nftables(&example()));
+    }
+
+    #[test]
+    fn routing_batch() {
+        insta::assert_snapshot!(routing(&example()));
+    }
+
+    #[test]
+    fn wireguard_config_has_no_private_key() {
+        let conf = wireguard(&example());
+        assert!(!conf.contains("PrivateKey"));
+        insta::assert_snapshot!(conf);
+    }
+
+    #[test]
+    fn keepalive_zero_is_off() {
+        let mut gw = example();
+        gw.tunnel.persistent_keepalive = 0;
+        assert!(!wireguard(&gw).contains("PersistentKeepalive"));
+    }
+
+    #[test]
+    fn proxy_binds_the_listen_address_only() {
+        assert_eq!(proxy_args(&example()), ["-i", "10.1.0.1", "-p", "1080"]);
+    }
+}
