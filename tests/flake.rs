@@ -1826,6 +1826,56 @@ fn template_instantiates_with_its_files_and_checks_clean() {
     // committed generated files are what they produce.
     repo.run(&["check"]).expect_code(0);
     repo.run(&["diff"]).expect_code(0);
+    // flakeModules.default is a flake-parts module (a function of flake-parts'
+    // module arguments) and the NixOS modules carry their class; neither reads
+    // nixpkgs. `nix eval .#x` looks at `packages.<system>.x` first: a stand-in
+    // nixpkgs whose `genAttrs` gives no systems makes that lookup come back empty.
+    let empty = tempfile::tempdir().expect("a temp dir");
+    std::fs::write(
+        empty.path().join("flake.nix"),
+        "{ outputs = { self }: { lib.genAttrs = _: _: { }; }; }\n",
+    )
+    .expect("writing the empty flake");
+    let empty = format!("path:{}", empty.path().display());
+    let args = [
+        "eval",
+        "--json",
+        ".#flakeModules.default",
+        "--apply",
+        "m: builtins.attrNames (builtins.functionArgs m)",
+        "--override-input",
+        "nixpkgs",
+        &empty,
+    ];
+    let out = nix_flake_cmd(&nix, home.path(), flake.path(), &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        show("nix eval .#flakeModules.default", &out)
+    );
+    let module_args: Json = serde_json::from_slice(&out.stdout).expect("nix eval prints JSON");
+    assert_eq!(module_args, json!(["config", "lib", "self"]));
+    let args = [
+        "eval",
+        "--json",
+        ".#nixosModules",
+        "--apply",
+        "ms: builtins.mapAttrs (_: m: m._class) ms",
+        "--override-input",
+        "nixpkgs",
+        &empty,
+    ];
+    let out = nix_flake_cmd(&nix, home.path(), flake.path(), &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        show("nix eval .#nixosModules", &out)
+    );
+    let classes: Json = serde_json::from_slice(&out.stdout).expect("nix eval prints JSON");
+    assert_eq!(
+        classes,
+        json!({ "default": "nixos", "network": "nixos", "tailscale": "nixos" })
+    );
 }
 
 #[test]
