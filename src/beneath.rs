@@ -168,10 +168,15 @@ pub fn file_mode(dir: &OwnedFd, name: &str) -> Option<u32> {
         .then_some(st.st_mode & 0o7777)
 }
 
-/// Removes the regular files of `dir` whose names start with `prefix`: what a
-/// killed writer left (older versions did not end them in `.tmp`). Only run with
-/// the writers' lock held.
-pub fn sweep_temps(dir: &OwnedFd, prefix: &str) -> std::io::Result<()> {
+/// Removes what a killed writer left in `dir` (whose path is `shown`): the
+/// regular files and directories whose names `is_ours` recognises (a temp file,
+/// a staging directory; `remove_dir_all` follows no symlink inside). Symlinks
+/// and anything else are left alone. Only run with the writers' lock held.
+pub fn sweep_temps(
+    dir: &OwnedFd,
+    shown: &Path,
+    is_ours: &dyn Fn(&str) -> bool,
+) -> std::io::Result<()> {
     let listing = rustix::fs::openat(
         dir,
         ".",
@@ -183,14 +188,25 @@ pub fn sweep_temps(dir: &OwnedFd, prefix: &str) -> std::io::Result<()> {
     while let Some(entry) = entries.read() {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy();
-        if name.starts_with(prefix) && entry.file_type() == rustix::fs::FileType::RegularFile {
+        if is_ours(&name) {
             stale.push(name.into_owned());
         }
     }
     for name in stale {
-        match rustix::fs::unlinkat(dir, name.as_str(), AtFlags::empty()) {
-            Ok(()) | Err(rustix::io::Errno::NOENT) => {}
-            Err(e) => return Err(e.into()),
+        let Ok(st) = rustix::fs::statat(dir, name.as_str(), AtFlags::SYMLINK_NOFOLLOW) else {
+            continue;
+        };
+        match rustix::fs::FileType::from_raw_mode(st.st_mode) {
+            rustix::fs::FileType::RegularFile => {
+                match rustix::fs::unlinkat(dir, name.as_str(), AtFlags::empty()) {
+                    Ok(()) | Err(rustix::io::Errno::NOENT) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            // Reached without a symlink just now (`dir`): the path names the same
+            // directory unless it is being swapped this instant.
+            rustix::fs::FileType::Directory => std::fs::remove_dir_all(shown.join(&name))?,
+            _ => {}
         }
     }
     Ok(())

@@ -9,6 +9,7 @@ mod cmd;
 mod context;
 mod facts;
 mod git_index;
+mod journal;
 mod plan_write;
 mod sized_read;
 mod wire;

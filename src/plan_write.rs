@@ -1,21 +1,38 @@
 //! Writing a [`Plan`] to disk: all files or none, never a file we did not
 //! generate, never over a hand edit, pruning what is no longer produced.
 //!
-//! The ledger `<root>/<kubernetes.dir>/.avalanche-generated.json` (`Plan::ledger_path`) records every generated file with
-//! the SHA-256 of what was written. A file whose content no longer matches its
-//! ledger hash was edited by hand: `build` refuses to overwrite or prune it unless
-//! `--force`. A file absent from the ledger is not ours: it is never overwritten
-//! (unless `--force` adopts it) nor pruned.
+//! The ledger `<root>/<kubernetes.dir>/.avalanche-generated.json`
+//! (`Plan::ledger_path`) records every generated file with the SHA-256 of what was
+//! written. A file whose content no longer matches its ledger hash was edited by
+//! hand: `build` refuses to overwrite or prune it unless `--force`. A file absent
+//! from the ledger is not ours: it is never overwritten (unless `--force` adopts
+//! it) nor pruned. The ledger itself is untrusted input (anyone can edit a file
+//! of the repository): every entry must be a plain relative path inside
+//! `kubernetes.dir` or one of the plan's own files, never in `.git`, the
+//! declarations, `.sops.yaml` or a SOPS file, else `build` and `diff` stop with
+//! the ledger's line and entry ([`layout::parse_ledger`]).
 //!
 //! Atomicity: every new content is first written to a temp file in its target
 //! directory, or, when that directory does not exist yet, under its final name
 //! inside a staging directory that becomes the outermost missing directory (one
 //! rename for a whole new subtree: a first build renames a handful of directories,
-//! not every file). Only when all are staged are they renamed into place (then the
-//! pruned files deleted, then the ledger, or the subtree holding it). Any error
-//! before the renames leaves the tree as it was (temp files and staging
-//! directories are removed). Concurrent builds are excluded by an advisory lock (`flock`) on the
-//! root directory itself, so no lock file is left behind.
+//! not every file). Any error while staging leaves the tree as it was (temp files
+//! and staging directories are removed). Then the commit is a transaction
+//! ([`crate::journal`]): every rename and deletion is written to a journal,
+//! synced, before the first of them; each replaced or pruned file is hard-linked to
+//! a backup name and compared with what `prepare` read just before its rename (an
+//! edit made during the build stops the commit: it is never overwritten); the
+//! ledger is renamed last. A failure mid-commit rolls back what was done, so the
+//! tree is the previous one; a build killed mid-commit is rolled forward by the
+//! next command of any kind, so the tree is the new one. Either way the ledger
+//! matches the tree.
+//!
+//! No symlink is followed: paths are inspected with `lstat` when compared, and
+//! every directory written in is opened from the root without following a link
+//! ([`crate::beneath`]); the temp files, renames and deletions are made relative
+//! to that descriptor, so a directory swapped for a symlink during the build does
+//! not redirect a write. Concurrent writers are excluded by an advisory lock
+//! (`flock`) on the root directory itself, so no lock file is left behind.
 //!
 //! Durability is `--sync`'s (off by default, as for `git checkout`, cargo or
 //! kustomize: the kernel flushes when it flushes). With it, one `syncfs` per
@@ -26,21 +43,20 @@
 //! thousands of journal commits for a large network. Why not by default:
 //! `syncfs` also waits for whatever else is dirty on that filesystem (a build
 //! next to a large download waits for the download), which made it the most
-//! variable part of a build. Without `--sync`, a crash of the machine (not of the
-//! build: a killed build is covered above) may leave some generated files empty;
-//! an empty file at a generated path is therefore never protected as a hand edit
-//! (it holds nothing to lose), and the next build rewrites it. A build that
-//! changes nothing writes and syncs nothing.
+//! variable part of a build. The journal itself is always synced. Without
+//! `--sync`, a crash of the machine (not of the build: a killed build is covered
+//! above) may leave some generated files empty; an empty file at a generated path
+//! is therefore never protected as a hand edit (it holds nothing to lose), and the
+//! next build rewrites it. A build that changes nothing writes and syncs nothing.
 //!
 //! Large plans are written on two threads (temp files, then renames): the
 //! directories are made first, on one thread, and the ledger is still renamed last.
 //!
-//! A build killed mid-way (SIGKILL cannot be caught) may leave
-//! `.avalanche-net-*.tmp` files and staging directories, and leaves its marker
-//! (`.avalanche-net-build.tmp` in the root, there from the first staged file to
-//! the last rename); a build that finds the marker removes them, with the lock
-//! held, in the directories the plan writes to and the ones on the way (regular
-//! files and real directories only, never through a symlink).
+//! A build killed while staging leaves `.avalanche-net-*.tmp` files and staging
+//! directories, and its marker (`.avalanche-net-build.tmp` in the root, listing
+//! the directories they are in); the next command removes them, with the lock
+//! held (regular files and real directories only, never through a symlink).
+use crate::{beneath, journal};
 use anyhow::{Context as _, bail};
 use avalanche_model::layout::{self, LedgerScope};
 use avalanche_render::Plan;
@@ -48,8 +64,10 @@ use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::io::Write as _;
+use std::os::fd::OwnedFd;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 /// What a build did (or, for `diff`, would do).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -507,22 +525,29 @@ fn prepare_with<'p>(
     })
 }
 
-/// Holds the exclusive build lock on `root` until dropped.
+/// Holds the exclusive writers' lock on `root` until dropped.
 pub struct Lock {
     _dir: File,
 }
 
-/// Takes the exclusive lock on the root directory; fails at once if another build holds it.
+/// Takes the exclusive writers' lock on the root directory (`build`, `secrets`,
+/// the journal's recovery); fails at once if another process holds it.
 pub fn lock(root: &Path) -> anyhow::Result<Lock> {
+    match try_lock(root)? {
+        Some(lock) => Ok(lock),
+        None => bail!(
+            "another avalanche-net command (`build` or `secrets`) is writing to {} (it holds the lock); try again when it is done",
+            root.display()
+        ),
+    }
+}
+
+/// [`lock`], or `None` when another process holds it.
+pub fn try_lock(root: &Path) -> anyhow::Result<Option<Lock>> {
     let dir = File::open(root).with_context(|| format!("opening {}", root.display()))?;
     match fs4::FileExt::try_lock(&dir) {
-        Ok(()) => Ok(Lock { _dir: dir }),
-        Err(fs4::TryLockError::WouldBlock) => {
-            bail!(
-                "another avalanche-net command (`build` or `secrets`) is writing to {} (it holds the lock); try again when it is done",
-                root.display()
-            )
-        }
+        Ok(()) => Ok(Some(Lock { _dir: dir })),
+        Err(fs4::TryLockError::WouldBlock) => Ok(None),
         Err(fs4::TryLockError::Error(e)) => {
             Err(e).with_context(|| format!("locking {}", root.display()))
         }
@@ -540,7 +565,7 @@ pub struct WriteOptions {
 }
 
 /// Writes the plan under `root`: see the module documentation.
-/// `hashes` are the plan's ([`Hashes::of`]).
+/// `hashes` are the plan's ([`Hashes::of`]); `protected` as for [`prepare`].
 #[allow(dead_code)] // the plain form, for writers without hand edits
 pub fn write(
     root: &Path,
@@ -565,9 +590,9 @@ pub fn write_with_edits(
     let WriteOptions { force, sync } = options;
     std::fs::create_dir_all(root).with_context(|| format!("creating {}", root.display()))?;
     let _lock = lock(root)?;
-    let marker = root.join(BUILD_MARKER);
-    if std::fs::symlink_metadata(&marker).is_ok() {
-        sweep_stale_temps(root, plan)?; // the last build that wrote did not finish
+    // What a killed build left is finished (or undone) before anything is compared.
+    if let Some(note) = journal::recover_locked(root)? {
+        eprintln!("note: {note}");
     }
     let mut safe = SafePaths::default();
     let prepared = prepare_with(root, plan, hashes, protected, &mut safe)?;
@@ -591,7 +616,6 @@ pub fn write_with_edits(
         bail!(msg);
     }
 
-    let mut staging = Staging::default();
     let mut summary = Summary {
         unchanged: prepared.unchanged.clone(),
         ..Summary::default()
@@ -599,10 +623,15 @@ pub fn write_with_edits(
     let ledger_exists = root.join(&prepared.ledger_rel).exists();
     let ledger_bytes = (prepared.ledger_old != prepared.ledger_new || !ledger_exists)
         .then(|| prepared.ledger_new.to_bytes());
+    if prepared.changes.is_empty() && ledger_bytes.is_none() && edits.is_empty() {
+        return Ok(summary); // Nothing changes: nothing written, nothing synced.
+    }
+    let root_fd = beneath::open_dir(root, "", false, &prepared.ledger_rel)?;
+    let mut staging = Staging::default();
+    // The marker lists where temp files will be, for a recovery that does not
+    // know the plan.
+    journal::create_marker(&root_fd, root, &temp_dirs(plan))?;
     let result = (|| -> anyhow::Result<()> {
-        if !prepared.changes.is_empty() || ledger_bytes.is_some() || !edits.is_empty() {
-            create_marker(&marker)?;
-        }
         // Directories first (one thread: they nest), then the files (on two
         // threads when many: each is independent).
         let mut jobs = Vec::new();
@@ -636,54 +665,102 @@ pub fn write_with_edits(
     })();
     if let Err(e) = result {
         staging.abort();
-        let _ = std::fs::remove_file(&marker);
+        let _ = journal::remove_marker(&root_fd, root);
         return Err(e.context("nothing was changed"));
     }
 
     let mut filesystems = std::mem::take(&mut staging.filesystems);
-    let prunes: Vec<&String> = prepared
+    let prunes: Vec<(&String, &[u8])> = prepared
         .changes
         .iter()
         .filter_map(|c| match c {
-            Change::Prune { path, .. } => Some(path),
+            Change::Prune { path, old } => Some((path, old.as_slice())),
             Change::Write { .. } => None,
         })
         .collect();
-    for path in &prunes {
+    for (path, _) in &prunes {
         let full = root.join(path);
         if let Some(dir) = full.parent() {
             let dev = safe.device(dir)?;
             filesystems.entry(dev).or_insert_with(|| dir.to_path_buf());
         }
     }
-    if staging.is_empty() && prunes.is_empty() {
-        let _ = std::fs::remove_file(&marker);
-        return Ok(summary); // Nothing changes: nothing written, nothing synced.
+    // What each replaced or pruned file held when `prepare` read it: a file that
+    // holds something else by its rename was edited meanwhile, and is kept.
+    let olds: HashMap<&str, &[u8]> = prepared
+        .changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Write {
+                path,
+                old: Some(old),
+                ..
+            } => Some((path.as_str(), old.as_slice())),
+            _ => None,
+        })
+        // A hand-written file the wiring edits must still hold what the edit
+        // was computed from.
+        .chain(edits.iter().map(|e| (e.path.as_str(), e.before.as_slice())))
+        .collect();
+    let steps = match staging.steps(root, &prepared.ledger_rel, &prunes, &olds) {
+        Ok(steps) => steps,
+        Err(e) => {
+            staging.abort();
+            let _ = journal::remove_marker(&root_fd, root);
+            return Err(e.context("nothing was changed"));
+        }
+    };
+    let ops: Vec<journal::Op> = steps.iter().map(|s| s.op.clone()).collect();
+    let mut record = journal::Journal {
+        direction: journal::Direction::Forward,
+        ops,
+    };
+    // The journal is on disk before the first rename: from here a killed build is
+    // finished by the next command.
+    if let Err(e) = record.save(&root_fd, root) {
+        let _ = journal::roll_back(root, &record.ops);
+        let _ = journal::remove_marker(&root_fd, root);
+        return Err(e.context("nothing was changed"));
     }
-
-    // A hand-written file edited while the others were staged: still nothing changed.
-    if let Err(e) = verify_hand_edits(root, edits, plan, &prepared.ledger_old, &mut safe) {
-        staging.abort();
-        let _ = std::fs::remove_file(&marker);
-        return Err(e);
+    if let Err(e) = run_steps(&steps) {
+        let cause = format!("{e:#}");
+        record.direction = journal::Direction::Back;
+        let _ = record.save(&root_fd, root);
+        match journal::roll_back(root, &record.ops) {
+            Ok(undone) => {
+                rustix::fs::unlinkat(&root_fd, layout::JOURNAL, rustix::fs::AtFlags::empty())
+                    .map_err(std::io::Error::from)
+                    .with_context(|| {
+                        format!("removing {}", root.join(layout::JOURNAL).display())
+                    })?;
+                let _ = journal::remove_marker(&root_fd, root);
+                bail!(
+                    "{cause}\nthe build was rolled back ({undone} of {} renames and deletions undone): the tree is the previous one, nothing was changed",
+                    record.ops.len()
+                )
+            }
+            Err(failures) => bail!(journal::rollback_failed(root, &cause, &failures)),
+        }
     }
-    // Point of no return: renames (the ledger last, so it never claims files that are not there).
-    let ledger_stage = staging.take(&prepared.ledger_rel);
-    let ledger_subtrees = staging.commit()?;
-    for path in prunes {
-        let full = root.join(path);
-        std::fs::remove_file(&full).with_context(|| format!("pruning {}", full.display()))?;
-        remove_empty_parents(root, &full);
-        summary.pruned.push(path.clone());
+    for step in &steps {
+        if let journal::Op::Replace {
+            backup: Some(backup),
+            ..
+        }
+        | journal::Op::Prune { backup, .. } = &step.op
+        {
+            let _ = rustix::fs::unlinkat(&*step.dir, backup.as_str(), rustix::fs::AtFlags::empty());
+        }
+        if let journal::Op::Prune { .. } = &step.op {
+            summary.pruned.push(step.op.path());
+        }
     }
-    if let Some(s) = ledger_stage {
-        s.persist()?;
-    }
-    for subtree in &ledger_subtrees {
-        subtree.persist()?;
-    }
-    // Everything is in place: no temp file is left for the next build to sweep.
-    std::fs::remove_file(&marker).with_context(|| format!("removing {}", marker.display()))?;
+    journal::remove_empty_parents(root, &record.ops);
+    rustix::fs::unlinkat(&root_fd, layout::JOURNAL, rustix::fs::AtFlags::empty())
+        .map_err(std::io::Error::from)
+        .with_context(|| format!("removing {}", root.join(layout::JOURNAL).display()))?;
+    // Everything is in place: no temp file is left for the next command to sweep.
+    journal::remove_marker(&root_fd, root)?;
     // The renames and deletions (directory entries) reach the disk: one call per
     // filesystem instead of an `fsync` of every touched directory.
     if sync {
@@ -691,6 +768,26 @@ pub fn write_with_edits(
             .context("the files are in place, but syncing them to disk failed")?;
     }
     Ok(summary)
+}
+
+/// Every directory the plan writes in, and every one on the way (a staging
+/// directory sits beside the outermost missing one): where its temp files can be.
+fn temp_dirs(plan: &Plan) -> Vec<&str> {
+    let mut dirs = BTreeSet::new();
+    for rel in plan
+        .files()
+        .map(|(rel, _)| rel)
+        .chain(std::iter::once(plan.ledger_path()))
+    {
+        let mut rest = rel;
+        while let Some((parent, _)) = rest.rsplit_once('/') {
+            if !dirs.insert(parent) {
+                break;
+            }
+            rest = parent;
+        }
+    }
+    dirs.into_iter().collect()
 }
 
 /// `syncfs` on the filesystem of each directory: one call each, whatever the number
@@ -704,32 +801,135 @@ fn sync_filesystems<'a>(dirs: impl IntoIterator<Item = &'a PathBuf>) -> anyhow::
     Ok(())
 }
 
-/// Removes the directories above `file` that became empty, up to `root`.
-fn remove_empty_parents(root: &Path, file: &Path) {
-    let mut dir = file.parent();
-    while let Some(d) = dir {
-        if d == root || !d.starts_with(root) || std::fs::remove_dir(d).is_err() {
-            break;
+/// One operation of the commit, with the directory it is made in (held open
+/// since it was reached without a symlink) and, for a file replaced or pruned,
+/// what it must still hold.
+struct Step<'a> {
+    op: journal::Op,
+    dir: Arc<OwnedFd>,
+    old: Option<&'a [u8]>,
+    /// Made after the files' renames, one at a time (staged directories, prunes,
+    /// the ledger).
+    last: bool,
+}
+
+impl Step<'_> {
+    /// Makes the operation. A file replaced or pruned is first hard-linked to its
+    /// backup name (what a rollback restores), and the backup compared with what
+    /// `prepare` read: an edit made since is never overwritten.
+    fn make(&self) -> anyhow::Result<()> {
+        use rustix::fs::AtFlags;
+        let dir = &*self.dir;
+        let path = self.op.path();
+        let link_and_compare = |name: &str, backup: &str| -> anyhow::Result<()> {
+            rustix::fs::linkat(dir, name, dir, backup, AtFlags::empty())
+                .map_err(std::io::Error::from)
+                .with_context(|| format!("linking a backup of {path}"))?;
+            if let Some(old) = self.old
+                && !same_content(dir, backup, old)
+            {
+                bail!(
+                    "{path} was edited while the build ran (it changed after `build` read it); it was not overwritten\n  = help: run `avalanche-net build` again"
+                );
+            }
+            Ok(())
+        };
+        match &self.op {
+            journal::Op::Replace {
+                name, temp, backup, ..
+            } => {
+                if let Some(backup) = backup {
+                    link_and_compare(name, backup)?;
+                }
+                rustix::fs::renameat(dir, temp.as_str(), dir, name.as_str())
+                    .map_err(std::io::Error::from)
+                    .with_context(|| format!("renaming the new content into {path}"))
+            }
+            journal::Op::Subtree { name, staging, .. } => {
+                journal::rename_noreplace(dir, staging, name)
+                    .with_context(|| format!("renaming a staged directory into {path}"))
+            }
+            journal::Op::Prune { name, backup, .. } => {
+                link_and_compare(name, backup)?;
+                rustix::fs::unlinkat(dir, name.as_str(), AtFlags::empty())
+                    .map_err(std::io::Error::from)
+                    .with_context(|| format!("pruning {path}"))
+            }
         }
-        dir = d.parent();
     }
 }
 
-/// A temp file written and closed (no descriptor stays open: a plan can have
-/// tens of thousands of files), waiting to be renamed onto its target.
+/// Whether `name` in `dir` (not through a symlink) holds exactly `expected`.
+fn same_content(dir: &OwnedFd, name: &str, expected: &[u8]) -> bool {
+    use rustix::fs::{Mode, OFlags};
+    let Ok(fd) = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return false;
+    };
+    let Ok(st) = rustix::fs::fstat(&fd) else {
+        return false;
+    };
+    if u64::try_from(st.st_size).ok() != u64::try_from(expected.len()).ok() {
+        return false;
+    }
+    let mut file = File::from(fd);
+    crate::sized_read::read_all(&mut file, expected.len() as u64).is_ok_and(|b| b == expected)
+}
+
+/// Makes the steps in order: the files' replacements (on two threads when many),
+/// then the rest one by one (the ledger last). Stops at the first failure.
+fn run_steps(steps: &[Step<'_>]) -> anyhow::Result<()> {
+    let parallel = steps
+        .iter()
+        .take_while(|s| matches!(s.op, journal::Op::Replace { .. }) && !s.last)
+        .count();
+    let (files, rest) = steps.split_at(parallel);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let make_all = |part: &[Step<'_>]| -> anyhow::Result<()> {
+        for step in part {
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                break;
+            }
+            if let Err(e) = step.make() {
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                return Err(e);
+            }
+        }
+        Ok(())
+    };
+    if files.len() < PARALLEL_FROM {
+        make_all(files)?;
+    } else {
+        let (first, second) = files.split_at(files.len() / 2);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| make_all(second));
+            let mine = make_all(first);
+            match other.join() {
+                Ok(theirs) => mine.and(theirs),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })?;
+    }
+    for step in rest {
+        step.make()?;
+    }
+    Ok(())
+}
+
+/// A temp file written and closed (no descriptor stays open but its directory's:
+/// a plan can have tens of thousands of files), waiting to be renamed onto its
+/// target.
 struct Staged {
     rel: String,
-    temp: tempfile::TempPath,
-    target: PathBuf,
-}
-
-impl Staged {
-    fn persist(self) -> anyhow::Result<()> {
-        let target = self.target;
-        self.temp.persist(&target).map_err(|e| {
-            anyhow::Error::new(e.error).context(format!("renaming into {}", target.display()))
-        })
-    }
+    /// Its directory (repository-relative), held open.
+    dir_rel: String,
+    dir: Arc<OwnedFd>,
+    temp: String,
+    name: String,
 }
 
 /// A directory the plan needs that does not exist yet, built whole under a
@@ -737,30 +937,15 @@ impl Staged {
 /// names) and renamed into place in one call: one rename for the subtree instead
 /// of a temp file and a rename per file (on a first build, that is every file).
 struct Subtree {
-    /// The staging directory, in `target`'s parent.
+    /// The staging directory, in the parent of the missing directory it becomes.
     staging: PathBuf,
-    /// The missing directory it becomes.
-    target: PathBuf,
     /// The ledger is inside: this subtree is renamed last.
     holds_ledger: bool,
-}
-
-impl Subtree {
-    fn persist(&self) -> anyhow::Result<()> {
-        rename_noreplace(&self.staging, &self.target)
-            .with_context(|| format!("renaming a staged directory into {}", self.target.display()))
-    }
-}
-
-/// `rename`, failing if `to` appeared meanwhile (instead of replacing an empty
-/// directory); a plain `rename` where the filesystem cannot promise that.
-fn rename_noreplace(from: &Path, to: &Path) -> std::io::Result<()> {
-    use rustix::fs::{CWD, RenameFlags, renameat_with};
-    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
-        Ok(()) => Ok(()),
-        Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => std::fs::rename(from, to),
-        Err(e) => Err(e.into()),
-    }
+    /// The parent (repository-relative), held open, and the two names in it.
+    dir_rel: String,
+    dir: Arc<OwnedFd>,
+    staging_name: String,
+    name: String,
 }
 
 /// What the writer has staged: temp files next to their targets, fresh
@@ -774,9 +959,38 @@ struct Staging {
     /// Directories made inside staging directories.
     staged_dirs: HashSet<PathBuf>,
     filesystems: BTreeMap<u64, PathBuf>,
+    /// Directories opened beneath the root (repository-relative path → descriptor).
+    open: HashMap<String, Arc<OwnedFd>>,
+}
+
+/// A path relative to the root, `/`-separated (`""` for the root itself).
+fn relative_to(root: &Path, path: &Path) -> anyhow::Result<String> {
+    let rel = path.strip_prefix(root).with_context(|| {
+        format!(
+            "internal error: {} is not under {}",
+            path.display(),
+            root.display()
+        )
+    })?;
+    Ok(rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/"))
 }
 
 impl Staging {
+    /// The directory `dir_rel` beneath `root`, opened without following a
+    /// symlink (once; the descriptor is kept for the renames).
+    fn dir_fd(&mut self, root: &Path, dir_rel: &str, what: &str) -> anyhow::Result<Arc<OwnedFd>> {
+        if let Some(fd) = self.open.get(dir_rel) {
+            return Ok(Arc::clone(fd));
+        }
+        let fd = Arc::new(beneath::open_dir(root, dir_rel, false, what)?);
+        self.open.insert(dir_rel.to_owned(), Arc::clone(&fd));
+        Ok(fd)
+    }
+
     /// Checks the directories on the way to `rel`; when its directory is missing,
     /// stages it (see [`Subtree`]). What is left to do is writing the file
     /// ([`Staging::write_all`]).
@@ -790,43 +1004,48 @@ impl Staging {
     ) -> anyhow::Result<Job<'b>> {
         // `prepare` inspected the target itself (and a rename replaces a symlink
         // rather than following it): only the directories on the way need a look.
-        let (dir, target) = match rel.rsplit_once('/') {
-            Some((parent, name)) => {
-                let dir = safe.check(root, parent)?;
-                let target = dir.join(name);
-                (dir, target)
-            }
-            None => (root.to_path_buf(), safe.check(root, rel)?),
+        let (parent_rel, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let dir = if parent_rel.is_empty() {
+            safe.check(root, rel)?;
+            root.to_path_buf()
+        } else {
+            safe.check(root, parent_rel)?
         };
-        if let Some(staged_dir) = self.stage_dir(safe, &dir)? {
-            let target = match target.file_name() {
-                Some(name) => staged_dir.join(name),
-                None => bail!("refusing to write `{rel}`: not a file path"),
-            };
+        if let Some(staged_dir) = self.stage_dir(safe, root, &dir, rel)? {
+            let target = staged_dir.join(name);
             return Ok(Job {
                 rel,
                 bytes,
                 existing: false,
                 dir: staged_dir,
                 target,
-                direct: true,
+                name,
+                dir_fd: None,
             });
         }
         let dev = safe.device(&dir)?;
         self.filesystems.entry(dev).or_insert_with(|| dir.clone());
+        let dir_fd = self.dir_fd(root, parent_rel, rel)?;
         Ok(Job {
             rel,
             bytes,
             existing,
+            target: dir.join(name),
             dir,
-            target,
-            direct: false,
+            name,
+            dir_fd: Some(dir_fd),
         })
     }
 
     /// `None` when `dir` exists; else where it is staged (made now, with the
     /// staging directory of its outermost missing ancestor when that is new).
-    fn stage_dir(&mut self, safe: &mut SafePaths, dir: &Path) -> anyhow::Result<Option<PathBuf>> {
+    fn stage_dir(
+        &mut self,
+        safe: &mut SafePaths,
+        root: &Path,
+        dir: &Path,
+        what: &str,
+    ) -> anyhow::Result<Option<PathBuf>> {
         // `safe.check` looked at the components on the way: the outermost one it
         // found missing (if any) is where the subtree starts. Its parent exists (or
         // is not a directory, and making the staging directory there fails).
@@ -847,15 +1066,24 @@ impl Staging {
         let index = match self.subtree_of.get(top) {
             Some(i) => *i,
             None => {
-                let staging = new_staging_dir(parent)?;
+                let parent_rel = relative_to(root, parent)?;
+                let parent_fd = self.dir_fd(root, &parent_rel, what)?;
+                let staging_name = new_staging_dir(&parent_fd, parent)?;
                 let dev = safe.device(parent)?;
                 self.filesystems
                     .entry(dev)
                     .or_insert_with(|| parent.to_path_buf());
+                let name = top
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .with_context(|| format!("refusing to write `{what}`: not a file path"))?;
                 self.subtrees.push(Subtree {
-                    staging,
-                    target: top.to_path_buf(),
+                    staging: parent.join(&staging_name),
                     holds_ledger: false,
+                    dir_rel: parent_rel,
+                    dir: parent_fd,
+                    staging_name,
+                    name,
                 });
                 self.subtree_of
                     .insert(top.to_path_buf(), self.subtrees.len() - 1);
@@ -878,7 +1106,7 @@ impl Staging {
         if let Some(subtree) = self
             .subtrees
             .iter_mut()
-            .find(|t| job.direct && job.dir.starts_with(&t.staging))
+            .find(|t| job.dir_fd.is_none() && job.dir.starts_with(&t.staging))
         {
             subtree.holds_ledger = true;
         }
@@ -926,45 +1154,87 @@ impl Staging {
         outcome
     }
 
-    fn take(&mut self, rel: &str) -> Option<Staged> {
-        let i = self.files.iter().rposition(|s| s.rel == rel)?;
-        Some(self.files.remove(i))
-    }
-
-    /// Renames every temp file onto its target (on two threads when many), then
-    /// every staged subtree into place but the ledger's, which is returned.
-    fn commit(self) -> anyhow::Result<Vec<Subtree>> {
-        let persist_all = |part: Vec<Staged>| -> anyhow::Result<()> {
-            for s in part {
-                s.persist()?;
-            }
-            Ok(())
+    /// The commit's operations, in order: the files' renames, the staged
+    /// directories, the prunes, then the ledger (its file or its subtree), so the
+    /// ledger never claims files that are not there. Backup names are chosen for
+    /// every file replaced or pruned.
+    fn steps<'a>(
+        &mut self,
+        root: &Path,
+        ledger_rel: &str,
+        prunes: &[(&String, &'a [u8])],
+        olds: &HashMap<&str, &'a [u8]>,
+    ) -> anyhow::Result<Vec<Step<'a>>> {
+        let backup = || beneath::temp_name(TEMP_PREFIX);
+        let replace = |s: &Staged, existing: bool| journal::Op::Replace {
+            dir: s.dir_rel.clone(),
+            name: s.name.clone(),
+            temp: s.temp.clone(),
+            backup: existing.then(backup),
         };
-        let mut files = self.files;
-        if files.len() < PARALLEL_FROM {
-            persist_all(files)?;
-        } else {
-            let second = files.split_off(files.len() / 2);
-            std::thread::scope(|scope| {
-                let other = scope.spawn(|| persist_all(second));
-                let mine = persist_all(files);
-                match other.join() {
-                    Ok(theirs) => mine.and(theirs),
-                    Err(panic) => std::panic::resume_unwind(panic),
-                }
-            })?;
+        let ledger_at = self.files.iter().rposition(|s| s.rel == ledger_rel);
+        let ledger = ledger_at.map(|i| self.files.remove(i));
+        let mut steps =
+            Vec::with_capacity(self.files.len() + self.subtrees.len() + prunes.len() + 1);
+        for s in &self.files {
+            let old = olds.get(s.rel.as_str()).copied();
+            steps.push(Step {
+                op: replace(s, old.is_some()),
+                dir: Arc::clone(&s.dir),
+                old,
+                last: false,
+            });
         }
-        let (last, now): (Vec<Subtree>, Vec<Subtree>) =
-            self.subtrees.into_iter().partition(|t| t.holds_ledger);
-        for subtree in &now {
-            subtree.persist()?;
+        let subtree = |t: &Subtree| Step {
+            op: journal::Op::Subtree {
+                dir: t.dir_rel.clone(),
+                name: t.name.clone(),
+                staging: t.staging_name.clone(),
+            },
+            dir: Arc::clone(&t.dir),
+            old: None,
+            last: true,
+        };
+        steps.extend(
+            self.subtrees
+                .iter()
+                .filter(|t| !t.holds_ledger)
+                .map(subtree),
+        );
+        for (path, old) in prunes {
+            let (dir_rel, name) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+            steps.push(Step {
+                op: journal::Op::Prune {
+                    dir: dir_rel.to_owned(),
+                    name: name.to_owned(),
+                    backup: backup(),
+                },
+                dir: self.dir_fd(root, dir_rel, path)?,
+                old: Some(old),
+                last: true,
+            });
         }
-        Ok(last)
+        if let Some(s) = &ledger {
+            let exists = journal::exists(&s.dir, &s.name);
+            steps.push(Step {
+                op: replace(s, exists),
+                dir: Arc::clone(&s.dir),
+                old: None,
+                last: true,
+            });
+        }
+        steps.extend(self.subtrees.iter().filter(|t| t.holds_ledger).map(subtree));
+        if let Some(s) = ledger {
+            self.files.push(s);
+        }
+        Ok(steps)
     }
 
     /// Deletes the temp files and the staging directories.
     fn abort(self) {
-        drop(self.files);
+        for s in &self.files {
+            let _ = rustix::fs::unlinkat(&*s.dir, s.temp.as_str(), rustix::fs::AtFlags::empty());
+        }
         for subtree in &self.subtrees {
             // Our own fresh directory: `remove_dir_all` does not follow symlinks.
             let _ = std::fs::remove_dir_all(&subtree.staging);
@@ -972,19 +1242,19 @@ impl Staging {
     }
 }
 
-/// Makes an empty staging directory in `parent`, with the mode a directory made
-/// there by `mkdir` would have.
-fn new_staging_dir(parent: &Path) -> anyhow::Result<PathBuf> {
-    let dir = tempfile::Builder::new()
-        .prefix(TEMP_PREFIX)
-        .suffix(TEMP_SUFFIX)
-        .tempdir_in(parent)
-        .with_context(|| format!("creating a staging directory in {}", parent.display()))?
-        .keep();
-    let mode = 0o777 & !umask().unwrap_or(0o022);
-    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(mode))
-        .with_context(|| format!("setting the mode of {}", dir.display()))?;
-    Ok(dir)
+/// Makes an empty staging directory in `parent` (held open; `shown` is its
+/// path), with the mode a directory made there by `mkdir` would have. Returns
+/// its name.
+fn new_staging_dir(parent: &OwnedFd, shown: &Path) -> anyhow::Result<String> {
+    let name = beneath::temp_name(TEMP_PREFIX);
+    rustix::fs::mkdirat(
+        parent,
+        name.as_str(),
+        rustix::fs::Mode::from_raw_mode(0o777),
+    )
+    .map_err(std::io::Error::from)
+    .with_context(|| format!("creating a staging directory in {}", shown.display()))?;
+    Ok(name)
 }
 
 /// A file to stage: its directory exists; the file is not written yet.
@@ -994,22 +1264,21 @@ struct Job<'b> {
     existing: bool,
     dir: PathBuf,
     target: PathBuf,
-    /// Written under its final name inside a staged subtree (no temp file, no
-    /// rename of its own).
-    direct: bool,
+    name: &'b str,
+    /// Its directory, held open; `None` when the file goes inside a staged
+    /// subtree, under its final name (no temp file, no rename of its own).
+    dir_fd: Option<Arc<OwnedFd>>,
 }
 
 impl Job<'_> {
     /// Writes the file and closes it: a temp file next to the target (returned,
     /// to be renamed), or the file itself inside a staged subtree.
     fn write(&self) -> anyhow::Result<Option<Staged>> {
-        let (rel, dir) = (self.rel, &self.dir);
-        // A generated file is as readable as any other in the repo (0644; an existing
-        // file keeps its mode). Created with that mode when the umask lets it through,
-        // else set afterwards (tempfile's default is 0600).
-        let created_right = !self.existing && umask_keeps(NEW_FILE_MODE);
-        if self.direct {
+        // A generated file is as readable as any other in the repo (0644; an
+        // existing file keeps its mode).
+        let Some(dir) = &self.dir_fd else {
             use std::os::unix::fs::OpenOptionsExt as _;
+            let created_right = umask_keeps(NEW_FILE_MODE);
             let mut file = std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
@@ -1023,33 +1292,28 @@ impl Job<'_> {
                     .with_context(|| format!("setting the mode of {}", self.target.display()))?;
             }
             return Ok(None);
-        }
-        let mut builder = tempfile::Builder::new();
-        builder.prefix(TEMP_PREFIX).suffix(TEMP_SUFFIX);
-        if created_right {
-            builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(NEW_FILE_MODE));
-        }
-        let mut temp = builder
-            .tempfile_in(dir)
-            .with_context(|| format!("creating a temp file in {}", dir.display()))?;
-        temp.write_all(self.bytes)
-            .with_context(|| format!("writing a temp file for {rel}"))?;
-        if !created_right {
-            let mode = self
-                .existing
-                .then(|| std::fs::metadata(&self.target).ok())
-                .flatten()
-                .map(|m| m.permissions())
-                .unwrap_or_else(|| std::os::unix::fs::PermissionsExt::from_mode(NEW_FILE_MODE));
-            temp.as_file()
-                .set_permissions(mode)
-                .with_context(|| format!("setting the mode of a temp file for {rel}"))?;
-        }
+        };
+        let mode = if self.existing {
+            beneath::file_mode(dir, self.name).unwrap_or(NEW_FILE_MODE)
+        } else {
+            NEW_FILE_MODE
+        };
+        let temp = beneath::temp_name(TEMP_PREFIX);
+        beneath::create_file(dir, &temp, self.bytes, mode, false).with_context(|| {
+            format!(
+                "writing a temp file for {} in {}",
+                self.rel,
+                self.dir.display()
+            )
+        })?;
         // Closed now (no descriptor stays open); synced later, all at once.
+        let dir_rel = self.rel.rsplit_once('/').map_or("", |(d, _)| d);
         Ok(Some(Staged {
-            rel: rel.to_owned(),
-            temp: temp.into_temp_path(),
-            target: self.target.clone(),
+            rel: self.rel.to_owned(),
+            dir_rel: dir_rel.to_owned(),
+            dir: Arc::clone(dir),
+            temp,
+            name: self.name.to_owned(),
         }))
     }
 }
@@ -1078,82 +1342,8 @@ fn umask() -> Option<u32> {
     })
 }
 
-/// Present (in the root) from before the first file is staged until the last
-/// rename: a build that finds it knows the previous one was killed and sweeps
-/// its temp files. Without it there is nothing to sweep, and a large tree is not
-/// listed directory by directory for nothing. Its name is a temp file's, so the
-/// sweep removes it too.
-const BUILD_MARKER: &str = ".avalanche-net-build.tmp";
-
-/// Creates the build marker (never through a symlink: `O_EXCL`).
-fn create_marker(marker: &Path) -> anyhow::Result<()> {
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(marker)
-        .map(drop)
-        .with_context(|| format!("creating the build marker {}", marker.display()))
-}
-
-/// How the names of the writer's temp files start and end.
+/// How the names of the writer's temp files start (they end in `.tmp`).
 const TEMP_PREFIX: &str = layout::BUILD_TEMP_PREFIX;
-const TEMP_SUFFIX: &str = ".tmp";
-
-/// Removes what a killed build left (`.avalanche-net-*.tmp` temp files and
-/// staging directories) in the directories the plan writes to and the ones on the
-/// way. Runs with the lock held, so none is in use. Only regular files and real
-/// directories are removed, and no symlink is followed (a directory reached
-/// through one is skipped; `remove_dir_all` does not follow links inside).
-fn sweep_stale_temps(root: &Path, plan: &Plan) -> anyhow::Result<()> {
-    let mut dirs = BTreeSet::new();
-    for rel in plan
-        .files()
-        .map(|(rel, _)| rel)
-        .chain(std::iter::once(plan.ledger_path()))
-    {
-        // Every directory on the way: a staging directory sits beside the
-        // outermost missing one.
-        let mut rest = rel;
-        while let Some((parent, _)) = rest.rsplit_once('/') {
-            if !dirs.insert(parent) {
-                break;
-            }
-            rest = parent;
-        }
-    }
-    let mut checked = SafePaths::default();
-    let sweep = |dir: PathBuf| -> anyhow::Result<()> {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return Ok(()); // missing: nothing to sweep
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if !(name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX)) {
-                continue;
-            }
-            let path = entry.path();
-            match entry.file_type() {
-                Ok(kind) if kind.is_file() => std::fs::remove_file(&path),
-                Ok(kind) if kind.is_dir() => std::fs::remove_dir_all(&path),
-                _ => continue,
-            }
-            .with_context(|| format!("removing {}", path.display()))?;
-        }
-        Ok(())
-    };
-    sweep(root.to_path_buf())?;
-    for dir in dirs {
-        // A path through a symlink is refused here (and later by the writer).
-        let Ok(full) = checked.check(root, dir) else {
-            continue;
-        };
-        if checked.dirs.contains_key(&full) {
-            sweep(full)?;
-        }
-    }
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {

@@ -1042,3 +1042,365 @@ fn seal_never_writes_through_a_symlinked_directory_and_sweeps_its_temp_files() {
         "updatekeys wrote outside the repository"
     );
 }
+
+// --------------------------------------------------------------------------
+// The journal: a build killed at any point is finished (or undone) by the next
+// command, whichever it is.
+
+/// A tiny deterministic generator (xorshift), seeded per run and printed, so a
+/// failing sequence of kill points can be replayed with `KILL_LOOP_SEED`.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Which of two complete trees the generated files of `repo` are: all of them
+/// exactly `a`'s (`'A'`), all exactly `b`'s (`'B'`); panics on a mixture, a
+/// partial file, a temp file or a ledger that does not match.
+fn classify(
+    repo: &Path,
+    a: &BTreeMap<String, Vec<u8>>,
+    b: &BTreeMap<String, Vec<u8>>,
+    what: &str,
+) -> char {
+    let now = tree(repo);
+    let temps = temp_files(&now);
+    assert!(
+        temps.is_empty(),
+        "{what}: temp files left: {:?}",
+        &temps[..temps.len().min(5)]
+    );
+    assert!(
+        !now.contains_key(".avalanche-net-journal.json"),
+        "{what}: the journal is still there"
+    );
+    let (mut old, mut new, mut neither) = (Vec::new(), Vec::new(), Vec::new());
+    for path in a.keys().chain(b.keys().filter(|p| !a.contains_key(*p))) {
+        let here = now.get(path);
+        let is_a = here == a.get(path);
+        let is_b = here == b.get(path);
+        match (is_a, is_b) {
+            (true, true) => {}
+            (true, false) => old.push(path.as_str()),
+            (false, true) => new.push(path.as_str()),
+            (false, false) => neither.push(path.as_str()),
+        }
+    }
+    assert!(
+        neither.is_empty() && (old.is_empty() || new.is_empty()),
+        "{what}: a mixed tree: {} old ({:?}…), {} new ({:?}…), {} neither ({:?}…)",
+        old.len(),
+        &old[..old.len().min(3)],
+        new.len(),
+        &new[..new.len().min(3)],
+        neither.len(),
+        &neither[..neither.len().min(3)]
+    );
+    // The ledger is one of the generated files compared above: it matches the tree.
+    assert!(now.contains_key(LEDGER), "{what}: no ledger");
+    if new.is_empty() { 'A' } else { 'B' }
+}
+
+#[test]
+fn a_build_killed_at_random_points_is_finished_or_undone_by_the_next_command() {
+    const N: usize = 120;
+    const ITERATIONS: usize = 50;
+    let budget = Duration::from_secs(150);
+    let (repo, _nets, b) = synthetic_repo(N);
+    let b_arg = format!("--network={}", path_str(&b));
+    let a_arg = format!(
+        "--network={}",
+        path_str(&repo.path().join("nix/network.nix"))
+    );
+    // The generated files of each variant, as a build into the repository writes
+    // them (the hand-written kustomizations are not compared: they never change).
+    let built = |arg: &str| {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        repo.run(&[arg, "build", "--out", path_str(dir.path())])
+            .expect_code(0);
+        tree(dir.path())
+    };
+    let (tree_a, tree_b) = (built(&a_arg), built(&b_arg));
+    assert!(
+        tree_a.len() > 5 * N,
+        "the synthetic tree is too small: {}",
+        tree_a.len()
+    );
+    repo.run(&[&a_arg, "build"]).expect_code(0);
+    let timed = Instant::now();
+    repo.run(&[&b_arg, "build"]).expect_code(0);
+    let full = timed.elapsed();
+    repo.run(&[&a_arg, "build"]).expect_code(0);
+    let seed = std::env::var("KILL_LOOP_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+                | 1
+        });
+    eprintln!("kill loop: seed {seed} (KILL_LOOP_SEED), a full build takes {full:?}");
+    let mut rng = Rng(seed);
+    let mut state = 'A';
+    let (mut killed, mut changed_by_recovery) = (0, 0);
+    let followers: [&[&str]; 4] = [&["check"], &["status"], &["diff", "--stat"], &["graph"]];
+    let started = Instant::now();
+    for i in 0..ITERATIONS {
+        assert!(
+            started.elapsed() < budget,
+            "the kill loop ran past {budget:?} after {i} iterations"
+        );
+        let (target, arg) = if state == 'A' {
+            ('B', &b_arg)
+        } else {
+            ('A', &a_arg)
+        };
+        // Kill points over the whole build, weighted to its end, where the renames are.
+        let permille = 200 + rng.next() % 900;
+        let delay = full * u32::try_from(permille).expect("small") / 1000;
+        let mut child = command(repo.path(), &[arg.as_str(), "build"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawning a build");
+        std::thread::sleep(delay);
+        let was_running = child.try_wait().expect("polling the build").is_none();
+        if was_running {
+            child.kill().expect("SIGKILL");
+            killed += 1;
+        }
+        let status = child.wait().expect("waiting for the build");
+        // The next command, whichever it is, finishes or undoes the killed build.
+        let follower = followers[i % followers.len()];
+        let mut args = vec![arg.as_str()];
+        args.extend_from_slice(follower);
+        let (code, _, stderr) = wait_bounded(
+            command(repo.path(), &args)
+                .spawn()
+                .expect("spawning the next command"),
+            Duration::from_secs(30),
+            "the command after a kill",
+        );
+        assert!(
+            code <= 1,
+            "{follower:?} after a kill exited {code}:\n{}",
+            tail(&stderr)
+        );
+        let what = format!(
+            "iteration {i} (seed {seed}): `build` to {target} killed after {delay:?} (running: {was_running}, {status:?}), then {follower:?}"
+        );
+        let now = classify(repo.path(), &tree_a, &tree_b, &what);
+        if now != state && was_running {
+            changed_by_recovery += 1;
+        }
+        state = now;
+    }
+    eprintln!(
+        "kill loop: {killed} of {ITERATIONS} builds killed mid-run, {changed_by_recovery} of them completed by the next command, in {:?}",
+        started.elapsed()
+    );
+    assert!(
+        killed >= ITERATIONS / 2,
+        "only {killed} builds were still running when killed: the test no longer interrupts builds"
+    );
+}
+
+/// One rename of the commit fails (the target is a mount point in a private
+/// mount namespace: it can be neither linked nor replaced, while its directory
+/// stays writable, so staging succeeds): the renames already made are rolled
+/// back, the tree is the previous one, the ledger too, and the error says so.
+#[test]
+fn a_rename_failing_mid_commit_is_rolled_back_and_says_so() {
+    const N: usize = 6;
+    let Some(unshare) = support::oracle("unshare") else {
+        eprintln!("SKIPPED: `unshare` is not installed");
+        return;
+    };
+    let (repo, _nets, b) = synthetic_repo(N);
+    let b_arg = format!("--network={}", path_str(&b));
+    repo.run(&["build"]).expect_code(0);
+    let before = tree(repo.path());
+    // The last generated file in the plan's order (the order of the renames):
+    // every other file is renamed before it fails.
+    let ledger: serde_json::Value =
+        serde_json::from_str(&repo.read(LEDGER)).expect("the ledger is JSON");
+    let tree_b = {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        repo.run(&[&b_arg, "build", "--out", path_str(dir.path())])
+            .expect_code(0);
+        tree(dir.path())
+    };
+    let files: Vec<&String> = ledger["files"]
+        .as_object()
+        .expect("files")
+        .keys()
+        .filter(|p| tree_b.get(*p) != before.get(*p))
+        .collect();
+    assert!(
+        files.len() > 10 && files.len() < 64,
+        "{} files: not one thread",
+        files.len()
+    );
+    let blocked = files.last().expect("a file");
+    assert!(blocked.starts_with("kubernetes/base/"), "{blocked}");
+    let source = tempfile::tempdir().expect("a temp dir");
+    // The same content (else `prepare` sees a hand edit and nothing is staged).
+    std::fs::write(source.path().join("mounted"), repo.read(blocked)).expect("a file to mount");
+    let script = format!(
+        "mount --bind '{}' '{}' && exec '{}' '{b_arg}' build",
+        source.path().join("mounted").display(),
+        repo.path().join(blocked).display(),
+        support::bin().display()
+    );
+    let output = Command::new(&unshare)
+        .args(["-rm", "sh", "-c", &script])
+        .current_dir(repo.path())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("running unshare");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    if stderr.contains("unshare:") || stderr.contains("mount:") {
+        assert!(
+            !support::oracles_required(),
+            "no mount namespace here, and AVALANCHE_REQUIRE_ORACLES=1: {stderr}"
+        );
+        eprintln!("SKIPPED: no mount namespaces here: {stderr}");
+        return;
+    }
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(blocked.as_str())
+            && stderr.contains("the build was rolled back")
+            && stderr.contains("the tree is the previous one"),
+        "{stderr}"
+    );
+    let undone: usize = stderr
+        .split("rolled back (")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(
+        undone + 1 >= files.len(),
+        "only {undone} renames undone:\n{stderr}"
+    );
+    assert!(
+        tree(repo.path()) == before,
+        "after a failed rename the tree is not the previous one (or temp files are left)"
+    );
+    // Without the obstacle the same build goes through.
+    repo.run(&[&b_arg, "build"]).expect_code(0);
+    assert_ne!(tree(repo.path()), before);
+}
+
+/// The last generated file under `kubernetes/base/apps/` that differs between
+/// two trees: renamed late in the commit.
+fn late_changed_file(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> String {
+    a.keys()
+        .rfind(|p| p.starts_with("kubernetes/base/apps/") && b.get(*p) != a.get(*p))
+        .expect("a changed file")
+        .clone()
+}
+
+/// A file edited by hand while a build runs is never silently overwritten: the
+/// build either refuses (the edit was there when it compared, or is seen just
+/// before the file's rename) or ran its rename before the edit.
+#[test]
+fn a_hand_edit_made_during_a_build_is_never_overwritten() {
+    const N: usize = 80;
+    const ITERATIONS: u32 = 12;
+    let (repo, _nets, b) = synthetic_repo(N);
+    let b_arg = format!("--network={}", path_str(&b));
+    let out = |arg: Option<&str>| {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let mut args: Vec<&str> = arg.into_iter().collect();
+        args.extend(["build", "--out", path_str(dir.path())]);
+        repo.run(&args).expect_code(0);
+        tree(dir.path())
+    };
+    let (tree_a, tree_b) = (out(None), out(Some(&b_arg)));
+    let file = late_changed_file(&tree_a, &tree_b);
+    repo.run(&["build"]).expect_code(0);
+    let timed = Instant::now();
+    repo.run(&[&b_arg, "build"]).expect_code(0);
+    let full = timed.elapsed();
+    let mut seen_at_commit = 0;
+    for i in 0..ITERATIONS {
+        repo.run(&["build", "--force"]).expect_code(0);
+        let child = command(repo.path(), &[&b_arg, "build"])
+            .spawn()
+            .expect("a build");
+        std::thread::sleep(full * (i + 1) / (ITERATIONS + 1));
+        let edit = format!("# edited by hand during build {i}\n");
+        std::fs::write(repo.path().join(&file), &edit).expect("a hand edit");
+        let (code, _, stderr) = wait_bounded(child, Duration::from_secs(30), "a build");
+        let now = repo.read(&file);
+        assert_eq!(
+            now,
+            edit,
+            "iteration {i}: the hand edit of {file} was overwritten (build exit {code}):\n{}",
+            tail(&stderr)
+        );
+        if stderr.contains("was edited while the build ran") {
+            seen_at_commit += 1;
+            assert!(stderr.contains("rolled back"), "{stderr}");
+        }
+    }
+    eprintln!("{seen_at_commit} of {ITERATIONS} edits were caught just before their rename");
+}
+
+/// A directory swapped for a symlink to the outside while a build runs never
+/// receives a write through the link: writes are made relative to directories
+/// opened (without following links) before.
+#[test]
+fn a_directory_swapped_for_a_symlink_during_a_build_leads_no_write_outside() {
+    const N: usize = 80;
+    const ITERATIONS: u32 = 8;
+    let (repo, _nets, b) = synthetic_repo(N);
+    let b_arg = format!("--network={}", path_str(&b));
+    let outside = tempfile::tempdir().expect("a temp dir");
+    let dir = repo.path().join("kubernetes/base/apps");
+    let kept = repo.path().join("kubernetes/apps-kept");
+    repo.run(&["build"]).expect_code(0);
+    // The outside directory mirrors the one swapped (as an attacker would make
+    // it), so that a write through the link finds its directories there.
+    support::copy_dir(&dir, outside.path());
+    let before = tree(outside.path());
+    let timed = Instant::now();
+    repo.run(&[&b_arg, "build"]).expect_code(0);
+    let full = timed.elapsed();
+    for i in 0..ITERATIONS {
+        repo.run(&["build", "--force"]).expect_code(0);
+        let child = command(repo.path(), &[&b_arg, "build"])
+            .spawn()
+            .expect("a build");
+        std::thread::sleep(full * (i + 1) / (ITERATIONS + 1));
+        std::fs::rename(&dir, &kept).expect("moving the directory away");
+        std::os::unix::fs::symlink(outside.path(), &dir).expect("a link in its place");
+        let (code, _, stderr) = wait_bounded(child, Duration::from_secs(30), "a build");
+        let now = tree(outside.path());
+        let changed: Vec<&String> = now
+            .keys()
+            .chain(before.keys())
+            .filter(|p| now.get(*p) != before.get(*p))
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "iteration {i}: the build (exit {code}) wrote through the swapped-in link: {} files, e.g. {:?}\n{}",
+            changed.len(),
+            &changed[..changed.len().min(3)],
+            tail(&stderr)
+        );
+        std::fs::remove_file(&dir).expect("removing the link");
+        std::fs::rename(&kept, &dir).expect("moving the directory back");
+    }
+}

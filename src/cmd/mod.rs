@@ -21,6 +21,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Explain(_) | Command::Completions(_) | Command::Man
     ) {
         ctx.check_repo()?;
+        // A build killed (or failed) while renaming its files is finished (or
+        // undone) before anything reads the tree.
+        if let Some(note) = crate::journal::recover(&ctx.repo)?
+            && !ctx.global.quiet
+        {
+            eprintln!("note: {note}");
+        }
     }
     // Without a declarations file `build` and `diff` could not run (exit 2, as
     // `check` does), rather than refuse as for findings (exit 1).

@@ -218,8 +218,10 @@ fn write_atomic(repo: &Path, rel: &str, text: &str) -> anyhow::Result<()> {
     let (dir_rel, name) = rel.rsplit_once('/').unwrap_or(("", rel));
     let _lock = crate::plan_write::lock(repo)?;
     let dir = crate::beneath::open_dir(repo, dir_rel, true, rel)?;
-    crate::beneath::sweep_temps(&dir, avalanche_model::layout::SEAL_TEMP_PREFIX)
-        .with_context(|| format!("removing stale temp files next to {rel}"))?;
+    crate::beneath::sweep_temps(&dir, &repo.join(dir_rel), &|name| {
+        name.starts_with(avalanche_model::layout::SEAL_TEMP_PREFIX)
+    })
+    .with_context(|| format!("removing stale temp files next to {rel}"))?;
     if crate::beneath::is_symlink(&dir, name) {
         bail!(
             "refusing to write `{rel}`: it is a symlink\n  = help: replace the link with the file itself"
