@@ -102,14 +102,16 @@ pub enum Command {
         after_help = "Exit: 0, or 2 for an unknown rule.\n\nExamples:\n  avalanche-net explain retired-recipient\n  avalanche-net explain"
     )]
     Explain(ExplainArgs),
-    /// Write the generated manifests, docs and policy (refused while `check` finds errors).
+    /// Write the generated manifests, docs and policy (refused while `check` finds
+    /// errors, but for `--out DIR`: a preview, written anyway after a one-line count).
     #[command(
-        after_help = "Exit: 0 written, 1 check errors (nothing written), 2 could not run.\n\nExamples:\n  avalanche-net build\n  avalanche-net build --out /tmp/preview --verbose"
+        after_help = "Exit: 0 written, 1 check errors (nothing written into the repository), 2 could not run.\n\nExamples:\n  avalanche-net build\n  avalanche-net build --out /tmp/preview --verbose"
     )]
     Build(BuildArgs),
-    /// Show what `build` would change, as a unified diff.
+    /// Show what `build` would change, as a unified diff (also while `check` finds
+    /// errors: their count comes first, in one line).
     #[command(
-        after_help = "Exit: 0 no drift, 1 drift (or check errors), 2 could not run.\n\nExamples:\n  avalanche-net diff\n  avalanche-net diff --stat"
+        after_help = "Exit: 0 no drift, 1 drift (or declarations with errors), 2 could not run.\n\nExamples:\n  avalanche-net diff\n  avalanche-net diff --stat"
     )]
     Diff(DiffArgs),
     /// Show where the migration stands: each phase done, or what remains; money saved.

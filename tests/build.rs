@@ -891,3 +891,58 @@ fn build_and_diff_without_declarations_could_not_run() {
         );
     }
 }
+
+/// Issue 16: a preview works before everything is clean. With `check` failing,
+/// `diff` and `build --out DIR` say how many errors in one line and still show
+/// or write what would be generated; only `build` into the repository refuses.
+#[test]
+fn diff_and_build_out_preview_while_check_fails_but_build_refuses() {
+    let repo = TempRepo::bundled();
+    repo.run(&["build"]).expect_code(0);
+    // A SOPS file no creation rule matches: an error of `check`, not of decoding.
+    repo.write(
+        "stray/secret.yaml",
+        &repo.read("secrets/routy/tailscale.yaml"),
+    );
+    let network = repo.read("nix/network.nix");
+    repo.write(
+        "nix/network.nix",
+        &network.replace("qmcgaw/gluetun:v3.41.3", "qmcgaw/gluetun:v3.41.2"),
+    );
+    repo.run(&["check"]).expect_code(1);
+    let before = tree(repo.path());
+
+    let run = repo.run(&["build"]);
+    run.expect_code(1);
+    assert!(run.stderr().contains("nothing written"), "{}", run.stderr());
+    assert_eq!(tree(repo.path()), before);
+
+    let run = repo.run(&["diff"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr().contains("`avalanche-net check` finds 1 error")
+            && !run.stderr().contains("nothing written"),
+        "{}",
+        run.stderr()
+    );
+    assert!(
+        run.stdout()
+            .contains("+        image: qmcgaw/gluetun:v3.41.2"),
+        "{}",
+        run.stdout()
+    );
+
+    let out = tempfile::tempdir().expect("a temp dir");
+    let run = repo.run(&["build", "--out", &out.path().display().to_string()]);
+    run.expect_code(0);
+    assert!(run.stderr().contains("finds 1 error"), "{}", run.stderr());
+    assert!(
+        std::fs::read_to_string(out.path().join(LEDGER)).is_ok_and(|l| l.contains("vpn-proxy")),
+        "build --out wrote no ledger"
+    );
+    assert_eq!(
+        tree(repo.path()),
+        before,
+        "a preview changed the repository"
+    );
+}

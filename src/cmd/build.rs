@@ -21,18 +21,40 @@ pub(super) enum Rendered {
     Refused(ExitCode),
 }
 
+/// What the rendered plan is for: the repository itself, or a preview (`diff`,
+/// `build --out DIR`), which goes on when `check` has errors (saying how many
+/// in one line) so that the output can be seen before everything is clean.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Purpose {
+    /// `build` into the repository: refused while `check` fails.
+    Build,
+    /// `diff`: shows what `build` would change.
+    Diff,
+    /// `build --out DIR`: writes outside the repository.
+    Preview,
+}
+
 /// Reads, decodes and checks the declarations (exactly what `check` runs), then
-/// renders them. Diagnostics are printed; nothing is rendered while any error
-/// remains, so `build` refuses exactly when `check` would exit 1 — except for the
+/// renders them. Diagnostics are printed; for [`Purpose::Build`] nothing is
+/// rendered while any error remains, so `build` refuses exactly when `check`
+/// would exit 1 (a preview goes on, see [`Purpose`]) — except for the
 /// wiring `build` does itself when `wire` is set: an app kustomization that does
 /// not list its component yet, or an app-of-apps that does not list the
 /// Application yet, is fixed by the same write (see `avalanche_check::wiring`).
-pub(super) fn render(ctx: &Context, wire: bool) -> anyhow::Result<Rendered> {
+pub(super) fn render(ctx: &Context, wire: bool, purpose: Purpose) -> anyhow::Result<Rendered> {
     let mut sources = SourceMap::default();
     let listing = crate::facts::FileList::start(&ctx.repo, &ctx.network_file());
     let (network, mut diagnostics) = match ctx.load_network(&mut sources) {
         Ok(loaded) => loaded,
-        Err(diagnostics) => return Ok(refuse(ctx, &diagnostics, &sources, Stage::Declarations)),
+        Err(diagnostics) => {
+            return Ok(refuse(
+                ctx,
+                &diagnostics,
+                &sources,
+                Stage::Declarations,
+                purpose,
+            ));
+        }
     };
     // Rendered once: the checks compare the repository with the plan's paths.
     let rendered = avalanche_render::render(&network);
@@ -60,9 +82,20 @@ pub(super) fn render(ctx: &Context, wire: bool) -> anyhow::Result<Rendered> {
     let (checks, facts, _skipped) = checks?;
     diagnostics.extend(checks);
     if avalanche_diag::has_errors(&diagnostics) {
-        return Ok(refuse(ctx, &diagnostics, &sources, Stage::Check));
-    }
-    if !diagnostics.is_empty() && !ctx.global.quiet {
+        if purpose == Purpose::Build {
+            return Ok(refuse(ctx, &diagnostics, &sources, Stage::Check, purpose));
+        }
+        // A preview goes on: one line says how far from clean the repository is.
+        let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+        let plural = if errors == 1 { "" } else { "s" };
+        let what = match purpose {
+            Purpose::Diff => "showing what `build` would change",
+            _ => "writing what would be generated",
+        };
+        eprintln!(
+            "warning: `avalanche-net check` finds {errors} error{plural} (run it to see them); {what} anyway, but `build` into the repository refuses until they are fixed"
+        );
+    } else if !diagnostics.is_empty() && !ctx.global.quiet {
         ctx.print_diagnostics(&diagnostics, &sources); // warnings only
     }
     match rendered {
@@ -87,7 +120,7 @@ pub(super) fn render(ctx: &Context, wire: bool) -> anyhow::Result<Rendered> {
                 edits,
             ))
         }
-        Err(diagnostics) => Ok(refuse(ctx, &diagnostics, &sources, Stage::Render)),
+        Err(diagnostics) => Ok(refuse(ctx, &diagnostics, &sources, Stage::Render, purpose)),
     }
 }
 
@@ -132,6 +165,7 @@ fn refuse(
     diagnostics: &[Diagnostic],
     sources: &SourceMap,
     stage: Stage,
+    purpose: Purpose,
 ) -> Rendered {
     ctx.print_diagnostics(diagnostics, sources);
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
@@ -145,7 +179,12 @@ fn refuse(
         Stage::Declarations => "the declarations are invalid",
         Stage::Check | Stage::Render => "`avalanche-net check` fails",
     };
-    eprintln!("error: nothing written: {what} ({errors} error{plural})");
+    // `diff` never writes: it has nothing to compare.
+    let outcome = match purpose {
+        Purpose::Diff => "nothing to compare",
+        Purpose::Build | Purpose::Preview => "nothing written",
+    };
+    eprintln!("error: {outcome}: {what} ({errors} error{plural})");
     Rendered::Refused(ExitCode::from(if unreadable { 2 } else { 1 }))
 }
 
@@ -157,7 +196,12 @@ pub(super) fn out_root(ctx: &Context, out: Option<&PathBuf>) -> PathBuf {
 pub fn run(ctx: &Context, args: BuildArgs) -> anyhow::Result<ExitCode> {
     // Hand-written files are edited only in the repository itself.
     let wire = !args.no_wire && args.out.is_none();
-    let (plan, hashes, protected, edits) = match render(ctx, wire)? {
+    let purpose = if args.out.is_some() {
+        Purpose::Preview
+    } else {
+        Purpose::Build
+    };
+    let (plan, hashes, protected, edits) = match render(ctx, wire, purpose)? {
         Rendered::Plan(p, h, k, e) => (p, h, k, e),
         Rendered::Refused(code) => return Ok(code),
     };

@@ -1,5 +1,5 @@
 //! `diff`: what `build` would change, as a unified diff; exit 1 on drift (for CI).
-use super::build::{Rendered, out_root, render};
+use super::build::{Purpose, Rendered, out_root, render};
 use crate::cli::DiffArgs;
 use crate::context::Context;
 use crate::plan_write::{self, Change};
@@ -10,7 +10,7 @@ use std::process::ExitCode;
 type Entry<'a> = (&'a str, Option<&'a [u8]>, Option<&'a [u8]>);
 
 pub fn run(ctx: &Context, args: DiffArgs) -> anyhow::Result<ExitCode> {
-    let (plan, hashes, protected, edits) = match render(ctx, args.out.is_none())? {
+    let (plan, hashes, protected, edits) = match render(ctx, args.out.is_none(), Purpose::Diff)? {
         Rendered::Plan(p, h, k, e) => (p, h, k, e),
         Rendered::Refused(code) => return Ok(code),
     };
