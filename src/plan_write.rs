@@ -822,9 +822,18 @@ impl Step<'_> {
         let dir = &*self.dir;
         let path = self.op.path();
         let link_and_compare = |name: &str, backup: &str| -> anyhow::Result<()> {
-            rustix::fs::linkat(dir, name, dir, backup, AtFlags::empty())
-                .map_err(std::io::Error::from)
-                .with_context(|| format!("linking a backup of {path}"))?;
+            match rustix::fs::linkat(dir, name, dir, backup, AtFlags::empty()) {
+                Ok(()) => {}
+                // A filesystem without hard links: the backup is a copy.
+                Err(rustix::io::Errno::PERM | rustix::io::Errno::NOTSUP) => {
+                    copy_backup(dir, name, backup)
+                        .with_context(|| format!("copying a backup of {path}"))?;
+                }
+                Err(e) => {
+                    return Err(std::io::Error::from(e))
+                        .with_context(|| format!("linking a backup of {path}"));
+                }
+            }
             if let Some(old) = self.old
                 && !same_content(dir, backup, old)
             {
@@ -857,6 +866,22 @@ impl Step<'_> {
             }
         }
     }
+}
+
+/// Copies the regular file `name` of `dir` to the new file `backup` (same mode),
+/// never through a symlink.
+fn copy_backup(dir: &OwnedFd, name: &str, backup: &str) -> std::io::Result<()> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let st = rustix::fs::fstat(&fd)?;
+    let len = u64::try_from(st.st_size).unwrap_or(0);
+    let bytes = crate::sized_read::read_all(&mut File::from(fd), len)?;
+    beneath::create_file(dir, backup, &bytes, st.st_mode & 0o7777, false)
 }
 
 /// Whether `name` in `dir` (not through a symlink) holds exactly `expected`.
