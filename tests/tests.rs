@@ -11,6 +11,7 @@ mod flake;
 mod gateway;
 mod hardening;
 mod model;
+mod multidoc;
 mod reliability;
 mod secrets;
 mod status;

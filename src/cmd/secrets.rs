@@ -10,7 +10,7 @@ use anyhow::{Context as _, anyhow, bail};
 use avalanche_model::{Network, Secret, SecretFormat};
 use avalanche_sops::config::SopsConfig;
 use avalanche_sops::ops::{self, Outcome};
-use avalanche_sops::{CryptRule, Decrypted, Format, Identities, Value};
+use avalanche_sops::{CryptRule, Decrypted, DecryptedFile, Format, Identities, Value};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -150,7 +150,9 @@ fn read_text(path: &Path, shown: &str) -> anyhow::Result<String> {
         .with_context(|| format!("reading {shown}"))
 }
 
-/// Whether a file looks like a SOPS file: a top-level `sops` mapping with a `mac`.
+/// Whether a file looks like a SOPS file: a top-level `sops` mapping with a `mac`
+/// (in any of its YAML documents; a file whose YAML broke still counts, so that
+/// `verify` names it with its syntax error instead of skipping it).
 /// A file over 4 MiB is judged by its last 64 KiB, where sops writes the metadata
 /// (so a large SOPS file is never skipped; reading it whole comes later, bounded).
 fn looks_like_sops(path: &Path) -> bool {
@@ -163,7 +165,10 @@ fn looks_like_sops(path: &Path) -> bool {
         return avalanche_fsread::read_open(file, len, path, 4 << 20)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .is_some_and(|t| avalanche_sops::is_sops_file(&t));
+            .is_some_and(|t| {
+                avalanche_sops::is_sops_file(&t)
+                    || (t.lines().any(|l| l.starts_with("sops:")) && t.contains("mac"))
+            });
     }
     let mut tail = Vec::new();
     if file.seek(std::io::SeekFrom::Start(len - TAIL)).is_err()
@@ -179,7 +184,7 @@ fn decrypt_file(
     path: &Path,
     shown: &str,
     ids: &Identities,
-) -> Result<(String, Decrypted), avalanche_sops::Error> {
+) -> Result<(String, DecryptedFile), avalanche_sops::Error> {
     let text = avalanche_fsread::read_text(path, MAX_SOPS_FILE_BYTES).map_err(|error| {
         avalanche_sops::Error::Read {
             what: "reading".into(),
@@ -187,14 +192,16 @@ fn decrypt_file(
         }
         .in_file(shown)
     })?;
-    let d = avalanche_sops::decrypt(&text, Format::from_path(path), ids).map_err(|e| {
+    let d = avalanche_sops::decrypt_file(&text, Format::from_path(path), ids).map_err(|e| {
         // A file that does not even parse (a `.nix` file, say) is not a SOPS file:
         // say that, rather than where its YAML broke.
         // A file with a `sops` key that does not parse (a duplicate key, a bad
-        // indent) keeps its syntax error: that is what is wrong with it.
+        // indent, a merge conflict left in it) keeps its syntax error: that is
+        // what is wrong with it.
         let has_sops_key = text.starts_with("sops:")
             || text.contains("\nsops:")
-            || text.contains("\"sops\"");
+            || text.contains("\"sops\"")
+            || text.contains("ENC[AES256_GCM,");
         if matches!(e, avalanche_sops::Error::Syntax { .. }) && !has_sops_key {
             avalanche_sops::Error::Metadata(
                 "it is neither YAML nor JSON with a `sops` section; name a file that `secrets seal` or `sops` wrote".into(),
@@ -283,27 +290,38 @@ fn seal(ctx: &Context, args: SealArgs) -> anyhow::Result<ExitCode> {
     };
     let ids = identities()?;
 
-    let existing = if path.exists() {
-        let (_, d) = decrypt_file(&path, &rel_path, &ids).map_err(|e| {
+    let existing_file = if path.exists() {
+        let (text, d) = decrypt_file(&path, &rel_path, &ids).map_err(|e| {
             let e = named(&e, Some(&conf));
             anyhow!("{e}\n  (the existing file must decrypt so its data key and values can be kept; to start over, delete it)")
         })?;
-        Some(d)
+        Some((text, d))
     } else {
         None
     };
+    // In a file of several documents, this secret is one of them: the Secret of
+    // its name (the others are kept as they are).
+    let index = match &existing_file {
+        Some((_, file)) if file.documents.len() > 1 => {
+            Some(secret_document(file, &args.name, secret.format, &rel_path)?)
+        }
+        _ => None,
+    };
+    let existing: Option<&Decrypted> = existing_file
+        .as_ref()
+        .and_then(|(_, f)| f.documents.get(index.unwrap_or(0)));
+    let key_names: Vec<String> = secret.keys.iter().map(|k| k.value.clone()).collect();
 
     let from = match &args.from {
         Some(f) => {
             let p = user_path(f);
             let shown = f.display().to_string();
             let (_, d) = decrypt_file(&p, &shown, &ids)?;
-            Some((shown, d))
+            Some((shown, document_with_keys(d, &key_names)))
         }
         None => None,
     };
-    let key_names: Vec<String> = secret.keys.iter().map(|k| k.value.clone()).collect();
-    let values = gather_values(&args, &key_names, from.as_ref(), existing.as_ref())?;
+    let values = gather_values(&args, &key_names, from.as_ref(), existing)?;
 
     let plain = match secret.format {
         SecretFormat::Kubernetes => {
@@ -335,14 +353,18 @@ fn seal(ctx: &Context, args: SealArgs) -> anyhow::Result<ExitCode> {
         ),
     };
     let recipients = rule.recipients();
-    let outcome = ops::seal(&ops::Seal {
+    let request = ops::Seal {
         plain: &plain,
         recipients: &recipients,
         rule: crypt_rule,
         mac_only_encrypted: rule.mac_only_encrypted,
         format,
-        existing: existing.as_ref(),
-    })
+        existing,
+    };
+    let outcome = match (&existing_file, index) {
+        (Some((text, file)), Some(index)) => ops::seal_document(&request, file, text, index),
+        _ => ops::seal(&request),
+    }
     .map_err(|e| e.in_file(&rel_path))?;
     match outcome {
         Outcome::Unchanged => {
@@ -369,6 +391,53 @@ fn seal(ctx: &Context, args: SealArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The document of a multi-document file that holds secret `name`: for a
+/// Kubernetes secret, the `Secret` with that `metadata.name`.
+fn secret_document(
+    file: &DecryptedFile,
+    name: &str,
+    format: SecretFormat,
+    shown: &str,
+) -> anyhow::Result<usize> {
+    let names: Vec<String> = file
+        .documents
+        .iter()
+        .map(|d| {
+            let kind = d.plain.get("kind").and_then(Value::as_str).unwrap_or("?");
+            let n = d
+                .plain
+                .get("metadata")
+                .and_then(|m| m.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or("?");
+            format!("{kind}/{n}")
+        })
+        .collect();
+    if format == SecretFormat::Kubernetes
+        && let Some(i) = names.iter().position(|n| *n == format!("Secret/{name}"))
+    {
+        return Ok(i);
+    }
+    bail!(
+        "{shown} has {} YAML documents ({}), and none is the Secret `{name}`: \
+         name the Secret `{name}` in one of them, or declare the secret in a file of its own",
+        file.documents.len(),
+        names.join(", ")
+    )
+}
+
+/// The document of a `--from` file to take values from: the first that holds
+/// one of `keys` (the only one, in a single-document file).
+fn document_with_keys(file: DecryptedFile, keys: &[String]) -> Decrypted {
+    let at = file
+        .documents
+        .iter()
+        .position(|d| keys.iter().any(|k| find_key(&d.plain, k).is_some()))
+        .unwrap_or(0);
+    let mut documents = file.documents;
+    documents.swap_remove(at)
 }
 
 /// A scalar value as the string it stands for.
@@ -522,7 +591,8 @@ fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<ExitCode> {
             });
         }
     };
-    let text = avalanche_sops::tree::emit(&d.plain, Format::from_path(&path));
+    // Several documents are shown as `sops -d` shows them: separated by `---`.
+    let text = avalanche_sops::tree::emit_documents(&d.plains(), Format::from_path(&path));
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(text.as_bytes())?;
     stdout.flush()?;
@@ -598,9 +668,14 @@ fn targets(ctx: &Context, files: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Str
             skipped.push(r);
         }
     }
-    if ctx.global.verbose && !skipped.is_empty() {
+    // Never left out silently: they belong to no rule of this `.sops.yaml`
+    // (test fixtures, another tool's files), so their keys may not be here.
+    if !skipped.is_empty() && !ctx.global.quiet {
         eprintln!(
-            "note: skipped SOPS files no creation rule matches: {}",
+            "note: {} SOPS file{} left out, as no creation rule of .sops.yaml matches {}: {}",
+            skipped.len(),
+            if skipped.len() == 1 { "" } else { "s" },
+            if skipped.len() == 1 { "it" } else { "them" },
             skipped.join(", ")
         );
     }
@@ -622,11 +697,14 @@ fn verify(ctx: &Context, args: VerifyArgs) -> anyhow::Result<ExitCode> {
     let (mut failed, mut unchecked) = (0, 0);
     for (path, shown) in &files {
         match decrypt_file(path, shown, &ids) {
-            Ok(_) => {
+            Ok((_, file)) => {
                 if ctx.global.verbose {
                     // A reader going away (`| head`) must not cut the checks short:
                     // the exit code says whether every file verified.
-                    let _ = writeln!(std::io::stdout(), "ok {shown}");
+                    let _ = match file.documents.len() {
+                        1 => writeln!(std::io::stdout(), "ok {shown}"),
+                        n => writeln!(std::io::stdout(), "ok {shown} ({n} documents)"),
+                    };
                 }
             }
             Err(e) if e.is_damage() => {
@@ -679,7 +757,7 @@ fn update_keys(ctx: &Context, args: UpdateKeysArgs) -> anyhow::Result<ExitCode> 
             let rel_path = rel(ctx, path);
             let rule = rule_for(&conf, &rel_path)?;
             let text = read_text(path, shown)?;
-            let d = avalanche_sops::decrypt(&text, Format::from_path(path), &ids)
+            let d = avalanche_sops::decrypt_file(&text, Format::from_path(path), &ids)
                 .map_err(|e| e.in_file(shown))
                 .map_err(|e| {
                     if e.is_damage() {
@@ -687,7 +765,7 @@ fn update_keys(ctx: &Context, args: UpdateKeysArgs) -> anyhow::Result<ExitCode> 
                     }
                     anyhow!("{}", named(&e, Some(&conf)))
                 })?;
-            let outcome = ops::update_keys(
+            let outcome = ops::update_keys_file(
                 &text,
                 Format::from_path(path),
                 &d,

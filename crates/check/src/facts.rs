@@ -98,9 +98,21 @@ pub struct RuleFacts {
 pub struct SopsFile {
     /// Repository-relative path.
     pub path: String,
+    /// `sops.age[].recipient`, with locations, of every document.
+    pub recipients: Vec<Located>,
+    /// The `sops` metadata key (of the first document).
+    pub loc: Loc,
+    /// Each YAML document's own metadata, in order (one entry for a
+    /// single-document file): documents are judged one by one.
+    pub documents: Vec<SopsDocument>,
+}
+
+/// The `sops` metadata of one document of a SOPS file.
+#[derive(Debug, Clone)]
+pub struct SopsDocument {
     /// `sops.age[].recipient`, with locations.
     pub recipients: Vec<Located>,
-    /// The `sops` metadata key.
+    /// The document's `sops` metadata key.
     pub loc: Loc,
 }
 
@@ -815,13 +827,59 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
 
 /// A SOPS file's recipients, by a line scan of its metadata (YAML or JSON): no
 /// YAML parse, so thousands of files stay fast. `None` when `text` has no SOPS metadata.
+/// A YAML file of several documents (`---` lines) is scanned document by document.
 pub fn scan_sops_file(path: &str, text: &str) -> Option<SopsFile> {
+    let mut documents = Vec::new();
+    if path.ends_with(".json") {
+        documents.extend(scan_sops_document(path, text, 0));
+    } else {
+        for (start, end) in yaml_documents(text) {
+            documents.extend(scan_sops_document(path, &text[..end], start));
+        }
+    }
+    let first = documents.first()?;
+    Some(SopsFile {
+        path: path.to_owned(),
+        recipients: documents
+            .iter()
+            .flat_map(|d| d.recipients.iter().cloned())
+            .collect(),
+        loc: first.loc.clone(),
+        documents,
+    })
+}
+
+/// Byte ranges of the YAML documents of `text`, split at `---` lines (a
+/// document start marker, alone or followed by a space or comment).
+fn yaml_documents(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for pos in memchr::memmem::find_iter(text.as_bytes(), b"---") {
+        if pos != 0 && text.as_bytes()[pos - 1] != b'\n' {
+            continue;
+        }
+        let after = text.as_bytes().get(pos + 3).copied();
+        if !matches!(after, None | Some(b'\n' | b'\r' | b' ' | b'\t')) {
+            continue;
+        }
+        if pos > start {
+            out.push((start, pos));
+        }
+        start = pos;
+    }
+    out.push((start, text.len()));
+    out
+}
+
+/// The `sops` metadata of the document of `text` that starts at `from`.
+fn scan_sops_document(path: &str, text: &str, from: usize) -> Option<SopsDocument> {
     use memchr::memmem;
-    let (meta_start, meta_end) = if let Some(pos) = find_line_start(text, "sops:") {
-        (pos, pos + "sops:".len())
+    let doc = &text[from..];
+    let (meta_start, meta_end) = if let Some(pos) = find_line_start(doc, "sops:") {
+        (from + pos, from + pos + "sops:".len())
     } else if path.ends_with(".json") {
-        let pos = memmem::find(text.as_bytes(), b"\"sops\":")?;
-        (pos, pos + "\"sops\"".len())
+        let pos = memmem::find(doc.as_bytes(), b"\"sops\":")?;
+        (from + pos, from + pos + "\"sops\"".len())
     } else {
         return None;
     };
@@ -865,8 +923,7 @@ pub fn scan_sops_file(path: &str, text: &str) -> Option<SopsFile> {
             }
         }
     }
-    Some(SopsFile {
-        path: path.to_owned(),
+    Some(SopsDocument {
         recipients,
         loc: Loc {
             path: path.to_owned(),

@@ -231,26 +231,51 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
         if rule.key_groups > 1 || rule.age.is_empty() {
             continue;
         }
-        let want: BTreeSet<&str> = rule.age.iter().map(|(r, _)| r.as_str()).collect();
-        let have: BTreeSet<&str> = file.recipients.iter().map(|r| r.value.as_str()).collect();
+        recipients_per_document(cx, sops, file, i);
+    }
+}
+
+/// Compares each document's recipients with its creation rule's: in a file of
+/// several documents each document has its own `sops` block, and a recipient
+/// removed from (or left in) one of them matters as much as in a whole file.
+fn recipients_per_document(
+    cx: &mut Checker<'_>,
+    sops: &crate::facts::SopsFacts,
+    file: &crate::facts::SopsFile,
+    i: usize,
+) {
+    let rule = &sops.config.rules[i];
+    let want: BTreeSet<&str> = rule.age.iter().map(|(r, _)| r.as_str()).collect();
+    let several = file.documents.len() > 1;
+    for (n, document) in file.documents.iter().enumerate() {
+        let have: BTreeSet<&str> = document
+            .recipients
+            .iter()
+            .map(|r| r.value.as_str())
+            .collect();
         if want == have {
             continue;
         }
         let missing: Vec<&str> = want.difference(&have).copied().collect();
         let extra: Vec<&str> = have.difference(&want).copied().collect();
-        let loc = file
+        let loc = document
             .recipients
             .iter()
             .find(|r| extra.contains(&r.value.as_str()))
-            .map_or(&file.loc, |r| &r.loc);
+            .map_or(&document.loc, |r| &r.loc);
         let span = cx.span(loc);
         let rule_loc = sops.rules[i]
             .path_regex
             .as_ref()
             .map_or(&sops.rules[i].loc, |r| &r.loc);
         let rule_span = cx.span(rule_loc);
+        let which = if several {
+            format!("document {} of ", n + 1)
+        } else {
+            String::new()
+        };
         let message = format!(
-            "the recipients of `{}` differ from those of creation rule #{}",
+            "the recipients of {which}`{}` differ from those of creation rule #{}",
             file.path,
             i + 1
         );

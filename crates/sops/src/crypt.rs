@@ -45,6 +45,40 @@ pub struct Decrypted {
     pub stash: Stash,
 }
 
+/// How a file's documents carry their `sops` metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// One document (every JSON file, most YAML files).
+    Single,
+    /// Several YAML documents as sops writes them: the same `sops` metadata in
+    /// every document, one data key, one MAC over all documents' values in order.
+    Shared,
+    /// Several YAML documents, each with its own metadata, data key and MAC:
+    /// files encrypted one by one and concatenated (Flux decrypts such files
+    /// object by object; `sops -d`, which reads only the first document's
+    /// metadata, cannot).
+    PerDocument,
+}
+
+/// A decrypted file: its documents in order.
+#[derive(Debug, Clone)]
+pub struct DecryptedFile {
+    /// How the documents carry their metadata.
+    pub layout: Layout,
+    /// Each document decrypted, with its metadata and data key (the same for
+    /// every document of a [`Layout::Shared`] file).
+    pub documents: Vec<Decrypted>,
+    /// 1-based line where each document starts.
+    pub lines: Vec<usize>,
+}
+
+impl DecryptedFile {
+    /// The plaintext documents.
+    pub fn plains(&self) -> Vec<Value> {
+        self.documents.iter().map(|d| d.plain.clone()).collect()
+    }
+}
+
 /// How to encrypt a document.
 #[derive(Debug, Clone)]
 pub struct EncryptOptions {
@@ -177,13 +211,72 @@ pub fn compute_mac(plain: &Value, rule: &CryptRule, mac_only_encrypted: bool) ->
     Ok(hex_upper(&h.finalize()))
 }
 
-/// Decrypts a SOPS document with the given identities, checking the MAC.
+/// Decrypts a single-document SOPS file with the given identities, checking the
+/// MAC. A file with several documents is an error here: see [`decrypt_file`].
 pub fn decrypt(text: &str, format: Format, ids: &Identities) -> Result<Decrypted> {
-    let doc = tree::parse(text, format)?;
-    let metadata = Metadata::from_doc(&doc)?;
-    check_supported(&metadata)?;
-    let key = ids.unwrap(&metadata.age)?;
-    decrypt_doc_with_key(&doc, metadata, key)
+    let mut file = decrypt_file(text, format, ids)?;
+    if file.documents.len() > 1 {
+        return Err(Error::Unsupported(format!(
+            "the file has {} YAML documents where one was expected",
+            file.documents.len()
+        )));
+    }
+    file.documents
+        .pop()
+        .ok_or_else(|| Error::Metadata("the file has no document".into()))
+}
+
+/// Decrypts every document of a SOPS file, checking the MAC: one MAC over all
+/// documents when they share their metadata (as sops writes them), else each
+/// document's own. Errors in a document of a multi-document file say which.
+pub fn decrypt_file(text: &str, format: Format, ids: &Identities) -> Result<DecryptedFile> {
+    let docs = tree::parse_documents(text, format)?;
+    let lines: Vec<usize> = docs.iter().map(|d| d.line).collect();
+    let several = docs.len() > 1;
+    let in_doc = |i: usize, e: Error| {
+        if several {
+            e.in_document(i + 1, lines[i])
+        } else {
+            e
+        }
+    };
+    let metas: Vec<Metadata> = docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| Metadata::from_doc(&d.value).map_err(|e| in_doc(i, e)))
+        .collect::<Result<_>>()?;
+    let shared = metas.windows(2).all(|w| w[0] == w[1]);
+    if shared {
+        let metadata = metas[0].clone();
+        check_supported(&metadata)?;
+        let key = ids.unwrap(&metadata.age)?;
+        let values: Vec<&Value> = docs.iter().map(|d| &d.value).collect();
+        let documents = decrypt_docs_with_key(&values, &metadata, &key)?;
+        return Ok(DecryptedFile {
+            layout: if several {
+                Layout::Shared
+            } else {
+                Layout::Single
+            },
+            documents,
+            lines,
+        });
+    }
+    let mut documents = Vec::with_capacity(docs.len());
+    for (i, (d, metadata)) in docs.iter().zip(metas).enumerate() {
+        let one = (|| {
+            check_supported(&metadata)?;
+            let key = ids.unwrap(&metadata.age)?;
+            decrypt_docs_with_key(&[&d.value], &metadata, &key)
+        })()
+        .map_err(|e| in_doc(i, e))?;
+        documents.extend(one);
+    }
+    Ok(DecryptedFile {
+        layout: Layout::PerDocument,
+        documents,
+        lines,
+    })
 }
 
 fn check_supported(md: &Metadata) -> Result<()> {
@@ -211,42 +304,64 @@ fn check_supported(md: &Metadata) -> Result<()> {
 
 /// Decrypts a parsed document with a known data key, checking the MAC.
 pub fn decrypt_doc_with_key(doc: &Value, metadata: Metadata, key: DataKey) -> Result<Decrypted> {
+    let mut out = decrypt_docs_with_key(&[doc], &metadata, &key)?;
+    out.pop()
+        .ok_or_else(|| Error::Metadata("the file has no document".into()))
+}
+
+/// Decrypts documents that share `metadata` and `key`, checking the one MAC
+/// that covers all their values in order (sops hashes every branch of a tree
+/// with one hasher).
+fn decrypt_docs_with_key(
+    docs: &[&Value],
+    metadata: &Metadata,
+    key: &DataKey,
+) -> Result<Vec<Decrypted>> {
     let m = Matcher::new(&metadata.rule)?;
     let mut h = new_hasher(metadata.mac_only_encrypted);
-    let mut stash = Stash::default();
-    let plain = map_leaves(doc, &mut Vec::new(), true, &mut |path, leaf| {
-        let encrypted = m.encrypted(path);
-        let v = if encrypted {
-            let a = aad(path);
-            let Value::Str(s) = leaf else {
-                return Err(Error::MalformedValue {
-                    path: a,
-                    reason: "expected an encrypted string".into(),
-                });
-            };
-            if s.is_empty() {
-                Value::Str(String::new())
-            } else {
-                let enc = cipher::parse(s, &a)?;
-                let bytes = cipher::open(&enc, key.bytes(), &a)?;
-                let v = typed(&bytes, enc.ty, &a)?;
-                if let Ok(iv) = <[u8; cipher::IV_LEN]>::try_from(enc.iv.as_slice())
-                    && let Some((ty, b)) = to_bytes(&v)
-                {
-                    stash.0.insert((a, ty, b), iv);
+    let mut out = Vec::with_capacity(docs.len());
+    for doc in docs {
+        let mut stash = Stash::default();
+        let plain = map_leaves(doc, &mut Vec::new(), true, &mut |path, leaf| {
+            let encrypted = m.encrypted(path);
+            let v = if encrypted {
+                let a = aad(path);
+                let Value::Str(s) = leaf else {
+                    return Err(Error::MalformedValue {
+                        path: a,
+                        reason: "expected an encrypted string".into(),
+                    });
+                };
+                if s.is_empty() {
+                    Value::Str(String::new())
+                } else {
+                    let enc = cipher::parse(s, &a)?;
+                    let bytes = cipher::open(&enc, key.bytes(), &a)?;
+                    let v = typed(&bytes, enc.ty, &a)?;
+                    if let Ok(iv) = <[u8; cipher::IV_LEN]>::try_from(enc.iv.as_slice())
+                        && let Some((ty, b)) = to_bytes(&v)
+                    {
+                        stash.0.insert((a, ty, b), iv);
+                    }
+                    v
                 }
-                v
+            } else {
+                leaf.clone()
+            };
+            if (!metadata.mac_only_encrypted || encrypted)
+                && let Some((_, b)) = to_bytes(&v)
+            {
+                h.update(&b);
             }
-        } else {
-            leaf.clone()
-        };
-        if (!metadata.mac_only_encrypted || encrypted)
-            && let Some((_, b)) = to_bytes(&v)
-        {
-            h.update(&b);
-        }
-        Ok(v)
-    })?;
+            Ok(v)
+        })?;
+        out.push(Decrypted {
+            plain,
+            metadata: metadata.clone(),
+            data_key: key.clone(),
+            stash,
+        });
+    }
     let computed = hex_upper(&h.finalize());
     let mac_enc = cipher::parse(&metadata.mac, "sops:mac")
         .map_err(|_| Error::Metadata("`sops.mac` is not an encrypted value".into()))?;
@@ -255,12 +370,7 @@ pub fn decrypt_doc_with_key(doc: &Value, metadata: Metadata, key: DataKey) -> Re
     if stored != computed.as_bytes() {
         return Err(Error::MacMismatch);
     }
-    Ok(Decrypted {
-        plain,
-        metadata,
-        data_key: key,
-        stash,
-    })
+    Ok(out)
 }
 
 /// A decrypted value of the given type.
@@ -294,41 +404,60 @@ pub fn encrypt(
     opts: &EncryptOptions,
     stash: Option<&Stash>,
 ) -> Result<Value> {
-    if plain.get("sops").is_some() {
-        return Err(Error::Unsupported(
-            "the document has a top-level `sops` key, which is reserved".into(),
-        ));
-    }
-    let Value::Map(_) = plain else {
-        return Err(Error::Unsupported(
-            "the document's top level must be a mapping".into(),
-        ));
-    };
+    let mut docs = encrypt_documents(std::slice::from_ref(plain), key, age, opts, stash)?;
+    docs.pop()
+        .ok_or_else(|| Error::Unsupported("nothing to encrypt".into()))
+}
+
+/// Encrypts documents as sops writes a multi-document file: one data key, one
+/// MAC over every document's values in order, and the same `sops` metadata
+/// appended to each document.
+pub fn encrypt_documents(
+    plains: &[Value],
+    key: &DataKey,
+    age: Vec<AgeStanza>,
+    opts: &EncryptOptions,
+    stash: Option<&Stash>,
+) -> Result<Vec<Value>> {
     let m = Matcher::new(&opts.rule)?;
     let mut h = new_hasher(opts.mac_only_encrypted);
-    let encrypted_doc = map_leaves(plain, &mut Vec::new(), true, &mut |path, leaf| {
-        let encrypted = m.encrypted(path);
-        let Some((ty, bytes)) = to_bytes(leaf) else {
-            return Ok(leaf.clone());
+    let mut encrypted_docs = Vec::with_capacity(plains.len());
+    for plain in plains {
+        if plain.get("sops").is_some() {
+            return Err(Error::Unsupported(
+                "the document has a top-level `sops` key, which is reserved".into(),
+            ));
+        }
+        let Value::Map(_) = plain else {
+            return Err(Error::Unsupported(
+                "the document's top level must be a mapping".into(),
+            ));
         };
-        if !opts.mac_only_encrypted || encrypted {
-            h.update(&bytes);
-        }
-        if !encrypted {
-            return Ok(leaf.clone());
-        }
-        if bytes.is_empty() && ty == ValueType::Str {
-            // sops writes empty strings as they are, unencrypted.
-            return Ok(Value::Str(String::new()));
-        }
-        let a = aad(path);
-        let stash_key = (a, ty, bytes);
-        let iv = stash
-            .and_then(|s| s.0.get(&stash_key).copied())
-            .unwrap_or_else(cipher::random_iv);
-        let (a, ty, bytes) = stash_key;
-        Ok(Value::Str(cipher::seal(&bytes, ty, key.bytes(), &iv, &a)?))
-    })?;
+        let encrypted_doc = map_leaves(plain, &mut Vec::new(), true, &mut |path, leaf| {
+            let encrypted = m.encrypted(path);
+            let Some((ty, bytes)) = to_bytes(leaf) else {
+                return Ok(leaf.clone());
+            };
+            if !opts.mac_only_encrypted || encrypted {
+                h.update(&bytes);
+            }
+            if !encrypted {
+                return Ok(leaf.clone());
+            }
+            if bytes.is_empty() && ty == ValueType::Str {
+                // sops writes empty strings as they are, unencrypted.
+                return Ok(Value::Str(String::new()));
+            }
+            let a = aad(path);
+            let stash_key = (a, ty, bytes);
+            let iv = stash
+                .and_then(|s| s.0.get(&stash_key).copied())
+                .unwrap_or_else(cipher::random_iv);
+            let (a, ty, bytes) = stash_key;
+            Ok(Value::Str(cipher::seal(&bytes, ty, key.bytes(), &iv, &a)?))
+        })?;
+        encrypted_docs.push(encrypted_doc);
+    }
     let mac = hex_upper(&h.finalize());
     let mac_iv = cipher::random_iv();
     let metadata = Metadata {
@@ -347,13 +476,28 @@ pub fn encrypt(
         key_groups: 0,
         other_key_types: Vec::new(),
     };
-    let Value::Map(mut items) = encrypted_doc else {
-        return Err(Error::Unsupported(
-            "the document's top level must be a mapping".into(),
-        ));
-    };
-    items.push(("sops".into(), metadata.to_value()));
-    Ok(Value::Map(items))
+    let md = metadata.to_value();
+    encrypted_docs
+        .into_iter()
+        .map(|doc| {
+            let Value::Map(mut items) = doc else {
+                return Err(Error::Unsupported(
+                    "the document's top level must be a mapping".into(),
+                ));
+            };
+            items.push(("sops".into(), md.clone()));
+            Ok(Value::Map(items))
+        })
+        .collect()
+}
+
+impl Stash {
+    /// Adds the IVs of another stash (documents of one file share a data key).
+    pub fn extend(&mut self, other: &Stash) {
+        for (k, v) in &other.0 {
+            self.0.entry(k.clone()).or_insert(*v);
+        }
+    }
 }
 
 /// The current time as sops writes `lastmodified`: `YYYY-MM-DDTHH:MM:SSZ` (UTC).

@@ -15,6 +15,16 @@ pub enum Error {
         /// What went wrong in it.
         inner: Box<Error>,
     },
+    /// An error in one document of a multi-document YAML file.
+    #[error("document {number} (line {line}): {inner}")]
+    InDocument {
+        /// 1-based document number.
+        number: usize,
+        /// 1-based line where the document starts.
+        line: usize,
+        /// What went wrong in it.
+        inner: Box<Error>,
+    },
     /// The text is not valid YAML or JSON.
     #[error("line {line}: {message}")]
     Syntax {
@@ -106,6 +116,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// Wraps `self` with the document of a multi-document file it happened in.
+    pub fn in_document(self, number: usize, line: usize) -> Error {
+        Error::InDocument {
+            number,
+            line,
+            inner: Box::new(self),
+        }
+    }
+
     /// Wraps `self` with the file it happened in (once).
     pub fn in_file(self, path: impl Into<PathBuf>) -> Error {
         match self {
@@ -125,6 +144,14 @@ impl Error {
             Error::InFile { path, inner } => {
                 format!("{}: {}", path.display(), inner.to_string_naming(name))
             }
+            Error::InDocument {
+                number,
+                line,
+                inner,
+            } => format!(
+                "document {number} (line {line}): {}",
+                inner.to_string_naming(name)
+            ),
             Error::NoIdentity { recipients, hint } => Error::NoIdentity {
                 recipients: recipients.iter().map(|r| name(r)).collect(),
                 hint: hint.clone(),
@@ -160,7 +187,7 @@ impl Error {
     /// The innermost error (below any `InFile`).
     pub fn kind(&self) -> &Error {
         match self {
-            Error::InFile { inner, .. } => inner.kind(),
+            Error::InFile { inner, .. } | Error::InDocument { inner, .. } => inner.kind(),
             other => other,
         }
     }

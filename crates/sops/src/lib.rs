@@ -28,7 +28,8 @@ pub mod path_glob;
 pub mod tree;
 
 pub use crypt::{
-    Decrypted, EncryptOptions, Stash, compute_mac, decrypt, encrypt, now_lastmodified,
+    Decrypted, DecryptedFile, EncryptOptions, Layout, Stash, compute_mac, decrypt, decrypt_file,
+    encrypt, encrypt_documents, now_lastmodified,
 };
 pub use error::{Error, Result};
 pub use keys::{DataKey, Identities};

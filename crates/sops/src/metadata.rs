@@ -44,16 +44,23 @@ pub fn is_sops_file(text: &str) -> bool {
     } else {
         Format::Yaml
     };
-    match tree::parse(text, format) {
-        Ok(v) => matches!(v.get("sops"), Some(Value::Map(m)) if m.iter().any(|(k, _)| k == "mac")),
+    // sops reads the metadata of the first document (of several, in YAML).
+    match tree::parse_documents(text, format) {
+        Ok(docs) => docs.first().is_some_and(|d| {
+            matches!(d.value.get("sops"), Some(Value::Map(m)) if m.iter().any(|(k, _)| k == "mac"))
+        }),
         Err(_) => false,
     }
 }
 
-/// The age recipients of a SOPS file, without decrypting anything.
+/// The age recipients of a SOPS file (of its first document, as sops reads
+/// them), without decrypting anything.
 pub fn recipients(text: &str, format: Format) -> Result<Vec<String>> {
-    let doc = tree::parse(text, format)?;
-    Ok(Metadata::from_doc(&doc)?
+    let docs = tree::parse_documents(text, format)?;
+    let doc = docs
+        .first()
+        .ok_or_else(|| Error::Metadata("the file has no document".into()))?;
+    Ok(Metadata::from_doc(&doc.value)?
         .age
         .into_iter()
         .map(|s| s.recipient)

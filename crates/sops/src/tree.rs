@@ -73,27 +73,71 @@ pub fn parse(text: &str, format: Format) -> Result<Value> {
 }
 
 /// Parses a YAML document whose top level is a mapping (an empty document is an empty mapping).
+/// A file with several documents is an error here: see [`parse_documents`].
 pub fn parse_yaml(text: &str) -> Result<Value> {
+    let mut docs = parse_yaml_documents(text)?;
+    if docs.len() > 1 {
+        return Err(Error::Unsupported(format!(
+            "the file has {} YAML documents where one was expected",
+            docs.len()
+        )));
+    }
+    Ok(docs.pop().map_or(Value::Map(Vec::new()), |d| d.value))
+}
+
+/// One document of a file, with the 1-based line where it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// The document (a mapping).
+    pub value: Value,
+    /// 1-based line of its first content.
+    pub line: usize,
+}
+
+/// Parses every document of a file: the YAML documents separated by `---` (as
+/// sops' YAML store reads them), or the one JSON object. An empty file is one
+/// empty mapping.
+pub fn parse_documents(text: &str, format: Format) -> Result<Vec<Document>> {
+    match format {
+        Format::Yaml => {
+            let docs = parse_yaml_documents(text)?;
+            if docs.is_empty() {
+                return Ok(vec![Document {
+                    value: Value::Map(Vec::new()),
+                    line: 1,
+                }]);
+            }
+            Ok(docs)
+        }
+        Format::Json => Ok(vec![Document {
+            value: parse_json(text)?,
+            line: 1,
+        }]),
+    }
+}
+
+fn parse_yaml_documents(text: &str) -> Result<Vec<Document>> {
     let docs = MarkedYaml::load_from_str(text).map_err(|e| Error::Syntax {
         line: e.marker().line(),
         message: e.info().to_string(),
     })?;
-    if docs.len() > 1 {
-        return Err(Error::Unsupported(
-            "YAML files with several documents are not supported".into(),
-        ));
-    }
-    let Some(doc) = docs.into_iter().next() else {
-        return Ok(Value::Map(Vec::new()));
-    };
-    match from_yaml(&doc)? {
-        v @ Value::Map(_) => Ok(v),
-        Value::Null => Ok(Value::Map(Vec::new())),
-        _ => Err(Error::Syntax {
-            line: doc.span.start.line(),
-            message: "the top level must be a mapping".into(),
-        }),
-    }
+    docs.iter()
+        .map(|doc| {
+            let line = doc.span.start.line().max(1);
+            match from_yaml(doc)? {
+                value @ Value::Map(_) => Ok(Document { value, line }),
+                // A document holding only `---` (or nothing) is an empty branch, as in sops.
+                Value::Null => Ok(Document {
+                    value: Value::Map(Vec::new()),
+                    line,
+                }),
+                _ => Err(Error::Syntax {
+                    line,
+                    message: "the top level must be a mapping".into(),
+                }),
+            }
+        })
+        .collect()
 }
 
 fn from_yaml(node: &MarkedYaml<'_>) -> Result<Value> {
@@ -178,6 +222,25 @@ pub fn emit(value: &Value, format: Format) -> String {
     match format {
         Format::Yaml => emit_yaml(value),
         Format::Json => emit_json(value),
+    }
+}
+
+/// Writes several documents: YAML documents separated by `---` lines, as sops'
+/// YAML store (go-yaml's encoder) writes them. JSON holds one document; the
+/// first is written.
+pub fn emit_documents(values: &[Value], format: Format) -> String {
+    match format {
+        Format::Yaml => {
+            let mut out = String::new();
+            for (i, v) in values.iter().enumerate() {
+                if i > 0 {
+                    out.push_str("---\n");
+                }
+                out.push_str(&emit_yaml(v));
+            }
+            out
+        }
+        Format::Json => values.first().map(emit_json).unwrap_or_default(),
     }
 }
 
@@ -529,6 +592,21 @@ mod tests {
         let text = "a: b\nlist:\n    - x\n    - k: 1\n      j: true\nnn:\n    m: \"2021-09-30T19:49:41Z\"\n    e: \"\"\n    t: \"true\"\nenc: |\n    line1\n    line2\n";
         let v = parse_yaml(text).unwrap();
         assert_eq!(emit_yaml(&v), text);
+    }
+
+    #[test]
+    fn several_documents_round_trip_with_their_lines() {
+        let text = "a: 1\n---\nb:\n    c: x\n---\n";
+        let docs = parse_documents(text, Format::Yaml).unwrap();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs.iter().map(|d| d.line).collect::<Vec<_>>()[..2], [1, 3]);
+        assert_eq!(docs[2].value, Value::Map(Vec::new()));
+        let values: Vec<Value> = docs[..2].iter().map(|d| d.value.clone()).collect();
+        assert_eq!(
+            emit_documents(&values, Format::Yaml),
+            "a: 1\n---\nb:\n    c: x\n"
+        );
+        assert!(matches!(parse_yaml(text), Err(Error::Unsupported(_))));
     }
 
     #[test]
