@@ -197,6 +197,16 @@ fn rust_options() -> Vec<Opt> {
             list("tailscaleTag"),
             Some(json!([])),
         ),
+        o(
+            "tailscale.nodes.<name>.advertiseExitNode",
+            s("nullOr(bool)"),
+            Some(Json::Null),
+        ),
+        o(
+            "tailscale.nodes.<name>.acceptRoutes",
+            s("nullOr(bool)"),
+            Some(Json::Null),
+        ),
         o("egress.image", s("str"), Some(json!(d::GLUETUN_IMAGE))),
         o("egress.providers", s("attrsOf(submodule)"), Some(json!({}))),
         o(
@@ -596,6 +606,8 @@ fn defaults_nix_matches_the_rust_constants() {
         ("clientProtocol", json!(d::CLIENT_PROTOCOL)),
         ("clientEnforce", json!(d::CLIENT_ENFORCE)),
         ("podLabelKey", json!(d::POD_LABEL_KEY)),
+        ("exitNodeRoles", json!(d::EXIT_NODE_ROLES)),
+        ("acceptRoutesRoles", json!(d::ACCEPT_ROUTES_ROLES)),
         ("permission", json!(d::PERMISSION)),
         ("secretFormat", json!(d::SECRET_FORMAT)),
         ("currency", json!(d::CURRENCY)),

@@ -69,3 +69,68 @@ fn ha_subnet_routers_are_a_failover_pair_in_check_status_graph_and_policy() {
         "{policy}"
     );
 }
+
+/// One node that routes a subnet, is an exit node and carries a tag: every
+/// capability reaches the policy and the graph; forbidding exit nodes reports it
+/// at `advertiseExitNode`.
+#[test]
+fn a_node_combines_routes_exit_node_and_tags() {
+    let repo = TempRepo::from_fixture(HOMELAB);
+    let check = repo.run(&["check", "--format", "json"]);
+    check.expect_code(0);
+    repo.run(&["build"]).expect_code(0);
+    let policy = repo.read("tailscale/policy.hujson");
+    let value = avalanche_render::policy::parse(&policy).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        value["autoApprovers"]["routes"]["192.168.20.0/24"],
+        serde_json::json!(["tag:nas"]),
+        "{policy}"
+    );
+    assert_eq!(
+        value["autoApprovers"]["exitNode"],
+        serde_json::json!(["tag:nas"]),
+        "{policy}"
+    );
+    assert_eq!(
+        value["tagOwners"]["tag:nas"],
+        serde_json::json!(["autogroup:admin"])
+    );
+    let graph = repo.run(&["graph"]);
+    graph.expect_code(0);
+    assert!(
+        graph
+            .stdout()
+            .contains("nas<br/>subnet-router · exit node · tag:nas"),
+        "{}",
+        graph.stdout()
+    );
+
+    // Exit nodes forbidden: the capability is reported where it was declared.
+    let network = repo.read("nix/network.nix");
+    repo.write(
+        "nix/network.nix",
+        &network.replace("exitNodes = \"allowed\";", "exitNodes = \"forbidden\";"),
+    );
+    let line = network
+        .lines()
+        .position(|l| l.contains("advertiseExitNode = true;"))
+        .expect("the declaration") as u64
+        + 1;
+    let check = repo.run(&["check", "--format", "json"]);
+    check.expect_code(1);
+    let findings: serde_json::Value = serde_json::from_str(&check.stdout()).expect("JSON");
+    let hits: Vec<&serde_json::Value> = findings
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|f| f["rule"] == "tailscale-exit-node-forbidden")
+        .collect();
+    assert_eq!(hits.len(), 1, "{findings:#}");
+    assert_eq!(hits[0]["line"], line, "{findings:#}");
+    assert!(
+        hits[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("`nas` advertises an exit node")),
+        "{findings:#}"
+    );
+}

@@ -24,6 +24,10 @@
   clientEnforce = false;
   # The label key of a client's default podLabels (its value is the client's name).
   podLabelKey = "app.kubernetes.io/name";
+  # The roles whose nodes are exit nodes unless advertiseExitNode says otherwise.
+  exitNodeRoles = [ "exit-node" ];
+  # The roles whose nodes accept routes unless acceptRoutes says otherwise.
+  acceptRoutesRoles = [ "workstation" ];
   # tailscale.exitNodes and tailscale.kubernetesOperator
   permission = "forbidden";
   # secrets.<name>.format

@@ -147,6 +147,26 @@ let
           example = [ "tag:infra" ];
           description = "ACL tags the node advertises at first login (`--advertise-tags`).";
         };
+        advertiseExitNode = lib.mkOption {
+          type = lib.types.nullOr lib.types.bool;
+          default = null;
+          example = true;
+          description = ''
+            Whether the node offers itself as an exit node (`--advertise-exit-node`),
+            whatever its role; `null` leaves it to the role (only `exit-node` is one).
+            Only allowed with `tailscale.exitNodes = "allowed"`. Capabilities combine:
+            a `subnet-router` with `advertiseExitNode = true` and `tags` is all three.
+          '';
+        };
+        acceptRoutes = lib.mkOption {
+          type = lib.types.nullOr lib.types.bool;
+          default = null;
+          example = true;
+          description = ''
+            Whether the node uses the subnet routes others advertise (`--accept-routes`);
+            `null` leaves it to the role (only `workstation` does).
+          '';
+        };
       };
     };
 
@@ -503,11 +523,18 @@ in
 
   config.assertions =
     lib.mapAttrsToList (n: node: {
-      assertion = node.role != "exit-node" || cfg.tailscale.exitNodes == "allowed";
-      message = ''
-        ${opt}.tailscale.nodes.${n}.role is "exit-node", but ${opt}.tailscale.exitNodes
-        is "forbidden": give ${n} another role (exit nodes are retired), or set
-        ${opt}.tailscale.exitNodes = "allowed".'';
+      assertion = !(avalanche.capabilities node).exitNode || cfg.tailscale.exitNodes == "allowed";
+      message =
+        if node.advertiseExitNode == null then
+          ''
+            ${opt}.tailscale.nodes.${n}.role is "exit-node", but ${opt}.tailscale.exitNodes
+            is "forbidden": give ${n} another role (exit nodes are retired), or set
+            ${opt}.tailscale.exitNodes = "allowed".''
+        else
+          ''
+            ${opt}.tailscale.nodes.${n}.advertiseExitNode is true, but ${opt}.tailscale.exitNodes
+            is "forbidden": remove it (exit nodes are retired), or set
+            ${opt}.tailscale.exitNodes = "allowed".'';
     }) nodes
     ++ lib.mapAttrsToList (n: node: {
       assertion = node.role != "subnet-router" || node.advertiseRoutes != [ ];

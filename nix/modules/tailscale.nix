@@ -2,13 +2,17 @@
 #
 # The host finds its node by `avalanche.tailscale.nodeName` (default:
 # `networking.hostName`) in `avalanche.network.tailscale.nodes` and gets
-# `services.tailscale` from the node's role (nixpkgs'
+# `services.tailscale` from the node's capabilities — its role is a shorthand for
+# them, and they combine (types.nix `capabilities`; nixpkgs'
 # nixos/modules/services/networking/tailscale.nix):
-#   subnet-router → useRoutingFeatures "server", extraSetFlags --advertise-routes=…
-#   exit-node     → useRoutingFeatures "server", extraSetFlags --advertise-exit-node
+#   advertiseRoutes (subnet-router)    → extraSetFlags --advertise-routes=…
+#   exit node (exit-node, or advertiseExitNode = true)
+#                                      → extraSetFlags --advertise-exit-node
 #                   (only while exitNodes = "allowed"; an assertion fails otherwise)
-#   workstation   → useRoutingFeatures "client", extraSetFlags --accept-routes
-#   any role with tags → extraUpFlags --advertise-tags=… (needs an auth key)
+#   acceptRoutes (workstation)         → extraSetFlags --accept-routes
+#   useRoutingFeatures: "server" for routes or an exit node, "client" to accept
+#   routes, "both" for both; any node with tags → extraUpFlags --advertise-tags=…
+#   (needs an auth key)
 #
 # It composes with a host's own Tailscale settings instead of fighting them:
 #   - `enable`, `useRoutingFeatures` and `authKeyFile` are set with `mkDefault`, so
@@ -49,15 +53,23 @@ let
   exitNodeAllowed = net.tailscale.exitNodes == "allowed";
   storeDir = builtins.storeDir;
 
-  # The routing features each role needs, and the final values that satisfy it
-  # ("both" is a superset of "server" and of "client").
+  # What the node does: routes, exit node, accepting routes (a role is a shorthand).
+  caps = if node == null then null else (import ./types.nix { inherit lib; }).capabilities node;
+  exitNode = caps != null && caps.exitNode && exitNodeAllowed;
+  forwards = caps != null && (caps.routes != [ ] || exitNode);
+  accepts = caps != null && caps.acceptRoutes;
+
+  # The routing features the capabilities need, and the final values that satisfy
+  # them ("both" is a superset of "server" and of "client").
   routingFeatures =
-    {
-      subnet-router = "server";
-      exit-node = if exitNodeAllowed then "server" else null;
-      workstation = "client";
-    }
-    .${toString role} or null;
+    if forwards && accepts then
+      "both"
+    else if forwards then
+      "server"
+    else if accepts then
+      "client"
+    else
+      null;
   routingSatisfied = {
     server = [
       "server"
@@ -67,15 +79,13 @@ let
       "client"
       "both"
     ];
+    both = [ "both" ];
   };
 
   setFlags =
-    {
-      subnet-router = [ "--advertise-routes=${lib.concatStringsSep "," node.advertiseRoutes}" ];
-      exit-node = lib.optional exitNodeAllowed "--advertise-exit-node";
-      workstation = [ "--accept-routes" ];
-    }
-    .${toString role} or [ ];
+    lib.optional (caps != null && caps.routes != [ ]) "--advertise-routes=${lib.concatStringsSep "," caps.routes}"
+    ++ lib.optional exitNode "--advertise-exit-node"
+    ++ lib.optional accepts "--accept-routes";
 
   upFlags = lib.optional (
     node != null && node.tags != [ ]

@@ -73,6 +73,23 @@ rec {
     in
     x != null && y != null && net x == net y;
 
+  # What a node does in the tailnet: its role is a shorthand for these defaults,
+  # and `advertiseExitNode`/`acceptRoutes` (when not null) override them, so one
+  # machine can route subnets, be an exit node and carry tags (crates/model
+  # `TailscaleNode::exit_node`/`accepts_routes` are the Rust twin).
+  capabilities =
+    node:
+    let
+      defaults = import ./defaults.nix;
+      orRole = value: roles: if value == null then builtins.elem node.role roles else value;
+    in
+    {
+      routes = node.advertiseRoutes;
+      exitNode = orRole (node.advertiseExitNode or null) defaults.exitNodeRoles;
+      acceptRoutes = orRole (node.acceptRoutes or null) defaults.acceptRoutesRoles;
+      tags = node.tags;
+    };
+
   types = {
     dnsLabel = lib.mkOptionType {
       name = "dnsLabel";

@@ -337,6 +337,50 @@ services.tailscale.useRoutingFeatures = "server" (or "both")'' ''the host sets "
     };
   };
 
+  # Capabilities combine: a subnet router that is also an exit node, accepts
+  # routes and carries a tag.
+  testCombinedCapabilities = {
+    expr = tailscaleOf (host "nas" [
+      {
+        avalanche.network.tailscale = {
+          exitNodes = "allowed";
+          nodes.nas = {
+            role = "subnet-router";
+            advertiseRoutes = [ "192.168.20.0/24" ];
+            advertiseExitNode = true;
+            acceptRoutes = true;
+            tags = [ "tag:nas" ];
+          };
+        };
+        avalanche.tailscale.authKeyFile = "/run/secrets/nas-tailscale";
+      }
+    ]);
+    expected = {
+      enable = true;
+      useRoutingFeatures = "both";
+      extraUpFlags = [ "--advertise-tags=tag:nas" ];
+      extraSetFlags = [
+        "--advertise-routes=192.168.20.0/24"
+        "--advertise-exit-node"
+        "--accept-routes"
+      ];
+      authKeyFile = "/run/secrets/nas-tailscale";
+    };
+  };
+
+  # advertiseExitNode on another role is refused while exit nodes are forbidden.
+  testAdvertiseExitNodeForbiddenFails = {
+    expr = failsWith [ ''avalanche.network.tailscale.nodes.nas.advertiseExitNode is true'' ] (host "nas" [
+      {
+        avalanche.network.tailscale.nodes.nas = {
+          role = "server";
+          advertiseExitNode = true;
+        };
+      }
+    ]);
+    expected = failsWithExpected [ 1 ];
+  };
+
   testExitNodeAllowedPasses = {
     expr = failures (host "gateway" [ (exitNode "allowed") ]);
     expected = [ ];

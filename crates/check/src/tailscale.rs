@@ -15,6 +15,7 @@ const OPERATOR_KINDS: [&str; 5] = [
 ];
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
+    exit_nodes(cx);
     nodes(cx);
     routes(cx);
     if cx.network.tailscale.kubernetes_operator.value == Permission::Forbidden {
@@ -40,24 +41,8 @@ fn node_name_set(facts: &crate::facts::RepoFacts, name: &str) -> bool {
 fn nodes(cx: &mut Checker<'_>) {
     let network = cx.network;
     let facts = cx.facts;
-    let exit_forbidden = network.tailscale.exit_nodes.value == Permission::Forbidden;
     for (name, node) in &network.tailscale.nodes {
         let role = node.role.value;
-        if role == Role::ExitNode && exit_forbidden {
-            let message =
-                format!("`{name}` is an exit node, but `tailscale.exitNodes` is \"forbidden\"");
-            let d = cx.emit(
-                &rules::TAILSCALE_EXIT_NODE_FORBIDDEN,
-                message,
-                node.role.span.or(node.span),
-            );
-            d.help = Some("VPN egress is gluetun's job: give the node another role".into());
-            label(
-                d,
-                network.tailscale.exit_nodes.span,
-                "exit nodes forbidden here",
-            );
-        }
         if role == Role::SubnetRouter && node.advertise_routes.is_empty() {
             let message = format!("subnet router `{name}` advertises no routes");
             cx.emit(
@@ -126,6 +111,43 @@ fn nodes(cx: &mut Checker<'_>) {
                 }
             }
         }
+    }
+}
+
+/// Exit nodes while `tailscale.exitNodes` is "forbidden": the `exit-node` role, or
+/// `advertiseExitNode = true` on a node of any role (capabilities combine).
+fn exit_nodes(cx: &mut Checker<'_>) {
+    let network = cx.network;
+    if network.tailscale.exit_nodes.value != Permission::Forbidden {
+        return;
+    }
+    for (name, node) in &network.tailscale.nodes {
+        if !node.exit_node() {
+            continue;
+        }
+        let by_role = node.advertise_exit_node.value.is_none();
+        let message = if by_role {
+            format!("`{name}` is an exit node, but `tailscale.exitNodes` is \"forbidden\"")
+        } else {
+            format!(
+                "`{name}` advertises an exit node (`advertiseExitNode = true`), but `tailscale.exitNodes` is \"forbidden\""
+            )
+        };
+        let d = cx.emit(
+            &rules::TAILSCALE_EXIT_NODE_FORBIDDEN,
+            message,
+            node.exit_node_span(),
+        );
+        d.help = Some(if by_role {
+            "VPN egress is gluetun's job: give the node another role".into()
+        } else {
+            "VPN egress is gluetun's job: remove `advertiseExitNode`, or set `tailscale.exitNodes = \"allowed\"` on purpose".into()
+        });
+        label(
+            d,
+            network.tailscale.exit_nodes.span,
+            "exit nodes forbidden here",
+        );
     }
 }
 

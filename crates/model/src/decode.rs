@@ -405,7 +405,13 @@ const RETIRED_KEYS: &[&str] = &[
     "currency",
 ];
 const TAILSCALE_KEYS: &[&str] = &["exitNodes", "kubernetesOperator", "nodes"];
-const NODE_KEYS: &[&str] = &["role", "advertiseRoutes", "tags"];
+const NODE_KEYS: &[&str] = &[
+    "role",
+    "advertiseRoutes",
+    "tags",
+    "advertiseExitNode",
+    "acceptRoutes",
+];
 const EGRESS_KEYS: &[&str] = &["image", "providers", "proxies", "sidecars", "clients"];
 const PROVIDER_KEYS: &[&str] = &["service", "type", "credentials"];
 const PROXY_KEYS: &[&str] = &[
@@ -1097,11 +1103,17 @@ impl Decoder {
         let tags = self.opt(&s, "tags", Vec::new, |me, v, p| {
             me.list(v, p, "a list of strings", |me, item, p| me.tag(item, p))
         });
+        // `null` (or unset) leaves the capability to the role.
+        let flag = |me: &mut Self, v: &Value, p: Path<'_>| me.boolean(v, p).map(Some);
+        let advertise_exit_node = self.opt_spanned(&s, "advertiseExitNode", || None, flag);
+        let accept_routes = self.opt_spanned(&s, "acceptRoutes", || None, flag);
         Some(TailscaleNode {
             span: s.span,
             role: role?,
             advertise_routes,
             tags,
+            advertise_exit_node,
+            accept_routes,
         })
     }
 

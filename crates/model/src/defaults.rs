@@ -19,6 +19,10 @@ pub const CLIENT_PROTOCOL: &str = "http";
 pub const CLIENT_ENFORCE: bool = false;
 /// The label key of a client's default `podLabels` (value: the client's name).
 pub const POD_LABEL_KEY: &str = "app.kubernetes.io/name";
+/// The roles whose nodes are exit nodes unless `advertiseExitNode` says otherwise.
+pub const EXIT_NODE_ROLES: &[&str] = &["exit-node"];
+/// The roles whose nodes accept routes unless `acceptRoutes` says otherwise.
+pub const ACCEPT_ROUTES_ROLES: &[&str] = &["workstation"];
 /// `tailscale.exitNodes` and `tailscale.kubernetesOperator`.
 pub const PERMISSION: &str = "forbidden";
 /// `secrets.<name>.format`.

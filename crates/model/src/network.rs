@@ -103,6 +103,12 @@ impl Tailscale {
     }
 }
 
+impl<T> Default for Spanned<Option<T>> {
+    fn default() -> Self {
+        Spanned::unspanned(None)
+    }
+}
+
 impl Default for Spanned<Permission> {
     fn default() -> Self {
         Spanned::unspanned(Permission::Forbidden)
@@ -159,6 +165,38 @@ pub struct TailscaleNode {
     pub advertise_routes: Vec<Spanned<Cidr>>,
     /// `tags` (default `[ ]`), each `tag:<name>`.
     pub tags: Vec<Spanned<String>>,
+    /// `advertiseExitNode` (default `null`: as the role says, see [`TailscaleNode::exit_node`]).
+    pub advertise_exit_node: Spanned<Option<bool>>,
+    /// `acceptRoutes` (default `null`: as the role says, see [`TailscaleNode::accepts_routes`]).
+    pub accept_routes: Spanned<Option<bool>>,
+}
+
+impl TailscaleNode {
+    /// Whether the node offers itself as an exit node: `advertiseExitNode`, else
+    /// its role's default ([`crate::defaults::EXIT_NODE_ROLES`]). A role is a
+    /// shorthand; the capabilities combine (a subnet router can be an exit node).
+    pub fn exit_node(&self) -> bool {
+        self.advertise_exit_node
+            .value
+            .unwrap_or_else(|| crate::defaults::EXIT_NODE_ROLES.contains(&self.role.as_str()))
+    }
+
+    /// Whether the node uses the routes other nodes advertise: `acceptRoutes`,
+    /// else its role's default ([`crate::defaults::ACCEPT_ROUTES_ROLES`]).
+    pub fn accepts_routes(&self) -> bool {
+        self.accept_routes
+            .value
+            .unwrap_or_else(|| crate::defaults::ACCEPT_ROUTES_ROLES.contains(&self.role.as_str()))
+    }
+
+    /// Where the node's exit-node capability was written: `advertiseExitNode`,
+    /// else its role.
+    pub fn exit_node_span(&self) -> Option<Span> {
+        self.advertise_exit_node
+            .span
+            .or(self.role.span)
+            .or(self.span)
+    }
 }
 
 /// `egress`.

@@ -234,6 +234,10 @@ impl Graph {
         for (name, ts_node) in &ts.nodes {
             let id = ident("ts", &[name.as_str()]);
             let mut second = ts_node.role.as_str().to_owned();
+            // Capabilities beyond the role's own (a subnet router that is also an exit node).
+            if ts_node.exit_node() && ts_node.role.value != Role::ExitNode {
+                second.push_str(" · exit node");
+            }
             for tag in &ts_node.tags {
                 second.push_str(" · ");
                 second.push_str(tag);
@@ -252,12 +256,7 @@ impl Graph {
                 {
                     subnets.push((route_id.clone(), text));
                 }
-                let label = if ts_node.role.value == Role::SubnetRouter {
-                    "subnet route"
-                } else {
-                    "advertises"
-                };
-                graph.edge(id.as_str(), route_id.as_str(), Some(label), false);
+                graph.edge(id.as_str(), route_id.as_str(), Some("subnet route"), false);
             }
         }
         graph.children.push(Child::Group(tailnet));
@@ -768,6 +767,8 @@ pub(crate) mod test_network {
                 .map(|r| sp(Cidr::parse(r).unwrap_or_else(|e| panic!("{e}"))))
                 .collect(),
             tags: tags.iter().map(|t| sp((*t).to_owned())).collect(),
+            advertise_exit_node: Spanned::default(),
+            accept_routes: Spanned::default(),
         };
         n.tailscale.nodes.insert(
             name("routy"),

@@ -48,10 +48,8 @@ pub fn render(network: &Network) -> String {
 
     // autoApprovers: routes of subnet routers; exit nodes only when allowed.
     let mut routes: BTreeMap<String, (BTreeSet<String>, Vec<&str>)> = BTreeMap::new();
+    // Any node may advertise routes (a role is a shorthand, capabilities combine).
     for (name, node) in &ts.nodes {
-        if node.role.value != Role::SubnetRouter {
-            continue;
-        }
         for route in &node.advertise_routes {
             let entry = routes.entry(route.canonical().to_string()).or_default();
             entry
@@ -63,7 +61,7 @@ pub fn render(network: &Network) -> String {
     let exit_nodes: Vec<(&str, Vec<&str>)> = ts
         .nodes
         .iter()
-        .filter(|(_, n)| n.role.value == Role::ExitNode)
+        .filter(|(_, n)| n.exit_node())
         .map(|(name, n)| {
             (
                 name.as_str(),
@@ -386,6 +384,8 @@ mod tests {
                 Cidr::parse(route).unwrap_or_else(|e| panic!("{e}")),
             )],
             tags: vec![Spanned::unspanned(tag.to_owned())],
+            advertise_exit_node: Spanned::default(),
+            accept_routes: Spanned::default(),
         };
         let name = |s: &str| Name::new(s).unwrap_or_else(|e| panic!("{e}"));
         n.tailscale.nodes.insert(
@@ -406,8 +406,26 @@ mod tests {
             value["autoApprovers"]["exitNode"],
             serde_json::json!(["tag:exit"])
         );
+        // The exit node's own route is approved too: capabilities combine.
+        assert_eq!(
+            value["autoApprovers"]["routes"]["10.8.0.0/24"],
+            serde_json::json!(["tag:exit"])
+        );
         let tags = parse_tag_owners(&render(&n)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(tags, ["tag:exit", "tag:infra", "tag:lab"]);
+        // A subnet router that is also an exit node is approved as both.
+        if let Some(lab) = n.tailscale.nodes.get_mut("lab") {
+            lab.advertise_exit_node = Spanned::unspanned(Some(true));
+        }
+        let value = parse(&render(&n)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            value["autoApprovers"]["exitNode"],
+            serde_json::json!(["tag:exit", "tag:lab"])
+        );
+        assert_eq!(
+            value["autoApprovers"]["routes"]["10.9.0.0/24"],
+            serde_json::json!(["tag:lab"])
+        );
     }
 
     #[test]
