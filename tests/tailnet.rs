@@ -134,3 +134,99 @@ fn a_node_combines_routes_exit_node_and_tags() {
         "{findings:#}"
     );
 }
+
+/// The bundled example's names: advice built from them would be wrong anywhere else.
+const BUNDLED_NAMES: &[&str] = &[
+    "iceland",
+    "netherlands",
+    "routy",
+    "calypso",
+    "mysecrets",
+    "protonvpn",
+    "marmithon",
+    "qbittorrent",
+    "hetzner",
+    "vps",
+    "10.1.0.0",
+];
+
+/// The bundled names that `text` mentions as words.
+fn bundled_names_in(text: &str) -> Vec<&'static str> {
+    let lower = text.to_ascii_lowercase();
+    BUNDLED_NAMES
+        .iter()
+        .copied()
+        .filter(|name| {
+            lower.match_indices(name).any(|(at, _)| {
+                let word = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+                !word(lower[..at].chars().next_back())
+                    && !word(lower[at + name.len()..].chars().next())
+            })
+        })
+        .collect()
+}
+
+/// `status` and the generated README advise from the user's declarations: on the
+/// bundled example they name its hosts and regions; on another repository, none
+/// of those names appears.
+#[test]
+fn status_and_generated_readme_advise_from_the_declarations_not_the_example() {
+    let bundled = TempRepo::bundled();
+    let status = bundled.run(&["status"]);
+    status.expect_code(0);
+    assert!(
+        !bundled_names_in(&status.stdout()).is_empty(),
+        "the bundled status names nothing of its own: {}",
+        status.stdout()
+    );
+
+    let repo = TempRepo::from_fixture(HOMELAB);
+    for format in ["human", "json"] {
+        let status = repo.run(&["status", "--format", format, "--verbose"]);
+        status.expect_code(0);
+        let text = status.stdout() + &status.stderr();
+        assert_eq!(bundled_names_in(&text), Vec::<&str>::new(), "{text}");
+    }
+    // The generated README names this repository's provider, proxy and client.
+    let network = repo.read("nix/network.nix");
+    repo.write(
+        "nix/network.nix",
+        &network.replace(
+            "    kubernetes.dir = \"k8s\";",
+            r#"    kubernetes.dir = "k8s";
+    egress = {
+      providers.mullvad = { service = "mullvad"; credentials = "mullvad"; };
+      proxies.sweden = { provider = "mullvad"; countries = [ "Sweden" ]; };
+      clients.weechat = { namespace = "chat"; proxy = "sweden"; };
+    };
+    secrets.mullvad = {
+      file = "k8s/base/infra/network/vpn-proxy/secrets.sops.yaml";
+      keys = [ "WIREGUARD_PRIVATE_KEY" "WIREGUARD_ADDRESSES" ];
+    };"#,
+        ),
+    );
+    repo.write(
+        ".sops.yaml",
+        "creation_rules:\n  - path_regex: ^k8s/.*\\.sops\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    age: age1ve5dcmpd7zm4ucc22z5fdxnk5n0xem5pe7xq64325npf028tag0qvmeep9\n",
+    );
+    repo.write(
+        "k8s/base/apps/chat/weechat/kustomization.yaml",
+        "resources:\n  - deployment.yaml\ncomponents:\n  - vpn-egress\n",
+    );
+    let build = repo.run(&["build"]);
+    build.expect_code(0);
+    let readme = repo.read("k8s/base/infra/network/vpn-proxy/README.md");
+    assert!(
+        readme.contains("sweden") && readme.contains("weechat"),
+        "{readme}"
+    );
+    assert_eq!(bundled_names_in(&readme), Vec::<&str>::new(), "{readme}");
+    let status = repo.run(&["status", "--verbose"]);
+    status.expect_code(0);
+    assert_eq!(
+        bundled_names_in(&status.stdout()),
+        Vec::<&str>::new(),
+        "{}",
+        status.stdout()
+    );
+}

@@ -489,10 +489,14 @@ fn assess(
     let regions: Vec<&str> = network.egress.proxies.keys().map(|n| n.as_str()).collect();
     let mut proxies = Phase::new(2, "proxy-service", "Proxy service deployed");
     if regions.is_empty() {
-        proxies.remaining.push(
-            Todo::new("declare the proxies (avalanche.network.egress.proxies), e.g. iceland and netherlands")
-                .file(network_file),
-        );
+        // Advice from the user's own declarations, never the bundled example's names.
+        let what = match network.egress.providers.keys().next() {
+            Some(provider) => format!(
+                "declare the proxies (avalanche.network.egress.proxies): one per region you go out through, each with `provider = \"{provider}\"; countries = [ … ];`"
+            ),
+            None => "declare a VPN provider (avalanche.network.egress.providers) and the proxies (avalanche.network.egress.proxies), one per region you go out through".to_owned(),
+        };
+        proxies.remaining.push(Todo::new(what).file(network_file));
     }
     // What `build` writes there; the well-known names when the plan is not available.
     let mut expected: Vec<String> = match &plan {

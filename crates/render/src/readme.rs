@@ -93,7 +93,8 @@ pub fn render(ctx: &Ctx<'_>) -> String {
         .proxies
         .first()
         .map(|p| p.name)
-        .unwrap_or("iceland");
+        // No proxy declared yet: a placeholder, not a name from the bundled example.
+        .unwrap_or("REGION");
     let host = ctx.proxy_host(example);
     let _ = writeln!(w, "\n## Using a proxy\n");
     let _ = writeln!(
@@ -237,9 +238,10 @@ pub fn render(ctx: &Ctx<'_>) -> String {
         "Run after every change, in order:\n\n\
          ```sh\n\
          avalanche-net check && avalanche-net diff      # declarations valid, tree up to date\n\
-         kubectl -n argocd get application vpn-proxy   # Synced / Healthy\n\
+         kubectl -n {argocd} get application vpn-proxy   # Synced / Healthy\n\
          kubectl -n {PROXY_NAMESPACE} get deploy,pods,svc,networkpolicy\n\
-         ```\n"
+         ```\n",
+        argocd = k.argocd.namespace
     );
     for p in &ctx.resolved.proxies {
         let _ = write!(w, "```sh\n# {}: the tunnel is up and exits in ", p.name);
