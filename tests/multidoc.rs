@@ -343,6 +343,10 @@ fn verify_counts_every_sops_file_and_names_those_it_cannot_read() {
     );
     // A SOPS file no creation rule covers.
     f.repo.write("elsewhere/other.sops.yaml", &good);
+    // A subtree governed by its own `.sops.yaml`.
+    f.repo
+        .write("vendor/chart/.sops.yaml", "creation_rules: []\n");
+    f.repo.write("vendor/chart/values.sops.yaml", &good);
     let verify = f.run(&f.gw_a.0, &["secrets", "verify"], &[]);
     verify.expect_code(1);
     let err = verify.stderr();
@@ -353,6 +357,10 @@ fn verify_counts_every_sops_file_and_names_those_it_cannot_read() {
     );
     assert!(
         err.contains("1 of 2 SOPS files: 1 failed to verify"),
+        "{err}"
+    );
+    assert!(
+        err.contains("note: left out vendor/chart/, which has its own .sops.yaml"),
         "{err}"
     );
 }

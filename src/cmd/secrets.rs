@@ -604,8 +604,10 @@ fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<ExitCode> {
 /// Every SOPS file (YAML or JSON with a `sops` section) under `root`, sorted,
 /// leaving out subtrees with their own `.sops.yaml` (sops governs a file by the
 /// nearest one, so those belong to another configuration).
-fn repo_sops_files(root: &Path) -> Vec<PathBuf> {
+/// Also returns those subtrees, so that they are named rather than skipped silently.
+fn repo_sops_files(root: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let mut out = Vec::new();
+    let mut other_configs = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -617,11 +619,15 @@ fn repo_sops_files(root: &Path) -> Vec<PathBuf> {
             let name = name.to_string_lossy();
             let Ok(ft) = entry.file_type() else { continue };
             if ft.is_dir() {
-                if !matches!(
+                if matches!(
                     name.as_ref(),
                     ".git" | "target" | "node_modules" | "result" | ".direnv"
-                ) && !p.join(".sops.yaml").is_file()
-                {
+                ) {
+                    continue;
+                }
+                if p.join(".sops.yaml").is_file() {
+                    other_configs.push(p);
+                } else {
                     stack.push(p);
                 }
             } else if ft.is_file()
@@ -636,7 +642,8 @@ fn repo_sops_files(root: &Path) -> Vec<PathBuf> {
         }
     }
     out.sort();
-    out
+    other_configs.sort();
+    (out, other_configs)
 }
 
 /// The files to work on: those named, else the repository's SOPS files that a
@@ -660,7 +667,19 @@ fn targets(ctx: &Context, files: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Str
         .and_then(|t| SopsConfig::parse(&t).ok());
     let mut skipped = Vec::new();
     let mut out = Vec::new();
-    for p in repo_sops_files(&ctx.repo) {
+    let (found, other_configs) = repo_sops_files(&ctx.repo);
+    if !other_configs.is_empty() && !ctx.global.quiet {
+        let dirs: Vec<String> = other_configs
+            .iter()
+            .map(|d| format!("{}/", rel(ctx, d)))
+            .collect();
+        eprintln!(
+            "note: left out {}, which {} its own .sops.yaml (run there to use it)",
+            dirs.join(", "),
+            if dirs.len() == 1 { "has" } else { "each have" }
+        );
+    }
+    for p in found {
         let r = rel(ctx, &p);
         if conf.as_ref().is_none_or(|c| c.rule_for(&r).is_some()) {
             out.push((p, r));

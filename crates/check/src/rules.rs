@@ -110,10 +110,11 @@ rules! {
          decrypt files encrypted to it. It is fine for the bundled example, never for real secrets.\n\n\
          Fix: replace it by your own host and admin keys, then `avalanche-net secrets updatekeys --rotate FILE`.";
     TAILSCALE_EXIT_NODE_FORBIDDEN = "tailscale-exit-node-forbidden", Error,
-        "A node has the `exit-node` role while `tailscale.exitNodes = \"forbidden\"`.",
+        "A node is an exit node (its role, or `advertiseExitNode = true`) while `tailscale.exitNodes = \"forbidden\"`.",
         "Tailscale does remote access only; VPN egress is gluetun's job. An exit node would route a device's whole\n\
          traffic through the tailnet.\n\n\
-         Fix: give the node another role, or set `tailscale.exitNodes = \"allowed\"` on purpose.";
+         Fix: give the node another role or drop `advertiseExitNode`, or set `tailscale.exitNodes = \"allowed\"` on\n\
+         purpose.";
     TAILSCALE_OPERATOR_FORBIDDEN = "tailscale-operator-forbidden", Error,
         "Part of the Tailscale Kubernetes operator is under the Kubernetes tree while it is forbidden.",
         "With `tailscale.kubernetesOperator = \"forbidden\"`, nothing under the Kubernetes directory may install the\n\
