@@ -282,6 +282,30 @@ fn documents_with_their_own_metadata_are_judged_one_by_one() {
     );
     f.repo.write(GRAFANA, &joined);
 
+    // Sealing the first document re-encrypts it alone: the second keeps its bytes.
+    f.repo.write(
+        "nix/network.nix",
+        &f.repo.read("nix/network.nix").replace(
+            "    kubernetes.dir = \"k8s\";",
+            "    kubernetes.dir = \"k8s\";\n    secrets.grafana-admin = { file = \"k8s/monitoring/grafana.sops.yaml\"; namespace = \"monitoring\"; keys = [ \"password\" ]; };",
+        ),
+    );
+    f.run(
+        &f.alice.0,
+        &["secrets", "seal", "grafana-admin"],
+        &[("password", "second-password")],
+    )
+    .expect_code(0);
+    let sealed = f.repo.read(GRAFANA);
+    assert!(sealed.ends_with(&format!("---\n{b}")), "{sealed}");
+    let show = f.run(&f.gw_a.0, &["secrets", "show", GRAFANA], &[]);
+    show.expect_code(0);
+    assert_eq!(
+        show.stdout(),
+        PLAIN.replace("first-password", "second-password")
+    );
+    f.repo.write(GRAFANA, &joined);
+
     // `check` compares each document's recipients with the rule: the second
     // document is no longer encrypted to gw-a.
     let without_gw_a = {
