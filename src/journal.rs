@@ -594,6 +594,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_rollback_that_cannot_restore_says_which_file_and_how_to_finish() {
+        let root = tempfile::tempdir().expect("a temp dir");
+        std::fs::create_dir(root.path().join("k")).expect("mkdir");
+        std::fs::write(root.path().join("k/a.yaml"), "new\n").expect("new a");
+        std::fs::write(root.path().join("k/b.yaml"), "new\n").expect("new b");
+        std::fs::write(root.path().join("k/.avalanche-net-b.tmp"), "old\n").expect("backup of b");
+        // Both renamed (no temp file left); `a`'s backup is gone, `b`'s is there.
+        let ops = [
+            Op::Replace {
+                dir: "k".into(),
+                name: "a.yaml".into(),
+                temp: ".avalanche-net-1.tmp".into(),
+                backup: Some(".avalanche-net-a.tmp".into()),
+            },
+            Op::Replace {
+                dir: "k".into(),
+                name: "b.yaml".into(),
+                temp: ".avalanche-net-2.tmp".into(),
+                backup: Some(".avalanche-net-b.tmp".into()),
+            },
+        ];
+        let failures = roll_back(root.path(), &ops).expect_err("a cannot be restored");
+        assert_eq!(failures.len(), 1);
+        let message = rollback_failed(root.path(), "renaming failed", &failures);
+        assert!(
+            message.contains("k/a.yaml: cannot restore k/a.yaml: its backup is gone")
+                && message.contains("1 file(s) still in an intermediate state")
+                && message.contains(JOURNAL)
+                && message.contains("run any avalanche-net command"),
+            "{message}"
+        );
+        // `b` was restored all the same.
+        let b = std::fs::read_to_string(root.path().join("k/b.yaml")).expect("b");
+        assert_eq!(b, "old\n");
+    }
+
+    #[test]
     fn a_journal_reads_back_and_refuses_paths_out_of_its_place() {
         let journal = Journal {
             direction: Direction::Forward,
