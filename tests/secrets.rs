@@ -1099,3 +1099,55 @@ fn sealing_into_a_read_only_repository_names_the_file_without_debug_output() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_rule_whose_dot_matches_a_non_ascii_name_is_used_by_seal_and_by_check() {
+    // Go's RE2, as sops matches `path_regex`: `.` is one character (`ü` is two
+    // bytes). Before the one matcher, `check` matched bytes and told the
+    // operator to delete the very rule `seal` used.
+    let repo = TempRepo::bundled();
+    let file = "secrets/routy/ü.yaml";
+    std::fs::remove_file(repo.path().join(ROUTY)).expect("removing the bundled file");
+    let network = repo.read("nix/network.nix").replace(ROUTY, file);
+    repo.write("nix/network.nix", &network);
+    let sops = repo
+        .read(".sops.yaml")
+        .replace(r"^secrets/routy/.*\.yaml$", r"^secrets/routy/.\.yaml$");
+    assert!(sops.contains(r"routy/.\.yaml"), "{sops}");
+    repo.write(".sops.yaml", &sops);
+    repo.commit_all();
+
+    let env = Env::demo();
+    env.run(
+        &repo,
+        &["secrets", "seal", "routy-tailscale"],
+        &[("authkey", "tskey-auth-test")],
+    )
+    .expect_code(0);
+    assert!(repo.read(file).contains("sops:"), "{}", repo.read(file));
+    repo.commit_all();
+
+    let run = env.run(&repo, &["check", "--format", "json"], &[]);
+    let findings: serde_json::Value =
+        serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("{e}: {}", run.stdout()));
+    let findings = findings.as_array().expect("an array");
+    // `.sops.yaml` was read: both rules still warn of the demo key.
+    assert_eq!(
+        findings
+            .iter()
+            .filter(|f| f["rule"] == "sops-demo-key")
+            .count(),
+        2,
+        "{findings:?}"
+    );
+    // And nothing else about the rules or the file: the rule is used.
+    let other: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| f["rule"] != "sops-demo-key")
+        .filter(|f| {
+            f["rule"].as_str().is_some_and(|r| r.starts_with("sops-"))
+                || f["file"].as_str() == Some(file)
+        })
+        .collect();
+    assert!(other.is_empty(), "{other:?}");
+}

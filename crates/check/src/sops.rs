@@ -12,106 +12,23 @@ struct RuleUse {
     shadowed_by: Option<usize>,
 }
 
-/// Which rules match which paths, all rules at once (one regex set: 500 rules
-/// and thousands of files stay fast).
-pub(crate) struct Matcher {
-    /// Every pattern is a [`PathGlob`] (then `set` is only built for a path with
-    /// a line break).
-    all_globs: bool,
-    patterns: Vec<String>,
-    set: std::cell::OnceCell<Option<regex::bytes::RegexSet>>,
-    /// Rule index of each pattern of `set`.
-    pattern_rule: Vec<usize>,
-    /// Rules without `path_regex`: they match every path.
-    match_all: Vec<usize>,
-}
+/// Which rules match which paths: the sops crate's one matcher (RE2 semantics,
+/// all rules at once), kept per run.
+pub(crate) struct Matcher(avalanche_sops::config::RuleMatcher);
 
 impl Matcher {
     pub(crate) fn new(sops: &SopsFacts) -> Matcher {
-        let mut patterns = Vec::new();
-        let mut pattern_rule = Vec::new();
-        let mut match_all = Vec::new();
-        for (i, rule) in sops.config.rules.iter().enumerate() {
-            match &rule.path_regex {
-                Some((re, _)) => {
-                    patterns.push(re.as_str());
-                    pattern_rule.push(i);
-                }
-                None => match_all.push(i),
-            }
-        }
-        let all_globs = sops
-            .config
-            .rules
-            .iter()
-            .all(|rule| rule.path_regex.is_none() || rule.path_glob().is_some());
-        let matcher = Matcher {
-            all_globs,
-            patterns: patterns.into_iter().map(str::to_owned).collect(),
-            set: std::cell::OnceCell::new(),
-            pattern_rule,
-            match_all,
-        };
-        if !matcher.all_globs {
-            matcher.set();
-        }
-        matcher
-    }
-
-    fn set(&self) -> Option<&regex::bytes::RegexSet> {
-        self.set
-            .get_or_init(|| {
-                // Each pattern was checked on its own when `.sops.yaml` was parsed.
-                // Byte-oriented and ASCII classes, as in RE2 (`\w`, `\d` are ASCII
-                // there): the same matches on paths, and far cheaper to compile.
-                regex::bytes::RegexSetBuilder::new(&self.patterns)
-                    .unicode(false)
-                    .size_limit(64 << 20)
-                    .build()
-                    .ok()
-            })
-            .as_ref()
+        Matcher(sops.config.matcher())
     }
 
     /// The rules matching `path`, in file order.
-    pub(crate) fn matches(&self, sops: &SopsFacts, path: &str) -> Vec<usize> {
-        if self.all_globs && !path.contains('\n') {
-            let mut out: Vec<usize> = self
-                .pattern_rule
-                .iter()
-                .copied()
-                .filter(|&rule| {
-                    sops.config.rules[rule]
-                        .path_glob()
-                        .is_some_and(|glob| glob.is_match(path.as_bytes()))
-                })
-                .collect();
-            out.extend(&self.match_all);
-            out.sort_unstable();
-            return out;
-        }
-        let set = self.set();
-        let mut out: Vec<usize> = match set {
-            Some(set) => set
-                .matches(path.as_bytes())
-                .iter()
-                .map(|p| self.pattern_rule[p])
-                .collect(),
-            // A set too large to build: rule by rule.
-            None => (0..sops.config.rules.len())
-                .filter(|&i| sops.config.rules[i].matches(path))
-                .collect(),
-        };
-        if set.is_some() {
-            out.extend(&self.match_all);
-            out.sort_unstable();
-        }
-        out
+    pub(crate) fn matches(&self, _sops: &SopsFacts, path: &str) -> Vec<usize> {
+        self.0.matches(path)
     }
 
     /// The rule sops would use for `path`.
-    pub(crate) fn first(&self, sops: &SopsFacts, path: &str) -> Option<usize> {
-        self.matches(sops, path).first().copied()
+    pub(crate) fn first(&self, _sops: &SopsFacts, path: &str) -> Option<usize> {
+        self.0.first(path)
     }
 }
 

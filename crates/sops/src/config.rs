@@ -6,6 +6,7 @@
 //! [`scan_anchors`] finds `&name value` definitions with a small line scanner.
 use crate::error::{Error, Result};
 use crate::path_glob::PathGlob;
+use crate::path_regex::{PathRegex, PathRegexSet};
 use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
 
 /// A parsed `.sops.yaml`.
@@ -15,6 +16,36 @@ pub struct SopsConfig {
     pub rules: Vec<CreationRule>,
     /// Scalar anchors defined in the file: name, value, 1-based line.
     pub anchors: Vec<(String, String, usize)>,
+}
+
+/// Which creation rules match which paths ([`SopsConfig::matcher`]).
+#[derive(Debug)]
+pub struct RuleMatcher {
+    set: PathRegexSet,
+    /// Rule index of each pattern of `set`.
+    pattern_rule: Vec<usize>,
+    /// Rules without `path_regex`: they match every path.
+    match_all: Vec<usize>,
+}
+
+impl RuleMatcher {
+    /// The indices of the rules matching `rel_path`, in file order.
+    pub fn matches(&self, rel_path: &str) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .set
+            .matches(rel_path)
+            .into_iter()
+            .map(|p| self.pattern_rule[p])
+            .collect();
+        out.extend(&self.match_all);
+        out.sort_unstable();
+        out
+    }
+
+    /// The rule sops uses for `rel_path`: the first that matches.
+    pub fn first(&self, rel_path: &str) -> Option<usize> {
+        self.matches(rel_path).first().copied()
+    }
 }
 
 /// One entry of `creation_rules`.
@@ -46,10 +77,8 @@ pub struct CreationRule {
     pub mac_only_encrypted: bool,
     /// Key types other than age the rule names (`pgp`, `kms`, …); this crate only does age.
     pub other_key_types: Vec<String>,
-    /// `path_regex`, compiled on first use (most runs only check it is valid).
-    compiled: std::sync::OnceLock<Option<regex::Regex>>,
-    /// `path_regex` as a [`PathGlob`], when it is one (no regex needed).
-    glob: Option<PathGlob>,
+    /// `path_regex` with Go's RE2 semantics, as sops matches it.
+    regex: Option<PathRegex>,
 }
 
 impl SopsConfig {
@@ -110,6 +139,27 @@ impl SopsConfig {
         self.rules.iter().find(|r| r.matches(rel_path))
     }
 
+    /// All rules matched against many paths at once, with [`CreationRule::matches`]'s answers.
+    pub fn matcher(&self) -> RuleMatcher {
+        let mut patterns = Vec::new();
+        let mut pattern_rule = Vec::new();
+        let mut match_all = Vec::new();
+        for (i, rule) in self.rules.iter().enumerate() {
+            match &rule.regex {
+                Some(re) => {
+                    patterns.push(re.clone());
+                    pattern_rule.push(i);
+                }
+                None => match_all.push(i),
+            }
+        }
+        RuleMatcher {
+            set: PathRegexSet::new(patterns),
+            pattern_rule,
+            match_all,
+        }
+    }
+
     /// A recipient as people know it: the `.sops.yaml` anchor that holds it with
     /// the key shortened (`host_routy (age1qyqs…ja3cx)`), or the shortened key
     /// alone when no anchor names it.
@@ -142,24 +192,12 @@ pub fn short_key(key: &str) -> String {
 impl CreationRule {
     /// Whether this rule applies to `rel_path` (unanchored regex search, as sops does).
     pub fn matches(&self, rel_path: &str) -> bool {
-        let Some((pattern, _)) = &self.path_regex else {
-            return true;
-        };
-        if let Some(glob) = &self.glob
-            && !rel_path.contains('\n')
-        {
-            return glob.is_match(rel_path.as_bytes());
-        }
-        // Validated when parsed, so it compiles.
-        self.compiled
-            .get_or_init(|| regex::Regex::new(pattern).ok())
-            .as_ref()
-            .is_some_and(|re| re.is_match(rel_path))
+        self.regex.as_ref().is_none_or(|re| re.is_match(rel_path))
     }
 
     /// `path_regex` as a [`PathGlob`], when it is only literals and `.*`.
     pub fn path_glob(&self) -> Option<&PathGlob> {
-        self.glob.as_ref()
+        self.regex.as_ref().and_then(PathRegex::glob)
     }
 
     /// The recipients as plain strings.
@@ -296,15 +334,12 @@ fn parse_rule(item: &MarkedYaml<'_>) -> Result<CreationRule> {
                 if let Some(s) = string_field(&key, v)?
                     && !s.is_empty()
                 {
-                    if let Some(re) = validate_regex(&s).map_err(|e| {
+                    rule.regex = Some(PathRegex::new(&s).map_err(|e| {
                         config_err(
                             v,
                             format!("`path_regex` is not a valid regular expression: {e}"),
                         )
-                    })? {
-                        rule.compiled = Some(re).into();
-                    }
-                    rule.glob = PathGlob::parse(&s);
+                    })?);
                     rule.path_regex = Some((s, line_of(v)));
                 }
             }

@@ -25,6 +25,7 @@ pub mod keys;
 pub mod metadata;
 pub mod ops;
 pub mod path_glob;
+pub mod path_regex;
 pub mod tree;
 
 pub use crypt::{

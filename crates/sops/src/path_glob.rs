@@ -21,12 +21,9 @@ impl PathGlob {
     /// The glob of `pattern`, when it is one.
     pub fn parse(pattern: &str) -> Option<PathGlob> {
         use regex_syntax::hir::{Class, HirKind, Look};
-        let hir = regex_syntax::ParserBuilder::new()
-            .unicode(false)
-            .utf8(false)
-            .build()
-            .parse(pattern)
-            .ok()?;
+        // Unicode mode, as [`crate::path_regex`] compiles it: a literal is its
+        // UTF-8 bytes (`\x{FC}` is `ü`, not the byte 0xFC).
+        let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
         let items: Vec<&regex_syntax::hir::Hir> = match hir.kind() {
             HirKind::Concat(items) => items.iter().collect(),
             _ => vec![&hir],
@@ -52,10 +49,11 @@ impl PathGlob {
                     if rep.min == 0
                         && rep.max.is_none()
                         && last != 2
-                        && matches!(rep.sub.kind(), HirKind::Class(Class::Bytes(c))
+                        // `.`: every scalar but `\n`, i.e. on valid UTF-8 every byte but `\n`.
+                        && matches!(rep.sub.kind(), HirKind::Class(Class::Unicode(c))
                             if c.ranges().len() == 2
-                                && (c.ranges()[0].start(), c.ranges()[0].end()) == (0, b'\n' - 1)
-                                && (c.ranges()[1].start(), c.ranges()[1].end()) == (b'\n' + 1, 0xFF)) =>
+                                && (c.ranges()[0].start(), c.ranges()[0].end()) == ('\0', '\t')
+                                && (c.ranges()[1].start(), c.ranges()[1].end()) == ('\x0B', char::MAX)) =>
                 {
                     if last == 0 {
                         glob.any_first = true;
@@ -132,14 +130,12 @@ mod tests {
             "ba",
             "abc",
             "cba",
+            "kubernetes/ü/s.sops.yaml",
             "x/secrets/y",
             "",
         ];
         for pattern in patterns {
-            let re = regex::bytes::RegexBuilder::new(pattern)
-                .unicode(false)
-                .build()
-                .unwrap();
+            let re = regex::Regex::new(pattern).unwrap();
             let Some(glob) = PathGlob::parse(pattern) else {
                 assert!(pattern.contains('('), "{pattern}");
                 continue;
@@ -147,7 +143,7 @@ mod tests {
             for path in paths {
                 assert_eq!(
                     glob.is_match(path.as_bytes()),
-                    re.is_match(path.as_bytes()),
+                    re.is_match(path),
                     "{pattern} on {path}"
                 );
             }
