@@ -259,11 +259,41 @@ fn a_generated_policy_is_left_to_build_and_diff() {
 }
 
 #[test]
+fn flake_hosts_unknown_says_which_rules_are_off() {
+    assert_finding("flake-hosts-unknown", "flake.nix", 6);
+    let all = findings(&fixture("flake-hosts-unknown"), 0);
+    let hit = all
+        .iter()
+        .find(|f| f["rule"] == "flake-hosts-unknown")
+        .expect("the finding");
+    let message = hit["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("`tailscale-node-no-host` is off"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_flake_written_with_with_let_and_a_helper_is_read() {
+    // `with self.lib; let … in` and `name = mkNixosConfig { … }`: hosts are found,
+    // nothing is off, and a missing host is still reported.
+    let repo = fixture("tailscale-node-no-host");
+    repo.write(
+        "flake.nix",
+        "{\n  outputs = { self, nixpkgs }: {\n    nixosConfigurations = with self.lib; let\n      common = [ ];\n    in {\n      routy = mkNixosConfig { modules = common; };\n      calypso = mkNixosConfig { };\n    } // mkHost \"mysecrets\" { };\n  };\n}\n",
+    );
+    repo.commit_all();
+    let all = findings(&repo, 1);
+    let rules: Vec<&str> = all.iter().filter_map(|f| f["rule"].as_str()).collect();
+    assert_eq!(rules, ["tailscale-node-no-host"], "{}", describe(&all));
+}
+
+#[test]
 fn a_flake_that_computes_its_hosts_is_not_second_guessed() {
     let repo = fixture("tailscale-node-no-host");
     repo.write(
         "flake.nix",
-        "{\n  outputs = { self, nixpkgs }: {\n    nixosConfigurations = nixpkgs.lib.genAttrs [ \"routy\" \"calypso\" \"mysecrets\" \"nas\" ] (n: n);\n  };\n}\n",
+        "{\n  outputs = { self, nixpkgs }: {\n    nixosConfigurations = nixpkgs.lib.genAttrs (import ./hosts.nix) (n: n);\n  };\n}\n",
     );
     repo.commit_all();
     let all = findings(&repo, 0);
@@ -272,6 +302,47 @@ fn a_flake_that_computes_its_hosts_is_not_second_guessed() {
         "{}",
         describe(&all)
     );
+    // … but says so.
+    assert!(
+        all.iter()
+            .any(|f| f["rule"] == "flake-hosts-unknown" && f["line"] == 3),
+        "{}",
+        describe(&all)
+    );
+}
+
+#[test]
+fn a_flake_nested_too_deep_is_an_error_not_a_crash() {
+    let repo = fixture("clean");
+    repo.write(
+        "flake.nix",
+        &format!("{{ outputs = _: {}true; }}\n", "!".repeat(100_000)),
+    );
+    repo.commit_all();
+    let all = findings(&repo, 0);
+    assert!(
+        all.iter().any(|f| f["rule"] == "repo-file-invalid"
+            && f["file"] == "flake.nix"
+            && f["message"].as_str().is_some_and(|m| m.contains("nests"))),
+        "{}",
+        describe(&all)
+    );
+}
+
+#[test]
+fn nixos_hosts_and_machines_layouts_are_host_dirs() {
+    for dir in ["nixos/hosts", "machines", "systems/x86_64-linux"] {
+        let repo = fixture("clean");
+        repo.write(&format!("{dir}/vps/default.nix"), "{ }\n");
+        repo.commit_all();
+        let all = findings(&repo, 1);
+        assert!(
+            all.iter().any(|f| f["rule"] == "retired-hosts-dir"
+                && f["file"] == format!("{dir}/vps/default.nix")),
+            "{dir}: {}",
+            describe(&all)
+        );
+    }
 }
 
 // ---------------------------------------------------------------- egress

@@ -161,8 +161,6 @@ pub struct RepoFacts {
     pub declarations: BTreeSet<String>,
     /// `flake.nix`, scanned (`None` when there is none).
     pub flake: Option<FlakeScan>,
-    /// `hosts/<name>/` directories: name → first tracked file in it.
-    pub host_dirs: BTreeMap<String, String>,
     /// `secrets/<name>/` directories: name → first tracked file in it.
     pub secrets_dirs: BTreeMap<String, String>,
     /// `.sops.yaml` (`None` when absent or unreadable).
@@ -209,7 +207,7 @@ impl RepoFacts {
     /// The half of the facts that needs neither the render plan nor the
     /// network's settings, so it can run while the declarations are evaluated:
     /// the sorted paths, `flake.nix`'s hosts, `.sops.yaml`, every SOPS file's
-    /// recipients, `tailscale/policy.hujson`'s tags, the `hosts/` and `secrets/`
+    /// recipients, `tailscale/policy.hujson`'s tags, the `secrets/`
     /// directories. `declarations` are the declaration files (see
     /// [`RepoInput::declarations`]).
     pub fn prepare(mut files: Vec<RepoFile>, declarations: Vec<String>) -> PreparedFacts {
@@ -220,18 +218,15 @@ impl RepoFacts {
         files.sort_by(|a, b| a.path.cmp(&b.path));
         files.dedup_by(|a, b| a.path == b.path);
         for file in &files {
-            for (dir, map) in [
-                ("hosts/", &mut facts.host_dirs),
-                ("secrets/", &mut facts.secrets_dirs),
-            ] {
-                if let Some((name, _)) = file
-                    .path
-                    .strip_prefix(dir)
-                    .and_then(|rest| rest.split_once('/'))
-                {
-                    map.entry(name.to_owned())
-                        .or_insert_with(|| file.path.clone());
-                }
+            if let Some((name, _)) = file
+                .path
+                .strip_prefix("secrets/")
+                .and_then(|rest| rest.split_once('/'))
+            {
+                facts
+                    .secrets_dirs
+                    .entry(name.to_owned())
+                    .or_insert_with(|| file.path.clone());
             }
         }
         for file in &files {
@@ -259,13 +254,18 @@ impl RepoFacts {
         if path == FLAKE {
             let scan = scan_flake(text);
             for (offset, message) in &scan.errors {
+                let message = if scan.too_deep {
+                    format!("`flake.nix` cannot be read: {message}")
+                } else {
+                    format!("`flake.nix` has a syntax error: {message}")
+                };
                 self.problems.push(FileProblem {
                     loc: Loc {
                         path: path.to_owned(),
                         start: *offset,
                         end: *offset,
                     },
-                    message: format!("`flake.nix` has a syntax error: {message}"),
+                    message,
                 });
             }
             self.flake = Some(scan);
@@ -1283,9 +1283,8 @@ mod tests {
             ("secrets/vps/a.yaml", "a: 1"),
         ]));
         assert_eq!(
-            facts.host_dirs.get("vps").map(String::as_str),
-            Some("hosts/vps/default.nix")
+            facts.secrets_dirs.get("vps").map(String::as_str),
+            Some("secrets/vps/a.yaml")
         );
-        assert!(facts.secrets_dirs.contains_key("vps"));
     }
 }

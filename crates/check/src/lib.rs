@@ -22,6 +22,7 @@
 
 mod egress;
 pub mod facts;
+mod hosts;
 mod kube_yaml;
 pub mod list_edit;
 mod retired;
@@ -73,6 +74,7 @@ pub fn check_with(
         sources,
         files: HashMap::new(),
         out: Vec::new(),
+        host_dirs: hosts::host_dirs(facts, &[]),
         sops_matcher: facts
             .sops
             .as_ref()
@@ -94,6 +96,7 @@ pub fn check_with(
             Some(span),
         );
     }
+    hosts::check_flake_known(&mut cx);
     retired::check(&mut cx);
     sops::check(&mut cx);
     tailscale::check(&mut cx);
@@ -119,6 +122,8 @@ pub(crate) struct Checker<'a> {
     sources: &'a mut SourceMap,
     files: HashMap<String, FileId>,
     pub out: Vec<Diagnostic>,
+    /// The repository's host directories (every layout).
+    pub host_dirs: Vec<hosts::HostDir>,
     /// The creation rules' matcher, built once for the rules that use it.
     pub sops_matcher: Option<std::rc::Rc<sops::Matcher>>,
 }

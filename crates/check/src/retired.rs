@@ -111,38 +111,47 @@ fn flake(cx: &mut Checker<'_>, r: &Retired<'_>, reported: &mut HashSet<(String, 
 
 fn dirs(cx: &mut Checker<'_>, r: &Retired<'_>, reported: &mut HashSet<(String, usize)>) {
     let facts = cx.facts;
-    for (dir, map, rule) in [
-        ("hosts", &facts.host_dirs, &rules::RETIRED_HOSTS_DIR),
-        ("secrets", &facts.secrets_dirs, &rules::RETIRED_SECRETS_DIR),
-    ] {
-        for (name, first) in map {
-            let Some(matched) = r.matching(name) else {
-                continue;
-            };
-            let count = facts
-                .paths
-                .iter()
-                .filter(|p| p.starts_with(&format!("{dir}/{name}/")))
-                .count();
-            let span = cx.file_span(first);
-            let what = if dir == "hosts" {
-                "configuration"
-            } else {
-                "secrets"
-            };
-            let message = format!(
-                "`{dir}/{name}/` still holds {what} of {} ({count} tracked file{})",
-                r.describe(matched),
-                if count == 1 { "" } else { "s" }
-            );
-            let help = if dir == "hosts" {
-                format!("`git rm -r {dir}/{name}/`")
-            } else {
-                format!("`git rm -r {dir}/{name}/`, and revoke what the secrets gave access to")
-            };
-            cx.emit(rule, message, Some(span)).help = Some(help);
-            note_retired(cx, r, span, reported);
+    let mut found: Vec<(String, String, usize, &str, &rules::Rule)> = Vec::new();
+    for host in &cx.host_dirs {
+        if let Some(matched) = r.matching(&host.name) {
+            found.push((
+                host.dir.clone(),
+                host.first.clone(),
+                host.files,
+                matched,
+                &rules::RETIRED_HOSTS_DIR,
+            ));
         }
+    }
+    for (name, first) in &facts.secrets_dirs {
+        if let Some(matched) = r.matching(name) {
+            let dir = format!("secrets/{name}/");
+            let count = facts.paths.iter().filter(|p| p.starts_with(&dir)).count();
+            found.push((
+                dir,
+                first.clone(),
+                count,
+                matched,
+                &rules::RETIRED_SECRETS_DIR,
+            ));
+        }
+    }
+    for (dir, first, count, matched, rule) in found {
+        let span = cx.file_span(&first);
+        let hosts = rule.id == rules::RETIRED_HOSTS_DIR.id;
+        let what = if hosts { "configuration" } else { "secrets" };
+        let message = format!(
+            "`{dir}` still holds {what} of {} ({count} tracked file{})",
+            r.describe(matched),
+            if count == 1 { "" } else { "s" }
+        );
+        let help = if hosts {
+            format!("`git rm -r {dir}`")
+        } else {
+            format!("`git rm -r {dir}`, and revoke what the secrets gave access to")
+        };
+        cx.emit(rule, message, Some(span)).help = Some(help);
+        note_retired(cx, r, span, reported);
     }
 }
 
@@ -289,11 +298,16 @@ fn tailscale(cx: &mut Checker<'_>, r: &Retired<'_>) {
 
 fn mentions(cx: &mut Checker<'_>, retired: &[Retired<'_>], reported: &HashSet<(String, usize)>) {
     let facts = cx.facts;
+    // Files inside a retired host's directory are reported once, as the directory.
     let mut skip_dirs: Vec<String> = Vec::new();
     for r in retired {
         for n in &r.names {
-            skip_dirs.push(format!("hosts/{n}/"));
             skip_dirs.push(format!("secrets/{n}/"));
+        }
+        for host in &cx.host_dirs {
+            if r.matching(&host.name).is_some() {
+                skip_dirs.push(host.dir.to_ascii_lowercase());
+            }
         }
     }
     let names: Vec<(&Retired<'_>, &str)> = retired

@@ -38,9 +38,12 @@ rules! {
          The scan reads `flake.nix` statically (attrsets, attr paths, `let` bindings).\n\n\
          Fix: delete the `nixosConfigurations.<name>` entry and the modules only it imports.";
     RETIRED_HOSTS_DIR = "retired-hosts-dir", Error,
-        "A retired host still has a `hosts/<name>/` directory.",
-        "Per-host configuration of a retired host is dead code that can be re-imported by mistake.\n\n\
-         Fix: `git rm -r hosts/<name>/`.";
+        "A retired host still has a per-host directory (`hosts/<name>/`, `nixos/hosts/<name>/`, …).",
+        "Per-host configuration of a retired host is dead code that can be re-imported by mistake. Host directories\n\
+         are found in the common layouts — `hosts/<name>/`, `nixos/hosts/<name>/`, `machines/<name>/`,\n\
+         `nixos/machines/<name>/`, `systems/<arch>/<name>/` —, in a directory the flake lists with\n\
+         `builtins.readDir`, and under every directory of `repository.hostDirs`.\n\n\
+         Fix: `git rm -r <dir>/<name>/`.";
     RETIRED_SOPS_ANCHOR = "retired-sops-anchor", Error,
         "`.sops.yaml` still defines an anchor or key for a retired host.",
         "`.sops.yaml` usually holds one `&host_<name>` age anchor per host. An anchor named after a retired host,\n\
@@ -79,16 +82,19 @@ rules! {
         "`.sops.yaml` cannot be read: invalid YAML, an unknown shape or an invalid `path_regex`.",
         "Every other SOPS rule depends on reading `.sops.yaml`; sops itself would refuse it too.\n\n\
          Fix: correct the file at the reported line.";
-    SOPS_RULE_UNUSED = "sops-rule-unused", Warning,
-        "A creation rule matches no file in the repository and no file the tool generates.",
-        "A `creation_rules` entry whose `path_regex` (unanchored, relative to the `.sops.yaml` directory) matches no\n\
-         tracked file, no declared secret and no generated file is stale, typically left behind by a removed host.\n\n\
-         Fix: delete the rule, or correct its `path_regex`.";
-    SOPS_RULE_SHADOWED = "sops-rule-shadowed", Warning,
-        "A creation rule is shadowed by earlier rules for every file it matches.",
-        "sops uses the first matching rule. When every file a rule matches is matched by an earlier rule first, the rule\n\
-         never applies and its recipients are not the ones files get.\n\n\
-         Fix: move the rule before the broader one, or narrow the earlier `path_regex`.";
+    SOPS_RULE_UNUSED = "sops-rule-unused", Error,
+        "A creation rule is used by no SOPS file: it matches none, and no declared secret.",
+        "A `creation_rules` entry is used when it is the first rule matching a file that *is* SOPS-encrypted (has\n\
+         SOPS metadata) or a declared secret's file (which `secrets seal` writes). A rule whose unanchored\n\
+         `path_regex` matches only plain files (a catch-all `secrets/[^/]+\\.yaml$` matching a `helm-values.yaml`)\n\
+         encrypts nothing: it is stale, typically left behind by a removed host, and the mission's \"no stale\n\
+         creation_rules\" makes it an error.\n\n\
+         Fix: delete the rule, or correct its `path_regex` (anchor it: `^secrets/…$`).";
+    SOPS_RULE_SHADOWED = "sops-rule-shadowed", Error,
+        "A creation rule is shadowed by earlier rules for every SOPS file it matches.",
+        "sops uses the first matching rule. When every SOPS file (or declared secret) a rule matches is matched by an\n\
+         earlier rule first, the rule never applies and its recipients are not the ones files get: it is stale.\n\n\
+         Fix: move the rule before the broader one, narrow the earlier `path_regex`, or delete it.";
     SOPS_KEY_GROUPS = "sops-key-groups", Error,
         "A creation rule has several key groups (Shamir secret sharing).",
         "With several `key_groups`, the data key is split: decrypting needs a key from enough groups. A single host\n\
@@ -145,7 +151,8 @@ rules! {
     TAILSCALE_NODE_NO_HOST = "tailscale-node-no-host", Error,
         "A managed Tailscale node has no NixOS host in the flake.",
         "Every role but `device` is configured by the NixOS module on a host of this flake: the node must be a\n\
-         `nixosConfigurations.<name>` entry (or have a `hosts/<name>/` directory when the flake computes its hosts).\n\n\
+         `nixosConfigurations.<name>` entry or have a host directory (`hosts/<name>/`, `nixos/hosts/<name>/`, …).\n\
+         When the flake's hosts cannot be listed statically the rule is off (`flake-hosts-unknown` says so).\n\n\
          Fix: add the host, correct the node's name, or use `role = \"device\"` for machines not managed here.";
     TAILSCALE_TAG_UNDECLARED = "tailscale-tag-undeclared", Error,
         "A node uses a tag that the Tailscale policy file does not declare in `tagOwners`.",
@@ -199,6 +206,18 @@ rules! {
          `kubernetes.argocd.registerIn`). A repository with no app-of-apps at all applies its Applications by\n\
          hand: nothing to report here, but `status` does not count the proxies as deployed.\n\n\
          Fix: add the reported line under `resources:` (or run `avalanche-net build`, which adds it).";
+    FLAKE_HOSTS_UNKNOWN = "flake-hosts-unknown", Warning,
+        "The flake's NixOS hosts cannot be listed statically: the rules that need them are partly off.",
+        "`check` reads `flake.nix` without evaluating it. It follows attrsets, attr paths, `let … in`, `with …;`,\n\
+         `inherit`, `//`, flake-parts' `flake.nixosConfigurations`, helper calls whose first argument is the host\n\
+         name (`mkHost \"name\" { … }`), `genAttrs` over a literal list, `listToAttrs` over a literal list and\n\
+         `mapAttrs f (builtins.readDir ./hosts)` (then the directory's subdirectories are the hosts). Anything else\n\
+         (an `import`, `mapAttrs` over a set from another file, a flake-parts or import-tree flake that never names\n\
+         `nixosConfigurations` in `flake.nix`) leaves the host list unknown — never empty: `retired-nixos-config`\n\
+         only sees the hosts the scan found, and `tailscale-node-no-host` is off. The finding points at the\n\
+         expression the scan could not follow.\n\n\
+         Fix: write the host names literally (an attrset, or `genAttrs [ \"a\" \"b\" ]`), or keep one directory per\n\
+         host in a layout `check` knows (`hosts/`, `nixos/hosts/`, `machines/`, or `repository.hostDirs`).";
     REPO_FILE_INVALID = "repo-file-invalid", Warning,
         "A repository file that `check` reads could not be parsed; its checks are incomplete.",
         "`flake.nix` with a syntax error, YAML under the Kubernetes directory that does not parse, or a\n\

@@ -58,12 +58,21 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
         .values()
         .map(|s| s.file.value.as_str())
         .collect();
+    // A rule is used only by a file that is (or will be) SOPS-encrypted: a plain
+    // `helm-values.yaml` that an unanchored catch-all happens to match is no use.
     let candidates: BTreeSet<&str> = facts
-        .paths
+        .sops_files
         .iter()
-        .map(String::as_str)
-        .chain(facts.generated.iter().map(String::as_str))
+        .map(|f| f.path.as_str())
         .chain(declared.iter().copied())
+        // A generated file named as SOPS files are (`*.sops.yaml`) is sealed when written.
+        .chain(
+            facts
+                .generated
+                .iter()
+                .map(String::as_str)
+                .filter(|p| p.contains(".sops.")),
+        )
         .filter(|p| *p != crate::facts::SOPS_CONFIG)
         .collect();
     for path in &candidates {
@@ -80,17 +89,40 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
             }
         }
     }
+    // For the unused rules' notes: the plain files they match.
+    let mut plain_matches: Vec<(usize, Option<&str>)> = vec![(0, None); sops.rules.len()];
+    if uses.iter().any(|u| u.matched == 0) {
+        for path in &facts.paths {
+            if candidates.contains(path.as_str()) || path == crate::facts::SOPS_CONFIG {
+                continue;
+            }
+            for i in matcher.matches(sops, path) {
+                if uses[i].matched == 0 {
+                    let entry = &mut plain_matches[i];
+                    entry.0 += 1;
+                    entry.1.get_or_insert(path.as_str());
+                }
+            }
+        }
+    }
     for (i, (rule, u)) in sops.rules.iter().zip(&uses).enumerate() {
         let loc = rule.path_regex.as_ref().map_or(&rule.loc, |r| &r.loc);
         let span = cx.span(loc);
         if u.matched == 0 {
             let re = rule.path_regex.as_ref().map_or("", |r| r.value.as_str());
             let message = format!(
-                "creation rule #{} (`path_regex: {re}`) matches no file in the repository and no file avalanche-net generates",
+                "creation rule #{} (`path_regex: {re}`) is stale: it matches no SOPS file and no declared secret",
                 i + 1
             );
-            cx.emit(&rules::SOPS_RULE_UNUSED, message, Some(span)).help =
-                Some("delete the rule, or correct its `path_regex`".into());
+            let d = cx.emit(&rules::SOPS_RULE_UNUSED, message, Some(span));
+            d.help = Some("delete the rule, or correct its `path_regex`".into());
+            if let (n, Some(example)) = plain_matches[i] {
+                d.notes.push(format!(
+                    "it matches {n} plain file{} (`{example}`{}), which no SOPS metadata marks as encrypted",
+                    if n == 1 { "" } else { "s" },
+                    if n > 1 { ", …" } else { "" }
+                ));
+            }
         } else if u.shadowed == u.matched {
             let by = u.shadowed_by.unwrap_or(0);
             let by_loc = sops.rules[by]
@@ -99,7 +131,7 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
                 .map_or(&sops.rules[by].loc, |r| &r.loc);
             let by_span = cx.span(by_loc);
             let message = format!(
-                "creation rule #{} never applies: every file it matches is matched first by rule #{}",
+                "creation rule #{} never applies: every SOPS file it matches is matched first by rule #{}",
                 i + 1,
                 by + 1
             );

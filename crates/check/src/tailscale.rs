@@ -55,13 +55,13 @@ fn nodes(cx: &mut Checker<'_>) {
         // A flake that computes its hosts (`genAttrs`, `mapAttrs`, imports) cannot be
         // listed statically: then only `hosts/<name>/` directories are known, and a
         // missing host is not reported.
-        if role.is_managed() && facts.flake.as_ref().is_some_and(|f| !f.dynamic) {
+        if role.is_managed() && facts.flake.as_ref().is_some_and(|f| f.complete()) {
             let in_flake = facts
                 .flake
                 .as_ref()
                 .is_some_and(|f| f.hosts.iter().any(|h| h.name == name.as_str()));
             if !in_flake
-                && !facts.host_dirs.contains_key(name.as_str())
+                && !cx.host_dirs.iter().any(|d| d.name == name.as_str())
                 && !node_name_set(facts, name.as_str())
             {
                 let message = format!(

@@ -1,11 +1,20 @@
 //! A static scan of `flake.nix` for the NixOS hosts it defines.
 //!
 //! [`scan_flake`] finds the names under `nixosConfigurations` without evaluating
-//! anything: attrsets (`nixosConfigurations = { a = …; }`), attr paths
-//! (`nixosConfigurations.a = …`), `inherit`, `//` merges and names bound by `let`
-//! (or a `rec` attrset) in scope (`let hosts = { … }; in { nixosConfigurations = hosts; }`,
-//! followed a few levels). Anything computed (`genAttrs`, `mapAttrs`, imports) makes
-//! the scan [`FlakeScan::dynamic`]: the names found are then a lower bound.
+//! anything, in the shapes flakes are written in: attrsets (`nixosConfigurations =
+//! { a = mkNixosConfig { … }; }`), attr paths (`nixosConfigurations.a = …`, flake-parts'
+//! `flake.nixosConfigurations`), `inherit`, `//` merges, `with …;`, names bound by
+//! `let` (or a `rec` attrset) in scope, helper calls whose first argument is the
+//! name (`mkHost "a" { … }`), `genAttrs` over a literal list, `listToAttrs` over a
+//! literal list of such calls, and `mapAttrs f (builtins.readDir ./hosts)` (then the
+//! directory's listing is the answer: [`FlakeScan::host_dirs`]). Anything else
+//! computed (imports, `mapAttrs` over an attrset in another file, a flake-parts flake
+//! that never writes `nixosConfigurations` here) makes the host list unknown
+//! ([`FlakeScan::complete`] is false, [`FlakeScan::unknown_at`] says where): the names
+//! found are then a lower bound, never "the flake has no hosts".
+//!
+//! The text goes through the same depth guard as the declarations before rnix
+//! parses it: a pathological flake is an error, not a stack overflow.
 use rnix::ast::{self, HasEntry};
 use rnix::{SyntaxKind, SyntaxNode};
 
@@ -26,15 +35,71 @@ pub struct FlakeHost {
     pub end: usize,
 }
 
+/// A directory whose listing is the flake's host list (`builtins.readDir ./hosts`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostDirListing {
+    /// The directory, relative to the flake's directory, `/`-separated, without `./`.
+    pub dir: String,
+    /// Byte range of the path in the flake's text.
+    pub start: usize,
+    /// One past the path's last byte.
+    pub end: usize,
+}
+
 /// What [`scan_flake`] found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FlakeScan {
     /// The hosts, in source order, each name once (its first definition).
     pub hosts: Vec<FlakeHost>,
+    /// Directories whose subdirectories are hosts too (`readDir` over them).
+    pub host_dirs: Vec<HostDirListing>,
     /// True when some part of `nixosConfigurations` is computed, so hosts may be missing.
     pub dynamic: bool,
+    /// Where the scan first met something it could not follow (byte range), when
+    /// [`FlakeScan::dynamic`].
+    pub dynamic_at: Option<(usize, usize)>,
+    /// True when the text names `nixosConfigurations` somewhere (else a flake-parts
+    /// or import-tree flake may define it in another file: unknown, not empty).
+    pub mentions_configurations: bool,
+    /// True when the flake nests too deeply to be parsed (then nothing was scanned).
+    pub too_deep: bool,
     /// Syntax errors, as `(byte offset, message)`; the scan still reports what it found.
     pub errors: Vec<(usize, String)>,
+}
+
+impl FlakeScan {
+    /// True when [`FlakeScan::hosts`] and [`FlakeScan::host_dirs`] are all the hosts.
+    pub fn complete(&self) -> bool {
+        self.mentions_configurations && !self.dynamic && !self.too_deep
+    }
+
+    /// Why the host list is unknown, and where (byte range), when it is.
+    pub fn unknown_at(&self) -> Option<(String, (usize, usize))> {
+        if self.too_deep {
+            let at = self.errors.first().map_or(0, |e| e.0);
+            Some(("the flake nests too deeply to be read".into(), (at, at)))
+        } else if self.dynamic {
+            Some((
+                "`nixosConfigurations` is computed in a way the static scan cannot follow".into(),
+                self.dynamic_at.unwrap_or((0, 0)),
+            ))
+        } else if !self.mentions_configurations {
+            Some((
+                "`flake.nix` never names `nixosConfigurations` (flake-parts or import-tree may define it in another file)".into(),
+                (0, 0),
+            ))
+        } else {
+            None
+        }
+    }
+
+    fn give_up(&mut self, node: &SyntaxNode) {
+        if !self.dynamic {
+            let range = node.text_range();
+            self.dynamic_at = Some((usize::from(range.start()), usize::from(range.end())));
+        }
+        self.dynamic = true;
+    }
 }
 
 /// Scans the text of a `flake.nix` for its NixOS hosts.
@@ -45,8 +110,22 @@ pub struct FlakeScan {
 /// );
 /// let names: Vec<_> = scan.hosts.iter().map(|h| h.name.as_str()).collect();
 /// assert_eq!(names, ["routy", "calypso"]);
+/// assert!(scan.complete());
 /// ```
 pub fn scan_flake(text: &str) -> FlakeScan {
+    if let Some(at) = crate::scan::too_deep(text) {
+        return FlakeScan {
+            too_deep: true,
+            errors: vec![(
+                at,
+                format!(
+                    "the expression nests more than {} levels deep here",
+                    crate::scan::MAX_DEPTH
+                ),
+            )],
+            ..FlakeScan::default()
+        };
+    }
     let parse = rnix::Root::parse(text);
     let mut scan = FlakeScan {
         errors: parse
@@ -67,6 +146,8 @@ pub fn scan_flake(text: &str) -> FlakeScan {
     scan.hosts.sort_by_key(|h| h.start);
     let mut seen = std::collections::HashSet::new();
     scan.hosts.retain(|h| seen.insert(h.name.clone()));
+    scan.host_dirs.sort_by_key(|d| d.start);
+    scan.host_dirs.dedup_by(|a, b| a.dir == b.dir);
     scan
 }
 
@@ -102,6 +183,7 @@ fn scan_binding(apv: &ast::AttrpathValue, scan: &mut FlakeScan) {
     else {
         return;
     };
+    scan.mentions_configurations = true;
     // `nixosConfigurations` inside a `let` is a binding, not an output: its value is
     // reached through the name that uses it.
     if pos == 0 && is_let_binding(apv) {
@@ -123,11 +205,12 @@ fn scan_inherit(inherit: &ast::Inherit, scan: &mut FlakeScan) {
         if attr_name(&attr).as_deref() != Some(NIXOS_CONFIGURATIONS) {
             continue;
         }
+        scan.mentions_configurations = true;
         if is_let_binding_node(syntax(inherit)) {
             continue;
         }
         if inherit.from().is_some() {
-            scan.dynamic = true;
+            scan.give_up(syntax(inherit));
         } else {
             resolve_name(NIXOS_CONFIGURATIONS, syntax(&attr), 0, scan);
         }
@@ -173,6 +256,12 @@ fn resolve(expr: &ast::Expr, depth: usize, scan: &mut FlakeScan) {
                 resolve(&body, depth, scan);
             }
         }
+        // `with self.lib; …`: the names the body binds are still literal.
+        ast::Expr::With(w) => {
+            if let Some(body) = w.body() {
+                resolve(&body, depth, scan);
+            }
+        }
         ast::Expr::BinOp(op) if op.operator() == Some(ast::BinOpKind::Update) => {
             for side in [op.lhs(), op.rhs()].into_iter().flatten() {
                 resolve(&side, depth, scan);
@@ -182,10 +271,222 @@ fn resolve(expr: &ast::Expr, depth: usize, scan: &mut FlakeScan) {
             Some(token) if depth < MAX_INDIRECTION => {
                 resolve_name(token.text(), syntax(ident), depth + 1, scan);
             }
-            _ => scan.dynamic = true,
+            _ => scan.give_up(syntax(ident)),
         },
-        _ => scan.dynamic = true,
+        ast::Expr::Apply(_) => resolve_apply(expr, depth, scan),
+        _ => scan.give_up(syntax(expr)),
     }
+}
+
+/// A function application: `f a b` as the head `f` and the arguments `[a, b]`.
+fn spine(expr: &ast::Expr) -> (ast::Expr, Vec<ast::Expr>) {
+    let mut args = Vec::new();
+    let mut head = expr.clone();
+    while let ast::Expr::Apply(apply) = &head {
+        let (Some(f), Some(arg)) = (apply.lambda(), apply.argument()) else {
+            break;
+        };
+        args.push(arg);
+        head = f;
+    }
+    args.reverse();
+    (head, args)
+}
+
+/// The last name of a function: `genAttrs` for `nixpkgs.lib.genAttrs`.
+fn function_name(head: &ast::Expr) -> Option<String> {
+    match head {
+        ast::Expr::Ident(i) => i.ident_token().map(|t| t.text().to_owned()),
+        ast::Expr::Select(s) => s.attrpath()?.attrs().last().as_ref().and_then(attr_name),
+        ast::Expr::Paren(p) => function_name(&p.expr()?),
+        _ => None,
+    }
+}
+
+fn unparen(expr: ast::Expr) -> ast::Expr {
+    match &expr {
+        ast::Expr::Paren(p) => p.expr().map_or(expr, unparen),
+        _ => expr,
+    }
+}
+
+/// `genAttrs [ … ] f`, `mapAttrs f set`, `listToAttrs [ … ]`, `mkHost "name" { … }`.
+fn resolve_apply(expr: &ast::Expr, depth: usize, scan: &mut FlakeScan) {
+    let (head, args) = spine(expr);
+    let name = function_name(&head);
+    match (name.as_deref(), args.as_slice()) {
+        (Some("genAttrs"), [list, ..]) => {
+            if !push_string_list(list, depth, scan) {
+                scan.give_up(syntax(list));
+            }
+        }
+        // The names are the set's names (the function only changes values).
+        (Some("mapAttrs"), [_, set]) => resolve(set, depth, scan),
+        // Filtering a directory listing (`type == "directory"`) keeps it a listing;
+        // filtering literal names could drop some, so only the listing is accepted.
+        (Some("filterAttrs"), [_, set]) => {
+            let mut inner = FlakeScan::default();
+            resolve(set, depth, &mut inner);
+            if inner.hosts.is_empty() && !inner.dynamic && !inner.host_dirs.is_empty() {
+                scan.host_dirs.extend(inner.host_dirs);
+            } else {
+                scan.give_up(syntax(expr));
+            }
+        }
+        (Some("readDir"), [path]) => match unparen(path.clone()) {
+            ast::Expr::PathRel(p) => {
+                let written = syntax(&p).text().to_string();
+                let dir = written
+                    .trim_start_matches("./")
+                    .trim_end_matches('/')
+                    .to_owned();
+                let range = syntax(&p).text_range();
+                if written.starts_with("./") && !dir.contains("..") && !dir.is_empty() {
+                    scan.host_dirs.push(HostDirListing {
+                        dir,
+                        start: usize::from(range.start()),
+                        end: usize::from(range.end()),
+                    });
+                } else {
+                    scan.give_up(syntax(&p));
+                }
+            }
+            other => scan.give_up(syntax(&other)),
+        },
+        (Some("listToAttrs" | "mergeAttrsList"), [list]) => {
+            resolve_list_of_hosts(list, depth, scan);
+        }
+        // A helper named for what it makes: `mkHost "name" { … }`.
+        (_, [first, ..]) if string_literal(first).is_some() => {
+            if let Some((value, start, end)) = string_literal(first) {
+                scan.hosts.push(FlakeHost {
+                    name: value,
+                    start,
+                    end,
+                });
+            }
+        }
+        _ => scan.give_up(syntax(expr)),
+    }
+}
+
+/// `[ (mkHost "a" { … }) { name = "b"; value = …; } (nameValuePair "c" …) ]`, or
+/// `map f [ "a" "b" ]`.
+fn resolve_list_of_hosts(list: &ast::Expr, depth: usize, scan: &mut FlakeScan) {
+    match unparen(list.clone()) {
+        ast::Expr::List(items) => {
+            for item in items.items() {
+                match unparen(item) {
+                    ast::Expr::AttrSet(set) => {
+                        let name = set.attrpath_values().find_map(|apv| {
+                            let attrs: Vec<ast::Attr> = apv.attrpath()?.attrs().collect();
+                            if attrs.len() == 1 && attr_name(&attrs[0]).as_deref() == Some("name")
+                            {
+                                string_literal(&apv.value()?)
+                            } else {
+                                None
+                            }
+                        });
+                        match name {
+                            Some((name, start, end)) => {
+                                scan.hosts.push(FlakeHost { name, start, end });
+                            }
+                            None => scan.give_up(syntax(&set)),
+                        }
+                    }
+                    apply @ ast::Expr::Apply(_) => {
+                        let (_, args) = spine(&apply);
+                        match args.first().and_then(string_literal) {
+                            Some((name, start, end)) => {
+                                scan.hosts.push(FlakeHost { name, start, end });
+                            }
+                            None => scan.give_up(syntax(&apply)),
+                        }
+                    }
+                    other => scan.give_up(syntax(&other)),
+                }
+            }
+        }
+        apply @ ast::Expr::Apply(_) => {
+            let (head, args) = spine(&apply);
+            match (function_name(&head).as_deref(), args.as_slice()) {
+                (Some("map"), [_, names]) if push_string_list(names, depth, scan) => {}
+                _ => scan.give_up(syntax(&apply)),
+            }
+        }
+        ast::Expr::Ident(ident) if depth < MAX_INDIRECTION => {
+            let mut found = None;
+            if let Some(token) = ident.ident_token() {
+                found = let_value(token.text(), syntax(&ident));
+            }
+            match found {
+                Some(value) => resolve_list_of_hosts(&value, depth + 1, scan),
+                None => scan.give_up(syntax(&ident)),
+            }
+        }
+        other => scan.give_up(syntax(&other)),
+    }
+}
+
+/// Pushes the strings of a literal list (or a let-bound one) as hosts; false when
+/// it is not one.
+fn push_string_list(list: &ast::Expr, depth: usize, scan: &mut FlakeScan) -> bool {
+    match unparen(list.clone()) {
+        ast::Expr::List(items) => {
+            let mut names = Vec::new();
+            for item in items.items() {
+                match string_literal(&item) {
+                    Some(s) => names.push(s),
+                    None => return false,
+                }
+            }
+            for (name, start, end) in names {
+                scan.hosts.push(FlakeHost { name, start, end });
+            }
+            true
+        }
+        ast::Expr::Ident(ident) if depth < MAX_INDIRECTION => ident
+            .ident_token()
+            .and_then(|t| let_value(t.text(), syntax(&ident)))
+            .is_some_and(|value| push_string_list(&value, depth + 1, scan)),
+        _ => false,
+    }
+}
+
+/// A string literal without interpolation, with the range of its contents.
+fn string_literal(expr: &ast::Expr) -> Option<(String, usize, usize)> {
+    match unparen(expr.clone()) {
+        ast::Expr::Str(s) => {
+            let value = static_string(&s)?;
+            let range = syntax(&s).text_range();
+            let (start, end) = (usize::from(range.start()), usize::from(range.end()));
+            Some((value, start + 1, end.saturating_sub(1).max(start + 1)))
+        }
+        _ => None,
+    }
+}
+
+/// The value `name` is bound to by the nearest enclosing `let` or `rec` attrset (a
+/// plain `name = value;` binding).
+fn let_value(name: &str, at: &SyntaxNode) -> Option<ast::Expr> {
+    for scope in at.ancestors() {
+        let entries: Vec<ast::AttrpathValue> = if let Some(l) = cast::<ast::LetIn>(scope.clone()) {
+            l.attrpath_values().collect()
+        } else if let Some(set) =
+            cast::<ast::AttrSet>(scope.clone()).filter(|s| s.rec_token().is_some())
+        {
+            set.attrpath_values().collect()
+        } else {
+            continue;
+        };
+        for apv in entries {
+            let attrs: Vec<ast::Attr> = apv.attrpath()?.attrs().collect();
+            if attrs.len() == 1 && attr_name(&attrs[0]).as_deref() == Some(name) {
+                return apv.value();
+            }
+        }
+    }
+    None
 }
 
 /// Resolves `name` as seen from `at`: the nearest enclosing `let` or `rec` attrset
@@ -223,12 +524,12 @@ fn resolve_name(name: &str, at: &SyntaxNode, depth: usize, scan: &mut FlakeScan)
         }
     }
     // A function argument or a free variable: computed elsewhere.
-    scan.dynamic = true;
+    scan.give_up(at);
 }
 
 fn push_attr(attr: &ast::Attr, scan: &mut FlakeScan) {
     let Some(name) = attr_name(attr) else {
-        scan.dynamic = true;
+        scan.give_up(syntax(attr));
         return;
     };
     let range = syntax(attr).text_range();
@@ -301,11 +602,86 @@ mod tests {
 
     #[test]
     fn computed_is_dynamic() {
-        let scan = scan_flake(
-            "{ outputs = i: { nixosConfigurations = i.nixpkgs.lib.genAttrs [ \"a\" ] (n: n); }; }",
-        );
+        let text = "{ outputs = i: {\n  nixosConfigurations = import ./hosts { inherit i; };\n}; }";
+        let scan = scan_flake(text);
         assert!(scan.hosts.is_empty());
-        assert!(scan.dynamic);
+        assert!(!scan.complete());
+        let (why, (start, end)) = scan.unknown_at().expect("unknown");
+        assert!(why.contains("computed"), "{why}");
+        assert_eq!(&text[start..end], "import ./hosts { inherit i; }");
+    }
+
+    #[test]
+    fn with_let_and_helpers_as_people_write_them() {
+        let text = r#"{
+  outputs = { self, nixpkgs, ... }@inputs: {
+    lib = import ./lib { inherit inputs; };
+    nixosConfigurations = with self.lib; let
+      common = [ ./nixos/common ];
+    in {
+      chipmunk = mkNixosConfig { modules = common; };
+      "hawk" = mkNixosConfig { };
+      inherit (extra) owl;
+    } // (mkHost "eagle" { }) // listToAttrs [ (mkHost "lynx" { }) { name = "fox"; value = 1; } ];
+  };
+}"#;
+        let scan = scan_flake(text);
+        assert_eq!(
+            scan.hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
+            ["chipmunk", "hawk", "owl", "eagle", "lynx", "fox"]
+        );
+        assert!(scan.complete(), "{:?}", scan.unknown_at());
+        let eagle = &scan.hosts[3];
+        assert_eq!(&text[eagle.start..eagle.end], "eagle");
+    }
+
+    #[test]
+    fn flake_parts_gen_attrs_and_read_dir() {
+        let parts = "{ outputs = inputs: flake-parts.lib.mkFlake { inherit inputs; } {\n  flake.nixosConfigurations = nixpkgs.lib.genAttrs [ \"a\" \"b\" ] mkHost;\n}; }";
+        assert_eq!(names(parts), ["a", "b"]);
+        assert!(scan_flake(parts).complete());
+        let listed = "{ outputs = _: let names = [ \"x\" ]; in { nixosConfigurations = lib.genAttrs names mk // lib.listToAttrs (map mk [ \"y\" ]); }; }";
+        assert_eq!(names(listed), ["x", "y"]);
+        let dir = "{ outputs = _: { nixosConfigurations = builtins.mapAttrs (n: _: mk n) (lib.filterAttrs (_: t: t == \"directory\") (builtins.readDir ./nixos/hosts)); }; }";
+        let scan = scan_flake(dir);
+        assert!(scan.complete(), "{:?}", scan.unknown_at());
+        assert_eq!(scan.host_dirs[0].dir, "nixos/hosts");
+    }
+
+    #[test]
+    fn a_flake_that_never_names_configurations_is_unknown_not_empty() {
+        let scan = scan_flake("{ outputs = inputs: import-tree ./modules; }");
+        assert!(scan.hosts.is_empty());
+        assert!(!scan.complete());
+        assert!(scan.unknown_at().is_some());
+    }
+
+    #[test]
+    fn a_deep_flake_is_an_error_not_a_stack_overflow() {
+        // 100,000 nested `!`: rnix would recurse once per level.
+        let text = format!("{{ outputs = _: {}true; }}", "!".repeat(100_000));
+        let scan = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || scan_flake(&text))
+            .expect("a thread")
+            .join()
+            .expect("no overflow");
+        assert!(scan.too_deep);
+        assert!(!scan.complete());
+        assert!(scan.errors[0].1.contains("nests"), "{:?}", scan.errors);
+        // Just under the limit still parses on an ordinary thread's stack.
+        let text = format!(
+            "{{ outputs = _: {{ nixosConfigurations.a = {}true; }}; }}",
+            "!".repeat(crate::scan::MAX_DEPTH - 8)
+        );
+        let scan = std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || scan_flake(&text))
+            .expect("a thread")
+            .join()
+            .expect("no overflow");
+        assert!(!scan.too_deep);
+        assert_eq!(scan.hosts.len(), 1);
     }
 
     #[test]

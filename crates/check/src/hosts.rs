@@ -1,0 +1,160 @@
+//! Where hosts live in a repository: the per-host directories of the common
+//! layouts, the flake's `readDir` listings and the declared `repository.hostDirs`.
+use crate::facts::{Loc, RepoFacts};
+use crate::{Checker, rules};
+use std::collections::BTreeMap;
+
+/// Parents whose subdirectories are hosts, in the layouts operators use.
+const LAYOUTS: &[&str] = &["hosts/", "nixos/hosts/", "machines/", "nixos/machines/"];
+
+/// One host directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct HostDir {
+    /// The host name (the directory's name).
+    pub name: String,
+    /// The directory, with a trailing `/` (`nixos/hosts/vps/`).
+    pub dir: String,
+    /// Its first file, in path order (where findings point).
+    pub first: String,
+    /// How many files it holds.
+    pub files: usize,
+}
+
+/// The host directories of the repository. `declared` are extra parents
+/// (`repository.hostDirs`, repository-relative).
+pub(crate) fn host_dirs(facts: &RepoFacts, declared: &[String]) -> Vec<HostDir> {
+    let mut parents: Vec<String> = LAYOUTS.iter().map(|l| (*l).to_owned()).collect();
+    if let Some(scan) = &facts.flake {
+        parents.extend(scan.host_dirs.iter().map(|d| format!("{}/", d.dir)));
+    }
+    parents.extend(
+        declared
+            .iter()
+            .map(|d| format!("{}/", d.trim_start_matches("./").trim_end_matches('/'))),
+    );
+    parents.sort();
+    parents.dedup();
+    let mut found: BTreeMap<String, HostDir> = BTreeMap::new();
+    for path in &facts.paths {
+        let mut hit = |dir: String, name: &str| {
+            found
+                .entry(dir.clone())
+                .and_modify(|d| d.files += 1)
+                .or_insert_with(|| HostDir {
+                    name: name.to_owned(),
+                    dir,
+                    first: path.clone(),
+                    files: 1,
+                });
+        };
+        for parent in &parents {
+            if let Some((name, _)) = path
+                .strip_prefix(parent.as_str())
+                .and_then(|rest| rest.split_once('/'))
+            {
+                hit(format!("{parent}{name}/"), name);
+            }
+        }
+        // `systems/<arch>/<name>/` (`x86_64-linux`, `aarch64-darwin`, …).
+        if let Some(rest) = path.strip_prefix("systems/")
+            && let Some((arch, rest)) = rest.split_once('/')
+            && (arch.ends_with("-linux") || arch.ends_with("-darwin"))
+            && let Some((name, _)) = rest.split_once('/')
+        {
+            hit(format!("systems/{arch}/{name}/"), name);
+        }
+    }
+    found.into_values().collect()
+}
+
+/// Says so when the flake's hosts cannot be listed and a rule needs them: never
+/// silently off, never "no hosts".
+pub(crate) fn check_flake_known(cx: &mut Checker<'_>) {
+    let Some(scan) = &cx.facts.flake else { return };
+    if scan.too_deep {
+        return; // `repo-file-invalid` already says the flake cannot be read.
+    }
+    let Some((why, (start, end))) = scan.unknown_at() else {
+        return;
+    };
+    let network = cx.network;
+    let managed = network
+        .tailscale
+        .nodes
+        .values()
+        .any(|n| n.role.value.is_managed());
+    let mut off = Vec::new();
+    if !network.retired.is_empty() {
+        off.push("`retired-nixos-config` sees only the hosts found");
+    }
+    if managed {
+        off.push("`tailscale-node-no-host` is off");
+    }
+    if off.is_empty() {
+        return;
+    }
+    let span = cx.span(&Loc {
+        path: crate::facts::FLAKE.into(),
+        start,
+        end,
+    });
+    let found: Vec<&str> = scan.hosts.iter().map(|h| h.name.as_str()).collect();
+    let message = format!(
+        "the flake's NixOS hosts cannot be listed statically: {why}; {}",
+        off.join(", and ")
+    );
+    let d = cx.emit(&rules::FLAKE_HOSTS_UNKNOWN, message, Some(span));
+    if !found.is_empty() {
+        d.notes
+            .push(format!("hosts found so far: {}", crate::list(&found)));
+    }
+    d.help = Some(
+        "write the host names literally (an attrset, or `genAttrs [ \"a\" \"b\" ]`), or declare the host directories in `repository.hostDirs`"
+            .into(),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{RepoFile, RepoInput};
+
+    #[test]
+    fn the_common_layouts_and_declared_ones() {
+        let files = [
+            "hosts/a/default.nix",
+            "nixos/hosts/b/configuration.nix",
+            "nixos/hosts/b/hardware.nix",
+            "machines/c/default.nix",
+            "systems/x86_64-linux/d/default.nix",
+            "systems/README.md",
+            "infra/boxes/e/default.nix",
+            "hosts/README.md",
+        ];
+        let facts = RepoFacts::build(RepoInput {
+            files: files
+                .iter()
+                .map(|p| RepoFile {
+                    path: (*p).into(),
+                    text: Some(String::new()),
+                })
+                .collect(),
+            ..RepoInput::default()
+        });
+        let dirs = host_dirs(&facts, &["./infra/boxes/".into()]);
+        let names: Vec<(&str, &str, usize)> = dirs
+            .iter()
+            .map(|d| (d.name.as_str(), d.dir.as_str(), d.files))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("a", "hosts/a/", 1),
+                ("e", "infra/boxes/e/", 1),
+                ("c", "machines/c/", 1),
+                ("b", "nixos/hosts/b/", 2),
+                ("d", "systems/x86_64-linux/d/", 1),
+            ]
+        );
+    }
+}
