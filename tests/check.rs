@@ -481,10 +481,10 @@ fn human_output_snapshot() {
     let run = multi().run(&["check"]);
     run.expect_code(1);
     let out = run.stdout();
-    assert!(
-        out.trim_end().ends_with("error: 4 errors, 1 warning"),
-        "{out}"
-    );
+    // One closing line: the counts, then each rule's.
+    let last = out.trim_end().lines().last().unwrap_or_default();
+    assert!(last.starts_with("error: 4 errors, 1 warning ("), "{out}");
+    assert!(last.contains("retired-recipient 1"), "{out}");
     insta::assert_snapshot!("check_human", out);
 }
 
@@ -774,4 +774,23 @@ fn explain_suggests_the_rule_meant_by_a_typo() {
         "{}",
         run.stderr()
     );
+}
+
+#[test]
+fn build_and_diff_sum_up_warnings_in_one_line() {
+    let repo = fixture("retired-mention");
+    for command in ["build", "diff"] {
+        let run = repo.run(&[command]);
+        let err = run.stderr();
+        assert!(
+            err.contains(
+                "warning: 1 warning (retired-mention 1): `avalanche-net check` shows them"
+            ),
+            "`{command}`: {err}"
+        );
+        assert!(
+            !err.contains("-->"),
+            "`{command}` re-printed the warnings: {err}"
+        );
+    }
 }

@@ -95,8 +95,11 @@ pub(super) fn render(ctx: &Context, wire: bool, purpose: Purpose) -> anyhow::Res
         eprintln!(
             "warning: `avalanche-net check` finds {errors} error{plural} (run it to see them); {what} anyway, but `build` into the repository refuses until they are fixed"
         );
-    } else if !diagnostics.is_empty() && !ctx.global.quiet {
-        ctx.print_diagnostics(&diagnostics, &sources); // warnings only
+    } else if !ctx.global.quiet
+        && let Some(line) = avalanche_diag::warnings_line(&diagnostics)
+    {
+        // Warnings are `check`'s to show: one line here, not the whole report again.
+        eprintln!("{line}");
     }
     match rendered {
         Ok(plan) => {
@@ -167,8 +170,17 @@ fn refuse(
     stage: Stage,
     purpose: Purpose,
 ) -> Rendered {
-    ctx.print_diagnostics(diagnostics, sources);
-    let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+    // The errors that stop the build; the warnings only as a count.
+    let errors_only: Vec<Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .cloned()
+        .collect();
+    ctx.print_diagnostics(&errors_only, sources);
+    if let Some(line) = avalanche_diag::warnings_line(diagnostics) {
+        eprintln!("{line}");
+    }
+    let errors = errors_only.len();
     let unreadable = stage == Stage::Declarations
         && diagnostics
             .iter()

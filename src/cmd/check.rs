@@ -97,6 +97,10 @@ fn skipped_note(skipped: &[Skipped], verbose: bool) -> Option<String> {
     Some(avalanche_diag::escape_controls(&note).into_owned())
 }
 
+/// How many findings of one rule in one file the human report shows in full
+/// before summing up the rest in one line (`--verbose` shows them all).
+const HUMAN_CAP: usize = 3;
+
 pub fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut sources = SourceMap::default();
     let listing = FileList::start(&ctx.repo, &ctx.network_file());
@@ -144,9 +148,19 @@ pub fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<ExitCode> {
     } else {
         diagnostics.clone()
     };
-    out.write_all(avalanche_diag::render(format, &shown, &sources, options).as_bytes())?;
+    let report = match format {
+        // Grouped by rule and file, repeats capped (all of them with `--verbose`).
+        Format::Human => avalanche_diag::render_grouped(
+            &shown,
+            &sources,
+            options,
+            if ctx.global.verbose { 0 } else { HUMAN_CAP },
+        ),
+        _ => avalanche_diag::render(format, &shown, &sources, options),
+    };
+    out.write_all(report.as_bytes())?;
     if format == Format::Human && !(ctx.global.quiet && shown.is_empty()) {
-        writeln!(out, "{}", avalanche_diag::summary(&diagnostics))?;
+        writeln!(out, "{}", avalanche_diag::summary_by_rule(&diagnostics))?;
     }
     if let Some(note) = skipped_note(&skipped, ctx.global.verbose)
         && !ctx.global.quiet

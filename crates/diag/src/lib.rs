@@ -26,7 +26,10 @@ mod source;
 
 pub use redact::{escape_controls, is_unprintable, redact_secrets};
 
-pub use render::{Format, RenderOptions, render, render_human, render_json, render_sarif, summary};
+pub use render::{
+    Format, RenderOptions, render, render_grouped, render_human, render_json, render_sarif,
+    summary, summary_by_rule, warnings_line,
+};
 pub use source::{FileId, SourceMap, Span};
 
 /// How bad a finding is.
@@ -36,6 +39,9 @@ pub enum Severity {
     Error,
     /// Reported, does not change the exit code.
     Warning,
+    /// Context worth knowing, not a problem: e.g. a retired host named in a
+    /// migration plan on purpose. Does not change the exit code.
+    Note,
 }
 
 impl Severity {
@@ -44,6 +50,7 @@ impl Severity {
         match self {
             Severity::Error => "error",
             Severity::Warning => "warning",
+            Severity::Note => "note",
         }
     }
 }

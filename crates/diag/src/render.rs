@@ -41,20 +41,85 @@ pub fn render(
 }
 
 /// The closing line of a human report: `error: 2 errors, 1 warning`,
-/// `warning: 1 warning`, or `no errors or warnings`.
+/// `warning: 1 warning`, `no errors or warnings, 3 notes`, or `no errors or warnings`.
 pub fn summary(diagnostics: &[Diagnostic]) -> String {
-    let errors = diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Error)
-        .count();
-    let warnings = diagnostics.len() - errors;
+    let (errors, warnings, notes) = counts(diagnostics);
     let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
-    match (errors, warnings) {
+    let mut line = match (errors, warnings) {
         (0, 0) => "no errors or warnings".to_owned(),
         (0, w) => format!("warning: {}", count(w, "warning")),
         (e, 0) => format!("error: {}", count(e, "error")),
         (e, w) => format!("error: {}, {}", count(e, "error"), count(w, "warning")),
+    };
+    if notes > 0 {
+        let _ = write!(line, ", {}", count(notes, "note"));
     }
+    line
+}
+
+fn counts(diagnostics: &[Diagnostic]) -> (usize, usize, usize) {
+    let of = |s: Severity| diagnostics.iter().filter(|d| d.severity == s).count();
+    (
+        of(Severity::Error),
+        of(Severity::Warning),
+        of(Severity::Note),
+    )
+}
+
+/// Findings per rule, most severe rules first, then by count: `a 3, b 1`.
+fn per_rule(diagnostics: &[&Diagnostic]) -> String {
+    let mut rules: Vec<(Severity, &str, usize)> = Vec::new();
+    for d in diagnostics {
+        match rules.iter_mut().find(|(_, r, _)| *r == d.rule) {
+            Some(entry) => {
+                entry.2 += 1;
+                entry.0 = entry.0.min(d.severity);
+            }
+            None => rules.push((d.severity, &d.rule, 1)),
+        }
+    }
+    rules.sort_by(|a, b| a.0.cmp(&b.0).then(b.2.cmp(&a.2)).then(a.1.cmp(b.1)));
+    rules
+        .iter()
+        .map(|(_, rule, n)| format!("{rule} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// [`summary`] followed by the count of each rule: the one closing line of
+/// `check`'s human report (`error: 2 errors, 1 warning (a 2, b 1)`).
+pub fn summary_by_rule(diagnostics: &[Diagnostic]) -> String {
+    let mut line = summary(diagnostics);
+    if !diagnostics.is_empty() {
+        let all: Vec<&Diagnostic> = diagnostics.iter().collect();
+        let _ = write!(line, " ({})", per_rule(&all));
+    }
+    line
+}
+
+/// One line for a command that is not `check` (`build`, `diff`, `status`): how
+/// many warnings and notes there are and where to see them, instead of printing
+/// them again. `None` when there is none.
+pub fn warnings_line(diagnostics: &[Diagnostic]) -> Option<String> {
+    let shown: Vec<&Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| d.severity != Severity::Error)
+        .collect();
+    if shown.is_empty() {
+        return None;
+    }
+    let (_, warnings, notes) = counts(diagnostics);
+    let count = |n: usize, what: &str| format!("{n} {what}{}", if n == 1 { "" } else { "s" });
+    let what = match (warnings, notes) {
+        (0, n) => count(n, "note"),
+        (w, 0) => count(w, "warning"),
+        (w, n) => format!("{}, {}", count(w, "warning"), count(n, "note")),
+    };
+    let level = if warnings > 0 { "warning" } else { "note" };
+    Some(format!(
+        "{level}: {what} ({}): `avalanche-net check` shows them",
+        per_rule(&shown)
+    ))
 }
 
 /// The diagnostics in report order: by file (first-seen order), by position within
@@ -135,6 +200,7 @@ fn severity_color(severity: Severity) -> &'static str {
     match severity {
         Severity::Error => RED,
         Severity::Warning => YELLOW,
+        Severity::Note => BLUE,
     }
 }
 
@@ -154,6 +220,92 @@ pub fn render_human(
         });
         write_human(&mut out, &d, sources, &paint);
         out.push('\n');
+    }
+    out
+}
+
+/// `check`'s report: findings grouped by severity, then rule, then file (in
+/// source order within), each group of one rule in one file capped at `cap`
+/// findings shown in full, the rest summed up in one line with their line
+/// numbers. `cap == 0` shows everything. The closing line is [`summary_by_rule`].
+pub fn render_grouped(
+    diagnostics: &[Diagnostic],
+    sources: &SourceMap,
+    options: RenderOptions,
+    cap: usize,
+) -> String {
+    let paint = Paint { on: options.color };
+    let mut out = String::new();
+    let mut order = ordered(diagnostics);
+    // Stable: within one (severity, rule, file) the source order stays.
+    let file_key = |d: &Diagnostic| d.span.map(|s| display_path(sources, s.file));
+    order.sort_by(|a, b| {
+        a.severity
+            .cmp(&b.severity)
+            .then_with(|| a.rule.cmp(&b.rule))
+            .then_with(|| match (file_key(a), file_key(b)) {
+                (Some(x), Some(y)) => x.cmp(&y),
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (None, None) => std::cmp::Ordering::Equal,
+            })
+    });
+    let mut i = 0;
+    while i < order.len() {
+        let d = order[i];
+        let key = (d.severity, &d.rule, d.span.map(|s| s.file));
+        let mut j = i;
+        while j < order.len()
+            && (
+                order[j].severity,
+                &order[j].rule,
+                order[j].span.map(|s| s.file),
+            ) == key
+        {
+            j += 1;
+        }
+        let group = &order[i..j];
+        let shown = if cap == 0 {
+            group.len()
+        } else {
+            group.len().min(cap)
+        };
+        for d in &group[..shown] {
+            write_human(&mut out, d, sources, &paint);
+            out.push('\n');
+        }
+        if shown < group.len() {
+            let rest = &group[shown..];
+            let lines: Vec<String> = rest
+                .iter()
+                .filter_map(|d| d.span.map(|s| sources.line_col(s).0.to_string()))
+                .take(12)
+                .collect();
+            let more = if rest.len() > lines.len() {
+                ", …"
+            } else {
+                ""
+            };
+            let place = match d.span {
+                Some(s) => format!(" in {}", display_path(sources, s.file)),
+                None => String::new(),
+            };
+            let at = if lines.is_empty() {
+                String::new()
+            } else {
+                format!(" (lines {}{more})", lines.join(", "))
+            };
+            let _ = writeln!(
+                out,
+                "{}: {} more{place}{at}; `--format json` lists every finding\n",
+                paint.paint(
+                    severity_color(d.severity),
+                    &format!("{}[{}]", d.severity.as_str(), d.rule)
+                ),
+                rest.len(),
+            );
+        }
+        i = j;
     }
     out
 }
@@ -535,6 +687,7 @@ pub fn render_sarif(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
             let level = match d.severity {
                 Severity::Error => "error",
                 Severity::Warning => "warning",
+                Severity::Note => "note",
             };
             let mut result = json!({
                 "ruleId": d.rule,

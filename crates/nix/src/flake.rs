@@ -380,8 +380,7 @@ fn resolve_list_of_hosts(list: &ast::Expr, depth: usize, scan: &mut FlakeScan) {
                     ast::Expr::AttrSet(set) => {
                         let name = set.attrpath_values().find_map(|apv| {
                             let attrs: Vec<ast::Attr> = apv.attrpath()?.attrs().collect();
-                            if attrs.len() == 1 && attr_name(&attrs[0]).as_deref() == Some("name")
-                            {
+                            if attrs.len() == 1 && attr_name(&attrs[0]).as_deref() == Some("name") {
                                 string_literal(&apv.value()?)
                             } else {
                                 None
@@ -627,7 +626,10 @@ mod tests {
 }"#;
         let scan = scan_flake(text);
         assert_eq!(
-            scan.hosts.iter().map(|h| h.name.as_str()).collect::<Vec<_>>(),
+            scan.hosts
+                .iter()
+                .map(|h| h.name.as_str())
+                .collect::<Vec<_>>(),
             ["chipmunk", "hawk", "owl", "eagle", "lynx", "fox"]
         );
         assert!(scan.complete(), "{:?}", scan.unknown_at());

@@ -244,3 +244,58 @@ fn an_age_secret_key_in_a_snippet_is_masked() {
     // The carets still cover the whole (masked) key.
     assert!(out.contains(&"^".repeat(key.len())), "{out}");
 }
+
+/// Many findings of one rule in one file: three in full, the rest in one line
+/// with their line numbers; the closing line counts every rule.
+#[test]
+fn grouped_report_caps_repeats_and_counts_rules() {
+    let mut sources = SourceMap::default();
+    let text: String = (1..=8).map(|i| format!("line {i} vps\n")).collect();
+    let file = sources.add("a.nix", text.clone());
+    let other = sources.add("b.md", "vps\n");
+    let mut all: Vec<Diagnostic> = (0..8)
+        .map(|i| {
+            let start = i * "line 1 vps\n".len() + 7;
+            Diagnostic::warning("mention", format!("m{i}")).with_span(sources.span(
+                file,
+                start,
+                start + 3,
+            ))
+        })
+        .collect();
+    all.push(Diagnostic::new("history", Severity::Note, "n").with_span(sources.span(other, 0, 3)));
+    all.push(Diagnostic::error("bad", "e").with_span(sources.span(file, 0, 4)));
+    let out = render_grouped(&all, &sources, RenderOptions::default(), 3);
+    let headers: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("error[") || l.starts_with("warning[") || l.starts_with("note["))
+        .collect();
+    assert_eq!(
+        headers,
+        [
+            "error[bad]: e",
+            "warning[mention]: m0",
+            "warning[mention]: m1",
+            "warning[mention]: m2",
+            "warning[mention]: 5 more in a.nix (lines 4, 5, 6, 7, 8); `--format json` lists every finding",
+            "note[history]: n",
+        ]
+    );
+    assert_eq!(
+        render_grouped(&all, &sources, RenderOptions::default(), 0)
+            .matches("warning[mention]: m")
+            .count(),
+        8
+    );
+    assert_eq!(
+        summary_by_rule(&all),
+        "error: 1 error, 8 warnings, 1 note (bad 1, mention 8, history 1)"
+    );
+    assert_eq!(
+        warnings_line(&all).as_deref(),
+        Some(
+            "warning: 8 warnings, 1 note (mention 8, history 1): `avalanche-net check` shows them"
+        )
+    );
+    assert_eq!(warnings_line(&all[9..]), None);
+}
