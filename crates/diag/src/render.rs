@@ -215,13 +215,17 @@ pub fn render_human(
     let paint = Paint { on: options.color };
     let mut out = String::new();
     for d in ordered(diagnostics) {
-        let d = printable(d, |text| {
-            crate::escape_controls(&crate::redact_secrets(text)).into_owned()
-        });
-        write_human(&mut out, &d, sources, &paint);
+        write_human(&mut out, &for_terminal(d), sources, &paint);
         out.push('\n');
     }
     out
+}
+
+/// Key material masked, control characters escaped: what a terminal may show.
+fn for_terminal(d: &Diagnostic) -> Diagnostic {
+    printable(d, |text| {
+        crate::escape_controls(&crate::redact_secrets(text)).into_owned()
+    })
 }
 
 /// `check`'s report: findings grouped by severity, then rule, then file (in
@@ -271,7 +275,7 @@ pub fn render_grouped(
             group.len().min(cap)
         };
         for d in &group[..shown] {
-            write_human(&mut out, d, sources, &paint);
+            write_human(&mut out, &for_terminal(d), sources, &paint);
             out.push('\n');
         }
         if shown < group.len() {

@@ -206,7 +206,13 @@ fn scan_inherit(inherit: &ast::Inherit, scan: &mut FlakeScan) {
             continue;
         }
         scan.mentions_configurations = true;
-        if is_let_binding_node(syntax(inherit)) {
+        // `inherit (self) nixosConfigurations;` reads the flake's own output (to pass
+        // it to a check): a use, not a definition.
+        let from_self = inherit
+            .from()
+            .and_then(|f| f.expr())
+            .is_some_and(|e| syntax(&e).text() == "self");
+        if from_self || is_let_binding_node(syntax(inherit)) {
             continue;
         }
         if inherit.from().is_some() {
@@ -648,6 +654,13 @@ mod tests {
         let scan = scan_flake(dir);
         assert!(scan.complete(), "{:?}", scan.unknown_at());
         assert_eq!(scan.host_dirs[0].dir, "nixos/hosts");
+    }
+
+    #[test]
+    fn inheriting_the_flakes_own_configurations_is_a_use() {
+        let text = "{ outputs = { self }: { nixosConfigurations.a = 1; checks = mk { inherit (self) nixosConfigurations; }; }; }";
+        assert!(scan_flake(text).complete());
+        assert!(!scan_flake("{ outputs = i: { inherit (i.x) nixosConfigurations; }; }").complete());
     }
 
     #[test]
