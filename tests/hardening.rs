@@ -529,3 +529,171 @@ fn a_closed_pipe_keeps_the_exit_code_of_the_findings() {
     let (code, err) = run_without_reader(&repo, &["eval"], false);
     assert_eq!(code, 0, "eval | true: {err}");
 }
+
+/// Strings the YAML emitter must carry exactly through YAML 1.1 readers.
+const TRICKY_STRINGS: &[&str] = &[
+    "2001-12-14t21:59:43.10-05:00",
+    "2001-12-14T21:59:43.10Z",
+    "2001-12-14 21:59:43.10 -5",
+    "2001-12-14",
+    "2002-1-2",
+    "a\u{7f}b",
+    "c1 \u{80}\u{85}\u{9f} end",
+    "nonchars \u{fffe}\u{ffff}",
+    "\u{feff}bom",
+    "on",
+    "No",
+    "~",
+    "null",
+    "0x1F",
+    "0o17",
+    "1_000",
+    "1:20",
+    "1e3",
+    ".inf",
+    "-.5",
+    "=",
+    "<<",
+    "@at",
+    "!tag",
+    "&anchor",
+    "*alias",
+    "? key",
+    "| block",
+    "> fold",
+    "%directive",
+    "`tick",
+    "x: y",
+    "x #y",
+    " lead",
+    "trail ",
+    "multi\nline\n",
+    "tab\there",
+    "quote \" and \\ backslash",
+    "é ü 😀",
+];
+
+/// Issue 20 items 13 and 14: the emitter's output reads back exactly with PyYAML
+/// (a YAML 1.1 reader) and through `kubectl kustomize`: DEL, C1 controls,
+/// U+FFFE/U+FFFF escaped, every timestamp form quoted.
+#[test]
+fn generated_yaml_round_trips_through_pyyaml_and_kustomize() {
+    use avalanche_render::node::Node;
+    use std::borrow::Cow;
+    let (Some(python), Some(kubectl)) = (support::oracle("python3"), support::oracle("kubectl"))
+    else {
+        return;
+    };
+    let has_yaml = Command::new(&python)
+        .args(["-c", "import yaml"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has_yaml {
+        assert!(
+            !support::oracles_required(),
+            "PyYAML is not installed (python3-yaml; .ci/run installs it), and AVALANCHE_REQUIRE_ORACLES=1"
+        );
+        eprintln!("SKIPPED: PyYAML is not installed");
+        return;
+    }
+    let data: Vec<(Cow<str>, Node)> = TRICKY_STRINGS
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (Cow::Owned(format!("k{i}")), Node::from(*s)))
+        .collect();
+    let config_map = Node::Map(vec![
+        ("apiVersion".into(), "v1".into()),
+        ("kind".into(), "ConfigMap".into()),
+        (
+            "metadata".into(),
+            Node::Map(vec![("name".into(), "tricky".into())]),
+        ),
+        ("data".into(), Node::Map(data)),
+    ]);
+    let yaml = avalanche_render::yaml::to_string(&config_map);
+    let want = config_map.to_json();
+
+    let load = |text: &str| -> serde_json::Value {
+        let mut child = Command::new(&python)
+            .args([
+                "-c",
+                "import sys, json, yaml; json.dump(yaml.safe_load(sys.stdin.buffer), sys.stdout)",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3");
+        use std::io::Write as _;
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("writing");
+        let out = child.wait_with_output().expect("python3");
+        assert!(
+            out.status.success(),
+            "PyYAML rejects:\n{}\n{text}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON from python")
+    };
+    assert_eq!(
+        load(&yaml),
+        want,
+        "PyYAML reads back something else:\n{yaml}"
+    );
+
+    // kustomize re-emits values raw and then refuses DEL, C1 controls and
+    // U+FFFE/U+FFFF however they were escaped: such values cannot pass through it
+    // at all, which is why declarations may not hold them (model-control-char).
+    // Every other string must come out of it unchanged.
+    let carried: Vec<(Cow<str>, Node)> = TRICKY_STRINGS
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            !s.chars().any(|c| {
+                matches!(c, '\u{7f}' | '\u{80}'..='\u{84}' | '\u{86}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
+            })
+        })
+        .map(|(i, s)| (Cow::Owned(format!("k{i}")), Node::from(*s)))
+        .collect();
+    assert!(carried.len() + 3 == TRICKY_STRINGS.len());
+    let config_map = Node::Map(vec![
+        ("apiVersion".into(), "v1".into()),
+        ("kind".into(), "ConfigMap".into()),
+        (
+            "metadata".into(),
+            Node::Map(vec![("name".into(), "tricky".into())]),
+        ),
+        ("data".into(), Node::Map(carried)),
+    ]);
+    let yaml = avalanche_render::yaml::to_string(&config_map);
+    let want = config_map.to_json();
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("cm.yaml"), &yaml).expect("write");
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - cm.yaml\n",
+    )
+    .expect("write");
+    let out = Command::new(&kubectl)
+        .arg("kustomize")
+        .arg(dir.path())
+        .output()
+        .expect("kubectl kustomize");
+    assert!(
+        out.status.success(),
+        "kustomize rejects:\n{}\n{yaml}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // kustomize writes `=` plain, which PyYAML cannot construct (YAML 1.1's
+    // value tag): its output is read with a YAML 1.2 reader.
+    let built: serde_json::Value =
+        serde_norway::from_slice(&out.stdout).expect("kustomize's output parses");
+    assert_eq!(
+        built["data"], want["data"],
+        "kustomize changed a value:\n{yaml}"
+    );
+}

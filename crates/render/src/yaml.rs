@@ -230,38 +230,57 @@ fn push_scalar_str(out: &mut String, plain: &mut Verdicts, s: &str) {
     }
 }
 
-/// `s` as a JSON string (which is a valid YAML double-quoted scalar), escaped
-/// exactly as `serde_json` escapes it: `\"`, `\\`, the short escapes for
-/// backspace, tab, newline, form feed and carriage return, `\u00xx` (lower-case
-/// hex) for the other C0 controls; everything else, DEL and non-ASCII included,
+/// `s` as a YAML double-quoted scalar, in JSON's syntax (`\"`, `\\`, the short
+/// escapes for backspace, tab, newline, form feed and carriage return, `\u00xx`
+/// in lower-case hex for the other C0 controls, as `serde_json` writes them), and
+/// also `\u` escapes for what YAML does not allow verbatim although JSON does:
+/// DEL, the C1 controls (U+0080 to U+009F) and the noncharacters U+FFFE and
+/// U+FFFF (PyYAML and kustomize reject a file holding them raw). Everything else
 /// verbatim.
 fn push_quoted(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    let hex4 = |out: &mut String, code: u32| {
+        out.push_str("\\u");
+        for shift in [12, 8, 4, 0] {
+            out.push(char::from(HEX[((code >> shift) & 0xf) as usize]));
+        }
+    };
     out.reserve(s.len() + 2);
     out.push('"');
+    let bytes = s.as_bytes();
     let mut verbatim = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let short = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            0x08 => "\\b",
-            b'\t' => "\\t",
-            b'\n' => "\\n",
-            0x0c => "\\f",
-            b'\r' => "\\r",
-            0x00..=0x1f => "",
-            _ => continue,
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // In UTF-8, `C2 80`..`C2 9F` are the C1 controls and `EF BF BE`/`EF BF BF`
+        // U+FFFE/U+FFFF; `C2` and `EF` only ever start a character, so `i` and the
+        // end of the sequence are char boundaries.
+        let (len, code) = match b {
+            b'"' | b'\\' | 0x00..=0x1f | 0x7f => (1, u32::from(b)),
+            0xc2 if matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => (2, u32::from(bytes[i + 1])),
+            0xef if bytes.get(i + 1) == Some(&0xbf)
+                && matches!(bytes.get(i + 2), Some(0xbe | 0xbf)) =>
+            {
+                (3, 0xfffe + u32::from(bytes[i + 2] - 0xbe))
+            }
+            _ => {
+                i += 1;
+                continue;
+            }
         };
-        // `b` is ASCII, so `i` and `i + 1` are char boundaries.
         out.push_str(&s[verbatim..i]);
-        verbatim = i + 1;
-        if short.is_empty() {
-            out.push_str("\\u00");
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xf)]));
-        } else {
-            out.push_str(short);
+        match code {
+            0x22 => out.push_str("\\\""),
+            0x5c => out.push_str("\\\\"),
+            0x08 => out.push_str("\\b"),
+            0x09 => out.push_str("\\t"),
+            0x0a => out.push_str("\\n"),
+            0x0c => out.push_str("\\f"),
+            0x0d => out.push_str("\\r"),
+            code => hex4(out, code),
         }
+        i += len;
+        verbatim = i;
     }
     out.push_str(&s[verbatim..]);
     out.push('"');
@@ -329,6 +348,12 @@ fn is_plain_safe(s: &str) -> bool {
     let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
         return false;
     };
+    // Every YAML 1.1 timestamp form starts `YYYY-` (`2001-12-14t21:59:43.10-05:00`,
+    // `2001-12-14 21:59:43.10 -5`): YAML 1.1 readers such as kustomize would turn
+    // it into a time, so it is quoted.
+    if bytes.len() >= 5 && bytes[..4].iter().all(u8::is_ascii_digit) && bytes[4] == b'-' {
+        return false;
+    }
     if !(first.is_ascii_alphanumeric() || matches!(first, b'/' | b'_' | b'$'))
         || matches!(last, b' ' | b':')
         || (bytes.len() <= 5 && is_reserved(s))
@@ -562,14 +587,21 @@ mod tests {
             .map(|c| format!("a{c}b{c}"))
             .collect();
         cases.extend(["".to_owned(), "\"\\".to_owned(), "é\u{1}ü\n".to_owned()]);
+        cases.extend(["\u{7f}\u{80}\u{9f}\u{fffe}\u{ffff}\u{fffd}".to_owned()]);
         for s in &cases {
             let mut out = String::new();
             push_quoted(&mut out, s);
-            assert_eq!(
-                out,
-                serde_json::Value::from(s.as_str()).to_string(),
-                "{s:?}"
-            );
+            // JSON's escaping, plus what YAML does not allow verbatim.
+            let mut want = String::new();
+            for c in serde_json::Value::from(s.as_str()).to_string().chars() {
+                match c {
+                    '\u{7f}' | '\u{80}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}' => {
+                        want.push_str(&format!("\\u{:04x}", u32::from(c)));
+                    }
+                    c => want.push(c),
+                }
+            }
+            assert_eq!(out, want, "{s:?}");
         }
     }
 
@@ -585,7 +617,8 @@ mod tests {
     #[test]
     fn round_trips_through_a_yaml_parser() {
         let doc = node!({
-            "on": ["off", "yes", "-x", "- x", "a: b", "#c", "1e3", "0x1F", "2001-12-14", "x #y", "tab\there", "é"],
+            "on": ["off", "yes", "-x", "- x", "a: b", "#c", "1e3", "0x1F", "2001-12-14", "x #y", "tab\there", "é",
+                   "2001-12-14t21:59:43.10-05:00", "2001-12-14 21:59:43.10 -5", "2002-12-14", "a\u{7f}\u{85}\u{9f}\u{fffe}\u{ffff}b"],
             "multi": "line1\n\nline3\n\n",
             "lead": " leading space\nsecond",
             "nested": [[{"a": null, "b": true, "c": (-1), "d": {}}]],
