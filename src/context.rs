@@ -148,11 +148,21 @@ impl Context {
     /// that runs the repository's code, and is only for an explicit `--eval nix`).
     /// A note on stderr (even with `--quiet`) says that real Nix was used, and why.
     pub fn evaluate(&self, file: &Path, sources: &mut SourceMap) -> Result<Value, Vec<Diagnostic>> {
+        self.evaluate_keeping(file, sources, avalanche_nix::keep_all)
+    }
+
+    /// [`Context::evaluate`]; the static reader forces only what `keep` wants.
+    fn evaluate_keeping(
+        &self,
+        file: &Path,
+        sources: &mut SourceMap,
+        keep: avalanche_nix::Keep,
+    ) -> Result<Value, Vec<Diagnostic>> {
         match self.global.eval {
-            EvalMode::Static => avalanche_nix::read_file(file, sources),
+            EvalMode::Static => avalanche_nix::read_file_keeping(file, sources, keep),
             EvalMode::Nix => avalanche_nix::eval_with_nix(file).map_err(|d| vec![d]),
             EvalMode::Auto => {
-                let diagnostics = match avalanche_nix::read_file(file, sources) {
+                let diagnostics = match avalanche_nix::read_file_keeping(file, sources, keep) {
                     Ok(value) => return Ok(value),
                     Err(diagnostics) => diagnostics,
                 };
@@ -204,7 +214,8 @@ impl Context {
             return Err(vec![missing]);
         }
         let file = self.network_file();
-        let value = self.evaluate(&file, sources)?;
+        // What decoding rejects unread (unknown attributes) is not evaluated.
+        let value = self.evaluate_keeping(&file, sources, avalanche_model::decodes)?;
         match avalanche_model::decode_in(&value, &self.declarations_dir()) {
             (Some(mut network), diagnostics) => {
                 crate::wire::detect_register_in(&self.repo, &mut network);

@@ -697,3 +697,61 @@ fn generated_yaml_round_trips_through_pyyaml_and_kustomize() {
         "kustomize changed a value:\n{yaml}"
     );
 }
+
+/// Issue 20 item 7: an 8 KB declarations file hiding a shared nested-set bomb under
+/// an unknown attribute: `check` reports the unknown attribute without evaluating
+/// it (in seconds, not the OOM killer); `eval`, which must print everything,
+/// stops at the evaluation budget with a located error.
+#[test]
+fn an_evaluation_bomb_under_an_unknown_attribute_is_not_evaluated() {
+    let repo = TempRepo::bundled();
+    let mut bomb = String::from("let\n  a0 = { s = \"payload\"; };\n");
+    for i in 1..=60 {
+        bomb.push_str(&format!(
+            "  a{i} = {{ x = a{}; y = a{}; }};\n",
+            i - 1,
+            i - 1
+        ));
+    }
+    let network = repo.read("nix/network.nix");
+    let body = network.trim_start_matches(|c| c != '{');
+    let text = format!(
+        "{bomb}in\n{}",
+        body.replacen("    egress = {", "    egress = {\n      bogus = a60;", 1)
+    );
+    repo.write("nix/network.nix", &text);
+    let started = Instant::now();
+    let (code, out, err) = run_bounded(
+        &repo,
+        &["check", "--format", "json", "--eval", "static"],
+        &[],
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "slow: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    let findings: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let unknown = findings
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|f| f["rule"] == "model-unknown-attribute")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        unknown["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("bogus")),
+        "{unknown}"
+    );
+    assert_eq!(unknown["file"], "nix/network.nix");
+
+    let (code, out, err) = run_bounded(&repo, &["eval", "--eval", "static"], &[]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("nix-too-large")
+            && err.contains("while evaluating `avalanche.network.egress.bogus"),
+        "{err}"
+    );
+}

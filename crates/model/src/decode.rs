@@ -26,6 +26,40 @@ pub fn decode(value: &Value) -> (Option<Network>, Vec<Diagnostic>) {
     decode_in(value, ".")
 }
 
+/// Whether [`decode`] reads the value at `path` (attribute names from the root of
+/// the declarations, in either form: `{ avalanche.network = …; }` or the bare
+/// network): the [`avalanche_nix::Keep`] that spares the reader from evaluating
+/// what decoding rejects unread, an unknown attribute (issue: an evaluation bomb
+/// hidden under one). Levels it does not know to restrict are kept.
+pub fn decodes(path: &[String]) -> bool {
+    let path: Vec<&str> = path.iter().map(String::as_str).collect();
+    let rest: &[&str] = match path.as_slice() {
+        ["avalanche"] | ["avalanche", "network"] => return true,
+        ["avalanche", "network", rest @ ..] => rest,
+        ["avalanche", ..] => return false,
+        rest => rest,
+    };
+    let within = |key: &str, keys: &[&str]| keys.contains(&key);
+    match rest {
+        [] => true,
+        [section, ..] if !within(section, NETWORK_KEYS) => false,
+        ["retired", _, key, ..] => within(key, RETIRED_KEYS),
+        ["tailscale", key, ..] if !within(key, TAILSCALE_KEYS) => false,
+        ["tailscale", "nodes", _, key, ..] => within(key, NODE_KEYS),
+        ["egress", key, ..] if !within(key, EGRESS_KEYS) => false,
+        ["egress", "providers", _, key, ..] => within(key, PROVIDER_KEYS),
+        ["egress", "proxies", _, key, ..] => within(key, PROXY_KEYS),
+        ["egress", "sidecars", _, key, ..] => within(key, SIDECAR_KEYS),
+        ["egress", "clients", _, key, ..] => within(key, CLIENT_KEYS),
+        ["secrets", _, key, ..] => within(key, SECRET_KEYS),
+        ["kubernetes", key, ..] if !within(key, KUBERNETES_KEYS) => false,
+        ["kubernetes", "argocd", key, ..] => within(key, ARGOCD_KEYS),
+        ["kubernetes", "monitoring", key, ..] => within(key, MONITORING_KEYS),
+        ["kubernetes", "verification", key, ..] => within(key, VERIFICATION_KEYS),
+        _ => true,
+    }
+}
+
 /// [`decode`], knowing the repository-relative directory of the declarations file
 /// (`.` for the root): `kubernetes.dir` may not be that directory or inside it
 /// (see [`crate::layout::kubernetes_dir_for`]).

@@ -16,6 +16,6 @@ pub mod layout;
 pub mod names;
 pub mod network;
 
-pub use decode::{decode, decode_in};
+pub use decode::{decode, decode_in, decodes};
 pub use names::{Cidr, Name};
 pub use network::*;

@@ -25,6 +25,12 @@ pub(crate) const MAX_FILE_BYTES: u64 = 16 << 20;
 const MAX_STRING_BYTES: usize = 1 << 20;
 /// A list value:
 const MAX_LIST_ITEMS: usize = 100_000;
+/// The evaluation budget: values in the evaluated result (a value shared by many
+/// attributes counts once per place, as it is copied there: the result of
+/// `let b = { x = a; y = a; }; …` doubles with each level) …
+const MAX_OUTPUT_VALUES: usize = 1_000_000;
+/// … and bytes of its strings.
+const MAX_OUTPUT_BYTES: usize = 64 << 20;
 
 const TOO_LARGE_HELP: &str =
     "the static reader refuses input this large; if it is meant, evaluate with `--eval nix`";
@@ -117,6 +123,13 @@ pub(crate) struct Evaluator {
     stack: Vec<PathBuf>,
     depth: usize,
     deep_stack: Vec<(usize, FileId)>,
+    /// The attribute names from the root to the value being forced deeply.
+    deep_path: Vec<String>,
+    /// Values and string bytes of the result so far (the budget).
+    output_values: usize,
+    output_bytes: usize,
+    /// Which attributes of the result are forced (see [`crate::Keep`]).
+    pub(crate) keep: crate::Keep,
     names: HashMap<PathBuf, PathBuf>,
     /// Set definitions the checker built, by node (each node is evaluated once:
     /// the subset has no functions).
@@ -163,6 +176,10 @@ impl Evaluator {
             stack: Vec::new(),
             depth: 0,
             deep_stack: Vec::new(),
+            deep_path: Vec::new(),
+            output_values: 0,
+            output_bytes: 0,
+            keep: crate::keep_all,
             names: HashMap::new(),
             prebuilt: HashMap::new(),
         }
@@ -996,7 +1013,43 @@ impl Evaluator {
         out
     }
 
+    /// The `nix-too-large` error of an exhausted evaluation budget, at `at`,
+    /// naming the attribute being forced.
+    fn over_budget(&self, what: String, at: Span) -> Errs {
+        let place = if self.deep_path.is_empty() {
+            String::new()
+        } else {
+            format!(" (while evaluating `{}`)", self.deep_path.join("."))
+        };
+        self.too_large_at(format!("{what}{place}"), at)
+            .into_iter()
+            .map(|d| {
+                d.with_note(
+                    "a value used at many places is copied to each of them: sets that refer to one another twice per level double with each level",
+                )
+            })
+            .collect()
+    }
+
     fn deep_inner(&mut self, v: &V) -> R<Value> {
+        self.output_values += 1;
+        if self.output_values > MAX_OUTPUT_VALUES {
+            return Err(self.over_budget(
+                format!("the evaluated value holds more than {MAX_OUTPUT_VALUES} values"),
+                v.span,
+            ));
+        }
+        if let K::Str(s) = &v.k {
+            self.output_bytes += s.len();
+            if self.output_bytes > MAX_OUTPUT_BYTES {
+                return Err(self.over_budget(
+                    format!(
+                        "the evaluated value holds more than {MAX_OUTPUT_BYTES} bytes of strings"
+                    ),
+                    v.span,
+                ));
+            }
+        }
         let kind = match &v.k {
             K::Null => ValueKind::Null,
             K::Bool(b) => ValueKind::Bool(*b),
@@ -1028,8 +1081,18 @@ impl Evaluator {
                 self.deep_stack.push((ptr, v.span.file));
                 let mut out = Vec::with_capacity(map.len());
                 for (name, (name_span, t)) in map.iter() {
-                    let item = self.force(t)?;
-                    let value = self.deep(&item)?;
+                    self.deep_path.push(name.to_string());
+                    let value = if (self.keep)(&self.deep_path) {
+                        let item = self.force(t)?;
+                        self.deep(&item)?
+                    } else {
+                        // Not wanted: never evaluated (see `Keep`).
+                        Value {
+                            kind: ValueKind::Null,
+                            span: Some(*name_span),
+                        }
+                    };
+                    self.deep_path.pop();
                     out.push((
                         name.clone(),
                         Attr {

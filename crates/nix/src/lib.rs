@@ -60,8 +60,29 @@ const EVAL_STACK: usize = 256 * 1024 * 1024;
 /// `sources` (under its path as given, imports relative to it), so diagnostics can
 /// be rendered. On failure, returns every diagnostic found.
 pub fn read_file(path: &Path, sources: &mut SourceMap) -> Result<Value, Vec<Diagnostic>> {
+    read_file_keeping(path, sources, keep_all)
+}
+
+/// Which attributes of the result a reader forces: given the attribute names from
+/// the root of the value to an attribute, whether its value is wanted. An
+/// attribute not wanted keeps its name (and where it is written) but holds `null`
+/// unevaluated: a caller that will reject it anyway (an unknown attribute) does
+/// not pay for evaluating it, however large it would be.
+pub type Keep = fn(&[String]) -> bool;
+
+/// The [`Keep`] that wants everything (what `nix-instantiate --strict` prints).
+pub fn keep_all(_: &[String]) -> bool {
+    true
+}
+
+/// [`read_file`], forcing only what `keep` wants.
+pub fn read_file_keeping(
+    path: &Path,
+    sources: &mut SourceMap,
+    keep: Keep,
+) -> Result<Value, Vec<Diagnostic>> {
     match read_nix_file(path, sources) {
-        Ok(text) => read_source(path, &text, sources),
+        Ok(text) => read_source_keeping(path, &text, sources, keep),
         Err(diagnostic) => Err(vec![diagnostic.with_help(
             "check the path, or pass the declarations file with `--network FILE`",
         )]),
@@ -122,6 +143,16 @@ pub fn read_source(
     text: &str,
     sources: &mut SourceMap,
 ) -> Result<Value, Vec<Diagnostic>> {
+    read_source_keeping(path, text, sources, keep_all)
+}
+
+/// [`read_source`], forcing only what `keep` wants.
+pub fn read_source_keeping(
+    path: &Path,
+    text: &str,
+    sources: &mut SourceMap,
+    keep: Keep,
+) -> Result<Value, Vec<Diagnostic>> {
     // The evaluation runs on its own thread (a large stack for deep but legal input).
     // `sources` goes over to it, once it runs, and comes back with the files read
     // added (each text indexed once), a panic included: it is caught. The thread
@@ -138,6 +169,7 @@ pub fn read_source(
                 return;
             };
             let mut evaluator = eval::Evaluator::new(map);
+            evaluator.keep = keep;
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 evaluator.run(&owned_path, owned_text)
             }));

@@ -179,3 +179,50 @@ fn a_nul_byte_is_refused_at_its_place() {
         assert_eq!(span.start as usize, text.find('\0').expect("NUL"));
     }
 }
+
+/// A set that doubles at each of 60 levels: 8 KB of source, 2^60 values once
+/// evaluated (`let a1 = { x = a0; y = a0; }; …`).
+fn bomb(levels: usize) -> String {
+    let mut text = String::from("let\n  a0 = { s = \"payload\"; };\n");
+    for i in 1..=levels {
+        text.push_str(&format!(
+            "  a{i} = {{ x = a{}; y = a{}; }};\n",
+            i - 1,
+            i - 1
+        ));
+    }
+    text
+}
+
+/// Issue 20 item 7: an evaluation bomb is a located `nix-too-large` error in
+/// bounded time (the evaluation budget), naming the attribute being evaluated;
+/// and a caller that will not read an attribute (an unknown one) does not pay
+/// for evaluating it at all.
+#[test]
+fn an_evaluation_bomb_is_refused_or_never_evaluated() {
+    let text = format!("{}in {{ known = 1; junk = a60; }}\n", bomb(60));
+    let started = std::time::Instant::now();
+    let mut sources = SourceMap::default();
+    let errors = avalanche_nix::read_source(Path::new("n.nix"), &text, &mut sources)
+        .expect_err("over the budget");
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].rule, "nix-too-large");
+    assert!(
+        errors[0].message.contains("(while evaluating `junk."),
+        "{}",
+        errors[0].message
+    );
+    assert!(errors[0].span.is_some(), "not located");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+
+    fn only_known(path: &[String]) -> bool {
+        path.first().is_none_or(|p| p == "known")
+    }
+    let started = std::time::Instant::now();
+    let mut sources = SourceMap::default();
+    let value =
+        avalanche_nix::read_source_keeping(Path::new("n.nix"), &text, &mut sources, only_known)
+            .expect("the bomb is never evaluated");
+    assert_eq!(value.to_json_string(), r#"{"junk":null,"known":1}"#);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}

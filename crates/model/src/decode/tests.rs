@@ -811,3 +811,40 @@ fn values_that_would_break_outputs_are_rejected_where_written() {
         d.rendered()
     );
 }
+
+/// `decodes` keeps every attribute the bundled network sets (decoding through it
+/// gives the same network) and drops unknown ones at each level.
+#[test]
+fn decodes_keeps_what_decoding_reads() {
+    let mut sources = SourceMap::default();
+    let full = avalanche_nix::read_source(FsPath::new("nix/network.nix"), BUNDLED, &mut sources)
+        .expect("bundled");
+    let kept = avalanche_nix::read_source_keeping(
+        FsPath::new("nix/network.nix"),
+        BUNDLED,
+        &mut SourceMap::default(),
+        decodes,
+    )
+    .expect("bundled");
+    assert_eq!(kept.to_json_string(), full.to_json_string());
+    let p = |s: &str| s.split('.').map(str::to_owned).collect::<Vec<_>>();
+    for unknown in [
+        "bogus",
+        "avalanche.bogus",
+        "avalanche.network.bogus",
+        "avalanche.network.egress.bogus",
+        "avalanche.network.egress.proxies.is.bogus",
+        "avalanche.network.kubernetes.argocd.bogus",
+        "avalanche.network.retired.vps.bogus",
+        "egress.clients.bot.bogus",
+    ] {
+        assert!(!decodes(&p(unknown)), "{unknown}");
+    }
+    for known in [
+        "avalanche.network.egress.clients.bot.podLabels.app",
+        "avalanche.network.retired.vps.aliases",
+        "kubernetes.podCIDR",
+    ] {
+        assert!(decodes(&p(known)), "{known}");
+    }
+}
