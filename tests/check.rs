@@ -794,3 +794,35 @@ fn build_and_diff_sum_up_warnings_in_one_line() {
         );
     }
 }
+
+#[test]
+fn helm_templates_are_not_yaml_and_an_operator_chart_dependency_is_found() {
+    let repo = fixture("clean");
+    // A chart of the repository: its templates are Go templates, never `repo-file-invalid`.
+    repo.write(
+        "kubernetes/charts/homepage/Chart.yaml",
+        "apiVersion: v2\nname: homepage\nversion: 0.1.0\n",
+    );
+    repo.write(
+        "kubernetes/charts/homepage/templates/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\n  labels:\n    {{- include \"homepage.labels\" . | nindent 4 }}\n",
+    );
+    repo.commit_all();
+    let all = findings(&repo, 0);
+    assert!(all.is_empty(), "{}", describe(&all));
+    // An umbrella chart that depends on the Tailscale operator installs it.
+    repo.write(
+        "kubernetes/charts/tailnet/Chart.yaml",
+        "apiVersion: v2\nname: tailnet\nversion: 0.1.0\ndependencies:\n  - name: tailscale-operator\n    version: 1.80.0\n    repository: https://pkgs.tailscale.com/helmcharts\n",
+    );
+    repo.commit_all();
+    let all = findings(&repo, 1);
+    assert!(
+        all.iter()
+            .any(|f| f["rule"] == "tailscale-operator-forbidden"
+                && f["file"] == "kubernetes/charts/tailnet/Chart.yaml"
+                && f["line"] == 5),
+        "{}",
+        describe(&all)
+    );
+}

@@ -131,7 +131,8 @@ pub struct KubeDoc {
     pub namespace: Option<String>,
     /// Every `image:` value in the document.
     pub images: Vec<Located>,
-    /// Every Helm chart name (`chart:` values, kustomize `helmCharts[].name`).
+    /// Every Helm chart name (`chart:` values, kustomize `helmCharts[].name`, a
+    /// `Chart.yaml`'s `dependencies[].name`).
     pub charts: Vec<Located>,
     /// `spec.group` of a CustomResourceDefinition.
     pub crd_group: Option<Located>,
@@ -307,6 +308,14 @@ impl PreparedFacts {
             dir => format!("{dir}/"),
         };
         let earlier_problems = facts.problems.len();
+        // Files under `<chart>/templates/` next to a `Chart.yaml` are Go templates,
+        // not YAML, until Helm renders them.
+        let chart_templates: Vec<String> = files
+            .iter()
+            .filter_map(|f| f.path.strip_suffix("Chart.yaml"))
+            .filter(|dir| dir.is_empty() || dir.ends_with('/'))
+            .map(|dir| format!("{dir}templates/"))
+            .collect();
         for file in &files {
             let Some(text) = &file.text else { continue };
             let path = file.path.as_str();
@@ -315,6 +324,7 @@ impl PreparedFacts {
             if path.starts_with(&kube_prefix)
                 && (path.ends_with(".yaml") || path.ends_with(".yml"))
                 && !facts.generated.contains(path)
+                && !chart_templates.iter().any(|t| path.starts_with(t.as_str()))
             {
                 facts.read_kube_file(path, text);
             }
@@ -700,7 +710,8 @@ fn located<V: View>(view: &V, path: &str, node: &V::Node) -> Option<Located> {
     })
 }
 
-/// Collects `image:` and `chart:` values anywhere, and kustomize `helmCharts[].name`.
+/// Collects `image:` and `chart:` values anywhere, kustomize `helmCharts[].name` and
+/// a `Chart.yaml`'s `dependencies[].name`.
 fn walk<V: View>(view: &V, path: &str, node: &V::Node, out: &mut KubeDoc) {
     if let Some(items) = view.items(node) {
         items.iter().for_each(|i| walk(view, path, i, out));
@@ -710,7 +721,12 @@ fn walk<V: View>(view: &V, path: &str, node: &V::Node, out: &mut KubeDoc) {
         match view.scalar(k).as_deref() {
             Some("image") => out.images.extend(located(view, path, v)),
             Some("chart") => out.charts.extend(located(view, path, v)),
-            Some("helmCharts") => {
+            // A chart's own dependencies (`Chart.yaml`): how an operator is often installed.
+            Some("helmCharts") | Some("dependencies")
+                if view.items(v).is_some()
+                    && (view.scalar(k).as_deref() == Some("helmCharts")
+                        || path.ends_with("Chart.yaml")) =>
+            {
                 if let Some(items) = view.items(v) {
                     out.charts.extend(
                         items

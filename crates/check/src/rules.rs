@@ -220,7 +220,8 @@ rules! {
          host in a layout `check` knows (`hosts/`, `nixos/hosts/`, `machines/`, or `repository.hostDirs`).";
     REPO_FILE_INVALID = "repo-file-invalid", Warning,
         "A repository file that `check` reads could not be parsed; its checks are incomplete.",
-        "`flake.nix` with a syntax error, YAML under the Kubernetes directory that does not parse, or a\n\
+        "`flake.nix` with a syntax error, YAML under the Kubernetes directory that does not parse (files under a\n\
+         Helm chart's `templates/`, next to its `Chart.yaml`, are Go templates and are not read), or a\n\
          `tailscale/policy.hujson` that is not HuJSON. The rules that need the file are skipped for it.\n\n\
          Fix: correct the file at the reported line.";
 }
