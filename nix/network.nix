@@ -80,9 +80,18 @@
       # metrics); pin a release so the manifests do not change under you.
       image = "qmcgaw/gluetun:v3.41.3";
 
+      # gluetun opens /dev/net/tun at start and creates it (mknod) when missing:
+      # "host-device" mounts the node's device and adds no capability. "mknod" (the
+      # MKNOD capability) or "privileged" are for nodes or runtimes without it.
+      tunDevice = "host-device";
+      # WireGuard persistent keepalive: without it NAT state on the way to the VPN
+      # server expires and an idle connection (the IRC bot) stops receiving.
+      keepalive = "25s";
+
       # ProtonVPN over WireGuard. Its keys live in the secret of the same name
-      # (`secrets.protonvpn` below). To switch to Mullvad: add
-      # `providers.mullvad = { };`, a `secrets.mullvad`, and point the proxies at it.
+      # (`secrets.protonvpn` below) unless a proxy or sidecar names its own
+      # `credentials`. To switch to Mullvad: add `providers.mullvad = { };`, a
+      # secret per gluetun, and point the proxies at it.
       providers.protonvpn = {
         service = "protonvpn";
         type = "wireguard";
@@ -91,6 +100,8 @@
 
       # One shared proxy per region: Iceland is the primary, the Netherlands the
       # backup. Each serves an HTTP proxy on :8888 and Shadowsocks on :8388.
+      # Every gluetun needs its own WireGuard key (two tunnels with one key break
+      # each other): Iceland uses the provider's `protonvpn`, the Netherlands its own.
       # To add a region: `switzerland = { provider = "protonvpn"; countries = [ "Switzerland" ]; };`
       proxies = {
         iceland = {
@@ -100,6 +111,7 @@
         netherlands = {
           provider = "protonvpn";
           countries = [ "Netherlands" ];
+          credentials = "protonvpn-netherlands";
         };
       };
 
@@ -114,6 +126,8 @@
         countries = [ "Iceland" ];
         portForwarding = true;
         inputPorts = [ 8080 ];
+        # Its own key: a ProtonVPN WireGuard configuration with NAT-PMP enabled.
+        credentials = "protonvpn-qbittorrent";
       };
 
       # The IRC bot goes out through the Iceland proxy with HTTP CONNECT (which
@@ -135,14 +149,34 @@
     # recipients `.sops.yaml` names for their path. Only key names are declared
     # here; the values never enter the repository unencrypted.
 
-    # A Kubernetes Secret (decrypted in the cluster by KSOPS) with the VPN keys
-    # of every gluetun. SHADOWSOCKS_PASSWORD protects the proxies' port 8388.
+    # Kubernetes Secrets (decrypted in the cluster by KSOPS), one per gluetun:
+    # each holds that instance's WireGuard key. SHADOWSOCKS_PASSWORD protects the
+    # proxies' port 8388. The Iceland proxy's (the provider's default):
     secrets.protonvpn = {
       file = "kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml";
       keys = [
         "WIREGUARD_PRIVATE_KEY"
         "WIREGUARD_ADDRESSES"
         "SHADOWSOCKS_PASSWORD"
+      ];
+    };
+
+    # The Netherlands proxy's own key.
+    secrets.protonvpn-netherlands = {
+      file = "kubernetes/base/infra/network/vpn-proxy/secrets-netherlands.sops.yaml";
+      keys = [
+        "WIREGUARD_PRIVATE_KEY"
+        "WIREGUARD_ADDRESSES"
+        "SHADOWSOCKS_PASSWORD"
+      ];
+    };
+
+    # qbittorrent's sidecar's own key (a sidecar serves no Shadowsocks).
+    secrets.protonvpn-qbittorrent = {
+      file = "kubernetes/base/apps/media/qbittorrent/vpn-secrets.sops.yaml";
+      keys = [
+        "WIREGUARD_PRIVATE_KEY"
+        "WIREGUARD_ADDRESSES"
       ];
     };
 
@@ -168,7 +202,7 @@
         repoURL = "https://github.com/OWNER/avalanche.git";
         targetRevision = "main";
       };
-      # ServiceMonitors, alerts and a Grafana dashboard for the proxies.
+      # Alerts (kube-state-metrics) and a Grafana dashboard for the proxies.
       # Set `enable = false;` on a cluster without the Prometheus operator.
       monitoring.enable = true;
     };

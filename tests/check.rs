@@ -348,6 +348,12 @@ fn nixos_hosts_and_machines_layouts_are_host_dirs() {
 // ---------------------------------------------------------------- egress
 
 #[test]
+fn egress_shared_key() {
+    // The sidecar is the second gluetun on the provider's key: reported there.
+    assert_finding("egress-shared-key", "nix/network.nix", 22);
+}
+
+#[test]
 fn egress_unknown_provider() {
     assert_finding("egress-unknown-provider", "nix/network.nix", 21);
 }

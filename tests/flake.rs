@@ -24,7 +24,7 @@
 
 use crate::support::{self, TempRepo};
 use avalanche_model::defaults as d;
-use avalanche_model::{ClientProtocol, HealthCheck, Role, SecretFormat, VpnType};
+use avalanche_model::{ClientProtocol, HealthCheck, Role, SecretFormat, TunDevice, VpnType};
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
@@ -208,6 +208,12 @@ fn rust_options() -> Vec<Opt> {
             Some(Json::Null),
         ),
         o("egress.image", s("str"), Some(json!(d::GLUETUN_IMAGE))),
+        o(
+            "egress.tunDevice",
+            enum_ty(&TunDevice::ALL),
+            Some(json!(d::TUN_DEVICE)),
+        ),
+        o("egress.keepalive", s("duration"), Some(json!(d::KEEPALIVE))),
         o("egress.providers", s("attrsOf(submodule)"), Some(json!({}))),
         o(
             "egress.providers.<name>.service",
@@ -238,9 +244,24 @@ fn rust_options() -> Vec<Opt> {
             Some(json!(d::HEALTH_CHECK)),
         ),
         o(
-            "egress.proxies.<name>.privileged",
-            s("bool"),
-            Some(json!(d::PRIVILEGED)),
+            "egress.proxies.<name>.tunDevice",
+            format!("nullOr({})", enum_ty(&TunDevice::ALL)),
+            Some(Json::Null),
+        ),
+        o(
+            "egress.proxies.<name>.keepalive",
+            s("nullOr(duration)"),
+            Some(Json::Null),
+        ),
+        o(
+            "egress.proxies.<name>.credentials",
+            s("nullOr(dnsLabel)"),
+            Some(Json::Null),
+        ),
+        o(
+            "egress.proxies.<name>.controlServer",
+            s("listenAddress"),
+            Some(json!(d::CONTROL_SERVER)),
         ),
         o("egress.sidecars", s("attrsOf(submodule)"), Some(json!({}))),
         o("egress.sidecars.<name>.namespace", s("dnsLabel"), None),
@@ -267,9 +288,24 @@ fn rust_options() -> Vec<Opt> {
             Some(json!(d::HEALTH_CHECK)),
         ),
         o(
-            "egress.sidecars.<name>.privileged",
-            s("bool"),
-            Some(json!(d::PRIVILEGED)),
+            "egress.sidecars.<name>.tunDevice",
+            format!("nullOr({})", enum_ty(&TunDevice::ALL)),
+            Some(Json::Null),
+        ),
+        o(
+            "egress.sidecars.<name>.keepalive",
+            s("nullOr(duration)"),
+            Some(Json::Null),
+        ),
+        o(
+            "egress.sidecars.<name>.credentials",
+            s("nullOr(dnsLabel)"),
+            Some(Json::Null),
+        ),
+        o(
+            "egress.sidecars.<name>.controlServer",
+            s("listenAddress"),
+            Some(json!(d::CONTROL_SERVER)),
         ),
         o("egress.clients", s("attrsOf(submodule)"), Some(json!({}))),
         o("egress.clients.<name>.namespace", s("dnsLabel"), None),
@@ -348,11 +384,6 @@ fn rust_options() -> Vec<Opt> {
             "kubernetes.monitoring.enable",
             s("bool"),
             Some(json!(d::MONITORING)),
-        ),
-        o(
-            "kubernetes.monitoring.tunnelMetrics",
-            s("bool"),
-            Some(json!(d::TUNNEL_METRICS)),
         ),
         o(
             "kubernetes.verification.enable",
@@ -601,7 +632,9 @@ fn defaults_nix_matches_the_rust_constants() {
         ("vpnType", json!(d::VPN_TYPE)),
         ("proxyReplicas", json!(d::PROXY_REPLICAS)),
         ("healthCheck", json!(d::HEALTH_CHECK)),
-        ("privileged", json!(d::PRIVILEGED)),
+        ("tunDevice", json!(d::TUN_DEVICE)),
+        ("keepalive", json!(d::KEEPALIVE)),
+        ("controlServer", json!(d::CONTROL_SERVER)),
         ("portForwarding", json!(d::PORT_FORWARDING)),
         ("clientProtocol", json!(d::CLIENT_PROTOCOL)),
         ("clientEnforce", json!(d::CLIENT_ENFORCE)),
@@ -622,7 +655,6 @@ fn defaults_nix_matches_the_rust_constants() {
         ("argocdTargetRevision", json!(d::ARGOCD_TARGET_REVISION)),
         ("argocdRegisterIn", json!(d::ARGOCD_REGISTER_IN)),
         ("monitoring", json!(d::MONITORING)),
-        ("tunnelMetrics", json!(d::TUNNEL_METRICS)),
         ("verification", json!(d::VERIFICATION)),
         ("proxyNamespace", json!(d::PROXY_NAMESPACE)),
     ]);

@@ -348,7 +348,7 @@ fn bundled_secrets_verify_with_the_demo_key() {
     let run = env.run(&repo, &["secrets", "verify"], &[]);
     run.expect_code(0);
     assert!(
-        run.stdout().contains("verified 2 SOPS files"),
+        run.stdout().contains("verified 4 SOPS files"),
         "{}",
         run.stdout()
     );

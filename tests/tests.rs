@@ -9,6 +9,7 @@ mod check;
 mod eval;
 mod flake;
 mod gateway;
+mod gluetun;
 mod hardening;
 mod model;
 mod multidoc;

@@ -14,8 +14,12 @@
   proxyReplicas = 1;
   # healthCheck of proxies and sidecars: DNS needs no NET_RAW capability.
   healthCheck = "dns";
-  # privileged of proxies and sidecars: only for runtimes that deny /dev/net/tun.
-  privileged = false;
+  # egress.tunDevice: the node's /dev/net/tun, mounted (no extra capability).
+  tunDevice = "host-device";
+  # egress.keepalive: under the shortest NAT/conntrack UDP timeouts (30 s).
+  keepalive = "25s";
+  # controlServer of proxies and sidecars: loopback only (its default role can stop the VPN).
+  controlServer = "127.0.0.1:8000";
   # egress.sidecars.<name>.portForwarding
   portForwarding = false;
   # egress.clients.<name>.protocol
@@ -56,8 +60,6 @@
   argocdRegisterIn = null;
   # kubernetes.monitoring.enable
   monitoring = false;
-  # kubernetes.monitoring.tunnelMetrics
-  tunnelMetrics = false;
   # kubernetes.verification.enable
   verification = false;
   # The namespace of the shared proxies (fixed, not an option).

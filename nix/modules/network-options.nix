@@ -10,7 +10,18 @@ let
   cfg = config.avalanche.network;
   defaults = import ./defaults.nix;
   avalanche = import ./types.nix { inherit lib; };
-  inherit (avalanche.types) dnsLabel cidr tailscaleTag;
+  inherit (avalanche.types)
+    dnsLabel
+    cidr
+    tailscaleTag
+    duration
+    listenAddress
+    ;
+  tunDevices = [
+    "host-device"
+    "mknod"
+    "privileged"
+  ];
 
   permission = lib.types.enum [
     "forbidden"
@@ -50,14 +61,42 @@ let
       description = "The app's Deployment to patch (default: the ${kind}'s attribute name).";
     };
 
-  privilegedOption = lib.mkOption {
-    type = lib.types.bool;
-    default = defaults.privileged;
-    example = true;
-    description = ''
-      Run gluetun with `privileged: true`. Only for container runtimes that deny
-      `/dev/net/tun` to a container with `NET_ADMIN` alone.
-    '';
+  # The options every gluetun instance (a proxy or a sidecar) has.
+  instanceOptions = {
+    tunDevice = lib.mkOption {
+      type = lib.types.nullOr (lib.types.enum tunDevices);
+      default = null;
+      example = "mknod";
+      description = ''
+        How this gluetun gets `/dev/net/tun` (default: `egress.tunDevice`).
+      '';
+    };
+    keepalive = lib.mkOption {
+      type = lib.types.nullOr duration;
+      default = null;
+      example = "15s";
+      description = "This gluetun's WireGuard persistent keepalive (default: `egress.keepalive`).";
+    };
+    credentials = lib.mkOption {
+      type = lib.types.nullOr dnsLabel;
+      default = null;
+      example = "protonvpn-iceland";
+      description = ''
+        The declared secret (a key of `avalanche.network.secrets`) with this gluetun's
+        own WireGuard key (default: its provider's `credentials`). Every running gluetun
+        needs its own key: two tunnels with one key break each other.
+      '';
+    };
+    controlServer = lib.mkOption {
+      type = listenAddress;
+      default = defaults.controlServer;
+      example = ":8000";
+      description = ''
+        gluetun's control server address (`HTTP_CONTROL_SERVER_ADDRESS`). Its default role
+        may stop the VPN without authentication: keep it on loopback unless another
+        container must reach it.
+      '';
+    };
   };
 
   countriesOption = lib.mkOption {
@@ -216,8 +255,8 @@ let
           description = "Replicas of the region's gluetun Deployment (`vpn-proxy-${name}`).";
         };
         healthCheck = healthCheckOption;
-        privileged = privilegedOption;
-      };
+      }
+      // instanceOptions;
     };
 
   sidecar =
@@ -244,8 +283,8 @@ let
           '';
         };
         healthCheck = healthCheckOption;
-        privileged = privilegedOption;
-      };
+      }
+      // instanceOptions;
     };
 
   client =
@@ -356,6 +395,20 @@ let
       }) node.advertiseRoutes
     ) nodes
   );
+  # Providers some gluetun takes its credentials from (no `credentials` of its own).
+  inheritingProviders =
+    lib.mapAttrsToList (_: p: p.provider) (
+      lib.filterAttrs (_: p: p.credentials == null) (cfg.egress.proxies // cfg.egress.sidecars)
+    )
+    ++ lib.concatLists (
+      lib.mapAttrsToList (
+        _: c:
+        let
+          p = cfg.egress.proxies.${c.proxy} or null;
+        in
+        lib.optional (c.protocol == "sidecar" && p != null && p.credentials == null) p.provider
+      ) cfg.egress.clients
+    );
   refAssertions =
     kind: attrs: field: target: targetOpt:
     lib.mapAttrsToList (n: v: {
@@ -415,7 +468,32 @@ in
         type = lib.types.str;
         default = defaults.gluetunImage;
         example = "qmcgaw/gluetun:latest";
-        description = "The gluetun image of every proxy and sidecar.";
+        description = ''
+          The gluetun image of every proxy and sidecar. Its tag must be a release
+          `avalanche-net` knows the variables of (the generated containers set only
+          what that release reads).
+        '';
+      };
+      tunDevice = lib.mkOption {
+        type = lib.types.enum tunDevices;
+        default = defaults.tunDevice;
+        example = "mknod";
+        description = ''
+          How gluetun gets `/dev/net/tun`, which it opens at start (and creates with
+          `mknod` when missing): `"host-device"` mounts the node's device (`hostPath`,
+          `CharDevice`; no extra capability), `"mknod"` adds the `MKNOD` capability,
+          `"privileged"` runs a privileged container. Per proxy or sidecar: `tunDevice`.
+        '';
+      };
+      keepalive = lib.mkOption {
+        type = duration;
+        default = defaults.keepalive;
+        example = "15s";
+        description = ''
+          WireGuard persistent keepalive (`WIREGUARD_PERSISTENT_KEEPALIVE_INTERVAL`):
+          without it NAT state expires and idle connections stop receiving. `"0s"` turns
+          it off. Per proxy or sidecar: `keepalive`.
+        '';
       };
       providers = lib.mkOption {
         type = lib.types.attrsOf (lib.types.submodule provider);
@@ -503,13 +581,7 @@ in
           type = lib.types.bool;
           default = defaults.monitoring;
           example = true;
-          description = "Emit ServiceMonitors, alerts and a Grafana dashboard ConfigMap.";
-        };
-        tunnelMetrics = lib.mkOption {
-          type = lib.types.bool;
-          default = defaults.tunnelMetrics;
-          example = true;
-          description = "Alert on gluetun's own metrics, which v3.41.3 does not expose (`:latest` only).";
+          description = "Emit alerts (kube-state-metrics) and a Grafana dashboard ConfigMap.";
         };
       };
       verification.enable = lib.mkOption {
@@ -547,9 +619,21 @@ in
     ++ refAssertions "sidecars" cfg.egress.sidecars "provider" cfg.egress.providers "provider"
     ++ refAssertions "clients" cfg.egress.clients "proxy" cfg.egress.proxies "proxy"
     ++ lib.mapAttrsToList (n: p: {
-      assertion = cfg.secrets ? ${p.credentials};
+      # Checked only when an instance takes its credentials from the provider.
+      assertion = !(lib.elem n inheritingProviders) || cfg.secrets ? ${p.credentials};
       message = ''
         ${opt}.egress.providers.${n}.credentials = "${p.credentials}" names no declared secret:
         declare ${opt}.secrets.${p.credentials} (then `avalanche-net secrets seal ${p.credentials}`).'';
-    }) cfg.egress.providers;
+    }) cfg.egress.providers
+    ++ lib.concatLists (
+      lib.mapAttrsToList (
+        kind: attrs:
+        lib.mapAttrsToList (n: v: {
+          assertion = v.credentials == null || cfg.secrets ? ${v.credentials};
+          message = ''
+            ${opt}.egress.${kind}.${n}.credentials = "${toString v.credentials}" names no declared secret:
+            declare ${opt}.secrets.${toString v.credentials} (then `avalanche-net secrets seal ${toString v.credentials}`).'';
+        }) attrs
+      ) { inherit (cfg.egress) proxies sidecars; }
+    );
 }

@@ -53,6 +53,10 @@ rec {
   isDnsLabel = matches dnsLabelRegex;
   isCidr = s: matches ipv4Regex s || matches ipv6Regex s;
   isTailscaleTag = matches "tag:${dnsLabelRegex}";
+  # Go durations in whole units, as gluetun reads them (`25s`, `1m30s`, `0`).
+  isDuration = s: s == "0" || matches "([0-9]{1,6}[smh])+" s;
+  # `IP:PORT` or `:PORT` (gluetun's listening addresses); the Rust model checks the IP fully.
+  isListenAddress = matches "([0-9.]*|[[][0-9A-Fa-f:.]+[]]):[0-9]{1,5}";
 
   # The canonical form of an IPv4 CIDR (`10.1.0.0/24` for `10.1.0.5/24`); IPv6 is returned as is.
   canonicalCidr =
@@ -104,6 +108,22 @@ rec {
       description = "CIDR (an address and a prefix length, like 10.1.0.0/24)";
       descriptionClass = "noun";
       check = isCidr;
+      merge = lib.mergeEqualOption;
+    };
+
+    duration = lib.mkOptionType {
+      name = "duration";
+      description = "duration (a number and a unit s, m or h, like 25s or 1m30s)";
+      descriptionClass = "noun";
+      check = isDuration;
+      merge = lib.mergeEqualOption;
+    };
+
+    listenAddress = lib.mkOptionType {
+      name = "listenAddress";
+      description = "listening address (IP:PORT, like 127.0.0.1:8000)";
+      descriptionClass = "noun";
+      check = isListenAddress;
       merge = lib.mergeEqualOption;
     };
 

@@ -42,6 +42,31 @@ pub fn oracle(tool: &str) -> Option<PathBuf> {
     found
 }
 
+/// The tools of an oracle that also needs root (network namespaces, `setpriv`,
+/// device nodes): `None`, loudly, when a tool is missing or the tests do not run as
+/// root, and a failure instead under `AVALANCHE_REQUIRE_ORACLES=1`.
+pub fn root_oracle(tools: &[&str]) -> Option<Vec<PathBuf>> {
+    let found: Vec<PathBuf> = tools.iter().filter_map(|t| oracle(t)).collect();
+    if found.len() != tools.len() {
+        return None;
+    }
+    let uid = Command::new("id").arg("-u").output().ok().and_then(|o| {
+        String::from_utf8(o.stdout)
+            .ok()
+            .map(|s| s.trim().to_owned())
+    });
+    if uid.as_deref() != Some("0") {
+        if oracles_required() {
+            panic!("this oracle needs root, and AVALANCHE_REQUIRE_ORACLES=1 (CI runs as root)");
+        }
+        eprintln!(
+            "SKIPPED: this oracle needs root (set AVALANCHE_REQUIRE_ORACLES=1 to make this a failure)"
+        );
+        return None;
+    }
+    Some(found)
+}
+
 /// A temporary directory made into a git repository.
 pub struct TempRepo {
     pub dir: tempfile::TempDir,

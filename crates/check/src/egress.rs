@@ -5,11 +5,12 @@ use crate::list_edit::Refusal;
 use crate::wiring::{self, Need, Purpose};
 use crate::{Checker, did_you_mean, label, list, rules};
 use avalanche_diag::Span;
-use avalanche_model::{ClientProtocol, Name, Spanned};
+use avalanche_model::{ClientProtocol, Name, Provider, Spanned, VpnType};
 use std::collections::{BTreeMap, HashMap};
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
     references(cx);
+    shared_keys(cx);
     duplicates(cx);
     secrets(cx);
     apps(cx);
@@ -83,17 +84,161 @@ fn references(cx: &mut Checker<'_>) {
             &owner,
         );
     }
-    for (name, provider) in &egress.providers {
-        let owner = format!("provider `{name}`");
+    // Each instance's credentials as `Network::credentials` resolves them; a
+    // provider's own is reported once, and only when an instance inherits it.
+    let mut inherited: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
+    for instance in instances(cx.network) {
+        let Some(provider) = instance.provider else {
+            continue;
+        };
+        let creds = cx.network.credentials(instance.own_credentials, provider);
+        if creds.secret.is_some() {
+            continue;
+        }
+        let owner = if creds.own {
+            format!("{} `{}`", instance.kind, instance.name)
+        } else if inherited.insert(instance.provider_name) {
+            format!("provider `{}`", instance.provider_name)
+        } else {
+            continue;
+        };
         unknown(
             cx,
             &rules::EGRESS_UNKNOWN_SECRET,
             "credentials secret",
             "secrets",
-            &provider.credentials,
+            creds.reference,
             &cx.network.secrets,
             &owner,
         );
+    }
+}
+
+/// One running gluetun (or a group of identical replicas).
+struct Instance<'a> {
+    kind: &'static str,
+    name: &'a str,
+    span: Option<Span>,
+    provider_name: &'a str,
+    provider: Option<&'a Provider>,
+    own_credentials: Option<&'a Spanned<Name>>,
+    replicas: u32,
+}
+
+/// Every gluetun the network runs: the proxies, the sidecars, and the clients with
+/// `protocol = "sidecar"` (their own gluetun, configured like their proxy).
+fn instances(net: &avalanche_model::Network) -> Vec<Instance<'_>> {
+    let egress = &net.egress;
+    let mut out = Vec::new();
+    for (name, p) in &egress.proxies {
+        out.push(Instance {
+            kind: "proxy",
+            name: name.as_str(),
+            span: p.span,
+            provider_name: p.provider.as_str(),
+            provider: egress.providers.get(p.provider.as_str()),
+            own_credentials: p.credentials.as_ref(),
+            replicas: p.replicas,
+        });
+    }
+    for (name, s) in &egress.sidecars {
+        out.push(Instance {
+            kind: "sidecar",
+            name: name.as_str(),
+            span: s.span,
+            provider_name: s.provider.as_str(),
+            provider: egress.providers.get(s.provider.as_str()),
+            own_credentials: s.credentials.as_ref(),
+            replicas: 1,
+        });
+    }
+    for (name, c) in &egress.clients {
+        if c.protocol.value != ClientProtocol::Sidecar {
+            continue;
+        }
+        let Some(p) = egress.proxies.get(c.proxy.as_str()) else {
+            continue;
+        };
+        out.push(Instance {
+            kind: "client",
+            name: name.as_str(),
+            span: c.span,
+            provider_name: p.provider.as_str(),
+            provider: egress.providers.get(p.provider.as_str()),
+            own_credentials: p.credentials.as_ref(),
+            replicas: 1,
+        });
+    }
+    out
+}
+
+/// Where to point for an instance's key: its own `credentials` when it wrote one,
+/// else the instance (a client borrows its proxy's settings).
+fn at(creds: &avalanche_model::Credentials<'_>, i: &Instance<'_>) -> Option<Span> {
+    if creds.own && i.kind != "client" {
+        creds.reference.span.or(i.span)
+    } else {
+        i.span
+    }
+}
+
+/// The running gluetuns on one secret, and the instances (with where to point).
+type Sharing = (u64, Vec<(String, Option<Span>)>);
+
+/// Running WireGuard gluetuns resolving to the same secret (so the same
+/// `WIREGUARD_PRIVATE_KEY`), a proxy's replicas included: one finding per shared
+/// secret (a network of thousands of proxies on one key gets one, not thousands).
+fn shared_keys(cx: &mut Checker<'_>) {
+    let net = cx.network;
+    // Secret → (running gluetuns, the instances in declaration order with where to point).
+    let mut by_secret: BTreeMap<&str, Sharing> = BTreeMap::new();
+    for i in instances(net) {
+        let Some(provider) = i.provider else { continue };
+        if provider.vpn_type.value != VpnType::Wireguard {
+            continue;
+        }
+        let creds = net.credentials(i.own_credentials, provider);
+        let Some((secret, _)) = creds.secret else {
+            continue;
+        };
+        let what = if i.replicas > 1 {
+            format!("{} `{}` ({} replicas)", i.kind, i.name, i.replicas)
+        } else {
+            format!("{} `{}`", i.kind, i.name)
+        };
+        let entry = by_secret.entry(secret).or_default();
+        entry.0 += u64::from(i.replicas.max(1));
+        entry.1.push((what, at(&creds, &i)));
+    }
+    const SHOWN: usize = 4;
+    for (secret, (running, users)) in by_secret {
+        if running < 2 {
+            continue;
+        }
+        let names: Vec<&str> = users.iter().map(|(w, _)| w.as_str()).collect();
+        let listed = match names.len() {
+            n if n > SHOWN => format!("{}, and {} more", names[..SHOWN].join(", "), n - SHOWN),
+            1 => names[0].to_owned(),
+            n => format!("{} and {}", names[..n - 1].join(", "), names[n - 1]),
+        };
+        let message = format!(
+            "{running} running gluetuns use the same WireGuard key (`WIREGUARD_PRIVATE_KEY` of secret `{secret}`): {listed}"
+        );
+        // Point at the second user (the first to share), or at the one with replicas.
+        let primary = if users.len() > 1 { 1 } else { 0 };
+        let d = cx.emit(&rules::EGRESS_SHARED_KEY, message, users[primary].1);
+        d.notes.push(
+            "two tunnels with one key are one peer for the VPN server: it answers whichever spoke last, and the other stops receiving".into(),
+        );
+        d.help = Some(
+            "create a WireGuard key per gluetun at the provider, declare a secret for each, and set `credentials = \"<secret>\";` on each proxy or sidecar; keep `replicas = 1` on WireGuard proxies"
+                .into(),
+        );
+        for (k, (_, span)) in users.iter().enumerate().take(SHOWN + 1) {
+            if k != primary {
+                label(d, *span, "same key");
+            }
+        }
     }
 }
 

@@ -166,9 +166,19 @@ rules! {
         "A client names a proxy that `egress.proxies` does not declare.",
         "Fix: declare the proxy (region), or correct the name.";
     EGRESS_UNKNOWN_SECRET = "egress-unknown-secret", Error,
-        "A provider's `credentials` names a secret that `secrets` does not declare.",
-        "The proxies read the WireGuard key (and the Shadowsocks password) from that Kubernetes Secret.\n\n\
+        "A `credentials` (of a provider, proxy or sidecar) names a secret that `secrets` does not declare.",
+        "The gluetuns read the WireGuard key (and the proxies the Shadowsocks password) from that Kubernetes Secret.\n\
+         A provider's `credentials` is checked only when an instance takes its credentials from the provider.\n\n\
          Fix: declare `secrets.<name>` with its `file` and `keys`, or correct the name.";
+    EGRESS_SHARED_KEY = "egress-shared-key", Warning,
+        "Two running gluetuns would use the same WireGuard private key.",
+        "Every proxy (each of its replicas), every sidecar and every `protocol = \"sidecar\"` client runs its own\n\
+         gluetun. Their credentials are the instance's `credentials` secret, else its provider's. Two WireGuard\n\
+         tunnels with one private key are one peer for the VPN server: it sends everything to whichever spoke last,\n\
+         so the other tunnel's connections break, and providers may block a key used from several places.\n\n\
+         Fix: create one WireGuard configuration (key) per instance at the provider, declare a secret for each, and\n\
+         name it in `egress.proxies.<name>.credentials` / `egress.sidecars.<name>.credentials`; keep `replicas = 1`\n\
+         on WireGuard proxies (declare a second proxy with its own key for redundancy).";
     EGRESS_DUPLICATE_NAME = "egress-duplicate-name", Error,
         "Two egress declarations would generate the same thing.",
         "Names must be unique across `egress.proxies`, `egress.sidecars` and `egress.clients`, and two clients or\n\

@@ -238,3 +238,82 @@ fn the_same_prefix_on_two_routers_is_a_failover_pair_not_an_overlap() {
         "100.0.0.0/8, fd7a:115c::/32 and 100.100.0.0/16: {found:?}"
     );
 }
+
+/// Two running WireGuard gluetuns on one key, a proxy with replicas, a
+/// sidecar-protocol client borrowing its proxy's key: each reported where it is
+/// written. Own keys and OpenVPN are not.
+#[test]
+fn two_gluetuns_on_one_wireguard_key_are_reported() {
+    let network = |proxies: &str, kind: &str| {
+        format!(
+            "{{ avalanche.network = {{
+  egress.providers.p = {{ type = \"{kind}\"; }};
+  egress.proxies = {{
+{proxies}
+  }};
+  secrets.p = {{ file = \"kubernetes/p.sops.yaml\"; keys = [ \"WIREGUARD_PRIVATE_KEY\" ]; }};
+  secrets.b = {{ file = \"kubernetes/b.sops.yaml\"; keys = [ \"WIREGUARD_PRIVATE_KEY\" ]; }};
+}}; }}\n"
+        )
+    };
+    let config = "creation_rules:\n  - path_regex: kubernetes/\n    age: age1x\n";
+    let shared = |found: &[(String, String, usize)]| {
+        found
+            .iter()
+            .filter(|(rule, _, _)| rule == "egress-shared-key")
+            .map(|(_, file, line)| (file.clone(), *line))
+            .collect::<Vec<_>>()
+    };
+    let found = run(
+        &network(
+            "    a = { provider = \"p\"; countries = [ \"x\" ]; };\n    b = { provider = \"p\"; countries = [ \"x\" ]; };",
+            "wireguard",
+        ),
+        &[(".sops.yaml", config)],
+        &[],
+    );
+    assert_eq!(
+        shared(&found),
+        vec![("nix/network.nix".to_owned(), 5)],
+        "{found:?}"
+    );
+
+    let found = run(
+        &network(
+            "    a = { provider = \"p\"; countries = [ \"x\" ]; replicas = 2; };\n    b = { provider = \"p\"; countries = [ \"x\" ]; credentials = \"b\"; };",
+            "wireguard",
+        ),
+        &[(".sops.yaml", config)],
+        &[],
+    );
+    assert_eq!(
+        shared(&found),
+        vec![("nix/network.nix".to_owned(), 4)],
+        "{found:?}"
+    );
+
+    let with_client = network(
+        "    a = { provider = \"p\"; countries = [ \"x\" ]; };\n    b = { provider = \"p\"; countries = [ \"x\" ]; credentials = \"b\"; };",
+        "wireguard",
+    )
+    .replace(
+        "  secrets.p",
+        "  egress.clients.c = { namespace = \"x\"; proxy = \"b\"; protocol = \"sidecar\"; };\n  secrets.p",
+    );
+    let found = run(&with_client, &[(".sops.yaml", config)], &[]);
+    assert_eq!(
+        shared(&found),
+        vec![("nix/network.nix".to_owned(), 7)],
+        "{found:?}"
+    );
+
+    let found = run(
+        &network(
+            "    a = { provider = \"p\"; countries = [ \"x\" ]; };\n    b = { provider = \"p\"; countries = [ \"x\" ]; };",
+            "openvpn",
+        ),
+        &[(".sops.yaml", config)],
+        &[],
+    );
+    assert_eq!(shared(&found), vec![], "{found:?}");
+}

@@ -398,6 +398,34 @@ fn spanned<T>(value: T, v: &Value) -> Spanned<T> {
     }
 }
 
+/// One or more `<digits><unit>` with a unit of `s`, `m` or `h` (or a bare `0`).
+fn duration_valid(s: &str) -> bool {
+    if s == "0" {
+        return true;
+    }
+    let mut digits = 0;
+    let mut parts = 0;
+    for b in s.bytes() {
+        match b {
+            b'0'..=b'9' => digits += 1,
+            b's' | b'm' | b'h' if digits > 0 && digits <= 6 => {
+                digits = 0;
+                parts += 1;
+            }
+            _ => return false,
+        }
+    }
+    digits == 0 && parts > 0
+}
+
+/// The options shared by proxies and sidecars.
+struct Instance {
+    tun_device: Option<TunDevice>,
+    keepalive: Option<Spanned<String>>,
+    credentials: Option<Spanned<Name>>,
+    control_server: Spanned<String>,
+}
+
 fn lookup<T: Copy>(all: &[(&str, T)], name: &str, fallback: T) -> T {
     all.iter()
         .find(|(n, _)| *n == name)
@@ -429,6 +457,9 @@ struct Decoder {
     declarations_dir: String,
 }
 
+/// Attributes that were removed or renamed: still recognised, to say what replaced them.
+const REMOVED_KEYS: &[&str] = &["privileged", "tunnelMetrics"];
+
 /// The top-level attributes of each part of the schema.
 const NETWORK_KEYS: &[&str] = &["retired", "tailscale", "egress", "secrets", "kubernetes"];
 const RETIRED_KEYS: &[&str] = &[
@@ -446,13 +477,26 @@ const NODE_KEYS: &[&str] = &[
     "advertiseExitNode",
     "acceptRoutes",
 ];
-const EGRESS_KEYS: &[&str] = &["image", "providers", "proxies", "sidecars", "clients"];
+const EGRESS_KEYS: &[&str] = &[
+    "image",
+    "tunDevice",
+    "keepalive",
+    "providers",
+    "proxies",
+    "sidecars",
+    "clients",
+];
 const PROVIDER_KEYS: &[&str] = &["service", "type", "credentials"];
 const PROXY_KEYS: &[&str] = &[
     "provider",
     "countries",
     "replicas",
     "healthCheck",
+    "tunDevice",
+    "keepalive",
+    "credentials",
+    "controlServer",
+    // Replaced by `tunDevice`: reported with the new spelling.
     "privileged",
 ];
 const SIDECAR_KEYS: &[&str] = &[
@@ -463,6 +507,11 @@ const SIDECAR_KEYS: &[&str] = &[
     "portForwarding",
     "inputPorts",
     "healthCheck",
+    "tunDevice",
+    "keepalive",
+    "credentials",
+    "controlServer",
+    // Replaced by `tunDevice`: reported with the new spelling.
     "privileged",
 ];
 const CLIENT_KEYS: &[&str] = &[
@@ -490,6 +539,7 @@ const ARGOCD_KEYS: &[&str] = &[
     "targetRevision",
     "registerIn",
 ];
+// `tunnelMetrics` is gone (no gluetun release has metrics): reported as removed.
 const MONITORING_KEYS: &[&str] = &["enable", "tunnelMetrics"];
 const VERIFICATION_KEYS: &[&str] = &["enable"];
 const PERMISSIONS: [(&str, Permission); 2] = [
@@ -547,6 +597,13 @@ impl Decoder {
             Path::Root => "`avalanche.network`".to_owned(),
             _ => format!("`{path}`"),
         };
+        // Attributes kept only to report their removal are not offered.
+        let known: Vec<&str> = known
+            .iter()
+            .copied()
+            .filter(|k| !REMOVED_KEYS.contains(k))
+            .collect();
+        let known = known.as_slice();
         let mut diagnostic = Diagnostic::error(
             "model-unknown-attribute",
             format!("unknown attribute `{key}` in {whereabouts}"),
@@ -1177,7 +1234,19 @@ impl Decoder {
             &s,
             "image",
             || d::GLUETUN_IMAGE.to_owned(),
-            |me, v, p| me.non_empty(v, p).map(str::to_owned),
+            |me, v, p| me.image(v, p),
+        );
+        let tun_device = self.opt(
+            &s,
+            "tunDevice",
+            || lookup(&TunDevice::ALL, d::TUN_DEVICE, TunDevice::HostDevice),
+            |me, v, p| me.enumeration(v, p, "TUN device", &TunDevice::ALL),
+        );
+        let keepalive = self.opt_spanned(
+            &s,
+            "keepalive",
+            || d::KEEPALIVE.to_owned(),
+            |me, v, p| me.duration(v, p),
         );
         let map = |key: &'static str| s.get(key).map(|v| (v, s.path.key(key)));
         let providers = match map("providers") {
@@ -1198,6 +1267,8 @@ impl Decoder {
         };
         Some(Egress {
             image,
+            tun_device,
+            keepalive,
             providers,
             proxies,
             sidecars,
@@ -1238,13 +1309,123 @@ impl Decoder {
         )
     }
 
-    fn privileged(&mut self, s: &Section<'_, '_>) -> bool {
-        self.opt(
+    /// The options every gluetun instance (proxy or sidecar) has.
+    fn instance(&mut self, s: &Section<'_, '_>) -> Instance {
+        if let Some(attr) = s.attrs.get("privileged") {
+            let on = matches!(attr.value.kind, ValueKind::Bool(true));
+            let help = if on {
+                "write `tunDevice = \"privileged\";`, or better the default `\"host-device\"` (a hostPath \
+                 mount of /dev/net/tun) or `\"mknod\"` (the MKNOD capability)"
+            } else {
+                "delete it: the default `tunDevice = \"host-device\";` needs no privilege"
+            };
+            self.push(
+                Diagnostic::error(
+                    "model-renamed",
+                    format!("`{}` was replaced by `tunDevice`", s.path.key("privileged")),
+                )
+                .with_primary_label(attr.name_span.or(attr.value.span), "no longer read")
+                .with_note(
+                    "gluetun needs /dev/net/tun, and creates it with mknod when it is missing: \
+                     `tunDevice` says how it gets it",
+                )
+                .with_help(help),
+            );
+        }
+        let tun_device = s.get("tunDevice").and_then(|v| {
+            self.enumeration(v, s.path.key("tunDevice"), "TUN device", &TunDevice::ALL)
+        });
+        let keepalive = s.get("keepalive").and_then(|v| {
+            self.duration(v, s.path.key("keepalive"))
+                .map(|d| spanned(d, v))
+        });
+        let credentials = s.get("credentials").and_then(|v| {
+            self.name(v, s.path.key("credentials"))
+                .map(|n| spanned(n, v))
+        });
+        let control_server = self.opt_spanned(
             s,
-            "privileged",
-            || d::PRIVILEGED,
-            |me, v, p| me.boolean(v, p),
-        )
+            "controlServer",
+            || d::CONTROL_SERVER.to_owned(),
+            |me, v, p| me.listen_address(v, p),
+        );
+        Instance {
+            tun_device,
+            keepalive,
+            credentials,
+            control_server,
+        }
+    }
+
+    /// `egress.image`: a gluetun release the variable table describes.
+    fn image(&mut self, v: &Value, path: Path<'_>) -> Option<String> {
+        let image = self.non_empty(v, path)?;
+        match crate::gluetun::image_version(image) {
+            Ok(_) => Some(image.to_owned()),
+            Err(err) => {
+                let repository = image.split(['@']).next().unwrap_or(image);
+                let repository = match repository.rsplit_once(':') {
+                    Some((r, tag)) if !tag.contains('/') => r,
+                    _ => repository,
+                };
+                let diagnostic = Diagnostic::error("model-gluetun-version", err.to_string())
+                    .with_primary_label(v.span, "the tag must be a gluetun release like `vX.Y.Z`")
+                    .with_note(format!(
+                        "the generated containers set only the variables each release reads; \
+                         avalanche-net knows the releases {}",
+                        crate::gluetun::range()
+                    ))
+                    .with_help(format!(
+                        "pin a release of that range: `image = \"{repository}:v{}.{}.<patch>\";`",
+                        crate::gluetun::LAST.major,
+                        crate::gluetun::LAST.minor
+                    ));
+                self.push(diagnostic);
+                None
+            }
+        }
+    }
+
+    /// A Go duration as gluetun parses it, in whole units: `25s`, `1m30s`, `0s`.
+    fn duration(&mut self, v: &Value, path: Path<'_>) -> Option<String> {
+        let s = self.string(v, path)?;
+        if duration_valid(s) {
+            return Some(s.to_owned());
+        }
+        let mut diagnostic =
+            Diagnostic::error("model-duration", format!("`{s}` is not a duration"))
+                .with_primary_label(v.span, "expected a number and a unit, like `25s` or `1m`")
+                .with_note("units: `s`, `m`, `h`; `\"0s\"` turns the WireGuard keepalive off");
+        if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+            diagnostic = diagnostic.with_help(format!("write `{} = \"{s}s\";`", path.last()));
+        }
+        self.push(diagnostic);
+        None
+    }
+
+    /// A listening address `host:port` (`:8000` listens on every interface).
+    fn listen_address(&mut self, v: &Value, path: Path<'_>) -> Option<String> {
+        let s = self.string(v, path)?;
+        let valid = s.rsplit_once(':').is_some_and(|(host, port)| {
+            let host_ok = host.is_empty()
+                || host.parse::<std::net::Ipv4Addr>().is_ok()
+                || host
+                    .strip_prefix('[')
+                    .and_then(|h| h.strip_suffix(']'))
+                    .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok());
+            host_ok && port.parse::<u16>().is_ok_and(|p| p > 0)
+        });
+        if valid {
+            return Some(s.to_owned());
+        }
+        self.push(
+            Diagnostic::error("model-address", format!("`{s}` is not a listening address"))
+                .with_primary_label(v.span, "expected `IP:PORT`, like `127.0.0.1:8000`")
+                .with_help(
+                    "keep the default `127.0.0.1:8000` unless another container must reach it",
+                ),
+        );
+        None
     }
 
     fn countries(&mut self, s: &Section<'_, '_>) -> Option<Vec<Spanned<String>>> {
@@ -1299,7 +1480,7 @@ impl Decoder {
             |me, v, p| me.count(v, p),
         );
         let health_check = self.health_check(&s);
-        let privileged = self.privileged(&s);
+        let i = self.instance(&s);
         if !fits {
             return None;
         }
@@ -1309,7 +1490,10 @@ impl Decoder {
             countries: countries?,
             replicas,
             health_check,
-            privileged,
+            tun_device: i.tun_device,
+            keepalive: i.keepalive,
+            credentials: i.credentials,
+            control_server: i.control_server,
         })
     }
 
@@ -1341,7 +1525,7 @@ impl Decoder {
             })
         });
         let health_check = self.health_check(&s);
-        let privileged = self.privileged(&s);
+        let i = self.instance(&s);
         Some(Sidecar {
             span: s.span,
             namespace: namespace?,
@@ -1351,7 +1535,10 @@ impl Decoder {
             port_forwarding,
             input_ports,
             health_check,
-            privileged,
+            tun_device: i.tun_device,
+            keepalive: i.keepalive,
+            credentials: i.credentials,
+            control_server: i.control_server,
         })
     }
 
@@ -1684,17 +1871,24 @@ impl Decoder {
         let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), MONITORING_KEYS) else {
             return Monitoring {
                 enable: d::MONITORING,
-                tunnel_metrics: d::TUNNEL_METRICS,
             };
         };
+        if let Some(attr) = s.attrs.get("tunnelMetrics") {
+            self.push(
+                Diagnostic::error(
+                    "model-removed",
+                    format!("`{}` was removed", s.path.key("tunnelMetrics")),
+                )
+                .with_primary_label(attr.name_span.or(attr.value.span), "no longer read")
+                .with_note(
+                    "it set `METRICS_TYPE`, which no gluetun release reads: the endpoint it \
+                     scraped never existed, and its alert could only fire",
+                )
+                .with_help("delete it; the default alerts watch kube-state-metrics"),
+            );
+        }
         Monitoring {
             enable: self.opt(&s, "enable", || d::MONITORING, |me, v, p| me.boolean(v, p)),
-            tunnel_metrics: self.opt(
-                &s,
-                "tunnelMetrics",
-                || d::TUNNEL_METRICS,
-                |me, v, p| me.boolean(v, p),
-            ),
         }
     }
 }

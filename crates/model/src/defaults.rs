@@ -9,8 +9,12 @@ pub const VPN_TYPE: &str = "wireguard";
 pub const PROXY_REPLICAS: u32 = 1;
 /// `healthCheck` of proxies and sidecars.
 pub const HEALTH_CHECK: &str = "dns";
-/// `privileged` of proxies and sidecars.
-pub const PRIVILEGED: bool = false;
+/// `egress.tunDevice`: the node's `/dev/net/tun`, mounted (no extra capability).
+pub const TUN_DEVICE: &str = "host-device";
+/// `egress.keepalive`: under the shortest NAT/conntrack UDP timeouts (30 s).
+pub const KEEPALIVE: &str = "25s";
+/// `controlServer` of proxies and sidecars: loopback only (its default role can stop the VPN).
+pub const CONTROL_SERVER: &str = "127.0.0.1:8000";
 /// `egress.sidecars.<name>.portForwarding`.
 pub const PORT_FORWARDING: bool = false;
 /// `egress.clients.<name>.protocol`.
@@ -51,8 +55,6 @@ pub const ARGOCD_TARGET_REVISION: &str = "main";
 pub const ARGOCD_REGISTER_IN: Option<&str> = None;
 /// `kubernetes.monitoring.enable`.
 pub const MONITORING: bool = false;
-/// `kubernetes.monitoring.tunnelMetrics`.
-pub const TUNNEL_METRICS: bool = false;
 /// `kubernetes.verification.enable`.
 pub const VERIFICATION: bool = false;
 /// The namespace of the shared proxies (fixed: DESIGN.md).

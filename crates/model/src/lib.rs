@@ -12,6 +12,7 @@
 
 pub mod decode;
 pub mod defaults;
+pub mod gluetun;
 pub mod layout;
 pub mod names;
 pub mod network;

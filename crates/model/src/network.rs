@@ -41,6 +41,38 @@ pub struct Network {
     pub kubernetes: Kubernetes,
 }
 
+impl Network {
+    /// Where one gluetun instance's credentials come from: its own `credentials`,
+    /// else its provider's. The one place that decides it (render, `check` and the
+    /// docs all call it), so that a new source of credentials is added here only.
+    pub fn credentials<'a>(
+        &'a self,
+        own: Option<&'a Spanned<Name>>,
+        provider: &'a Provider,
+    ) -> Credentials<'a> {
+        let reference = own.unwrap_or(&provider.credentials);
+        Credentials {
+            reference,
+            own: own.is_some(),
+            secret: self
+                .secrets
+                .get_key_value(reference.as_str())
+                .map(|(n, s)| (n.as_str(), s)),
+        }
+    }
+}
+
+/// Where a gluetun instance's credentials come from (see [`Network::credentials`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Credentials<'a> {
+    /// The secret name as written (the instance's or the provider's `credentials`).
+    pub reference: &'a Spanned<Name>,
+    /// Whether the instance names its own (`false`: inherited from its provider).
+    pub own: bool,
+    /// The declared secret, when it is declared.
+    pub secret: Option<(&'a str, &'a Secret)>,
+}
+
 /// A retired host.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetiredHost {
@@ -204,6 +236,12 @@ impl TailscaleNode {
 pub struct Egress {
     /// `image` (default [`crate::defaults::GLUETUN_IMAGE`]).
     pub image: Spanned<String>,
+    /// `tunDevice` (default `"host-device"`): how every gluetun gets `/dev/net/tun`
+    /// unless its proxy or sidecar says otherwise.
+    pub tun_device: TunDevice,
+    /// `keepalive` (default `"25s"`): WireGuard persistent keepalive of every
+    /// gluetun unless its proxy or sidecar says otherwise; `"0s"` turns it off.
+    pub keepalive: Spanned<String>,
     /// `providers.<name>`.
     pub providers: BTreeMap<Name, Provider>,
     /// `proxies.<name>`: a shared gluetun Deployment per region in `vpn-proxy`.
@@ -214,10 +252,20 @@ pub struct Egress {
     pub clients: BTreeMap<Name, Client>,
 }
 
+impl Egress {
+    /// The gluetun release `image` names. `decode` refuses an image outside the
+    /// table, so the fallback (the newest series of the table) is for hand-built models.
+    pub fn version(&self) -> crate::gluetun::Version {
+        crate::gluetun::image_version(&self.image.value).unwrap_or(crate::gluetun::LAST)
+    }
+}
+
 impl Default for Egress {
     fn default() -> Self {
         Egress {
             image: Spanned::unspanned(crate::defaults::GLUETUN_IMAGE.to_owned()),
+            tun_device: TunDevice::default(),
+            keepalive: Spanned::unspanned(crate::defaults::KEEPALIVE.to_owned()),
             providers: BTreeMap::new(),
             proxies: BTreeMap::new(),
             sidecars: BTreeMap::new(),
@@ -287,6 +335,37 @@ impl HealthCheck {
     }
 }
 
+/// How a gluetun container gets `/dev/net/tun`: gluetun opens it at start and,
+/// when it is missing (always, in a Kubernetes container), creates it with `mknod`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TunDevice {
+    /// The node's `/dev/net/tun` mounted as a `hostPath` volume of type `CharDevice`
+    /// (the default): no extra capability.
+    #[default]
+    HostDevice,
+    /// The `MKNOD` capability: gluetun creates the node itself.
+    Mknod,
+    /// A privileged container: the host's devices, every capability.
+    Privileged,
+}
+
+impl TunDevice {
+    /// Every value, as written in Nix.
+    pub const ALL: [(&'static str, TunDevice); 3] = [
+        ("host-device", TunDevice::HostDevice),
+        ("mknod", TunDevice::Mknod),
+        ("privileged", TunDevice::Privileged),
+    ];
+
+    /// The name as written in Nix.
+    pub fn as_str(self) -> &'static str {
+        TunDevice::ALL
+            .iter()
+            .find(|(_, r)| *r == self)
+            .map_or("", |(s, _)| s)
+    }
+}
+
 /// `egress.proxies.<name>`: one region.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Proxy {
@@ -300,8 +379,16 @@ pub struct Proxy {
     pub replicas: u32,
     /// `healthCheck` (default `"dns"`).
     pub health_check: HealthCheck,
-    /// `privileged` (default `false`): only for runtimes that deny `/dev/net/tun`.
-    pub privileged: bool,
+    /// `tunDevice` (default: `egress.tunDevice`).
+    pub tun_device: Option<TunDevice>,
+    /// `keepalive` (default: `egress.keepalive`).
+    pub keepalive: Option<Spanned<String>>,
+    /// `credentials`: the declared secret with this instance's own keys (default:
+    /// its provider's `credentials`).
+    pub credentials: Option<Spanned<Name>>,
+    /// `controlServer` (default `"127.0.0.1:8000"`): gluetun's control server
+    /// address (`HTTP_CONTROL_SERVER_ADDRESS`); its default role may stop the VPN.
+    pub control_server: Spanned<String>,
 }
 
 /// `egress.sidecars.<name>`: an app that keeps its own gluetun as a native sidecar.
@@ -323,8 +410,16 @@ pub struct Sidecar {
     pub input_ports: Vec<Spanned<u16>>,
     /// `healthCheck` (default `"dns"`).
     pub health_check: HealthCheck,
-    /// `privileged` (default `false`).
-    pub privileged: bool,
+    /// `tunDevice` (default: `egress.tunDevice`).
+    pub tun_device: Option<TunDevice>,
+    /// `keepalive` (default: `egress.keepalive`).
+    pub keepalive: Option<Spanned<String>>,
+    /// `credentials`: the declared secret with this instance's own keys (default:
+    /// its provider's `credentials`).
+    pub credentials: Option<Spanned<Name>>,
+    /// `controlServer` (default `"127.0.0.1:8000"`): gluetun's control server
+    /// address (`HTTP_CONTROL_SERVER_ADDRESS`); its default role may stop the VPN.
+    pub control_server: Spanned<String>,
 }
 
 /// How a client reaches its proxy.
@@ -457,9 +552,6 @@ pub struct ArgoCd {
 pub struct Monitoring {
     /// `enable` (default `false`).
     pub enable: bool,
-    /// `tunnelMetrics` (default `false`): alerts on gluetun's own metrics, which
-    /// v3.41.3 does not expose.
-    pub tunnel_metrics: bool,
 }
 
 impl Default for Kubernetes {
@@ -475,7 +567,6 @@ impl Default for Kubernetes {
             argocd: ArgoCd::default(),
             monitoring: Monitoring {
                 enable: d::MONITORING,
-                tunnel_metrics: d::TUNNEL_METRICS,
             },
             verification: d::VERIFICATION,
         }

@@ -45,7 +45,12 @@ fn many_with(n: usize, with_clients: bool) -> Network {
                 countries: vec![Spanned::unspanned("Iceland".to_owned())],
                 replicas: 1,
                 health_check: HealthCheck::Dns,
-                privileged: false,
+                tun_device: None,
+                keepalive: None,
+                credentials: None,
+                control_server: Spanned::unspanned(
+                    avalanche_model::defaults::CONTROL_SERVER.to_owned(),
+                ),
             },
         );
         if !with_clients {

@@ -6,13 +6,15 @@ use crate::gluetun::{self, HTTP_PROXY_PORT, SHADOWSOCKS_CIPHER, SHADOWSOCKS_PORT
 use crate::node::{Node, node};
 use crate::plan::yaml_file;
 use crate::proxy::{ksops_generator, verification_job_node};
-use crate::resolve::{ResolvedClient, Vpn};
+use crate::resolve::{ResolvedClient, ResolvedSidecar, Vpn};
 use crate::{Ctx, PROXY_NAMESPACE, Plan, concat, labels, proxy_selector, relative};
-use avalanche_model::{ClientProtocol, HealthCheck, SecretFormat, VpnType};
+use avalanche_model::{ClientProtocol, SecretFormat, TunDevice, VpnType};
 use std::borrow::Cow;
 
 /// The volume the sidecar's gluetun keeps its state in (prefixed: the app has its own volumes).
 const SIDECAR_VOLUME: &str = "vpn-egress-gluetun";
+/// The node's TUN device in a sidecar pod.
+const SIDECAR_TUN_VOLUME: &str = "vpn-egress-tun";
 
 pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
     let clients = &ctx.resolved.clients;
@@ -56,11 +58,9 @@ fn render_clients(ctx: &Ctx<'_>, clients: &[ResolvedClient<'_>], plan: &mut Plan
                 component.resource(plan, "configmap.yaml", shadowsocks_config(ctx, c));
             }
             ClientProtocol::Sidecar => {
+                // Its own gluetun, configured like the proxy it names.
                 let sidecar = SidecarSpec {
-                    vpn: c.proxy.vpn,
-                    health: c.proxy.proxy.health_check,
-                    privileged: c.proxy.proxy.privileged,
-                    port_forwarding: false,
+                    gluetun: crate::proxy::spec(ctx, &c.proxy),
                     input_ports: Vec::new(),
                 };
                 component.patch(
@@ -68,7 +68,7 @@ fn render_clients(ctx: &Ctx<'_>, clients: &[ResolvedClient<'_>], plan: &mut Plan
                     c.client.deployment.as_str(),
                     sidecar_patch(ctx, c.client.deployment.as_str(), &sidecar),
                 );
-                component.credentials(ctx, plan, &sidecar.vpn);
+                component.credentials(ctx, plan, &sidecar.gluetun.vpn);
             }
         }
         // A sidecar's gluetun is its own fence (kill switch) and must reach the VPN
@@ -88,10 +88,7 @@ fn render_sidecars(ctx: &Ctx<'_>, plan: &mut Plan) {
         let dir = ctx.component_dir(s.sidecar.namespace.as_str(), s.name);
         let mut component = Component::new(dir);
         let spec = SidecarSpec {
-            vpn: s.vpn,
-            health: s.sidecar.health_check,
-            privileged: s.sidecar.privileged,
-            port_forwarding: s.sidecar.port_forwarding,
+            gluetun: sidecar_spec(ctx, s),
             input_ports: s.sidecar.input_ports.iter().map(|p| p.value).collect(),
         };
         component.patch(
@@ -99,8 +96,28 @@ fn render_sidecars(ctx: &Ctx<'_>, plan: &mut Plan) {
             s.sidecar.deployment.as_str(),
             sidecar_patch(ctx, s.sidecar.deployment.as_str(), &spec),
         );
-        component.credentials(ctx, plan, &spec.vpn);
+        component.credentials(ctx, plan, &spec.gluetun.vpn);
         component.finish(plan);
+    }
+}
+
+/// The gluetun of a declared sidecar: its own settings, else the egress-wide ones.
+pub(crate) fn sidecar_spec<'a>(ctx: &Ctx<'a>, s: &ResolvedSidecar<'a>) -> gluetun::Spec<'a> {
+    let egress = &ctx.net.egress;
+    gluetun::Spec {
+        vpn: s.vpn,
+        version: egress.version(),
+        health: s.sidecar.health_check,
+        tun: s.sidecar.tun_device.unwrap_or(egress.tun_device),
+        keepalive: s
+            .sidecar
+            .keepalive
+            .as_ref()
+            .unwrap_or(&egress.keepalive)
+            .value
+            .as_str(),
+        control_server: s.sidecar.control_server.value.as_str(),
+        port_forwarding: s.sidecar.port_forwarding,
     }
 }
 
@@ -296,10 +313,7 @@ fn client_verification<'a>(ctx: &Ctx<'a>, c: &ResolvedClient<'a>) -> Node<'a> {
 
 /// What a native gluetun sidecar needs.
 struct SidecarSpec<'a> {
-    vpn: Vpn<'a>,
-    health: HealthCheck,
-    privileged: bool,
-    port_forwarding: bool,
+    gluetun: gluetun::Spec<'a>,
     input_ports: Vec<u16>,
 }
 
@@ -309,38 +323,43 @@ struct SidecarSpec<'a> {
 /// the tunnel or nowhere.
 fn sidecar_patch<'a>(ctx: &Ctx<'a>, deployment: &'a str, s: &SidecarSpec<'a>) -> Node<'a> {
     let k = &ctx.net.kubernetes;
-    let mut env_list = gluetun::vpn_env(&s.vpn);
-    if s.port_forwarding {
-        env_list.push(env("VPN_PORT_FORWARDING", "on"));
-        env_list.push(env("PORT_FORWARD_ONLY", "on"));
-    }
+    let g = &s.gluetun;
+    let mut env = gluetun::base_env(g);
     if !s.input_ports.is_empty() {
         let ports: Vec<String> = s.input_ports.iter().map(u16::to_string).collect();
-        env_list.push(env("FIREWALL_INPUT_PORTS", ports.join(",")));
+        env.set("FIREWALL_INPUT_PORTS", ports.join(","));
     }
     // The app talks to in-cluster services from inside gluetun's firewall.
-    env_list.push(env(
+    env.set(
         "FIREWALL_OUTBOUND_SUBNETS",
         format!(
             "{},{}",
             k.pod_cidr.value.canonical(),
             k.service_cidr.value.canonical()
         ),
-    ));
-    env_list.push(env("HEALTH_SMALL_CHECK_TYPE", s.health.as_str()));
+    );
+    gluetun::health_env(&mut env, g.health);
+    let mut mounts = vec![node!({ "name": SIDECAR_VOLUME, "mountPath": "/gluetun" })];
+    let mut volumes = vec![node!({ "name": SIDECAR_VOLUME, "emptyDir": {} })];
+    if g.tun == TunDevice::HostDevice {
+        mounts.push(gluetun::tun_mount(SIDECAR_TUN_VOLUME));
+        volumes.push(gluetun::tun_volume(SIDECAR_TUN_VOLUME));
+    }
+    // No liveness probe: gluetun restarts its own tunnel when it is unhealthy, the
+    // app has no network meanwhile either way (kill switch), and a kubelet restart
+    // of the sidecar would only add CrashLoopBackOff delays to a provider outage.
     let mut container = node!({
         "name": gluetun::CONTAINER,
         "image": &ctx.net.egress.image.value,
         "imagePullPolicy": "IfNotPresent",
         "restartPolicy": "Always",
-        "env": env_list,
-        "startupProbe": gluetun::probe(5, 36),
-        "livenessProbe": gluetun::probe(30, 5),
+        "env": env.finish(),
+        "startupProbe": gluetun::startup_probe(),
         "resources": gluetun::resources(),
-        "securityContext": gluetun::security_context(s.health, s.privileged),
-        "volumeMounts": [{ "name": SIDECAR_VOLUME, "mountPath": "/gluetun" }],
+        "securityContext": gluetun::security_context(g),
+        "volumeMounts": mounts,
     });
-    if s.vpn.provider.vpn_type.value == VpnType::Wireguard {
+    if g.vpn.provider.vpn_type.value == VpnType::Wireguard {
         container.insert("lifecycle", gluetun::post_start_cleanup());
     }
     node!({
@@ -353,7 +372,7 @@ fn sidecar_patch<'a>(ctx: &Ctx<'a>, deployment: &'a str, s: &SidecarSpec<'a>) ->
             "template": {
                 "spec": {
                     "initContainers": [container],
-                    "volumes": [{ "name": SIDECAR_VOLUME, "emptyDir": {} }],
+                    "volumes": volumes,
                 },
             },
         },

@@ -1,15 +1,17 @@
-//! The gluetun container, as v3.41.3 wants it: shared by the proxies and the sidecars.
+//! The gluetun container, shared by the proxies and the sidecars: its
+//! environment (only what the declared release reads, see
+//! [`avalanche_model::gluetun`]), its capabilities (exactly what gluetun does at
+//! start needs), the TUN device, probes and resources.
 use crate::node::{Node, node};
 use crate::resolve::Vpn;
-use avalanche_model::{HealthCheck, VpnType};
+use avalanche_model::gluetun::{self as table, Version};
+use avalanche_model::{HealthCheck, TunDevice, VpnType};
 use std::borrow::Cow;
 
 /// The HTTP proxy port (gluetun `HTTPPROXY_LISTENING_ADDRESS`).
 pub const HTTP_PROXY_PORT: u16 = 8888;
 /// The Shadowsocks port, TCP and UDP (`SHADOWSOCKS_LISTENING_ADDRESS`).
 pub const SHADOWSOCKS_PORT: u16 = 8388;
-/// The Prometheus port of gluetun newer than v3.41.3 (`METRICS_TYPE=prometheus`).
-pub const METRICS_PORT: u16 = 9090;
 /// The only Shadowsocks cipher we configure (gluetun's default, AEAD).
 pub const SHADOWSOCKS_CIPHER: &str = "chacha20-ietf-poly1305";
 /// The container name, in proxies and sidecars.
@@ -17,51 +19,167 @@ pub const CONTAINER: &str = "gluetun";
 /// The exec health check: the health server listens on 127.0.0.1:9999, which a
 /// kubelet `httpGet` cannot reach.
 pub const HEALTHCHECK: [&str; 2] = ["/gluetun-entrypoint", "healthcheck"];
+/// Where gluetun opens (or, missing, creates with `mknod c 10 200`) the TUN device.
+pub const TUN_PATH: &str = "/dev/net/tun";
+/// Where gluetun writes the forwarded port (`VPN_PORT_FORWARDING_STATUS_FILE`'s default).
+pub const PORT_FILE: &str = "/tmp/gluetun/forwarded_port";
 
-/// `{ name, value }`.
+/// What one gluetun container is made of.
+#[derive(Debug, Clone, Copy)]
+pub struct Spec<'a> {
+    /// Provider, credentials, countries.
+    pub vpn: Vpn<'a>,
+    /// The release of the declared image.
+    pub version: Version,
+    /// `healthCheck`.
+    pub health: HealthCheck,
+    /// How it gets `/dev/net/tun`.
+    pub tun: TunDevice,
+    /// `WIREGUARD_PERSISTENT_KEEPALIVE_INTERVAL`.
+    pub keepalive: &'a str,
+    /// `HTTP_CONTROL_SERVER_ADDRESS`.
+    pub control_server: &'a str,
+    /// `VPN_PORT_FORWARDING=on`.
+    pub port_forwarding: bool,
+}
+
+/// A gluetun environment under construction: a variable the declared release does
+/// not read is left out (gluetun ignores unknown variables silently, so writing
+/// one would only suggest a setting that does nothing).
+pub struct Env<'a> {
+    version: Version,
+    list: Vec<Node<'a>>,
+}
+
+impl<'a> Env<'a> {
+    /// `name = value`, when the release reads `name`.
+    pub fn set(&mut self, name: &'a str, value: impl Into<Cow<'a, str>>) {
+        debug_assert!(table::var(name).is_some(), "{name} is not in the table");
+        if table::reads(self.version, name) {
+            self.list
+                .push(node!({ "name": name, "value": value.into() }));
+        }
+    }
+
+    /// `name` from key `key` of Secret `secret`, when the release reads `name`.
+    pub fn secret(&mut self, name: &'a str, secret: &'a str, key: &'a str) {
+        debug_assert!(table::var(name).is_some(), "{name} is not in the table");
+        if table::reads(self.version, name) {
+            self.list.push(
+                node!({ "name": name, "valueFrom": { "secretKeyRef": { "name": secret, "key": key } } }),
+            );
+        }
+    }
+
+    /// The `env:` list.
+    pub fn finish(self) -> Vec<Node<'a>> {
+        self.list
+    }
+}
+
+/// `{ name, value }`, for containers that are not gluetun.
 pub fn env<'a>(name: &'a str, value: impl Into<Cow<'a, str>>) -> Node<'a> {
     node!({ "name": name, "value": value.into() })
 }
 
-/// `{ name, valueFrom.secretKeyRef }`.
-pub fn env_secret<'a>(name: &'a str, secret: &'a str, key: &'a str) -> Node<'a> {
-    node!({ "name": name, "valueFrom": { "secretKeyRef": { "name": secret, "key": key } } })
-}
-
-/// The provider, credentials and server selection variables.
-pub fn vpn_env<'a>(vpn: &Vpn<'a>) -> Vec<Node<'a>> {
-    // Room for what the proxies and sidecars append: no regrowth.
-    let mut out = Vec::with_capacity(16);
-    out.push(env(
+/// The variables every gluetun gets: provider, credentials, servers, keepalive,
+/// the file owner, the control server and the small health check.
+pub fn base_env<'a>(s: &Spec<'a>) -> Env<'a> {
+    let mut e = Env {
+        version: s.version,
+        list: Vec::with_capacity(20),
+    };
+    e.set(
         "VPN_SERVICE_PROVIDER",
-        vpn.provider.service.value.as_str(),
-    ));
-    out.push(env("VPN_TYPE", vpn.provider.vpn_type.as_str()));
-    let secret = vpn.secret_name;
-    match vpn.provider.vpn_type.value {
+        s.vpn.provider.service.value.as_str(),
+    );
+    e.set("VPN_TYPE", s.vpn.provider.vpn_type.as_str());
+    let secret = s.vpn.secret_name;
+    match s.vpn.provider.vpn_type.value {
         VpnType::Wireguard => {
-            out.push(env_secret(
-                "WIREGUARD_PRIVATE_KEY",
-                secret,
-                "WIREGUARD_PRIVATE_KEY",
-            ));
-            out.push(env_secret(
-                "WIREGUARD_ADDRESSES",
-                secret,
-                "WIREGUARD_ADDRESSES",
-            ));
+            e.secret("WIREGUARD_PRIVATE_KEY", secret, "WIREGUARD_PRIVATE_KEY");
+            e.secret("WIREGUARD_ADDRESSES", secret, "WIREGUARD_ADDRESSES");
+            // gluetun's default is 0 (off): NAT and conntrack state on the way to the
+            // server expire and an idle tunnel stops receiving. The variable without
+            // `_INTERVAL` does not exist and would be ignored.
+            e.set("WIREGUARD_PERSISTENT_KEEPALIVE_INTERVAL", s.keepalive);
         }
         VpnType::Openvpn => {
-            out.push(env_secret("OPENVPN_USER", secret, "OPENVPN_USER"));
-            out.push(env_secret("OPENVPN_PASSWORD", secret, "OPENVPN_PASSWORD"));
+            e.secret("OPENVPN_USER", secret, "OPENVPN_USER");
+            e.secret("OPENVPN_PASSWORD", secret, "OPENVPN_PASSWORD");
         }
     }
-    if !vpn.countries.is_empty() {
+    if !s.vpn.countries.is_empty() {
         // gluetun reads every SERVER_* filter as a comma-separated list.
-        let countries: Vec<&str> = vpn.countries.iter().map(|c| c.value.as_str()).collect();
-        out.push(env("SERVER_COUNTRIES", countries.join(",")));
+        let countries: Vec<&str> = s.vpn.countries.iter().map(|c| c.value.as_str()).collect();
+        e.set("SERVER_COUNTRIES", countries.join(","));
     }
-    out
+    if s.port_forwarding {
+        e.set("VPN_PORT_FORWARDING", "on");
+        e.set("PORT_FORWARD_ONLY", "on");
+    }
+    // gluetun chowns the forwarded-port file (and OpenVPN's files) to PUID:PGID, 1000
+    // by default: that needs CAP_CHOWN, and OpenVPN would then drop to that user
+    // (CAP_SETUID). As root's own files they need neither; the port file stays
+    // world-readable (0644).
+    e.set("PUID", "0");
+    e.set("PGID", "0");
+    // The control server's default role may `PUT /v1/vpn/status` without auth, and
+    // gluetun's firewall admits the pod subnet: loopback unless declared otherwise.
+    e.set("HTTP_CONTROL_SERVER_ADDRESS", s.control_server);
+    e
+}
+
+/// The small health check, last in the list (after what proxies and sidecars add).
+pub fn health_env(e: &mut Env<'_>, health: HealthCheck) {
+    e.set("HEALTH_SMALL_CHECK_TYPE", health.as_str());
+}
+
+/// The capabilities gluetun needs at start, and nothing more:
+/// - `NET_ADMIN`: routes, ip rules, the nftables firewall, the WireGuard link;
+/// - `NET_BIND_SERVICE`: its DNS server binds :53 (below the default
+///   `ip_unprivileged_port_start`, which runtimes do not all lower);
+/// - `MKNOD` with `tunDevice = "mknod"`: it creates `/dev/net/tun`;
+/// - `NET_RAW` for the ICMP small health check (the releases that have it).
+///
+/// `NET_RAW` is not needed by iptables-nft; `CHOWN` is not needed with `PUID=0`.
+pub fn capabilities(s: &Spec<'_>) -> Vec<&'static str> {
+    let mut add = vec!["NET_ADMIN", "NET_BIND_SERVICE"];
+    if s.tun == TunDevice::Mknod {
+        add.push("MKNOD");
+    }
+    if s.health == HealthCheck::Icmp && table::reads(s.version, "HEALTH_SMALL_CHECK_TYPE") {
+        add.push("NET_RAW");
+    }
+    add
+}
+
+/// Every capability dropped but [`capabilities`]; privileged only when declared.
+pub fn security_context(s: &Spec<'_>) -> Node<'static> {
+    let mut sc = Node::map();
+    if s.tun == TunDevice::Privileged {
+        // Declared for runtimes that refuse both the hostPath device and MKNOD: a
+        // privileged container has every capability and the host's /dev.
+        sc.insert("privileged", node!(true));
+    } else {
+        sc.insert("allowPrivilegeEscalation", node!(false));
+    }
+    sc.insert(
+        "capabilities",
+        node!({ "drop": ["ALL"], "add": capabilities(s) }),
+    );
+    sc.insert("seccompProfile", node!({ "type": "RuntimeDefault" }));
+    sc
+}
+
+/// The `hostPath` volume of the node's TUN device (`tunDevice = "host-device"`).
+pub fn tun_volume(name: &str) -> Node<'_> {
+    node!({ "name": name, "hostPath": { "path": TUN_PATH, "type": "CharDevice" } })
+}
+
+/// Its mount, where gluetun looks for it.
+pub fn tun_mount(name: &str) -> Node<'_> {
+    node!({ "name": name, "mountPath": TUN_PATH })
 }
 
 /// An exec probe on gluetun's own health check.
@@ -74,24 +192,9 @@ pub fn probe(period: u32, failures: u32) -> Node<'static> {
     })
 }
 
-/// Least privilege: every capability dropped but `NET_ADMIN` (routes, firewall,
-/// WireGuard), plus `NET_RAW` only for the ICMP health check.
-pub fn security_context(health: HealthCheck, privileged: bool) -> Node<'static> {
-    let mut add = vec!["NET_ADMIN"];
-    if health == HealthCheck::Icmp {
-        add.push("NET_RAW");
-    }
-    let mut sc = Node::map();
-    if privileged {
-        // Declared for runtimes that refuse gluetun the TUN device; a privileged
-        // container sees the host's /dev, /dev/net/tun included.
-        sc.insert("privileged", node!(true));
-    } else {
-        sc.insert("allowPrivilegeEscalation", node!(false));
-    }
-    sc.insert("capabilities", node!({ "drop": ["ALL"], "add": add }));
-    sc.insert("seccompProfile", node!({ "type": "RuntimeDefault" }));
-    sc
+/// Up to 3 minutes to connect the first time.
+pub fn startup_probe() -> Node<'static> {
+    probe(5, 36)
 }
 
 /// Deletes the ip rules a previous, abruptly stopped gluetun left in the pod's

@@ -802,7 +802,10 @@ pub(crate) mod test_network {
                     countries: vec![sp(country.to_owned())],
                     replicas: 1,
                     health_check: HealthCheck::Dns,
-                    privileged: false,
+                    tun_device: None,
+                    keepalive: None,
+                    credentials: None,
+                    control_server: sp(avalanche_model::defaults::CONTROL_SERVER.to_owned()),
                 },
             );
         }
@@ -817,7 +820,10 @@ pub(crate) mod test_network {
                 port_forwarding: true,
                 input_ports: vec![sp(8080)],
                 health_check: HealthCheck::Dns,
-                privileged: false,
+                tun_device: None,
+                keepalive: None,
+                credentials: None,
+                control_server: sp(avalanche_model::defaults::CONTROL_SERVER.to_owned()),
             },
         );
         n.egress.clients.insert(

@@ -362,10 +362,9 @@ mod tests {
     fn options_change_the_manifests() {
         let mut n = bundled();
         n.kubernetes.verification = true;
-        n.kubernetes.monitoring.tunnel_metrics = true;
         n.kubernetes.dir = "./k8s/".to_owned();
         if let Some(p) = n.egress.proxies.get_mut("netherlands") {
-            p.privileged = true;
+            p.tun_device = Some(avalanche_model::TunDevice::Privileged);
             p.health_check = avalanche_model::HealthCheck::Icmp;
             p.countries
                 .push(Spanned::unspanned("Switzerland".to_owned()));
@@ -395,7 +394,7 @@ mod tests {
         );
         assert!(nl.contains("value: Netherlands,Switzerland"), "{nl}");
         assert!(
-            nl.contains("value: 8888,8388,9090") && nl.contains("name: metrics"),
+            nl.contains("value: 8888,8388") && !nl.contains("METRICS"),
             "{nl}"
         );
         let is = text(&plan, &format!("{dir}/deployment-iceland.yaml"));
@@ -403,7 +402,7 @@ mod tests {
             !is.contains("privileged") && !is.contains("NET_RAW"),
             "{is}"
         );
-        assert!(plan.get(&format!("{dir}/servicemonitor.yaml")).is_some());
+        assert!(plan.get(&format!("{dir}/servicemonitor.yaml")).is_none());
         assert!(
             text(&plan, &format!("{dir}/kustomization.yaml")).contains("- verification-job.yaml")
         );

@@ -1,7 +1,8 @@
-//! Monitoring that works with what exists: gluetun v3.41.3 has no Prometheus
-//! endpoint, so the default alerts watch kube-state-metrics (which
-//! kube-prometheus-stack ships); gluetun's own metrics are an opt-in
-//! (`tunnelMetrics`) for newer gluetun images.
+//! Monitoring that works with what exists: no gluetun release in the version
+//! table has a Prometheus endpoint, so the alerts watch kube-state-metrics (which
+//! kube-prometheus-stack ships). Native sidecars are init containers: their
+//! restarts are `kube_pod_init_container_status_restarts_total`, not the
+//! `kube_pod_container_*` series of ordinary containers.
 use crate::gluetun::CONTAINER;
 use crate::node::{Node, node};
 use crate::{Ctx, PROXY_NAMESPACE, labels};
@@ -12,14 +13,10 @@ pub fn proxy_resources(ctx: &Ctx<'_>) -> Vec<(String, Node<'static>)> {
     if !monitoring.enable {
         return Vec::new();
     }
-    let mut out = vec![
+    vec![
         ("prometheusrule.yaml".to_owned(), prometheus_rule(ctx)),
         ("grafana-dashboard.yaml".to_owned(), dashboard(ctx)),
-    ];
-    if monitoring.tunnel_metrics {
-        out.push(("servicemonitor.yaml".to_owned(), service_monitor()));
-    }
-    out
+    ]
 }
 
 fn rule(
@@ -58,7 +55,7 @@ fn prometheus_rule(ctx: &Ctx<'_>) -> Node<'static> {
             "0m",
             "warning",
             "VPN proxy pod {{ $labels.pod }} restarts repeatedly",
-            "{{ $labels.pod }} restarted more than 3 times in 15 minutes: the tunnel keeps failing its liveness probe (provider down, expired key, stale ip rules).",
+            "{{ $labels.pod }} restarted more than 3 times in 15 minutes: gluetun exits at start (TUN device, capabilities, credentials: see its log) or stayed unhealthy for 15 minutes.",
         ),
     ];
     // One alert for all sidecars: restarts of gluetun containers outside vpn-proxy.
@@ -80,23 +77,13 @@ fn prometheus_rule(ctx: &Ctx<'_>) -> Node<'static> {
         rules.push(rule(
             "VpnSidecarRestarting",
             format!(
-                "increase(kube_pod_container_status_restarts_total{{namespace=~\"{}\", container=\"{CONTAINER}\"}}[15m]) > 3",
+                "increase(kube_pod_init_container_status_restarts_total{{namespace=~\"{}\", container=\"{CONTAINER}\"}}[15m]) > 3",
                 re.join("|")
             ),
             "0m",
             "warning",
             "gluetun sidecar in {{ $labels.pod }} restarts repeatedly",
-            "The app's own gluetun restarted more than 3 times in 15 minutes; while it is down the app has no network at all (kill switch).",
-        ));
-    }
-    if ctx.net.kubernetes.monitoring.tunnel_metrics {
-        rules.push(rule(
-            "VpnProxyMetricsDown",
-            format!("up{{namespace=\"{ns}\", service=~\"vpn-proxy-.*\"}} == 0"),
-            "10m",
-            "warning",
-            "gluetun metrics endpoint of {{ $labels.service }} is down",
-            "Prometheus cannot scrape gluetun's :9090. It exists only in gluetun newer than v3.41.3 with METRICS_TYPE=prometheus.",
+            "The app's own gluetun (a native sidecar, so an init container) restarted more than 3 times in 15 minutes; while it is down the app has no network at all (kill switch).",
         ));
     }
     node!({
@@ -104,19 +91,6 @@ fn prometheus_rule(ctx: &Ctx<'_>) -> Node<'static> {
         "kind": "PrometheusRule",
         "metadata": { "name": "vpn-proxy", "namespace": ns, "labels": labels("vpn-proxy", None, "monitoring") },
         "spec": { "groups": [{ "name": "vpn-proxy", "rules": rules }] },
-    })
-}
-
-fn service_monitor() -> Node<'static> {
-    node!({
-        "apiVersion": "monitoring.coreos.com/v1",
-        "kind": "ServiceMonitor",
-        "metadata": { "name": "vpn-proxy", "namespace": PROXY_NAMESPACE, "labels": labels("vpn-proxy", None, "monitoring") },
-        "spec": {
-            "selector": { "matchLabels": { "app.kubernetes.io/name": "vpn-proxy" } },
-            "namespaceSelector": { "matchNames": [PROXY_NAMESPACE] },
-            "endpoints": [{ "port": "metrics", "path": "/metrics", "interval": "60s" }],
-        },
     })
 }
 

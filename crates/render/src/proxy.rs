@@ -1,14 +1,12 @@
 //! The `vpn-proxy` tree: one gluetun Deployment and Service per region, the
 //! namespace, the ingress fence, the KSOPS generator, monitoring, the README, and
 //! the Argo CD Application that deploys it.
-use crate::gluetun::{
-    self, HTTP_PROXY_PORT, METRICS_PORT, SHADOWSOCKS_CIPHER, SHADOWSOCKS_PORT, env, env_secret,
-};
+use crate::gluetun::{self, HTTP_PROXY_PORT, SHADOWSOCKS_CIPHER, SHADOWSOCKS_PORT};
 use crate::node::{Node, node};
 use crate::plan::{markdown_file, yaml_file};
 use crate::resolve::ResolvedProxy;
 use crate::{Ctx, PROXY_NAMESPACE, Plan, concat, labels, proxy_selector, relative};
-use avalanche_model::{ClientProtocol, SecretFormat, VpnType};
+use avalanche_model::{ClientProtocol, SecretFormat, TunDevice, VpnType};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
@@ -34,7 +32,7 @@ pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
         let instance = concat(&["vpn-proxy-", p.name]);
         (
             yaml_file(&deployment(ctx, p, &instance)),
-            yaml_file(&service(ctx, &instance)),
+            yaml_file(&service(&instance)),
             ingress_policy(ctx, p, &instance).map(|np| yaml_file(&np)),
         )
     });
@@ -141,64 +139,83 @@ fn proxy_labels(instance: &str) -> Node<'_> {
     labels("vpn-proxy", Some(Cow::Borrowed(instance)), "egress-proxy")
 }
 
-fn container_ports(ctx: &Ctx<'_>) -> Vec<Node<'static>> {
-    let mut ports = vec![
+fn container_ports() -> Vec<Node<'static>> {
+    vec![
         node!({ "name": "http-proxy", "containerPort": HTTP_PROXY_PORT, "protocol": "TCP" }),
         node!({ "name": "shadowsocks", "containerPort": SHADOWSOCKS_PORT, "protocol": "TCP" }),
         node!({ "name": "shadowsocks-udp", "containerPort": SHADOWSOCKS_PORT, "protocol": "UDP" }),
-    ];
-    if ctx.net.kubernetes.monitoring.tunnel_metrics {
-        ports.push(node!({ "name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP" }));
-    }
-    ports
+    ]
 }
 
-fn deployment<'a>(ctx: &Ctx<'a>, p: &ResolvedProxy<'a>, name: &'a str) -> Node<'a> {
-    let mut env_list = gluetun::vpn_env(&p.vpn);
-    env_list.extend([
-        env("HTTPPROXY", "on"),
-        env("HTTPPROXY_LISTENING_ADDRESS", format!(":{HTTP_PROXY_PORT}")),
-        env("SHADOWSOCKS", "on"),
-        env(
-            "SHADOWSOCKS_LISTENING_ADDRESS",
-            format!(":{SHADOWSOCKS_PORT}"),
-        ),
-        env("SHADOWSOCKS_CIPHER", SHADOWSOCKS_CIPHER),
-        env_secret(
-            "SHADOWSOCKS_PASSWORD",
-            p.vpn.secret_name,
-            "SHADOWSOCKS_PASSWORD",
-        ),
-    ]);
-    let mut input_ports = format!("{HTTP_PROXY_PORT},{SHADOWSOCKS_PORT}");
-    if ctx.net.kubernetes.monitoring.tunnel_metrics {
-        env_list.push(env("METRICS_TYPE", "prometheus"));
-        env_list.push(env(
-            "METRICS_PROMETHEUS_LISTENING_ADDRESS",
-            format!(":{METRICS_PORT}"),
-        ));
-        input_ports.push(',');
-        input_ports.push_str(&METRICS_PORT.to_string());
+/// The gluetun of one proxy: its own settings, else the egress-wide ones.
+pub(crate) fn spec<'a>(ctx: &Ctx<'a>, p: &ResolvedProxy<'a>) -> gluetun::Spec<'a> {
+    let egress = &ctx.net.egress;
+    gluetun::Spec {
+        vpn: p.vpn,
+        version: egress.version(),
+        health: p.proxy.health_check,
+        tun: p.proxy.tun_device.unwrap_or(egress.tun_device),
+        keepalive: p
+            .proxy
+            .keepalive
+            .as_ref()
+            .unwrap_or(&egress.keepalive)
+            .value
+            .as_str(),
+        control_server: p.proxy.control_server.value.as_str(),
+        port_forwarding: false,
     }
-    // On a /32 pod network gluetun's firewall drops inbound traffic to every port not listed.
-    env_list.push(env("FIREWALL_INPUT_PORTS", input_ports));
-    env_list.push(env(
-        "HEALTH_SMALL_CHECK_TYPE",
-        p.proxy.health_check.as_str(),
-    ));
+}
 
+/// The volume name of the TUN device in a proxy pod.
+const TUN_VOLUME: &str = "dev-net-tun";
+
+fn deployment<'a>(ctx: &Ctx<'a>, p: &ResolvedProxy<'a>, name: &'a str) -> Node<'a> {
+    let spec = spec(ctx, p);
+    let mut env = gluetun::base_env(&spec);
+    env.set("HTTPPROXY", "on");
+    env.set("HTTPPROXY_LISTENING_ADDRESS", format!(":{HTTP_PROXY_PORT}"));
+    env.set("SHADOWSOCKS", "on");
+    env.set(
+        "SHADOWSOCKS_LISTENING_ADDRESS",
+        format!(":{SHADOWSOCKS_PORT}"),
+    );
+    env.set("SHADOWSOCKS_CIPHER", SHADOWSOCKS_CIPHER);
+    env.secret(
+        "SHADOWSOCKS_PASSWORD",
+        p.vpn.secret_name,
+        "SHADOWSOCKS_PASSWORD",
+    );
+    // On a /32 pod network gluetun's firewall drops inbound traffic to every port not listed.
+    env.set(
+        "FIREWALL_INPUT_PORTS",
+        format!("{HTTP_PROXY_PORT},{SHADOWSOCKS_PORT}"),
+    );
+    gluetun::health_env(&mut env, spec.health);
+
+    let mut mounts = vec![node!({ "name": "gluetun", "mountPath": "/gluetun" })];
+    let mut volumes = vec![node!({ "name": "gluetun", "emptyDir": {} })];
+    if spec.tun == TunDevice::HostDevice {
+        mounts.push(gluetun::tun_mount(TUN_VOLUME));
+        volumes.push(gluetun::tun_volume(TUN_VOLUME));
+    }
     let mut container = node!({
         "name": gluetun::CONTAINER,
         "image": &ctx.net.egress.image.value,
         "imagePullPolicy": "IfNotPresent",
-        "env": env_list,
-        "ports": container_ports(ctx),
-        "startupProbe": gluetun::probe(5, 36),
+        "env": env.finish(),
+        "ports": container_ports(),
+        "startupProbe": gluetun::startup_probe(),
+        // Readiness takes a proxy out of its Service while the tunnel is down.
         "readinessProbe": gluetun::probe(10, 3),
-        "livenessProbe": gluetun::probe(30, 5),
+        // gluetun restarts its own tunnel when the health check fails
+        // (HEALTH_RESTART_VPN): a strict liveness probe only adds restarts and
+        // CrashLoopBackOff delays during a provider outage. This one kills only a
+        // gluetun unhealthy for 15 minutes.
+        "livenessProbe": gluetun::probe(60, 15),
         "resources": gluetun::resources(),
-        "securityContext": gluetun::security_context(p.proxy.health_check, p.proxy.privileged),
-        "volumeMounts": [{ "name": "gluetun", "mountPath": "/gluetun" }],
+        "securityContext": gluetun::security_context(&spec),
+        "volumeMounts": mounts,
     });
     if p.vpn.provider.vpn_type.value == VpnType::Wireguard {
         container.insert("lifecycle", gluetun::post_start_cleanup());
@@ -221,22 +238,19 @@ fn deployment<'a>(ctx: &Ctx<'a>, p: &ResolvedProxy<'a>, name: &'a str) -> Node<'
                     "securityContext": { "seccompProfile": { "type": "RuntimeDefault" } },
                     "terminationGracePeriodSeconds": 30,
                     "containers": [container],
-                    "volumes": [{ "name": "gluetun", "emptyDir": {} }],
+                    "volumes": volumes,
                 },
             },
         },
     })
 }
 
-fn service<'a>(ctx: &Ctx<'_>, name: &'a str) -> Node<'a> {
-    let mut ports = vec![
+fn service(name: &str) -> Node<'_> {
+    let ports = vec![
         node!({ "name": "http-proxy", "port": HTTP_PROXY_PORT, "targetPort": "http-proxy", "protocol": "TCP" }),
         node!({ "name": "shadowsocks", "port": SHADOWSOCKS_PORT, "targetPort": "shadowsocks", "protocol": "TCP" }),
         node!({ "name": "shadowsocks-udp", "port": SHADOWSOCKS_PORT, "targetPort": "shadowsocks-udp", "protocol": "UDP" }),
     ];
-    if ctx.net.kubernetes.monitoring.tunnel_metrics {
-        ports.push(node!({ "name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP" }));
-    }
     node!({
         "apiVersion": "v1",
         "kind": "Service",
@@ -262,33 +276,45 @@ fn peer<'a>(namespace: &'a str, pod_labels: Node<'a>) -> Node<'a> {
     })
 }
 
-/// Admits the declared clients (and the verification Job) to one proxy, on the
-/// container ports. `None` when nobody may connect: an empty `from` would admit all.
+/// Admits the declared clients (and the verification Job) to one proxy, each on
+/// the container ports of its protocol only: an HTTP client cannot reach
+/// Shadowsocks, nor the reverse. `None` when nobody may connect: an empty `from`
+/// would admit all.
 fn ingress_policy<'a>(ctx: &Ctx<'a>, p: &ResolvedProxy<'a>, instance: &'a str) -> Option<Node<'a>> {
-    let mut from: Vec<Node<'a>> = ctx
-        .resolved
-        .clients_of(p.name)
-        .filter(|c| c.client.protocol.value != ClientProtocol::Sidecar)
-        .map(|c| peer(c.client.namespace.as_str(), node!(&c.client.pod_labels)))
-        .collect();
+    let mut http: Vec<Node<'a>> = Vec::new();
+    let mut shadowsocks: Vec<Node<'a>> = Vec::new();
+    for c in ctx.resolved.clients_of(p.name) {
+        let from = peer(c.client.namespace.as_str(), node!(&c.client.pod_labels));
+        match c.client.protocol.value {
+            ClientProtocol::Http => http.push(from),
+            ClientProtocol::Shadowsocks => shadowsocks.push(from),
+            ClientProtocol::Sidecar => {}
+        }
+    }
     if ctx.net.kubernetes.verification {
-        from.push(peer(
+        // The verification Job goes through the HTTP proxy.
+        http.push(peer(
             PROXY_NAMESPACE,
             node!({ "app.kubernetes.io/name": VERIFY_NAME }),
         ));
     }
-    if from.is_empty() {
-        return None;
+    let mut rules = Vec::new();
+    if !http.is_empty() {
+        rules.push(
+            node!({ "from": http, "ports": [{ "port": HTTP_PROXY_PORT, "protocol": "TCP" }] }),
+        );
     }
-    let ports = node!([
-        { "port": HTTP_PROXY_PORT, "protocol": "TCP" },
-        { "port": SHADOWSOCKS_PORT, "protocol": "TCP" },
-        { "port": SHADOWSOCKS_PORT, "protocol": "UDP" },
-    ]);
-    let mut rules = vec![node!({ "from": from, "ports": ports })];
-    if ctx.net.kubernetes.monitoring.tunnel_metrics {
-        // Prometheus runs wherever kube-prometheus-stack put it: admit any namespace on the metrics port only.
-        rules.push(node!({ "from": [{ "namespaceSelector": {} }], "ports": [{ "port": METRICS_PORT, "protocol": "TCP" }] }));
+    if !shadowsocks.is_empty() {
+        rules.push(node!({
+            "from": shadowsocks,
+            "ports": [
+                { "port": SHADOWSOCKS_PORT, "protocol": "TCP" },
+                { "port": SHADOWSOCKS_PORT, "protocol": "UDP" },
+            ],
+        }));
+    }
+    if rules.is_empty() {
+        return None;
     }
     Some(node!({
         "apiVersion": "networking.k8s.io/v1",

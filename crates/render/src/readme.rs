@@ -187,6 +187,8 @@ pub fn render(ctx: &Ctx<'_>) -> String {
         w.push_str(".\n\n");
     }
 
+    runtime(ctx, w);
+
     let _ = writeln!(w, "## Secrets and Argo CD (KSOPS)\n");
     let _ = writeln!(
         w,
@@ -205,24 +207,17 @@ pub fn render(ctx: &Ctx<'_>) -> String {
     if k.monitoring.enable {
         let _ = writeln!(
             w,
-            "gluetun v3.41.3 exposes **no Prometheus metrics**. The alerts (`prometheusrule.yaml`) therefore watch what\n\
-             kube-state-metrics (kube-prometheus-stack) knows:\n\n\
+            "gluetun ({version}) exposes **no Prometheus metrics** (no release does: `METRICS_TYPE` is read by none). The\n\
+             alerts (`prometheusrule.yaml`) therefore watch what kube-state-metrics (kube-prometheus-stack) knows:\n\n\
              - `VpnProxyUnavailable`: no available pod of a proxy Deployment for 5 minutes. Readiness is gluetun's own\n  health check (`/gluetun-entrypoint healthcheck`), so this fires when the tunnel is down, not only when the\n  pod is gone.\n\
-             - `VpnProxyRestarting`: more than 3 container restarts in 15 minutes (the liveness probe kills a gluetun\n  whose tunnel stays unhealthy).\n\
-             - `VpnSidecarRestarting` (when sidecars are declared): the same for the apps' gluetun containers.\n\n\
+             - `VpnProxyRestarting`: more than 3 container restarts in 15 minutes (gluetun exiting at start, or\n  unhealthy for the 15 minutes its lenient liveness probe allows).\n\
+             - `VpnSidecarRestarting` (when sidecars are declared): the same for the apps' gluetun. A native sidecar\n  is an init container, so this alert reads `kube_pod_init_container_status_restarts_total`.\n\n\
              They do not see: which country the exit IP is in, a tunnel that is up but slow, or a provider that\n\
              silently changed the exit IP. The verification Job and the checklist below cover those by hand.\n\
              `grafana-dashboard.yaml` is a ConfigMap labelled `grafana_dashboard: \"1\"` for Grafana's dashboard sidecar\n\
-             (it must watch the `{PROXY_NAMESPACE}` namespace, or all namespaces).\n"
+             (it must watch the `{PROXY_NAMESPACE}` namespace, or all namespaces).\n",
+            version = net.egress.image.value
         );
-        if k.monitoring.tunnel_metrics {
-            let _ = writeln!(
-                w,
-                "`tunnelMetrics` is on: the proxies set `METRICS_TYPE=prometheus` and a ServiceMonitor scrapes port `metrics`\n\
-                 (9090). **This needs a gluetun image newer than v3.41.3** (`:latest`) or an exporter; with v3.41.3 the\n\
-                 endpoint does not exist and `VpnProxyMetricsDown` fires.\n"
-            );
-        }
     } else {
         let _ = writeln!(w, "Off (`kubernetes.monitoring.enable = false`).\n");
     }
@@ -312,7 +307,10 @@ pub fn render(ctx: &Ctx<'_>) -> String {
     let _ = writeln!(w, "## Troubleshooting\n");
     let _ = writeln!(
         w,
-        "- `cannot create TUN device file node: operation not permitted`: the runtime denies gluetun the TUN device\n  with only `NET_ADMIN`. Set `privileged = true` on that proxy or sidecar (off by default; a privileged\n  container sees the host's `/dev/net/tun`, so no hostPath mount is generated).\n\
+        "- `creating TUN device file node: operation not permitted`: gluetun found no `/dev/net/tun` and may not\n  create it. Use `tunDevice = \"host-device\"` (the default; check the node has `/dev/net/tun`) or `\"mknod\"`.\n\
+         - `MountVolume.SetUp failed … hostPath type check failed: /dev/net/tun is not a character device`: the\n  node has no TUN device (`modprobe tun`, and `tun` in `boot.kernelModules` on NixOS), or use `\"mknod\"`.\n\
+         - `chowning file: operation not permitted`: a hand-set `PUID`/`PGID` other than 0 without `CHOWN`.\n\
+         - `listen udp :53: bind: permission denied`: `NET_BIND_SERVICE` was removed from the container.\n\
          - `adding IPv6 rule: file exists` after a restart: stale ip rules in the pod. The Deployments use\n  `strategy: Recreate` and a `postStart` hook deleting table 51820's rules.\n\
          - Probes: gluetun's health server listens on `127.0.0.1:9999`; the probes run\n  `/gluetun-entrypoint healthcheck` inside the container (an `httpGet` could not reach it).\n\
          - `HEALTH_SMALL_CHECK_TYPE=dns` is the default so `NET_RAW` is not needed; `healthCheck = \"icmp\"` adds it."
@@ -334,6 +332,97 @@ pub fn render(ctx: &Ctx<'_>) -> String {
         );
     }
     s
+}
+
+/// How each gluetun gets its TUN device, its capabilities, its keepalive and its
+/// key, and why: the choices an operator may have to change for their cluster.
+fn runtime(ctx: &Ctx<'_>, w: &mut String) {
+    let egress = &ctx.net.egress;
+    let _ = writeln!(w, "## How each gluetun runs\n");
+    let _ = writeln!(
+        w,
+        "| gluetun | TUN device | capabilities added | keepalive | credentials (Secret) | control server |\n\
+         |---|---|---|---|---|---|"
+    );
+    let mut specs: Vec<(String, crate::gluetun::Spec<'_>)> = Vec::new();
+    for p in &ctx.resolved.proxies {
+        specs.push((
+            format!("{PROXY_NAMESPACE}/vpn-proxy-{}", p.name),
+            crate::proxy::spec(ctx, p),
+        ));
+    }
+    for c in &ctx.resolved.clients {
+        if c.client.protocol.value == ClientProtocol::Sidecar {
+            specs.push((
+                format!("{}/{} (sidecar)", c.client.namespace.value, c.name),
+                crate::proxy::spec(ctx, &c.proxy),
+            ));
+        }
+    }
+    for sc in &ctx.resolved.sidecars {
+        specs.push((
+            format!("{}/{} (sidecar)", sc.sidecar.namespace.value, sc.name),
+            crate::clients::sidecar_spec(ctx, sc),
+        ));
+    }
+    for (name, s) in &specs {
+        let keepalive = if s.vpn.provider.vpn_type.value == avalanche_model::VpnType::Wireguard {
+            s.keepalive
+        } else {
+            "n/a (OpenVPN)"
+        };
+        let _ = writeln!(
+            w,
+            "| `{name}` | `{}` | {} | `{keepalive}` | `{}` | `{}` |",
+            s.tun.as_str(),
+            crate::gluetun::capabilities(s).join(", "),
+            s.vpn.secret_name,
+            s.control_server
+        );
+    }
+    let _ = writeln!(
+        w,
+        "\n\
+         **TUN device** (`egress.tunDevice`, or `tunDevice` per proxy or sidecar). gluetun opens `/dev/net/tun` at start\n\
+         and, when it is missing (it always is in a Kubernetes container), creates it with `mknod` — for kernel\n\
+         WireGuard too. Without the device or the right to create it, gluetun exits at start with `creating TUN device\n\
+         file node: operation not permitted`. Choose one:\n\n\
+         - `\"host-device\"` (the default; `egress.tunDevice` is `{default}` here): the node's `/dev/net/tun` is mounted (`hostPath`, `type: CharDevice`).\n  \
+         No extra capability. Needs the `tun` module loaded on every node that may run the pod (`lsmod | grep tun`;\n  \
+         NixOS: `boot.kernelModules = [ \"tun\" ];`), and a namespace allowed to use `hostPath` volumes.\n\
+         - `\"mknod\"`: adds the `MKNOD` capability and gluetun creates the node itself. No host path, but the container may\n  \
+         create device nodes (the runtime's device rules still decide which it may open; containerd's and Docker's allow\n  \
+         the TUN device).\n\
+         - `\"privileged\"`: a privileged container (every capability, the host's devices). Only for runtimes that refuse\n  \
+         both of the above.\n\n\
+         **Capabilities.** Every capability is dropped, then exactly what gluetun does at start is added back:\n\
+         `NET_ADMIN` (routes, ip rules, the nftables firewall, the WireGuard link), `NET_BIND_SERVICE` (its DNS server\n\
+         binds port 53, below the unprivileged port range most runtimes keep), `MKNOD` with `tunDevice = \"mknod\"`, and\n\
+         `NET_RAW` only with `healthCheck = \"icmp\"`. gluetun chowns the forwarded-port file (and OpenVPN's files) to\n\
+         `PUID`/`PGID`, 1000 by default, which needs `CHOWN`: the containers set `PUID=0`/`PGID=0` instead, so the files\n\
+         stay root's (the port file is world-readable) and no `CHOWN` or `SETUID` is needed. gluetun needs the\n\
+         `privileged` Pod Security level in any case (`NET_ADMIN`): label the namespaces accordingly if you enforce PSA.\n\n\
+         **Keepalive** (`egress.keepalive`, or `keepalive` per proxy or sidecar; default `{keepalive}`). gluetun's WireGuard\n\
+         sends nothing on an idle tunnel by default, so NAT and conntrack state between the node and the VPN server\n\
+         expires and inbound traffic (an IRC server's messages) stops arriving after minutes of silence. The\n\
+         containers set `WIREGUARD_PERSISTENT_KEEPALIVE_INTERVAL` (the variable without `_INTERVAL` does not exist\n\
+         and is ignored by gluetun). `\"0s\"` turns it off.\n\n\
+         **One key per gluetun.** Each running gluetun (each proxy, each replica, each sidecar) needs its own WireGuard\n\
+         private key: two tunnels with one key make the server follow whichever spoke last (the connections of the\n\
+         other break), and providers may block the key. Create one WireGuard configuration per instance in the\n\
+         provider's dashboard (one per device; enable NAT-PMP on the one used with port forwarding), declare\n\
+         a secret per instance and name it in `proxies.<name>.credentials` / `sidecars.<name>.credentials`; then\n\
+         `avalanche-net secrets seal <secret>`. `avalanche-net check` reports two instances sharing a key\n\
+         (`egress-shared-key`), and a proxy with `replicas` above 1 on WireGuard.\n\n\
+         **Control server.** gluetun's control server (`HTTP_CONTROL_SERVER_ADDRESS`) lets its default role change the\n\
+         VPN status without authentication, and gluetun's firewall accepts input from the pod's subnet: it listens on\n\
+         `127.0.0.1:8000` unless `controlServer` says otherwise.\n\n\
+         **Probes.** gluetun restarts its own tunnel when its health check fails. The proxies keep a startup probe, a\n\
+         readiness probe (out of the Service while the tunnel is down) and a lenient liveness probe (15 minutes);\n\
+         sidecars have no liveness probe at all: a restart would not bring the tunnel back sooner.\n",
+        default = egress.tun_device.as_str(),
+        keepalive = egress.keepalive.value,
+    );
 }
 
 /// `items` separated by `sep`, like `join` without the temporary `Vec` and `String`.

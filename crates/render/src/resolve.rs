@@ -80,6 +80,7 @@ impl<'a> Resolved<'a> {
 fn vpn<'a>(
     net: &'a Network,
     provider: &'a Spanned<Name>,
+    own_credentials: Option<&'a Spanned<Name>>,
     countries: &'a [Spanned<String>],
     // `("proxy", name)`: formatted only for an error, not for each of 10,000 proxies.
     (kind, name): (&str, &str),
@@ -100,24 +101,30 @@ fn vpn<'a>(
         );
         return None;
     };
-    let Some((secret_name, secret)) = net.secrets.get_key_value(p.credentials.as_str()) else {
+    let creds = net.credentials(own_credentials, p);
+    let Some((secret_name, secret)) = creds.secret else {
         let known: Vec<&str> = net.secrets.keys().map(Name::as_str).collect();
-        errors.push(
-            Diagnostic::error(
-                "unknown-secret",
-                format!(
-                    "provider `{}` takes its credentials from secret `{}`, which is not declared",
-                    provider.value, p.credentials.value
-                ),
+        let message = if creds.own {
+            format!(
+                "{kind} `{name}` takes its credentials from secret `{}`, which is not declared",
+                creds.reference.value
             )
-            .with_span(p.credentials.span.or(p.span))
-            .with_help(known_help("secrets", &known)),
+        } else {
+            format!(
+                "provider `{}` takes its credentials from secret `{}`, which is not declared",
+                provider.value, creds.reference.value
+            )
+        };
+        errors.push(
+            Diagnostic::error("unknown-secret", message)
+                .with_span(creds.reference.span.or(p.span))
+                .with_help(known_help("secrets", &known)),
         );
         return None;
     };
     Some(Vpn {
         provider: p,
-        secret_name: secret_name.as_str(),
+        secret_name,
         secret_file: secret.file.as_str(),
         countries,
     })
@@ -140,7 +147,15 @@ pub fn resolve(net: &Network) -> Result<Resolved<'_>, Vec<Diagnostic>> {
     let mut out = Resolved::default();
     for (name, proxy) in &net.egress.proxies {
         let what = ("proxy", name.as_str());
-        if let Some(vpn) = vpn(net, &proxy.provider, &proxy.countries, what, &mut errors) {
+        let own = proxy.credentials.as_ref();
+        if let Some(vpn) = vpn(
+            net,
+            &proxy.provider,
+            own,
+            &proxy.countries,
+            what,
+            &mut errors,
+        ) {
             out.proxies.push(ResolvedProxy {
                 name: name.as_str(),
                 proxy,
@@ -185,6 +200,7 @@ pub fn resolve(net: &Network) -> Result<Resolved<'_>, Vec<Diagnostic>> {
         if let Some(vpn) = vpn(
             net,
             &sidecar.provider,
+            sidecar.credentials.as_ref(),
             &sidecar.countries,
             what,
             &mut errors,

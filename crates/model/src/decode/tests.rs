@@ -158,7 +158,6 @@ fn bundled_network_decodes_cleanly() {
 
     let k = &network.kubernetes;
     assert!(k.monitoring.enable);
-    assert!(!k.monitoring.tunnel_metrics);
     assert_eq!(k.argocd.repo_url, "https://github.com/OWNER/avalanche.git");
     assert_eq!(
         (k.pod_cidr.to_string(), k.service_cidr.to_string()),
@@ -226,13 +225,14 @@ const EVALUATED: &str = r#"{
       "routy": { "role": "subnet-router", "advertiseRoutes": [ "10.1.0.0/24" ], "tags": [] },
       "phone": { "role": "device", "advertiseRoutes": [], "tags": [] } } },
   "egress": {
-    "image": "qmcgaw/gluetun:v3.41.3",
+    "image": "qmcgaw/gluetun:v3.41.3", "tunDevice": "host-device", "keepalive": "25s",
     "providers": { "protonvpn": { "service": "protonvpn", "type": "wireguard", "credentials": "protonvpn" } },
     "proxies": { "iceland": { "provider": "protonvpn", "countries": [ "Iceland" ], "replicas": 1,
-        "healthCheck": "dns", "privileged": false } },
+        "healthCheck": "dns", "tunDevice": null, "keepalive": null, "credentials": null,
+        "controlServer": "127.0.0.1:8000" } },
     "sidecars": { "qbittorrent": { "namespace": "media", "deployment": "qbittorrent", "provider": "protonvpn",
         "countries": [ "Iceland" ], "portForwarding": true, "inputPorts": [ 8080 ], "healthCheck": "dns",
-        "privileged": false } },
+        "tunDevice": null, "keepalive": null, "credentials": null, "controlServer": "127.0.0.1:8000" } },
     "clients": { "marmithon": { "namespace": "irc", "deployment": "marmithon", "proxy": "iceland",
         "protocol": "http", "enforce": true, "podLabels": { "app.kubernetes.io/name": "marmithon" } } } },
   "secrets": { "protonvpn": { "format": "kubernetes", "file": "kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml",
@@ -241,7 +241,7 @@ const EVALUATED: &str = r#"{
     "clusterDomain": "cluster.local",
     "argocd": { "namespace": "argocd", "project": "default", "repoURL": "https://github.com/OWNER/avalanche.git",
       "targetRevision": "main" },
-    "monitoring": { "enable": true, "tunnelMetrics": false }, "verification": { "enable": false } }
+    "monitoring": { "enable": true }, "verification": { "enable": false } }
 }"#;
 
 #[test]
@@ -259,10 +259,7 @@ fn the_evaluated_form_with_every_default_explicit_decodes() {
     assert_eq!(
         network.kubernetes,
         Kubernetes {
-            monitoring: Monitoring {
-                enable: true,
-                tunnel_metrics: false
-            },
+            monitoring: Monitoring { enable: true },
             ..Kubernetes::default()
         }
     );
@@ -287,7 +284,17 @@ fn defaults_come_from_the_defaults_module() {
     let ch = &network.egress.proxies[&name("ch")];
     assert_eq!(ch.replicas, crate::defaults::PROXY_REPLICAS);
     assert_eq!(ch.health_check.as_str(), crate::defaults::HEALTH_CHECK);
-    assert_eq!(ch.privileged, crate::defaults::PRIVILEGED);
+    assert_eq!(ch.tun_device, None);
+    assert_eq!(
+        network.egress.tun_device.as_str(),
+        crate::defaults::TUN_DEVICE
+    );
+    assert_eq!(
+        network.egress.keepalive.as_str(),
+        crate::defaults::KEEPALIVE
+    );
+    assert_eq!(ch.control_server.as_str(), crate::defaults::CONTROL_SERVER);
+    assert_eq!(ch.credentials, None);
     let bot = &network.egress.clients[&name("bot")];
     assert_eq!(bot.protocol.as_str(), crate::defaults::CLIENT_PROTOCOL);
     assert_eq!(bot.enforce, crate::defaults::CLIENT_ENFORCE);
@@ -344,7 +351,10 @@ fn unknown_attribute_without_a_close_match_lists_the_valid_ones() {
     let d = decode_nix(&module("    egress.frobnicate = true;"));
     assert_eq!(d.at(), [("model-unknown-attribute", 3, 12)]);
     assert_eq!(d.only().help, None);
-    assert!(d.only().notes[0].contains("image, providers, proxies, sidecars, clients"));
+    assert!(
+        d.only().notes[0]
+            .contains("image, tunDevice, keepalive, providers, proxies, sidecars, clients")
+    );
 }
 
 #[test]
@@ -847,4 +857,60 @@ fn decodes_keeps_what_decoding_reads() {
     ] {
         assert!(decodes(&p(known)), "{known}");
     }
+}
+
+#[test]
+fn gluetun_options_are_checked_where_they_are_written() {
+    let (network, diagnostics) = decode_json(
+        r#"{ "egress": { "image": "qmcgaw/gluetun:latest", "keepalive": "25",
+              "providers": { "p": {} },
+              "proxies": { "a": { "provider": "p", "countries": [ "x" ], "privileged": true,
+                                  "tunDevice": "tun", "controlServer": "localhost" } },
+              "sidecars": { "b": { "namespace": "x", "provider": "p", "countries": [ "x" ],
+                                   "credentials": "b-key", "keepalive": "1m30s", "tunDevice": "mknod" } } },
+             "kubernetes": { "monitoring": { "tunnelMetrics": true } } }"#,
+    );
+    assert!(network.is_none());
+    let rules: Vec<&str> = diagnostics.iter().map(|d| d.rule.as_str()).collect();
+    for rule in [
+        "model-gluetun-version",
+        "model-duration",
+        "model-renamed",
+        "model-enum",
+        "model-address",
+        "model-removed",
+    ] {
+        assert!(rules.contains(&rule), "{rule} missing: {diagnostics:#?}");
+    }
+    let version = diagnostics
+        .iter()
+        .find(|d| d.rule == "model-gluetun-version")
+        .map(|d| format!("{d:?}"))
+        .unwrap_or_default();
+    assert!(version.contains(&crate::gluetun::range()), "{version}");
+    let duration = diagnostics.iter().find(|d| d.rule == "model-duration");
+    assert!(
+        duration.is_some_and(|d| d.help.as_deref() == Some("write `keepalive = \"25s\";`")),
+        "{duration:?}"
+    );
+
+    let (network, diagnostics) = decode_json(
+        r#"{ "egress": { "image": "ghcr.io/qdm12/gluetun:v3.40.0", "tunDevice": "mknod",
+              "providers": { "p": {} },
+              "sidecars": { "b": { "namespace": "x", "provider": "p", "countries": [ "x" ],
+                                   "credentials": "b-key", "keepalive": "1m30s", "tunDevice": "privileged",
+                                   "controlServer": ":8000" } } } }"#,
+    );
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let network = network.expect("a network");
+    let b = &network.egress.sidecars[&name("b")];
+    assert_eq!(b.tun_device, Some(TunDevice::Privileged));
+    assert_eq!(network.egress.tun_device, TunDevice::Mknod);
+    assert_eq!(b.keepalive.as_ref().map(|k| k.as_str()), Some("1m30s"));
+    assert_eq!(b.credentials.as_ref().map(|c| c.as_str()), Some("b-key"));
+    assert_eq!(b.control_server.as_str(), ":8000");
+    assert_eq!(
+        network.egress.version(),
+        crate::gluetun::Version::new(3, 40, 0)
+    );
 }

@@ -1,0 +1,265 @@
+//! gluetun's start, against real kernels: for every generated gluetun container,
+//! the operations gluetun makes at start are run as uid 0 with exactly the
+//! capabilities the manifest grants (`setpriv`, the container's bounding set), in a
+//! fresh network namespace where ports below 1024 are privileged. They must all
+//! succeed with the generated grant, and some must fail with any one capability
+//! fewer — so the grant is enough, and nothing in it is spare.
+//!
+//! What gluetun does at start (qdm12/gluetun `cmd/gluetun/main.go`, `internal/tun`,
+//! `internal/portforward/service/fs.go`, `internal/firewall`): open `/dev/net/tun`
+//! or create it with `mknod c 10 200`; iptables (nft) and ip rules; bind its DNS
+//! server on :53; with port forwarding, write the port file and chown it to
+//! `PUID`/`PGID`; a TUN interface for userspace WireGuard; a raw ICMP socket for the
+//! ICMP health check.
+use crate::support::{self, TempRepo};
+use serde_json::Value as Json;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+/// The operations, as a script: `ok <op>` or `FAIL <op>` per line, exit 1 on any failure.
+const OPS: &str = r#"set -u
+w=$1
+fail=0
+op() { name=$1; shift; if "$@" >/dev/null 2>&1; then echo "ok $name"; else echo "FAIL $name"; fail=1; fi; }
+if [ "$TUN_MOUNTED" = 1 ]; then
+  op tun-open sh -c 'exec 3<>/dev/net/tun'
+else
+  op tun-mknod mknod "$w/tun" c 10 200
+  op tun-open sh -c "exec 3<>'$w/tun'"
+fi
+op tun-interface ip tuntap add dev avtun0 mode tun
+op firewall sh -c 'iptables-nft -w 5 -A OUTPUT -o lo -j ACCEPT && iptables-nft -w 5 -D OUTPUT -o lo -j ACCEPT'
+op ip-rule ip rule add table 51820 pref 101
+op dns-bind python3 -c 'import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 53))'
+if [ "$PORT_FORWARDING" = 1 ]; then
+  op port-file sh -c "mkdir -p '$w/pf' && printf 51413 > '$w/pf/forwarded_port' && chmod 644 '$w/pf/forwarded_port' && chown '$PUID:$PGID' '$w/pf/forwarded_port'"
+fi
+if [ "$ICMP" = 1 ]; then
+  op icmp-socket python3 -c 'import socket; socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)'
+fi
+exit $fail
+"#;
+
+/// One gluetun container as the oracle needs it.
+#[derive(Debug)]
+struct Gluetun {
+    file: String,
+    caps: BTreeSet<String>,
+    privileged: bool,
+    tun_mounted: bool,
+    port_forwarding: bool,
+    puid: String,
+    pgid: String,
+    icmp: bool,
+}
+
+fn env_value(c: &Json, name: &str) -> Option<String> {
+    c["env"].as_array()?.iter().find(|e| e["name"] == name)?["value"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Every gluetun container under `dir` (containers and init containers).
+fn gluetuns(root: &Path) -> Vec<Gluetun> {
+    let mut out = Vec::new();
+    for (path, bytes) in support::tree(&root.join("kubernetes")) {
+        if !path.ends_with(".yaml") || path.ends_with(".sops.yaml") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&bytes);
+        let Ok(doc) = serde_norway::from_str::<Json>(&text) else {
+            continue;
+        };
+        let pod = &doc["spec"]["template"]["spec"];
+        for list in ["containers", "initContainers"] {
+            for c in pod[list].as_array().into_iter().flatten() {
+                let image = c["image"].as_str().unwrap_or_default();
+                if c["name"] != "gluetun" && !image.contains("gluetun") {
+                    continue;
+                }
+                let caps = c["securityContext"]["capabilities"]["add"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|c| c.as_str().map(str::to_owned))
+                    .collect();
+                let mounts = c["volumeMounts"].as_array().cloned().unwrap_or_default();
+                let tun_mounted = mounts.iter().any(|m| {
+                    m["mountPath"] == "/dev/net/tun"
+                        && pod["volumes"].as_array().into_iter().flatten().any(|v| {
+                            v["name"] == m["name"]
+                                && v["hostPath"]["path"] == "/dev/net/tun"
+                                && v["hostPath"]["type"] == "CharDevice"
+                        })
+                });
+                out.push(Gluetun {
+                    file: path.clone(),
+                    caps,
+                    privileged: c["securityContext"]["privileged"] == true,
+                    tun_mounted,
+                    port_forwarding: env_value(c, "VPN_PORT_FORWARDING").as_deref() == Some("on"),
+                    // The image's defaults when the manifest says nothing (Dockerfile ENV).
+                    puid: env_value(c, "PUID").unwrap_or_else(|| "1000".into()),
+                    pgid: env_value(c, "PGID").unwrap_or_else(|| "1000".into()),
+                    icmp: env_value(c, "HEALTH_SMALL_CHECK_TYPE").as_deref() == Some("icmp"),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Runs the operations of `g` with exactly `caps`; `(success, output)`.
+fn run_ops(g: &Gluetun, caps: &BTreeSet<String>, work: &Path) -> (bool, String) {
+    let script = work.join("ops.sh");
+    std::fs::write(&script, OPS).expect("writing the script");
+    let bounding: String = std::iter::once("-all".to_owned())
+        .chain(caps.iter().map(|c| format!("+{}", c.to_ascii_lowercase())))
+        .collect::<Vec<_>>()
+        .join(",");
+    // A fresh network namespace: the firewall, rules and interfaces die with it, and
+    // ports below 1024 need NET_BIND_SERVICE whatever the host has lowered.
+    let inner = format!(
+        "sysctl -qw net.ipv4.ip_unprivileged_port_start=1024 && ip link set lo up && \
+         exec setpriv --inh-caps=-all --ambient-caps=-all --bounding-set={bounding} -- sh '{}' '{}'",
+        script.display(),
+        work.display()
+    );
+    let flag = |b: bool| if b { "1" } else { "0" };
+    let out = Command::new("timeout")
+        .args(["60", "unshare", "-n", "--", "sh", "-c", &inner])
+        .env("TUN_MOUNTED", flag(g.tun_mounted))
+        .env("PORT_FORWARDING", flag(g.port_forwarding))
+        .env("PUID", &g.puid)
+        .env("PGID", &g.pgid)
+        .env("ICMP", flag(g.icmp))
+        .output()
+        .expect("running unshare");
+    // Whatever the script left (a device node, the port file) goes with the next run.
+    for leftover in ["tun", "pf"] {
+        let p = work.join(leftover);
+        let _ = std::fs::remove_file(&p);
+        let _ = std::fs::remove_dir_all(&p);
+    }
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// The oracle over every gluetun of `repo`'s generated tree.
+fn capability_oracle(repo: &TempRepo, what: &str) -> usize {
+    let found = gluetuns(repo.path());
+    assert!(!found.is_empty(), "{what}: no gluetun container generated");
+    let work = tempfile::Builder::new()
+        .prefix(&format!("avalanche-caps-{}-", std::process::id()))
+        .tempdir()
+        .expect("a temp dir");
+    for g in &found {
+        let (ok, out) = run_ops(g, &g.caps, work.path());
+        assert!(
+            ok,
+            "{what}: {}: gluetun's start fails with the generated capabilities {:?}:\n{out}",
+            g.file, g.caps
+        );
+        if g.privileged {
+            continue; // every capability: nothing to take away
+        }
+        for cap in &g.caps {
+            let mut fewer = g.caps.clone();
+            fewer.remove(cap);
+            let (ok, out) = run_ops(g, &fewer, work.path());
+            assert!(
+                !ok,
+                "{what}: {}: {cap} is granted but nothing gluetun does at start needs it:\n{out}",
+                g.file
+            );
+        }
+    }
+    found.len()
+}
+
+fn build(repo: &TempRepo) {
+    repo.run(&["build"]).expect_code(0);
+}
+
+#[test]
+fn generated_gluetuns_start_with_exactly_their_capabilities() {
+    if support::root_oracle(&[
+        "setpriv",
+        "unshare",
+        "iptables-nft",
+        "ip",
+        "python3",
+        "timeout",
+    ])
+    .is_none()
+    {
+        return;
+    }
+    let repo = TempRepo::bundled();
+    build(&repo);
+    assert_eq!(capability_oracle(&repo, "bundled"), 3);
+
+    // mknod instead of the host's device, ICMP health checks, no port forwarding.
+    let network = repo
+        .read("nix/network.nix")
+        .replacen("tunDevice = \"host-device\";", "tunDevice = \"mknod\";", 1)
+        .replacen(
+            "countries = [ \"Iceland\" ];\n        };",
+            "countries = [ \"Iceland\" ];\n          healthCheck = \"icmp\";\n        };",
+            1,
+        )
+        .replacen("portForwarding = true;", "portForwarding = false;", 1);
+    repo.write("nix/network.nix", &network);
+    build(&repo);
+    let found = gluetuns(repo.path());
+    assert!(
+        found
+            .iter()
+            .all(|g| g.caps.contains("MKNOD") && !g.tun_mounted)
+    );
+    assert!(found.iter().any(|g| g.icmp));
+    capability_oracle(&repo, "mknod + icmp");
+}
+
+/// The oracle catches a gluetun that cannot start: today's manifests before the fix
+/// (`NET_ADMIN` alone, no TUN device, the image's `PUID=1000` with port forwarding).
+#[test]
+fn the_capability_oracle_fails_on_a_gluetun_that_cannot_start() {
+    if support::root_oracle(&[
+        "setpriv",
+        "unshare",
+        "iptables-nft",
+        "ip",
+        "python3",
+        "timeout",
+    ])
+    .is_none()
+    {
+        return;
+    }
+    let work = tempfile::Builder::new()
+        .prefix(&format!("avalanche-caps-{}-", std::process::id()))
+        .tempdir()
+        .expect("a temp dir");
+    let before = Gluetun {
+        file: "before".into(),
+        caps: BTreeSet::from(["NET_ADMIN".to_owned()]),
+        privileged: false,
+        tun_mounted: false,
+        port_forwarding: true,
+        puid: "1000".into(),
+        pgid: "1000".into(),
+        icmp: false,
+    };
+    let (ok, out) = run_ops(&before, &before.caps, work.path());
+    assert!(!ok, "{out}");
+    for failed in ["FAIL tun-mknod", "FAIL dns-bind", "FAIL port-file"] {
+        assert!(out.contains(failed), "{failed}:\n{out}");
+    }
+    assert!(out.contains("ok firewall"), "{out}");
+}
