@@ -559,6 +559,16 @@ fn attr_name(attr: &ast::Attr) -> Option<String> {
 }
 
 fn static_string(s: &ast::Str) -> Option<String> {
+    // rnix's `normalized_parts` asserts that every part is a literal or an
+    // interpolation; a string whose interpolation did not parse holds an error
+    // node instead (a flake with a syntax error is still scanned), so such a
+    // string is not a static name.
+    if syntax(s)
+        .descendants()
+        .any(|n| n.kind() == SyntaxKind::NODE_ERROR)
+    {
+        return None;
+    }
     let mut out = String::new();
     for part in s.normalized_parts() {
         match part {
@@ -585,6 +595,17 @@ mod tests {
         assert!(!scan.dynamic);
         let calypso = &scan.hosts[1];
         assert_eq!(&text[calypso.start..calypso.end], "calypso");
+    }
+
+    /// Found by the `flake_scan` fuzzer: rnix's `normalized_parts` asserted on a
+    /// string whose interpolation does not parse, and `check` exited 101.
+    #[test]
+    fn a_string_whose_interpolation_does_not_parse_is_not_a_name() {
+        let text = "{ outputs = _: { nixosConfigurations = { \"a${\" = 1; b = 2; }; }; }";
+        let scan = scan_flake(text);
+        assert!(!scan.hosts.iter().any(|h| h.name.starts_with('a')));
+        let seed = include_bytes!("../../../fuzz/seeds/flake_scan/interpolation-that-does-not-parse.nix");
+        let _ = scan_flake(&String::from_utf8_lossy(seed));
     }
 
     #[test]
