@@ -307,6 +307,57 @@ fn rust_options() -> Vec<Opt> {
             s("listenAddress"),
             Some(json!(d::CONTROL_SERVER)),
         ),
+        o("egress.gateways", s("attrsOf(submodule)"), Some(json!({}))),
+        o("egress.gateways.<name>.host", s("dnsLabel"), None),
+        o("egress.gateways.<name>.listen", s("str"), None),
+        o(
+            "egress.gateways.<name>.socksPort",
+            s("unsignedInt16"),
+            Some(json!(d::GATEWAY_SOCKS_PORT)),
+        ),
+        o(
+            "egress.gateways.<name>.interface",
+            s("str"),
+            Some(json!("wg-<name>")),
+        ),
+        o("egress.gateways.<name>.tunnel.endpoint", s("str"), None),
+        o("egress.gateways.<name>.tunnel.publicKey", s("str"), None),
+        o("egress.gateways.<name>.tunnel.address", s("cidr"), None),
+        o(
+            "egress.gateways.<name>.tunnel.persistentKeepalive",
+            s("unsignedInt16"),
+            Some(json!(d::GATEWAY_PERSISTENT_KEEPALIVE)),
+        ),
+        o(
+            "egress.gateways.<name>.tunnel.mtu",
+            s("unsignedInt16"),
+            Some(json!(d::GATEWAY_MTU)),
+        ),
+        o(
+            "egress.gateways.<name>.tunnel.privateKeySecret",
+            s("dnsLabel"),
+            None,
+        ),
+        o(
+            "egress.gateways.<name>.allowedClients",
+            s("nullOr(listOf(cidr))"),
+            Some(Json::Null),
+        ),
+        o(
+            "egress.gateways.<name>.routingTable",
+            s("unsignedInt32"),
+            Some(json!(d::GATEWAY_ROUTING_TABLE)),
+        ),
+        o(
+            "egress.gateways.<name>.fwmark",
+            s("unsignedInt32"),
+            Some(json!(d::GATEWAY_FWMARK)),
+        ),
+        o(
+            "egress.gateways.<name>.monitoring",
+            s("bool"),
+            Some(json!(d::GATEWAY_MONITORING)),
+        ),
         o("egress.clients", s("attrsOf(submodule)"), Some(json!({}))),
         o("egress.clients.<name>.namespace", s("dnsLabel"), None),
         o(
@@ -404,6 +455,8 @@ const STRUCT_PATHS: &[(&str, &str)] = &[
     ("Proxy", "egress.proxies.<name>"),
     ("Sidecar", "egress.sidecars.<name>"),
     ("Client", "egress.clients.<name>"),
+    ("Gateway", "egress.gateways.<name>"),
+    ("GatewayTunnel", "egress.gateways.<name>.tunnel"),
     ("Secret", "secrets.<name>"),
     ("Kubernetes", "kubernetes"),
     ("ArgoCd", "kubernetes.argocd"),
@@ -657,6 +710,16 @@ fn defaults_nix_matches_the_rust_constants() {
         ("monitoring", json!(d::MONITORING)),
         ("verification", json!(d::VERIFICATION)),
         ("proxyNamespace", json!(d::PROXY_NAMESPACE)),
+        ("gatewaySocksPort", json!(d::GATEWAY_SOCKS_PORT)),
+        (
+            "gatewayPersistentKeepalive",
+            json!(d::GATEWAY_PERSISTENT_KEEPALIVE),
+        ),
+        ("gatewayMtu", json!(d::GATEWAY_MTU)),
+        ("gatewayRoutingTable", json!(d::GATEWAY_ROUTING_TABLE)),
+        ("gatewayFwmark", json!(d::GATEWAY_FWMARK)),
+        ("gatewayMonitoring", json!(d::GATEWAY_MONITORING)),
+        ("gatewayProxyUid", json!(d::GATEWAY_PROXY_UID)),
     ]);
     // Every `pub const` of defaults.rs is in the table above (a new constant needs a Nix twin).
     let source = std::fs::read_to_string(root().join("crates/model/src/defaults.rs"))

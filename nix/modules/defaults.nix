@@ -64,4 +64,18 @@
   verification = false;
   # The namespace of the shared proxies (fixed, not an option).
   proxyNamespace = "vpn-proxy";
+  # egress.gateways.<name>.socksPort
+  gatewaySocksPort = 1080;
+  # egress.gateways.<name>.tunnel.persistentKeepalive (seconds; NATs forget idle UDP after 30 s and more)
+  gatewayPersistentKeepalive = 25;
+  # egress.gateways.<name>.tunnel.mtu
+  gatewayMtu = 1420;
+  # egress.gateways.<name>.routingTable (wg-quick's number)
+  gatewayRoutingTable = 51820;
+  # egress.gateways.<name>.fwmark (the proxy user's mark; the WireGuard socket has the next one)
+  gatewayFwmark = 51820;
+  # egress.gateways.<name>.monitoring
+  gatewayMonitoring = false;
+  # The uid of a gateway's proxy user (fixed, not an option; numeric in the nftables ruleset).
+  gatewayProxyUid = 51080;
 }

@@ -332,6 +332,103 @@ let
       };
     };
 
+  gateway =
+    { name, ... }:
+    {
+      options = {
+        host = lib.mkOption {
+          type = dnsLabel;
+          example = "routy";
+          description = "The NixOS host of this flake that runs the gateway (it imports `nixosModules.egressGateway`).";
+        };
+        listen = lib.mkOption {
+          type = lib.types.str;
+          example = "10.1.0.1";
+          description = "The host's LAN address the SOCKS5 proxy listens on; it is admitted nowhere else.";
+        };
+        socksPort = lib.mkOption {
+          type = lib.types.port;
+          default = defaults.gatewaySocksPort;
+          example = 1081;
+          description = "The SOCKS5 port (microsocks).";
+        };
+        interface = lib.mkOption {
+          type = lib.types.str;
+          default = "wg-${name}";
+          defaultText = lib.literalExpression ''"wg-''${name}"'';
+          example = "wg-egress";
+          description = "The WireGuard interface (at most 15 bytes).";
+        };
+        tunnel = {
+          endpoint = lib.mkOption {
+            type = lib.types.str;
+            example = "vps.example.org:51820";
+            description = "`host:port` of the WireGuard peer (a VPS or a VPN provider's server).";
+          };
+          publicKey = lib.mkOption {
+            type = lib.types.str;
+            example = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=";
+            description = "The peer's public key.";
+          };
+          address = lib.mkOption {
+            type = cidr;
+            example = "10.99.0.2/32";
+            description = "This side's tunnel address, with its prefix length.";
+          };
+          persistentKeepalive = lib.mkOption {
+            type = lib.types.ints.u16;
+            default = defaults.gatewayPersistentKeepalive;
+            example = 15;
+            description = ''
+              Seconds between WireGuard keepalives (0: none). Without them a NAT on the
+              path forgets the idle tunnel and idle proxied connections stop receiving.
+            '';
+          };
+          mtu = lib.mkOption {
+            type = lib.types.ints.u16;
+            default = defaults.gatewayMtu;
+            example = 1380;
+            description = "The tunnel's MTU.";
+          };
+          privateKeySecret = lib.mkOption {
+            type = dnsLabel;
+            example = "routy-wireguard";
+            description = ''
+              The declared secret (`avalanche.network.secrets.<name>`, `format = "plain"`,
+              for sops-nix on the host) whose first key is this side's private key.
+            '';
+          };
+        };
+        allowedClients = lib.mkOption {
+          type = lib.types.nullOr (lib.types.listOf cidr);
+          default = null;
+          example = [
+            "10.42.0.0/16"
+            "10.1.0.0/24"
+          ];
+          description = "The networks admitted to the proxy (null: `kubernetes.podCIDR`).";
+        };
+        routingTable = lib.mkOption {
+          type = lib.types.ints.u32;
+          default = defaults.gatewayRoutingTable;
+          example = 100;
+          description = "The routing table of the tunnel default route (and its `unreachable` kill switch).";
+        };
+        fwmark = lib.mkOption {
+          type = lib.types.ints.u32;
+          default = defaults.gatewayFwmark;
+          example = 100;
+          description = "The mark of the proxy user's packets; the WireGuard socket's is the next number.";
+        };
+        monitoring = lib.mkOption {
+          type = lib.types.bool;
+          default = defaults.gatewayMonitoring;
+          example = true;
+          description = "Run the WireGuard exporter and alert on the handshake age.";
+        };
+      };
+    };
+
   secret =
     { name, ... }:
     {
@@ -523,6 +620,29 @@ in
         '';
         description = "Apps that keep their own gluetun as a native sidecar.";
       };
+      gateways = lib.mkOption {
+        type = lib.types.attrsOf (lib.types.submodule gateway);
+        default = { };
+        example = lib.literalExpression ''
+          {
+            home = {
+              host = "routy";
+              listen = "10.1.0.1";
+              tunnel = {
+                endpoint = "vps.example.org:51820";
+                publicKey = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=";
+                address = "10.99.0.2/32";
+                privateKeySecret = "routy-wireguard";
+              };
+            };
+          }
+        '';
+        description = ''
+          Egress gateways: a NixOS host whose SOCKS5 proxy goes out only through its own
+          WireGuard tunnel (a kill switch drops it otherwise). A second backend beside
+          the gluetun `proxies`; the two never share a name.
+        '';
+      };
       clients = lib.mkOption {
         type = lib.types.attrsOf (lib.types.submodule client);
         default = { };
@@ -635,5 +755,18 @@ in
             declare ${opt}.secrets.${toString v.credentials} (then `avalanche-net secrets seal ${toString v.credentials}`).'';
         }) attrs
       ) { inherit (cfg.egress) proxies sidecars; }
-    );
+    )
+    ++ lib.mapAttrsToList (n: _: {
+      assertion = !(cfg.egress.proxies ? ${n});
+      message = ''
+        ${opt}.egress.gateways.${n} and ${opt}.egress.proxies.${n} share a name, but a client
+        names its upstream by name: rename one (e.g. gateways.${n}-gw).'';
+    }) cfg.egress.gateways
+    ++ lib.mapAttrsToList (n: g: {
+      assertion = cfg.secrets ? ${g.tunnel.privateKeySecret};
+      message = ''
+        ${opt}.egress.gateways.${n}.tunnel.privateKeySecret = "${g.tunnel.privateKeySecret}" names no
+        declared secret: declare ${opt}.secrets.${g.tunnel.privateKeySecret} with format = "plain"
+        (then `avalanche-net secrets seal ${g.tunnel.privateKeySecret}`).'';
+    }) cfg.egress.gateways;
 }

@@ -395,6 +395,34 @@ services.tailscale.useRoutingFeatures = "server" (or "both")'' ''the host sets "
     expected = failsWithExpected [ 1 2 ];
   };
 
+  # A gateway and a proxy of one name: a client could not say which it means.
+  testGatewayProxyNameClashFails = {
+    expr = failsWith [ "egress.gateways.iceland and avalanche.network.egress.proxies.iceland share a name" ] (host "routy" [
+      {
+        avalanche.network.secrets.routy-wireguard = {
+          format = "plain";
+          file = "secrets/routy/wireguard.yaml";
+          keys = [ "privateKey" ];
+        };
+        avalanche.network.egress.proxies.iceland = {
+          provider = "protonvpn";
+          countries = [ "Iceland" ];
+        };
+        avalanche.network.egress.gateways.iceland = {
+          host = "routy";
+          listen = "10.1.0.1";
+          tunnel = {
+            endpoint = "vps.example.org:51820";
+            publicKey = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=";
+            address = "10.99.0.2/32";
+            privateKeySecret = "routy-wireguard";
+          };
+        };
+      }
+    ]);
+    expected = failsWithExpected [ 1 ];
+  };
+
   testExitNodeForbiddenNoFlag = {
     expr = (tailscaleOf (host "gateway" [ (exitNode "forbidden") ])).extraSetFlags;
     expected = [ ];

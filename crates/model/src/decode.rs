@@ -51,6 +51,8 @@ pub fn decodes(path: &[String]) -> bool {
         ["egress", "proxies", _, key, ..] => within(key, PROXY_KEYS),
         ["egress", "sidecars", _, key, ..] => within(key, SIDECAR_KEYS),
         ["egress", "clients", _, key, ..] => within(key, CLIENT_KEYS),
+        ["egress", "gateways", _, "tunnel", key, ..] => within(key, TUNNEL_KEYS),
+        ["egress", "gateways", _, key, ..] => within(key, GATEWAY_KEYS),
         ["secrets", _, key, ..] => within(key, SECRET_KEYS),
         ["kubernetes", key, ..] if !within(key, KUBERNETES_KEYS) => false,
         ["kubernetes", "argocd", key, ..] => within(key, ARGOCD_KEYS),
@@ -485,6 +487,26 @@ const EGRESS_KEYS: &[&str] = &[
     "proxies",
     "sidecars",
     "clients",
+    "gateways",
+];
+const GATEWAY_KEYS: &[&str] = &[
+    "host",
+    "listen",
+    "socksPort",
+    "interface",
+    "tunnel",
+    "allowedClients",
+    "routingTable",
+    "fwmark",
+    "monitoring",
+];
+const TUNNEL_KEYS: &[&str] = &[
+    "endpoint",
+    "publicKey",
+    "address",
+    "persistentKeepalive",
+    "mtu",
+    "privateKeySecret",
 ];
 const PROVIDER_KEYS: &[&str] = &["service", "type", "credentials"];
 const PROXY_KEYS: &[&str] = &[
@@ -1265,6 +1287,26 @@ impl Decoder {
             Some((v, p)) => self.named(v, p, Self::client),
             None => BTreeMap::new(),
         };
+        let gateways: BTreeMap<Name, Gateway> = match map("gateways") {
+            Some((v, p)) => self.named(v, p, Self::gateway),
+            None => BTreeMap::new(),
+        };
+        // Clients name their upstream by name: one name, one backend.
+        for (name, gateway) in &gateways {
+            if let Some(proxy) = proxies.get(name) {
+                let mut diagnostic = Diagnostic::error(
+                    "model-gateway-name",
+                    format!("`{name}` is both a proxy and a gateway"),
+                )
+                .with_primary_label(gateway.span, "the gateway")
+                .with_note("a client names its upstream by name, so the two must differ")
+                .with_help(format!("rename one, e.g. `gateways.{name}-gw`"));
+                if let Some(at) = proxy.span {
+                    diagnostic = diagnostic.with_label(at, "the proxy of the same name");
+                }
+                self.push(diagnostic);
+            }
+        }
         Some(Egress {
             image,
             tun_device,
@@ -1273,6 +1315,210 @@ impl Decoder {
             proxies,
             sidecars,
             clients,
+            gateways,
+        })
+    }
+
+    fn gateway(&mut self, name: &Name, attr: &Attr, path: Path<'_>) -> Option<Gateway> {
+        let s = self.section(&attr.value, path, attr.name_span, GATEWAY_KEYS)?;
+        let host = self.req(&s, "host", "\"routy\"", |me, v, p| me.name(v, p));
+        let listen = self.req(&s, "listen", "\"10.1.0.1\"", |me, v, p| {
+            let text = me.string(v, p)?;
+            match text.parse::<std::net::IpAddr>() {
+                Ok(addr) => Some(addr),
+                Err(_) => {
+                    me.push(
+                        Diagnostic::error("model-address", format!("`{text}` is not an address"))
+                            .with_primary_label(v.span, "expected one IP address, like `10.1.0.1`")
+                            .with_help(
+                                "write one of the host's LAN addresses, without a prefix length",
+                            ),
+                    );
+                    None
+                }
+            }
+        });
+        let socks_port = self.opt(
+            &s,
+            "socksPort",
+            || d::GATEWAY_SOCKS_PORT,
+            |me, v, p| me.port(v, p),
+        );
+        let interface = self.opt_spanned(
+            &s,
+            "interface",
+            || format!("wg-{name}"),
+            |me, v, p| me.non_empty(v, p).map(str::to_owned),
+        );
+        if interface.value.len() > 15 {
+            let at = interface.span.or(attr.name_span).or(attr.value.span);
+            self.push(
+                Diagnostic::error(
+                    "model-interface",
+                    format!("interface name `{}` is too long", interface.value),
+                )
+                .with_primary_label(
+                    at,
+                    format!("{} bytes; Linux allows 15", interface.value.len()),
+                )
+                .with_help("set `interface` to a shorter name, like `\"wg-egress\"`"),
+            );
+        }
+        let tunnel = match s.get("tunnel") {
+            Some(v) => self.tunnel(v, s.path.key("tunnel"), s.attrs.get("tunnel")),
+            None => {
+                self.require(&s, "tunnel", "{ endpoint = \"vps.example.org:51820\"; … }");
+                None
+            }
+        };
+        let allowed_clients = match s.get("allowedClients") {
+            Some(v) => self.list(
+                v,
+                s.path.key("allowedClients"),
+                "a list of CIDRs",
+                |me, item, p| me.cidr(item, p),
+            ),
+            None => None,
+        };
+        let routing_table = self.opt_spanned(
+            &s,
+            "routingTable",
+            || d::GATEWAY_ROUTING_TABLE,
+            |me, v, p| {
+                let n = me.count(v, p)?;
+                // 0 and 253-255 are the kernel's unspec, default, main and local tables.
+                if n == 0 || (253..=255).contains(&n) {
+                    me.push(
+                        Diagnostic::error("model-range", format!("table {n} is reserved"))
+                            .with_primary_label(
+                                v.span,
+                                "0, 253, 254 and 255 are the kernel's own tables",
+                            )
+                            .with_help(format!(
+                                "use another number, like {}",
+                                d::GATEWAY_ROUTING_TABLE
+                            )),
+                    );
+                    return None;
+                }
+                Some(n)
+            },
+        );
+        let fwmark = self.opt_spanned(
+            &s,
+            "fwmark",
+            || d::GATEWAY_FWMARK,
+            |me, v, p| {
+                let n = me.count(v, p)?;
+                if n == 0 || n == u32::MAX {
+                    me.push(
+                        Diagnostic::error("model-range", format!("fwmark {n} cannot be used"))
+                            .with_primary_label(
+                                v.span,
+                                "0 is no mark, and the WireGuard socket needs the next number",
+                            )
+                            .with_help(format!("use another number, like {}", d::GATEWAY_FWMARK)),
+                    );
+                    return None;
+                }
+                Some(n)
+            },
+        );
+        let monitoring = self.opt(
+            &s,
+            "monitoring",
+            || d::GATEWAY_MONITORING,
+            |me, v, p| me.boolean(v, p),
+        );
+        Some(Gateway {
+            span: s.span,
+            host: host?,
+            listen: listen?,
+            socks_port,
+            interface,
+            tunnel: tunnel?,
+            allowed_clients,
+            routing_table,
+            fwmark,
+            monitoring,
+        })
+    }
+
+    fn tunnel(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Option<GatewayTunnel> {
+        let s = self.section(v, path, attr.and_then(|a| a.name_span), TUNNEL_KEYS)?;
+        let endpoint = self.req(&s, "endpoint", "\"vps.example.org:51820\"", |me, v, p| {
+            let text = me.non_empty(v, p)?;
+            let port_ok = text
+                .rsplit_once(':')
+                .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+            if !port_ok {
+                me.push(
+                    Diagnostic::error("model-endpoint", format!("`{text}` is not `host:port`"))
+                        .with_primary_label(v.span, "expected a host and a port")
+                        .with_help("write it like `\"vps.example.org:51820\"` (`[2001:db8::1]:51820` for IPv6)"),
+                );
+                return None;
+            }
+            Some(text.to_owned())
+        });
+        let public_key = self.req(&s, "publicKey", "\"<44 base64 characters>\"", |me, v, p| {
+            let text = me.string(v, p)?;
+            let base64 = |c: char| c.is_ascii_alphanumeric() || c == '+' || c == '/';
+            let valid = text.len() == 44 && text.ends_with('=') && text[..43].chars().all(base64);
+            if !valid {
+                me.push(
+                    Diagnostic::error("model-wireguard-key", "not a WireGuard public key")
+                        .with_primary_label(v.span, "expected 44 base64 characters ending in `=`")
+                        .with_help("copy the peer's key from `wg pubkey` (never the private key)"),
+                );
+                return None;
+            }
+            Some(text.to_owned())
+        });
+        let address = self.req(&s, "address", "\"10.99.0.2/32\"", |me, v, p| me.cidr(v, p));
+        let persistent_keepalive = self.opt(
+            &s,
+            "persistentKeepalive",
+            || d::GATEWAY_PERSISTENT_KEEPALIVE,
+            |me, v, p| {
+                let n = me.count(v, p)?;
+                let Ok(n) = u16::try_from(n) else {
+                    me.push(
+                        Diagnostic::error("model-range", format!("`{p}` is out of range"))
+                            .with_primary_label(v.span, "seconds from 0 (off) to 65535"),
+                    );
+                    return None;
+                };
+                Some(n)
+            },
+        );
+        let mtu = self.opt(
+            &s,
+            "mtu",
+            || d::GATEWAY_MTU,
+            |me, v, p| {
+                let n = me.port(v, p)?;
+                if n < 1280 {
+                    me.push(
+                        Diagnostic::error("model-range", format!("MTU {n} is too small"))
+                            .with_primary_label(v.span, "at least 1280 (IPv6's minimum)"),
+                    );
+                    return None;
+                }
+                Some(n)
+            },
+        );
+        let private_key_secret =
+            self.req(&s, "privateKeySecret", "\"routy-wireguard\"", |me, v, p| {
+                me.name(v, p)
+            });
+        Some(GatewayTunnel {
+            endpoint: endpoint?,
+            public_key: public_key?,
+            address: address?,
+            persistent_keepalive,
+            mtu,
+            private_key_secret: private_key_secret?,
         })
     }
 

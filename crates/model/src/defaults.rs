@@ -59,3 +59,20 @@ pub const MONITORING: bool = false;
 pub const VERIFICATION: bool = false;
 /// The namespace of the shared proxies (fixed: DESIGN.md).
 pub const PROXY_NAMESPACE: &str = "vpn-proxy";
+/// `egress.gateways.<name>.socksPort`.
+pub const GATEWAY_SOCKS_PORT: u16 = 1080;
+/// `egress.gateways.<name>.tunnel.persistentKeepalive` (seconds): under the 30 s and
+/// more after which NATs forget an idle UDP mapping.
+pub const GATEWAY_PERSISTENT_KEEPALIVE: u16 = 25;
+/// `egress.gateways.<name>.tunnel.mtu` (WireGuard's own default over IPv4 and IPv6).
+pub const GATEWAY_MTU: u16 = 1420;
+/// `egress.gateways.<name>.routingTable` (`wg-quick`'s number).
+pub const GATEWAY_ROUTING_TABLE: u32 = 51820;
+/// `egress.gateways.<name>.fwmark`: the proxy user's mark; the WireGuard socket
+/// carries the next number.
+pub const GATEWAY_FWMARK: u32 = 51820;
+/// `egress.gateways.<name>.monitoring`.
+pub const GATEWAY_MONITORING: bool = false;
+/// The uid of the gateway's proxy user (fixed, not an option): numeric in the
+/// nftables ruleset, so the NixOS module pins the user to it.
+pub const GATEWAY_PROXY_UID: u32 = 51080;

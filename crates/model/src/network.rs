@@ -250,6 +250,9 @@ pub struct Egress {
     pub sidecars: BTreeMap<Name, Sidecar>,
     /// `clients.<name>`: an app that goes out through a proxy.
     pub clients: BTreeMap<Name, Client>,
+    /// `gateways.<name>`: a NixOS host whose SOCKS5 proxy goes out through its own
+    /// WireGuard tunnel (the second egress backend, beside the gluetun proxies).
+    pub gateways: BTreeMap<Name, Gateway>,
 }
 
 impl Egress {
@@ -270,6 +273,7 @@ impl Default for Egress {
             proxies: BTreeMap::new(),
             sidecars: BTreeMap::new(),
             clients: BTreeMap::new(),
+            gateways: BTreeMap::new(),
         }
     }
 }
@@ -468,6 +472,51 @@ pub struct Client {
     /// `podLabels`: labels selecting the app's pods (default
     /// `{ "app.kubernetes.io/name" = <name>; }`).
     pub pod_labels: BTreeMap<String, String>,
+}
+
+/// An egress gateway: a NixOS host of the flake running a SOCKS5 proxy as a
+/// dedicated user whose packets leave only through a WireGuard tunnel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gateway {
+    /// Where `gateways.<name>` was written.
+    pub span: Option<Span>,
+    /// `host`: the NixOS host (`nixosConfigurations.<host>`) that runs it.
+    pub host: Spanned<Name>,
+    /// `listen`: the LAN address the proxy listens on (and the only one it admits at).
+    pub listen: Spanned<std::net::IpAddr>,
+    /// `socksPort` (default [`crate::defaults::GATEWAY_SOCKS_PORT`]).
+    pub socks_port: u16,
+    /// `interface`: the WireGuard interface (default `wg-<name>`, at most 15 bytes).
+    pub interface: Spanned<String>,
+    /// `tunnel`: the WireGuard peer.
+    pub tunnel: GatewayTunnel,
+    /// `allowedClients`: the networks admitted to the proxy (`None`: the pod CIDR).
+    pub allowed_clients: Option<Vec<Spanned<Cidr>>>,
+    /// `routingTable`: the table of the tunnel default route.
+    pub routing_table: Spanned<u32>,
+    /// `fwmark`: the proxy user's mark (the WireGuard socket's is `fwmark + 1`).
+    pub fwmark: Spanned<u32>,
+    /// `monitoring`: the WireGuard exporter and its alerts.
+    pub monitoring: bool,
+}
+
+/// `gateways.<name>.tunnel`: the WireGuard peer of a gateway.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GatewayTunnel {
+    /// `endpoint`: `host:port` of the peer.
+    pub endpoint: Spanned<String>,
+    /// `publicKey`: the peer's public key (base64, 44 characters).
+    pub public_key: Spanned<String>,
+    /// `address`: this side's tunnel address with its prefix (`10.99.0.2/32`).
+    pub address: Spanned<Cidr>,
+    /// `persistentKeepalive` in seconds, 0 for none (default
+    /// [`crate::defaults::GATEWAY_PERSISTENT_KEEPALIVE`]).
+    pub persistent_keepalive: u16,
+    /// `mtu` (default [`crate::defaults::GATEWAY_MTU`]).
+    pub mtu: u16,
+    /// `privateKeySecret`: the declared secret (sops-nix on the host) holding the
+    /// private key, its first key.
+    pub private_key_secret: Spanned<Name>,
 }
 
 /// Shape of a declared secret's file.

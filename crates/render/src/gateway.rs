@@ -28,13 +28,14 @@
 //!   main table), and the nftables drop after routing, which also covers IPv6 (the
 //!   tunnel table is IPv4 only).
 use crate::HEADER;
-use avalanche_model::Cidr;
+use avalanche_model::{Cidr, Network};
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
 /// The default WireGuard persistent keepalive (seconds): a NAT on the path forgets
 /// an idle UDP mapping in 30 s or more, after which the peer cannot reach us.
-pub const DEFAULT_PERSISTENT_KEEPALIVE: u16 = 25;
+pub const DEFAULT_PERSISTENT_KEEPALIVE: u16 =
+    avalanche_model::defaults::GATEWAY_PERSISTENT_KEEPALIVE;
 
 /// Policy-rule priorities: before the main table (32766), after the local one (0).
 const RULE_SOCKET: u32 = 10000;
@@ -84,6 +85,34 @@ pub struct Tunnel {
     pub persistent_keepalive: u16,
     /// The tunnel MTU.
     pub mtu: u16,
+}
+
+/// The host side of the declared gateway `name`, defaults applied: `allowedClients`
+/// defaults to the pod CIDR, the WireGuard socket's mark is `fwmark + 1`.
+pub fn host(network: &Network, name: &str) -> Option<GatewayHost> {
+    let gw = network.egress.gateways.get(name)?;
+    let allowed_clients = match &gw.allowed_clients {
+        Some(list) => list.iter().map(|c| c.value).collect(),
+        None => vec![network.kubernetes.pod_cidr.value],
+    };
+    Some(GatewayHost {
+        name: name.to_owned(),
+        listen: gw.listen.value,
+        socks_port: gw.socks_port,
+        interface: gw.interface.value.clone(),
+        tunnel: Tunnel {
+            endpoint: gw.tunnel.endpoint.value.clone(),
+            public_key: gw.tunnel.public_key.value.clone(),
+            address: gw.tunnel.address.value,
+            persistent_keepalive: gw.tunnel.persistent_keepalive,
+            mtu: gw.tunnel.mtu,
+        },
+        allowed_clients,
+        routing_table: gw.routing_table.value,
+        fwmark: gw.fwmark.value,
+        socket_fwmark: gw.fwmark.value.saturating_add(1),
+        proxy_uid: avalanche_model::defaults::GATEWAY_PROXY_UID,
+    })
 }
 
 /// The name of the nftables table of gateway `name`.
@@ -271,6 +300,36 @@ mod tests {
             socket_fwmark: 0xca6d,
             proxy_uid: 990,
         }
+    }
+
+    #[test]
+    fn the_declared_gateway_resolves_with_defaults() {
+        let text = r#"{ avalanche.network = {
+          egress.gateways.home = {
+            host = "routy";
+            listen = "10.1.0.1";
+            tunnel = {
+              endpoint = "vps.example.org:51820";
+              publicKey = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=";
+              address = "10.99.0.2/32";
+              privateKeySecret = "routy-wireguard";
+            };
+          };
+        }; }"#;
+        let mut sources = avalanche_diag::SourceMap::default();
+        let value =
+            avalanche_nix::read_source(std::path::Path::new("network.nix"), text, &mut sources)
+                .expect("the test input reads");
+        let (network, diagnostics) = avalanche_model::decode(&value);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let network = network.expect("a network");
+        let gw = host(&network, "home").expect("the gateway");
+        assert_eq!(gw.interface, "wg-home");
+        assert_eq!(gw.allowed_clients, [network.kubernetes.pod_cidr.value]);
+        assert_eq!(gw.socks_port, 1080);
+        assert_eq!(gw.tunnel.persistent_keepalive, DEFAULT_PERSISTENT_KEEPALIVE);
+        assert_eq!(gw.socket_fwmark, gw.fwmark + 1);
+        assert!(host(&network, "elsewhere").is_none());
     }
 
     #[test]

@@ -847,11 +847,15 @@ fn decodes_keeps_what_decoding_reads() {
         "avalanche.network.kubernetes.argocd.bogus",
         "avalanche.network.retired.vps.bogus",
         "egress.clients.bot.bogus",
+        "egress.gateways.home.bogus",
+        "egress.gateways.home.tunnel.bogus",
     ] {
         assert!(!decodes(&p(unknown)), "{unknown}");
     }
     for known in [
         "avalanche.network.egress.clients.bot.podLabels.app",
+        "egress.gateways.home.tunnel.publicKey",
+        "egress.gateways.home.allowedClients",
         "avalanche.network.retired.vps.aliases",
         "kubernetes.podCIDR",
     ] {
@@ -912,5 +916,80 @@ fn gluetun_options_are_checked_where_they_are_written() {
     assert_eq!(
         network.egress.version(),
         crate::gluetun::Version::new(3, 40, 0)
+    );
+}
+
+const GATEWAY: &str = r#"
+  egress.gateways.home = {
+    host = "routy";
+    listen = "10.1.0.1";
+    tunnel = {
+      endpoint = "vps.example.org:51820";
+      publicKey = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=";
+      address = "10.99.0.2/32";
+      privateKeySecret = "routy-wireguard";
+    };
+  };
+"#;
+
+#[test]
+fn a_gateway_decodes_with_its_defaults() {
+    let decoded = decode_nix(&module(GATEWAY));
+    assert!(decoded.diagnostics.is_empty(), "{}", decoded.rendered());
+    let network = decoded.network.expect("a network");
+    let gw = &network.egress.gateways[&name("home")];
+    assert_eq!(gw.host.value, name("routy"));
+    assert_eq!(gw.listen.value.to_string(), "10.1.0.1");
+    assert_eq!(gw.socks_port, d::GATEWAY_SOCKS_PORT);
+    assert_eq!(gw.interface.value, "wg-home");
+    assert_eq!(
+        gw.tunnel.persistent_keepalive,
+        d::GATEWAY_PERSISTENT_KEEPALIVE
+    );
+    assert_eq!(gw.tunnel.mtu, d::GATEWAY_MTU);
+    assert_eq!(gw.routing_table.value, d::GATEWAY_ROUTING_TABLE);
+    assert_eq!(gw.fwmark.value, d::GATEWAY_FWMARK);
+    assert_eq!(gw.allowed_clients, None);
+    assert!(!gw.monitoring);
+}
+
+#[test]
+fn a_proxy_and_a_gateway_of_one_name_are_an_error() {
+    let text = GATEWAY.replace("gateways.home", "gateways.iceland")
+        + r#"
+  egress.proxies.iceland = { provider = "protonvpn"; countries = [ "Iceland" ]; };
+"#;
+    let decoded = decode_nix(&module(&text));
+    let rules: Vec<&str> = decoded.at().iter().map(|(r, _, _)| *r).collect();
+    assert_eq!(rules, ["model-gateway-name"], "{}", decoded.rendered());
+    assert!(
+        decoded
+            .rendered()
+            .contains("`iceland` is both a proxy and a gateway")
+    );
+}
+
+#[test]
+fn gateway_values_are_checked() {
+    let text = GATEWAY
+        .replace("\"10.1.0.1\"", "\"10.1.0.1/24\"")
+        .replace("vps.example.org:51820", "vps.example.org")
+        .replace("e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=", "not-a-key")
+        .replace("host = \"routy\";", "host = \"routy\"; interface = \"wg-far-too-long-name\"; fwmark = 0; routingTable = 254;");
+    let decoded = decode_nix(&module(&text));
+    let mut rules: Vec<&str> = decoded.at().iter().map(|(r, _, _)| *r).collect();
+    rules.sort();
+    assert_eq!(
+        rules,
+        [
+            "model-address",
+            "model-endpoint",
+            "model-interface",
+            "model-range",
+            "model-range",
+            "model-wireguard-key"
+        ],
+        "{}",
+        decoded.rendered()
     );
 }
