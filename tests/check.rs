@@ -590,6 +590,23 @@ fn bundled_repo_has_no_errors() {
     );
 }
 
+// ---------------------------------------------------------------- egress gateways
+
+#[test]
+fn gateway_no_host() {
+    assert_finding("gateway-no-host", "nix/network.nix", 29);
+}
+
+#[test]
+fn gateway_key_secret() {
+    assert_finding("gateway-key-secret", "nix/network.nix", 35);
+}
+
+#[test]
+fn gateway_pods_not_admitted() {
+    assert_finding("gateway-pods-not-admitted", "nix/network.nix", 37);
+}
+
 // ---------------------------------------------------------------- explain
 
 #[test]

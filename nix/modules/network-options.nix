@@ -362,8 +362,8 @@ let
         tunnel = {
           endpoint = lib.mkOption {
             type = lib.types.str;
-            example = "vps.example.org:51820";
-            description = "`host:port` of the WireGuard peer (a VPS or a VPN provider's server).";
+            example = "exit.example.org:51820";
+            description = "`host:port` of the WireGuard peer (a rented server or a VPN provider's server).";
           };
           publicKey = lib.mkOption {
             type = lib.types.str;
@@ -629,7 +629,7 @@ in
               host = "routy";
               listen = "10.1.0.1";
               tunnel = {
-                endpoint = "vps.example.org:51820";
+                endpoint = "exit.example.org:51820";
                 publicKey = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=";
                 address = "10.99.0.2/32";
                 privateKeySecret = "routy-wireguard";

@@ -412,7 +412,7 @@ services.tailscale.useRoutingFeatures = "server" (or "both")'' ''the host sets "
           host = "routy";
           listen = "10.1.0.1";
           tunnel = {
-            endpoint = "vps.example.org:51820";
+            endpoint = "exit.example.org:51820";
             publicKey = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=";
             address = "10.99.0.2/32";
             privateKeySecret = "routy-wireguard";

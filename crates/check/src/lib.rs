@@ -22,6 +22,7 @@
 
 mod egress;
 pub mod facts;
+mod gateway;
 mod hosts;
 mod kube_yaml;
 pub mod list_edit;
@@ -101,6 +102,7 @@ pub fn check_with(
     sops::check(&mut cx);
     tailscale::check(&mut cx);
     egress::check(&mut cx);
+    gateway::check(&mut cx);
     let Checker { out, sources, .. } = cx;
     sort(out, sources)
 }

@@ -207,6 +207,25 @@ rules! {
          together. It is one once the component exists unwired (`build --no-wire`, or an edit undone), or when the\n\
          kustomization's shape does not allow a safe edit (then the message shows the lines to add).\n\n\
          Fix: add `- vpn-egress` under the app kustomization's `components:` (or run `avalanche-net build`).";
+    GATEWAY_NO_HOST = "gateway-no-host", Error,
+        "An egress gateway runs on a host the flake does not have.",
+        "`egress.gateways.<name>.host` is the NixOS host that applies the gateway (WireGuard, the proxy, the kill\n\
+         switch) through `nixosModules.egressGateway`: it must be a `nixosConfigurations.<host>` entry (or have a\n\
+         `hosts/<host>/` directory when the flake computes its hosts).\n\n\
+         Fix: add the host to the flake, or correct `host`.";
+    GATEWAY_KEY_SECRET = "gateway-key-secret", Error,
+        "An egress gateway's tunnel key secret is not declared, or is not a plain secret for sops-nix.",
+        "The gateway's host reads its WireGuard private key with sops-nix from the declared secret\n\
+         `tunnel.privateKeySecret` (its first key); sops-nix reads a plain YAML map, not a Kubernetes Secret.\n\n\
+         Fix: declare `secrets.<name> = { format = \"plain\"; file = \"secrets/<host>/wireguard.yaml\";\n\
+         keys = [ \"privateKey\" ]; };`, then `avalanche-net secrets seal <name>`.";
+    GATEWAY_PODS_NOT_ADMITTED = "gateway-pods-not-admitted", Warning,
+        "An egress gateway's `allowedClients` does not cover the cluster's pod network.",
+        "The gateway admits only `allowedClients` to its proxy port (the rest get a TCP reset). Pods reach it from\n\
+         their own addresses unless the cluster masquerades traffic to the LAN (then from the nodes' addresses,\n\
+         which must be listed instead).\n\n\
+         Fix: add `kubernetes.podCIDR` (or the nodes' network) to `allowedClients`, or leave it unset: the default\n\
+         is the pod network.";
     ARGOCD_APP_UNREACHABLE = "argocd-app-unreachable", Error,
         "The generated Argo CD Application is not listed by the kustomization that registers the repository's apps.",
         "`build` writes the `vpn-proxy` Application next to the repository's app-of-apps kustomization (the one\n\

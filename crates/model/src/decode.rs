@@ -1367,7 +1367,7 @@ impl Decoder {
         let tunnel = match s.get("tunnel") {
             Some(v) => self.tunnel(v, s.path.key("tunnel"), s.attrs.get("tunnel")),
             None => {
-                self.require(&s, "tunnel", "{ endpoint = \"vps.example.org:51820\"; … }");
+                self.require(&s, "tunnel", "{ endpoint = \"exit.example.org:51820\"; … }");
                 None
             }
         };
@@ -1446,7 +1446,7 @@ impl Decoder {
 
     fn tunnel(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Option<GatewayTunnel> {
         let s = self.section(v, path, attr.and_then(|a| a.name_span), TUNNEL_KEYS)?;
-        let endpoint = self.req(&s, "endpoint", "\"vps.example.org:51820\"", |me, v, p| {
+        let endpoint = self.req(&s, "endpoint", "\"exit.example.org:51820\"", |me, v, p| {
             let text = me.non_empty(v, p)?;
             let port_ok = text
                 .rsplit_once(':')
@@ -1455,7 +1455,7 @@ impl Decoder {
                 me.push(
                     Diagnostic::error("model-endpoint", format!("`{text}` is not `host:port`"))
                         .with_primary_label(v.span, "expected a host and a port")
-                        .with_help("write it like `\"vps.example.org:51820\"` (`[2001:db8::1]:51820` for IPv6)"),
+                        .with_help("write it like `\"exit.example.org:51820\"` (`[2001:db8::1]:51820` for IPv6)"),
                 );
                 return None;
             }

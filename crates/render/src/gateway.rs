@@ -284,7 +284,7 @@ mod tests {
             socks_port: 1080,
             interface: "wg-home-vps".into(),
             tunnel: Tunnel {
-                endpoint: "vps.example.org:51820".into(),
+                endpoint: "exit.example.org:51820".into(),
                 public_key: "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=".into(),
                 address: Cidr::parse("10.99.0.2/32").expect("a CIDR"),
                 persistent_keepalive: DEFAULT_PERSISTENT_KEEPALIVE,
@@ -309,7 +309,7 @@ mod tests {
             host = "routy";
             listen = "10.1.0.1";
             tunnel = {
-              endpoint = "vps.example.org:51820";
+              endpoint = "exit.example.org:51820";
               publicKey = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=";
               address = "10.99.0.2/32";
               privateKeySecret = "routy-wireguard";

@@ -924,7 +924,7 @@ const GATEWAY: &str = r#"
     host = "routy";
     listen = "10.1.0.1";
     tunnel = {
-      endpoint = "vps.example.org:51820";
+      endpoint = "exit.example.org:51820";
       publicKey = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=";
       address = "10.99.0.2/32";
       privateKeySecret = "routy-wireguard";
@@ -973,7 +973,7 @@ fn a_proxy_and_a_gateway_of_one_name_are_an_error() {
 fn gateway_values_are_checked() {
     let text = GATEWAY
         .replace("\"10.1.0.1\"", "\"10.1.0.1/24\"")
-        .replace("vps.example.org:51820", "vps.example.org")
+        .replace("exit.example.org:51820", "exit.example.org")
         .replace("e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=", "not-a-key")
         .replace("host = \"routy\";", "host = \"routy\"; interface = \"wg-far-too-long-name\"; fwmark = 0; routingTable = 254;");
     let decoded = decode_nix(&module(&text));
