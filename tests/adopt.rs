@@ -190,3 +190,92 @@ fn a_shape_that_cannot_be_edited_safely_is_refused_with_the_lines() {
     );
     assert_eq!(tree(repo.path()), before, "nothing written");
 }
+
+#[test]
+fn status_is_honest_about_what_is_deployed_and_saved() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    let network = repo.read("nix/network.nix").replace(
+        "    kubernetes.argocd.repoURL",
+        r#"    retired.vps = {
+      description = "Rented VPS, the old exit node";
+      monthlyCost = 4.49;
+      replacedBy = { description = "a smaller VPS"; monthlyCost = 3.79; };
+    };
+    retired.mysecrets = { description = "reinstalled as chipmunk"; renamedTo = "chipmunk"; monthlyCost = 9.99; };
+    kubernetes.argocd.repoURL"#,
+    );
+    let network = network.replace(
+        "calypso.role = \"workstation\";",
+        "calypso = { role = \"workstation\"; state = \"off\"; };",
+    );
+    repo.write("nix/network.nix", &network);
+    repo.commit_all();
+    repo.run(&["build"]).expect_code(0);
+    repo.commit_all();
+    let run = repo.run(&["status", "--format", "json"]);
+    run.expect_code(0);
+    let status: Value = serde_json::from_str(&run.stdout()).expect("JSON");
+    let phase = |id: &str| {
+        status["phases"]
+            .as_array()
+            .and_then(|p| p.iter().find(|p| p["id"] == id))
+            .unwrap_or_else(|| panic!("no phase {id}: {status}"))
+            .clone()
+    };
+    // Built, wired and committed, but the credentials were never sealed: not deployed.
+    let proxies = phase("proxy-service");
+    assert_eq!(proxies["state"], "open", "{proxies}");
+    assert!(
+        proxies["reasons"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|r| r
+                .as_str()
+                .is_some_and(|r| r.contains("credentials `protonvpn` are not sealed")))),
+        "{proxies}"
+    );
+    // The app-of-apps reaches the Application, and the bot's kustomization its component.
+    let reasons = proxies["reasons"].to_string();
+    assert!(!reasons.contains("not reachable"), "{proxies}");
+    let clients = phase("clients");
+    assert!(
+        !clients["reasons"].to_string().contains("not reachable"),
+        "{clients}"
+    );
+    // Net savings: the rename saves nothing, the replacement is subtracted.
+    let year = &status["savings"]["perYear"][0];
+    assert_eq!(year["gross"], "53.88", "{status}");
+    assert_eq!(year["replacement"], "45.48", "{status}");
+    assert_eq!(year["net"], "8.40", "{status}");
+    let cleanup = phase("cleanup");
+    let notes = cleanup["notes"].to_string();
+    assert!(
+        notes.contains("`mysecrets` was renamed to `chipmunk`"),
+        "{cleanup}"
+    );
+    assert!(notes.contains("`calypso` is powered down"), "{cleanup}");
+
+    // An app that speaks only SOCKS5 is not served by HTTP_PROXY: check and status say so.
+    let socks = network.replace(
+        "podLabels = { app = \"marmithon\"; };",
+        "podLabels = { app = \"marmithon\"; };\n        speaks = [ \"socks5\" ];",
+    );
+    repo.write("nix/network.nix", &socks);
+    repo.commit_all();
+    let check = repo.run(&["check"]);
+    check.expect_code(1);
+    assert!(
+        check.stdout().contains("egress-client-protocol"),
+        "{}",
+        check.stdout()
+    );
+    let status: Value =
+        serde_json::from_str(&repo.run(&["status", "--format", "json"]).stdout()).expect("JSON");
+    let clients = status["phases"][2].clone();
+    assert_eq!(clients["state"], "open", "{clients}");
+    assert!(
+        clients["reasons"]
+            .to_string()
+            .contains("the proxy cannot carry its traffic"),
+        "{clients}"
+    );
+}

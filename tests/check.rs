@@ -429,6 +429,11 @@ fn no_component_finding_before_the_first_build() {
 }
 
 #[test]
+fn egress_client_protocol() {
+    assert_finding("egress-client-protocol", "nix/network.nix", 27);
+}
+
+#[test]
 fn argocd_app_unreachable() {
     assert_finding(
         "argocd-app-unreachable",

@@ -24,7 +24,9 @@
 
 use crate::support::{self, TempRepo};
 use avalanche_model::defaults as d;
-use avalanche_model::{ClientProtocol, HealthCheck, Role, SecretFormat, TunDevice, VpnType};
+use avalanche_model::{
+    ClientProtocol, HealthCheck, NodeState, Role, SecretFormat, Speaks, TunDevice, VpnType,
+};
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
@@ -176,6 +178,26 @@ fn rust_options() -> Vec<Opt> {
             Some(json!(d::CURRENCY)),
         ),
         o(
+            "retired.<name>.replacedBy.description",
+            s("str"),
+            Some(json!("")),
+        ),
+        o(
+            "retired.<name>.replacedBy.monthlyCost",
+            s("either(int,float)"),
+            Some(json!(d::MONTHLY_COST)),
+        ),
+        o(
+            "retired.<name>.replacedBy.currency",
+            s("str"),
+            Some(json!(d::CURRENCY)),
+        ),
+        o(
+            "retired.<name>.renamedTo",
+            s("nullOr(dnsLabel)"),
+            Some(Json::Null),
+        ),
+        o(
             "tailscale.exitNodes",
             permission.clone(),
             Some(json!(d::PERMISSION)),
@@ -206,6 +228,11 @@ fn rust_options() -> Vec<Opt> {
             "tailscale.nodes.<name>.acceptRoutes",
             s("nullOr(bool)"),
             Some(Json::Null),
+        ),
+        o(
+            "tailscale.nodes.<name>.state",
+            enum_ty(&NodeState::ALL),
+            Some(json!(d::NODE_STATE)),
         ),
         o("egress.image", s("str"), Some(json!(d::GLUETUN_IMAGE))),
         o(
@@ -381,6 +408,11 @@ fn rust_options() -> Vec<Opt> {
             s("attrsOf(str)"),
             Some(json!({ d::POD_LABEL_KEY: "<name>" })),
         ),
+        o(
+            "egress.clients.<name>.speaks",
+            format!("nullOr(listOf({}))", enum_ty(&Speaks::ALL)),
+            Some(Json::Null),
+        ),
         o("secrets", s("attrsOf(submodule)"), Some(json!({}))),
         o(
             "secrets.<name>.format",
@@ -461,6 +493,7 @@ const STRUCT_PATHS: &[(&str, &str)] = &[
     ("Kubernetes", "kubernetes"),
     ("ArgoCd", "kubernetes.argocd"),
     ("Monitoring", "kubernetes.monitoring"),
+    ("Replacement", "retired.<name>.replacedBy"),
 ];
 
 /// Rust field names whose Nix option is not their camelCase.
@@ -707,6 +740,7 @@ fn defaults_nix_matches_the_rust_constants() {
         ("argocdRepoUrl", json!(d::ARGOCD_REPO_URL)),
         ("argocdTargetRevision", json!(d::ARGOCD_TARGET_REVISION)),
         ("argocdRegisterIn", json!(d::ARGOCD_REGISTER_IN)),
+        ("nodeState", json!(d::NODE_STATE)),
         ("monitoring", json!(d::MONITORING)),
         ("verification", json!(d::VERIFICATION)),
         ("proxyNamespace", json!(d::PROXY_NAMESPACE)),

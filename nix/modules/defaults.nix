@@ -48,6 +48,8 @@
   serviceCidr = "10.43.0.0/16";
   # kubernetes.clusterDomain
   clusterDomain = "cluster.local";
+  # tailscale.nodes.<name>.state
+  nodeState = "on";
   # kubernetes.argocd.namespace
   argocdNamespace = "argocd";
   # kubernetes.argocd.project

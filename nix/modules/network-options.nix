@@ -147,6 +147,35 @@ let
           example = "CHF";
           description = "ISO 4217 code of `monthlyCost`.";
         };
+        replacedBy = {
+          description = lib.mkOption {
+            type = lib.types.str;
+            default = "";
+            example = "Raspberry Pi 5 at home";
+            description = "What was bought to replace the host (shown by `avalanche-net status`).";
+          };
+          monthlyCost = lib.mkOption {
+            type = lib.types.number;
+            default = defaults.monthlyCost;
+            example = 3.79;
+            description = "What the replacement costs per month (0: nothing replaced it); `status` shows net savings.";
+          };
+          currency = lib.mkOption {
+            type = lib.types.str;
+            default = defaults.currency;
+            example = "CHF";
+            description = "ISO 4217 code of the replacement's `monthlyCost`.";
+          };
+        };
+        renamedTo = lib.mkOption {
+          type = lib.types.nullOr dnsLabel;
+          default = null;
+          example = "chipmunk";
+          description = ''
+            The machine lives on under this name with the same key: the old name is
+            gone, but its age recipients are not leftovers, and it saves nothing.
+          '';
+        };
       };
     };
 
@@ -204,6 +233,18 @@ let
           description = ''
             Whether the node uses the subnet routes others advertise (`--accept-routes`);
             `null` leaves it to the role (only `workstation` does).
+          '';
+        };
+        state = lib.mkOption {
+          type = lib.types.enum [
+            "on"
+            "off"
+          ];
+          default = defaults.nodeState;
+          example = "off";
+          description = ''
+            `"off"` for a powered-down machine: still a node of the tailnet, serving
+            nothing (its routes are unreachable unless another router advertises them).
           '';
         };
       };
@@ -328,6 +369,24 @@ let
             app = "marmithon";
           };
           description = "Labels selecting the app's pods (for the NetworkPolicy).";
+        };
+        speaks = lib.mkOption {
+          type = lib.types.nullOr (
+            lib.types.listOf (
+              lib.types.enum [
+                "http-connect"
+                "socks5"
+                "shadowsocks"
+              ]
+            )
+          );
+          default = null;
+          example = [ "socks5" ];
+          description = ''
+            The proxy protocols the app itself can use (null: not judged). `protocol =
+            "http"` needs `"http-connect"`, `"shadowsocks"` needs `"shadowsocks"`;
+            gluetun v3.41 serves no SOCKS5, so a SOCKS5-only app needs `"sidecar"`.
+          '';
         };
       };
     };

@@ -18,16 +18,7 @@ use std::process::ExitCode;
 /// unknown references, which the checks report), so a command that renders anyway
 /// renders once; `listing` was started before the declarations were read.
 /// `Err` only when the repository cannot be read.
-pub fn run_checks_with(
-    network: &Network,
-    sources: &mut SourceMap,
-    plan: Option<&Plan>,
-    listing: FileList,
-) -> anyhow::Result<Vec<Diagnostic>> {
-    Ok(run_checks_reporting(network, sources, plan, listing)?.0)
-}
-
-/// [`run_checks_with`], also returning the files that could not be read as text.
+/// Also returns the files that could not be read as text.
 pub fn run_checks_reporting(
     network: &Network,
     sources: &mut SourceMap,

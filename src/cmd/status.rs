@@ -30,19 +30,36 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<ExitCode> {
     // The plan `build` would write (when the declarations resolve), rendered once
     // for the checks and for the phases that compare the repository with it.
     let plan = avalanche_render::render(&network).ok();
-    let findings =
-        match crate::cmd::check::run_checks_with(&network, &mut sources, plan.as_ref(), listing) {
-            Ok(diagnostics) => Ok(diagnostics
+    let checked = crate::cmd::check::run_checks_on(
+        &network,
+        &mut sources,
+        plan.as_ref(),
+        listing,
+        avalanche_check::Options::default(),
+    );
+    let mut deployed = None;
+    let findings = match checked {
+        Ok((diagnostics, facts, _skipped)) => {
+            deployed = Some(Deployed::of(&network, &facts));
+            Ok(diagnostics
                 .into_iter()
                 .map(|d| Finding::new(d, &sources))
-                .collect()),
-            Err(err) => Err(format!("{err:#}")),
-        };
+                .collect())
+        }
+        Err(err) => Err(format!("{err:#}")),
+    };
     let repo = Repo {
         root: ctx.repo.clone(),
     };
     let network_file = relative(&ctx.repo, &ctx.network_file());
-    let status = assess(&network, plan.as_ref(), &repo, &network_file, &findings);
+    let status = assess(
+        &network,
+        plan.as_ref(),
+        &repo,
+        &network_file,
+        &findings,
+        deployed.as_ref(),
+    );
     let text = match args.format {
         StatusFormat::Json => {
             let mut text = serde_json::to_string_pretty(&status.to_json())?;
@@ -80,6 +97,44 @@ fn relative(root: &Path, path: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")
+}
+
+/// What Argo CD deploys from the repository, and which SOPS files are sealed:
+/// a phase is done only when its files are reached from an Argo CD root and its
+/// secrets exist (`None` when the repository could not be read).
+struct Deployed {
+    reach: avalanche_check::wiring::Reach,
+    sealed: std::collections::BTreeSet<String>,
+}
+
+impl Deployed {
+    fn of(network: &Network, facts: &avalanche_check::RepoFacts) -> Deployed {
+        Deployed {
+            reach: avalanche_check::wiring::reach(network, facts),
+            sealed: facts.sops_files.iter().map(|f| f.path.clone()).collect(),
+        }
+    }
+
+    /// Why `what` at `path` is not deployed, when it is not.
+    fn unreached(&self, path: &str, what: &str) -> Option<Todo> {
+        if self.reach.reaches(path) {
+            return None;
+        }
+        let roots = if self.reach.roots.is_empty() {
+            "the repository has no Argo CD root (an Application no kustomization lists) and no `kubernetes.argocd.registerIn`".to_owned()
+        } else {
+            format!("roots: {}", self.reach.roots.join(", "))
+        };
+        let mut todo = Todo::new(format!(
+            "{what} is not reachable from an Argo CD root ({roots}): nothing deploys it"
+        ))
+        .file(path);
+        todo.fix = Some(
+            "register it where Argo CD looks (`avalanche-net build` wires the app-of-apps it finds, or the one `kubernetes.argocd.registerIn` names), commit and push"
+                .to_owned(),
+        );
+        Some(todo)
+    }
 }
 
 /// The repository, read-only.
@@ -254,7 +309,7 @@ impl Phase {
 }
 
 /// Money: integer cents, so that 4.49 × 12 is 53.88 and never 53.879999.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Cents(i64);
 
 impl Cents {
@@ -281,6 +336,22 @@ struct HostSaving {
     name: String,
     currency: String,
     monthly: Cents,
+    /// What replaced it (description, currency, monthly cost), when something did.
+    replaced_by: Option<(String, String, Cents)>,
+}
+
+/// One currency's yearly savings: what the retired hosts cost, what their
+/// replacements cost, and the difference.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Yearly {
+    gross: Cents,
+    replacement: Cents,
+}
+
+impl Yearly {
+    fn net(self) -> Cents {
+        Cents(self.gross.0 - self.replacement.0)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -293,30 +364,67 @@ struct Status {
 }
 
 impl Status {
-    /// Yearly savings per currency.
-    fn per_year(&self) -> BTreeMap<&str, Cents> {
-        let mut total: BTreeMap<&str, Cents> = BTreeMap::new();
+    /// Yearly savings per currency: gross, replacements, net.
+    fn yearly(&self) -> BTreeMap<&str, Yearly> {
+        let mut total: BTreeMap<&str, Yearly> = BTreeMap::new();
         for host in &self.savings {
-            total.entry(host.currency.as_str()).or_insert(Cents(0)).0 += host.monthly.0 * 12;
+            total.entry(host.currency.as_str()).or_default().gross.0 += host.monthly.0 * 12;
+            if let Some((_, currency, monthly)) = &host.replaced_by {
+                total.entry(currency.as_str()).or_default().replacement.0 += monthly.0 * 12;
+            }
         }
         total
     }
 
+    /// Net yearly savings per currency (what the summary line says).
+    fn per_year(&self) -> BTreeMap<&str, Cents> {
+        self.yearly()
+            .into_iter()
+            .map(|(c, y)| (c, y.net()))
+            .collect()
+    }
+
     fn savings_text(&self) -> Option<String> {
-        let per_year = self.per_year();
-        if per_year.is_empty() {
+        let yearly = self.yearly();
+        if yearly.is_empty() {
             return None;
         }
-        let totals: Vec<String> = per_year
+        let totals: Vec<String> = yearly
             .iter()
-            .map(|(cur, c)| format!("{}/year", c.with_currency(cur)))
+            .map(|(cur, y)| {
+                if y.replacement.0 == 0 {
+                    format!("{}/year", y.gross.with_currency(cur))
+                } else {
+                    format!(
+                        "{}/year net ({} gross − {} for replacements)",
+                        y.net().with_currency(cur),
+                        y.gross.with_currency(cur),
+                        y.replacement.with_currency(cur)
+                    )
+                }
+            })
             .collect();
         let hosts: Vec<String> = self
             .savings
             .iter()
-            .map(|h| format!("{}: {}/month", h.name, h.monthly.with_currency(&h.currency)))
+            .map(|h| {
+                let mut text =
+                    format!("{}: {}/month", h.name, h.monthly.with_currency(&h.currency));
+                if let Some((what, currency, monthly)) = &h.replaced_by {
+                    let what = if what.is_empty() {
+                        "a replacement"
+                    } else {
+                        what
+                    };
+                    text.push_str(&format!(
+                        ", replaced by {what} at {}/month",
+                        monthly.with_currency(currency)
+                    ));
+                }
+                text
+            })
             .collect();
-        Some(format!("{} ({})", totals.join(" + "), hosts.join(", ")))
+        Some(format!("{} ({})", totals.join(" + "), hosts.join("; ")))
     }
 
     fn summary(&self) -> String {
@@ -391,31 +499,54 @@ impl Status {
                         })
                     })
                     .collect();
+                let reasons: Vec<&str> = p.remaining.iter().map(|t| t.what.as_str()).collect();
                 json!({
                     "number": p.number,
                     "id": p.id,
                     "title": p.title,
                     "done": p.done(),
+                    "state": if p.done() { "done" } else { "open" },
+                    "reasons": reasons,
                     "remaining": remaining,
                     "notes": p.notes,
                 })
             })
             .collect();
         let per_year: Vec<Value> = self
-            .per_year()
+            .yearly()
             .iter()
-            .map(|(cur, c)| json!({ "currency": cur, "amount": c.plain(), "cents": c.0, "text": c.with_currency(cur) }))
+            .map(|(cur, y)| {
+                let net = y.net();
+                json!({
+                    "currency": cur,
+                    "amount": net.plain(),
+                    "cents": net.0,
+                    "text": net.with_currency(cur),
+                    "gross": y.gross.plain(),
+                    "replacement": y.replacement.plain(),
+                    "net": net.plain(),
+                })
+            })
             .collect();
         let hosts: Vec<Value> = self
             .savings
             .iter()
             .map(|h| {
-                json!({
+                let mut host = json!({
                     "name": h.name,
                     "currency": h.currency,
                     "monthly": h.monthly.plain(),
                     "yearly": Cents(h.monthly.0 * 12).plain(),
-                })
+                });
+                if let Some((what, currency, monthly)) = &h.replaced_by {
+                    host["replacedBy"] = json!({
+                        "description": what,
+                        "currency": currency,
+                        "monthly": monthly.plain(),
+                        "yearly": Cents(monthly.0 * 12).plain(),
+                    });
+                }
+                host
             })
             .collect();
         let mut out = json!({
@@ -456,10 +587,11 @@ fn assess(
     repo: &Repo,
     network_file: &str,
     findings: &Findings,
+    deployed: Option<&Deployed>,
 ) -> Status {
     let proxy_dir = k8s_path(network, "base/infra/network/vpn-proxy");
     let readme = format!("{proxy_dir}/README.md");
-    let app = k8s_path(network, "base/infra/vpn-proxy-app.yaml");
+    let app = avalanche_render::application_path(network);
     let stale = |path: &str| match &plan {
         Some(plan) => plan
             .get(path)
@@ -566,6 +698,47 @@ fn assess(
             .notes
             .push("the declarations do not resolve: run `avalanche-net check`".to_owned());
     }
+    // Deployed means reached from an Argo CD root, with the credentials sealed.
+    if let Some(deployed) = deployed
+        && !regions.is_empty()
+    {
+        proxies
+            .checked
+            .push("the Application and the proxy tree are reached from an Argo CD root; the proxies' credentials are sealed".to_owned());
+        if repo.is_file(&app) {
+            let kustomization = format!("{proxy_dir}/kustomization.yaml");
+            match deployed.unreached(&app, "the Argo CD Application") {
+                Some(todo) => proxies.remaining.push(todo),
+                None => proxies
+                    .remaining
+                    .extend(deployed.unreached(&kustomization, "the proxy tree")),
+            }
+        }
+        let mut credentials: Vec<&str> = network
+            .egress
+            .proxies
+            .values()
+            .filter_map(|p| network.egress.providers.get(p.provider.value.as_str()))
+            .map(|p| p.credentials.value.as_str())
+            .collect();
+        credentials.sort_unstable();
+        credentials.dedup();
+        for name in credentials {
+            let Some(secret) = network.secrets.get(name) else {
+                continue; // `check` reports the unknown secret
+            };
+            let file = &secret.file.value;
+            if !deployed.sealed.contains(file) {
+                proxies.remaining.push(
+                    Todo::new(format!(
+                        "the proxies' credentials `{name}` are not sealed: the gluetun pods cannot start"
+                    ))
+                    .file(file)
+                    .run(format!("avalanche-net secrets seal {name}")),
+                );
+            }
+        }
+    }
     if proxies.done() && !regions.is_empty() {
         let uncommitted = repo.uncommitted(&[&proxy_dir, &app]);
         if !uncommitted.is_empty() {
@@ -626,6 +799,17 @@ fn assess(
             );
         }
         let Ok(findings) = findings else { continue };
+        // The proxy must be able to carry the app's traffic (`speaks`).
+        let uncarried: Vec<Todo> = findings
+            .iter()
+            .filter(|f| f.rule == rules::EGRESS_CLIENT_PROTOCOL.id)
+            .filter(|f| f.message.starts_with(&format!("client `{name}` ")))
+            .map(Finding::todo)
+            .collect();
+        if !uncarried.is_empty() {
+            migrated.remaining.extend(uncarried);
+            continue;
+        }
         // `check` points into the app's kustomization, or, when it is missing, at
         // the client's declaration (and names the kustomization in its message,
         // which is all there is when the declarations carry no spans).
@@ -648,6 +832,17 @@ fn assess(
                 ..f.todo()
             }));
             continue;
+        }
+        if let Some(deployed) = deployed
+            && repo.is_file(&format!("{component}/kustomization.yaml"))
+        {
+            migrated.checked.push(format!(
+                "{component} is reached from an Argo CD root; {name}'s protocol is one it speaks"
+            ));
+            migrated.remaining.extend(deployed.unreached(
+                &format!("{component}/kustomization.yaml"),
+                &format!("{name}'s vpn-egress component"),
+            ));
         }
         let ns = client.namespace.as_str();
         let deployment = client.deployment.as_str();
@@ -706,6 +901,34 @@ fn assess(
             }
         }
     }
+    for (name, host) in &network.retired {
+        if let Some(new) = &host.renamed_to {
+            cleanup.notes.push(format!(
+                "`{name}` was renamed to `{}`: the name is gone, its key lives on (its age recipients are not leftovers, and it saves nothing)",
+                new.value
+            ));
+        }
+    }
+    for (name, node) in &network.tailscale.nodes {
+        if node.state.value == avalanche_model::NodeState::Off {
+            let routes: Vec<String> = node
+                .advertise_routes
+                .iter()
+                .map(|r| r.value.to_string())
+                .collect();
+            let serves = if routes.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    ": {} unreachable unless another router advertises it",
+                    routes.join(", ")
+                )
+            };
+            cleanup.notes.push(format!(
+                "`{name}` is powered down (state = \"off\"){serves}; retire it (`retired.{name}`) or power it on"
+            ));
+        }
+    }
     if !cleanup.remaining.is_empty() {
         cleanup.notes.push(
             "`avalanche-net check` shows each finding in context; `avalanche-net explain RULE` says why it matters"
@@ -737,13 +960,26 @@ fn assess(
         .checked
         .push("kubernetes.monitoring.enable and kubernetes.verification.enable".to_owned());
 
+    // A renamed machine still runs (and costs): it saves nothing.
     let savings = network
         .retired
         .iter()
-        .map(|(name, host)| HostSaving {
-            name: name.to_string(),
-            currency: host.currency.clone(),
-            monthly: Cents::from_amount(host.monthly_cost),
+        .filter(|(_, host)| host.renamed_to.is_none())
+        .map(|(name, host)| {
+            let r = &host.replaced_by;
+            let replaced = r.monthly_cost > 0.0 || !r.description.is_empty();
+            HostSaving {
+                name: name.to_string(),
+                currency: host.currency.clone(),
+                monthly: Cents::from_amount(host.monthly_cost),
+                replaced_by: replaced.then(|| {
+                    (
+                        r.description.clone(),
+                        r.currency.clone(),
+                        Cents::from_amount(r.monthly_cost),
+                    )
+                }),
+            }
         })
         .collect();
     Status {

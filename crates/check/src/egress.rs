@@ -5,7 +5,7 @@ use crate::list_edit::Refusal;
 use crate::wiring::{self, Need, Purpose};
 use crate::{Checker, did_you_mean, label, list, rules};
 use avalanche_diag::Span;
-use avalanche_model::{ClientProtocol, Name, Provider, Spanned, VpnType};
+use avalanche_model::{ClientProtocol, Name, Provider, Speaks, Spanned, VpnType};
 use std::collections::{BTreeMap, HashMap};
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
@@ -394,8 +394,52 @@ impl<'f> DocIndex<'f> {
     }
 }
 
+/// What a client's `protocol` needs the app to speak (`None`: nothing, a sidecar
+/// is transparent).
+pub(crate) fn protocol_needs(protocol: ClientProtocol) -> Option<Speaks> {
+    match protocol {
+        ClientProtocol::Http => Some(Speaks::HttpConnect),
+        ClientProtocol::Shadowsocks => Some(Speaks::Shadowsocks),
+        ClientProtocol::Sidecar => None,
+    }
+}
+
+/// Each client's `protocol` is one its app speaks, when `speaks` says.
+fn carried(cx: &mut Checker<'_>) {
+    for (name, c) in &cx.network.egress.clients {
+        let (Some(speaks), Some(need)) = (&c.speaks, protocol_needs(c.protocol.value)) else {
+            continue;
+        };
+        if speaks.value.contains(&need) {
+            continue;
+        }
+        let said: Vec<&str> = speaks.value.iter().map(|s| s.as_str()).collect();
+        let message = format!(
+            "client `{name}` goes out with `protocol = \"{}\"`, which needs an app speaking {}, but it speaks {}: the proxy cannot carry its traffic",
+            c.protocol.value.as_str(),
+            need.as_str(),
+            list(&said)
+        );
+        let fix = if speaks.value.contains(&Speaks::Shadowsocks) {
+            "set `protocol = \"shadowsocks\";`, or `protocol = \"sidecar\";` (its own gluetun)"
+        } else if speaks.value.contains(&Speaks::HttpConnect) {
+            "set `protocol = \"http\";`, or `protocol = \"sidecar\";` (its own gluetun)"
+        } else {
+            "set `protocol = \"sidecar\";`: gluetun v3.41 serves no SOCKS5, and a sidecar is transparent to the app"
+        };
+        let d = cx.emit(
+            &rules::EGRESS_CLIENT_PROTOCOL,
+            message,
+            speaks.span.or(c.protocol.span).or(c.span),
+        );
+        d.help = Some(fix.to_owned());
+        label(d, c.protocol.span, "the protocol");
+    }
+}
+
 fn apps(cx: &mut Checker<'_>) {
     let network = cx.network;
+    carried(cx);
     let index = DocIndex::new(&cx.facts.kube_docs);
     for (name, c) in &network.egress.clients {
         // A sidecar-protocol client carries its own gluetun: no proxy ingress to pass.

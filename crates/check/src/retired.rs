@@ -31,10 +31,13 @@ impl Retired<'_> {
     }
 
     fn owns_recipient(&self, recipient: &str) -> bool {
-        self.host
-            .age_recipients
-            .iter()
-            .any(|r| r.value == recipient)
+        // A renamed machine keeps its key: its recipient is in use, not a leftover.
+        self.host.renamed_to.is_none()
+            && self
+                .host
+                .age_recipients
+                .iter()
+                .any(|r| r.value == recipient)
     }
 }
 

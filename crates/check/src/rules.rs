@@ -226,6 +226,13 @@ rules! {
          which must be listed instead).\n\n\
          Fix: add `kubernetes.podCIDR` (or the nodes' network) to `allowedClients`, or leave it unset: the default\n\
          is the pod network.";
+    EGRESS_CLIENT_PROTOCOL = "egress-client-protocol", Error,
+        "A client's `protocol` is not one its app speaks (`speaks`): the proxy cannot carry its traffic.",
+        "`egress.clients.<name>.speaks` lists the proxy protocols the app itself can use. `protocol = \"http\"` sets\n\
+         `HTTP_PROXY`/`HTTPS_PROXY`, which only an app speaking HTTP CONNECT follows; `\"shadowsocks\"` needs an app\n\
+         speaking Shadowsocks. gluetun v3.41 has no SOCKS5 server, so a SOCKS5-only or raw-TCP app is not served by\n\
+         the shared proxies at all.\n\n\
+         Fix: pick a protocol the app speaks, or `protocol = \"sidecar\"` (its own gluetun, transparent to the app).";
     ARGOCD_APP_UNREACHABLE = "argocd-app-unreachable", Error,
         "The generated Argo CD Application is not listed by the kustomization that registers the repository's apps.",
         "`build` writes the `vpn-proxy` Application next to the repository's app-of-apps kustomization (the one\n\

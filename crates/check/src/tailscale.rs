@@ -55,7 +55,9 @@ fn nodes(cx: &mut Checker<'_>) {
         // A flake that computes its hosts (`genAttrs`, `mapAttrs`, imports) cannot be
         // listed statically: then only `hosts/<name>/` directories are known, and a
         // missing host is not reported.
-        if role.is_managed() && facts.flake.as_ref().is_some_and(|f| f.complete()) {
+        // A powered-down machine may have left the flake already.
+        let running = node.state.value == avalanche_model::NodeState::On;
+        if running && role.is_managed() && facts.flake.as_ref().is_some_and(|f| f.complete()) {
             let in_flake = facts
                 .flake
                 .as_ref()

@@ -274,6 +274,15 @@ pub fn reach(network: &Network, facts: &RepoFacts) -> Reach {
             continue;
         }
         let dir = parent(&path);
+        // Generated files are not parsed into `kube_docs`: the generated
+        // Application deploys the generated proxy tree.
+        if application(facts) == Some(path.as_str()) {
+            let root = avalanche_model::layout::normalized(&facts.kubernetes_dir);
+            queue.push(avalanche_model::layout::join(
+                &root,
+                "base/infra/network/vpn-proxy/kustomization.yaml",
+            ));
+        }
         for d in docs_by_path.get(path.as_str()).into_iter().flatten() {
             let targets = d
                 .resources

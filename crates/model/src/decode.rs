@@ -470,7 +470,10 @@ const RETIRED_KEYS: &[&str] = &[
     "ageRecipients",
     "monthlyCost",
     "currency",
+    "replacedBy",
+    "renamedTo",
 ];
+const REPLACEMENT_KEYS: &[&str] = &["description", "monthlyCost", "currency"];
 const TAILSCALE_KEYS: &[&str] = &["exitNodes", "kubernetesOperator", "nodes"];
 const NODE_KEYS: &[&str] = &[
     "role",
@@ -478,6 +481,7 @@ const NODE_KEYS: &[&str] = &[
     "tags",
     "advertiseExitNode",
     "acceptRoutes",
+    "state",
 ];
 const EGRESS_KEYS: &[&str] = &[
     "image",
@@ -543,6 +547,7 @@ const CLIENT_KEYS: &[&str] = &[
     "protocol",
     "enforce",
     "podLabels",
+    "speaks",
 ];
 const SECRET_KEYS: &[&str] = &["format", "file", "keys", "namespace"];
 const KUBERNETES_KEYS: &[&str] = &[
@@ -1124,6 +1129,13 @@ impl Decoder {
             || d::CURRENCY.to_owned(),
             |me, v, p| me.currency(v, p),
         );
+        let replaced_by = match s.get("replacedBy") {
+            Some(v) => self.replacement(v, s.path.key("replacedBy"), s.attrs.get("replacedBy")),
+            None => Replacement::none(),
+        };
+        let renamed_to = s
+            .get("renamedTo")
+            .and_then(|v| self.name(v, s.path.key("renamedTo")).map(|n| spanned(n, v)));
         Some(RetiredHost {
             span: s.span,
             description: description?.value,
@@ -1131,7 +1143,33 @@ impl Decoder {
             age_recipients,
             monthly_cost,
             currency,
+            replaced_by,
+            renamed_to,
         })
+    }
+
+    fn replacement(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Replacement {
+        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), REPLACEMENT_KEYS)
+        else {
+            return Replacement::none();
+        };
+        Replacement {
+            description: self.opt(&s, "description", String::new, |me, v, p| {
+                me.string(v, p).map(str::to_owned)
+            }),
+            monthly_cost: self.opt(
+                &s,
+                "monthlyCost",
+                || d::MONTHLY_COST,
+                |me, v, p| me.amount(v, p),
+            ),
+            currency: self.opt(
+                &s,
+                "currency",
+                || d::CURRENCY.to_owned(),
+                |me, v, p| me.currency(v, p),
+            ),
+        }
     }
 
     fn age_recipient(&mut self, v: &Value, path: Path<'_>) -> Option<String> {
@@ -1220,6 +1258,12 @@ impl Decoder {
         let flag = |me: &mut Self, v: &Value, p: Path<'_>| me.boolean(v, p).map(Some);
         let advertise_exit_node = self.opt_spanned(&s, "advertiseExitNode", || None, flag);
         let accept_routes = self.opt_spanned(&s, "acceptRoutes", || None, flag);
+        let state = self.opt_spanned(
+            &s,
+            "state",
+            || lookup(&NodeState::ALL, d::NODE_STATE, NodeState::On),
+            |me, v, p| me.enumeration(v, p, "node state", &NodeState::ALL),
+        );
         Some(TailscaleNode {
             span: s.span,
             role: role?,
@@ -1227,6 +1271,7 @@ impl Decoder {
             tags,
             advertise_exit_node,
             accept_routes,
+            state,
         })
     }
 
@@ -1824,6 +1869,15 @@ impl Decoder {
             Some(v) => self.labels(v, s.path.key("podLabels")).unwrap_or_default(),
             None => BTreeMap::from([(d::POD_LABEL_KEY.to_owned(), name.as_str().to_owned())]),
         };
+        let speaks = s.get("speaks").and_then(|v| {
+            self.list(
+                v,
+                s.path.key("speaks"),
+                "a list of strings",
+                |me, item, p| me.enumeration(item, p, "proxy protocol", &Speaks::ALL),
+            )
+            .map(|items| spanned(items.into_iter().map(|i| i.value).collect(), v))
+        });
         if !fits {
             return None;
         }
@@ -1835,6 +1889,7 @@ impl Decoder {
             protocol,
             enforce,
             pod_labels,
+            speaks,
         })
     }
 

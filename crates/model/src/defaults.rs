@@ -35,6 +35,8 @@ pub const SECRET_FORMAT: &str = "kubernetes";
 pub const CURRENCY: &str = "EUR";
 /// `retired.<name>.monthlyCost`.
 pub const MONTHLY_COST: f64 = 0.0;
+/// `tailscale.nodes.<name>.state`.
+pub const NODE_STATE: &str = "on";
 /// `kubernetes.dir`.
 pub const KUBERNETES_DIR: &str = "kubernetes";
 /// `kubernetes.podCIDR` (k3s).

@@ -88,6 +88,77 @@ pub struct RetiredHost {
     pub monthly_cost: f64,
     /// ISO currency code of `monthly_cost`.
     pub currency: String,
+    /// `replacedBy`: what was bought instead (a cost of 0: nothing), so the
+    /// savings `status` shows are net.
+    pub replaced_by: Replacement,
+    /// `renamedTo` (default none): the machine lives on under this name, with the
+    /// same key. Its age recipients are then not leftovers, and it saves nothing.
+    pub renamed_to: Option<Spanned<Name>>,
+}
+
+/// `retired.<name>.replacedBy`.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Replacement {
+    /// What replaced the host (default `""`).
+    pub description: String,
+    /// What the replacement costs per month (default 0: no replacement).
+    pub monthly_cost: f64,
+    /// ISO currency code of `monthly_cost` (default `EUR`).
+    pub currency: String,
+}
+
+impl Replacement {
+    /// The defaults: no replacement.
+    pub fn none() -> Replacement {
+        Replacement {
+            description: String::new(),
+            monthly_cost: crate::defaults::MONTHLY_COST,
+            currency: crate::defaults::CURRENCY.to_owned(),
+        }
+    }
+}
+
+/// Whether a node runs (`"on"`) or is powered down (`"off"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeState {
+    /// Running (the default).
+    On,
+    /// Powered down: in the tailnet, but serving nothing.
+    Off,
+}
+
+impl NodeState {
+    /// Every state, as written in Nix.
+    pub const ALL: [(&'static str, NodeState); 2] =
+        [("on", NodeState::On), ("off", NodeState::Off)];
+}
+
+/// What an app's own network code speaks (`clients.<name>.speaks`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Speaks {
+    /// HTTP `CONNECT` through `HTTP_PROXY`/`HTTPS_PROXY`.
+    HttpConnect,
+    /// SOCKS5 (`ALL_PROXY=socks5://…`): no gluetun v3.41 server speaks it.
+    Socks5,
+    /// Shadowsocks.
+    Shadowsocks,
+}
+
+impl Speaks {
+    /// Every value, as written in Nix.
+    pub const ALL: [(&'static str, Speaks); 3] = [
+        ("http-connect", Speaks::HttpConnect),
+        ("socks5", Speaks::Socks5),
+        ("shadowsocks", Speaks::Shadowsocks),
+    ];
+
+    /// The name as written in Nix.
+    pub fn as_str(self) -> &'static str {
+        Speaks::ALL
+            .iter()
+            .find(|(_, r)| *r == self)
+            .map_or("", |(s, _)| s)
+    }
 }
 
 /// `"forbidden"` or `"allowed"`.
@@ -201,6 +272,8 @@ pub struct TailscaleNode {
     pub advertise_exit_node: Spanned<Option<bool>>,
     /// `acceptRoutes` (default `null`: as the role says, see [`TailscaleNode::accepts_routes`]).
     pub accept_routes: Spanned<Option<bool>>,
+    /// `state` (default `"on"`): `"off"` for a powered-down machine.
+    pub state: Spanned<NodeState>,
 }
 
 impl TailscaleNode {
@@ -472,6 +545,9 @@ pub struct Client {
     /// `podLabels`: labels selecting the app's pods (default
     /// `{ "app.kubernetes.io/name" = <name>; }`).
     pub pod_labels: BTreeMap<String, String>,
+    /// `speaks` (default none: not judged): the proxy protocols the app itself
+    /// can use; `protocol` must be one of them for the proxy to carry its traffic.
+    pub speaks: Option<Spanned<Vec<Speaks>>>,
 }
 
 /// An egress gateway: a NixOS host of the flake running a SOCKS5 proxy as a
