@@ -757,6 +757,8 @@ pub(crate) mod test_network {
                 age_recipients: vec![],
                 monthly_cost: 4.49,
                 currency: "EUR".to_owned(),
+                replaced_by: avalanche_model::Replacement::none(),
+                renamed_to: None,
             },
         );
         let ts_node = |role, routes: &[&str], tags: &[&str]| TailscaleNode {
@@ -769,6 +771,7 @@ pub(crate) mod test_network {
             tags: tags.iter().map(|t| sp((*t).to_owned())).collect(),
             advertise_exit_node: Spanned::default(),
             accept_routes: Spanned::default(),
+            state: sp(avalanche_model::NodeState::On),
         };
         n.tailscale.nodes.insert(
             name("routy"),
@@ -839,6 +842,7 @@ pub(crate) mod test_network {
                     "app.kubernetes.io/name".to_owned(),
                     "marmithon".to_owned(),
                 )]),
+                speaks: None,
             },
         );
         n.kubernetes.monitoring.enable = true;

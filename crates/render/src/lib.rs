@@ -379,6 +379,7 @@ mod tests {
                 protocol: Spanned::unspanned(avalanche_model::ClientProtocol::Shadowsocks),
                 enforce: true,
                 pod_labels: [("app".to_owned(), "ircbot".to_owned())].into(),
+                speaks: None,
             },
         );
         let plan = render(&n).unwrap_or_else(|d| panic!("{d:#?}"));

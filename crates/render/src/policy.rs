@@ -386,6 +386,7 @@ mod tests {
             tags: vec![Spanned::unspanned(tag.to_owned())],
             advertise_exit_node: Spanned::default(),
             accept_routes: Spanned::default(),
+            state: Spanned::unspanned(avalanche_model::NodeState::On),
         };
         let name = |s: &str| Name::new(s).unwrap_or_else(|e| panic!("{e}"));
         n.tailscale.nodes.insert(
