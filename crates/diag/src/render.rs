@@ -533,33 +533,19 @@ fn expand_tabs(line: &str) -> String {
     }
 }
 
-/// Terminal columns `s` takes once tabs are expanded: combining marks take none,
-/// East Asian wide characters and emoji two, everything else one.
+/// Terminal columns `s` takes once tabs are expanded, as `unicode-width` (the
+/// Unicode East Asian Width tables) counts them: combining marks take none,
+/// wide characters and emoji (`☕`) two; an unprintable character is shown as
+/// one replacement character.
 fn display_width(s: &str) -> usize {
     s.chars().map(char_width).sum()
 }
 
 fn char_width(c: char) -> usize {
-    let c = c as u32;
-    match c {
-        0x09 => TAB.len(),
-        0x0300..=0x036F | 0x200B..=0x200F | 0xFE00..=0xFE0F => 0,
-        0x1100..=0x115F
-        | 0x2E80..=0x303E
-        | 0x3041..=0x33FF
-        | 0x3400..=0x4DBF
-        | 0x4E00..=0x9FFF
-        | 0xA000..=0xA4CF
-        | 0xAC00..=0xD7A3
-        | 0xF900..=0xFAFF
-        | 0xFE30..=0xFE4F
-        | 0xFF00..=0xFF60
-        | 0xFFE0..=0xFFE6
-        | 0x1F300..=0x1F64F
-        | 0x1F900..=0x1F9FF
-        | 0x20000..=0x3FFFD => 2,
-        _ => 1,
+    if c == '\t' {
+        return TAB.len();
     }
+    unicode_width::UnicodeWidthChar::width(c).unwrap_or(1)
 }
 
 // ---------------------------------------------------------------- JSON

@@ -299,3 +299,26 @@ fn grouped_report_caps_repeats_and_counts_rules() {
     );
     assert_eq!(warnings_line(&all[9..]), None);
 }
+
+#[test]
+fn carets_count_a_wide_character_as_two_columns() {
+    // `☕` (U+2615) is East Asian Wide: a terminal gives it two columns, so the
+    // carets under `bad` start one column further than its character count.
+    let mut sources = SourceMap::default();
+    let file = sources.add("wide.nix", "{ a = \"☕\"; bad = 1; }\n");
+    let d =
+        vec![Diagnostic::error("t-wide", "after a cup").with_span(span_of(&sources, file, "bad"))];
+    let text = render_human(&d, &sources, RenderOptions::default());
+    let source = text
+        .lines()
+        .find(|l| l.contains("bad = 1"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let carets = text
+        .lines()
+        .find(|l| l.trim_end().ends_with("^^^"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let at = source.find("bad").unwrap_or_else(|| panic!("{text}"));
+    // Columns of the source line up to `bad`: every character one, `☕` two.
+    let columns = source[..at].chars().count() + 1;
+    assert_eq!(carets.find('^'), Some(columns), "{text}");
+}
