@@ -5,7 +5,7 @@ use crate::list_edit::Refusal;
 use crate::wiring::{self, Need, Purpose};
 use crate::{Checker, did_you_mean, label, list, rules};
 use avalanche_diag::Span;
-use avalanche_model::{ClientProtocol, Name, Provider, Speaks, Spanned, VpnType};
+use avalanche_model::{ClientProtocol, Name, Provider, Spanned, Speaks, VpnType};
 use std::collections::{BTreeMap, HashMap};
 
 pub(crate) fn check(cx: &mut Checker<'_>) {

@@ -604,7 +604,9 @@ mod tests {
         let text = "{ outputs = _: { nixosConfigurations = { \"a${\" = 1; b = 2; }; }; }";
         let scan = scan_flake(text);
         assert!(!scan.hosts.iter().any(|h| h.name.starts_with('a')));
-        let seed = include_bytes!("../../../fuzz/seeds/flake_scan/interpolation-that-does-not-parse.input");
+        let seed = include_bytes!(
+            "../../../fuzz/seeds/flake_scan/interpolation-that-does-not-parse.input"
+        );
         let _ = scan_flake(&String::from_utf8_lossy(seed));
     }
 
