@@ -103,6 +103,25 @@ fn every_rule_has_a_fixture() {
     }
 }
 
+/// Issue 20 item 27: a secret `file` naming a directory of the repository was
+/// caught only by `secrets seal`, without a location.
+#[test]
+fn a_secret_file_that_is_a_directory_is_an_error_at_its_line() {
+    assert_finding("secret-file-directory", "nix/network.nix", 35);
+    let repo = fixture("secret-file-directory");
+    let all = findings(&repo, 1);
+    let hit = all
+        .iter()
+        .find(|f| f["rule"] == "secret-file-directory")
+        .expect("the finding");
+    assert!(
+        hit["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("secrets/routy/tailscale.yaml")),
+        "{hit}"
+    );
+}
+
 // ---------------------------------------------------------------- retired hosts
 
 #[test]

@@ -110,6 +110,11 @@ rules! {
         "`.sops.yaml` was changed (a host added or removed) but the file was not re-keyed: either a new host cannot\n\
          decrypt it, or an old key still can.\n\n\
          Fix: `avalanche-net secrets updatekeys FILE` (add `--rotate` when a recipient was removed).";
+    SECRET_FILE_DIRECTORY = "secret-file-directory", Error,
+        "A declared secret's `file` is a directory of the repository.",
+        "`secrets.<name>.file` names the one SOPS file `avalanche-net secrets seal` writes (and KSOPS or sops-nix\n\
+         reads). When that path is a directory, sealing fails and every consumer of the secret is left without it.\n\n\
+         Fix: name a file inside it, e.g. `file = \"<dir>/<name>.sops.yaml\";`.";
     SOPS_DEMO_KEY = "sops-demo-key", Warning,
         "A creation rule still encrypts to the public demo key.",
         "The demo age key of avalanche-net is published in its repository (`tests/keys/demo.agekey`): anyone can\n\

@@ -12,6 +12,28 @@ struct RuleUse {
     shadowed_by: Option<usize>,
 }
 
+/// A declared secret's `file` must not be a directory of the repository (decoding
+/// already refuses a path ending in `/`; whether a path is a directory only the
+/// repository's listing tells).
+fn secret_files_are_files(cx: &mut Checker<'_>) {
+    let facts = cx.facts;
+    for (name, secret) in &cx.network.secrets {
+        let dir = format!("{}/", secret.file.value.trim_end_matches('/'));
+        let Some(inside) = facts.paths.iter().find(|p| p.starts_with(&dir)) else {
+            continue;
+        };
+        let message = format!(
+            "secret `{name}`: `file = \"{}\"` is a directory of the repository (it holds `{inside}`)",
+            secret.file.value
+        );
+        let span = secret.file.span;
+        cx.emit(&rules::SECRET_FILE_DIRECTORY, message, span).help = Some(format!(
+            "name a file inside it, e.g. `file = \"{}{name}.sops.yaml\";`",
+            dir
+        ));
+    }
+}
+
 /// Which rules match which paths: the sops crate's one matcher (RE2 semantics,
 /// all rules at once), kept per run.
 pub(crate) struct Matcher(avalanche_sops::config::RuleMatcher);
@@ -33,6 +55,7 @@ impl Matcher {
 }
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
+    secret_files_are_files(cx);
     let facts = cx.facts;
     let Some(sops) = &facts.sops else {
         if facts.sops_problems.is_empty() {
