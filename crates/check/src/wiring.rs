@@ -280,7 +280,7 @@ pub fn reach(network: &Network, facts: &RepoFacts) -> Reach {
             let root = avalanche_model::layout::normalized(&facts.kubernetes_dir);
             queue.push(avalanche_model::layout::join(
                 &root,
-                "base/infra/network/vpn-proxy/kustomization.yaml",
+                &format!("{}/kustomization.yaml", avalanche_model::layout::PROXY_DIR),
             ));
         }
         for d in docs_by_path.get(path.as_str()).into_iter().flatten() {

@@ -13,7 +13,7 @@ const KEY_PREFIXES: [&str; 2] = ["AGE-SECRET-KEY-", "AGE-PLUGIN-"];
 
 /// `text` with key material masked, each masked character replaced by `*` so that
 /// widths (and carets under a snippet) stay the same: the body of an age identity
-/// (`AGE-SECRET-KEY-1…`, `AGE-PLUGIN-…-1…`) and of a PEM private key block
+/// (the `AGE-SECRET-KEY-` and `AGE-PLUGIN-` prefixes) and of a PEM private key block
 /// (`-----BEGIN … PRIVATE KEY-----`).
 pub fn redact_secrets(text: &str) -> Cow<'_, str> {
     let lower = text.to_ascii_lowercase();

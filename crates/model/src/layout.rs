@@ -10,6 +10,10 @@
 //! assert_eq!(layout::ledger_path("k8s"), "k8s/.avalanche-generated.json");
 //! ```
 
+/// The shared proxies' tree, relative to `kubernetes.dir` (render writes it,
+/// the Argo CD Application deploys it, check follows it).
+pub const PROXY_DIR: &str = "base/infra/network/vpn-proxy";
+
 /// The ledger's file name, in `kubernetes.dir`: every generated file and the
 /// SHA-256 of what was written.
 pub const LEDGER_NAME: &str = ".avalanche-generated.json";

@@ -116,7 +116,7 @@ impl Ctx<'_> {
 
     /// `<dir>/base/infra/network/vpn-proxy`.
     pub fn proxy_dir(&self) -> String {
-        self.path("base/infra/network/vpn-proxy")
+        self.path(avalanche_model::layout::PROXY_DIR)
     }
 
     /// `<dir>/base/apps/<namespace>/<name>/vpn-egress`.
