@@ -145,7 +145,9 @@ pub fn scan_flake(text: &str) -> FlakeScan {
     }
     scan.hosts.sort_by_key(|h| h.start);
     let mut seen = std::collections::HashSet::new();
-    scan.hosts.retain(|h| seen.insert(h.name.clone()));
+    // `"" = …` is a valid attribute but names no host (found by the fuzzer).
+    scan.hosts
+        .retain(|h| !h.name.is_empty() && seen.insert(h.name.clone()));
     scan.host_dirs.sort_by_key(|d| d.start);
     scan.host_dirs.dedup_by(|a, b| a.dir == b.dir);
     scan
@@ -608,6 +610,12 @@ mod tests {
             "../../../fuzz/seeds/flake_scan/interpolation-that-does-not-parse.input"
         );
         let _ = scan_flake(&String::from_utf8_lossy(seed));
+    }
+
+    #[test]
+    fn an_empty_attribute_name_is_not_a_host() {
+        let text = "{ outputs = _: { nixosConfigurations = { \"\" = 1; b = 2; }; }; }";
+        assert_eq!(names(text), ["b"]);
     }
 
     #[test]
