@@ -410,7 +410,7 @@ fn fake_ksops(dir: &Path) -> PathBuf {
 /// kustomize`. kubectl's embedded kustomize (v5.5 in kubectl 1.32) has no
 /// `--enable-exec`: with `--enable-alpha-plugins` alone it skips the KSOPS exec
 /// generator, so the Secret is only checked when `--enable-exec` exists.
-fn kustomize_all(repo: &Path, kubectl: &Path, scratch: &Path) -> Vec<(String, String)> {
+pub(crate) fn kustomize_all(repo: &Path, kubectl: &Path, scratch: &Path) -> Vec<(String, String)> {
     let mut dirs = Vec::new();
     for (rel, bytes) in tree(&repo.join("kubernetes")) {
         if rel.ends_with("kustomization.yaml")

@@ -366,6 +366,39 @@ fn nixos_hosts_and_machines_layouts_are_host_dirs() {
 
 // ---------------------------------------------------------------- egress
 
+/// Issue 14 item 13: an app that already runs a gluetun. Under another name it
+/// would stay beside the generated one (an error at the container); named
+/// `gluetun`, the generated component deletes it (a warning to remove the dead YAML).
+#[test]
+fn egress_existing_gluetun() {
+    assert_finding(
+        "egress-existing-gluetun",
+        "kubernetes/base/apps/media/qbittorrent/deployment.yaml",
+        18,
+    );
+    let repo = fixture("egress-existing-gluetun");
+    let path = "kubernetes/base/apps/media/qbittorrent/deployment.yaml";
+    let text = repo.read(path).replace("- name: vpn", "- name: gluetun");
+    repo.write(path, &text);
+    repo.commit_all();
+    let all = findings(&repo, 0);
+    let hit = all
+        .iter()
+        .find(|f| f["rule"] == "egress-existing-gluetun")
+        .unwrap_or_else(|| panic!("no finding:\n{}", describe(&all)));
+    assert_eq!(hit["severity"], "warning", "{hit}");
+    assert_eq!(
+        (hit["file"].as_str(), hit["line"].as_u64()),
+        (Some(path), Some(18))
+    );
+    assert!(
+        hit["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("deletes it")),
+        "{hit}"
+    );
+}
+
 #[test]
 fn egress_shared_key() {
     // The sidecar is the second gluetun on the provider's key: reported there.

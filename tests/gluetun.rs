@@ -75,7 +75,9 @@ fn gluetuns(root: &Path) -> Vec<Gluetun> {
         for list in ["containers", "initContainers"] {
             for c in pod[list].as_array().into_iter().flatten() {
                 let image = c["image"].as_str().unwrap_or_default();
-                if c["name"] != "gluetun" && !image.contains("gluetun") {
+                // The sidecar component's first patch deletes a hand-written gluetun.
+                let deletion = c["$patch"] == "delete";
+                if deletion || (c["name"] != "gluetun" && !image.contains("gluetun")) {
                     continue;
                 }
                 let caps = c["securityContext"]["capabilities"]["add"]
@@ -262,4 +264,123 @@ fn the_capability_oracle_fails_on_a_gluetun_that_cannot_start() {
         assert!(out.contains(failed), "{failed}:\n{out}");
     }
     assert!(out.contains("ok firewall"), "{out}");
+}
+
+/// The names of every pod's containers in a `kubectl kustomize` output, per
+/// workload: `(kind/name, init container names, container names)`.
+fn pod_containers(built: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
+    let mut out = Vec::new();
+    for doc in built.split("\n---\n") {
+        let Ok(doc) = serde_norway::from_str::<Json>(doc) else {
+            continue;
+        };
+        let pod = &doc["spec"]["template"]["spec"];
+        if !pod.is_object() {
+            continue;
+        }
+        let names = |list: &str| -> Vec<String> {
+            pod[list]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| c["name"].as_str().map(str::to_owned))
+                .collect()
+        };
+        let what = format!(
+            "{}/{}",
+            doc["kind"].as_str().unwrap_or_default(),
+            doc["metadata"]["name"].as_str().unwrap_or_default()
+        );
+        out.push((what, names("initContainers"), names("containers")));
+    }
+    out
+}
+
+/// The API server refuses a pod whose containers and init containers share a name.
+#[track_caller]
+fn assert_no_duplicate_containers(dir: &str, built: &str) {
+    for (what, init, regular) in pod_containers(built) {
+        let mut all: Vec<&String> = init.iter().chain(&regular).collect();
+        let count = all.len();
+        all.sort();
+        all.dedup();
+        assert_eq!(
+            all.len(),
+            count,
+            "{dir}: {what} has duplicate container names: {init:?} {regular:?}"
+        );
+    }
+}
+
+/// Issue 14 items 13 and 11, on a repository shaped like a real one
+/// (`fixtures/repos/media-gluetun`): qBittorrent already runs a hand-written
+/// gluetun container. `check` warns at it, `build` replaces it, and the built pod
+/// has exactly one gluetun, first among the init containers (before the app's own
+/// `fix-permissions`, so nothing runs before the tunnel and its kill switch).
+#[test]
+fn an_app_with_its_own_gluetun_gets_exactly_one_first_among_init_containers() {
+    let repo = TempRepo::from_fixture("fixtures/repos/media-gluetun");
+    let deployment = "kubernetes/base/apps/media/qbittorrent/deployment.yaml";
+    let check = repo.run(&["check", "--format", "json"]);
+    check.expect_code(0);
+    let findings: Json = serde_json::from_str(&check.stdout()).expect("JSON");
+    let hit = findings
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["rule"] == "egress-existing-gluetun")
+        .unwrap_or_else(|| panic!("no egress-existing-gluetun: {findings}"));
+    assert_eq!(
+        (
+            hit["file"].as_str(),
+            hit["line"].as_u64(),
+            hit["severity"].as_str()
+        ),
+        (Some(deployment), Some(27), Some("warning")),
+        "{hit}"
+    );
+    build(&repo);
+    let Some(kubectl) = support::oracle("kubectl") else {
+        return;
+    };
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let dir = "kubernetes/base/apps/media/qbittorrent".to_owned();
+    let built = crate::build::kustomize(
+        repo.path(),
+        &kubectl,
+        scratch.path(),
+        std::slice::from_ref(&dir),
+    );
+    let (_, text) = &built[0];
+    assert_no_duplicate_containers(&dir, text);
+    let pods = pod_containers(text);
+    let (_, init, regular) = pods
+        .iter()
+        .find(|(what, _, _)| what == "Deployment/qbittorrent")
+        .unwrap_or_else(|| panic!("no qbittorrent Deployment:\n{text}"));
+    let gluetuns = init
+        .iter()
+        .chain(regular)
+        .filter(|n| *n == "gluetun")
+        .count();
+    assert_eq!(gluetuns, 1, "{init:?} {regular:?}\n{text}");
+    assert_eq!(
+        init.first().map(String::as_str),
+        Some("gluetun"),
+        "{init:?}"
+    );
+    assert!(init.contains(&"fix-permissions".to_owned()), "{init:?}");
+    assert_eq!(regular, &["qbittorrent".to_owned()]);
+    // The generated one, not a merge with the old: its image and restart policy.
+    assert!(
+        !text.contains("v3.39.1"),
+        "the hand-written gluetun survived:\n{text}"
+    );
+
+    // The bundled network too: no pod anywhere has duplicate container names.
+    let bundled = TempRepo::bundled();
+    build(&bundled);
+    for (dir, text) in crate::build::kustomize_all(bundled.path(), &kubectl, scratch.path()) {
+        assert_no_duplicate_containers(&dir, &text);
+    }
 }

@@ -455,6 +455,7 @@ fn apps(cx: &mut Checker<'_>) {
             );
         }
     }
+    existing_gluetuns(cx, &index);
     wired(cx);
 }
 
@@ -672,15 +673,9 @@ fn admitted(
     pod_labels: &BTreeMap<String, String>,
     span: Option<Span>,
 ) {
-    let facts = cx.facts;
-    let dir = format!("{}/", app_dir(&facts.kubernetes_dir, namespace, name));
-    let workloads: &[&KubeDoc] = index.workloads.get(deployment).map_or(&[], Vec::as_slice);
-    // The app's own directory first; elsewhere only when it is the only match.
-    let doc = workloads
-        .iter()
-        .find(|d| d.path.starts_with(&dir))
-        .or_else(|| (workloads.len() == 1).then(|| &workloads[0]));
-    let Some(doc) = doc else { return };
+    let Some(doc) = workload(cx, index, namespace, name, deployment) else {
+        return;
+    };
     let Some((labels, labels_loc)) = &doc.pod_labels else {
         return;
     };
@@ -725,6 +720,106 @@ fn admitted(
         "set `egress.clients.{name}.podLabels` to labels its pods carry, or add the labels to the pod template"
     ));
     label(d, span, "client declared here");
+}
+
+/// The committed workload the component of `name` patches: the Deployment named
+/// `deployment` in the app's own directory, else the only one of that name.
+fn workload<'f>(
+    cx: &Checker<'_>,
+    index: &DocIndex<'f>,
+    namespace: &str,
+    name: &str,
+    deployment: &str,
+) -> Option<&'f KubeDoc> {
+    let dir = format!("{}/", app_dir(&cx.facts.kubernetes_dir, namespace, name));
+    let workloads: &[&KubeDoc] = index.workloads.get(deployment).map_or(&[], Vec::as_slice);
+    workloads
+        .iter()
+        .find(|d| d.path.starts_with(&dir))
+        .or_else(|| (workloads.len() == 1).then(|| &workloads[0]))
+        .copied()
+}
+
+/// Whether an image reference names gluetun (`qmcgaw/gluetun:v3.40`,
+/// `ghcr.io/qdm12/gluetun@sha256:…`, a mirror's `registry:5000/x/gluetun`).
+fn is_gluetun_image(image: &str) -> bool {
+    let image = image.split('@').next().unwrap_or_default();
+    let last = image.rsplit('/').next().unwrap_or_default();
+    last.split(':').next() == Some("gluetun")
+}
+
+/// Apps that already run a hand-written gluetun where the generated sidecar goes.
+/// One named `gluetun` is deleted by the generated component (its first patch), so
+/// the pod keeps one gluetun: a warning to delete the dead YAML. One under another
+/// name would stay beside the generated one: two gluetuns in one network
+/// namespace fight over routes, ip rules and the firewall, an error.
+fn existing_gluetuns(cx: &mut Checker<'_>, index: &DocIndex<'_>) {
+    let egress = &cx.network.egress;
+    let mut apps: Vec<(&str, &str, &str, &str, Option<Span>)> = Vec::new();
+    for (name, s) in &egress.sidecars {
+        apps.push((
+            "sidecar",
+            name.as_str(),
+            s.namespace.as_str(),
+            s.deployment.as_str(),
+            s.span,
+        ));
+    }
+    for (name, c) in &egress.clients {
+        if c.protocol.value == ClientProtocol::Sidecar {
+            apps.push((
+                "client",
+                name.as_str(),
+                c.namespace.as_str(),
+                c.deployment.as_str(),
+                c.span,
+            ));
+        }
+    }
+    for (kind, name, namespace, deployment, span) in apps {
+        let Some(doc) = workload(cx, index, namespace, name, deployment) else {
+            continue;
+        };
+        for container in &doc.containers {
+            let image = container.image.as_deref().unwrap_or_default();
+            let named = container.name.as_deref() == Some(avalanche_model::gluetun::CONTAINER);
+            if !named && !is_gluetun_image(image) {
+                continue;
+            }
+            let at = cx.span(&container.loc);
+            let list_name = if container.init {
+                "initContainers"
+            } else {
+                "containers"
+            };
+            let d = if named {
+                let message = format!(
+                    "Deployment `{deployment}` already has a hand-written container `gluetun` (in `{list_name}`): \
+                     the generated component of {kind} `{name}` deletes it and adds its own gluetun first among the init containers"
+                );
+                let d = cx.emit(&rules::EGRESS_EXISTING_GLUETUN, message, Some(at));
+                d.severity = avalanche_diag::Severity::Warning;
+                d.help = Some(format!(
+                    "delete the container (and the volumes and env only it used) from `{}`: `egress.{kind}s.{name}` replaces it",
+                    doc.path
+                ));
+                d
+            } else {
+                let shown = container.name.as_deref().unwrap_or("(unnamed)");
+                let message = format!(
+                    "container `{shown}` of Deployment `{deployment}` runs gluetun (`{image}`): the generated sidecar of {kind} `{name}` \
+                     would be a second gluetun in the pod, and two gluetuns in one network namespace fight over the routes, ip rules and firewall"
+                );
+                let d = cx.emit(&rules::EGRESS_EXISTING_GLUETUN, message, Some(at));
+                d.help = Some(format!(
+                    "delete the container from `{}` (`egress.{kind}s.{name}` replaces it), or name it `gluetun` so that the generated component removes it",
+                    doc.path
+                ));
+                d
+            };
+            label(d, span, "the generated gluetun is declared here");
+        }
+    }
 }
 
 /// The `namespace:` of the kustomization in the directory of `path` (or above it).

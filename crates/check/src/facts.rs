@@ -147,6 +147,21 @@ pub struct KubeDoc {
     pub kustomization_namespace: Option<String>,
     /// `spec.template.metadata.labels` of a workload, and where they are.
     pub pod_labels: Option<(BTreeMap<String, String>, Loc)>,
+    /// A workload's pod containers (`initContainers`, then `containers`).
+    pub containers: Vec<PodContainer>,
+}
+
+/// One container of a workload's pod template.
+#[derive(Debug, Clone)]
+pub struct PodContainer {
+    /// `name`.
+    pub name: Option<String>,
+    /// `image`.
+    pub image: Option<String>,
+    /// Listed under `initContainers` (a native sidecar, or an init step).
+    pub init: bool,
+    /// The list item (its first line).
+    pub loc: Loc,
 }
 
 /// Everything `check` knows about the repository.
@@ -769,6 +784,7 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
             source_paths: Vec::new(),
             kustomization_namespace: None,
             pod_labels: None,
+            containers: Vec::new(),
         };
         walk(view, path, doc, &mut kd);
         let kind = kd.kind.as_ref().map(|k| k.value.as_str());
@@ -806,6 +822,30 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
                     end: end.max(start),
                 },
             ));
+            let pod = view
+                .get(doc, "spec")
+                .and_then(|s| view.get(s, "template"))
+                .and_then(|t| view.get(t, "spec"));
+            for (key, init) in [("initContainers", true), ("containers", false)] {
+                let items = pod
+                    .and_then(|p| view.get(p, key))
+                    .and_then(|l| view.items(l))
+                    .unwrap_or_default();
+                for item in items {
+                    let (start, _) = view.range(item);
+                    let field = |k: &str| view.get(item, k).and_then(|n| view.scalar(n));
+                    kd.containers.push(PodContainer {
+                        name: field("name"),
+                        image: field("image"),
+                        init,
+                        loc: Loc {
+                            path: path.to_owned(),
+                            start,
+                            end: view.line_end(item).max(start),
+                        },
+                    });
+                }
+            }
         }
         if kind == Some("Application") {
             let spec = view.get(doc, "spec");

@@ -201,6 +201,16 @@ rules! {
          namespaces and pods. The committed policy does not admit this client's namespace and pod labels, so its\n\
          traffic would be dropped (typically the declarations changed and `build` was not run).\n\n\
          Fix: `avalanche-net build`, and commit the result.";
+    EGRESS_EXISTING_GLUETUN = "egress-existing-gluetun", Error,
+        "An app whose gluetun `build` generates already runs a hand-written gluetun.",
+        "A sidecar (or a `protocol = \"sidecar\"` client) gets its gluetun from the generated `vpn-egress` component, as\n\
+         the first init container. The component's first patch deletes a container named `gluetun` (from\n\
+         `containers` or `initContainers`), so a hand-written sidecar of that name is replaced: a warning, to delete\n\
+         the dead YAML (its volumes and env too). A container running a gluetun image under another name is not\n\
+         removed and would be a second gluetun in the pod's network namespace: both set routes, ip rules and\n\
+         firewall rules, and the pod loses its network or its kill switch. That is an error.\n\n\
+         Fix: delete the hand-written gluetun from the Deployment (the declaration replaces it), or name it\n\
+         `gluetun` until you do.";
     EGRESS_COMPONENT_MISSING = "egress-component-missing", Error,
         "An app's kustomization does not list its generated `vpn-egress` component.",
         "A client's (or sidecar's) egress is a kustomize Component generated at\n\

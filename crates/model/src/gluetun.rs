@@ -8,6 +8,11 @@
 //! version range from it and never spell a version themselves.
 use std::fmt;
 
+/// The name of every generated gluetun container (proxies and sidecars): the
+/// sidecar component deletes a hand-written container of this name, and `check`
+/// tells such a container apart from one it would not delete.
+pub const CONTAINER: &str = "gluetun";
+
 /// A gluetun release series `major.minor`, and the patch when the tag has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Version {

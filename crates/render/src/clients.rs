@@ -63,11 +63,9 @@ fn render_clients(ctx: &Ctx<'_>, clients: &[ResolvedClient<'_>], plan: &mut Plan
                     gluetun: crate::proxy::spec(ctx, &c.proxy),
                     input_ports: Vec::new(),
                 };
-                component.patch(
-                    plan,
-                    c.client.deployment.as_str(),
-                    sidecar_patch(ctx, c.client.deployment.as_str(), &sidecar),
-                );
+                let deployment = c.client.deployment.as_str();
+                component.remove_gluetun(plan, deployment);
+                component.patch(plan, deployment, sidecar_patch(ctx, deployment, &sidecar));
                 component.credentials(ctx, plan, &sidecar.gluetun.vpn);
             }
         }
@@ -91,11 +89,9 @@ fn render_sidecars(ctx: &Ctx<'_>, plan: &mut Plan) {
             gluetun: sidecar_spec(ctx, s),
             input_ports: s.sidecar.input_ports.iter().map(|p| p.value).collect(),
         };
-        component.patch(
-            plan,
-            s.sidecar.deployment.as_str(),
-            sidecar_patch(ctx, s.sidecar.deployment.as_str(), &spec),
-        );
+        let deployment = s.sidecar.deployment.as_str();
+        component.remove_gluetun(plan, deployment);
+        component.patch(plan, deployment, sidecar_patch(ctx, deployment, &spec));
         component.credentials(ctx, plan, &spec.gluetun.vpn);
         component.finish(plan);
     }
@@ -145,12 +141,41 @@ impl<'a> Component<'a> {
     }
 
     fn patch(&mut self, plan: &mut Plan, deployment: &'a str, doc: Node<'_>) {
-        let file = "deployment-patch.yaml";
+        self.patch_file(plan, "deployment-patch.yaml", deployment, doc);
+    }
+
+    /// A strategic-merge patch of the app's Deployment, applied after the earlier ones
+    /// (kustomize refuses several documents in one targeted patch file).
+    fn patch_file(
+        &mut self,
+        plan: &mut Plan,
+        file: &'static str,
+        deployment: &'a str,
+        doc: Node<'_>,
+    ) {
         plan.insert(concat(&[&self.dir, "/", file]), yaml_file(&doc));
         self.patches.push(node!({
             "path": file,
             "target": { "group": "apps", "version": "v1", "kind": "Deployment", "name": deployment },
         }));
+    }
+
+    /// The first patch of a sidecar component: deletes a container named `gluetun`
+    /// from the app's `containers` and `initContainers` (a hand-written sidecar the
+    /// declaration replaces; `check` reports it as `egress-existing-gluetun`), so the
+    /// pod never has two. Deleting an absent container is a no-op for kustomize.
+    fn remove_gluetun(&mut self, plan: &mut Plan, deployment: &'a str) {
+        let delete = || node!([{ "name": gluetun::CONTAINER, "$patch": "delete" }]);
+        let doc = node!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": { "name": deployment },
+            "spec": { "template": { "spec": {
+                "initContainers": delete(),
+                "containers": delete(),
+            } } },
+        });
+        self.patch_file(plan, "remove-gluetun-patch.yaml", deployment, doc);
     }
 
     /// A KSOPS generator making the credentials Secret in the app's namespace.

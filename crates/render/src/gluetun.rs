@@ -15,7 +15,7 @@ pub const SHADOWSOCKS_PORT: u16 = 8388;
 /// The only Shadowsocks cipher we configure (gluetun's default, AEAD).
 pub const SHADOWSOCKS_CIPHER: &str = "chacha20-ietf-poly1305";
 /// The container name, in proxies and sidecars.
-pub const CONTAINER: &str = "gluetun";
+pub const CONTAINER: &str = table::CONTAINER;
 /// The exec health check: the health server listens on 127.0.0.1:9999, which a
 /// kubelet `httpGet` cannot reach.
 pub const HEALTHCHECK: [&str; 2] = ["/gluetun-entrypoint", "healthcheck"];

@@ -129,7 +129,9 @@ pub fn render(ctx: &Ctx<'_>) -> String {
          starts after the tunnel passes its startup probe and shares its network namespace, so it has the VPN or no\n\
          network at all. `FIREWALL_OUTBOUND_SUBNETS` lets it reach the pod and service networks; the app's own\n\
          listening ports are in `FIREWALL_INPUT_PORTS`. The Component also generates the credentials Secret in the\n\
-         app's namespace (KSOPS).\n"
+         app's namespace (KSOPS). Its first patch deletes a hand-written container named `gluetun` (from `containers`\n\
+         or `initContainers`), so an app that ran its own keeps exactly one; `avalanche-net check` points at the\n\
+         dead YAML to delete, and refuses a gluetun image under another name (it would be a second gluetun).\n"
     );
 
     let _ = writeln!(w, "## Switching regions\n");

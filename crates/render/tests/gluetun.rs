@@ -121,7 +121,9 @@ fn gluetuns(plan: &Plan) -> Vec<Found> {
         for (list, sidecar) in [("containers", false), ("initContainers", true)] {
             for c in pod[list].as_array().cloned().unwrap_or_default() {
                 let image = c["image"].as_str().unwrap_or_default();
-                if c["name"] == "gluetun" || image.contains("gluetun") {
+                // The sidecar component's first patch deletes a hand-written gluetun.
+                let deletion = c["$patch"] == "delete";
+                if !deletion && (c["name"] == "gluetun" || image.contains("gluetun")) {
                     out.push(Found {
                         file: file.clone(),
                         container: c,
