@@ -66,7 +66,7 @@ impl Context {
                 // `/dev/zero`, a FIFO: it exists, and reading it would never end.
                 return Some(
                     Diagnostic::error(
-                        "network-missing",
+                        &avalanche_nix::rules::NETWORK_MISSING,
                         format!("{} is {kind}, not a regular file", shown.display()),
                     )
                     .with_help(
@@ -75,14 +75,17 @@ impl Context {
                 );
             }
             Err(e) if !e.is_not_found() && !file.is_dir() => {
-                return Some(Diagnostic::error("network-missing", e.to_string()));
+                return Some(Diagnostic::error(
+                    &avalanche_nix::rules::NETWORK_MISSING,
+                    e.to_string(),
+                ));
             }
             Err(_) => {}
         }
         if file.is_dir() {
             return Some(
                 Diagnostic::error(
-                    "network-missing",
+                    &avalanche_nix::rules::NETWORK_MISSING,
                     format!("{} is a directory, not a Nix file", shown.display()),
                 )
                 .with_help(format!(
@@ -92,7 +95,7 @@ impl Context {
             );
         }
         let mut diagnostic = Diagnostic::error(
-            "network-missing",
+            &avalanche_nix::rules::NETWORK_MISSING,
             format!("{} does not exist", shown.display()),
         );
         if self.repo_guessed

@@ -844,6 +844,114 @@ fn a_relative_network_outside_the_cwd_points_into_the_repo() {
 }
 
 #[test]
+fn explain_knows_the_ids_of_the_resolver_and_the_readers() {
+    // Issue 19: render's `unknown-*` were in no registry (`explain unknown-proxy`
+    // said "no rule").
+    let repo = TempRepo::new();
+    for (id, severity) in [
+        ("unknown-proxy", "error"),
+        ("unknown-secret", "error"),
+        ("nix-too-deep", "error"),
+    ] {
+        let run = repo.run(&["explain", id]);
+        run.expect_code(0);
+        assert!(
+            run.stdout().starts_with(&format!("{id} ({severity})\n")),
+            "{}",
+            run.stdout()
+        );
+    }
+}
+
+/// Every `rules!` block of the sources (outside tests), as (file, ids).
+fn declared_rule_ids() -> Vec<(String, Vec<String>)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() && name != "tests" && name != "snapshots" {
+                walk(&path, out);
+            } else if name.ends_with(".rs") && name != "tests.rs" {
+                out.push(path);
+            }
+        }
+    }
+    let root = support::workspace_root();
+    let mut files = Vec::new();
+    walk(&root.join("src"), &mut files);
+    for krate in std::fs::read_dir(root.join("crates"))
+        .expect("crates/")
+        .flatten()
+    {
+        walk(&krate.path().join("src"), &mut files);
+    }
+    files.sort();
+    let mut out = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("a UTF-8 source");
+        let shown = file
+            .strip_prefix(&root)
+            .unwrap_or(&file)
+            .display()
+            .to_string();
+        // A hand-built `Rule` (every literal sets `could_not_run`) would bypass
+        // `rules!` and its `ALL`.
+        if !shown.starts_with("crates/diag/") {
+            assert!(
+                !text.contains("could_not_run:"),
+                "{shown} builds a `Rule` by hand: declare it with `avalanche_diag::rules!`"
+            );
+        }
+        if !text.contains("rules! {") || shown.starts_with("crates/diag/") {
+            continue;
+        }
+        // `NAME = "id", Severity…`: the entry lines of the block.
+        let ids = text
+            .lines()
+            .filter_map(|line| {
+                let (name, rest) = line.trim().split_once(" = \"")?;
+                let (id, _) = rest.split_once('"')?;
+                name.chars()
+                    .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+                    .then(|| id.to_owned())
+            })
+            .collect();
+        out.push((shown, ids));
+    }
+    out
+}
+
+#[test]
+fn no_diagnostic_can_carry_an_unregistered_id() {
+    // The types do most of the work: a `Diagnostic` holds a `&'static Rule`, which
+    // only `avalanche_diag::rules!` makes. What they cannot see is a block of rules
+    // left out of the registry `explain` and the exit codes read.
+    let blocks = declared_rule_ids();
+    let files: Vec<&str> = blocks.iter().map(|(f, _)| f.as_str()).collect();
+    assert!(
+        files.contains(&"crates/check/src/rules.rs")
+            && files.contains(&"crates/nix/src/rules.rs")
+            && files.contains(&"crates/model/src/rules.rs"),
+        "the scan misses a registry block: {files:?}"
+    );
+    let mut declared = 0;
+    for (file, ids) in &blocks {
+        assert!(!ids.is_empty(), "{file}: a `rules!` block without entries?");
+        for id in ids {
+            declared += 1;
+            assert!(
+                avalanche_check::registry::find(id).is_some(),
+                "{file} declares `{id}`, which `avalanche_check::registry` does not list"
+            );
+        }
+    }
+    assert_eq!(declared, avalanche_check::registry::all().count());
+}
+
+#[test]
 fn explain_suggests_the_rule_meant_by_a_typo() {
     let repo = TempRepo::new();
     let run = repo.run(&["explain", "retired-recipients"]);

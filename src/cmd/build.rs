@@ -181,10 +181,7 @@ fn refuse(
         eprintln!("{line}");
     }
     let errors = errors_only.len();
-    let unreadable = stage == Stage::Declarations
-        && diagnostics
-            .iter()
-            .any(|d| d.is_error() && !d.rule.starts_with("model-"));
+    let unreadable = stage == Stage::Declarations && avalanche_diag::could_not_run(diagnostics);
     let plural = if errors == 1 { "" } else { "s" };
     let what = match stage {
         _ if unreadable => "the declarations could not be read",

@@ -107,9 +107,7 @@ pub fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<ExitCode> {
         }
         // Decoding errors are findings; a file that cannot be read or evaluated is not.
         Err(diagnostics) => {
-            let unreadable = diagnostics
-                .iter()
-                .any(|d| d.is_error() && !d.rule.starts_with("model-"));
+            let unreadable = avalanche_diag::could_not_run(&diagnostics);
             (diagnostics, unreadable)
         }
     };

@@ -247,7 +247,7 @@ impl Finding {
             file: d.span.map(|s| sources.display_path(s.file)),
             line: d.span.map(|s| sources.line_col(s).0),
             span: d.span,
-            rule: d.rule,
+            rule: d.rule.id.to_owned(),
             severity: d.severity,
             message: d.message,
             help: d.help,

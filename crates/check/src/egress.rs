@@ -18,7 +18,7 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
 
 fn unknown<T>(
     cx: &mut Checker<'_>,
-    rule: &rules::Rule,
+    rule: &'static rules::Rule,
     what: &str,
     option: &str,
     name: &Spanned<Name>,

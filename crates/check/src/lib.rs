@@ -26,6 +26,7 @@ mod gateway;
 mod hosts;
 mod kube_yaml;
 pub mod list_edit;
+pub mod registry;
 mod retired;
 pub mod rules;
 mod sops;
@@ -171,12 +172,11 @@ impl Checker<'_> {
     /// Records a finding of `rule`.
     pub fn emit(
         &mut self,
-        rule: &Rule,
+        rule: &'static Rule,
         message: impl Into<String>,
         span: Option<Span>,
     ) -> &mut Diagnostic {
-        self.out
-            .push(Diagnostic::new(rule.id, rule.severity, message).with_span(span));
+        self.out.push(Diagnostic::of(rule, message).with_span(span));
         let last = self.out.len() - 1;
         &mut self.out[last]
     }

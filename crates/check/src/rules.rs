@@ -1,37 +1,11 @@
-//! The rule registry: every finding `check` can report, with its stable id,
-//! severity and documentation (what `avalanche-net explain ID` prints).
-use avalanche_diag::Severity;
+//! The rules of `check`: every finding about the repository, with its stable id,
+//! severity and documentation (what `avalanche-net explain ID` prints). The
+//! registry of every id (these, the reader's and the decoder's) is
+//! [`crate::registry`].
 
-/// One rule.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Rule {
-    /// Stable id, e.g. `retired-recipient`: used in output, SARIF and `explain`.
-    pub id: &'static str,
-    /// How bad a finding of this rule is.
-    pub severity: Severity,
-    /// One line: what the rule finds.
-    pub summary: &'static str,
-    /// Why it matters and how to fix it (Markdown-ish plain text).
-    pub explanation: &'static str,
-}
+pub use avalanche_diag::Rule;
 
-macro_rules! rules {
-    ($($name:ident = $id:literal, $sev:ident, $summary:literal, $explanation:literal;)*) => {
-        $(
-            #[doc = $summary]
-            pub const $name: Rule = Rule {
-                id: $id,
-                severity: Severity::$sev,
-                summary: $summary,
-                explanation: $explanation,
-            };
-        )*
-        /// Every rule, in documentation order.
-        pub const ALL: &[Rule] = &[$($name),*];
-    };
-}
-
-rules! {
+avalanche_diag::rules! {
     RETIRED_NIXOS_CONFIG = "retired-nixos-config", Error,
         "A retired host (or one of its aliases) is still a `nixosConfigurations` entry of the flake.",
         "A host listed under `avalanche.network.retired` is gone: the flake must not build a system for it.\n\
@@ -277,7 +251,7 @@ rules! {
          Fix: correct the file at the reported line.";
 }
 
-/// The rule with id `id`.
+/// The repository rule with id `id` ([`crate::registry::find`] knows every id).
 pub fn find(id: &str) -> Option<&'static Rule> {
     ALL.iter().find(|r| r.id == id)
 }
@@ -285,6 +259,7 @@ pub fn find(id: &str) -> Option<&'static Rule> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use avalanche_diag::Severity;
 
     #[test]
     fn ids_are_unique_kebab_case_and_documented() {
@@ -304,9 +279,7 @@ mod tests {
                 rule.id
             );
         }
-        assert_eq!(
-            find("retired-recipient").map(|r| r.severity),
-            Some(Severity::Error)
-        );
+        assert_eq!(RETIRED_RECIPIENT.severity, Severity::Error);
+        assert!(ALL.iter().all(|r| !r.could_not_run));
     }
 }

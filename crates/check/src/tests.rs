@@ -40,7 +40,7 @@ fn run(network: &str, files: &[(&str, &str)], generated: &[&str]) -> Vec<(String
         .map(|d| {
             let span = d.span.expect("located");
             (
-                d.rule,
+                d.rule.id.to_owned(),
                 sources.display_path(span.file),
                 sources.line_col(span).0,
             )
@@ -177,7 +177,7 @@ fn run_with_severity(network: &str) -> Vec<(String, avalanche_diag::Severity, us
         .into_iter()
         .map(|d| {
             let span = d.span.expect("located");
-            (d.rule, d.severity, sources.line_col(span).0)
+            (d.rule.id.to_owned(), d.severity, sources.line_col(span).0)
         })
         .collect()
 }

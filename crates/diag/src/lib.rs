@@ -7,11 +7,18 @@
 //! This crate must not do I/O: sources are handed to the [`SourceMap`] by the
 //! caller, and renderers return strings. It knows nothing of Nix, YAML or age.
 //!
+//! Rule ids are typed: a diagnostic names a registered [`Rule`] (declared with
+//! [`rules!`]), never a free-form string.
+//!
 //! ```
 //! use avalanche_diag::{Diagnostic, SourceMap, Severity};
+//! avalanche_diag::rules! {
+//!     NIX_UNSUPPORTED = "nix-unsupported", Error,
+//!         "A construct outside the static subset.", "Fix: use `--eval nix`.";
+//! }
 //! let mut sources = SourceMap::default();
 //! let file = sources.add("nix/network.nix", "{ a = with x; 1; }\n");
-//! let d = Diagnostic::error("nix-unsupported", "`with` is outside the static subset")
+//! let d = Diagnostic::error(&NIX_UNSUPPORTED, "`with` is outside the static subset")
 //!     .with_span(sources.span(file, 6, 10))
 //!     .with_help("run with `--eval nix` to evaluate it with real Nix");
 //! assert_eq!(d.severity, Severity::Error);
@@ -22,7 +29,10 @@
 
 mod redact;
 mod render;
+mod rule;
 mod source;
+
+pub use rule::Rule;
 
 pub use redact::{escape_controls, is_unprintable, redact_secrets};
 
@@ -67,8 +77,8 @@ pub struct Label {
 /// One finding: a problem in the user's input, located as precisely as possible.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Diagnostic {
-    /// Stable rule id, e.g. `nix-unsupported`, `retired-host-nixos`.
-    pub rule: String,
+    /// The registered rule, e.g. `nix-unsupported`, `retired-nixos-config`.
+    pub rule: &'static Rule,
     /// Error or warning.
     pub severity: Severity,
     /// One sentence saying what is wrong.
@@ -85,9 +95,9 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A new diagnostic with no location.
-    pub fn new(rule: impl Into<String>, severity: Severity, message: impl Into<String>) -> Self {
+    pub fn new(rule: &'static Rule, severity: Severity, message: impl Into<String>) -> Self {
         Diagnostic {
-            rule: rule.into(),
+            rule,
             severity,
             message: message.into(),
             span: None,
@@ -97,13 +107,18 @@ impl Diagnostic {
         }
     }
 
+    /// A finding of `rule` with the rule's own severity.
+    pub fn of(rule: &'static Rule, message: impl Into<String>) -> Self {
+        Self::new(rule, rule.severity, message)
+    }
+
     /// A new error.
-    pub fn error(rule: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn error(rule: &'static Rule, message: impl Into<String>) -> Self {
         Self::new(rule, Severity::Error, message)
     }
 
     /// A new warning.
-    pub fn warning(rule: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn warning(rule: &'static Rule, message: impl Into<String>) -> Self {
         Self::new(rule, Severity::Warning, message)
     }
 
@@ -153,6 +168,14 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+}
+
+/// True when the command could not run: an error of a rule marked
+/// [`Rule::could_not_run`] (the declarations could not be read or evaluated).
+pub fn could_not_run(diagnostics: &[Diagnostic]) -> bool {
+    diagnostics
+        .iter()
+        .any(|d| d.is_error() && d.rule.could_not_run)
 }
 
 /// True when any diagnostic is an error.

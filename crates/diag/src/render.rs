@@ -75,7 +75,7 @@ fn per_rule(diagnostics: &[&Diagnostic]) -> String {
                 entry.2 += 1;
                 entry.0 = entry.0.min(d.severity);
             }
-            None => rules.push((d.severity, &d.rule, 1)),
+            None => rules.push((d.severity, d.rule.id, 1)),
         }
     }
     rules.sort_by(|a, b| a.0.cmp(&b.0).then(b.2.cmp(&a.2)).then(a.1.cmp(b.1)));
@@ -152,7 +152,7 @@ fn ordered(diagnostics: &[Diagnostic]) -> Vec<&Diagnostic> {
 /// terminals. The rule id is the tool's own.
 fn printable(d: &Diagnostic, clean: impl Fn(&str) -> String) -> Diagnostic {
     Diagnostic {
-        rule: d.rule.clone(),
+        rule: d.rule,
         severity: d.severity,
         message: clean(&d.message),
         span: d.span,
@@ -257,12 +257,12 @@ pub fn render_grouped(
     let mut i = 0;
     while i < order.len() {
         let d = order[i];
-        let key = (d.severity, &d.rule, d.span.map(|s| s.file));
+        let key = (d.severity, d.rule, d.span.map(|s| s.file));
         let mut j = i;
         while j < order.len()
             && (
                 order[j].severity,
-                &order[j].rule,
+                order[j].rule,
                 order[j].span.map(|s| s.file),
             ) == key
         {
@@ -656,7 +656,7 @@ pub fn render_sarif(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
     let mut rules: Vec<&str> = Vec::new();
     for d in &ordered {
         if !rules.contains(&d.rule.as_str()) {
-            rules.push(&d.rule);
+            rules.push(d.rule.id);
         }
     }
     let results: Vec<J> = ordered
@@ -680,7 +680,7 @@ pub fn render_sarif(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
                 Severity::Note => "note",
             };
             let mut result = json!({
-                "ruleId": d.rule,
+                "ruleId": d.rule.id,
                 "ruleIndex": rules.iter().position(|r| *r == d.rule).unwrap_or(0),
                 "level": level,
                 "message": { "text": text },

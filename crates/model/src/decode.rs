@@ -569,8 +569,11 @@ impl Decoder {
 
     fn type_error(&mut self, v: &Value, path: Path<'_>, expected: &str) {
         let found = found(v);
-        let mut diagnostic = Diagnostic::error("model-type", format!("wrong type for `{path}`"))
-            .with_primary_label(v.span, format!("expected {expected}, found {found}"));
+        let mut diagnostic = Diagnostic::error(
+            &crate::rules::MODEL_TYPE,
+            format!("wrong type for `{path}`"),
+        )
+        .with_primary_label(v.span, format!("expected {expected}, found {found}"));
         if expected.starts_with("a list of")
             && !matches!(v.kind, ValueKind::List(_) | ValueKind::Attrs(_))
         {
@@ -618,7 +621,7 @@ impl Decoder {
             .collect();
         let known = known.as_slice();
         let mut diagnostic = Diagnostic::error(
-            "model-unknown-attribute",
+            &crate::rules::MODEL_UNKNOWN_ATTRIBUTE,
             format!("unknown attribute `{key}` in {whereabouts}"),
         )
         .with_primary_label(at, "unknown attribute")
@@ -637,9 +640,12 @@ impl Decoder {
         let value = s.attrs.get(key).map(|a| &a.value);
         if value.is_none() {
             self.push(
-                Diagnostic::error("model-missing", format!("`{}` has no `{key}`", s.path))
-                    .with_primary_label(s.span, format!("`{key}` is required here"))
-                    .with_help(format!("add `{key} = {example};`")),
+                Diagnostic::error(
+                    &crate::rules::MODEL_MISSING,
+                    format!("`{}` has no `{key}`", s.path),
+                )
+                .with_primary_label(s.span, format!("`{key}` is required here"))
+                .with_help(format!("add `{key} = {example};`")),
             );
         }
         value
@@ -678,12 +684,15 @@ impl Decoder {
     }
 
     fn bad_name(&mut self, s: &str, at: Option<Span>, why: &str) {
-        let mut diagnostic = Diagnostic::error("model-name", format!("`{s}` is not a valid name"))
-            .with_primary_label(at, why)
-            .with_note(
-                "names become Kubernetes resource names and hostnames: DNS-1123 labels of 1 to 63 \
+        let mut diagnostic = Diagnostic::error(
+            &crate::rules::MODEL_NAME,
+            format!("`{s}` is not a valid name"),
+        )
+        .with_primary_label(at, why)
+        .with_note(
+            "names become Kubernetes resource names and hostnames: DNS-1123 labels of 1 to 63 \
                  characters `a-z`, `0-9` and `-`, starting and ending with a letter or a digit",
-            );
+        );
         if let Some(suggestion) = suggest_name(s) {
             diagnostic = diagnostic.with_help(format!("use `{suggestion}`"));
         }
@@ -701,7 +710,7 @@ impl Decoder {
                 if let Some(c) = s.chars().find(|c| is_control(*c)) {
                     self.push(
                         Diagnostic::error(
-                            "model-control-char",
+                            &crate::rules::MODEL_CONTROL_CHAR,
                             format!("`{path}` holds the control character {}", c.escape_unicode()),
                         )
                         .with_primary_label(v.span, "control characters are not allowed here")
@@ -723,7 +732,7 @@ impl Decoder {
         let s = self.string(v, path)?;
         if s.is_empty() {
             self.push(
-                Diagnostic::error("model-empty", format!("`{path}` is empty"))
+                Diagnostic::error(&crate::rules::MODEL_EMPTY, format!("`{path}` is empty"))
                     .with_primary_label(v.span, "expected a non-empty string"),
             );
             return None;
@@ -758,7 +767,7 @@ impl Decoder {
             Ok(cidr) => Some(cidr),
             Err(_) => {
                 let mut diagnostic =
-                    Diagnostic::error("model-cidr", format!("`{s}` is not a CIDR"))
+                    Diagnostic::error(&crate::rules::MODEL_CIDR, format!("`{s}` is not a CIDR"))
                         .with_primary_label(
                             v.span,
                             "expected an address and a prefix length, like `10.1.0.0/24`",
@@ -818,7 +827,7 @@ impl Decoder {
             None => Some(cidr),
             Some(why) => {
                 self.push(
-                    Diagnostic::error("model-cluster-cidr", format!("`{path}` = `{cidr}` cannot be a cluster range"))
+                    Diagnostic::error(&crate::rules::MODEL_CLUSTER_CIDR, format!("`{path}` = `{cidr}` cannot be a cluster range"))
                         .with_primary_label(v.span, why)
                         .with_note("it becomes FIREWALL_OUTBOUND_SUBNETS of every gluetun sidecar: traffic to it bypasses the VPN kill switch")
                         .with_help("use the cluster's own range, e.g. k3s' `\"10.42.0.0/16\"` (pods) and `\"10.43.0.0/16\"` (services)"),
@@ -840,8 +849,9 @@ impl Decoder {
             return Some(*t);
         }
         let names: Vec<&str> = all.iter().map(|(n, _)| *n).collect();
-        let mut diagnostic = Diagnostic::error("model-enum", format!("unknown {what} `{s}`"))
-            .with_primary_label(v.span, format!("expected one of: {}", names.join(", ")));
+        let mut diagnostic =
+            Diagnostic::error(&crate::rules::MODEL_ENUM, format!("unknown {what} `{s}`"))
+                .with_primary_label(v.span, format!("expected one of: {}", names.join(", ")));
         if let Some(best) = closest(s, &names) {
             diagnostic = diagnostic.with_help(format!("write `{} = \"{best}\";`", path.last()));
         }
@@ -859,11 +869,11 @@ impl Decoder {
             Ok(n) => Some(n),
             Err(_) => {
                 self.push(
-                    Diagnostic::error("model-range", format!("`{path}` is out of range"))
-                        .with_primary_label(
-                            v.span,
-                            format!("expected 0 to {}, found {i}", u32::MAX),
-                        ),
+                    Diagnostic::error(
+                        &crate::rules::MODEL_RANGE,
+                        format!("`{path}` is out of range"),
+                    )
+                    .with_primary_label(v.span, format!("expected 0 to {}, found {i}", u32::MAX)),
                 );
                 None
             }
@@ -879,8 +889,11 @@ impl Decoder {
             Ok(p) if p > 0 => Some(p),
             _ => {
                 self.push(
-                    Diagnostic::error("model-port", format!("port {i} is out of range"))
-                        .with_primary_label(v.span, "a port is a number from 1 to 65535"),
+                    Diagnostic::error(
+                        &crate::rules::MODEL_PORT,
+                        format!("port {i} is out of range"),
+                    )
+                    .with_primary_label(v.span, "a port is a number from 1 to 65535"),
                 );
                 None
             }
@@ -899,11 +912,14 @@ impl Decoder {
         };
         if !(x.is_finite() && (0.0..=MAX_AMOUNT).contains(&x)) {
             self.push(
-                Diagnostic::error("model-range", format!("`{path}` is out of range"))
-                    .with_primary_label(
-                        v.span,
-                        format!("expected an amount from 0 to {MAX_AMOUNT}, found {x}"),
-                    ),
+                Diagnostic::error(
+                    &crate::rules::MODEL_RANGE,
+                    format!("`{path}` is out of range"),
+                )
+                .with_primary_label(
+                    v.span,
+                    format!("expected an amount from 0 to {MAX_AMOUNT}, found {x}"),
+                ),
             );
             return None;
         }
@@ -988,14 +1004,17 @@ impl Decoder {
     fn top(&mut self, value: &Value) -> Option<Network> {
         let Some(attrs) = value.as_attrs() else {
             self.push(
-                Diagnostic::error("model-type", "the declarations are not an attribute set")
-                    .with_primary_label(
-                        value.span,
-                        format!(
-                            "expected `{{ avalanche.network = …; }}`, found {}",
-                            found(value)
-                        ),
+                Diagnostic::error(
+                    &crate::rules::MODEL_TYPE,
+                    "the declarations are not an attribute set",
+                )
+                .with_primary_label(
+                    value.span,
+                    format!(
+                        "expected `{{ avalanche.network = …; }}`, found {}",
+                        found(value)
                     ),
+                ),
             );
             return None;
         };
@@ -1005,7 +1024,7 @@ impl Decoder {
         };
         for (key, attr) in attrs.iter().filter(|(k, _)| k.as_str() != "avalanche") {
             let mut diagnostic = Diagnostic::error(
-                "model-unknown-attribute",
+                &crate::rules::MODEL_UNKNOWN_ATTRIBUTE,
                 format!("unknown top-level attribute `{key}`"),
             )
             .with_primary_label(
@@ -1020,19 +1039,20 @@ impl Decoder {
         }
         let ValueKind::Attrs(inner) = &avalanche.value.kind else {
             self.push(
-                Diagnostic::error("model-type", "wrong type for `avalanche`").with_primary_label(
-                    avalanche.value.span,
-                    format!(
-                        "expected an attribute set, found {}",
-                        found(&avalanche.value)
+                Diagnostic::error(&crate::rules::MODEL_TYPE, "wrong type for `avalanche`")
+                    .with_primary_label(
+                        avalanche.value.span,
+                        format!(
+                            "expected an attribute set, found {}",
+                            found(&avalanche.value)
+                        ),
                     ),
-                ),
             );
             return None;
         };
         for (key, attr) in inner.iter().filter(|(k, _)| k.as_str() != "network") {
             let mut diagnostic = Diagnostic::error(
-                "model-unknown-attribute",
+                &crate::rules::MODEL_UNKNOWN_ATTRIBUTE,
                 format!("unknown attribute `avalanche.{key}`"),
             )
             .with_primary_label(attr.name_span.or(attr.value.span), "unknown attribute")
@@ -1046,7 +1066,7 @@ impl Decoder {
             Some(network) => self.network(&network.value, network.name_span),
             None => {
                 self.push(
-                    Diagnostic::error("model-missing", "`avalanche` has no `network`")
+                    Diagnostic::error(&crate::rules::MODEL_MISSING, "`avalanche` has no `network`")
                         .with_primary_label(
                             avalanche.name_span.or(avalanche.value.span),
                             "`network` is required here",
@@ -1163,7 +1183,7 @@ impl Decoder {
         if s.to_ascii_uppercase().starts_with("AGE-SECRET-KEY-") {
             // Never echo the key itself.
             self.push(
-                Diagnostic::error("model-age-recipient", "this is an age *secret* key, not a recipient")
+                Diagnostic::error(&crate::rules::MODEL_AGE_RECIPIENT, "this is an age *secret* key, not a recipient")
                     .with_primary_label(v.span, "a private key, in the repository")
                     .with_note("anyone who can read this file can decrypt what the key protects")
                     .with_help(
@@ -1177,7 +1197,7 @@ impl Decoder {
             None => Some(s.to_owned()),
             Some(why) => {
                 self.push(
-                    Diagnostic::error("model-age-recipient", format!("`{s}` is not an age recipient"))
+                    Diagnostic::error(&crate::rules::MODEL_AGE_RECIPIENT, format!("`{s}` is not an age recipient"))
                         .with_primary_label(v.span, why)
                         .with_note("an age recipient is a public key like `age1` followed by 58 bech32 characters")
                         .with_help("copy it from `.sops.yaml`, or print it with `age-keygen -y KEYFILE`"),
@@ -1192,12 +1212,14 @@ impl Decoder {
         if s.len() == 3 && s.chars().all(|c| c.is_ascii_uppercase()) {
             return Some(s.to_owned());
         }
-        let mut diagnostic =
-            Diagnostic::error("model-currency", format!("`{s}` is not a currency code"))
-                .with_primary_label(
-                    v.span,
-                    "expected an ISO 4217 code of three capital letters, like `EUR`",
-                );
+        let mut diagnostic = Diagnostic::error(
+            &crate::rules::MODEL_CURRENCY,
+            format!("`{s}` is not a currency code"),
+        )
+        .with_primary_label(
+            v.span,
+            "expected an ISO 4217 code of three capital letters, like `EUR`",
+        );
         if s.len() == 3 && s.chars().all(|c| c.is_ascii_alphabetic()) {
             diagnostic = diagnostic.with_help(format!(
                 "write `currency = \"{}\";`",
@@ -1267,7 +1289,7 @@ impl Decoder {
             return Some(s.to_owned());
         };
         let mut diagnostic = Diagnostic::error(
-            "model-tag",
+            &crate::rules::MODEL_TAG,
             format!("`{s}` is not a Tailscale tag"),
         )
         .with_primary_label(v.span, why)
@@ -1326,7 +1348,7 @@ impl Decoder {
         for (name, gateway) in &gateways {
             if let Some(proxy) = proxies.get(name) {
                 let mut diagnostic = Diagnostic::error(
-                    "model-gateway-name",
+                    &crate::rules::MODEL_GATEWAY_NAME,
                     format!("`{name}` is both a proxy and a gateway"),
                 )
                 .with_primary_label(gateway.span, "the gateway")
@@ -1359,11 +1381,14 @@ impl Decoder {
                 Ok(addr) => Some(addr),
                 Err(_) => {
                     me.push(
-                        Diagnostic::error("model-address", format!("`{text}` is not an address"))
-                            .with_primary_label(v.span, "expected one IP address, like `10.1.0.1`")
-                            .with_help(
-                                "write one of the host's LAN addresses, without a prefix length",
-                            ),
+                        Diagnostic::error(
+                            &crate::rules::MODEL_ADDRESS,
+                            format!("`{text}` is not an address"),
+                        )
+                        .with_primary_label(v.span, "expected one IP address, like `10.1.0.1`")
+                        .with_help(
+                            "write one of the host's LAN addresses, without a prefix length",
+                        ),
                     );
                     None
                 }
@@ -1385,7 +1410,7 @@ impl Decoder {
             let at = interface.span.or(attr.name_span).or(attr.value.span);
             self.push(
                 Diagnostic::error(
-                    "model-interface",
+                    &crate::rules::MODEL_INTERFACE,
                     format!("interface name `{}` is too long", interface.value),
                 )
                 .with_primary_label(
@@ -1420,15 +1445,18 @@ impl Decoder {
                 // 0 and 253-255 are the kernel's unspec, default, main and local tables.
                 if n == 0 || (253..=255).contains(&n) {
                     me.push(
-                        Diagnostic::error("model-range", format!("table {n} is reserved"))
-                            .with_primary_label(
-                                v.span,
-                                "0, 253, 254 and 255 are the kernel's own tables",
-                            )
-                            .with_help(format!(
-                                "use another number, like {}",
-                                d::GATEWAY_ROUTING_TABLE
-                            )),
+                        Diagnostic::error(
+                            &crate::rules::MODEL_RANGE,
+                            format!("table {n} is reserved"),
+                        )
+                        .with_primary_label(
+                            v.span,
+                            "0, 253, 254 and 255 are the kernel's own tables",
+                        )
+                        .with_help(format!(
+                            "use another number, like {}",
+                            d::GATEWAY_ROUTING_TABLE
+                        )),
                     );
                     return None;
                 }
@@ -1443,12 +1471,15 @@ impl Decoder {
                 let n = me.count(v, p)?;
                 if n == 0 || n == u32::MAX {
                     me.push(
-                        Diagnostic::error("model-range", format!("fwmark {n} cannot be used"))
-                            .with_primary_label(
-                                v.span,
-                                "0 is no mark, and the WireGuard socket needs the next number",
-                            )
-                            .with_help(format!("use another number, like {}", d::GATEWAY_FWMARK)),
+                        Diagnostic::error(
+                            &crate::rules::MODEL_RANGE,
+                            format!("fwmark {n} cannot be used"),
+                        )
+                        .with_primary_label(
+                            v.span,
+                            "0 is no mark, and the WireGuard socket needs the next number",
+                        )
+                        .with_help(format!("use another number, like {}", d::GATEWAY_FWMARK)),
                     );
                     return None;
                 }
@@ -1484,7 +1515,7 @@ impl Decoder {
                 .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
             if !port_ok {
                 me.push(
-                    Diagnostic::error("model-endpoint", format!("`{text}` is not `host:port`"))
+                    Diagnostic::error(&crate::rules::MODEL_ENDPOINT, format!("`{text}` is not `host:port`"))
                         .with_primary_label(v.span, "expected a host and a port")
                         .with_help("write it like `\"exit.example.org:51820\"` (`[2001:db8::1]:51820` for IPv6)"),
                 );
@@ -1498,9 +1529,12 @@ impl Decoder {
             let valid = text.len() == 44 && text.ends_with('=') && text[..43].chars().all(base64);
             if !valid {
                 me.push(
-                    Diagnostic::error("model-wireguard-key", "not a WireGuard public key")
-                        .with_primary_label(v.span, "expected 44 base64 characters ending in `=`")
-                        .with_help("copy the peer's key from `wg pubkey` (never the private key)"),
+                    Diagnostic::error(
+                        &crate::rules::MODEL_WIREGUARD_KEY,
+                        "not a WireGuard public key",
+                    )
+                    .with_primary_label(v.span, "expected 44 base64 characters ending in `=`")
+                    .with_help("copy the peer's key from `wg pubkey` (never the private key)"),
                 );
                 return None;
             }
@@ -1515,8 +1549,11 @@ impl Decoder {
                 let n = me.count(v, p)?;
                 let Ok(n) = u16::try_from(n) else {
                     me.push(
-                        Diagnostic::error("model-range", format!("`{p}` is out of range"))
-                            .with_primary_label(v.span, "seconds from 0 (off) to 65535"),
+                        Diagnostic::error(
+                            &crate::rules::MODEL_RANGE,
+                            format!("`{p}` is out of range"),
+                        )
+                        .with_primary_label(v.span, "seconds from 0 (off) to 65535"),
                     );
                     return None;
                 };
@@ -1531,8 +1568,11 @@ impl Decoder {
                 let n = me.port(v, p)?;
                 if n < 1280 {
                     me.push(
-                        Diagnostic::error("model-range", format!("MTU {n} is too small"))
-                            .with_primary_label(v.span, "at least 1280 (IPv6's minimum)"),
+                        Diagnostic::error(
+                            &crate::rules::MODEL_RANGE,
+                            format!("MTU {n} is too small"),
+                        )
+                        .with_primary_label(v.span, "at least 1280 (IPv6's minimum)"),
                     );
                     return None;
                 }
@@ -1598,7 +1638,7 @@ impl Decoder {
             };
             self.push(
                 Diagnostic::error(
-                    "model-renamed",
+                    &crate::rules::MODEL_RENAMED,
                     format!("`{}` was replaced by `tunDevice`", s.path.key("privileged")),
                 )
                 .with_primary_label(attr.name_span.or(attr.value.span), "no longer read")
@@ -1645,18 +1685,21 @@ impl Decoder {
                     Some((r, tag)) if !tag.contains('/') => r,
                     _ => repository,
                 };
-                let diagnostic = Diagnostic::error("model-gluetun-version", err.to_string())
-                    .with_primary_label(v.span, "the tag must be a gluetun release like `vX.Y.Z`")
-                    .with_note(format!(
-                        "the generated containers set only the variables each release reads; \
+                let diagnostic = Diagnostic::error(
+                    &crate::rules::MODEL_GLUETUN_VERSION,
+                    err.to_string(),
+                )
+                .with_primary_label(v.span, "the tag must be a gluetun release like `vX.Y.Z`")
+                .with_note(format!(
+                    "the generated containers set only the variables each release reads; \
                          avalanche-net knows the releases {}",
-                        crate::gluetun::range()
-                    ))
-                    .with_help(format!(
-                        "pin a release of that range: `image = \"{repository}:v{}.{}.<patch>\";`",
-                        crate::gluetun::LAST.major,
-                        crate::gluetun::LAST.minor
-                    ));
+                    crate::gluetun::range()
+                ))
+                .with_help(format!(
+                    "pin a release of that range: `image = \"{repository}:v{}.{}.<patch>\";`",
+                    crate::gluetun::LAST.major,
+                    crate::gluetun::LAST.minor
+                ));
                 self.push(diagnostic);
                 None
             }
@@ -1669,10 +1712,12 @@ impl Decoder {
         if duration_valid(s) {
             return Some(s.to_owned());
         }
-        let mut diagnostic =
-            Diagnostic::error("model-duration", format!("`{s}` is not a duration"))
-                .with_primary_label(v.span, "expected a number and a unit, like `25s` or `1m`")
-                .with_note("units: `s`, `m`, `h`; `\"0s\"` turns the WireGuard keepalive off");
+        let mut diagnostic = Diagnostic::error(
+            &crate::rules::MODEL_DURATION,
+            format!("`{s}` is not a duration"),
+        )
+        .with_primary_label(v.span, "expected a number and a unit, like `25s` or `1m`")
+        .with_note("units: `s`, `m`, `h`; `\"0s\"` turns the WireGuard keepalive off");
         if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
             diagnostic = diagnostic.with_help(format!("write `{} = \"{s}s\";`", path.last()));
         }
@@ -1696,11 +1741,12 @@ impl Decoder {
             return Some(s.to_owned());
         }
         self.push(
-            Diagnostic::error("model-address", format!("`{s}` is not a listening address"))
-                .with_primary_label(v.span, "expected `IP:PORT`, like `127.0.0.1:8000`")
-                .with_help(
-                    "keep the default `127.0.0.1:8000` unless another container must reach it",
-                ),
+            Diagnostic::error(
+                &crate::rules::MODEL_ADDRESS,
+                format!("`{s}` is not a listening address"),
+            )
+            .with_primary_label(v.span, "expected `IP:PORT`, like `127.0.0.1:8000`")
+            .with_help("keep the default `127.0.0.1:8000` unless another container must reach it"),
         );
         None
     }
@@ -1710,7 +1756,7 @@ impl Decoder {
             let countries = me.strings(v, p)?;
             if countries.is_empty() {
                 me.push(
-                    Diagnostic::error("model-empty", format!("`{p}` is empty"))
+                    Diagnostic::error(&crate::rules::MODEL_EMPTY, format!("`{p}` is empty"))
                         .with_primary_label(
                             v.span,
                             "gluetun needs at least one country (SERVER_COUNTRIES)",
@@ -1731,7 +1777,7 @@ impl Decoder {
             return true;
         }
         self.push(
-            Diagnostic::error("model-name", format!("`{}` is too long: at most {max} characters here", name.as_str()))
+            Diagnostic::error(&crate::rules::MODEL_NAME, format!("`{}` is too long: at most {max} characters here", name.as_str()))
                 .with_primary_label(attr.name_span.or(attr.value.span), format!("{} characters", name.as_str().len()))
                 .with_note(format!("it becomes `{generated}`, a Kubernetes name or label value of at most 63 characters"))
                 .with_help("use a shorter name"),
@@ -1792,7 +1838,7 @@ impl Decoder {
                 let port = me.port(item, p)?;
                 if let Some((_, what)) = GLUETUN_PORTS.iter().find(|(n, _)| *n == port) {
                     me.push(
-                        Diagnostic::error("model-port", format!("port {port} is gluetun's own ({what})"))
+                        Diagnostic::error(&crate::rules::MODEL_PORT, format!("port {port} is gluetun's own ({what})"))
                             .with_primary_label(item.span, "the app and its gluetun sidecar share the pod's network: one of them would fail to bind")
                             .with_help("move the app to another port"),
                     );
@@ -1884,7 +1930,7 @@ impl Decoder {
             && s.eq_ignore_ascii_case("socks5")
         {
             self.push(
-                Diagnostic::error("model-socks5", "gluetun v3.41.3 has no SOCKS5 proxy")
+                Diagnostic::error(&crate::rules::MODEL_SOCKS5, "gluetun v3.41.3 has no SOCKS5 proxy")
                     .with_primary_label(v.span, "SOCKS5 is not served by the gluetun release in use")
                     .with_note(
                         "port 8388 of gluetun is Shadowsocks (`SHADOWSOCKS=on`), not SOCKS5: \
@@ -1913,7 +1959,7 @@ impl Decoder {
         for (key, attr) in attrs {
             if let Some(why) = label_key_problem(key) {
                 self.push(
-                    Diagnostic::error("model-label", format!("`{key}` is not a Kubernetes label key"))
+                    Diagnostic::error(&crate::rules::MODEL_LABEL, format!("`{key}` is not a Kubernetes label key"))
                         .with_primary_label(attr.name_span.or(attr.value.span), why)
                         .with_help("a label key is an optional DNS prefix and `/`, then 1 to 63 of `a-z A-Z 0-9 - _ .`, starting and ending alphanumeric"),
                 );
@@ -1922,7 +1968,7 @@ impl Decoder {
             if let Some(value) = self.string(&attr.value, path.key(key)) {
                 if let Some(why) = label_value_problem(value) {
                     self.push(
-                        Diagnostic::error("model-label", format!("`{}` is not a Kubernetes label value", path.key(key)))
+                        Diagnostic::error(&crate::rules::MODEL_LABEL, format!("`{}` is not a Kubernetes label value", path.key(key)))
                             .with_primary_label(attr.value.span, why)
                             .with_help("a label value is empty or 1 to 63 of `a-z A-Z 0-9 - _ .`, starting and ending alphanumeric"),
                     );
@@ -1953,9 +1999,12 @@ impl Decoder {
             let last = file.rsplit('/').next().unwrap_or("");
             if matches!(last, "" | "." | "..") {
                 me.push(
-                    Diagnostic::error("model-path", format!("`{p}` names a directory, not a file"))
-                        .with_primary_label(v.span, "a SOPS file is written at this path")
-                        .with_help("name the file, like `\"secrets/routy/tailscale.yaml\"`"),
+                    Diagnostic::error(
+                        &crate::rules::MODEL_PATH,
+                        format!("`{p}` names a directory, not a file"),
+                    )
+                    .with_primary_label(v.span, "a SOPS file is written at this path")
+                    .with_help("name the file, like `\"secrets/routy/tailscale.yaml\"`"),
                 );
                 return None;
             }
@@ -1966,7 +2015,7 @@ impl Decoder {
                 let key = me.non_empty(item, p)?;
                 if format == SecretFormat::Kubernetes && !secret_key_valid(key) {
                     me.push(
-                        Diagnostic::error("model-secret-key", format!("`{key}` is not a Kubernetes Secret key"))
+                        Diagnostic::error(&crate::rules::MODEL_SECRET_KEY, format!("`{key}` is not a Kubernetes Secret key"))
                             .with_primary_label(item.span, "only letters, digits, `-`, `_` and `.` are allowed")
                             .with_help("rename the key, or use `format = \"plain\";` for a file read by sops-nix"),
                     );
@@ -1974,7 +2023,7 @@ impl Decoder {
                 }
                 if format == SecretFormat::Plain && key == "sops" {
                     me.push(
-                        Diagnostic::error("model-secret-key", "a key named `sops` in a plain secret")
+                        Diagnostic::error(&crate::rules::MODEL_SECRET_KEY, "a key named `sops` in a plain secret")
                             .with_primary_label(item.span, "SOPS keeps its metadata under the top-level `sops` key of the file")
                             .with_help("rename the key"),
                     );
@@ -2001,7 +2050,7 @@ impl Decoder {
             None => Some(s.to_owned()),
             Some(why) => {
                 self.push(
-                    Diagnostic::error("model-path", format!("`{path}` is not a path in the repository"))
+                    Diagnostic::error(&crate::rules::MODEL_PATH, format!("`{path}` is not a path in the repository"))
                         .with_primary_label(v.span, why)
                         .with_help("write it relative to the repository root, like `\"secrets/routy/tailscale.yaml\"`"),
                 );
@@ -2018,7 +2067,7 @@ impl Decoder {
             Err(problem) => {
                 self.push(
                     Diagnostic::error(
-                        "model-path",
+                        &crate::rules::MODEL_PATH,
                         format!("`{path}` cannot hold generated files"),
                     )
                     .with_primary_label(v.span, problem.reason())
@@ -2037,7 +2086,7 @@ impl Decoder {
             return Some(p.trim_start_matches("./").to_owned());
         }
         self.push(
-            Diagnostic::error("model-path", format!("`{path}` is not a kustomization file"))
+            Diagnostic::error(&crate::rules::MODEL_PATH, format!("`{path}` is not a kustomization file"))
                 .with_primary_label(v.span, "expected a path ending in `kustomization.yaml`")
                 .with_help("name the app-of-apps kustomization that lists your `*-app.yaml` files, like `\"kubernetes/argocd/apps/kustomization.yaml\"`"),
         );
@@ -2082,7 +2131,7 @@ impl Decoder {
         {
             self.push(
                 Diagnostic::error(
-                    "model-path",
+                    &crate::rules::MODEL_PATH,
                     "`kubernetes.argocd.registerIn` is outside `kubernetes.dir`".to_owned(),
                 )
                 .with_primary_label(
@@ -2163,7 +2212,7 @@ impl Decoder {
         if let Some(attr) = s.attrs.get("tunnelMetrics") {
             self.push(
                 Diagnostic::error(
-                    "model-removed",
+                    &crate::rules::MODEL_REMOVED,
                     format!("`{}` was removed", s.path.key("tunnelMetrics")),
                 )
                 .with_primary_label(attr.name_span.or(attr.value.span), "no longer read")

@@ -16,6 +16,7 @@ pub mod gluetun;
 pub mod layout;
 pub mod names;
 pub mod network;
+pub mod rules;
 
 pub use decode::{decode, decode_in, decodes};
 pub use names::{Cidr, Name};

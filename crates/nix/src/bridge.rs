@@ -82,7 +82,7 @@ pub fn eval_restricted(path: &Path, allowed: &Path) -> Result<Value, Diagnostic>
     };
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     if let Err(e) = avalanche_fsread::open(&abs) {
-        return Err(Diagnostic::error("nix-read", e.to_string()));
+        return Err(Diagnostic::error(&crate::rules::NIX_READ, e.to_string()));
     }
     let allowed = std::path::absolute(allowed).unwrap_or_else(|_| allowed.to_path_buf());
     // The file may live outside the repository (`--network /elsewhere/x.nix`).
@@ -141,7 +141,7 @@ pub fn eval_with_nix(path: &Path) -> Result<Value, Diagnostic> {
     };
     let abs = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     if let Err(e) = avalanche_fsread::open(&abs) {
-        return Err(Diagnostic::error("nix-read", e.to_string()));
+        return Err(Diagnostic::error(&crate::rules::NIX_READ, e.to_string()));
     }
     let mut cmd = Command::new(tool);
     cmd.args(nix_instantiate_args(&abs));
@@ -197,14 +197,18 @@ fn nix_config() -> String {
 
 fn run_json(mut cmd: Command, shown: &str) -> Result<Value, Diagnostic> {
     let output = cmd.output().map_err(|e| {
-        Diagnostic::error("nix-missing", format!("cannot run `{shown}`: {e}"))
-            .with_help("install nix or use `--eval static`")
+        Diagnostic::error(
+            &crate::rules::NIX_MISSING,
+            format!("cannot run `{shown}`: {e}"),
+        )
+        .with_help("install nix or use `--eval static`")
     })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
-        let mut d = Diagnostic::error("nix-eval-failed", format!("`{shown}` failed")).with_help(
-            "fix the error Nix reports above, or try `--eval static` for a located diagnostic",
-        );
+        let mut d = Diagnostic::error(&crate::rules::NIX_EVAL_FAILED, format!("`{shown}` failed"))
+            .with_help(
+                "fix the error Nix reports above, or try `--eval static` for a located diagnostic",
+            );
         for line in stderr.lines().filter(|l| !l.trim().is_empty()) {
             d = d.with_note(line.to_string());
         }
@@ -213,7 +217,7 @@ fn run_json(mut cmd: Command, shown: &str) -> Result<Value, Diagnostic> {
     let text = String::from_utf8_lossy(&output.stdout);
     let json: serde_json::Value = serde_json::from_str(text.trim()).map_err(|e| {
         Diagnostic::error(
-            "nix-eval-failed",
+            &crate::rules::NIX_EVAL_FAILED,
             format!("`{shown}` printed something that is not JSON: {e}"),
         )
     })?;
@@ -221,6 +225,9 @@ fn run_json(mut cmd: Command, shown: &str) -> Result<Value, Diagnostic> {
 }
 
 fn missing(tool: &str) -> Diagnostic {
-    Diagnostic::error("nix-missing", format!("`{tool}` is not on PATH"))
-        .with_help("install nix or use `--eval static`")
+    Diagnostic::error(
+        &crate::rules::NIX_MISSING,
+        format!("`{tool}` is not on PATH"),
+    )
+    .with_help("install nix or use `--eval static`")
 }

@@ -37,7 +37,7 @@ const TOO_LARGE_HELP: &str =
 
 /// A `nix-too-large` error.
 pub(crate) fn too_large(message: String, at: Option<Span>) -> Diagnostic {
-    Diagnostic::error("nix-too-large", message)
+    Diagnostic::error(&crate::rules::NIX_TOO_LARGE, message)
         .with_span(at)
         .with_help(TOO_LARGE_HELP)
 }
@@ -136,7 +136,7 @@ pub(crate) struct Evaluator {
     prebuilt: HashMap<rnix::SyntaxNode, SetDef>,
 }
 
-fn err(rule: &str, message: impl Into<String>, at: Span) -> Errs {
+fn err(rule: &'static avalanche_diag::Rule, message: impl Into<String>, at: Span) -> Errs {
     vec![Diagnostic::error(rule, message).with_span(at)]
 }
 
@@ -261,7 +261,7 @@ impl Evaluator {
         if let Some(at) = memchr_nul(&text) {
             let file = self.sources.add(path, text);
             return Err(err(
-                "nix-nul-byte",
+                &crate::rules::NIX_NUL_BYTE,
                 "a NUL byte in a Nix file: Nix would silently cut the text here",
                 Span {
                     file,
@@ -282,7 +282,7 @@ impl Evaluator {
         let file = self.sources.add(path, text);
         if let Some(at) = deep_at {
             return Err(err(
-                "nix-too-deep",
+                &crate::rules::NIX_TOO_DEEP,
                 format!("expressions are nested more than {} levels deep", scan::MAX_DEPTH),
                 Span { file, start: at as u32, end: at as u32 },
             )
@@ -309,7 +309,7 @@ impl Evaluator {
         let root = parse.tree();
         let Some(expr) = root.expr() else {
             return Err(err(
-                "nix-syntax",
+                &crate::rules::NIX_SYNTAX,
                 "syntax error: the file holds no expression",
                 Span {
                     file,
@@ -363,7 +363,7 @@ impl Evaluator {
             }
             let Some(body) = lambda.body() else {
                 return Err(err(
-                    "nix-syntax",
+                    &crate::rules::NIX_SYNTAX,
                     "syntax error: function without a body",
                     span(file, lambda.syntax().text_range()),
                 ));
@@ -378,7 +378,7 @@ impl Evaluator {
         if self.depth > MAX_EVAL_DEPTH {
             return Err(vec![
                 Diagnostic::error(
-                    "nix-too-deep",
+                    &crate::rules::NIX_TOO_DEEP,
                     format!("evaluation is nested more than {MAX_EVAL_DEPTH} levels deep"),
                 )
                 .with_span(at)
@@ -395,7 +395,7 @@ impl Evaluator {
                 ThunkState::Done(v) => return Ok(v.clone()),
                 ThunkState::Blackhole(at) => {
                     return Err(err(
-                        "nix-infinite-recursion",
+                        &crate::rules::NIX_INFINITE_RECURSION,
                         "infinite recursion encountered",
                         *at,
                     ));
@@ -404,7 +404,7 @@ impl Evaluator {
                     // The static checks report each use at its place first.
                     return Err(vec![
                         Diagnostic::error(
-                            "nix-unsupported",
+                            &crate::rules::NIX_UNSUPPORTED,
                             "an argument of the top-level function is used",
                         )
                         .with_help(syntax::UNSUPPORTED_HELP),
@@ -435,7 +435,7 @@ impl Evaluator {
             }
             ThunkState::Arg | ThunkState::Blackhole(_) | ThunkState::Done(_) => {
                 return Err(vec![Diagnostic::error(
-                    "nix-internal",
+                    &crate::rules::NIX_INTERNAL,
                     "the static reader reached a state it cannot be in (a bug: please report it)",
                 )]);
             }
@@ -452,13 +452,13 @@ impl Evaluator {
                     self.force(&t)
                 }
                 None => Err(err(
-                    "nix-missing-attr",
+                    &crate::rules::NIX_MISSING_ATTR,
                     format!("attribute '{name}' missing"),
                     at,
                 )),
             },
             other => Err(err(
-                "nix-type-error",
+                &crate::rules::NIX_TYPE_ERROR,
                 format!("value is {} while a set was expected", type_desc(other)),
                 at,
             )),
@@ -502,7 +502,7 @@ impl Evaluator {
             None => match Self::builtin_value(name, at) {
                 Some(v) => Ok(v),
                 None => Err(err(
-                    "nix-undefined-variable",
+                    &crate::rules::NIX_UNDEFINED_VARIABLE,
                     format!("undefined variable '{name}'"),
                     at,
                 )),
@@ -532,7 +532,7 @@ impl Evaluator {
                         span: at,
                     }),
                     Err(_) => Err(err(
-                        "nix-syntax",
+                        &crate::rules::NIX_SYNTAX,
                         format!("invalid integer '{}'", i.syntax().text()),
                         at,
                     )),
@@ -543,7 +543,7 @@ impl Evaluator {
                         span: at,
                     }),
                     _ => Err(err(
-                        "nix-syntax",
+                        &crate::rules::NIX_SYNTAX,
                         format!("invalid float '{}'", f.syntax().text()),
                         at,
                     )),
@@ -569,7 +569,7 @@ impl Evaluator {
                                 K::Str(s) => out.push_str(s),
                                 other => {
                                     return Err(err(
-                                        "nix-type-error",
+                                        &crate::rules::NIX_TYPE_ERROR,
                                         format!("cannot coerce {} to a string", type_desc(other)),
                                         span(file, i.syntax().text_range()),
                                     ));
@@ -635,27 +635,39 @@ impl Evaluator {
                 }
                 *scope.vars.borrow_mut() = vars;
                 let Some(body) = l.body() else {
-                    return Err(err("nix-syntax", "syntax error: `let` without a body", at));
+                    return Err(err(
+                        &crate::rules::NIX_SYNTAX,
+                        "syntax error: `let` without a body",
+                        at,
+                    ));
                 };
                 self.eval(&body, &scope)
             }
             E::Paren(p) => match p.expr() {
                 Some(inner) => self.eval(&inner, env),
-                None => Err(err("nix-syntax", "syntax error: empty parentheses", at)),
+                None => Err(err(
+                    &crate::rules::NIX_SYNTAX,
+                    "syntax error: empty parentheses",
+                    at,
+                )),
             },
             E::Select(sel) => {
                 if sel.or_token().is_some() {
                     return Err(unsupported("or"));
                 }
                 let (Some(inner), Some(path)) = (sel.expr(), sel.attrpath()) else {
-                    return Err(err("nix-syntax", "syntax error: incomplete selection", at));
+                    return Err(err(
+                        &crate::rules::NIX_SYNTAX,
+                        "syntax error: incomplete selection",
+                        at,
+                    ));
                 };
                 let mut v = self.eval(&inner, env)?;
                 for attr in path.attrs() {
                     let name = self.attr_name(&attr, env)?;
                     let Some(name) = name else {
                         return Err(err(
-                            "nix-type-error",
+                            &crate::rules::NIX_TYPE_ERROR,
                             "value is null while a string was expected",
                             at,
                         ));
@@ -669,7 +681,7 @@ impl Evaluator {
             E::UnaryOp(op) => {
                 let Some(inner) = op.expr() else {
                     return Err(err(
-                        "nix-syntax",
+                        &crate::rules::NIX_SYNTAX,
                         "syntax error: operator without an operand",
                         at,
                     ));
@@ -702,7 +714,11 @@ impl Evaluator {
             }
             E::Root(root) => match root.expr() {
                 Some(inner) => self.eval(&inner, env),
-                None => Err(err("nix-syntax", "syntax error: no expression", at)),
+                None => Err(err(
+                    &crate::rules::NIX_SYNTAX,
+                    "syntax error: no expression",
+                    at,
+                )),
             },
             E::Lambda(_) => Err(unsupported("function")),
             E::With(_) => Err(unsupported("with")),
@@ -714,7 +730,7 @@ impl Evaluator {
             E::PathAbs(_) | E::PathRel(_) | E::PathHome(_) | E::PathSearch(_) => {
                 Err(unsupported("path value"))
             }
-            E::Error(_) => Err(err("nix-syntax", "syntax error", at)),
+            E::Error(_) => Err(err(&crate::rules::NIX_SYNTAX, "syntax error", at)),
         }
     }
 
@@ -729,7 +745,7 @@ impl Evaluator {
                 Some(inner) => self.eval(&inner, env)?,
                 None => {
                     return Err(err(
-                        "nix-syntax",
+                        &crate::rules::NIX_SYNTAX,
                         "syntax error: empty `${}`",
                         span(file, d.syntax().text_range()),
                     ));
@@ -742,7 +758,7 @@ impl Evaluator {
             K::Str(s) => Ok(Some(s.to_string())),
             K::Null => Ok(None),
             other => Err(err(
-                "nix-type-error",
+                &crate::rules::NIX_TYPE_ERROR,
                 format!("value is {} while a string was expected", type_desc(&other)),
                 span(file, attr.syntax().text_range()),
             )),
@@ -772,7 +788,7 @@ impl Evaluator {
                         Some(v) => thunk(ThunkState::Done(v)),
                         None => {
                             return Err(err(
-                                "nix-undefined-variable",
+                                &crate::rules::NIX_UNDEFINED_VARIABLE,
                                 format!("undefined variable '{name}'"),
                                 at,
                             ));
@@ -817,7 +833,7 @@ impl Evaluator {
                 let first = *first;
                 return Err(vec![
                     Diagnostic::error(
-                        "nix-duplicate-attr",
+                        &crate::rules::NIX_DUPLICATE_ATTR,
                         format!("dynamic attribute '{name}' already defined"),
                     )
                     .with_span(span(file, r))
@@ -837,7 +853,11 @@ impl Evaluator {
         use ast::BinOpKind as B;
         let file = env.file;
         let (Some(lhs), Some(rhs), Some(kind)) = (op.lhs(), op.rhs(), op.operator()) else {
-            return Err(err("nix-syntax", "syntax error: incomplete operator", at));
+            return Err(err(
+                &crate::rules::NIX_SYNTAX,
+                "syntax error: incomplete operator",
+                at,
+            ));
         };
         let l = self.eval(&lhs, env)?;
         let r = self.eval(&rhs, env)?;
@@ -895,23 +915,23 @@ impl Evaluator {
                     })
                 }
                 (K::Str(_), other) => Err(err(
-                    "nix-type-error",
+                    &crate::rules::NIX_TYPE_ERROR,
                     format!("cannot coerce {} to a string", type_desc(other)),
                     rspan,
                 )),
                 (K::Int(_) | K::Float(_), K::Int(_) | K::Float(_)) => arith(B::Add, &l, &r, at),
                 (K::Int(_), other) => Err(err(
-                    "nix-type-error",
+                    &crate::rules::NIX_TYPE_ERROR,
                     format!("cannot add {} to an integer", type_desc(other)),
                     rspan,
                 )),
                 (K::Float(_), other) => Err(err(
-                    "nix-type-error",
+                    &crate::rules::NIX_TYPE_ERROR,
                     format!("cannot add {} to a float", type_desc(other)),
                     rspan,
                 )),
                 (other, _) => Err(err(
-                    "nix-type-error",
+                    &crate::rules::NIX_TYPE_ERROR,
                     format!("cannot coerce {} to a string", type_desc(other)),
                     lspan,
                 )),
@@ -964,7 +984,7 @@ impl Evaluator {
                 chain.push(self.shown(&key));
                 return Err(vec![
                     Diagnostic::error(
-                        "nix-import-cycle",
+                        &crate::rules::NIX_IMPORT_CYCLE,
                         format!("import cycle: {}", chain.join(" -> ")),
                     )
                     .with_span(at)
@@ -976,7 +996,9 @@ impl Evaluator {
         let text = match crate::read_nix_file(&target, &mut self.sources) {
             Ok(t) => t,
             // Unreadable: reported where the import is written.
-            Err(d) if d.span.is_none() => return Err(err("nix-import", d.message, at)),
+            Err(d) if d.span.is_none() => {
+                return Err(err(&crate::rules::NIX_IMPORT, d.message, at));
+            }
             // Too large, not UTF-8: reported in the file, with where it is imported.
             Err(d) => {
                 let (line, col) = self.sources.line_col(at);
@@ -1058,7 +1080,7 @@ impl Evaluator {
             K::Str(s) => ValueKind::String(s.to_string()),
             K::Lambda => {
                 return Err(err(
-                    "nix-type-error",
+                    &crate::rules::NIX_TYPE_ERROR,
                     "cannot convert a function to JSON",
                     v.span,
                 ));
@@ -1129,7 +1151,7 @@ impl Evaluator {
                 .collect();
             names.push(names[0].clone());
             return Err(err(
-                "nix-import-cycle",
+                &crate::rules::NIX_IMPORT_CYCLE,
                 format!(
                     "import cycle: {} (the value contains itself)",
                     names.join(" -> ")
@@ -1138,7 +1160,7 @@ impl Evaluator {
             ));
         }
         Err(err(
-            "nix-infinite-recursion",
+            &crate::rules::NIX_INFINITE_RECURSION,
             "infinite recursion encountered: the value contains itself",
             at,
         ))
@@ -1147,7 +1169,7 @@ impl Evaluator {
 
 fn type_err(k: &K, expected: &str, at: Span) -> Errs {
     err(
-        "nix-type-error",
+        &crate::rules::NIX_TYPE_ERROR,
         format!("value is {} while {expected} was expected", type_desc(k)),
         at,
     )
@@ -1162,10 +1184,18 @@ fn arith(kind: ast::BinOpKind, l: &V, r: &V, at: Span) -> R<V> {
             B::Mul => K::Int(a.wrapping_mul(*b)),
             _ => {
                 if *b == 0 {
-                    return Err(err("nix-division-by-zero", "division by zero", at));
+                    return Err(err(
+                        &crate::rules::NIX_DIVISION_BY_ZERO,
+                        "division by zero",
+                        at,
+                    ));
                 }
                 if *a == i64::MIN && *b == -1 {
-                    return Err(err("nix-overflow", "overflow in integer division", at));
+                    return Err(err(
+                        &crate::rules::NIX_OVERFLOW,
+                        "overflow in integer division",
+                        at,
+                    ));
                 }
                 K::Int(a.wrapping_div(*b))
             }
@@ -1179,7 +1209,11 @@ fn arith(kind: ast::BinOpKind, l: &V, r: &V, at: Span) -> R<V> {
                 B::Mul => K::Float(a * b),
                 _ => {
                     if b == 0.0 {
-                        return Err(err("nix-division-by-zero", "division by zero", at));
+                        return Err(err(
+                            &crate::rules::NIX_DIVISION_BY_ZERO,
+                            "division by zero",
+                            at,
+                        ));
                     }
                     K::Float(a / b)
                 }
@@ -1204,7 +1238,7 @@ fn dedup(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
         .into_iter()
         .filter(|d| {
             seen.insert((
-                d.rule.clone(),
+                d.rule,
                 d.span.map(|s| (s.file, s.start, s.end)),
                 d.message.clone(),
             ))

@@ -37,6 +37,7 @@
 mod bridge;
 mod eval;
 pub mod flake;
+pub mod rules;
 mod scan;
 mod strings;
 mod syntax;
@@ -119,7 +120,7 @@ pub(crate) fn read_nix_file(path: &Path, sources: &mut SourceMap) -> Result<Stri
             let file = sources.add(path, shown);
             let at = u32::try_from(start).unwrap_or(u32::MAX);
             Err(Diagnostic::error(
-                "nix-read",
+                &crate::rules::NIX_READ,
                 format!(
                     "{} is not UTF-8 text: Nix files must be UTF-8",
                     path.display()
@@ -132,7 +133,7 @@ pub(crate) fn read_nix_file(path: &Path, sources: &mut SourceMap) -> Result<Stri
             }))
             .with_help("save the file as UTF-8 (the byte at this place is not)"))
         }
-        Err(e) => Err(Diagnostic::error("nix-read", e.to_string())),
+        Err(e) => Err(Diagnostic::error(&crate::rules::NIX_READ, e.to_string())),
     }
 }
 
@@ -179,7 +180,7 @@ pub fn read_source_keeping(
         });
     let failed = |path: &Path| {
         Diagnostic::error(
-            "nix-internal",
+            &crate::rules::NIX_INTERNAL,
             format!(
                 "the static reader failed on {} (a bug: please report it)",
                 path.display()
@@ -190,7 +191,7 @@ pub fn read_source_keeping(
     if spawned.is_err() {
         sources.add(path, text);
         return Err(vec![Diagnostic::error(
-            "nix-internal",
+            &crate::rules::NIX_INTERNAL,
             "cannot start the evaluation thread (out of memory?)",
         )]);
     }
@@ -215,7 +216,7 @@ pub fn read_source_keeping(
 /// (e.g. `with`), for `--eval auto`'s note.
 pub fn only_unsupported(diagnostics: &[Diagnostic]) -> Option<&Diagnostic> {
     let errors: Vec<&Diagnostic> = diagnostics.iter().filter(|d| d.is_error()).collect();
-    if !errors.is_empty() && errors.iter().all(|d| d.rule == "nix-unsupported") {
+    if !errors.is_empty() && errors.iter().all(|d| *d.rule == rules::NIX_UNSUPPORTED) {
         errors.first().copied()
     } else {
         None

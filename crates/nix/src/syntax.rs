@@ -56,7 +56,7 @@ pub(crate) fn span(file: FileId, r: TextRange) -> Span {
 /// A `nix-unsupported` diagnostic naming `what`.
 pub(crate) fn unsupported(file: FileId, r: TextRange, what: &str, detail: &str) -> Diagnostic {
     Diagnostic::error(
-        "nix-unsupported",
+        &crate::rules::NIX_UNSUPPORTED,
         format!("`{what}` is outside the static Nix subset{detail}"),
     )
     .with_span(span(file, r))
@@ -189,7 +189,7 @@ pub(crate) struct SetDef {
 /// A problem found while building a set: where, and what.
 pub(crate) struct BuildError {
     pub range: TextRange,
-    pub rule: &'static str,
+    pub rule: &'static avalanche_diag::Rule,
     pub message: String,
     pub first: Option<TextRange>,
 }
@@ -224,7 +224,7 @@ impl SetDef {
                         let at = node.syntax().text_range();
                         errors.push(BuildError {
                             range: TextRange::new(at.start(), at.start()),
-                            rule: "nix-syntax",
+                            rule: &crate::rules::NIX_SYNTAX,
                             message: "dynamic attributes are not allowed in `let`".into(),
                             first: None,
                         });
@@ -240,7 +240,7 @@ impl SetDef {
                         let Some(name) = static_name(&attr) else {
                             errors.push(BuildError {
                                 range: r,
-                                rule: "nix-syntax",
+                                rule: &crate::rules::NIX_SYNTAX,
                                 message: "dynamic attributes are not allowed in `inherit`".into(),
                                 first: None,
                             });
@@ -422,7 +422,7 @@ fn attr_text(attr: &ast::Attr) -> String {
 fn dup_error(name: &str, at: TextRange, first: TextRange) -> BuildError {
     BuildError {
         range: at,
-        rule: "nix-duplicate-attr",
+        rule: &crate::rules::NIX_DUPLICATE_ATTR,
         message: format!("attribute '{name}' already defined"),
         first: Some(first),
     }
@@ -487,13 +487,22 @@ pub(crate) fn parse_diagnostic(file: FileId, text: &str, err: &rnix::ParseError)
         ),
         P::DuplicatedArgs(r, name) => (*r, format!("duplicate formal function argument '{name}'")),
         P::RecursionLimitExceeded => {
-            return Diagnostic::error("nix-too-deep", "expressions are nested too deeply")
-                .with_span(span(file, end))
-                .with_help("flatten the expression: the static reader refuses nesting deeper than 512 levels");
+            return Diagnostic::error(
+                &crate::rules::NIX_TOO_DEEP,
+                "expressions are nested too deeply",
+            )
+            .with_span(span(file, end))
+            .with_help(
+                "flatten the expression: the static reader refuses nesting deeper than 512 levels",
+            );
         }
         other => (end, other.to_string()),
     };
-    Diagnostic::error("nix-syntax", format!("syntax error: {message}")).with_span(span(file, range))
+    Diagnostic::error(
+        &crate::rules::NIX_SYNTAX,
+        format!("syntax error: {message}"),
+    )
+    .with_span(span(file, range))
 }
 
 fn kinds(wanted: &[SyntaxKind]) -> String {
@@ -649,7 +658,7 @@ impl Checker {
             _ if is_builtin(name) => self.unsupported(r, name, " (builtins are not available)"),
             _ => self.diagnostics.push(
                 Diagnostic::error(
-                    "nix-undefined-variable",
+                    &crate::rules::NIX_UNDEFINED_VARIABLE,
                     format!("undefined variable '{name}'"),
                 )
                 .with_span(span(self.file, r)),

@@ -19,7 +19,7 @@ fn read(text: &str) -> Result<avalanche_nix::Value, Vec<avalanche_diag::Diagnost
 fn rules(text: &str) -> Vec<String> {
     match read(text) {
         Ok(_) => Vec::new(),
-        Err(d) => d.into_iter().map(|d| d.rule).collect(),
+        Err(d) => d.into_iter().map(|d| d.rule.id.to_owned()).collect(),
     }
 }
 

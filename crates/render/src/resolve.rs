@@ -90,7 +90,7 @@ fn vpn<'a>(
         let known: Vec<&str> = net.egress.providers.keys().map(Name::as_str).collect();
         errors.push(
             Diagnostic::error(
-                "unknown-provider",
+                &avalanche_model::rules::UNKNOWN_PROVIDER,
                 format!(
                     "{kind} `{name}` names provider `{}`, which is not declared",
                     provider.value
@@ -116,7 +116,7 @@ fn vpn<'a>(
             )
         };
         errors.push(
-            Diagnostic::error("unknown-secret", message)
+            Diagnostic::error(&avalanche_model::rules::UNKNOWN_SECRET, message)
                 .with_span(creds.reference.span.or(p.span))
                 .with_help(known_help("secrets", &known)),
         );
@@ -183,7 +183,7 @@ pub fn resolve(net: &Network) -> Result<Resolved<'_>, Vec<Diagnostic>> {
                 let known: Vec<&str> = net.egress.proxies.keys().map(Name::as_str).collect();
                 errors.push(
                     Diagnostic::error(
-                        "unknown-proxy",
+                        &avalanche_model::rules::UNKNOWN_PROXY,
                         format!(
                             "client `{name}` goes through proxy `{}`, which is not declared",
                             client.proxy.value
@@ -217,7 +217,7 @@ pub fn resolve(net: &Network) -> Result<Resolved<'_>, Vec<Diagnostic>> {
         if sidecar.is_some_and(|s| s.namespace.value == client.namespace.value) {
             errors.push(
                 Diagnostic::error(
-                    "duplicate-egress",
+                    &avalanche_model::rules::DUPLICATE_EGRESS,
                     format!(
                         "`{name}` in namespace `{}` is both a client and a sidecar",
                         client.namespace.value

@@ -1,6 +1,17 @@
 //! Snapshot tests of the three renderers.
 use super::*;
-use crate::{Diagnostic, SourceMap};
+use crate::{Diagnostic, Rule, SourceMap};
+
+/// A rule for these tests only (the renderers print whatever id they are given).
+fn r(id: &'static str) -> &'static Rule {
+    Box::leak(Box::new(Rule {
+        id,
+        severity: Severity::Error,
+        summary: "a test rule",
+        explanation: "",
+        could_not_run: false,
+    }))
+}
 
 const NETWORK: &str = r#"{
   avalanche.network = {
@@ -33,17 +44,17 @@ fn sample() -> (Vec<Diagnostic>, SourceMap) {
         "creation_rules:\n  - path_regex: secrets/vps/.*\n    age: age1abc\n",
     );
     let diagnostics = vec![
-        Diagnostic::warning("sops-stale-rule", "creation rule matches no file")
+        Diagnostic::warning(r("sops-stale-rule"), "creation rule matches no file")
             .with_span(span_of(&sources, sops, "secrets/vps/.*"))
             .with_help("remove the rule"),
-        Diagnostic::error("model-socks5", "gluetun v3.41.3 has no SOCKS5 proxy")
+        Diagnostic::error(r("model-socks5"), "gluetun v3.41.3 has no SOCKS5 proxy")
             .with_primary_label(
                 Some(span_of(&sources, net, "\"socks5\"")),
                 "not served by gluetun v3.41.3",
             )
             .with_note("port 8388 is Shadowsocks, not SOCKS5")
             .with_help("write `protocol = \"http\";`"),
-        Diagnostic::error("model-enum", "unknown role `subnetrouter`")
+        Diagnostic::error(r("model-enum"), "unknown role `subnetrouter`")
             .with_primary_label(
                 Some(span_of(&sources, net, "\"subnetrouter\"")),
                 "expected one of: subnet-router, exit-node, workstation, server, device",
@@ -51,7 +62,7 @@ fn sample() -> (Vec<Diagnostic>, SourceMap) {
             .with_label(span_of(&sources, net, "calypso"), "another node")
             .with_label(span_of(&sources, sops, "age1abc"), "its key is still here")
             .with_help("write `role = \"subnet-router\";`"),
-        Diagnostic::error("flake-missing", "no flake.nix")
+        Diagnostic::error(r("flake-missing"), "no flake.nix")
             .with_note("every managed node needs a NixOS host"),
     ];
     (diagnostics, sources)
@@ -114,10 +125,10 @@ fn tabs_and_unicode() {
     let mut sources = SourceMap::default();
     let file = sources.add("tabs.nix", "{\n\tnom = \"café ☕ 東京\";\tbad = 1;\n}\n");
     let d = vec![
-        Diagnostic::error("t-tab", "after a tab").with_span(span_of(&sources, file, "nom")),
-        Diagnostic::error("t-unicode", "after wide characters")
+        Diagnostic::error(r("t-tab"), "after a tab").with_span(span_of(&sources, file, "nom")),
+        Diagnostic::error(r("t-unicode"), "after wide characters")
             .with_primary_label(Some(span_of(&sources, file, "bad")), "carets line up"),
-        Diagnostic::error("t-wide", "a wide span").with_span(span_of(&sources, file, "東京")),
+        Diagnostic::error(r("t-wide"), "a wide span").with_span(span_of(&sources, file, "東京")),
     ];
     let text = render_human(&d, &sources, RenderOptions::default());
     insta::assert_snapshot!(text);
@@ -143,10 +154,10 @@ fn eof_empty_file_and_multiline() {
     let start = sources.text(multi).find("{\n    b").unwrap_or(0);
     let end = sources.text(multi).find("};").unwrap_or(0) + 1;
     let d = vec![
-        Diagnostic::error("t-empty", "the file is empty").with_span(sources.span(empty, 0, 0)),
-        Diagnostic::error("t-eof", "unexpected end of file")
+        Diagnostic::error(r("t-empty"), "the file is empty").with_span(sources.span(empty, 0, 0)),
+        Diagnostic::error(r("t-eof"), "unexpected end of file")
             .with_primary_label(Some(sources.span(unterminated, 8, 8)), "expected `}`"),
-        Diagnostic::error("t-multi", "a multi-line span")
+        Diagnostic::error(r("t-multi"), "a multi-line span")
             .with_primary_label(Some(sources.span(multi, start, end)), "this set")
             .with_label(sources.line_span(multi, 5), "closed here"),
     ];
@@ -185,8 +196,8 @@ fn order_is_file_then_position_then_unlocated() {
 
 #[test]
 fn summaries() {
-    let e = Diagnostic::error("a", "a");
-    let w = Diagnostic::warning("b", "b");
+    let e = Diagnostic::error(r("a"), "a");
+    let w = Diagnostic::warning(r("b"), "b");
     assert_eq!(summary(&[]), "no errors or warnings");
     assert_eq!(summary(std::slice::from_ref(&w)), "warning: 1 warning");
     assert_eq!(summary(std::slice::from_ref(&e)), "error: 1 error");
@@ -206,7 +217,7 @@ fn paths_are_shown_relative_to_the_root() {
     assert_eq!(sources.display_path(inside), "nix/network.nix");
     assert_eq!(sources.display_path(outside), "/etc/other.nix");
     assert_eq!(sources.display_path(dotted), "nix/x.nix");
-    let d = [Diagnostic::error("r", "m").with_span(sources.span(inside, 0, 1))];
+    let d = [Diagnostic::error(r("r"), "m").with_span(sources.span(inside, 0, 1))];
     assert!(
         render_human(&d, &sources, RenderOptions::default()).contains(" --> nix/network.nix:1:1\n")
     );
@@ -220,7 +231,7 @@ fn a_huge_line_is_not_echoed() {
     let text = format!("{{ a = \"{}\"; b = with x; 1; }}\n", "x".repeat(5000));
     let file = sources.add("big.nix", text.clone());
     let start = text.find("with").expect("with");
-    let d = Diagnostic::error("nix-unsupported", "`with` is outside the static subset")
+    let d = Diagnostic::error(r("nix-unsupported"), "`with` is outside the static subset")
         .with_span(sources.span(file, start, start + 4));
     let out = render_human(&[d], &sources, RenderOptions::default());
     assert!(out.contains("--> big.nix:1:"), "{out}");
@@ -236,7 +247,7 @@ fn an_age_secret_key_in_a_snippet_is_masked() {
     let text = format!("{{ ageRecipients = [ \"{key}\" ]; }}\n");
     let file = sources.add("nix/network.nix", text.clone());
     let start = text.find(&key).expect("key");
-    let d = Diagnostic::error("model-age-recipient", "a secret key, not a recipient")
+    let d = Diagnostic::error(r("model-age-recipient"), "a secret key, not a recipient")
         .with_span(sources.span(file, start, start + key.len()));
     let out = render_human(&[d], &sources, RenderOptions::default());
     assert!(!out.contains(&key), "{out}");
@@ -256,15 +267,17 @@ fn grouped_report_caps_repeats_and_counts_rules() {
     let mut all: Vec<Diagnostic> = (0..8)
         .map(|i| {
             let start = i * "line 1 vps\n".len() + 7;
-            Diagnostic::warning("mention", format!("m{i}")).with_span(sources.span(
+            Diagnostic::warning(r("mention"), format!("m{i}")).with_span(sources.span(
                 file,
                 start,
                 start + 3,
             ))
         })
         .collect();
-    all.push(Diagnostic::new("history", Severity::Note, "n").with_span(sources.span(other, 0, 3)));
-    all.push(Diagnostic::error("bad", "e").with_span(sources.span(file, 0, 4)));
+    all.push(
+        Diagnostic::new(r("history"), Severity::Note, "n").with_span(sources.span(other, 0, 3)),
+    );
+    all.push(Diagnostic::error(r("bad"), "e").with_span(sources.span(file, 0, 4)));
     let out = render_grouped(&all, &sources, RenderOptions::default(), 3);
     let headers: Vec<&str> = out
         .lines()
@@ -306,8 +319,9 @@ fn carets_count_a_wide_character_as_two_columns() {
     // carets under `bad` start one column further than its character count.
     let mut sources = SourceMap::default();
     let file = sources.add("wide.nix", "{ a = \"☕\"; bad = 1; }\n");
-    let d =
-        vec![Diagnostic::error("t-wide", "after a cup").with_span(span_of(&sources, file, "bad"))];
+    let d = vec![
+        Diagnostic::error(r("t-wide"), "after a cup").with_span(span_of(&sources, file, "bad")),
+    ];
     let text = render_human(&d, &sources, RenderOptions::default());
     let source = text
         .lines()

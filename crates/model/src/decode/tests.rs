@@ -813,7 +813,7 @@ fn values_that_would_break_outputs_are_rejected_where_written() {
     assert!(
         !d.diagnostics
             .iter()
-            .any(|x| x.rule.starts_with("model-cluster")
+            .any(|x| x.rule.id.starts_with("model-cluster")
                 || x.rule == "model-label"
                 || x.rule == "model-range"
                 || x.rule == "model-name"),
