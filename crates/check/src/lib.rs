@@ -110,8 +110,8 @@ pub fn check_with(
 
 fn sort(mut out: Vec<Diagnostic>, sources: &SourceMap) -> Vec<Diagnostic> {
     out.sort_by_cached_key(|d| match d.span {
-        Some(s) => (0, sources.display_path(s.file), s.start, d.rule.clone()),
-        None => (1, Default::default(), 0, d.rule.clone()),
+        Some(s) => (0, sources.display_path(s.file), s.start, d.rule),
+        None => (1, Default::default(), 0, d.rule),
     });
     out.dedup_by(|a, b| a.rule == b.rule && a.span == b.span && a.message == b.message);
     out

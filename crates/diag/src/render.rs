@@ -246,7 +246,7 @@ pub fn render_grouped(
     order.sort_by(|a, b| {
         a.severity
             .cmp(&b.severity)
-            .then_with(|| a.rule.cmp(&b.rule))
+            .then_with(|| a.rule.cmp(b.rule))
             .then_with(|| match (file_key(a), file_key(b)) {
                 (Some(x), Some(y)) => x.cmp(&y),
                 (Some(_), None) => std::cmp::Ordering::Less,
