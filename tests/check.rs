@@ -445,6 +445,14 @@ fn egress_client_not_admitted() {
     );
 }
 
+/// Issue 21: a flat layout gets no component nothing could include; each app is
+/// reported at its declaration.
+#[test]
+fn egress_app_unreachable() {
+    assert_finding("egress-app-unreachable", "nix/network.nix", 27);
+    assert_finding("egress-app-unreachable", "nix/network.nix", 21);
+}
+
 #[test]
 fn egress_component_missing() {
     assert_finding(

@@ -464,6 +464,51 @@ fn rust_options() -> Vec<Opt> {
             Some(Json::Null),
         ),
         o(
+            "kubernetes.gitops",
+            enum_ty(&avalanche_model::GitOps::ALL),
+            Some(json!(d::GITOPS)),
+        ),
+        o(
+            "kubernetes.flux.namespace",
+            s("dnsLabel"),
+            Some(json!(d::FLUX_NAMESPACE)),
+        ),
+        o(
+            "kubernetes.flux.sourceRef.kind",
+            s("enum(GitRepository|OCIRepository|Bucket)"),
+            Some(json!(d::FLUX_SOURCE_KIND)),
+        ),
+        o(
+            "kubernetes.flux.sourceRef.name",
+            s("dnsLabel"),
+            Some(json!(d::FLUX_SOURCE_NAME)),
+        ),
+        o(
+            "kubernetes.flux.interval",
+            s("duration"),
+            Some(json!(d::FLUX_INTERVAL)),
+        ),
+        o(
+            "kubernetes.flux.decryptionSecret",
+            s("dnsLabel"),
+            Some(json!(d::FLUX_DECRYPTION_SECRET)),
+        ),
+        o(
+            "kubernetes.flux.registerIn",
+            s("nullOr(str)"),
+            Some(Json::Null),
+        ),
+        o(
+            "kubernetes.layout.apps",
+            s("str"),
+            Some(json!(d::LAYOUT_APPS)),
+        ),
+        o(
+            "kubernetes.layout.proxies",
+            s("str"),
+            Some(json!(d::LAYOUT_PROXIES)),
+        ),
+        o(
             "kubernetes.monitoring.enable",
             s("bool"),
             Some(json!(d::MONITORING)),
@@ -492,6 +537,8 @@ const STRUCT_PATHS: &[(&str, &str)] = &[
     ("Secret", "secrets.<name>"),
     ("Kubernetes", "kubernetes"),
     ("ArgoCd", "kubernetes.argocd"),
+    ("Flux", "kubernetes.flux"),
+    ("Layout", "kubernetes.layout"),
     ("Monitoring", "kubernetes.monitoring"),
     ("Replacement", "retired.<name>.replacedBy"),
 ];
@@ -503,6 +550,8 @@ fn nix_name(field: &str) -> String {
         "pod_cidr" => "podCIDR".to_owned(),
         "service_cidr" => "serviceCIDR".to_owned(),
         "repo_url" => "repoURL".to_owned(),
+        "source_kind" => "sourceRef.kind".to_owned(),
+        "source_name" => "sourceRef.name".to_owned(),
         "verification" => "verification.enable".to_owned(),
         _ => {
             let mut out = String::new();
@@ -740,6 +789,15 @@ fn defaults_nix_matches_the_rust_constants() {
         ("argocdRepoUrl", json!(d::ARGOCD_REPO_URL)),
         ("argocdTargetRevision", json!(d::ARGOCD_TARGET_REVISION)),
         ("argocdRegisterIn", json!(d::ARGOCD_REGISTER_IN)),
+        ("gitops", json!(d::GITOPS)),
+        ("fluxNamespace", json!(d::FLUX_NAMESPACE)),
+        ("fluxSourceKind", json!(d::FLUX_SOURCE_KIND)),
+        ("fluxSourceName", json!(d::FLUX_SOURCE_NAME)),
+        ("fluxInterval", json!(d::FLUX_INTERVAL)),
+        ("fluxDecryptionSecret", json!(d::FLUX_DECRYPTION_SECRET)),
+        ("fluxRegisterIn", json!(d::FLUX_REGISTER_IN)),
+        ("layoutApps", json!(d::LAYOUT_APPS)),
+        ("layoutProxies", json!(d::LAYOUT_PROXIES)),
         ("nodeState", json!(d::NODE_STATE)),
         ("monitoring", json!(d::MONITORING)),
         ("verification", json!(d::VERIFICATION)),

@@ -8,6 +8,7 @@ mod build;
 mod check;
 mod eval;
 mod flake;
+mod flux;
 mod gateway;
 mod gluetun;
 mod hardening;

@@ -60,6 +60,24 @@
   argocdTargetRevision = "main";
   # kubernetes.argocd.registerIn (null: detected by `avalanche-net build`)
   argocdRegisterIn = null;
+  # kubernetes.gitops
+  gitops = "argocd";
+  # kubernetes.flux.namespace
+  fluxNamespace = "flux-system";
+  # kubernetes.flux.sourceRef.kind
+  fluxSourceKind = "GitRepository";
+  # kubernetes.flux.sourceRef.name (what `flux bootstrap` names it)
+  fluxSourceName = "flux-system";
+  # kubernetes.flux.interval
+  fluxInterval = "10m";
+  # kubernetes.flux.decryptionSecret
+  fluxDecryptionSecret = "sops-age";
+  # kubernetes.flux.registerIn (null: detected by `avalanche-net build`)
+  fluxRegisterIn = null;
+  # kubernetes.layout.apps
+  layoutApps = "base/apps/{namespace}/{app}";
+  # kubernetes.layout.proxies
+  layoutProxies = "base/infra/network/vpn-proxy";
   # kubernetes.monitoring.enable
   monitoring = false;
   # kubernetes.verification.enable

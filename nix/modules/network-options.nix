@@ -739,6 +739,20 @@ in
         description = "The cluster's service network (k3s default).";
       };
       clusterDomain = str defaults.clusterDomain "k8s.example" "The cluster's DNS domain.";
+      gitops = lib.mkOption {
+        type = lib.types.enum [
+          "argocd"
+          "flux"
+        ];
+        default = defaults.gitops;
+        example = "flux";
+        description = ''
+          The GitOps engine that deploys the repository. `"argocd"`: `build` writes an Argo CD
+          `Application` and KSOPS generators decrypt the SOPS-encrypted Secrets. `"flux"`: it writes a
+          Flux `Kustomization` (`kustomize.toolkit.fluxcd.io/v1`) with `decryption.provider: sops`, and
+          the encrypted Secrets are listed as plain resources (kustomize-controller decrypts them).
+        '';
+      };
       argocd = {
         namespace = str defaults.argocdNamespace "gitops" "Namespace of Argo CD's `Application`s.";
         project = str defaults.argocdProject "homelab" "Argo CD project of the generated `Application`s.";
@@ -754,6 +768,72 @@ in
             it to its `resources:`. Unset: the one kustomization listing `*-app.yaml` files, if any.
           '';
         };
+      };
+      flux = {
+        namespace = lib.mkOption {
+          type = dnsLabel;
+          default = defaults.fluxNamespace;
+          example = "flux";
+          description = "Namespace of the generated Flux `Kustomization` (where Flux runs).";
+        };
+        sourceRef = {
+          kind = lib.mkOption {
+            type = lib.types.enum [
+              "GitRepository"
+              "OCIRepository"
+              "Bucket"
+            ];
+            default = defaults.fluxSourceKind;
+            example = "OCIRepository";
+            description = "Kind of the Flux source holding this repository.";
+          };
+          name = lib.mkOption {
+            type = dnsLabel;
+            default = defaults.fluxSourceName;
+            example = "homelab";
+            description = "Name of the Flux source holding this repository (`flux bootstrap` names it `flux-system`).";
+          };
+        };
+        interval = lib.mkOption {
+          type = duration;
+          default = defaults.fluxInterval;
+          example = "1h";
+          description = "How often Flux reconciles the generated `Kustomization` (a Go duration).";
+        };
+        decryptionSecret = lib.mkOption {
+          type = dnsLabel;
+          default = defaults.fluxDecryptionSecret;
+          example = "sops-gpg";
+          description = ''
+            The Secret (in `namespace`) holding the age key kustomize-controller decrypts the SOPS
+            files with (`decryption.secretRef`).
+          '';
+        };
+        registerIn = lib.mkOption {
+          type = lib.types.nullOr lib.types.str;
+          default = defaults.fluxRegisterIn;
+          example = "clusters/home";
+          description = ''
+            The directory (repo-relative) Flux applies the cluster's `Kustomization`s from:
+            `avalanche-net build` writes `vpn-proxy.yaml` there (and lists it in the directory's
+            `kustomization.yaml`, if it has one). Unset: the path of the bootstrap `Kustomization`
+            `flux-system`, when the repository has exactly one.
+          '';
+        };
+      };
+      layout = {
+        apps = lib.mkOption {
+          type = lib.types.str;
+          default = defaults.layoutApps;
+          example = "apps/{namespace}/{app}";
+          description = ''
+            Where each app's manifests are, under `dir`, with the placeholders `{namespace}` and
+            `{app}`: a directory holding the app's `kustomization.yaml` (which lists the generated
+            `vpn-egress` component), or a flat manifest (`apps/{app}.yaml`), for which `check`
+            reports that no component can be applied.
+          '';
+        };
+        proxies = str defaults.layoutProxies "infrastructure/vpn-proxy" "Directory of the shared proxies' tree, under `dir`.";
       };
       monitoring = {
         enable = lib.mkOption {

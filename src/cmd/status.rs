@@ -99,11 +99,12 @@ fn relative(root: &Path, path: &Path) -> String {
         .join("/")
 }
 
-/// What Argo CD deploys from the repository, and which SOPS files are sealed:
-/// a phase is done only when its files are reached from an Argo CD root and its
+/// What the GitOps engine deploys from the repository, and which SOPS files are
+/// sealed: a phase is done only when its files are reached from one of its roots and its
 /// secrets exist (`None` when the repository could not be read).
 struct Deployed {
     reach: avalanche_check::wiring::Reach,
+    gitops: avalanche_model::GitOps,
     sealed: std::collections::BTreeSet<String>,
 }
 
@@ -111,6 +112,7 @@ impl Deployed {
     fn of(network: &Network, facts: &avalanche_check::RepoFacts) -> Deployed {
         Deployed {
             reach: avalanche_check::wiring::reach(network, facts),
+            gitops: network.kubernetes.gitops.value,
             sealed: facts.sops_files.iter().map(|f| f.path.clone()).collect(),
         }
     }
@@ -120,19 +122,25 @@ impl Deployed {
         if self.reach.reaches(path) {
             return None;
         }
-        let roots = if self.reach.roots.is_empty() {
+        let flux = self.gitops == avalanche_model::GitOps::Flux;
+        let roots = if self.reach.roots.is_empty() && flux {
+            "the repository has no Flux bootstrap Kustomization (`flux-system`) and no `kubernetes.flux.registerIn`".to_owned()
+        } else if self.reach.roots.is_empty() {
             "the repository has no Argo CD root (an Application no kustomization lists) and no `kubernetes.argocd.registerIn`".to_owned()
         } else {
             format!("roots: {}", self.reach.roots.join(", "))
         };
         let mut todo = Todo::new(format!(
-            "{what} is not reachable from an Argo CD root ({roots}): nothing deploys it"
+            "{what} is not reachable from {} root ({roots}): nothing deploys it",
+            if flux { "a Flux" } else { "an Argo CD" }
         ))
         .file(path);
-        todo.fix = Some(
+        todo.fix = Some(if flux {
+            "register it where Flux looks (`avalanche-net build` writes it in the directory the bootstrap Kustomization applies, or the one `kubernetes.flux.registerIn` names), commit and push".to_owned()
+        } else {
             "register it where Argo CD looks (`avalanche-net build` wires the app-of-apps it finds, or the one `kubernetes.argocd.registerIn` names), commit and push"
-                .to_owned(),
-        );
+                .to_owned()
+        });
         Some(todo)
     }
 }
@@ -565,6 +573,14 @@ impl Status {
     }
 }
 
+/// `an Argo CD` or `a Flux`, for "… root".
+fn article(engine: avalanche_model::GitOps) -> &'static str {
+    match engine {
+        avalanche_model::GitOps::ArgoCd => "an Argo CD",
+        avalanche_model::GitOps::Flux => "a Flux",
+    }
+}
+
 /// `rel` under `kubernetes.dir` (normalised).
 fn k8s_path(network: &Network, rel: &str) -> String {
     use avalanche_model::layout;
@@ -589,7 +605,9 @@ fn assess(
     findings: &Findings,
     deployed: Option<&Deployed>,
 ) -> Status {
-    let proxy_dir = k8s_path(network, "base/infra/network/vpn-proxy");
+    let proxy_dir = avalanche_model::layout::proxy_dir(&network.kubernetes);
+    let engine = network.kubernetes.gitops.value;
+    let registration = engine.registration();
     let readme = format!("{proxy_dir}/README.md");
     let app = avalanche_render::application_path(network);
     let stale = |path: &str| match &plan {
@@ -617,7 +635,8 @@ fn assess(
         );
     }
 
-    // 2. The proxy service: the tree and the Argo CD Application exist and are in sync.
+    // 2. The proxy service: the tree and its registration (the Argo CD
+    // Application or the Flux Kustomization) exist and are in sync.
     let regions: Vec<&str> = network.egress.proxies.keys().map(|n| n.as_str()).collect();
     let mut proxies = Phase::new(2, "proxy-service", "Proxy service deployed");
     if regions.is_empty() {
@@ -651,14 +670,13 @@ fn assess(
         }
     };
     expected.push(app.clone());
-    proxies.checked.push(format!(
-        "{} and the Argo CD Application {app} exist",
-        proxy_dir
-    ));
+    proxies
+        .checked
+        .push(format!("{} and the {registration} {app} exist", proxy_dir));
     let missing: Vec<&String> = expected.iter().filter(|p| !repo.is_file(p)).collect();
     if !repo.is_file(&app) {
         proxies.remaining.push(
-            Todo::new("generate the Argo CD Application")
+            Todo::new(format!("generate the {registration}"))
                 .file(&app)
                 .run(BUILD),
         );
@@ -698,16 +716,16 @@ fn assess(
             .notes
             .push("the declarations do not resolve: run `avalanche-net check`".to_owned());
     }
-    // Deployed means reached from an Argo CD root, with the credentials sealed.
+    // Deployed means reached from a root of the GitOps engine, with the credentials sealed.
     if let Some(deployed) = deployed
         && !regions.is_empty()
     {
         proxies
             .checked
-            .push("the Application and the proxy tree are reached from an Argo CD root; the proxies' credentials are sealed".to_owned());
+            .push(format!("the {registration} and the proxy tree are reached from {} root; the proxies' credentials are sealed", article(engine)));
         if repo.is_file(&app) {
             let kustomization = format!("{proxy_dir}/kustomization.yaml");
-            match deployed.unreached(&app, "the Argo CD Application") {
+            match deployed.unreached(&app, &format!("the {registration}")) {
                 Some(todo) => proxies.remaining.push(todo),
                 None => proxies
                     .remaining
@@ -744,7 +762,8 @@ fn assess(
         if !uncommitted.is_empty() {
             proxies.remaining.push(
                 Todo::new(format!(
-                    "commit and push so Argo CD deploys it ({} files not committed)",
+                    "commit and push so {} deploys it ({} files not committed)",
+                    engine.product(),
                     uncommitted.len()
                 ))
                 .run(format!(
@@ -773,11 +792,25 @@ fn assess(
         migrated.remaining.push(cannot_check(err));
     }
     for (name, client) in &network.egress.clients {
-        let app_dir = k8s_path(
-            network,
-            &format!("base/apps/{}/{name}", client.namespace.as_str()),
-        );
-        let component = format!("{app_dir}/vpn-egress");
+        let app_dir =
+            avalanche_check::wiring::app_dir(network, client.namespace.as_str(), name.as_str());
+        let Some(component) = avalanche_model::layout::component_dir(
+            &network.kubernetes,
+            client.namespace.as_str(),
+            name.as_str(),
+        ) else {
+            // A flat layout: `check` says why nothing is generated, and the fix.
+            if let Ok(findings) = findings {
+                migrated.remaining.extend(
+                    findings
+                        .iter()
+                        .filter(|f| f.rule == rules::EGRESS_APP_UNREACHABLE.id)
+                        .filter(|f| f.message.starts_with(&format!("`{name}`'s ")))
+                        .map(Finding::todo),
+                );
+            }
+            continue;
+        };
         migrated.checked.push(format!(
             "{app_dir}/kustomization.yaml lists vpn-egress under components (check: {})",
             rules::EGRESS_COMPONENT_MISSING.id
@@ -837,7 +870,8 @@ fn assess(
             && repo.is_file(&format!("{component}/kustomization.yaml"))
         {
             migrated.checked.push(format!(
-                "{component} is reached from an Argo CD root; {name}'s protocol is one it speaks"
+                "{component} is reached from {} root; {name}'s protocol is one it speaks",
+                article(engine)
             ));
             migrated.remaining.extend(deployed.unreached(
                 &format!("{component}/kustomization.yaml"),

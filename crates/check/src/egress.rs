@@ -510,20 +510,23 @@ fn wired(cx: &mut Checker<'_>) {
             (Purpose::Application, Need::Refused(r)) => {
                 let span = registered_span(cx, &r.path);
                 let message = format!(
-                    "the generated Argo CD Application cannot be registered in `{}`: {}",
-                    r.path, r.refusal.reason
+                    "the generated {} cannot be registered in `{}`: {}",
+                    cx.network.kubernetes.gitops.value.registration(),
+                    r.path,
+                    r.refusal.reason
                 );
                 let d = cx.emit(&rules::ARGOCD_APP_UNREACHABLE, message, span);
                 d.help = Some(add_help(&r.path, "resources", &r.refusal, false));
             }
             (Purpose::Application, Need::Edit(e)) => {
-                let app = wiring::application(facts).unwrap_or_default();
+                let app = wiring::application(cx.network, facts).unwrap_or_default();
                 if cx.options.build_wires || !facts.is_tracked(app) {
                     continue;
                 }
                 let span = registered_span(cx, &e.path);
                 let message = format!(
-                    "the generated Argo CD Application `{app}` is not listed by `{}`: nothing deploys it",
+                    "the generated {} `{app}` is not listed by `{}`: nothing deploys it",
+                    cx.network.kubernetes.gitops.value.registration(),
                     e.path
                 );
                 let refusal = edit_lines(e);
@@ -533,16 +536,66 @@ fn wired(cx: &mut Checker<'_>) {
         }
     }
     unregistered(cx);
+    flat_apps(cx);
+}
+
+/// In a flat layout no kustomization can list an app's egress component, so
+/// none is generated: each client and sidecar is reported where declared.
+fn flat_apps(cx: &mut Checker<'_>) {
+    let k = &cx.network.kubernetes;
+    if !avalanche_model::layout::apps_are_flat(k) {
+        return;
+    }
+    let mut apps: Vec<(&str, &str, Option<Span>)> = Vec::new();
+    for (name, c) in &cx.network.egress.clients {
+        apps.push((name.as_str(), c.namespace.value.as_str(), c.span));
+    }
+    for (name, s) in &cx.network.egress.sidecars {
+        apps.push((name.as_str(), s.namespace.value.as_str(), s.span));
+    }
+    apps.sort_by_key(|(name, _, _)| *name);
+    let pattern = k.layout.apps.value.clone();
+    let pattern_span = k.layout.apps.span;
+    for (name, namespace, span) in apps {
+        let manifest = avalanche_model::layout::app_path(k, namespace, name);
+        let at_manifest = cx.facts.is_tracked(&manifest);
+        let message = format!(
+            "`{name}`'s egress is not generated: its manifests are the flat file `{manifest}` \
+             (`kubernetes.layout.apps = \"{pattern}\"`), and no kustomization could list its `vpn-egress` component"
+        );
+        let d = cx.emit(
+            &rules::EGRESS_APP_UNREACHABLE,
+            message,
+            span.or(pattern_span),
+        );
+        if !at_manifest {
+            d.notes
+                .push(format!("`{manifest}` is not in the repository either"));
+        }
+        let dir = manifest
+            .rsplit_once('.')
+            .map_or(manifest.as_str(), |(stem, _)| stem);
+        let file = manifest.rsplit('/').next().unwrap_or(&manifest);
+        d.help = Some(format!(
+            "move it to `{dir}/{file}` next to a `{dir}/kustomization.yaml` listing it, and declare \
+             `kubernetes.layout.apps` as that directory (`\"{}\"`)",
+            pattern
+                .rsplit_once('.')
+                .map_or(pattern.as_str(), |(stem, _)| stem)
+        ));
+    }
 }
 
 /// The generated Application when `registerIn` is neither declared nor
 /// detected: several app-of-apps candidates are ambiguous.
 fn unregistered(cx: &mut Checker<'_>) {
     let facts = cx.facts;
-    if cx.network.kubernetes.argocd.register_in.is_some() {
+    if cx.network.kubernetes.gitops.value != avalanche_model::GitOps::ArgoCd
+        || cx.network.kubernetes.argocd.register_in.is_some()
+    {
         return;
     }
-    if wiring::application(facts).is_none() {
+    if wiring::application(cx.network, facts).is_none() {
         return;
     }
     let candidates = wiring::app_of_apps(
@@ -731,7 +784,7 @@ fn workload<'f>(
     name: &str,
     deployment: &str,
 ) -> Option<&'f KubeDoc> {
-    let dir = format!("{}/", app_dir(&cx.facts.kubernetes_dir, namespace, name));
+    let dir = format!("{}/", app_dir(cx.network, namespace, name));
     let workloads: &[&KubeDoc] = index.workloads.get(deployment).map_or(&[], Vec::as_slice);
     workloads
         .iter()

@@ -20,7 +20,7 @@ mod policy;
 mod sops_config;
 mod sops_files;
 
-pub use kube::{KubeDoc, PodContainer};
+pub use kube::{KubeDoc, PodContainer, is_flux_api, kube_docs_of};
 pub(crate) use lines::LineIndex;
 pub use policy::strip_hujson;
 pub use sops_config::{RuleFacts, SopsFacts};

@@ -47,8 +47,8 @@ avalanche_diag::rules! {
     RETIRED_MENTION = "retired-mention", Warning,
         "A tracked text file still mentions a retired host or one of its aliases.",
         "Phase 4 of the migration is \"no reference to the retired host anywhere\". Every git-tracked text file is searched\n\
-         for the host's name and aliases as whole words, case-insensitively (`VPS`, `vps-exit` and `hetzner` match;\n\
-         `vpsx` does not). Binary files, SOPS files, the declarations themselves (where the retirement is recorded),\n\
+         for the host's name and aliases as whole words, case-insensitively (for a host `box` with the alias\n\
+         `old-box`: `BOX`, `box-exit` and `old-box` match; `boxes` does not). Binary files, SOPS files, the declarations themselves (where the retirement is recorded),\n\
          the files `build` generates from them and places already reported by another `retired-*` rule are skipped.\n\n\
          Fix: remove or reword the mention. A file that must keep the history (a changelog, test fixtures) can be\n\
          left out of `check` by listing it in `.avalancheignore` at the repository root (gitignore syntax).";
@@ -110,11 +110,13 @@ avalanche_diag::rules! {
         "A subnet router advertises no routes.",
         "A `subnet-router` node exists to advertise `advertiseRoutes`; without any it is a plain node with IP\n\
          forwarding turned on.\n\n\
-         Fix: add `advertiseRoutes = [ \"10.1.0.0/24\" ];` or change the role.";
+         Fix: add the LAN it routes (`advertiseRoutes = [ \"<network address>/<prefix length>\" ];`) or change the\n\
+         role.";
     TAILSCALE_ROUTE_HOST_BITS = "tailscale-route-host-bits", Error,
         "An advertised route has host bits set.",
-        "`tailscale set --advertise-routes` rejects non-canonical prefixes such as `10.1.0.5/24`.\n\n\
-         Fix: write the network address (`10.1.0.0/24`).";
+        "`tailscale set --advertise-routes` rejects non-canonical prefixes: an address with bits set past the prefix\n\
+         length (a `.5` in a `/24`) instead of the network address.\n\n\
+         Fix: write the network address (the finding names it).";
     TAILSCALE_ROUTE_CGNAT = "tailscale-route-cgnat", Error,
         "An advertised route overlaps Tailscale's own 100.64.0.0/10 or fd7a:115c:a1e0::/48.",
         "Tailscale assigns node addresses from the CGNAT range 100.64.0.0/10 and from fd7a:115c:a1e0::/48; a route\n\
@@ -123,8 +125,8 @@ avalanche_diag::rules! {
     TAILSCALE_ROUTE_OVERLAP = "tailscale-route-overlap", Warning,
         "Two different advertised routes overlap, or one node lists a route twice.",
         "The same prefix on several subnet routers is Tailscale's high-availability setup (one router is primary,\n\
-         the other takes over) and is not reported. Different prefixes that overlap (`10.1.0.0/16` on one router,\n\
-         `10.1.2.0/24` on another) make the path to an address depend on Tailscale picking the most specific route;\n\
+         the other takes over) and is not reported. Different prefixes that overlap (a `/16` on one router and a\n\
+         `/24` inside it on another) make the path to an address depend on Tailscale picking the most specific route;\n\
          that is usually a leftover. It is an error when one of them reaches into Tailscale's own ranges.\n\n\
          Fix: advertise one of the two prefixes; for failover, advertise the very same prefix on both routers.";
     TAILSCALE_NODE_NO_HOST = "tailscale-node-no-host", Error,
@@ -188,7 +190,7 @@ avalanche_diag::rules! {
     EGRESS_COMPONENT_MISSING = "egress-component-missing", Error,
         "An app's kustomization does not list its generated `vpn-egress` component.",
         "A client's (or sidecar's) egress is a kustomize Component generated at\n\
-         `<kubernetes.dir>/base/apps/<namespace>/<name>/vpn-egress/`; the app's own hand-written\n\
+         `<app dir>/vpn-egress/` (the app dir per `kubernetes.layout.apps`; `<kubernetes.dir>/base/apps/<namespace>/<name>` by default); the app's own hand-written\n\
          `kustomization.yaml` next to it must list it under `components:`, or the patch and the NetworkPolicy are\n\
          never applied.\n\n\
          `build` adds the entry itself (a one-line edit of the kustomization, in the same all-or-nothing write as\n\
@@ -222,14 +224,27 @@ avalanche_diag::rules! {
          speaking Shadowsocks. gluetun v3.41 has no SOCKS5 server, so a SOCKS5-only or raw-TCP app is not served by\n\
          the shared proxies at all.\n\n\
          Fix: pick a protocol the app speaks, or `protocol = \"sidecar\"` (its own gluetun, transparent to the app).";
+    EGRESS_APP_UNREACHABLE = "egress-app-unreachable", Error,
+        "An app's egress cannot be applied where its manifests are: the apps' layout is flat.",
+        "`kubernetes.layout.apps` says where each app's manifests are. A directory per app (the default\n\
+         `base/apps/{namespace}/{app}`, or `apps/{app}`) has a kustomization that lists the generated `vpn-egress`\n\
+         Component. A flat layout (`apps/{app}.yaml`, one manifest per app, as Flux repositories and manifest\n\
+         generators often keep them) has no kustomization to list it, and a Component placed in a tree Flux applies\n\
+         without a kustomization would break the kustomization Flux generates there. So nothing is generated for\n\
+         such an app, and this finding says so rather than leaving a component nothing includes.\n\n\
+         Fix: give the app a directory of its own with a `kustomization.yaml` listing its manifest, and point\n\
+         `kubernetes.layout.apps` at it (`apps/{app}`).";
     ARGOCD_APP_UNREACHABLE = "argocd-app-unreachable", Error,
-        "The generated Argo CD Application is not listed by the kustomization that registers the repository's apps.",
+        "The generated Argo CD Application (or Flux Kustomization) is not listed by the kustomization that registers the repository's apps.",
         "`build` writes the `vpn-proxy` Application next to the repository's app-of-apps kustomization (the one\n\
          listing `*-app.yaml` files, or `kubernetes.argocd.registerIn`) and adds it to its `resources:`. Built with\n\
          `--no-wire`, or when that kustomization cannot be edited safely, nothing deploys the Application: Argo CD\n\
          never sees the proxies. A warning when several kustomizations list `*-app.yaml` files (declare\n\
          `kubernetes.argocd.registerIn`). A repository with no app-of-apps at all applies its Applications by\n\
          hand: nothing to report here, but `status` does not count the proxies as deployed.\n\n\
+         With `kubernetes.gitops = \"flux\"` the same holds for the generated Flux `Kustomization` `vpn-proxy.yaml` in\n\
+         `kubernetes.flux.registerIn`: a directory Flux applies without a kustomization registers it by holding it;\n\
+         one with a `kustomization.yaml` must list it.\n\n\
          Fix: add the reported line under `resources:` (or run `avalanche-net build`, which adds it).";
     FLAKE_HOSTS_UNKNOWN = "flake-hosts-unknown", Warning,
         "The flake's NixOS hosts cannot be listed statically: the rules that need them are partly off.",

@@ -38,6 +38,25 @@ fn node_name_set(facts: &crate::facts::RepoFacts, name: &str) -> bool {
     })
 }
 
+/// The fix for a subnet router without routes, from the declarations: the
+/// prefix another router advertises (a failover pair), else a placeholder —
+/// never a LAN from the bundled example.
+fn router_help(network: &avalanche_model::Network) -> String {
+    let routed = network
+        .tailscale
+        .nodes
+        .values()
+        .flat_map(|n| n.advertise_routes.iter())
+        .map(|r| r.value.canonical())
+        .next();
+    match routed {
+        Some(route) => format!(
+            "add the LAN it routes, like `advertiseRoutes = [ \"{route}\" ];` to pair it with the router already advertising it, or change the role"
+        ),
+        None => "add the LAN it routes (`advertiseRoutes = [ \"<network address>/<prefix length>\" ];`), or change the role".to_owned(),
+    }
+}
+
 fn nodes(cx: &mut Checker<'_>) {
     let network = cx.network;
     let facts = cx.facts;
@@ -50,7 +69,7 @@ fn nodes(cx: &mut Checker<'_>) {
                 message,
                 node.role.span.or(node.span),
             )
-            .help = Some("add `advertiseRoutes = [ \"10.1.0.0/24\" ];`, or change the role".into());
+            .help = Some(router_help(network));
         }
         // A flake that computes its hosts (`genAttrs`, `mapAttrs`, imports) cannot be
         // listed statically: then only `hosts/<name>/` directories are known, and a

@@ -10,11 +10,11 @@
 use crate::facts::{KubeDoc, RepoFacts};
 use crate::list_edit::{self, Outcome, Refusal};
 use avalanche_diag::Span;
-use avalanche_model::Network;
+use avalanche_model::{GitOps, Network};
 use std::collections::{BTreeSet, HashMap};
 
 /// The generated Application's file name.
-pub const APPLICATION_FILE: &str = "vpn-proxy-app.yaml";
+pub const APPLICATION_FILE: &str = avalanche_model::layout::APPLICATION_FILE;
 
 /// One edit of a hand-written file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +42,8 @@ pub enum Purpose {
         /// Its declaration.
         span: Option<Span>,
     },
-    /// The app-of-apps lists the generated Application.
+    /// The app-of-apps lists the generated Application, or the kustomization
+    /// of the directory Flux applies lists the generated Flux Kustomization.
     Application,
 }
 
@@ -85,10 +86,10 @@ impl Wiring {
     }
 }
 
-/// The app directory of a client or sidecar: `<dir>/base/apps/<namespace>/<name>`.
-pub fn app_dir(kubernetes_dir: &str, namespace: &str, name: &str) -> String {
-    let root = avalanche_model::layout::normalized(kubernetes_dir);
-    avalanche_model::layout::join(&root, &format!("base/apps/{namespace}/{name}"))
+/// Where a client's or sidecar's manifests are (`kubernetes.layout.apps`):
+/// its directory, or its manifest file in a flat layout.
+pub fn app_dir(network: &Network, namespace: &str, name: &str) -> String {
+    avalanche_model::layout::app_path(&network.kubernetes, namespace, name)
 }
 
 /// The tracked kustomization of directory `dir`.
@@ -99,13 +100,11 @@ pub fn kustomization_in(facts: &RepoFacts, dir: &str) -> Option<String> {
         .find(|p| facts.is_tracked(p))
 }
 
-/// The generated Application's path (from the files the tool generates).
-pub fn application(facts: &RepoFacts) -> Option<&str> {
-    facts
-        .generated
-        .iter()
-        .map(String::as_str)
-        .find(|p| p.rsplit('/').next() == Some(APPLICATION_FILE))
+/// The generated registration's path (the Argo CD Application or the Flux
+/// Kustomization), when the tool generates one.
+pub fn application<'f>(network: &Network, facts: &'f RepoFacts) -> Option<&'f str> {
+    let path = avalanche_model::layout::registration_path(&network.kubernetes);
+    facts.generated.get(&path).map(String::as_str)
 }
 
 /// Whether the tool generates something under `dir/`.
@@ -131,10 +130,16 @@ pub fn plan(network: &Network, facts: &RepoFacts) -> Wiring {
     }
     apps.sort_by_key(|(name, _, _)| *name);
     for (name, namespace, span) in apps {
-        let dir = app_dir(&facts.kubernetes_dir, namespace, name);
-        if !generates_under(facts, &format!("{dir}/vpn-egress")) {
+        // A flat layout has no component to list (`egress-app-unreachable`).
+        let Some(component) =
+            avalanche_model::layout::component_dir(&network.kubernetes, namespace, name)
+        else {
+            continue;
+        };
+        if !generates_under(facts, &component) {
             continue;
         }
+        let dir = app_dir(network, namespace, name);
         let purpose = Purpose::Component {
             name: name.to_owned(),
             span,
@@ -153,29 +158,47 @@ pub fn plan(network: &Network, facts: &RepoFacts) -> Wiring {
         };
         wiring.needs.push((purpose, need));
     }
-    if let (Some(app), Some(register_in)) =
-        (application(facts), &network.kubernetes.argocd.register_in)
-    {
-        let path = register_in.value.clone();
-        // The Application is rendered next to `registerIn` (see
-        // `avalanche_render::application_path`): listed by its file name.
-        let entry = app.rsplit('/').next().unwrap_or(app).to_owned();
-        let need = if facts.is_tracked(&path) {
-            edit(facts, path, "resources", &entry)
-        } else {
-            Need::Refused(Refused {
-                refusal: Refusal {
-                    reason: format!("`{path}` (kubernetes.argocd.registerIn) does not exist"),
-                    line: None,
-                    lines_to_add: format!("resources:\n  - {entry}"),
-                },
-                path,
-                missing: true,
-            })
-        };
+    if let Some(need) = register(network, facts) {
         wiring.needs.push((Purpose::Application, need));
     }
     wiring
+}
+
+/// Registering the generated Application (in `kubernetes.argocd.registerIn`) or
+/// Flux Kustomization (in `kubernetes.flux.registerIn`): `None` when there is
+/// nothing to register or nowhere known to register it.
+fn register(network: &Network, facts: &RepoFacts) -> Option<Need> {
+    let k = &network.kubernetes;
+    let app = application(network, facts)?;
+    // It is written in the registering directory: listed by its file name.
+    let entry = app.rsplit('/').next().unwrap_or(app).to_owned();
+    match k.gitops.value {
+        GitOps::ArgoCd => {
+            let path = k.argocd.register_in.as_ref()?.value.clone();
+            Some(if facts.is_tracked(&path) {
+                edit(facts, path, "resources", &entry)
+            } else {
+                Need::Refused(Refused {
+                    refusal: Refusal {
+                        reason: format!("`{path}` (kubernetes.argocd.registerIn) does not exist"),
+                        line: None,
+                        lines_to_add: format!("resources:\n  - {entry}"),
+                    },
+                    path,
+                    missing: true,
+                })
+            })
+        }
+        GitOps::Flux => {
+            let dir = &k.flux.register_in.as_ref()?.value;
+            // Without a kustomization Flux applies every manifest of the
+            // directory: the file is registered by being there.
+            Some(match kustomization_in(facts, dir) {
+                Some(path) => edit(facts, path, "resources", &entry),
+                None => Need::Present,
+            })
+        }
+    }
 }
 
 fn edit(facts: &RepoFacts, path: String, key: &'static str, entry: &str) -> Need {
@@ -219,9 +242,12 @@ pub fn app_of_apps<'a>(
     found
 }
 
-/// What Argo CD deploys from this repository: every file reached from a root.
-/// Roots are the Applications no kustomization lists (bootstrap apps, applied
-/// once by hand) other than generated ones, and `kubernetes.argocd.registerIn`.
+/// What the GitOps engine deploys from this repository: every file reached
+/// from a root. Argo CD's roots are the Applications no kustomization lists
+/// (bootstrap apps, applied once by hand) other than generated ones, and
+/// `kubernetes.argocd.registerIn`. Flux's are the bootstrap `Kustomization`
+/// (`flux-system`; without one, every hand-written Flux Kustomization) and
+/// `kubernetes.flux.registerIn`.
 #[derive(Debug, Clone, Default)]
 pub struct Reach {
     /// Reached files (repository-relative).
@@ -254,17 +280,43 @@ pub fn reach(network: &Network, facts: &RepoFacts) -> Reach {
     }
     let mut out = Reach::default();
     let mut queue: Vec<String> = Vec::new();
-    for d in &facts.kube_docs {
-        let is_app = d.kind.as_ref().is_some_and(|k| k.value == "Application");
-        if is_app && !listed.contains(&d.path) && !facts.generated.contains(&d.path) {
-            out.roots.push(d.path.clone());
-            queue.push(d.path.clone());
+    let k = &network.kubernetes;
+    match k.gitops.value {
+        GitOps::ArgoCd => {
+            for d in &facts.kube_docs {
+                let is_app = d.kind.as_ref().is_some_and(|k| k.value == "Application");
+                if is_app && !listed.contains(&d.path) && !facts.generated.contains(&d.path) {
+                    out.roots.push(d.path.clone());
+                }
+            }
+            if let Some(r) = &k.argocd.register_in {
+                out.roots.push(r.value.clone());
+            }
+        }
+        GitOps::Flux => {
+            let flux: Vec<&KubeDoc> = facts
+                .kube_docs
+                .iter()
+                .filter(|d| is_flux_kustomization(d) && !facts.generated.contains(&d.path))
+                .collect();
+            let bootstrap: Vec<&&KubeDoc> = flux
+                .iter()
+                .filter(|d| d.name.as_deref() == Some("flux-system"))
+                .collect();
+            if bootstrap.is_empty() {
+                out.roots.extend(flux.iter().map(|d| d.path.clone()));
+            } else {
+                out.roots.extend(bootstrap.iter().map(|d| d.path.clone()));
+            }
+            if let Some(r) = &k.flux.register_in {
+                match kustomization_in(facts, &r.value) {
+                    Some(kz) => out.roots.push(kz),
+                    None => out.roots.extend(files_under(facts, &r.value)),
+                }
+            }
         }
     }
-    if let Some(r) = &network.kubernetes.argocd.register_in {
-        out.roots.push(r.value.clone());
-        queue.push(r.value.clone());
-    }
+    queue.extend(out.roots.iter().cloned());
     out.roots.sort();
     out.roots.dedup();
     let mut steps = 0usize;
@@ -276,11 +328,10 @@ pub fn reach(network: &Network, facts: &RepoFacts) -> Reach {
         let dir = parent(&path);
         // Generated files are not parsed into `kube_docs`: the generated
         // Application deploys the generated proxy tree.
-        if application(facts) == Some(path.as_str()) {
-            let root = avalanche_model::layout::normalized(&facts.kubernetes_dir);
+        if application(network, facts) == Some(path.as_str()) {
             queue.push(avalanche_model::layout::join(
-                &root,
-                &format!("{}/kustomization.yaml", avalanche_model::layout::PROXY_DIR),
+                &avalanche_model::layout::proxy_dir(k),
+                "kustomization.yaml",
             ));
         }
         for d in docs_by_path.get(path.as_str()).into_iter().flatten() {
@@ -304,7 +355,10 @@ pub fn reach(network: &Network, facts: &RepoFacts) -> Reach {
                 let source = normalize(source.trim_start_matches("./"));
                 match kustomization_in(facts, &source) {
                     Some(k) => queue.push(k),
-                    // A plain directory: Argo CD applies its manifests.
+                    // A plain directory: Flux applies the manifests of the whole
+                    // tree (it generates the kustomization), Argo CD those of the
+                    // directory itself.
+                    None if is_flux_kustomization(d) => queue.extend(files_under(facts, &source)),
                     None => queue.extend(files_in(facts, &source)),
                 }
             }
@@ -326,6 +380,58 @@ fn files_in(facts: &RepoFacts, dir: &str) -> Vec<String> {
         })
         .cloned()
         .collect()
+}
+
+/// Whether a document is a Flux `Kustomization` (not a kustomize one).
+pub fn is_flux_kustomization(d: &KubeDoc) -> bool {
+    d.kind.as_ref().is_some_and(|k| k.value == "Kustomization")
+        && d.api_version
+            .as_ref()
+            .is_some_and(|v| crate::facts::is_flux_api(&v.value))
+}
+
+/// What Flux applies of a directory without a kustomization: every YAML file of
+/// the tree, except that a subdirectory with its own kustomization is applied
+/// through it (its kustomization is returned, not its files).
+fn files_under(facts: &RepoFacts, dir: &str) -> Vec<String> {
+    let prefix = if dir.is_empty() || dir == "." {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let is_yaml = |p: &str| p.ends_with(".yaml") || p.ends_with(".yml");
+    let has_kustomization = |d: &str| kustomization_in(facts, d).is_some();
+    let mut out = Vec::new();
+    for p in &facts.paths {
+        let Some(rest) = p.strip_prefix(&prefix) else {
+            continue;
+        };
+        // Hidden directories are not manifests (`.github/`, a generator's cache).
+        if !is_yaml(rest) || rest.split('/').rev().skip(1).any(|c| c.starts_with('.')) {
+            continue;
+        }
+        // The directories between `dir` and the file, outermost first.
+        let parts: Vec<&str> = rest.split('/').collect();
+        let mut owner = None;
+        for depth in 1..parts.len() {
+            let sub = format!("{prefix}{}", parts[..depth].join("/"));
+            if has_kustomization(&sub) {
+                owner = Some(sub);
+                break;
+            }
+        }
+        match owner {
+            None => out.push(p.clone()),
+            Some(sub) => {
+                if let Some(kz) = kustomization_in(facts, &sub)
+                    && !out.contains(&kz)
+                {
+                    out.push(kz);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The directory of a repository path (`""` at the root).

@@ -56,6 +56,9 @@ pub fn decodes(path: &[String]) -> bool {
         ["secrets", _, key, ..] => within(key, SECRET_KEYS),
         ["kubernetes", key, ..] if !within(key, KUBERNETES_KEYS) => false,
         ["kubernetes", "argocd", key, ..] => within(key, ARGOCD_KEYS),
+        ["kubernetes", "flux", "sourceRef", key, ..] => within(key, FLUX_SOURCE_KEYS),
+        ["kubernetes", "flux", key, ..] => within(key, FLUX_KEYS),
+        ["kubernetes", "layout", key, ..] => within(key, LAYOUT_KEYS),
         ["kubernetes", "monitoring", key, ..] => within(key, MONITORING_KEYS),
         ["kubernetes", "verification", key, ..] => within(key, VERIFICATION_KEYS),
         _ => true,
@@ -541,10 +544,29 @@ const KUBERNETES_KEYS: &[&str] = &[
     "podCIDR",
     "serviceCIDR",
     "clusterDomain",
+    "gitops",
     "argocd",
+    "flux",
+    "layout",
     "monitoring",
     "verification",
 ];
+const FLUX_KEYS: &[&str] = &[
+    "namespace",
+    "sourceRef",
+    "interval",
+    "decryptionSecret",
+    "registerIn",
+];
+const FLUX_SOURCE_KEYS: &[&str] = &["kind", "name"];
+const LAYOUT_KEYS: &[&str] = &["apps", "proxies"];
+/// The sources a Flux `Kustomization` may name (`spec.sourceRef.kind`).
+const FLUX_SOURCE_KINDS: [(&str, &str); 3] = [
+    ("GitRepository", "GitRepository"),
+    ("OCIRepository", "OCIRepository"),
+    ("Bucket", "Bucket"),
+];
+
 const ARGOCD_KEYS: &[&str] = &[
     "namespace",
     "project",
@@ -2142,6 +2164,20 @@ impl Decoder {
             );
             argocd.register_in = None;
         }
+        let gitops = self.opt_spanned(
+            &s,
+            "gitops",
+            || lookup(&GitOps::ALL, d::GITOPS, GitOps::ArgoCd),
+            |me, v, p| me.enumeration(v, p, "GitOps engine", &GitOps::ALL),
+        );
+        let flux = match s.get("flux") {
+            Some(v) => self.flux(v, s.path.key("flux"), s.attrs.get("flux")),
+            None => defaults.flux.clone(),
+        };
+        let layout = match s.get("layout") {
+            Some(v) => self.layout(v, s.path.key("layout"), s.attrs.get("layout")),
+            None => defaults.layout.clone(),
+        };
         let monitoring = match s.get("monitoring") {
             Some(v) => self.monitoring(v, s.path.key("monitoring"), s.attrs.get("monitoring")),
             None => defaults.monitoring.clone(),
@@ -2166,10 +2202,135 @@ impl Decoder {
             pod_cidr,
             service_cidr,
             cluster_domain,
+            gitops,
             argocd,
+            flux,
+            layout,
             monitoring,
             verification,
         })
+    }
+
+    fn flux(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Flux {
+        let defaults = Flux::default();
+        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), FLUX_KEYS) else {
+            return defaults;
+        };
+        let label =
+            |me: &mut Self, v: &Value, p: Path<'_>| me.name(v, p).map(|n| n.as_str().to_owned());
+        let (source_kind, source_name) = match s.get("sourceRef") {
+            Some(v) => {
+                let at = s.attrs.get("sourceRef").and_then(|a| a.name_span);
+                match self.section(v, s.path.key("sourceRef"), at, FLUX_SOURCE_KEYS) {
+                    Some(r) => (
+                        self.opt(
+                            &r,
+                            "kind",
+                            || defaults.source_kind.clone(),
+                            |me, v, p| {
+                                me.enumeration(v, p, "Flux source kind", &FLUX_SOURCE_KINDS)
+                                    .map(str::to_owned)
+                            },
+                        ),
+                        self.opt(&r, "name", || defaults.source_name.clone(), label),
+                    ),
+                    None => (defaults.source_kind.clone(), defaults.source_name.clone()),
+                }
+            }
+            None => (defaults.source_kind.clone(), defaults.source_name.clone()),
+        };
+        Flux {
+            namespace: self.opt(&s, "namespace", || defaults.namespace.clone(), label),
+            source_kind,
+            source_name,
+            interval: self.opt(
+                &s,
+                "interval",
+                || defaults.interval.clone(),
+                |me, v, p| {
+                    let d = me.duration(v, p)?;
+                    if d == "0" {
+                        // Flux's CRD wants a unit; `0` would never reconcile.
+                        me.push(
+                            Diagnostic::error(
+                                &crate::rules::MODEL_DURATION,
+                                format!("`{p}` cannot be `0`"),
+                            )
+                            .with_primary_label(
+                                v.span,
+                                "Flux reconciles at this interval: it needs a number and a unit",
+                            )
+                            .with_help("write it like `\"10m\"`"),
+                        );
+                        return None;
+                    }
+                    Some(d)
+                },
+            ),
+            decryption_secret: self.opt(
+                &s,
+                "decryptionSecret",
+                || defaults.decryption_secret.clone(),
+                label,
+            ),
+            register_in: match s.get("registerIn") {
+                Some(v) => self
+                    .relative_path(v, s.path.key("registerIn"))
+                    .map(|p| spanned(crate::layout::normalized(&p), v))
+                    .or(defaults.register_in),
+                None => defaults.register_in,
+            },
+        }
+    }
+
+    fn layout(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Layout {
+        let defaults = Layout::default();
+        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), LAYOUT_KEYS) else {
+            return defaults;
+        };
+        let apps = match s.get("apps") {
+            Some(v) => {
+                let p = s.path.key("apps");
+                match self.string(v, p) {
+                    Some(pattern) => match crate::layout::apps_pattern_problem(pattern) {
+                        None => spanned(pattern.trim_start_matches("./").to_owned(), v),
+                        Some(why) => {
+                            self.push(
+                                Diagnostic::error(&crate::rules::MODEL_PATH, format!("`{p}` is not a layout of apps"))
+                                    .with_primary_label(v.span, why)
+                                    .with_help("write where an app's manifests are under `kubernetes.dir`, like `\"apps/{namespace}/{app}\"` (a directory with its kustomization) or `\"apps/{app}.yaml\"` (one flat manifest)"),
+                            );
+                            defaults.apps.clone()
+                        }
+                    },
+                    None => defaults.apps.clone(),
+                }
+            }
+            None => defaults.apps.clone(),
+        };
+        let proxies = self.opt(&s, "proxies", || defaults.proxies.clone(), |me, v, p| {
+            let given = me.relative_path(v, p)?;
+            match crate::layout::kubernetes_dir(&given) {
+                Ok(dir) if dir != "." => Some(dir),
+                Ok(_) => {
+                    me.push(
+                        Diagnostic::error(&crate::rules::MODEL_PATH, format!("`{p}` cannot hold the proxies' tree"))
+                            .with_primary_label(v.span, "it is `kubernetes.dir` itself: pruning the tree would reach every file in it")
+                            .with_help("name a directory of its own, like `\"infrastructure/vpn-proxy\"`"),
+                    );
+                    None
+                }
+                Err(problem) => {
+                    me.push(
+                        Diagnostic::error(&crate::rules::MODEL_PATH, format!("`{p}` cannot hold the proxies' tree"))
+                            .with_primary_label(v.span, problem.reason())
+                            .with_help("name a directory under `kubernetes.dir`, like `\"infrastructure/vpn-proxy\"`"),
+                    );
+                    None
+                }
+            }
+        });
+        Layout { apps, proxies }
     }
 
     fn argocd(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> ArgoCd {

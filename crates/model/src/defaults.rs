@@ -55,6 +55,24 @@ pub const ARGOCD_REPO_URL: &str = "https://github.com/OWNER/avalanche.git";
 pub const ARGOCD_TARGET_REVISION: &str = "main";
 /// `kubernetes.argocd.registerIn` (none: detected, see `ArgoCd::register_in`).
 pub const ARGOCD_REGISTER_IN: Option<&str> = None;
+/// `kubernetes.gitops`.
+pub const GITOPS: &str = "argocd";
+/// `kubernetes.flux.namespace`.
+pub const FLUX_NAMESPACE: &str = "flux-system";
+/// `kubernetes.flux.sourceRef.kind`.
+pub const FLUX_SOURCE_KIND: &str = "GitRepository";
+/// `kubernetes.flux.sourceRef.name` (what `flux bootstrap` names the repository's source).
+pub const FLUX_SOURCE_NAME: &str = "flux-system";
+/// `kubernetes.flux.interval`.
+pub const FLUX_INTERVAL: &str = "10m";
+/// `kubernetes.flux.decryptionSecret` (the name Flux's SOPS guide uses).
+pub const FLUX_DECRYPTION_SECRET: &str = "sops-age";
+/// `kubernetes.flux.registerIn` (none: detected from the repository's Flux tree).
+pub const FLUX_REGISTER_IN: Option<&str> = None;
+/// `kubernetes.layout.apps`.
+pub const LAYOUT_APPS: &str = "base/apps/{namespace}/{app}";
+/// `kubernetes.layout.proxies`.
+pub const LAYOUT_PROXIES: &str = "base/infra/network/vpn-proxy";
 /// `kubernetes.monitoring.enable`.
 pub const MONITORING: bool = false;
 /// `kubernetes.verification.enable`.

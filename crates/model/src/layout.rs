@@ -10,9 +10,121 @@
 //! assert_eq!(layout::ledger_path("k8s"), "k8s/.avalanche-generated.json");
 //! ```
 
-/// The shared proxies' tree, relative to `kubernetes.dir` (render writes it,
-/// the Argo CD Application deploys it, check follows it).
-pub const PROXY_DIR: &str = "base/infra/network/vpn-proxy";
+use crate::network::{GitOps, Kubernetes};
+
+/// The shared proxies' tree by default, relative to `kubernetes.dir`
+/// (`kubernetes.layout.proxies`; see [`proxy_dir`]).
+pub const PROXY_DIR: &str = crate::defaults::LAYOUT_PROXIES;
+
+/// The directory of a client's or sidecar's generated kustomize Component, in
+/// its app's directory.
+pub const COMPONENT_DIR: &str = "vpn-egress";
+
+/// The generated Argo CD Application's file name.
+pub const APPLICATION_FILE: &str = "vpn-proxy-app.yaml";
+
+/// The generated Flux `Kustomization`'s file name (named like the tree it
+/// applies, as `flux bootstrap` repositories name theirs: `apps.yaml`, `infrastructure.yaml`).
+pub const FLUX_KUSTOMIZATION_FILE: &str = "vpn-proxy.yaml";
+
+/// Where the registration is written in the default layout when nothing
+/// says where the repository registers its trees, relative to `kubernetes.dir`.
+const DEFAULT_REGISTRATION_DIR: &str = "base/infra";
+
+/// The placeholders of `kubernetes.layout.apps`.
+pub const APP_PLACEHOLDERS: [&str; 2] = ["{namespace}", "{app}"];
+
+/// Why a `kubernetes.layout.apps` pattern is refused, `None` when it is valid:
+/// a relative path without `..`, naming `{app}` (two apps must not share a
+/// place), no other `{...}`, and a directory or a `.yaml`/`.yml` file.
+pub fn apps_pattern_problem(pattern: &str) -> Option<&'static str> {
+    if !pattern.contains("{app}") {
+        return Some("the pattern must contain `{app}`: every app needs a place of its own");
+    }
+    let mut rest = pattern.to_owned();
+    for p in APP_PLACEHOLDERS {
+        rest = rest.replace(p, "x");
+    }
+    if rest.contains('{') || rest.contains('}') {
+        return Some("the only placeholders are `{namespace}` and `{app}`");
+    }
+    if let Err(problem) = kubernetes_dir(&rest) {
+        return Some(problem.reason());
+    }
+    if rest.trim_matches('/').is_empty() || rest.split('/').any(|c| c == ".") {
+        return Some("write the path without `.` components");
+    }
+    None
+}
+
+/// Whether the apps' layout is flat: one manifest file per app (`apps/{app}.yaml`),
+/// no kustomization of its own to list a component.
+pub fn apps_are_flat(k: &Kubernetes) -> bool {
+    let p = k.layout.apps.value.as_str();
+    p.ends_with(".yaml") || p.ends_with(".yml")
+}
+
+/// Where an app's manifests are (repository-relative): its directory, or its
+/// manifest file when the layout is flat.
+pub fn app_path(k: &Kubernetes, namespace: &str, app: &str) -> String {
+    let rel = k
+        .layout
+        .apps
+        .value
+        .replace("{namespace}", namespace)
+        .replace("{app}", app);
+    let rel = kubernetes_dir(&rel).unwrap_or(rel);
+    join(&normalized(&k.dir), &rel)
+}
+
+/// The generated kustomize Component of an app's egress: `<app dir>/vpn-egress`,
+/// listed by the app's kustomization. `None` for a flat layout, where no
+/// kustomization could list it (see `check`'s `egress-app-unreachable`).
+pub fn component_dir(k: &Kubernetes, namespace: &str, app: &str) -> Option<String> {
+    (!apps_are_flat(k)).then(|| join(&app_path(k, namespace, app), COMPONENT_DIR))
+}
+
+/// The shared proxies' tree (repository-relative): `kubernetes.layout.proxies`
+/// under `kubernetes.dir`.
+pub fn proxy_dir(k: &Kubernetes) -> String {
+    let rel = kubernetes_dir(&k.layout.proxies).unwrap_or_else(|_| k.layout.proxies.clone());
+    join(&normalized(&k.dir), &rel)
+}
+
+/// Where the generated registration of the proxies' tree is written
+/// (repository-relative): the Argo CD Application next to the app-of-apps that
+/// lists it (`kubernetes.argocd.registerIn`), the Flux `Kustomization` in the
+/// directory Flux applies the cluster's Kustomizations from
+/// (`kubernetes.flux.registerIn`); else beside the proxies' tree (`base/infra`
+/// in the default layout).
+pub fn registration_path(k: &Kubernetes) -> String {
+    let (register_dir, file) = match k.gitops.value {
+        GitOps::ArgoCd => (
+            k.argocd.register_in.as_ref().map(|r| {
+                r.value
+                    .rsplit_once('/')
+                    .map_or(".".to_owned(), |(dir, _)| dir.to_owned())
+            }),
+            APPLICATION_FILE,
+        ),
+        GitOps::Flux => (
+            k.flux.register_in.as_ref().map(|r| normalized(&r.value)),
+            FLUX_KUSTOMIZATION_FILE,
+        ),
+    };
+    let dir = register_dir.unwrap_or_else(|| {
+        if k.layout.proxies == PROXY_DIR {
+            // Where the bundled layout has always kept it.
+            return join(&normalized(&k.dir), DEFAULT_REGISTRATION_DIR);
+        }
+        let proxies = proxy_dir(k);
+        match proxies.rsplit_once('/') {
+            Some((parent, _)) => parent.to_owned(),
+            None => ".".to_owned(),
+        }
+    });
+    join(&dir, file)
+}
 
 /// The ledger's file name, in `kubernetes.dir`: every generated file and the
 /// SHA-256 of what was written.
@@ -323,6 +435,50 @@ mod tests {
         );
         assert_eq!(kubernetes_dir_for(".", "nix").as_deref(), Ok("."));
         assert_eq!(kubernetes_dir_for("nixos", "nix").as_deref(), Ok("nixos"));
+    }
+
+    #[test]
+    fn apps_layouts() {
+        let mut k = Kubernetes::default();
+        assert_eq!(
+            app_path(&k, "media", "qbit"),
+            "kubernetes/base/apps/media/qbit"
+        );
+        assert_eq!(
+            component_dir(&k, "media", "qbit").as_deref(),
+            Some("kubernetes/base/apps/media/qbit/vpn-egress")
+        );
+        assert_eq!(proxy_dir(&k), "kubernetes/base/infra/network/vpn-proxy");
+        assert_eq!(
+            registration_path(&k),
+            "kubernetes/base/infra/vpn-proxy-app.yaml"
+        );
+        k.dir = ".".to_owned();
+        k.layout.apps = crate::Spanned::unspanned("apps/{app}.yaml".to_owned());
+        k.layout.proxies = "infrastructure/vpn-proxy".to_owned();
+        k.gitops = crate::Spanned::unspanned(GitOps::Flux);
+        assert!(apps_are_flat(&k));
+        assert_eq!(app_path(&k, "media", "qbit"), "apps/qbit.yaml");
+        assert_eq!(component_dir(&k, "media", "qbit"), None);
+        assert_eq!(registration_path(&k), "infrastructure/vpn-proxy.yaml");
+        k.flux.register_in = Some(crate::Spanned::unspanned("clusters/home/".to_owned()));
+        assert_eq!(registration_path(&k), "clusters/home/vpn-proxy.yaml");
+        for bad in [
+            "apps/{namespace}",
+            "/apps/{app}",
+            "../{app}",
+            "a/{ns}/{app}",
+            "./{app}",
+        ] {
+            assert!(apps_pattern_problem(bad).is_some(), "{bad}");
+        }
+        for good in [
+            "base/apps/{namespace}/{app}",
+            "{namespace}/{app}",
+            "apps/{app}.yaml",
+        ] {
+            assert_eq!(apps_pattern_problem(good), None, "{good}");
+        }
     }
 
     #[test]

@@ -646,8 +646,14 @@ pub struct Kubernetes {
     pub service_cidr: Spanned<Cidr>,
     /// `clusterDomain` (default `cluster.local`).
     pub cluster_domain: String,
-    /// `argocd`.
+    /// `gitops` (default `"argocd"`): what deploys the generated tree.
+    pub gitops: Spanned<GitOps>,
+    /// `argocd` (read when `gitops` is `"argocd"`).
     pub argocd: ArgoCd,
+    /// `flux` (read when `gitops` is `"flux"`).
+    pub flux: Flux,
+    /// `layout`: where the apps' manifests and the generated trees are.
+    pub layout: Layout,
     /// `monitoring`.
     pub monitoring: Monitoring,
     /// `verification.enable` (default `false`): a Job that proves the egress.
@@ -672,6 +678,106 @@ pub struct ArgoCd {
     pub register_in: Option<Spanned<String>>,
 }
 
+/// `kubernetes.gitops`: the engine that deploys the repository. It decides what
+/// registers the generated tree (an Argo CD `Application` or a Flux
+/// `Kustomization`) and who decrypts the SOPS-encrypted Secrets (KSOPS in Argo
+/// CD's repo-server, or Flux's kustomize-controller natively).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GitOps {
+    /// Argo CD (the default): an `Application`, KSOPS generators.
+    #[default]
+    ArgoCd,
+    /// Flux v2: a `kustomize.toolkit.fluxcd.io/v1` `Kustomization` with SOPS
+    /// decryption; the encrypted Secrets are plain resources.
+    Flux,
+}
+
+impl GitOps {
+    /// Every engine, as written in Nix.
+    pub const ALL: [(&'static str, GitOps); 2] =
+        [("argocd", GitOps::ArgoCd), ("flux", GitOps::Flux)];
+
+    /// The name as written in Nix.
+    pub fn as_str(self) -> &'static str {
+        GitOps::ALL
+            .iter()
+            .find(|(_, g)| *g == self)
+            .map_or("", |(s, _)| s)
+    }
+
+    /// The product's name, for messages (`Argo CD`, `Flux`).
+    pub fn product(self) -> &'static str {
+        match self {
+            GitOps::ArgoCd => "Argo CD",
+            GitOps::Flux => "Flux",
+        }
+    }
+
+    /// What registers a tree with this engine, for messages.
+    pub fn registration(self) -> &'static str {
+        match self {
+            GitOps::ArgoCd => "Argo CD Application",
+            GitOps::Flux => "Flux Kustomization",
+        }
+    }
+}
+
+/// `kubernetes.flux`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flux {
+    /// `namespace` (default `flux-system`): of the generated `Kustomization`.
+    pub namespace: String,
+    /// `sourceRef.kind` (default `GitRepository`).
+    pub source_kind: String,
+    /// `sourceRef.name` (default `flux-system`, what `flux bootstrap` makes).
+    pub source_name: String,
+    /// `interval` (default `10m`).
+    pub interval: String,
+    /// `decryptionSecret` (default `sops-age`): the Secret in `namespace` holding
+    /// the age key kustomize-controller decrypts with.
+    pub decryption_secret: String,
+    /// `registerIn` (default none: detected): the repository directory Flux
+    /// applies the cluster's `Kustomization`s from (`clusters/<name>`), where the
+    /// generated one is written.
+    pub register_in: Option<Spanned<String>>,
+}
+
+impl Default for Flux {
+    fn default() -> Self {
+        use crate::defaults as d;
+        Flux {
+            namespace: d::FLUX_NAMESPACE.to_owned(),
+            source_kind: d::FLUX_SOURCE_KIND.to_owned(),
+            source_name: d::FLUX_SOURCE_NAME.to_owned(),
+            interval: d::FLUX_INTERVAL.to_owned(),
+            decryption_secret: d::FLUX_DECRYPTION_SECRET.to_owned(),
+            register_in: d::FLUX_REGISTER_IN.map(|p| Spanned::unspanned(p.to_owned())),
+        }
+    }
+}
+
+/// `kubernetes.layout`: where things are, relative to `kubernetes.dir` (see
+/// [`crate::layout`], which turns these into paths).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Layout {
+    /// `apps` (default `base/apps/{namespace}/{app}`): where an app's manifests
+    /// are, with `{namespace}` and `{app}` placeholders. A directory (holding the
+    /// app's `kustomization.yaml`), or a flat manifest ending in `.yaml`/`.yml`.
+    pub apps: Spanned<String>,
+    /// `proxies` (default `base/infra/network/vpn-proxy`): the shared proxies' tree.
+    pub proxies: String,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        use crate::defaults as d;
+        Layout {
+            apps: Spanned::unspanned(d::LAYOUT_APPS.to_owned()),
+            proxies: d::LAYOUT_PROXIES.to_owned(),
+        }
+    }
+}
+
 /// `kubernetes.monitoring`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Monitoring {
@@ -689,7 +795,10 @@ impl Default for Kubernetes {
             pod_cidr: cidr(d::POD_CIDR),
             service_cidr: cidr(d::SERVICE_CIDR),
             cluster_domain: d::CLUSTER_DOMAIN.to_owned(),
+            gitops: Spanned::unspanned(GitOps::default()),
             argocd: ArgoCd::default(),
+            flux: Flux::default(),
+            layout: Layout::default(),
             monitoring: Monitoring {
                 enable: d::MONITORING,
             },

@@ -43,7 +43,9 @@ pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
 fn render_clients(ctx: &Ctx<'_>, clients: &[ResolvedClient<'_>], plan: &mut Plan) {
     let no_proxy = no_proxy(ctx);
     for c in clients {
-        let dir = ctx.component_dir(c.client.namespace.as_str(), c.name);
+        let Some(dir) = ctx.component_dir(c.client.namespace.as_str(), c.name) else {
+            continue;
+        };
         let mut component = Component::new(dir);
         match c.client.protocol.value {
             ClientProtocol::Http => {
@@ -83,7 +85,9 @@ fn render_clients(ctx: &Ctx<'_>, clients: &[ResolvedClient<'_>], plan: &mut Plan
 
 fn render_sidecars(ctx: &Ctx<'_>, plan: &mut Plan) {
     for s in &ctx.resolved.sidecars {
-        let dir = ctx.component_dir(s.sidecar.namespace.as_str(), s.name);
+        let Some(dir) = ctx.component_dir(s.sidecar.namespace.as_str(), s.name) else {
+            continue;
+        };
         let mut component = Component::new(dir);
         let spec = SidecarSpec {
             gluetun: sidecar_spec(ctx, s),
@@ -123,6 +127,8 @@ struct Component<'a> {
     resources: Vec<&'static str>,
     patches: Vec<Node<'a>>,
     generators: Vec<&'static str>,
+    /// SOPS-encrypted Secrets listed as resources (the engine decrypts them).
+    secret_files: Vec<String>,
 }
 
 impl<'a> Component<'a> {
@@ -132,6 +138,7 @@ impl<'a> Component<'a> {
             resources: Vec::new(),
             patches: Vec::new(),
             generators: Vec::new(),
+            secret_files: Vec::new(),
         }
     }
 
@@ -178,7 +185,9 @@ impl<'a> Component<'a> {
         self.patch_file(plan, "remove-gluetun-patch.yaml", deployment, doc);
     }
 
-    /// A KSOPS generator making the credentials Secret in the app's namespace.
+    /// The credentials Secret in the app's namespace: made by a KSOPS generator,
+    /// or, when the GitOps engine decrypts SOPS itself (Flux), the encrypted
+    /// Secret listed as a resource.
     fn credentials(&mut self, ctx: &Ctx<'_>, plan: &mut Plan, vpn: &Vpn<'_>) {
         let is_k8s = ctx
             .net
@@ -186,6 +195,10 @@ impl<'a> Component<'a> {
             .get(vpn.secret_name)
             .is_some_and(|s| s.format == SecretFormat::Kubernetes);
         if !is_k8s {
+            return;
+        }
+        if ctx.engine_decrypts() {
+            self.secret_files.push(relative(&self.dir, vpn.secret_file));
             return;
         }
         let files = [relative(&self.dir, vpn.secret_file)];
@@ -203,8 +216,11 @@ impl<'a> Component<'a> {
     fn finish(self, plan: &mut Plan) {
         let mut k =
             node!({ "apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component" });
-        if !self.resources.is_empty() {
-            k.insert("resources", node!(self.resources));
+        if !self.resources.is_empty() || !self.secret_files.is_empty() {
+            let mut resources: Vec<String> =
+                self.resources.iter().map(|r| (*r).to_owned()).collect();
+            resources.extend(self.secret_files);
+            k.insert("resources", node!(resources));
         }
         if !self.generators.is_empty() {
             k.insert("generators", node!(self.generators));

@@ -13,9 +13,15 @@
 //!   `service-<r>.yaml`, `namespace.yaml`, the ingress fence (`networkpolicy-*.yaml`),
 //!   the KSOPS `secret-generator.yaml`, monitoring, `kustomization.yaml`, `README.md`;
 //! - `<dir>/base/infra/vpn-proxy-app.yaml`: the Argo CD Application (next to the
-//!   app-of-apps kustomization instead when `kubernetes.argocd.registerIn` names one);
+//!   app-of-apps kustomization instead when `kubernetes.argocd.registerIn` names one),
+//!   or with `kubernetes.gitops = "flux"` the Flux `Kustomization` `vpn-proxy.yaml`
+//!   (in `kubernetes.flux.registerIn`), which decrypts the SOPS Secrets itself: they
+//!   are then listed as resources, with no KSOPS generator;
 //! - `<dir>/base/apps/<namespace>/<name>/vpn-egress/`: a kustomize Component per
-//!   client or sidecar, listed by the app's own (hand-written) kustomization;
+//!   client or sidecar, listed by the app's own (hand-written) kustomization
+//!   (`kubernetes.layout.apps` says where the apps are);
+//!
+//! Every path comes from `avalanche_model::layout`.
 //! - `tailscale/policy.hujson`.
 //!
 //! Documents are [`node::Node`] trees emitted by [`yaml`] (which quotes every string
@@ -114,25 +120,24 @@ impl Ctx<'_> {
         }
     }
 
-    /// `<dir>/base/infra/network/vpn-proxy`.
+    /// The shared proxies' tree (`kubernetes.layout.proxies`).
     pub fn proxy_dir(&self) -> String {
-        self.path(avalanche_model::layout::PROXY_DIR)
+        avalanche_model::layout::proxy_dir(&self.net.kubernetes)
     }
 
-    /// `<dir>/base/apps/<namespace>/<name>/vpn-egress`.
-    pub fn component_dir(&self, namespace: &str, name: &str) -> String {
-        if self.root == "." {
-            concat(&["base/apps/", namespace, "/", name, "/vpn-egress"])
-        } else {
-            concat(&[
-                &self.root,
-                "/base/apps/",
-                namespace,
-                "/",
-                name,
-                "/vpn-egress",
-            ])
-        }
+    /// An app's generated Component (`<app dir>/vpn-egress`); `None` when the
+    /// apps' layout is flat (nothing could list it: `check` says so).
+    pub fn component_dir(&self, namespace: &str, name: &str) -> Option<String> {
+        avalanche_model::layout::component_dir(&self.net.kubernetes, namespace, name)
+    }
+
+    /// Whether the SOPS-encrypted Secrets are decrypted by the GitOps engine
+    /// itself (Flux) and so listed as plain resources, rather than by a KSOPS
+    /// generator (Argo CD's repo-server).
+    // A `kubernetes.secrets = "ksops" | "none"` mode (issue 16) composes here:
+    // Flux decrypting natively is its own way, whatever that mode says.
+    pub fn engine_decrypts(&self) -> bool {
+        self.net.kubernetes.gitops.value == avalanche_model::GitOps::Flux
     }
 
     /// `http://vpn-proxy-<region>.vpn-proxy.svc.<clusterDomain>:<port>` without scheme.
@@ -149,20 +154,12 @@ impl Ctx<'_> {
 }
 
 /// The file name of the generated Argo CD Application.
-pub const APPLICATION_FILE: &str = "vpn-proxy-app.yaml";
+pub const APPLICATION_FILE: &str = avalanche_model::layout::APPLICATION_FILE;
 
-/// Where the generated Argo CD Application is written: next to the app-of-apps
-/// kustomization that registers it (`kubernetes.argocd.registerIn`), else
-/// `<kubernetes.dir>/base/infra/vpn-proxy-app.yaml`.
+/// Where the generated registration (the Argo CD Application or the Flux
+/// Kustomization) is written: see [`avalanche_model::layout::registration_path`].
 pub fn application_path(network: &Network) -> String {
-    if let Some(register_in) = &network.kubernetes.argocd.register_in {
-        return match register_in.value.rsplit_once('/') {
-            Some((dir, _)) => concat(&[dir, "/", APPLICATION_FILE]),
-            None => APPLICATION_FILE.to_owned(),
-        };
-    }
-    let root = avalanche_model::layout::normalized(&network.kubernetes.dir);
-    avalanche_model::layout::join(&root, &concat(&["base/infra/", APPLICATION_FILE]))
+    avalanche_model::layout::registration_path(&network.kubernetes)
 }
 
 /// `parts` joined, in one allocation of the exact size: file paths and names are

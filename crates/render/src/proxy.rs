@@ -6,7 +6,7 @@ use crate::node::{Node, node};
 use crate::plan::{markdown_file, yaml_file};
 use crate::resolve::ResolvedProxy;
 use crate::{Ctx, PROXY_NAMESPACE, Plan, concat, labels, proxy_selector, relative};
-use avalanche_model::{ClientProtocol, SecretFormat, TunDevice, VpnType};
+use avalanche_model::{ClientProtocol, GitOps, SecretFormat, TunDevice, VpnType};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
@@ -64,13 +64,17 @@ pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
     }
 
     let secret_files = credential_files(ctx, &dir);
+    if ctx.engine_decrypts() {
+        // Flux decrypts SOPS-encrypted resources itself after the build.
+        resources.extend(secret_files.iter().cloned());
+    }
     let mut kustomization = node!({
         "apiVersion": "kustomize.config.k8s.io/v1beta1",
         "kind": "Kustomization",
         "namespace": PROXY_NAMESPACE,
         "resources": resources,
     });
-    if !secret_files.is_empty() {
+    if !secret_files.is_empty() && !ctx.engine_decrypts() {
         plan.insert(
             format!("{dir}/secret-generator.yaml"),
             yaml_file(&ksops_generator("vpn-proxy-secrets".into(), &secret_files)),
@@ -85,10 +89,11 @@ pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
         format!("{dir}/README.md"),
         markdown_file(&crate::readme::render(ctx)),
     );
-    plan.insert(
-        crate::application_path(ctx.net),
-        yaml_file(&application(ctx, &dir)),
-    );
+    let registration = match ctx.net.kubernetes.gitops.value {
+        GitOps::ArgoCd => application(ctx, &dir),
+        GitOps::Flux => flux_kustomization(ctx, &dir),
+    };
+    plan.insert(crate::application_path(ctx.net), yaml_file(&registration));
 }
 
 /// The SOPS files of the Kubernetes-format credential Secrets, relative to `dir`.
@@ -410,6 +415,33 @@ fn application<'a>(ctx: &Ctx<'a>, dir: &'a str) -> Node<'a> {
             "syncPolicy": {
                 "automated": { "prune": true, "selfHeal": true },
                 "syncOptions": ["CreateNamespace=true"],
+            },
+        },
+    })
+}
+
+/// The Flux `Kustomization` (`kustomize.toolkit.fluxcd.io/v1`) applying the
+/// proxies' tree, decrypting its SOPS-encrypted Secrets with the age key in
+/// `kubernetes.flux.decryptionSecret`.
+fn flux_kustomization<'a>(ctx: &Ctx<'a>, dir: &'a str) -> Node<'a> {
+    let flux = &ctx.net.kubernetes.flux;
+    node!({
+        "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
+        "kind": "Kustomization",
+        "metadata": {
+            "name": "vpn-proxy",
+            "namespace": &flux.namespace,
+            "labels": labels("vpn-proxy", None, "egress-proxy"),
+        },
+        "spec": {
+            "interval": &flux.interval,
+            // Flux paths are relative to the source's root, written `./…`.
+            "path": concat(&["./", dir]),
+            "prune": true,
+            "sourceRef": { "kind": &flux.source_kind, "name": &flux.source_name },
+            "decryption": {
+                "provider": "sops",
+                "secretRef": { "name": &flux.decryption_secret },
             },
         },
     })

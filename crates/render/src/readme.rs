@@ -1,7 +1,7 @@
 //! `vpn-proxy/README.md`: how to use, switch, secure, watch and test the proxies.
 use crate::gluetun::{HTTP_PROXY_PORT, SHADOWSOCKS_CIPHER, SHADOWSOCKS_PORT};
 use crate::{Ctx, PROXY_NAMESPACE};
-use avalanche_model::ClientProtocol;
+use avalanche_model::{ClientProtocol, GitOps};
 use std::fmt::Write as _;
 
 pub fn render(ctx: &Ctx<'_>) -> String {
@@ -84,6 +84,7 @@ pub fn render(ctx: &Ctx<'_>) -> String {
                     ""
                 },
                 ctx.component_dir(sc.sidecar.namespace.as_str(), sc.name)
+                    .unwrap_or_else(|| "none: the apps' layout is flat".to_owned())
             );
         }
     }
@@ -128,10 +129,20 @@ pub fn render(ctx: &Ctx<'_>) -> String {
          gluetun runs as a native sidecar (`initContainers` with `restartPolicy: Always`, Kubernetes ≥ 1.29): the app\n\
          starts after the tunnel passes its startup probe and shares its network namespace, so it has the VPN or no\n\
          network at all. `FIREWALL_OUTBOUND_SUBNETS` lets it reach the pod and service networks; the app's own\n\
-         listening ports are in `FIREWALL_INPUT_PORTS`. The Component also generates the credentials Secret in the\n\
-         app's namespace (KSOPS). Its first patch deletes a hand-written container named `gluetun` (from `containers`\n\
+         listening ports are in `FIREWALL_INPUT_PORTS`. The Component also {} the credentials Secret in the\n\
+         app's namespace ({}). Its first patch deletes a hand-written container named `gluetun` (from `containers`\n\
          or `initContainers`), so an app that ran its own keeps exactly one; `avalanche-net check` points at the\n\
-         dead YAML to delete, and refuses a gluetun image under another name (it would be a second gluetun).\n"
+         dead YAML to delete, and refuses a gluetun image under another name (it would be a second gluetun).\n",
+        if ctx.engine_decrypts() {
+            "lists"
+        } else {
+            "generates"
+        },
+        if ctx.engine_decrypts() {
+            "SOPS-encrypted; Flux decrypts it"
+        } else {
+            "KSOPS"
+        }
     );
 
     let _ = writeln!(w, "## Switching regions\n");
@@ -153,9 +164,10 @@ pub fn render(ctx: &Ctx<'_>) -> String {
         w,
         "\n\
          ```\n\n\
-         then `avalanche-net build`, review `git diff`, commit and push: Argo CD syncs the client's patch and both\n\
+         then `avalanche-net build`, review `git diff`, commit and push: {engine} syncs the client's patch and both\n\
          NetworkPolicies (the old proxy stops admitting it, the new one starts). To add a region, declare\n\
-         `egress.proxies.<region> = {{ provider = …; countries = [ … ]; }}`.\n"
+         `egress.proxies.<region> = {{ provider = …; countries = [ … ]; }}`.\n",
+        engine = k.gitops.value.product()
     );
 
     w.push_str("## Egress paths\n\n```mermaid\n");
@@ -191,19 +203,23 @@ pub fn render(ctx: &Ctx<'_>) -> String {
 
     runtime(ctx, w);
 
-    let _ = writeln!(w, "## Secrets and Argo CD (KSOPS)\n");
-    let _ = writeln!(
-        w,
-        "The WireGuard key and addresses and the Shadowsocks password live in a SOPS-encrypted Secret\n\
-         (`avalanche-net secrets seal`), decrypted at build time by the KSOPS generator `secret-generator.yaml`.\n\
-         Argo CD must be set up once:\n\n\
-         1. `argocd-cm`: `kustomize.buildOptions: --enable-alpha-plugins --enable-exec`\n\
-         2. the `ksops` binary in the repo-server (an init container copying it from `viaductoss/ksops` into a\n   shared volume on the repo-server's PATH)\n\
-         3. the age private key mounted in the repo-server and named by `SOPS_AGE_KEY_FILE`\n   (e.g. a Secret `sops-age` mounted at `/.config/sops/age/keys.txt`)\n\n\
-         Locally: `kubectl kustomize --enable-alpha-plugins --enable-exec {}` with `ksops` on PATH and\n\
-         `SOPS_AGE_KEY_FILE` set.\n",
-        ctx.proxy_dir()
-    );
+    if ctx.engine_decrypts() {
+        secrets_flux(ctx, w);
+    } else {
+        let _ = writeln!(w, "## Secrets and Argo CD (KSOPS)\n");
+        let _ = writeln!(
+            w,
+            "The WireGuard key and addresses and the Shadowsocks password live in a SOPS-encrypted Secret\n\
+             (`avalanche-net secrets seal`), decrypted at build time by the KSOPS generator `secret-generator.yaml`.\n\
+             Argo CD must be set up once:\n\n\
+             1. `argocd-cm`: `kustomize.buildOptions: --enable-alpha-plugins --enable-exec`\n\
+             2. the `ksops` binary in the repo-server (an init container copying it from `viaductoss/ksops` into a\n   shared volume on the repo-server's PATH)\n\
+             3. the age private key mounted in the repo-server and named by `SOPS_AGE_KEY_FILE`\n   (e.g. a Secret `sops-age` mounted at `/.config/sops/age/keys.txt`)\n\n\
+             Locally: `kubectl kustomize --enable-alpha-plugins --enable-exec {}` with `ksops` on PATH and\n\
+             `SOPS_AGE_KEY_FILE` set.\n",
+            ctx.proxy_dir()
+        );
+    }
 
     let _ = writeln!(w, "## Monitoring\n");
     if k.monitoring.enable {
@@ -299,10 +315,15 @@ pub fn render(ctx: &Ctx<'_>) -> String {
     if k.verification {
         let _ = writeln!(
             w,
-            "The verification Jobs (`kubernetes.verification.enable`) run these checks as Argo CD PostSync hooks:\n\n\
+            "The verification Jobs (`kubernetes.verification.enable`) run these checks{}:\n\n\
              ```sh\n\
              kubectl -n {PROXY_NAMESPACE} logs job/vpn-proxy-verify\n\
-             ```\n"
+             ```\n",
+            match k.gitops.value {
+                GitOps::ArgoCd => " as Argo CD PostSync hooks",
+                // Flux ignores Argo CD's hook annotations: the Jobs run once applied.
+                GitOps::Flux => " once Flux applies them",
+            }
         );
     }
 
@@ -442,4 +463,26 @@ fn ensure_newline(mut s: String) -> String {
         s.push('\n');
     }
     s
+}
+
+/// The secrets section when Flux decrypts the SOPS files itself.
+fn secrets_flux(ctx: &Ctx<'_>, w: &mut String) {
+    let flux = &ctx.net.kubernetes.flux;
+    let _ = writeln!(w, "## Secrets and Flux (SOPS decryption)\n");
+    let _ = writeln!(
+        w,
+        "The WireGuard key and addresses and the Shadowsocks password live in a SOPS-encrypted Secret\n\
+         (`avalanche-net secrets seal`), listed as a plain resource: Flux's kustomize-controller decrypts it\n\
+         (`decryption.provider: sops` in the generated `Kustomization` `{}`). Flux must be set up once:\n\n\
+         1. the age private key as the Secret `{}` in `{}` (key `age.agekey`):\n   \
+         `kubectl -n {} create secret generic {} --from-file=age.agekey=/path/to/keys.txt`\n\n\
+         Locally: `kubectl kustomize --load-restrictor LoadRestrictionsNone {}` (as Flux builds it) shows the\n\
+         objects with the Secret still encrypted; `avalanche-net secrets show` decrypts it.\n",
+        crate::application_path(ctx.net),
+        flux.decryption_secret,
+        flux.namespace,
+        flux.namespace,
+        flux.decryption_secret,
+        ctx.proxy_dir()
+    );
 }

@@ -28,8 +28,8 @@ pub struct KubeDoc {
     pub components: Option<Vec<Located>>,
     /// `resources:` entries, for a Kustomization (`None` for other documents).
     pub resources: Option<Vec<Located>>,
-    /// `spec.source.path` and `spec.sources[].path` of an Argo CD Application:
-    /// the repository directories it deploys.
+    /// `spec.source.path` and `spec.sources[].path` of an Argo CD Application,
+    /// `spec.path` of a Flux Kustomization: the repository directories it deploys.
     pub source_paths: Vec<String>,
     /// `namespace:` of a Kustomization (applies to all its resources).
     pub kustomization_namespace: Option<String>,
@@ -50,6 +50,19 @@ pub struct PodContainer {
     pub init: bool,
     /// The list item (its first line).
     pub loc: Loc,
+}
+
+/// Whether an `apiVersion` is Flux's kustomize-controller's (`Kustomization`).
+pub fn is_flux_api(api_version: &str) -> bool {
+    api_version.starts_with("kustomize.toolkit.fluxcd.io/")
+}
+
+/// The Kubernetes documents of one file, read as `check` reads the
+/// repository's (no `resources:` unless the file is a kustomization).
+pub fn kube_docs_of(path: &str, text: &str) -> Vec<KubeDoc> {
+    let mut facts = RepoFacts::default();
+    facts.read_kube_file(path, text);
+    facts.kube_docs
 }
 
 impl RepoFacts {
@@ -398,6 +411,20 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
                     });
                 }
             }
+        }
+        if kind == Some("Kustomization")
+            && kd
+                .api_version
+                .as_ref()
+                .is_some_and(|v| is_flux_api(&v.value))
+        {
+            // A Flux Kustomization deploys `spec.path` of its source (the repository).
+            kd.source_paths = view
+                .get(doc, "spec")
+                .and_then(|s| view.get(s, "path"))
+                .and_then(|p| view.scalar(p))
+                .into_iter()
+                .collect();
         }
         if kind == Some("Application") {
             let spec = view.get(doc, "spec");
