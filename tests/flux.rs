@@ -84,6 +84,7 @@ fn flux_repository_builds_checks_diffs_and_reports() {
             "apps/chat/ircbot/vpn-egress/networkpolicy.yaml",
             "apps/media/qbittorrent/vpn-egress/deployment-patch.yaml",
             "apps/media/qbittorrent/vpn-egress/kustomization.yaml",
+            "apps/media/qbittorrent/vpn-egress/remove-gluetun-patch.yaml",
             REGISTRATION,
             "infrastructure/vpn-proxy/README.md",
             "infrastructure/vpn-proxy/deployment-sweden.yaml",
@@ -332,4 +333,34 @@ struct Decryption {
 #[serde(deny_unknown_fields)]
 struct NameRef {
     name: String,
+}
+
+/// A Flux app directory of plain manifests (no kustomization: Flux makes one):
+/// a Component there would break the kustomization Flux generates, so `build`
+/// writes nothing, and `check` gives the whole wrapper kustomization to add.
+#[test]
+fn a_plain_app_directory_gets_its_wrapper_kustomization_spelled_out() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    std::fs::remove_file(repo.path().join(IRCBOT).join("kustomization.yaml")).expect("rm");
+    repo.commit_all();
+    let run = repo.run(&["check", "--format", "json"]);
+    run.expect_code(1);
+    let findings: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON");
+    let hit = findings
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|f| f["rule"] == "egress-component-missing")
+        .unwrap_or_else(|| panic!("{findings:#}"));
+    let help = hit["help"].as_str().unwrap_or_default();
+    for line in [
+        "`resources:`",
+        "`  - deployment.yaml`",
+        "`components:`",
+        "`  - vpn-egress`",
+    ] {
+        assert!(help.contains(line), "{line} not in: {help}");
+    }
+    repo.run(&["build"]).expect_code(1);
+    assert!(!repo.path().join(IRCBOT).join("vpn-egress").exists());
 }

@@ -150,7 +150,7 @@ pub fn plan(network: &Network, facts: &RepoFacts) -> Wiring {
                 refusal: Refusal {
                     reason: format!("`{dir}/kustomization.yaml` does not exist"),
                     line: None,
-                    lines_to_add: "components:\n  - vpn-egress".to_owned(),
+                    lines_to_add: wrapper_lines(facts, &dir),
                 },
                 missing: true,
             }),
@@ -162,6 +162,24 @@ pub fn plan(network: &Network, facts: &RepoFacts) -> Wiring {
         wiring.needs.push((Purpose::Application, need));
     }
     wiring
+}
+
+/// The kustomization an app directory of plain manifests needs to include its
+/// component: its own manifests (what Argo CD or Flux applied of it without a
+/// kustomization) and `vpn-egress`.
+fn wrapper_lines(facts: &RepoFacts, dir: &str) -> String {
+    let mut lines = String::new();
+    let manifests = files_in(facts, dir);
+    if !manifests.is_empty() {
+        lines.push_str("resources:\n");
+        for m in &manifests {
+            lines.push_str("  - ");
+            lines.push_str(m.rsplit('/').next().unwrap_or(m));
+            lines.push('\n');
+        }
+    }
+    lines.push_str("components:\n  - vpn-egress");
+    lines
 }
 
 /// Registering the generated Application (in `kubernetes.argocd.registerIn`) or
