@@ -126,6 +126,10 @@
         countries = [ "Iceland" ];
         portForwarding = true;
         inputPorts = [ 8080 ];
+        # ProtonVPN hands out a new port on every connection: gluetun tells
+        # qBittorrent through its Web API on 8080 (enable "Bypass authentication
+        # for clients on localhost" in its WebUI settings).
+        forwardedPortTo = { app = "qbittorrent"; };
         # Its own key: a ProtonVPN WireGuard configuration with NAT-PMP enabled.
         credentials = "protonvpn-qbittorrent";
       };

@@ -310,6 +310,11 @@ fn rust_options() -> Vec<Opt> {
             Some(json!([])),
         ),
         o(
+            "egress.sidecars.<name>.forwardedPortTo",
+            s("nullOr(submodule)"),
+            Some(Json::Null),
+        ),
+        o(
             "egress.sidecars.<name>.healthCheck",
             enum_ty(&HealthCheck::ALL),
             Some(json!(d::HEALTH_CHECK)),
@@ -771,6 +776,7 @@ fn defaults_nix_matches_the_rust_constants() {
         ("keepalive", json!(d::KEEPALIVE)),
         ("controlServer", json!(d::CONTROL_SERVER)),
         ("portForwarding", json!(d::PORT_FORWARDING)),
+        ("qbittorrentWebuiPort", json!(d::QBITTORRENT_WEBUI_PORT)),
         ("clientProtocol", json!(d::CLIENT_PROTOCOL)),
         ("clientEnforce", json!(d::CLIENT_ENFORCE)),
         ("podLabelKey", json!(d::POD_LABEL_KEY)),

@@ -215,7 +215,8 @@ fn generated_gluetuns_start_with_exactly_their_capabilities() {
             "countries = [ \"Iceland\" ];\n          healthCheck = \"icmp\";\n        };",
             1,
         )
-        .replacen("portForwarding = true;", "portForwarding = false;", 1);
+        .replacen("portForwarding = true;", "portForwarding = false;", 1)
+        .replacen("forwardedPortTo = { app = \"qbittorrent\"; };", "", 1);
     repo.write("nix/network.nix", &network);
     build(&repo);
     let found = gluetuns(repo.path());
@@ -376,11 +377,180 @@ fn an_app_with_its_own_gluetun_gets_exactly_one_first_among_init_containers() {
         !text.contains("v3.39.1"),
         "the hand-written gluetun survived:\n{text}"
     );
+    // It tells qBittorrent each forwarded port (item 3), on the operator's own app.
+    assert!(
+        text.contains("VPN_PORT_FORWARDING_UP_COMMAND")
+            && text.contains("127.0.0.1:8080/api/v2/app/setPreferences"),
+        "{text}"
+    );
 
     // The bundled network too: no pod anywhere has duplicate container names.
     let bundled = TempRepo::bundled();
     build(&bundled);
     for (dir, text) in crate::build::kustomize_all(bundled.path(), &kubectl, scratch.path()) {
         assert_no_duplicate_containers(&dir, &text);
+    }
+}
+
+/// A fake qBittorrent WebUI: answers one request with `Ok.` and prints it as JSON
+/// (method, path, content type, body) on stdout. Its port is the first line.
+const FAKE_QBITTORRENT: &str = r#"
+import http.server, json, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
+        self.send_response(200); self.end_headers(); self.wfile.write(b"Ok.")
+        print(json.dumps({"method": "POST", "path": self.path, "type": self.headers.get("Content-Type"),
+                          "host": self.headers.get("Host"), "body": body}), flush=True)
+    def do_GET(self):
+        self.send_response(405); self.end_headers()
+        print(json.dumps({"method": "GET", "path": self.path}), flush=True)
+    def log_message(self, *a): pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+s.timeout = 20
+print(s.server_address[1], flush=True)
+s.handle_request()
+"#;
+
+/// gluetun's `command.Split` (quotes and backslashes, no expansion), done by
+/// Python's POSIX `shlex`, after its `{{PORT}}`/`{{PORTS}}` substitution.
+fn gluetun_argv(command: &str, port: u16) -> Vec<String> {
+    let command = command
+        .replace("{{PORTS}}", &port.to_string())
+        .replace("{{PORT}}", &port.to_string());
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json, shlex, sys; print(json.dumps(shlex.split(sys.argv[1])))",
+            &command,
+        ])
+        .output()
+        .expect("python3");
+    serde_json::from_slice(&out.stdout).expect("shlex output")
+}
+
+/// Runs `argv` (the `/bin/sh` replaced by `shell`, `wget` first in PATH from
+/// `wget_dir` when given) against a fake qBittorrent; returns what it received.
+fn forwarded_port_request(
+    network: &str,
+    shell: &[&str],
+    wget_dir: Option<&Path>,
+) -> (Json, String) {
+    use std::io::BufRead;
+    let mut server = Command::new("python3")
+        .args(["-c", FAKE_QBITTORRENT])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut lines = std::io::BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let web_ui: u16 = lines
+        .next()
+        .and_then(Result::ok)
+        .and_then(|l| l.trim().parse().ok())
+        .expect("the fake server's port");
+    let repo = TempRepo::bundled();
+    let text = repo.read("nix/network.nix").replacen(
+        "forwardedPortTo = { app = \"qbittorrent\"; };",
+        &format!("forwardedPortTo = {{ app = \"qbittorrent\"; webUIPort = {web_ui}; }};"),
+        1,
+    );
+    assert!(text.contains(&format!("webUIPort = {web_ui}")), "{network}");
+    repo.write("nix/network.nix", &text);
+    build(&repo);
+    let patch =
+        repo.read("kubernetes/base/apps/media/qbittorrent/vpn-egress/deployment-patch.yaml");
+    let doc: Json = serde_norway::from_str(&patch).expect("YAML");
+    let gluetun = &doc["spec"]["template"]["spec"]["initContainers"][0];
+    let command = env_value(gluetun, "VPN_PORT_FORWARDING_UP_COMMAND")
+        .unwrap_or_else(|| panic!("no up command:\n{patch}"));
+    let argv = gluetun_argv(&command, 51413);
+    assert_eq!(argv[..2], ["/bin/sh", "-c"], "{argv:?}");
+    let mut cmd = Command::new(shell[0]);
+    cmd.args(&shell[1..]).args(&argv[1..]);
+    if let Some(dir) = wget_dir {
+        let path = format!(
+            "{}:{}",
+            dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        cmd.env("PATH", path);
+    }
+    // gluetun waits for the command: it must return at once (the retries are in the background).
+    // Its own process group: the retries it leaves in the background are ended
+    // with it, whatever the outcome.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let started = std::time::Instant::now();
+    let mut child = cmd.spawn().expect("the up command");
+    let group = child.id();
+    let status = child.wait().expect("the up command");
+    let elapsed = started.elapsed();
+    let got = if status.success() {
+        lines.next().and_then(Result::ok).unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let _ = Command::new("kill")
+        .args(["-KILL", "--", &format!("-{group}")])
+        .stderr(std::process::Stdio::null())
+        .status();
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(status.success(), "{argv:?}");
+    assert!(
+        elapsed < std::time::Duration::from_secs(3),
+        "the command blocked gluetun"
+    );
+    let got: Json = serde_json::from_str(&got)
+        .unwrap_or_else(|e| panic!("no request ({e}): {got:?} from {argv:?}"));
+    (got, command)
+}
+
+/// Issue 14 item 3: the forwarded port reaches qBittorrent. The generated
+/// `VPN_PORT_FORWARDING_UP_COMMAND`, split and substituted as gluetun does, is run
+/// against a fake WebUI with both wgets (GNU, as in gluetun's image, and BusyBox)
+/// and both shells; the request is qBittorrent's `setPreferences` with
+/// `listen_port` set to the port.
+#[test]
+fn the_forwarded_port_reaches_qbittorrent_through_its_web_api() {
+    let (Some(_), Some(_)) = (support::oracle("python3"), support::oracle("wget")) else {
+        return;
+    };
+    let Some(busybox) = support::oracle("busybox") else {
+        return;
+    };
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    std::os::unix::fs::symlink(&busybox, scratch.path().join("wget")).expect("a wget link");
+    let variants: [(&[&str], Option<&Path>); 2] = [
+        (&["/bin/sh"], None),
+        (
+            &[busybox.to_str().expect("UTF-8"), "sh"],
+            Some(scratch.path()),
+        ),
+    ];
+    for (shell, wget) in variants {
+        let (got, command) = forwarded_port_request("bundled", shell, wget);
+        let at = format!("{shell:?}, {command}: {got}");
+        assert_eq!(got["method"], "POST", "{at}");
+        assert_eq!(got["path"], "/api/v2/app/setPreferences", "{at}");
+        assert_eq!(got["type"], "application/x-www-form-urlencoded", "{at}");
+        assert!(
+            got["host"]
+                .as_str()
+                .is_some_and(|h| h.starts_with("127.0.0.1:")),
+            "{at}"
+        );
+        // The form field `json`, as qBittorrent's WebUI parses it.
+        let body = got["body"].as_str().unwrap_or_default();
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import json, sys, urllib.parse; print(json.dumps(json.loads(urllib.parse.parse_qs(sys.argv[1], strict_parsing=True)['json'][0])))",
+                body,
+            ])
+            .output()
+            .expect("python3");
+        let prefs: Json = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{at}: the body is not json=<JSON> ({e})"));
+        assert_eq!(prefs, serde_json::json!({ "listen_port": 51413 }), "{at}");
     }
 }

@@ -22,6 +22,8 @@
   controlServer = "127.0.0.1:8000";
   # egress.sidecars.<name>.portForwarding
   portForwarding = false;
+  # egress.sidecars.<name>.forwardedPortTo.webUIPort: qBittorrent's own default.
+  qbittorrentWebuiPort = 8080;
   # egress.clients.<name>.protocol
   clientProtocol = "http";
   # egress.clients.<name>.enforce

@@ -323,6 +323,44 @@ let
             in `FIREWALL_INPUT_PORTS`.
           '';
         };
+        forwardedPortTo = lib.mkOption {
+          type = lib.types.nullOr (
+            lib.types.submodule {
+              options = {
+                app = lib.mkOption {
+                  type = lib.types.nullOr (lib.types.enum [ "qbittorrent" ]);
+                  default = null;
+                  example = "qbittorrent";
+                  description = ''
+                    The app that learns the port: `"qbittorrent"` sets `listen_port` through its
+                    Web API from localhost (enable "Bypass authentication for clients on localhost").
+                  '';
+                };
+                webUIPort = lib.mkOption {
+                  type = lib.types.port;
+                  default = defaults.qbittorrentWebuiPort;
+                  description = "The app's WebUI port, on the pod's loopback.";
+                };
+                command = lib.mkOption {
+                  type = lib.types.nullOr lib.types.str;
+                  default = null;
+                  example = "/bin/sh -c 'echo {{PORT}} > /gluetun/port'";
+                  description = ''
+                    Instead of `app`: the `VPN_PORT_FORWARDING_UP_COMMAND` as written; gluetun
+                    replaces `{{PORT}}`/`{{PORTS}}` and runs it without a shell.
+                  '';
+                };
+              };
+            }
+          );
+          default = null;
+          example = lib.literalExpression ''{ app = "qbittorrent"; }'';
+          description = ''
+            Who learns the forwarded port (needs `portForwarding = true`): the provider
+            hands out a new one on every connection (ProtonVPN: enable NAT-PMP in the
+            WireGuard configuration).
+          '';
+        };
         healthCheck = healthCheckOption;
       }
       // instanceOptions;

@@ -493,6 +493,7 @@ const GATEWAY_KEYS: &[&str] = &[
     "fwmark",
     "monitoring",
 ];
+const PORT_TARGET_KEYS: &[&str] = &["app", "webUIPort", "command"];
 const TUNNEL_KEYS: &[&str] = &[
     "endpoint",
     "publicKey",
@@ -521,6 +522,7 @@ const SIDECAR_KEYS: &[&str] = &[
     "countries",
     "portForwarding",
     "inputPorts",
+    "forwardedPortTo",
     "healthCheck",
     "tunDevice",
     "keepalive",
@@ -1528,6 +1530,86 @@ impl Decoder {
         })
     }
 
+    /// `forwardedPortTo`: an app (`app`, its `webUIPort`) or a `command`, only
+    /// with `portForwarding = true` (without a port gluetun never runs it).
+    fn port_target(
+        &mut self,
+        attr: &Attr,
+        path: Path<'_>,
+        port_forwarding: bool,
+    ) -> Option<Spanned<PortTarget>> {
+        if matches!(attr.value.kind, ValueKind::Null) {
+            return None;
+        }
+        let s = self.section(&attr.value, path, attr.name_span, PORT_TARGET_KEYS)?;
+        let at = attr.name_span.or(attr.value.span);
+        if !port_forwarding {
+            self.push(
+                Diagnostic::error(
+                    &crate::rules::MODEL_FORWARDED_PORT,
+                    format!("`{path}` without port forwarding"),
+                )
+                .with_primary_label(at, "gluetun runs it only when the provider forwards a port")
+                .with_help(
+                    "set `portForwarding = true;` on the sidecar, or delete `forwardedPortTo`",
+                ),
+            );
+            return None;
+        }
+        let target = match (s.get("app"), s.get("command")) {
+            (Some(app), None) => {
+                let name = self.string(app, path.key("app"))?;
+                if !PortTarget::APPS.contains(&name) {
+                    self.push(
+                        Diagnostic::error(&crate::rules::MODEL_ENUM, format!("unknown app `{name}`"))
+                            .with_primary_label(app.span, format!("expected one of: {}", PortTarget::APPS.join(", ")))
+                            .with_help("for another app, write the command it needs: `command = \"… {{PORT}} …\";`"),
+                    );
+                    return None;
+                }
+                let web_ui_port = match s.get("webUIPort") {
+                    Some(v) => self.port(v, path.key("webUIPort"))?,
+                    None => d::QBITTORRENT_WEBUI_PORT,
+                };
+                PortTarget::Qbittorrent { web_ui_port }
+            }
+            (None, Some(command)) => {
+                let text = self.non_empty(command, path.key("command"))?;
+                if !["{{PORT}}", "{{PORTS}}"].iter().any(|p| text.contains(p)) {
+                    self.push(
+                        Diagnostic::error(&crate::rules::MODEL_FORWARDED_PORT, "the command never receives the port")
+                            .with_primary_label(command.span, "no `{{PORT}}` or `{{PORTS}}` in it")
+                            .with_help("gluetun replaces `{{PORT}}` (the first port) and `{{PORTS}}` (all, comma-separated): pass one to the app"),
+                    );
+                    return None;
+                }
+                PortTarget::Command(text.to_owned())
+            }
+            (app, command) => {
+                let both = app.is_some() && command.is_some();
+                self.push(
+                    Diagnostic::error(
+                        &crate::rules::MODEL_FORWARDED_PORT,
+                        if both {
+                            format!("`{path}` has both `app` and `command`")
+                        } else {
+                            format!("`{path}` has neither `app` nor `command`")
+                        },
+                    )
+                    .with_primary_label(at, "one of the two says who learns the port")
+                    .with_help(
+                        "write `{ app = \"qbittorrent\"; }` or `{ command = \"… {{PORT}} …\"; }`",
+                    ),
+                );
+                return None;
+            }
+        };
+        Some(Spanned {
+            value: target,
+            span: at,
+        })
+    }
+
     fn tunnel(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Option<GatewayTunnel> {
         let s = self.section(v, path, attr.and_then(|a| a.name_span), TUNNEL_KEYS)?;
         let endpoint = self.req(&s, "endpoint", "\"exit.example.org:51820\"", |me, v, p| {
@@ -1869,6 +1951,9 @@ impl Decoder {
                 Some(port)
             })
         });
+        let forwarded_port_to = s.attrs.get("forwardedPortTo").and_then(|attr| {
+            self.port_target(attr, s.path.key("forwardedPortTo"), port_forwarding)
+        });
         let health_check = self.health_check(&s);
         let i = self.instance(&s);
         Some(Sidecar {
@@ -1879,6 +1964,7 @@ impl Decoder {
             countries: countries?,
             port_forwarding,
             input_ports,
+            forwarded_port_to,
             health_check,
             tun_device: i.tun_device,
             keepalive: i.keepalive,

@@ -17,6 +17,8 @@ pub const KEEPALIVE: &str = "25s";
 pub const CONTROL_SERVER: &str = "127.0.0.1:8000";
 /// `egress.sidecars.<name>.portForwarding`.
 pub const PORT_FORWARDING: bool = false;
+/// `egress.sidecars.<name>.forwardedPortTo.webUIPort`: qBittorrent's own default.
+pub const QBITTORRENT_WEBUI_PORT: u16 = 8080;
 /// `egress.clients.<name>.protocol`.
 pub const CLIENT_PROTOCOL: &str = "http";
 /// `egress.clients.<name>.enforce`.

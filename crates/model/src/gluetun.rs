@@ -13,6 +13,37 @@ use std::fmt;
 /// tells such a container apart from one it would not delete.
 pub const CONTAINER: &str = "gluetun";
 
+/// The providers gluetun forwards a port for (`VPN_SERVICE_PROVIDER` values;
+/// `internal/configuration/settings/portforward.go`, `PortForwarding.Validate`, the
+/// same in every release of the table): with another, `VPN_PORT_FORWARDING=on`
+/// makes gluetun exit at start.
+pub const PORT_FORWARDING_PROVIDERS: [&str; 4] = [
+    "perfect privacy",
+    "private internet access",
+    "privatevpn",
+    "protonvpn",
+];
+
+/// The providers with port-forwarding-only servers (`PORT_FORWARD_ONLY`;
+/// `internal/configuration/settings/serverselection.go`, `validateFeatureFilters`):
+/// the filter is refused for any other, and on by default for these two when port
+/// forwarding is on.
+pub const PORT_FORWARD_ONLY_PROVIDERS: [&str; 2] = ["private internet access", "protonvpn"];
+
+/// Whether gluetun forwards a port for `service` (gluetun lowercases the name).
+pub fn forwards_ports(service: &str) -> bool {
+    PORT_FORWARDING_PROVIDERS
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(service))
+}
+
+/// Whether `service` has port-forwarding-only servers.
+pub fn has_port_forward_only_servers(service: &str) -> bool {
+    PORT_FORWARD_ONLY_PROVIDERS
+        .iter()
+        .any(|p| p.eq_ignore_ascii_case(service))
+}
+
 /// A gluetun release series `major.minor`, and the patch when the tag has one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Version {

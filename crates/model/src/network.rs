@@ -485,6 +485,9 @@ pub struct Sidecar {
     pub port_forwarding: bool,
     /// `inputPorts` (default `[ ]`): the app's own listening ports, for `FIREWALL_INPUT_PORTS`.
     pub input_ports: Vec<Spanned<u16>>,
+    /// `forwardedPortTo` (default none): who learns the forwarded port, through
+    /// `VPN_PORT_FORWARDING_UP_COMMAND` (the provider changes it on every connection).
+    pub forwarded_port_to: Option<Spanned<PortTarget>>,
     /// `healthCheck` (default `"dns"`).
     pub health_check: HealthCheck,
     /// `tunDevice` (default: `egress.tunDevice`).
@@ -497,6 +500,26 @@ pub struct Sidecar {
     /// `controlServer` (default `"127.0.0.1:8000"`): gluetun's control server
     /// address (`HTTP_CONTROL_SERVER_ADDRESS`); its default role may stop the VPN.
     pub control_server: Spanned<String>,
+}
+
+/// `egress.sidecars.<name>.forwardedPortTo`: what gluetun runs when the provider
+/// hands out a port.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PortTarget {
+    /// `{ app = "qbittorrent"; webUIPort = 8080; }`: its Web API sets
+    /// `listen_port` (the WebUI must let localhost in without a password).
+    Qbittorrent {
+        /// `webUIPort` (default [`crate::defaults::QBITTORRENT_WEBUI_PORT`]).
+        web_ui_port: u16,
+    },
+    /// `{ command = "…"; }`: run as written; gluetun substitutes `{{PORT}}`,
+    /// `{{PORTS}}` and `{{VPN_INTERFACE}}`.
+    Command(String),
+}
+
+impl PortTarget {
+    /// Every `app`, as written in Nix.
+    pub const APPS: [&'static str; 1] = ["qbittorrent"];
 }
 
 /// How a client reaches its proxy.

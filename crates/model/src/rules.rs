@@ -56,6 +56,11 @@ avalanche_diag::rules! {
         "A port in the declarations is invalid or collides with another one.",
         declared!("A port is a number from 1 to 65535; an app and its gluetun sidecar share the pod's network, so\n\
                    they cannot listen on the same port.");
+    MODEL_FORWARDED_PORT = "model-forwarded-port", Error,
+        "A sidecar's `forwardedPortTo` cannot deliver the forwarded port.",
+        declared!("`forwardedPortTo` is `{ app = \"qbittorrent\"; }` or `{ command = \"… {{PORT}} …\"; }` (one of the two), on a\n\
+                   sidecar with `portForwarding = true`: gluetun runs `VPN_PORT_FORWARDING_UP_COMMAND` only when the\n\
+                   provider forwards a port, and a command without `{{PORT}}` or `{{PORTS}}` never learns it.");
     MODEL_CIDR = "model-cidr", Error,
         "A CIDR in the declarations is invalid.",
         declared!("Write it like `10.1.0.0/24`.");

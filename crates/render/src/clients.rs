@@ -8,7 +8,7 @@ use crate::plan::yaml_file;
 use crate::proxy::{ksops_generator, verification_job_node};
 use crate::resolve::{ResolvedClient, ResolvedSidecar, Vpn};
 use crate::{Ctx, PROXY_NAMESPACE, Plan, concat, labels, proxy_selector, relative};
-use avalanche_model::{ClientProtocol, SecretFormat, TunDevice, VpnType};
+use avalanche_model::{ClientProtocol, PortTarget, SecretFormat, TunDevice, VpnType};
 use std::borrow::Cow;
 
 /// The volume the sidecar's gluetun keeps its state in (prefixed: the app has its own volumes).
@@ -64,6 +64,7 @@ fn render_clients(ctx: &Ctx<'_>, clients: &[ResolvedClient<'_>], plan: &mut Plan
                 let sidecar = SidecarSpec {
                     gluetun: crate::proxy::spec(ctx, &c.proxy),
                     input_ports: Vec::new(),
+                    forwarded_port_to: None,
                 };
                 let deployment = c.client.deployment.as_str();
                 component.remove_gluetun(plan, deployment);
@@ -92,6 +93,12 @@ fn render_sidecars(ctx: &Ctx<'_>, plan: &mut Plan) {
         let spec = SidecarSpec {
             gluetun: sidecar_spec(ctx, s),
             input_ports: s.sidecar.input_ports.iter().map(|p| p.value).collect(),
+            forwarded_port_to: s
+                .sidecar
+                .forwarded_port_to
+                .as_ref()
+                .filter(|_| s.sidecar.port_forwarding)
+                .map(|t| &t.value),
         };
         let deployment = s.sidecar.deployment.as_str();
         component.remove_gluetun(plan, deployment);
@@ -356,6 +363,8 @@ fn client_verification<'a>(ctx: &Ctx<'a>, c: &ResolvedClient<'a>) -> Node<'a> {
 struct SidecarSpec<'a> {
     gluetun: gluetun::Spec<'a>,
     input_ports: Vec<u16>,
+    /// `forwardedPortTo` (only with port forwarding: `decode` refuses it otherwise).
+    forwarded_port_to: Option<&'a PortTarget>,
 }
 
 /// gluetun as a native sidecar (an init container with `restartPolicy: Always`,
@@ -366,6 +375,12 @@ fn sidecar_patch<'a>(ctx: &Ctx<'a>, deployment: &'a str, s: &SidecarSpec<'a>) ->
     let k = &ctx.net.kubernetes;
     let g = &s.gluetun;
     let mut env = gluetun::base_env(g);
+    if let Some(target) = s.forwarded_port_to {
+        env.set(
+            "VPN_PORT_FORWARDING_UP_COMMAND",
+            gluetun::port_forwarding_up_command(target),
+        );
+    }
     if !s.input_ports.is_empty() {
         let ports: Vec<String> = s.input_ports.iter().map(u16::to_string).collect();
         env.set("FIREWALL_INPUT_PORTS", ports.join(","));

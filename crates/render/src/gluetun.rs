@@ -5,7 +5,7 @@
 use crate::node::{Node, node};
 use crate::resolve::Vpn;
 use avalanche_model::gluetun::{self as table, Version};
-use avalanche_model::{HealthCheck, TunDevice, VpnType};
+use avalanche_model::{HealthCheck, PortTarget, TunDevice, VpnType};
 use std::borrow::Cow;
 
 /// The HTTP proxy port (gluetun `HTTPPROXY_LISTENING_ADDRESS`).
@@ -116,7 +116,11 @@ pub fn base_env<'a>(s: &Spec<'a>) -> Env<'a> {
     }
     if s.port_forwarding {
         e.set("VPN_PORT_FORWARDING", "on");
-        e.set("PORT_FORWARD_ONLY", "on");
+        // Only servers that forward a port; gluetun refuses the filter (exits at
+        // start) for providers without such servers.
+        if table::has_port_forward_only_servers(&s.vpn.provider.service.value) {
+            e.set("PORT_FORWARD_ONLY", "on");
+        }
     }
     // gluetun chowns the forwarded-port file (and OpenVPN's files) to PUID:PGID, 1000
     // by default: that needs CAP_CHOWN, and OpenVPN would then drop to that user
@@ -208,6 +212,30 @@ pub fn post_start_cleanup() -> Node<'static> {
             }
         }
     })
+}
+
+/// `VPN_PORT_FORWARDING_UP_COMMAND` for `forwardedPortTo`. gluetun replaces
+/// `{{PORT}}`, splits the command like a shell (quotes, no expansion) and runs it
+/// without a shell, once per port it gets (ProtonVPN: a new one per connection).
+///
+/// qBittorrent: its Web API `POST /api/v2/app/setPreferences` with the form field
+/// `json={"listen_port":<port>}`, from 127.0.0.1 (the pod's loopback), which the
+/// WebUI accepts without a session when "Bypass authentication for clients on
+/// localhost" is on. gluetun runs the command before it starts keeping the port
+/// mapping alive (NAT-PMP mappings last 60 s), and the app may still be starting:
+/// so the retries (every 5 s, for 5 minutes) run in the background and the command
+/// returns at once. `wget` (GNU in the image, BusyBox elsewhere) and `/bin/sh` are in
+/// gluetun's image; only options both wgets know are used.
+pub fn port_forwarding_up_command(target: &PortTarget) -> Cow<'_, str> {
+    match target {
+        PortTarget::Command(command) => Cow::Borrowed(command),
+        PortTarget::Qbittorrent { web_ui_port } => Cow::Owned(format!(
+            "/bin/sh -c '(i=0; while [ $i -lt 60 ]; do \
+             wget -q -O /dev/null --post-data \"json={{\\\"listen_port\\\":{{{{PORT}}}}}}\" \
+             http://127.0.0.1:{web_ui_port}/api/v2/app/setPreferences && exit 0; \
+             i=$((i+1)); sleep 5; done; exit 1) >/dev/null 2>&1 &'"
+        )),
+    }
 }
 
 /// Requests and limits: gluetun idles around 20 MiB and a few millicores.

@@ -822,6 +822,7 @@ pub(crate) mod test_network {
                 countries: vec![sp("Iceland".to_owned())],
                 port_forwarding: true,
                 input_ports: vec![sp(8080)],
+                forwarded_port_to: None,
                 health_check: HealthCheck::Dns,
                 tun_device: None,
                 keepalive: None,

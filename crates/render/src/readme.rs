@@ -73,18 +73,14 @@ pub fn render(ctx: &Ctx<'_>) -> String {
             let countries: Vec<&str> = sc.vpn.countries.iter().map(|c| c.value.as_str()).collect();
             let _ = writeln!(
                 w,
-                "- `{}/{}`: `{}`, {}{}; component `{}`",
+                "- `{}/{}`: `{}`, {}; component `{}`{}",
                 sc.sidecar.namespace.value,
                 sc.name,
                 sc.vpn.provider.service.value,
                 countries.join(", "),
-                if sc.sidecar.port_forwarding {
-                    ", port forwarding on (`VPN_PORT_FORWARDING=on`, `PORT_FORWARD_ONLY=on`)"
-                } else {
-                    ""
-                },
                 ctx.component_dir(sc.sidecar.namespace.as_str(), sc.name)
-                    .unwrap_or_else(|| "none: the apps' layout is flat".to_owned())
+                    .unwrap_or_else(|| "none: the apps' layout is flat".to_owned()),
+                port_forwarding_note(sc),
             );
         }
     }
@@ -485,4 +481,35 @@ fn secrets_flux(ctx: &Ctx<'_>, w: &mut String) {
         flux.decryption_secret,
         ctx.proxy_dir()
     );
+}
+
+/// How a sidecar's forwarded port is set up, for its line in the list.
+fn port_forwarding_note(sc: &crate::resolve::ResolvedSidecar<'_>) -> String {
+    use avalanche_model::PortTarget;
+    if !sc.sidecar.port_forwarding {
+        return String::new();
+    }
+    let only = if avalanche_model::gluetun::has_port_forward_only_servers(
+        &sc.vpn.provider.service.value,
+    ) {
+        ", `PORT_FORWARD_ONLY=on`"
+    } else {
+        ""
+    };
+    let to = match sc.sidecar.forwarded_port_to.as_ref().map(|t| &t.value) {
+        Some(PortTarget::Qbittorrent { web_ui_port }) => format!(
+            ". gluetun gives each new port to qBittorrent (`VPN_PORT_FORWARDING_UP_COMMAND`: its Web API \
+             `setPreferences` `listen_port` on `127.0.0.1:{web_ui_port}`, retried in the background for 5 minutes): \
+             turn on \"Bypass authentication for clients on localhost\" in its WebUI settings"
+        ),
+        Some(PortTarget::Command(_)) => {
+            ". gluetun runs the declared `VPN_PORT_FORWARDING_UP_COMMAND` with each new port"
+                .to_owned()
+        }
+        None => ". Nothing tells the app the port: declare `forwardedPortTo`".to_owned(),
+    };
+    format!(
+        ". Port forwarding is on (`VPN_PORT_FORWARDING=on`{only}){to}. The provider must allow it: ProtonVPN needs a \
+         WireGuard configuration made with NAT-PMP (port forwarding) on, and changes the port on every connection."
+    )
 }

@@ -166,6 +166,25 @@ fn check_every_gluetun(network: &avalanche_model::Network, plan: &Plan) -> Vec<F
             );
         }
         assert!(g.value("METRICS_TYPE").is_none(), "{at}");
+        // Port forwarding only where gluetun supports it, and its filter only where
+        // the provider has such servers (gluetun exits at start otherwise).
+        let service = g.value("VPN_SERVICE_PROVIDER").unwrap_or_default();
+        if g.value("VPN_PORT_FORWARDING").as_deref() == Some("on") {
+            assert!(gluetun::forwards_ports(&service), "{at}: {service}");
+        }
+        if g.value("PORT_FORWARD_ONLY").is_some() {
+            assert!(
+                gluetun::has_port_forward_only_servers(&service),
+                "{at}: {service}"
+            );
+        }
+        if g.value("VPN_PORT_FORWARDING_UP_COMMAND").is_some() {
+            assert_eq!(
+                g.value("VPN_PORT_FORWARDING").as_deref(),
+                Some("on"),
+                "{at}"
+            );
+        }
         let wireguard = g.value("VPN_TYPE").as_deref() == Some("wireguard");
         assert_eq!(
             g.env()
@@ -264,6 +283,17 @@ fn bundled_gluetuns_start_and_stay_up() {
             Some("25s")
         );
     }
+    let sidecar = found.iter().find(|g| g.sidecar).expect("the sidecar");
+    assert_eq!(sidecar.value("PORT_FORWARD_ONLY").as_deref(), Some("on"));
+    let command = sidecar
+        .value("VPN_PORT_FORWARDING_UP_COMMAND")
+        .expect("the up command");
+    assert!(
+        command.starts_with("/bin/sh -c '")
+            && command.contains("http://127.0.0.1:8080/api/v2/app/setPreferences")
+            && command.contains(r#"--post-data "json={\"listen_port\":{{PORT}}}""#),
+        "{command}"
+    );
     // Native sidecars are init containers: the alert reads their own series.
     let rule: Json =
         serde_norway::from_str(&text(&plan, &format!("{PROXY_DIR}/prometheusrule.yaml")))
@@ -289,7 +319,10 @@ fn variants_start_and_stay_up() {
     let np = text(&plan, &format!("{PROXY_DIR}/networkpolicy-iceland.yaml"));
     assert!(np.contains("port: 8388") && !np.contains("8888"), "{np}");
 
-    let no_port_forwarding = [("portForwarding = true;", "portForwarding = false;")];
+    let no_port_forwarding = [
+        ("portForwarding = true;", "portForwarding = false;"),
+        ("forwardedPortTo = { app = \"qbittorrent\"; };", ""),
+    ];
     let (network, plan) = variant(&no_port_forwarding);
     let found = check_every_gluetun(&network, &plan);
     assert!(
@@ -326,6 +359,40 @@ fn variants_start_and_stay_up() {
         found
             .iter()
             .any(|g| g.value("VPN_SERVICE_PROVIDER").as_deref() == Some("mullvad"))
+    );
+
+    // A provider that forwards ports without port-forward-only servers, and a
+    // declared command: no `PORT_FORWARD_ONLY` (gluetun would exit), the command as written.
+    let privatevpn = [
+        (
+            "providers.protonvpn = {",
+            "providers.privatevpn = { };\n      providers.protonvpn = {",
+        ),
+        (
+            "namespace = \"media\";\n        provider = \"protonvpn\";",
+            "namespace = \"media\";\n        provider = \"privatevpn\";",
+        ),
+        (
+            "forwardedPortTo = { app = \"qbittorrent\"; };",
+            "forwardedPortTo = { command = \"/bin/sh -c 'echo {{PORT}} > /gluetun/port'\"; };",
+        ),
+    ];
+    let (network, plan) = variant(&privatevpn);
+    let found = check_every_gluetun(&network, &plan);
+    let sidecar = found.iter().find(|g| g.sidecar).expect("the sidecar");
+    assert_eq!(
+        sidecar.value("VPN_SERVICE_PROVIDER").as_deref(),
+        Some("privatevpn")
+    );
+    assert_eq!(sidecar.value("VPN_PORT_FORWARDING").as_deref(), Some("on"));
+    assert!(
+        sidecar.value("PORT_FORWARD_ONLY").is_none(),
+        "{}",
+        sidecar.file
+    );
+    assert_eq!(
+        sidecar.value("VPN_PORT_FORWARDING_UP_COMMAND").as_deref(),
+        Some("/bin/sh -c 'echo {{PORT}} > /gluetun/port'")
     );
 
     let openvpn = [("type = \"wireguard\";", "type = \"openvpn\";")];

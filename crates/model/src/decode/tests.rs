@@ -993,3 +993,72 @@ fn gateway_values_are_checked() {
         decoded.rendered()
     );
 }
+
+/// Issue 14 item 3: who learns the forwarded port. `nix eval` writes every option
+/// of the submodule (nulls and the default `webUIPort` included).
+#[test]
+fn forwarded_port_to_an_app_or_a_command() {
+    let sidecar = |extra: &str| {
+        format!(
+            r#"{{ "egress": {{ "providers": {{ "p": {{}} }},
+                 "sidecars": {{ "b": {{ "namespace": "x", "provider": "p", "countries": [ "x" ], {extra} }} }} }} }}"#
+        )
+    };
+    let target = |json: &str| {
+        let (network, diagnostics) = decode_json(json);
+        assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+        let network = network.expect("a network");
+        network.egress.sidecars[&name("b")]
+            .forwarded_port_to
+            .clone()
+            .map(|t| t.value)
+    };
+    assert_eq!(
+        target(&sidecar(
+            r#""portForwarding": true, "forwardedPortTo": { "app": "qbittorrent", "webUIPort": 8080, "command": null }"#
+        )),
+        Some(PortTarget::Qbittorrent { web_ui_port: 8080 })
+    );
+    assert_eq!(
+        target(&sidecar(
+            r#""portForwarding": true, "forwardedPortTo": { "app": "qbittorrent", "webUIPort": 9091 }"#
+        )),
+        Some(PortTarget::Qbittorrent { web_ui_port: 9091 })
+    );
+    assert_eq!(
+        target(&sidecar(
+            r#""portForwarding": true, "forwardedPortTo": { "app": null, "webUIPort": 8080, "command": "/bin/sh -c 'echo {{PORT}}'" }"#
+        )),
+        Some(PortTarget::Command("/bin/sh -c 'echo {{PORT}}'".into()))
+    );
+    assert_eq!(target(&sidecar(r#""forwardedPortTo": null"#)), None);
+    for (extra, rule) in [
+        (
+            r#""forwardedPortTo": { "app": "qbittorrent" }"#,
+            "model-forwarded-port",
+        ),
+        (
+            r#""portForwarding": true, "forwardedPortTo": { "app": "transmission" }"#,
+            "model-enum",
+        ),
+        (
+            r#""portForwarding": true, "forwardedPortTo": { "command": "echo hi" }"#,
+            "model-forwarded-port",
+        ),
+        (
+            r#""portForwarding": true, "forwardedPortTo": { "webUIPort": 8080 }"#,
+            "model-forwarded-port",
+        ),
+        (
+            r#""portForwarding": true, "forwardedPortTo": { "app": "qbittorrent", "command": "echo {{PORT}}" }"#,
+            "model-forwarded-port",
+        ),
+    ] {
+        let (network, diagnostics) = decode_json(&sidecar(extra));
+        assert!(network.is_none(), "{extra}");
+        assert!(
+            diagnostics.iter().any(|d| d.rule == rule),
+            "{extra}: {rule} missing: {diagnostics:#?}"
+        );
+    }
+}
