@@ -12,6 +12,7 @@ mod git_index;
 mod journal;
 mod plan_write;
 mod sized_read;
+mod walk;
 mod wire;
 
 use clap::Parser;

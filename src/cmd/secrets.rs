@@ -150,9 +150,10 @@ fn read_text(path: &Path, shown: &str) -> anyhow::Result<String> {
         .with_context(|| format!("reading {shown}"))
 }
 
-/// Whether a file looks like a SOPS file: a top-level `sops` mapping with a `mac`
-/// (in any of its YAML documents; a file whose YAML broke still counts, so that
-/// `verify` names it with its syntax error instead of skipping it).
+/// Whether a file is a SOPS file, by the one detector ([`avalanche_sops::scan`]:
+/// a `sops` mapping with a `mac` in any document; a file whose YAML broke after
+/// a `sops:` block still counts, so that `verify` names it with its syntax error
+/// instead of skipping it).
 /// A file over 4 MiB is judged by its last 64 KiB, where sops writes the metadata
 /// (so a large SOPS file is never skipped; reading it whole comes later, bounded).
 fn looks_like_sops(path: &Path) -> bool {
@@ -165,10 +166,7 @@ fn looks_like_sops(path: &Path) -> bool {
         return avalanche_fsread::read_open(file, len, path, 4 << 20)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .is_some_and(|t| {
-                avalanche_sops::is_sops_file(&t)
-                    || (t.lines().any(|l| l.starts_with("sops:")) && t.contains("mac"))
-            });
+            .is_some_and(|t| avalanche_sops::scan::is_sops(&t));
     }
     let mut tail = Vec::new();
     if file.seek(std::io::SeekFrom::Start(len - TAIL)).is_err()
@@ -601,49 +599,45 @@ fn show(ctx: &Context, args: ShowArgs) -> anyhow::Result<ExitCode> {
 
 // ---------------------------------------------------------------- verify
 
-/// Every SOPS file (YAML or JSON with a `sops` section) under `root`, sorted,
-/// leaving out subtrees with their own `.sops.yaml` (sops governs a file by the
-/// nearest one, so those belong to another configuration).
-/// Also returns those subtrees, so that they are named rather than skipped silently.
-fn repo_sops_files(root: &Path) -> (Vec<PathBuf>, Vec<PathBuf>) {
-    let mut out = Vec::new();
-    let mut other_configs = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let p = entry.path();
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            let Ok(ft) = entry.file_type() else { continue };
-            if ft.is_dir() {
-                if matches!(
-                    name.as_ref(),
-                    ".git" | "target" | "node_modules" | "result" | ".direnv"
-                ) {
-                    continue;
-                }
-                if p.join(".sops.yaml").is_file() {
-                    other_configs.push(p);
-                } else {
-                    stack.push(p);
-                }
-            } else if ft.is_file()
-                && matches!(
-                    p.extension().and_then(|e| e.to_str()),
-                    Some("yaml" | "yml" | "json")
-                )
-                && looks_like_sops(&p)
-            {
-                out.push(p);
-            }
+/// Every SOPS file (YAML or JSON with a `sops` section) of the repository, as
+/// [`crate::walk`] lists its files (what git shows, so `.gitignore`d files are
+/// not the repository's), sorted, leaving out subtrees with their own
+/// `.sops.yaml` (sops governs a file by the nearest one, so those belong to
+/// another configuration). Also returns those subtrees, so that they are named
+/// rather than skipped silently.
+fn repo_sops_files(root: &Path) -> anyhow::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let listing = crate::walk::list(root)?;
+    // The outermost directories (below the root) holding a `.sops.yaml`.
+    let mut other_configs: Vec<&str> = Vec::new();
+    for dir in listing
+        .paths
+        .iter()
+        .filter_map(|p| p.strip_suffix(".sops.yaml"))
+        .filter(|dir| dir.ends_with('/'))
+    {
+        if !other_configs.iter().any(|outer| dir.starts_with(outer)) {
+            other_configs.push(dir);
         }
     }
+    let mut out: Vec<PathBuf> = listing
+        .paths
+        .iter()
+        .filter(|p| !other_configs.iter().any(|dir| p.starts_with(dir)))
+        .filter(|p| {
+            matches!(
+                Path::new(p).extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml" | "json")
+            )
+        })
+        .map(|p| root.join(p))
+        .filter(|p| looks_like_sops(p))
+        .collect();
     out.sort();
-    other_configs.sort();
-    (out, other_configs)
+    let other_configs = other_configs
+        .iter()
+        .map(|dir| root.join(dir.trim_end_matches('/')))
+        .collect();
+    Ok((out, other_configs))
 }
 
 /// The files to work on: those named, else the repository's SOPS files that a
@@ -667,7 +661,7 @@ fn targets(ctx: &Context, files: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Str
         .and_then(|t| SopsConfig::parse(&t).ok());
     let mut skipped = Vec::new();
     let mut out = Vec::new();
-    let (found, other_configs) = repo_sops_files(&ctx.repo);
+    let (found, other_configs) = repo_sops_files(&ctx.repo)?;
     if !other_configs.is_empty() && !ctx.global.quiet {
         let dirs: Vec<String> = other_configs
             .iter()

@@ -26,6 +26,7 @@ pub mod metadata;
 pub mod ops;
 pub mod path_glob;
 pub mod path_regex;
+pub mod scan;
 pub mod tree;
 
 pub use crypt::{

@@ -33,24 +33,10 @@ pub struct Metadata {
     pub other_key_types: Vec<String>,
 }
 
-/// Whether `text` looks like a SOPS-encrypted YAML or JSON document (a top-level
-/// `sops` mapping with a `mac`). Cheap on files that are not.
+/// Whether `text` is a SOPS-encrypted YAML or JSON file: the one detector,
+/// [`crate::scan::is_sops`]. Cheap on files that are not.
 pub fn is_sops_file(text: &str) -> bool {
-    if !text.contains("sops") || !text.contains("mac") {
-        return false;
-    }
-    let format = if text.trim_start().starts_with('{') {
-        Format::Json
-    } else {
-        Format::Yaml
-    };
-    // sops reads the metadata of the first document (of several, in YAML).
-    match tree::parse_documents(text, format) {
-        Ok(docs) => docs.first().is_some_and(|d| {
-            matches!(d.value.get("sops"), Some(Value::Map(m)) if m.iter().any(|(k, _)| k == "mac"))
-        }),
-        Err(_) => false,
-    }
+    crate::scan::is_sops(text)
 }
 
 /// The age recipients of a SOPS file (of its first document, as sops reads
