@@ -14,7 +14,81 @@ pub(crate) fn too_deep(src: &str) -> Option<usize> {
     if surely_shallow(src) {
         return None;
     }
+    if let Some(at) = long_operator_run(src) {
+        return Some(at);
+    }
     exact(src)
+}
+
+/// The offset of a run of code with more than [`MAX_DEPTH`] operators and no
+/// whitespace (`a.a.a.…`, `1+1+1…`), if there is one outside strings and comments.
+///
+/// rnix's tokenizer looks ahead over every path character (`[A-Za-z0-9._+-/]`) at
+/// the start of each token, to tell `a.b/c` (a path) from `a.b`: inside such a
+/// run it is quadratic (a 100,000-part attribute path took 1.2 s in a release
+/// build, minutes at ten times that). Each `.` (not inside a number) and `+` in
+/// the run is an operator [`exact`] counts, all on one level, so a run with more
+/// than [`MAX_DEPTH`] of them is too deep whatever follows; found here in one pass,
+/// before the tokenizer. A run holding `/` is one path token, read in one pass by
+/// rnix: left to [`exact`].
+fn long_operator_run(src: &str) -> Option<usize> {
+    let b = src.as_bytes();
+    let path_char =
+        |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'+' | b'-' | b'\'' | b'/');
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                    i += 1;
+                }
+                i += 2;
+            }
+            // A string's text is one token, however long: skipped (an
+            // interpolation's code with it, which can only make this miss a run,
+            // never invent one).
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'\'' if b.get(i + 1) == Some(&b'\'') => {
+                i += 2;
+                while i < b.len() && !(b[i] == b'\'' && b.get(i + 1) == Some(&b'\'')) {
+                    i += 1;
+                }
+                i += 2;
+            }
+            c if path_char(c) => {
+                let start = i;
+                let mut operators = 0usize;
+                let mut slash = false;
+                while i < b.len() && path_char(b[i]) {
+                    match b[i] {
+                        b'/' => slash = true,
+                        b'+' => operators += 1,
+                        // `1.5`: the dot of a number is not an operator.
+                        b'.' if !(i > start && b[i - 1].is_ascii_digit()) => operators += 1,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                if operators > MAX_DEPTH && !slash {
+                    return Some(start);
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 /// What a level of [`surely_shallow`] was opened by.
@@ -352,6 +426,35 @@ mod tests {
         let src = "{ a = { b = [ \"x${y}\" 1 2.5 .5e1 ]; c = let d = 1; in d + 1; }; e.f = rec { g = -1; }; } # end";
         assert!(surely_shallow(src));
         assert_eq!(too_deep(src), None);
+    }
+
+    #[test]
+    fn a_long_operator_run_is_refused_before_the_tokenizer() {
+        let dotted = format!("{{ a.{} = 1; }}", vec!["b"; MAX_DEPTH + 1].join("."));
+        assert_eq!(long_operator_run(&dotted), Some(2));
+        assert!(exact(&dotted).is_some(), "the exact pass agrees");
+        assert_eq!(too_deep(&dotted), Some(2));
+        let sum = format!("x = {};", vec!["1"; MAX_DEPTH + 2].join("+"));
+        assert_eq!(long_operator_run(&sum), Some(4));
+        assert!(exact(&sum).is_some(), "the exact pass agrees");
+        // Not runs of operators: text in strings and comments, a path, numbers.
+        let many = vec!["b"; MAX_DEPTH + 1].join(".");
+        for fine in [
+            format!("{{ a = \"{many}\"; }}"),
+            format!("{{ a = ''{many}''; }}"),
+            format!("# {many}\n{{ }}"),
+            format!("/* {many} */ {{ }}"),
+            format!("{{ a = ./{many}; }}"),
+        ] {
+            assert_eq!(long_operator_run(&fine), None, "{fine:.60}");
+        }
+        // The dot of a number is no operator: 300 numbers summed are 299 of them.
+        let sum = format!("x = {};", vec!["1.5"; 300].join("+"));
+        assert_eq!(exact(&sum), None);
+        assert_eq!(long_operator_run(&sum), None);
+        // Shallow runs are left alone.
+        let short = format!("{{ a.{} = 1; }}", vec!["b"; MAX_DEPTH - 1].join("."));
+        assert_eq!(long_operator_run(&short), None);
     }
 
     #[test]
