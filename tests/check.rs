@@ -453,6 +453,26 @@ fn egress_app_unreachable() {
     assert_finding("egress-app-unreachable", "nix/network.nix", 21);
 }
 
+/// Issue 21: with Flux the encrypted Secrets are plain resources, decrypted only
+/// by a Flux Kustomization that says how.
+#[test]
+fn flux_decryption_missing() {
+    assert_finding(
+        "flux-decryption-missing",
+        "kubernetes/clusters/home/apps.yaml",
+        4,
+    );
+}
+
+#[test]
+fn flux_register_ambiguous() {
+    assert_finding(
+        "flux-register-ambiguous",
+        "kubernetes/clusters/home/flux-system/gotk-sync.yaml",
+        2,
+    );
+}
+
 #[test]
 fn egress_component_missing() {
     assert_finding(

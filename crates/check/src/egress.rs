@@ -537,6 +537,147 @@ fn wired(cx: &mut Checker<'_>) {
     }
     unregistered(cx);
     flat_apps(cx);
+    flux_unregistered(cx);
+    flux_decryption(cx);
+}
+
+/// The bootstraps' paths, when several clusters are bootstrapped and
+/// `kubernetes.flux.registerIn` does not say which one runs the proxies.
+fn flux_unregistered(cx: &mut Checker<'_>) {
+    let k = &cx.network.kubernetes;
+    if k.gitops.value != avalanche_model::GitOps::Flux || k.flux.register_in.is_some() {
+        return;
+    }
+    let bootstraps: Vec<&KubeDoc> = cx
+        .facts
+        .kube_docs
+        .iter()
+        .filter(|d| wiring::is_flux_kustomization(d) && d.name.as_deref() == Some("flux-system"))
+        .collect();
+    let mut paths: Vec<String> = bootstraps
+        .iter()
+        .flat_map(|d| d.source_paths.iter())
+        .map(|p| avalanche_model::layout::normalized(p.trim_start_matches("./")))
+        .collect();
+    paths.sort();
+    paths.dedup();
+    if paths.len() < 2 {
+        return;
+    }
+    let at = bootstraps[0].kind.as_ref().map(|k| k.loc.clone());
+    let span = match at {
+        Some(loc) => cx.span(&loc),
+        None => cx.file_span(&bootstraps[0].path),
+    };
+    let message = format!(
+        "several Flux bootstraps apply {}: `build` cannot tell which cluster runs the proxies",
+        list(&paths)
+    );
+    let d = cx.emit(&rules::FLUX_REGISTER_AMBIGUOUS, message, Some(span));
+    d.help = Some(format!(
+        "declare `kubernetes.flux.registerIn = \"{}\";` (or the path of the cluster that runs them)",
+        paths[0]
+    ));
+}
+
+/// Whether the generated component of app `name` lists a SOPS-encrypted Secret
+/// (a sidecar's credentials, decrypted by the GitOps engine).
+fn lists_sops_secret(network: &avalanche_model::Network, name: &str) -> bool {
+    let egress = &network.egress;
+    let credentials = if let Some(s) = egress.sidecars.get(name) {
+        egress
+            .providers
+            .get(s.provider.value.as_str())
+            .map(|p| network.credentials(s.credentials.as_ref(), p))
+    } else if let Some(c) = egress.clients.get(name)
+        && c.protocol.value == avalanche_model::ClientProtocol::Sidecar
+    {
+        egress
+            .proxies
+            .get(c.proxy.value.as_str())
+            .and_then(|proxy| {
+                egress
+                    .providers
+                    .get(proxy.provider.value.as_str())
+                    .map(|p| network.credentials(proxy.credentials.as_ref(), p))
+            })
+    } else {
+        None
+    };
+    credentials
+        .and_then(|c| c.secret)
+        .is_some_and(|(_, s)| s.format == avalanche_model::SecretFormat::Kubernetes)
+}
+
+/// A hand-written Flux Kustomization that builds a SOPS file, or an app whose
+/// component lists one, without `spec.decryption`.
+fn flux_decryption(cx: &mut Checker<'_>) {
+    let network = cx.network;
+    let facts = cx.facts;
+    if network.kubernetes.gitops.value != avalanche_model::GitOps::Flux {
+        return;
+    }
+    let mut apps: Vec<(String, String)> = Vec::new(); // (name, app kustomization)
+    let names = network
+        .egress
+        .sidecars
+        .iter()
+        .map(|(n, s)| (n, &s.namespace.value))
+        .chain(
+            network
+                .egress
+                .clients
+                .iter()
+                .map(|(n, c)| (n, &c.namespace.value)),
+        );
+    for (name, namespace) in names {
+        if !lists_sops_secret(network, name.as_str()) {
+            continue;
+        }
+        let dir = app_dir(network, namespace.as_str(), name.as_str());
+        if let Some(k) = wiring::kustomization_in(facts, &dir) {
+            apps.push((name.as_str().to_owned(), k));
+        }
+    }
+    let sops: std::collections::BTreeSet<&str> =
+        facts.sops_files.iter().map(|f| f.path.as_str()).collect();
+    for doc in &facts.kube_docs {
+        if !wiring::is_flux_kustomization(doc)
+            || doc.flux_decryption
+            || facts.generated.contains(&doc.path)
+        {
+            continue;
+        }
+        let built = wiring::flux_builds(network, facts, doc);
+        let mut what: Vec<String> = apps
+            .iter()
+            .filter(|(_, k)| built.contains(k))
+            .map(|(name, _)| format!("{name}'s sidecar credentials"))
+            .collect();
+        what.extend(
+            built
+                .iter()
+                .filter(|p| sops.contains(p.as_str()))
+                .map(|p| p.to_owned()),
+        );
+        if what.is_empty() {
+            continue;
+        }
+        let span = match doc.kind.as_ref() {
+            Some(k) => cx.span(&k.loc.clone()),
+            None => cx.file_span(&doc.path),
+        };
+        let message = format!(
+            "Flux Kustomization `{}` applies SOPS-encrypted Secrets ({}) without `spec.decryption`: they would be applied encrypted",
+            doc.name.as_deref().unwrap_or("?"),
+            list(&what)
+        );
+        let secret = &network.kubernetes.flux.decryption_secret;
+        let d = cx.emit(&rules::FLUX_DECRYPTION_MISSING, message, Some(span));
+        d.help = Some(format!(
+            "add to its `spec`: `decryption: {{ provider: sops, secretRef: {{ name: {secret} }} }}`"
+        ));
+    }
 }
 
 /// In a flat layout no kustomization can list an app's egress component, so

@@ -234,6 +234,22 @@ avalanche_diag::rules! {
          such an app, and this finding says so rather than leaving a component nothing includes.\n\n\
          Fix: give the app a directory of its own with a `kustomization.yaml` listing its manifest, and point\n\
          `kubernetes.layout.apps` at it (`apps/{app}`).";
+    FLUX_DECRYPTION_MISSING = "flux-decryption-missing", Error,
+        "A Flux Kustomization applies SOPS-encrypted Secrets but does not decrypt them (`spec.decryption`).",
+        "With `kubernetes.gitops = \"flux\"` the SOPS-encrypted Secrets are listed as plain resources (of the\n\
+         proxies' tree, of each sidecar's `vpn-egress` component) and kustomize-controller decrypts them, but only in\n\
+         a Flux `Kustomization` whose `spec.decryption` says how. The generated one does; a hand-written one that\n\
+         applies an app with a sidecar (or any SOPS file) must too, or Flux applies the Secret with its `ENC[…]`\n\
+         values and gluetun cannot connect. Each Flux Kustomization is judged on what it builds itself, not on the\n\
+         paths of the Flux Kustomizations it applies.\n\n\
+         Fix: add `decryption: { provider: sops, secretRef: { name: <the age key Secret> } }` to its `spec`\n\
+         (`kubernetes.flux.decryptionSecret`, default `sops-age`).";
+    FLUX_REGISTER_AMBIGUOUS = "flux-register-ambiguous", Warning,
+        "Several Flux bootstraps (`flux-system` Kustomizations): `build` cannot tell where to register the proxies.",
+        "The generated Flux `Kustomization` is written where the bootstrap `flux-system` Kustomization applies the\n\
+         cluster's Kustomizations (`clusters/<name>`). A repository bootstrapping several clusters has one per\n\
+         cluster, and which one runs the proxies is a decision.\n\n\
+         Fix: declare `kubernetes.flux.registerIn = \"clusters/<name>\";`.";
     ARGOCD_APP_UNREACHABLE = "argocd-app-unreachable", Error,
         "The generated Argo CD Application (or Flux Kustomization) is not listed by the kustomization that registers the repository's apps.",
         "`build` writes the `vpn-proxy` Application next to the repository's app-of-apps kustomization (the one\n\

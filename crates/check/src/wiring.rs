@@ -337,16 +337,32 @@ pub fn reach(network: &Network, facts: &RepoFacts) -> Reach {
     queue.extend(out.roots.iter().cloned());
     out.roots.sort();
     out.roots.dedup();
+    out.files = walk(network, facts, &docs_by_path, queue, true);
+    out
+}
+
+/// Every file reached from `queue`, following kustomizations and the
+/// engines' source paths (`follow_sources = false` stops at a nested Flux
+/// Kustomization: what one Flux Kustomization builds itself).
+fn walk(
+    network: &Network,
+    facts: &RepoFacts,
+    docs_by_path: &HashMap<&str, Vec<&KubeDoc>>,
+    mut queue: Vec<String>,
+    follow_sources: bool,
+) -> BTreeSet<String> {
+    let k = &network.kubernetes;
+    let mut files = BTreeSet::new();
     let mut steps = 0usize;
     while let Some(path) = queue.pop() {
         steps += 1;
-        if steps > 1_000_000 || !out.files.insert(path.clone()) {
+        if steps > 1_000_000 || !files.insert(path.clone()) {
             continue;
         }
         let dir = parent(&path);
         // Generated files are not parsed into `kube_docs`: the generated
         // Application deploys the generated proxy tree.
-        if application(network, facts) == Some(path.as_str()) {
+        if follow_sources && application(network, facts) == Some(path.as_str()) {
             queue.push(avalanche_model::layout::join(
                 &avalanche_model::layout::proxy_dir(k),
                 "kustomization.yaml",
@@ -369,7 +385,14 @@ pub fn reach(network: &Network, facts: &RepoFacts) -> Reach {
                     queue.push(k);
                 }
             }
-            for source in &d.source_paths {
+            // A nested Flux Kustomization's path is its own build (its own
+            // decryption): followed only when walking the whole deployment.
+            let sources: &[String] = if follow_sources || !is_flux_kustomization(d) {
+                &d.source_paths
+            } else {
+                &[]
+            };
+            for source in sources {
                 let source = normalize(source.trim_start_matches("./"));
                 match kustomization_in(facts, &source) {
                     Some(k) => queue.push(k),
@@ -382,7 +405,26 @@ pub fn reach(network: &Network, facts: &RepoFacts) -> Reach {
             }
         }
     }
-    out
+    files
+}
+
+/// The files one Flux Kustomization builds (and decrypts, or not) itself: its
+/// `spec.path` and what the kustomizations there reach, not the paths of the
+/// Flux Kustomizations it applies.
+pub fn flux_builds(network: &Network, facts: &RepoFacts, flux: &KubeDoc) -> BTreeSet<String> {
+    let mut docs_by_path: HashMap<&str, Vec<&KubeDoc>> = HashMap::new();
+    for d in &facts.kube_docs {
+        docs_by_path.entry(d.path.as_str()).or_default().push(d);
+    }
+    let mut queue = Vec::new();
+    for source in &flux.source_paths {
+        let source = normalize(source.trim_start_matches("./"));
+        match kustomization_in(facts, &source) {
+            Some(k) => queue.push(k),
+            None => queue.extend(files_under(facts, &source)),
+        }
+    }
+    walk(network, facts, &docs_by_path, queue, false)
 }
 
 /// The YAML files directly in `dir`.

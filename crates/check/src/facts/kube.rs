@@ -33,6 +33,8 @@ pub struct KubeDoc {
     pub source_paths: Vec<String>,
     /// `namespace:` of a Kustomization (applies to all its resources).
     pub kustomization_namespace: Option<String>,
+    /// A Flux Kustomization's `spec.decryption` is set (it decrypts SOPS files).
+    pub flux_decryption: bool,
     /// `spec.template.metadata.labels` of a workload, and where they are.
     pub pod_labels: Option<(BTreeMap<String, String>, Loc)>,
     /// A workload's pod containers (`initContainers`, then `containers`).
@@ -348,6 +350,7 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
             resources: None,
             source_paths: Vec::new(),
             kustomization_namespace: None,
+            flux_decryption: false,
             pod_labels: None,
             containers: Vec::new(),
         };
@@ -419,6 +422,10 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
                 .is_some_and(|v| is_flux_api(&v.value))
         {
             // A Flux Kustomization deploys `spec.path` of its source (the repository).
+            kd.flux_decryption = view
+                .get(doc, "spec")
+                .and_then(|s| view.get(s, "decryption"))
+                .is_some();
             kd.source_paths = view
                 .get(doc, "spec")
                 .and_then(|s| view.get(s, "path"))
