@@ -229,6 +229,8 @@ fn kustomize_as_flux(repo: &std::path::Path, dirs: &[&str]) {
     let Some(kubectl) = support::oracle("kubectl") else {
         return;
     };
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let mut built = Vec::new();
     for dir in dirs {
         let out = Command::new(&kubectl)
             .args(["kustomize", "--load-restrictor", "LoadRestrictionsNone"])
@@ -255,6 +257,43 @@ fn kustomize_as_flux(repo: &std::path::Path, dirs: &[&str]) {
             assert!(text.contains("name: HTTPS_PROXY"), "{text}");
             assert!(text.contains("kind: NetworkPolicy"), "{text}");
         }
+        // The still-encrypted Secret carries `sops:`, which Flux strips when it
+        // decrypts: every other object is validated as the API server sees it.
+        let objects: Vec<&str> = text
+            .split("\n---\n")
+            .filter(|doc| !doc.contains("\nkind: Secret\n") && !doc.starts_with("kind: Secret\n"))
+            .collect();
+        let file = scratch.path().join(format!("built-{}.yaml", built.len()));
+        std::fs::write(&file, objects.join("\n---\n")).expect("writing");
+        built.push(file);
+    }
+    let Some(validate) = support::oracle("kubernetes-validate") else {
+        return;
+    };
+    let out = Command::new(validate)
+        .args(["--strict", "--kubernetes-version", "1.34.0", "--no-warn"])
+        .args(&built)
+        .output()
+        .expect("kubernetes-validate");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "kubernetes-validate --strict:\n{report}"
+    );
+    for object in [
+        "deployment/vpn-proxy-sweden",
+        "deployment/qbittorrent",
+        "deployment/ircbot",
+        "networkpolicy/ircbot-vpn-egress",
+    ] {
+        assert!(
+            report.contains(&format!("passed for resource {object}")),
+            "{object} not validated:\n{report}"
+        );
     }
 }
 
