@@ -279,3 +279,84 @@ fn status_is_honest_about_what_is_deployed_and_saved() {
         "{clients}"
     );
 }
+
+/// A gateway on the real-shaped repository's router: marmithon moves from the
+/// Iceland gluetun to it by changing one word, and its component (built by
+/// `kubectl kustomize`) points the proxy variables and the fence at the gateway's
+/// LAN address, not at the proxy's pods.
+#[test]
+fn a_client_moves_to_a_gateway_by_one_word() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    let network = repo.read("nix/network.nix");
+    let gateway = concat!(
+        "      gateways.home = {\n",
+        "        host = \"routy\";\n",
+        "        listen = \"10.1.0.1\";\n",
+        "        httpPort = 8888;\n",
+        "        allowedClients = [ \"10.42.0.0/16\" \"10.1.0.0/24\" ];\n",
+        "        tunnel = {\n",
+        "          endpoint = \"vps.alice.example:51820\";\n",
+        "          publicKey = \"e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=\";\n",
+        "          address = \"10.99.0.2/32\";\n",
+        "          privateKeySecret = \"routy-wireguard\";\n",
+        "        };\n",
+        "      };\n",
+    );
+    let network = with_line(&network, "      proxies.iceland", gateway);
+    let network = network.replace(
+        "    kubernetes.argocd",
+        "    secrets.routy-wireguard = { format = \"plain\"; file = \"secrets/routy/wireguard.yaml\"; keys = [ \"privateKey\" ]; };\n    kubernetes.argocd",
+    );
+    repo.write("nix/network.nix", &network);
+    repo.commit_all();
+    repo.run(&["build"]).expect_code(0);
+    let patch_path = "kubernetes/base/apps/irc/marmithon/vpn-egress/deployment-patch.yaml";
+    assert!(repo.read(patch_path).contains("vpn-proxy-iceland"));
+
+    // The one word.
+    let switched = network.replace("proxy = \"iceland\";", "proxy = \"home\";");
+    assert_ne!(switched, network);
+    repo.write("nix/network.nix", &switched);
+    let run = repo.run(&["build"]);
+    run.expect_code(0);
+    let patch = repo.read(patch_path);
+    assert!(patch.contains("value: http://10.1.0.1:8888"), "{patch}");
+    assert!(!patch.contains("vpn-proxy"), "{patch}");
+
+    if let Some(kubectl) = support::oracle("kubectl") {
+        let scratch = tempfile::tempdir().expect("a temp dir");
+        let dirs = ["kubernetes/base/apps/irc/marmithon".to_owned()];
+        let built = kustomize(repo.path(), &kubectl, scratch.path(), &dirs);
+        let bot = &built[0].1;
+        assert!(bot.contains("name: HTTPS_PROXY"), "{bot}");
+        assert!(bot.contains("value: http://10.1.0.1:8888"), "{bot}");
+        assert!(bot.contains("cidr: 10.1.0.1/32"), "{bot}");
+        assert!(bot.contains("port: 8888"), "{bot}");
+        assert!(
+            bot.contains("app: marmithon"),
+            "the fence selects the app's own label:\n{bot}"
+        );
+        assert!(!bot.contains("vpn-proxy-iceland"), "{bot}");
+    }
+
+    // SOCKS5 through the gluetun proxy is refused by `check` with the reason.
+    let socks = network.replace("protocol = \"http\";", "protocol = \"socks5\";");
+    repo.write("nix/network.nix", &socks);
+    let run = repo.run(&["check"]);
+    run.expect_code(1);
+    assert!(
+        run.stdout().contains("egress-upstream-protocol"),
+        "{}",
+        run.stdout()
+    );
+    // And served by the gateway.
+    repo.write(
+        "nix/network.nix",
+        &socks.replace("proxy = \"iceland\";", "proxy = \"home\";"),
+    );
+    repo.run(&["build"]).expect_code(0);
+    assert!(
+        repo.read(patch_path)
+            .contains("value: socks5h://10.1.0.1:1080")
+    );
+}

@@ -509,6 +509,23 @@ fn no_component_finding_before_the_first_build() {
 }
 
 #[test]
+fn egress_upstream_protocol() {
+    // SOCKS5 through a gluetun proxy: v3.41 serves none.
+    assert_finding("egress-upstream-protocol", "nix/network.nix", 27);
+    let all = findings(&fixture("egress-upstream-protocol"), 1);
+    let hit = all
+        .iter()
+        .find(|f| f["rule"] == "egress-upstream-protocol")
+        .expect("the finding");
+    assert!(
+        hit["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("serves no SOCKS5")),
+        "{hit}"
+    );
+}
+
+#[test]
 fn egress_client_protocol() {
     assert_finding("egress-client-protocol", "nix/network.nix", 27);
 }

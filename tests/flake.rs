@@ -348,6 +348,11 @@ fn rust_options() -> Vec<Opt> {
             Some(json!(d::GATEWAY_SOCKS_PORT)),
         ),
         o(
+            "egress.gateways.<name>.httpPort",
+            s("nullOr(unsignedInt16)"),
+            Some(Json::Null),
+        ),
+        o(
             "egress.gateways.<name>.interface",
             s("str"),
             Some(json!("wg-<name>")),
@@ -397,7 +402,16 @@ fn rust_options() -> Vec<Opt> {
             s("dnsLabel"),
             Some(name.clone()),
         ),
-        o("egress.clients.<name>.proxy", s("dnsLabel"), None),
+        o(
+            "egress.clients.<name>.proxy",
+            s("nullOr(dnsLabel)"),
+            Some(Json::Null),
+        ),
+        o(
+            "egress.clients.<name>.gateway",
+            s("nullOr(dnsLabel)"),
+            Some(Json::Null),
+        ),
         o(
             "egress.clients.<name>.protocol",
             enum_ty(&ClientProtocol::ALL),

@@ -406,6 +406,11 @@ fn awkward_repo() -> TempRepo {
       proxies.subgraph = { provider = "graph"; countries = [ "Côte d'Ivoire" "A \"B\"" ]; };
       clients.node = { namespace = "end"; proxy = "subgraph"; protocol = "shadowsocks"; enforce = true; };
       clients.edge = { namespace = "end"; proxy = "missing"; };
+      clients.socks = { namespace = "end"; proxy = "gw"; protocol = "socks5"; enforce = true; };
+      gateways.gw = {
+        host = "end"; listen = "fd00:1::1"; httpPort = 8888;
+        tunnel = { endpoint = "[2001:db8::1]:51820"; publicKey = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U="; address = "10.99.0.2/32"; privateKeySecret = "k"; };
+      };
     };
   };
 }
@@ -496,6 +501,17 @@ fn graph_escapes_awkward_names() {
         dot.contains("vpn-proxy-missing"),
         "an undeclared proxy is drawn: {dot}"
     );
+    // A gateway is drawn as itself (not as an undeclared proxy), run by its host.
+    assert!(
+        mermaid.contains("gateway__gw[/") && !mermaid.contains("vpn-proxy-gw"),
+        "{mermaid}"
+    );
+    assert!(
+        mermaid.contains("client__socks -->|\"SOCKS5\"| gateway__gw"),
+        "{mermaid}"
+    );
+    assert!(mermaid.contains("egress only via gateway gw"), "{mermaid}");
+    assert!(dot.contains("shape=parallelogram"), "{dot}");
 }
 
 // --- the Tailscale policy ------------------------------------------------------

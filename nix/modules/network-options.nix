@@ -373,22 +373,36 @@ let
         namespace = appNamespaceOption "irc";
         deployment = appDeploymentOption "client" name "marmithon";
         proxy = lib.mkOption {
-          type = dnsLabel;
+          type = lib.types.nullOr dnsLabel;
+          default = null;
           example = "iceland";
-          description = "The proxy it goes out through: a key of `avalanche.network.egress.proxies`.";
+          description = ''
+            The upstream it goes out through: a key of `avalanche.network.egress.proxies`
+            or of `avalanche.network.egress.gateways` (the two never share a name), so
+            switching backends is one word. Set this or `gateway`.
+          '';
+        };
+        gateway = lib.mkOption {
+          type = lib.types.nullOr dnsLabel;
+          default = null;
+          example = "home";
+          description = "The egress gateway it goes out through (a key of `avalanche.network.egress.gateways`); instead of `proxy`.";
         };
         protocol = lib.mkOption {
           type = lib.types.enum [
             "http"
             "shadowsocks"
             "sidecar"
+            "socks5"
           ];
           default = defaults.clientProtocol;
           example = "shadowsocks";
           description = ''
-            How the app reaches the proxy: `"http"` (`HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`
-            to port 8888), `"shadowsocks"` (port 8388: Shadowsocks, not SOCKS5; gluetun
-            v3.41.3 has no SOCKS5 server), or `"sidecar"` (its own gluetun).
+            How the app reaches its upstream: `"http"` (`HTTP_PROXY`/`HTTPS_PROXY`/`NO_PROXY`
+            to a proxy's port 8888 or a gateway's `httpPort`), `"shadowsocks"` (a proxy's
+            port 8388: Shadowsocks, not SOCKS5), `"sidecar"` (its own gluetun), or
+            `"socks5"` (`ALL_PROXY=socks5h://…`; gateways only: gluetun v3.41.3 has no
+            SOCKS5 server).
           '';
         };
         enforce = lib.mkOption {
@@ -448,6 +462,12 @@ let
           default = defaults.gatewaySocksPort;
           example = 1081;
           description = "The SOCKS5 port (microsocks).";
+        };
+        httpPort = lib.mkOption {
+          type = lib.types.nullOr lib.types.port;
+          default = null;
+          example = 8888;
+          description = "An HTTP CONNECT port (tinyproxy) on the listen address, for `protocol = \"http\"` clients (null: none).";
         };
         interface = lib.mkOption {
           type = lib.types.str;
@@ -598,7 +618,7 @@ let
       lib.mapAttrsToList (
         _: c:
         let
-          p = cfg.egress.proxies.${c.proxy} or null;
+          p = if c.proxy == null then null else cfg.egress.proxies.${c.proxy} or null;
         in
         lib.optional (c.protocol == "sidecar" && p != null && p.credentials == null) p.provider
       ) cfg.egress.clients
@@ -914,7 +934,16 @@ in
     ++ routeAssertions
     ++ refAssertions "proxies" cfg.egress.proxies "provider" cfg.egress.providers "provider"
     ++ refAssertions "sidecars" cfg.egress.sidecars "provider" cfg.egress.providers "provider"
-    ++ refAssertions "clients" cfg.egress.clients "proxy" cfg.egress.proxies "proxy"
+    ++ lib.mapAttrsToList (n: c: {
+      assertion = (c.proxy == null) != (c.gateway == null);
+      message = ''
+        ${opt}.egress.clients.${n} needs exactly one upstream: set `proxy` (a proxy or a gateway)
+        or `gateway` (a gateway), not ${if c.proxy == null then "neither" else "both"}.'';
+    }) cfg.egress.clients
+    ++ refAssertions "clients" (lib.filterAttrs (_: c: c.proxy != null) cfg.egress.clients) "proxy" (
+      cfg.egress.proxies // cfg.egress.gateways
+    ) "proxy or gateway"
+    ++ refAssertions "clients" (lib.filterAttrs (_: c: c.gateway != null) cfg.egress.clients) "gateway" cfg.egress.gateways "gateway"
     ++ lib.mapAttrsToList (n: p: {
       # Checked only when an instance takes its credentials from the provider.
       assertion = !(lib.elem n inheritingProviders) || cfg.secrets ? ${p.credentials};

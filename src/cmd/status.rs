@@ -835,7 +835,10 @@ fn assess(
         // The proxy must be able to carry the app's traffic (`speaks`).
         let uncarried: Vec<Todo> = findings
             .iter()
-            .filter(|f| f.rule == rules::EGRESS_CLIENT_PROTOCOL.id)
+            .filter(|f| {
+                f.rule == rules::EGRESS_CLIENT_PROTOCOL.id
+                    || f.rule == rules::EGRESS_UPSTREAM_PROTOCOL.id
+            })
             .filter(|f| f.message.starts_with(&format!("client `{name}` ")))
             .map(Finding::todo)
             .collect();
@@ -859,7 +862,7 @@ fn assess(
             })
             .collect();
         if !unwired.is_empty() {
-            let via = format!("vpn-proxy-{}", client.proxy.as_str());
+            let via = upstream_label(network, client).1;
             migrated.remaining.extend(unwired.iter().map(|f| Todo {
                 what: format!("{name} does not go through {via} yet: {}", f.message),
                 ..f.todo()
@@ -894,8 +897,9 @@ fn assess(
             None => "not committed yet; once deployed, validate for one week".to_owned(),
         };
         migrated.notes.push(format!(
-            "{name}: {when}: check `kubectl -n {ns} logs deploy/{deployment}` daily; egress IP via the proxy (vpn-proxy-{})",
-            client.proxy.as_str()
+            "{name}: {when}: check `kubectl -n {ns} logs deploy/{deployment}` daily; egress IP via the {} ({})",
+            upstream_label(network, client).0,
+            upstream_label(network, client).1
         ));
     }
 
@@ -1074,6 +1078,20 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     (y, m, d)
+}
+
+/// How `status` names a client's upstream: its kind, and the gluetun proxy's
+/// Service or the gateway with the host it runs on.
+fn upstream_label(
+    network: &avalanche_model::Network,
+    client: &avalanche_model::Client,
+) -> (&'static str, String) {
+    match network.upstream(client) {
+        Some(avalanche_model::Upstream::Gateway(name, g)) => {
+            ("gateway", format!("{name} on {}", g.host.as_str()))
+        }
+        _ => ("proxy", format!("vpn-proxy-{}", client.proxy.as_str())),
+    }
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use crate::list_edit::Refusal;
 use crate::wiring::{self, Need, Purpose};
 use crate::{Checker, did_you_mean, label, list, rules};
 use avalanche_diag::Span;
-use avalanche_model::{ClientProtocol, Name, Provider, Spanned, Speaks, VpnType};
+use avalanche_model::{ClientProtocol, Name, Provider, Spanned, Speaks, Upstream, VpnType};
 use std::collections::{BTreeMap, HashMap};
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
@@ -73,16 +73,7 @@ fn references(cx: &mut Checker<'_>) {
         );
     }
     for (name, client) in &egress.clients {
-        let owner = format!("client `{name}`");
-        unknown(
-            cx,
-            &rules::EGRESS_UNKNOWN_PROXY,
-            "proxy",
-            "egress.proxies",
-            &client.proxy,
-            &egress.proxies,
-            &owner,
-        );
+        upstream(cx, name.as_str(), client);
     }
     // Each instance's credentials as `Network::credentials` resolves them; a
     // provider's own is reported once, and only when an instance inherits it.
@@ -112,6 +103,94 @@ fn references(cx: &mut Checker<'_>) {
             &owner,
         );
     }
+}
+
+/// The client's upstream is declared, and serves its protocol.
+fn upstream(cx: &mut Checker<'_>, name: &str, client: &avalanche_model::Client) {
+    let egress = &cx.network.egress;
+    let wanted = &client.proxy;
+    let Some(up) = cx.network.upstream(client) else {
+        let (what, option) = if client.gateway {
+            ("gateway", "egress.gateways")
+        } else {
+            ("upstream", "egress.proxies")
+        };
+        let message = format!(
+            "client `{name}` goes through {what} `{}`, which `{option}` does not declare{}",
+            wanted.value,
+            if client.gateway {
+                ""
+            } else {
+                " (nor `egress.gateways`)"
+            }
+        );
+        let d = cx.emit(
+            &rules::EGRESS_UNKNOWN_PROXY,
+            message,
+            wanted.span.or(client.span),
+        );
+        let mut names: Vec<&str> = egress.gateways.keys().map(Name::as_str).collect();
+        if !client.gateway {
+            names.extend(egress.proxies.keys().map(Name::as_str));
+        }
+        names.sort_unstable();
+        d.help = Some(
+            match did_you_mean(wanted.value.as_str(), names.iter().copied()) {
+                Some(similar) => format!("did you mean `{similar}`?"),
+                None if client.gateway && egress.proxies.contains_key(wanted.value.as_str()) => {
+                    format!(
+                        "`{}` is a proxy: write `proxy = \"{}\";`",
+                        wanted.value, wanted.value
+                    )
+                }
+                None => format!(
+                    "declare `{option}.{}`, or use one of {}",
+                    wanted.value,
+                    list(&names)
+                ),
+            },
+        );
+        return;
+    };
+    let protocol = client.protocol.value;
+    if up.serves(protocol) {
+        return;
+    }
+    let at = client.protocol.span.or(client.span);
+    let upstream = up.name();
+    let d = match up {
+        Upstream::Proxy(..) => {
+            let message = format!(
+                "client `{name}` uses `protocol = \"socks5\"`, but proxy `{upstream}` is a gluetun, which serves no SOCKS5"
+            );
+            let d = cx.emit(&rules::EGRESS_UPSTREAM_PROTOCOL, message, at);
+            d.notes.push("gluetun's port 8388 is Shadowsocks (`SHADOWSOCKS=on`), not SOCKS5: a SOCKS5 client cannot talk to it".into());
+            d.notes.push("a SOCKS5 server exists only on `qmcgaw/gluetun:latest` (`SOCKS5_ENABLED=on`, port 1080), in no v3.41 release".into());
+            let gateways: Vec<&str> = egress.gateways.keys().map(Name::as_str).collect();
+            d.help = Some(match gateways.first() {
+                Some(g) => format!("go through a gateway (`proxy = \"{g}\";`), or write `protocol = \"http\";`: HTTP CONNECT reaches any TCP port, IRC over TLS on 6697 included"),
+                None => "write `protocol = \"http\";` (HTTP CONNECT reaches any TCP port, IRC over TLS on 6697 included), `protocol = \"shadowsocks\";` if the app speaks Shadowsocks, or declare an `egress.gateways` host, which serves SOCKS5".into(),
+            });
+            d
+        }
+        Upstream::Gateway(_, g) => {
+            let message = format!(
+                "client `{name}` uses `protocol = \"{}\"`, which gateway `{upstream}` does not serve",
+                protocol.as_str()
+            );
+            let d = cx.emit(&rules::EGRESS_UPSTREAM_PROTOCOL, message, at);
+            d.help = Some(if protocol == ClientProtocol::Http {
+                format!(
+                    "give the gateway an HTTP CONNECT port (`egress.gateways.{upstream}.httpPort = 8888;`), or write `protocol = \"socks5\";`"
+                )
+            } else {
+                "a gateway serves `protocol = \"socks5\"` (and `\"http\"` with an `httpPort`): use one, or name a gluetun proxy".into()
+            });
+            label(d, g.span, "the gateway");
+            d
+        }
+    };
+    label(d, wanted.span, "the upstream");
 }
 
 /// One running gluetun (or a group of identical replicas).
@@ -400,6 +479,7 @@ pub(crate) fn protocol_needs(protocol: ClientProtocol) -> Option<Speaks> {
     match protocol {
         ClientProtocol::Http => Some(Speaks::HttpConnect),
         ClientProtocol::Shadowsocks => Some(Speaks::Shadowsocks),
+        ClientProtocol::Socks5 => Some(Speaks::Socks5),
         ClientProtocol::Sidecar => None,
     }
 }
@@ -420,12 +500,16 @@ fn carried(cx: &mut Checker<'_>) {
             need.as_str(),
             list(&said)
         );
-        let fix = if speaks.value.contains(&Speaks::Shadowsocks) {
+        let fix = if speaks.value.contains(&Speaks::Socks5)
+            && !cx.network.egress.gateways.is_empty()
+        {
+            "set `protocol = \"socks5\";` and go through an egress gateway (`proxy = \"<gateway>\";`)"
+        } else if speaks.value.contains(&Speaks::Shadowsocks) {
             "set `protocol = \"shadowsocks\";`, or `protocol = \"sidecar\";` (its own gluetun)"
         } else if speaks.value.contains(&Speaks::HttpConnect) {
             "set `protocol = \"http\";`, or `protocol = \"sidecar\";` (its own gluetun)"
         } else {
-            "set `protocol = \"sidecar\";`: gluetun v3.41 serves no SOCKS5, and a sidecar is transparent to the app"
+            "set `protocol = \"sidecar\";` (gluetun v3.41 serves no SOCKS5, and a sidecar is transparent to the app), or declare an egress gateway and use `protocol = \"socks5\";`"
         };
         let d = cx.emit(
             &rules::EGRESS_CLIENT_PROTOCOL,

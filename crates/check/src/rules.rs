@@ -144,8 +144,10 @@ avalanche_diag::rules! {
         "A proxy or sidecar names a provider that `egress.providers` does not declare.",
         "Fix: declare the provider, or correct the name.";
     EGRESS_UNKNOWN_PROXY = "egress-unknown-proxy", Error,
-        "A client names a proxy that `egress.proxies` does not declare.",
-        "Fix: declare the proxy (region), or correct the name.";
+        "A client names an upstream that neither `egress.proxies` nor `egress.gateways` declares.",
+        "`egress.clients.<name>.proxy` names a shared gluetun proxy or an egress gateway (their names never clash);\n\
+         `gateway = \"<name>\"` names a gateway only.\n\n\
+         Fix: declare the proxy (region) or the gateway, or correct the name.";
     EGRESS_UNKNOWN_SECRET = "egress-unknown-secret", Error,
         "A `credentials` (of a provider, proxy or sidecar) names a secret that `secrets` does not declare.",
         "The gluetuns read the WireGuard key (and the proxies the Shadowsocks password) from that Kubernetes Secret.\n\
@@ -250,6 +252,13 @@ avalanche_diag::rules! {
          cluster's Kustomizations (`clusters/<name>`). A repository bootstrapping several clusters has one per\n\
          cluster, and which one runs the proxies is a decision.\n\n\
          Fix: declare `kubernetes.flux.registerIn = \"clusters/<name>\";`.";
+    EGRESS_UPSTREAM_PROTOCOL = "egress-upstream-protocol", Error,
+        "A client's `protocol` is not one its upstream serves.",
+        "A shared gluetun proxy serves HTTP CONNECT on 8888 and Shadowsocks on 8388 (not SOCKS5: gluetun v3.41 has\n\
+         no SOCKS5 server; 8388 is Shadowsocks), and its settings to a `\"sidecar\"` client. An egress gateway\n\
+         serves SOCKS5 on `socksPort`, and HTTP CONNECT only when it declares `httpPort`.\n\n\
+         Fix: pick a protocol the upstream serves, go through the other backend (`proxy = \"<gateway>\"` for\n\
+         SOCKS5), or give the gateway an `httpPort`.";
     ARGOCD_APP_UNREACHABLE = "argocd-app-unreachable", Error,
         "The generated Argo CD Application (or Flux Kustomization) is not listed by the kustomization that registers the repository's apps.",
         "`build` writes the `vpn-proxy` Application next to the repository's app-of-apps kustomization (the one\n\

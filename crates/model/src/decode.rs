@@ -486,6 +486,7 @@ const GATEWAY_KEYS: &[&str] = &[
     "host",
     "listen",
     "socksPort",
+    "httpPort",
     "interface",
     "tunnel",
     "allowedClients",
@@ -535,6 +536,7 @@ const CLIENT_KEYS: &[&str] = &[
     "namespace",
     "deployment",
     "proxy",
+    "gateway",
     "protocol",
     "enforce",
     "podLabels",
@@ -1424,6 +1426,23 @@ impl Decoder {
             || d::GATEWAY_SOCKS_PORT,
             |me, v, p| me.port(v, p),
         );
+        let http_port = s
+            .get("httpPort")
+            .and_then(|v| self.port(v, s.path.key("httpPort")).map(|p| spanned(p, v)));
+        if let Some(http) = &http_port
+            && http.value == socks_port
+        {
+            self.push(
+                Diagnostic::error(
+                    &crate::rules::MODEL_PORT,
+                    format!(
+                        "gateway `{name}` serves SOCKS5 and HTTP on the same port {socks_port}"
+                    ),
+                )
+                .with_primary_label(http.span, "the SOCKS5 port too")
+                .with_help("give `httpPort` its own number, like 8888"),
+            );
+        }
         let interface = self.opt_spanned(
             &s,
             "interface",
@@ -1521,6 +1540,7 @@ impl Decoder {
             host: host?,
             listen: listen?,
             socks_port,
+            http_port,
             interface,
             tunnel: tunnel?,
             allowed_clients,
@@ -1986,7 +2006,29 @@ impl Decoder {
         let namespace = self.req(&s, "namespace", "\"irc\"", |me, v, p| me.name(v, p));
         let deployment =
             self.opt_spanned(&s, "deployment", || name.clone(), |me, v, p| me.name(v, p));
-        let proxy = self.req(&s, "proxy", "\"iceland\"", |me, v, p| me.name(v, p));
+        // The upstream is named by `proxy` (a proxy or a gateway: their names never
+        // clash) or by `gateway` (a gateway only), never by both.
+        let gateway = s.get("gateway").is_some();
+        let proxy = match (s.get("proxy"), s.get("gateway")) {
+            (Some(_), Some(g)) => {
+                self.push(
+                    Diagnostic::error(
+                        &crate::rules::MODEL_CLIENT_UPSTREAM,
+                        format!("client `{name}` sets both `proxy` and `gateway`"),
+                    )
+                    .with_primary_label(
+                        s.attrs.get("gateway").and_then(|a| a.name_span).or(g.span),
+                        "the second upstream",
+                    )
+                    .with_help(
+                        "keep one: `proxy = \"<proxy or gateway>\";` or `gateway = \"<gateway>\";`",
+                    ),
+                );
+                None
+            }
+            (None, Some(_)) => self.req(&s, "gateway", "\"home\"", |me, v, p| me.name(v, p)),
+            _ => self.req(&s, "proxy", "\"iceland\"", |me, v, p| me.name(v, p)),
+        };
         let protocol = self.opt_spanned(
             &s,
             "protocol",
@@ -2026,6 +2068,7 @@ impl Decoder {
             namespace: namespace?,
             deployment,
             proxy: proxy?,
+            gateway,
             protocol,
             enforce,
             pod_labels,
@@ -2034,27 +2077,8 @@ impl Decoder {
     }
 
     fn protocol(&mut self, v: &Value, path: Path<'_>) -> Option<ClientProtocol> {
-        if let ValueKind::String(s) = &v.kind
-            && s.eq_ignore_ascii_case("socks5")
-        {
-            self.push(
-                Diagnostic::error(&crate::rules::MODEL_SOCKS5, "gluetun v3.41.3 has no SOCKS5 proxy")
-                    .with_primary_label(v.span, "SOCKS5 is not served by the gluetun release in use")
-                    .with_note(
-                        "port 8388 of gluetun is Shadowsocks (`SHADOWSOCKS=on`), not SOCKS5: \
-                         a SOCKS5 client cannot talk to it",
-                    )
-                    .with_note(
-                        "a SOCKS5 server exists only on `qmcgaw/gluetun:latest` \
-                         (`SOCKS5_ENABLED=on`, port 1080), not in the v3.41.3 release",
-                    )
-                    .with_help(
-                        "write `protocol = \"http\";`: HTTP CONNECT reaches any TCP port, IRC over \
-                         TLS on 6697 included; or `protocol = \"shadowsocks\";` if the app speaks Shadowsocks",
-                    ),
-            );
-            return None;
-        }
+        // `"socks5"` decodes: whether the upstream serves it (a gateway does, gluetun
+        // v3.41 does not) is a cross-reference, `check`'s `egress-upstream-protocol`.
         self.enumeration(v, path, "client protocol", &ClientProtocol::ALL)
     }
 

@@ -42,6 +42,23 @@ pub struct Network {
 }
 
 impl Network {
+    /// The upstream a client names: a proxy or a gateway of that name (`decode`
+    /// refuses both at once), or `None` when neither is declared (or a proxy is
+    /// named by `gateway = …`). The one place that resolves it: render, `check`,
+    /// `status` and `graph` all ask here.
+    pub fn upstream(&self, client: &Client) -> Option<Upstream<'_>> {
+        let name = client.proxy.as_str();
+        if !client.gateway
+            && let Some((n, p)) = self.egress.proxies.get_key_value(name)
+        {
+            return Some(Upstream::Proxy(n, p));
+        }
+        self.egress
+            .gateways
+            .get_key_value(name)
+            .map(|(n, g)| Upstream::Gateway(n, g))
+    }
+
     /// Where one gluetun instance's credentials come from: its own `credentials`,
     /// else its provider's. The one place that decides it (render, `check` and the
     /// docs all call it), so that a new source of credentials is added here only.
@@ -58,6 +75,38 @@ impl Network {
                 .secrets
                 .get_key_value(reference.as_str())
                 .map(|(n, s)| (n.as_str(), s)),
+        }
+    }
+}
+
+/// What a client goes out through (see [`Network::upstream`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Upstream<'a> {
+    /// A shared gluetun proxy (`egress.proxies.<name>`).
+    Proxy(&'a Name, &'a Proxy),
+    /// An egress gateway (`egress.gateways.<name>`).
+    Gateway(&'a Name, &'a Gateway),
+}
+
+impl Upstream<'_> {
+    /// The upstream's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Upstream::Proxy(n, _) | Upstream::Gateway(n, _) => n.as_str(),
+        }
+    }
+
+    /// Whether a client can use it with `protocol`: a gluetun proxy serves HTTP,
+    /// Shadowsocks and its own settings for a sidecar, never SOCKS5 (v3.41 has no
+    /// SOCKS5 server); a gateway serves SOCKS5, and HTTP when it has an `httpPort`.
+    pub fn serves(&self, protocol: ClientProtocol) -> bool {
+        match self {
+            Upstream::Proxy(..) => protocol != ClientProtocol::Socks5,
+            Upstream::Gateway(_, g) => match protocol {
+                ClientProtocol::Socks5 => true,
+                ClientProtocol::Http => g.http_port.is_some(),
+                ClientProtocol::Shadowsocks | ClientProtocol::Sidecar => false,
+            },
         }
     }
 }
@@ -531,14 +580,18 @@ pub enum ClientProtocol {
     Shadowsocks,
     /// Its own gluetun as a native sidecar.
     Sidecar,
+    /// `ALL_PROXY=socks5h://…`: only an egress gateway serves SOCKS5 (gluetun v3.41
+    /// has no SOCKS5 server).
+    Socks5,
 }
 
 impl ClientProtocol {
     /// Every protocol, as written in Nix.
-    pub const ALL: [(&'static str, ClientProtocol); 3] = [
+    pub const ALL: [(&'static str, ClientProtocol); 4] = [
         ("http", ClientProtocol::Http),
         ("shadowsocks", ClientProtocol::Shadowsocks),
         ("sidecar", ClientProtocol::Sidecar),
+        ("socks5", ClientProtocol::Socks5),
     ];
 
     /// The name as written in Nix.
@@ -559,8 +612,12 @@ pub struct Client {
     pub namespace: Spanned<Name>,
     /// `deployment`: the app's Deployment to patch (default: the client's name).
     pub deployment: Spanned<Name>,
-    /// `proxy`: a key of `egress.proxies`.
+    /// `proxy` (or `gateway`): the upstream's name, a key of `egress.proxies` or of
+    /// `egress.gateways` (the two never share a name); see [`Network::upstream`].
     pub proxy: Spanned<Name>,
+    /// `gateway`: set instead of `proxy` (whose field then holds its value), the
+    /// upstream must be a gateway.
+    pub gateway: bool,
     /// `protocol` (default `"http"`).
     pub protocol: Spanned<ClientProtocol>,
     /// `enforce` (default `false`): an egress NetworkPolicy makes the proxy its only way out.
@@ -585,6 +642,9 @@ pub struct Gateway {
     pub listen: Spanned<std::net::IpAddr>,
     /// `socksPort` (default [`crate::defaults::GATEWAY_SOCKS_PORT`]).
     pub socks_port: u16,
+    /// `httpPort` (default none): an HTTP CONNECT proxy (tinyproxy) on the listen
+    /// address, for `protocol = "http"` clients.
+    pub http_port: Option<Spanned<u16>>,
     /// `interface`: the WireGuard interface (default `wg-<name>`, at most 15 bytes).
     pub interface: Spanned<String>,
     /// `tunnel`: the WireGuard peer.

@@ -101,10 +101,10 @@ avalanche_diag::rules! {
         "The gluetun image's tag is not a release this tool knows the settings of.",
         declared!("The generated environment depends on the release (variables come and go between versions): the\n\
                    tag must be a gluetun release like `vX.Y.Z`.");
-    MODEL_SOCKS5 = "model-socks5", Error,
-        "A client asks for SOCKS5, which no gluetun v3.41 release serves.",
-        declared!("gluetun's port 8388 is Shadowsocks, not SOCKS5. Use `protocol = \"http\"`, `\"shadowsocks\"` or\n\
-                   `\"sidecar\"`.");
+    MODEL_CLIENT_UPSTREAM = "model-client-upstream", Error,
+        "A client sets both `proxy` and `gateway`.",
+        declared!("A client has one upstream: `proxy` names a proxy or a gateway (their names never clash), `gateway`\n\
+                   names a gateway only. Keep one of the two.");
     MODEL_TAG = "model-tag", Error,
         "A Tailscale tag in the declarations is not `tag:<name>`.",
         declared!();
@@ -131,10 +131,17 @@ avalanche_diag::rules! {
          reference as `egress-unknown-secret`).\n\n\
          Fix: declare `secrets.<name>` with its `file` and `keys`, or correct the name.";
     UNKNOWN_PROXY = "unknown-proxy", Error,
-        "A client names a proxy that `egress.proxies` does not declare.",
+        "A client names an upstream that neither `egress.proxies` nor `egress.gateways` declares.",
         "Rendering refuses to point a client at a proxy that does not exist (`check` reports the same reference as\n\
          `egress-unknown-proxy`).\n\n\
-         Fix: declare the proxy (region) under `egress.proxies`, or correct the name.";
+         Fix: declare the proxy (region) under `egress.proxies` or the gateway under `egress.gateways`, or\n\
+         correct the name.";
+    UPSTREAM_PROTOCOL = "upstream-protocol", Error,
+        "A client's `protocol` is not one its upstream serves.",
+        "Rendering refuses to point a client at a port nothing serves its protocol on (`check` reports the same\n\
+         as `egress-upstream-protocol`, with the reason): SOCKS5 through a gluetun, Shadowsocks or a sidecar\n\
+         through a gateway, HTTP through a gateway without `httpPort`.\n\n\
+         Fix: pick a protocol the upstream serves, or the other backend.";
     DUPLICATE_EGRESS = "duplicate-egress", Error,
         "The same app is both a client and a sidecar in one namespace.",
         "A client goes through a shared proxy; a sidecar has its own gluetun. Both would patch the same\n\

@@ -63,6 +63,7 @@ fn many_with(n: usize, with_clients: bool) -> Network {
                 namespace: Spanned::unspanned(name(&format!("ns-{}", i % 50))),
                 deployment: Spanned::unspanned(name(&format!("client-{i}"))),
                 proxy: Spanned::unspanned(name(&region)),
+                gateway: false,
                 protocol: Spanned::unspanned(ClientProtocol::Http),
                 enforce: true,
                 pod_labels: [("app.kubernetes.io/name".to_owned(), format!("client-{i}"))].into(),

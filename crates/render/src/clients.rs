@@ -6,7 +6,7 @@ use crate::gluetun::{self, HTTP_PROXY_PORT, SHADOWSOCKS_CIPHER, SHADOWSOCKS_PORT
 use crate::node::{Node, node};
 use crate::plan::yaml_file;
 use crate::proxy::{ksops_generator, verification_job_node};
-use crate::resolve::{ResolvedClient, ResolvedSidecar, Vpn};
+use crate::resolve::{ResolvedClient, ResolvedGatewayClient, ResolvedSidecar, Vpn};
 use crate::{Ctx, PROXY_NAMESPACE, Plan, concat, labels, proxy_selector, relative};
 use avalanche_model::{ClientProtocol, PortTarget, SecretFormat, TunDevice, VpnType};
 use std::borrow::Cow;
@@ -37,6 +37,7 @@ pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
             Err(panic) => std::panic::resume_unwind(panic),
         }
     }
+    render_gateway_clients(ctx, plan);
     render_sidecars(ctx, plan);
 }
 
@@ -59,6 +60,8 @@ fn render_clients(ctx: &Ctx<'_>, clients: &[ResolvedClient<'_>], plan: &mut Plan
             ClientProtocol::Shadowsocks => {
                 component.resource(plan, "configmap.yaml", shadowsocks_config(ctx, c));
             }
+            // `resolve` puts SOCKS5 clients under their gateway: no gluetun serves it.
+            ClientProtocol::Socks5 => {}
             ClientProtocol::Sidecar => {
                 // Its own gluetun, configured like the proxy it names.
                 let sidecar = SidecarSpec {
@@ -82,6 +85,108 @@ fn render_clients(ctx: &Ctx<'_>, clients: &[ResolvedClient<'_>], plan: &mut Plan
         }
         component.finish(plan);
     }
+}
+
+/// Clients of an egress gateway: the proxy variables pointing at the gateway's
+/// listen address, and with `enforce` a fence whose only way out is that address
+/// (an `ipBlock` of one address: the gateway is a LAN host, not a pod) and DNS.
+fn render_gateway_clients(ctx: &Ctx<'_>, plan: &mut Plan) {
+    let no_proxy = no_proxy(ctx);
+    for c in &ctx.resolved.gateway_clients {
+        let Some(dir) = ctx.component_dir(c.client.namespace.as_str(), c.name) else {
+            continue;
+        };
+        let mut component = Component::new(dir);
+        let Some((url, port)) = gateway_endpoint(c) else {
+            continue; // `resolve` refuses a protocol the gateway does not serve
+        };
+        let names: &[&str] = match c.client.protocol.value {
+            // `socks5h`: the gateway resolves names, so DNS goes through the tunnel too.
+            ClientProtocol::Socks5 => &["ALL_PROXY", "all_proxy"],
+            _ => &["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"],
+        };
+        let mut vars: Vec<Node<'_>> = names.iter().map(|n| env(n, url.as_str())).collect();
+        vars.push(env("NO_PROXY", no_proxy.as_str()));
+        vars.push(env("no_proxy", no_proxy.as_str()));
+        let deployment = c.client.deployment.as_str();
+        let patch = node!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": { "name": deployment },
+            "spec": {
+                "template": {
+                    "metadata": { "annotations": { "avalanche.network/egress-gateway": c.gateway_name } },
+                    "spec": { "containers": [{ "name": deployment, "env": vars }] },
+                },
+            },
+        });
+        component.patch(plan, deployment, patch);
+        if c.client.enforce {
+            component.resource(plan, "networkpolicy.yaml", gateway_policy(c, port));
+        }
+        component.finish(plan);
+    }
+}
+
+/// The proxy URL a gateway client uses, and the port it connects to.
+pub(crate) fn gateway_endpoint(c: &ResolvedGatewayClient<'_>) -> Option<(String, u16)> {
+    let g = c.gateway;
+    let host = match g.listen.value {
+        std::net::IpAddr::V4(a) => a.to_string(),
+        std::net::IpAddr::V6(a) => format!("[{a}]"),
+    };
+    match c.client.protocol.value {
+        ClientProtocol::Socks5 => {
+            Some((format!("socks5h://{host}:{}", g.socks_port), g.socks_port))
+        }
+        ClientProtocol::Http => {
+            let port = g.http_port.as_ref()?.value;
+            Some((format!("http://{host}:{port}"), port))
+        }
+        ClientProtocol::Shadowsocks | ClientProtocol::Sidecar => None,
+    }
+}
+
+/// The gateway client's only way out: the gateway's listen address on the one
+/// port its protocol uses, and DNS.
+fn gateway_policy<'a>(c: &ResolvedGatewayClient<'a>, port: u16) -> Node<'a> {
+    let listen = c.gateway.listen.value;
+    let block = match listen {
+        std::net::IpAddr::V4(_) => format!("{listen}/32"),
+        std::net::IpAddr::V6(_) => format!("{listen}/128"),
+    };
+    node!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {
+            "name": concat(&[c.name, "-vpn-egress"]),
+            "namespace": c.client.namespace.as_str(),
+            "labels": labels(c.name, None, "vpn-egress"),
+        },
+        "spec": {
+            "podSelector": { "matchLabels": &c.client.pod_labels },
+            "policyTypes": ["Egress"],
+            "egress": [
+                {
+                    "to": [{ "ipBlock": { "cidr": block } }],
+                    "ports": [{ "port": port, "protocol": "TCP" }],
+                },
+                dns_rule(),
+            ],
+        },
+    })
+}
+
+/// DNS: UDP and TCP 53 to the cluster's DNS pods (namespace and pod selector in
+/// one peer: both must match).
+fn dns_rule<'a>() -> Node<'a> {
+    node!({
+        "to": [{
+            "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": "kube-system" } },
+            "podSelector": { "matchLabels": { "k8s-app": "kube-dns" } },
+        }],
+        "ports": [{ "port": 53, "protocol": "UDP" }, { "port": 53, "protocol": "TCP" }],
+    })
 }
 
 fn render_sidecars(ctx: &Ctx<'_>, plan: &mut Plan) {
@@ -327,13 +432,7 @@ fn egress_policy<'a>(c: &ResolvedClient<'a>) -> Node<'a> {
                     }],
                     "ports": ports,
                 },
-                {
-                    "to": [{
-                        "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": "kube-system" } },
-                        "podSelector": { "matchLabels": { "k8s-app": "kube-dns" } },
-                    }],
-                    "ports": [{ "port": 53, "protocol": "UDP" }, { "port": 53, "protocol": "TCP" }],
-                },
+                dns_rule(),
             ],
         },
     })
@@ -433,4 +532,131 @@ fn sidecar_patch<'a>(ctx: &Ctx<'a>, deployment: &'a str, s: &SidecarSpec<'a>) ->
             },
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::render;
+    use avalanche_model::Network;
+
+    /// The bundled shape with a gateway `home` on `routy`; `client` is marmithon's
+    /// declaration body.
+    fn network(client: &str) -> Result<Network, String> {
+        let text = format!(
+            r#"{{ avalanche.network = {{
+              egress = {{
+                providers.protonvpn = {{ service = "protonvpn"; credentials = "protonvpn"; }};
+                proxies.iceland = {{ provider = "protonvpn"; countries = [ "Iceland" ]; }};
+                gateways.home = {{
+                  host = "routy";
+                  listen = "10.1.0.1";
+                  httpPort = 8888;
+                  tunnel = {{
+                    endpoint = "exit.example.org:51820";
+                    publicKey = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=";
+                    address = "10.99.0.2/32";
+                    privateKeySecret = "routy-wireguard";
+                  }};
+                }};
+                clients.marmithon = {{ namespace = "irc"; enforce = true; {client} }};
+              }};
+              secrets.protonvpn = {{ file = "kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml"; keys = [ "WIREGUARD_PRIVATE_KEY" ]; }};
+            }}; }}"#
+        );
+        let mut sources = avalanche_diag::SourceMap::default();
+        let value =
+            avalanche_nix::read_source(std::path::Path::new("network.nix"), &text, &mut sources)
+                .map_err(|d| format!("{d:?}"))?;
+        let (network, diagnostics) = avalanche_model::decode(&value);
+        if !diagnostics.is_empty() {
+            return Err(format!("{diagnostics:?}"));
+        }
+        network.ok_or_else(|| "no network".to_owned())
+    }
+
+    fn component(client: &str) -> (String, String) {
+        let n = network(client).unwrap_or_else(|e| panic!("{e}"));
+        let plan = render(&n).unwrap_or_else(|d| panic!("{d:#?}"));
+        let dir = "kubernetes/base/apps/irc/marmithon/vpn-egress";
+        let read = |f: &str| {
+            String::from_utf8_lossy(
+                plan.get(&format!("{dir}/{f}"))
+                    .unwrap_or_else(|| panic!("no {dir}/{f}")),
+            )
+            .into_owned()
+        };
+        (read("deployment-patch.yaml"), read("networkpolicy.yaml"))
+    }
+
+    #[test]
+    fn a_socks5_client_of_a_gateway() {
+        let (patch, policy) = component(r#"proxy = "home"; protocol = "socks5";"#);
+        assert!(patch.contains("name: ALL_PROXY\n"), "{patch}");
+        assert!(
+            patch.contains("value: socks5h://10.1.0.1:1080\n"),
+            "{patch}"
+        );
+        assert!(!patch.contains("HTTP_PROXY"), "{patch}");
+        assert!(
+            patch.contains("avalanche.network/egress-gateway: home"),
+            "{patch}"
+        );
+        assert!(
+            policy.contains("ipBlock:\n") && policy.contains("cidr: 10.1.0.1/32\n"),
+            "{policy}"
+        );
+        assert!(policy.contains("port: 1080\n"), "{policy}");
+        assert!(!policy.contains("vpn-proxy"), "{policy}");
+        assert!(policy.contains("k8s-app: kube-dns"), "{policy}");
+        let n =
+            network(r#"proxy = "home"; protocol = "socks5";"#).unwrap_or_else(|e| panic!("{e}"));
+        let plan = render(&n).unwrap_or_else(|d| panic!("{d:#?}"));
+        let readme = plan
+            .get("kubernetes/base/infra/network/vpn-proxy/README.md")
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default();
+        assert!(
+            readme.contains(
+                "- `home` on `routy`: SOCKS5 `10.1.0.1:1080`, HTTP CONNECT `10.1.0.1:8888`"
+            ),
+            "{readme}"
+        );
+        assert!(readme.contains("golang.org/x/net/proxy"), "{readme}");
+    }
+
+    #[test]
+    fn an_http_client_switches_backend_by_one_word() {
+        let (patch, policy) = component(r#"gateway = "home";"#);
+        assert!(patch.contains("value: http://10.1.0.1:8888\n"), "{patch}");
+        assert!(patch.contains("name: HTTPS_PROXY\n"), "{patch}");
+        assert!(
+            policy.contains("port: 8888\n") && policy.contains("cidr: 10.1.0.1/32"),
+            "{policy}"
+        );
+        let (gluetun, _) = component(r#"proxy = "iceland";"#);
+        assert!(
+            gluetun.contains("vpn-proxy-iceland.vpn-proxy.svc"),
+            "{gluetun}"
+        );
+    }
+
+    #[test]
+    fn an_upstream_that_does_not_serve_the_protocol_is_refused() {
+        for (client, upstream) in [
+            (r#"proxy = "iceland"; protocol = "socks5";"#, "iceland"),
+            (r#"proxy = "home"; protocol = "shadowsocks";"#, "home"),
+            (r#"gateway = "iceland";"#, ""),
+        ] {
+            let n = network(client).unwrap_or_else(|e| panic!("{e}"));
+            let errors = render(&n).expect_err(client);
+            let rule = if upstream.is_empty() {
+                "unknown-proxy"
+            } else {
+                "upstream-protocol"
+            };
+            assert_eq!(errors.len(), 1, "{errors:#?}");
+            assert_eq!(errors[0].rule, rule, "{client}");
+            assert!(errors[0].message.contains(&format!("`{upstream}`")) || upstream.is_empty());
+        }
+    }
 }

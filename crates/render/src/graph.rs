@@ -7,7 +7,7 @@
 //! retired hosts, greyed and dashed. Identifiers are escaped so that any name or
 //! label gives a valid diagram, and the output depends only on the network (maps
 //! are ordered), so it is byte-for-byte deterministic.
-use avalanche_model::{ClientProtocol, Network, Permission, Role, Spanned, defaults};
+use avalanche_model::{ClientProtocol, Network, Permission, Role, Spanned, Upstream, defaults};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
@@ -33,6 +33,7 @@ enum Kind {
     Sidecar,
     Country,
     Provider,
+    Gateway,
     Undeclared,
 }
 
@@ -48,11 +49,12 @@ impl Kind {
             Kind::Sidecar => "sidecar",
             Kind::Country => "country",
             Kind::Provider => "provider",
+            Kind::Gateway => "gateway",
             Kind::Undeclared => "undeclared",
         }
     }
 
-    const ALL: [Kind; 9] = [
+    const ALL: [Kind; 10] = [
         Kind::Tailnode,
         Kind::Retired,
         Kind::Subnet,
@@ -61,6 +63,7 @@ impl Kind {
         Kind::Sidecar,
         Kind::Country,
         Kind::Provider,
+        Kind::Gateway,
         Kind::Undeclared,
     ];
 
@@ -74,6 +77,7 @@ impl Kind {
             Kind::Sidecar => "fill:#fce8e6,stroke:#d93025",
             Kind::Country => "fill:#f3e8fd,stroke:#8430ce",
             Kind::Provider => "fill:#f1f3f4,stroke:#3c4043",
+            Kind::Gateway => "fill:#e6f4ea,stroke:#137333",
             Kind::Undeclared => "fill:#ffffff,stroke:#d93025,color:#d93025,stroke-dasharray:2 2",
         }
     }
@@ -84,6 +88,7 @@ impl Kind {
             Kind::Country => ("([", "])"),
             Kind::Provider => ("[[", "]]"),
             Kind::Proxy => ("{{", "}}"),
+            Kind::Gateway => ("[/", "/]"),
             _ => ("[", "]"),
         }
     }
@@ -109,6 +114,9 @@ impl Kind {
             }
             Kind::Provider => {
                 r##"shape=box3d, style=filled, fillcolor="#f1f3f4", color="#3c4043""##
+            }
+            Kind::Gateway => {
+                r##"shape=parallelogram, style=filled, fillcolor="#e6f4ea", color="#137333""##
             }
             Kind::Undeclared => {
                 r##"shape=box, style=dashed, color="#d93025", fontcolor="#d93025""##
@@ -304,20 +312,22 @@ impl Graph {
             }
             let child = node(id, Kind::Client, lines);
             let ns = namespaces.entry(client.namespace.as_str()).or_default();
+            let upstream = network.upstream(client);
             if client.enforce {
+                let via = match upstream {
+                    Some(Upstream::Gateway(g, _)) => format!("gateway {g}"),
+                    _ => format!("vpn-proxy-{}", client.proxy.as_str()),
+                };
                 ns.push(Child::Group(Group {
                     id: ident("fence", &[name.as_str()]),
-                    title: format!(
-                        "NetworkPolicy: {name} egress only via vpn-proxy-{}",
-                        client.proxy.as_str()
-                    ),
+                    title: format!("NetworkPolicy: {name} egress only via {via}"),
                     kind: GroupKind::Fence,
                     children: vec![child],
                 }));
             } else {
                 ns.push(child);
             }
-            if !egress.proxies.contains_key(client.proxy.as_str()) {
+            if upstream.is_none() {
                 undeclared_proxies.insert(client.proxy.to_string());
             }
         }
@@ -370,6 +380,37 @@ impl Graph {
             }));
         }
 
+        // Egress gateways: NixOS hosts of the flake, outside the cluster; the
+        // Tailscale node of the same host runs it.
+        if !egress.gateways.is_empty() {
+            let mut group = Group {
+                id: ident("gateways", &[]),
+                title: "Egress gateways (NixOS hosts, WireGuard)".to_owned(),
+                kind: GroupKind::Plain,
+                children: Vec::new(),
+            };
+            for (name, g) in &egress.gateways {
+                let id = ident("gateway", &[name.as_str()]);
+                let mut ports = format!("SOCKS5 :{}", g.socks_port);
+                if let Some(http) = &g.http_port {
+                    let _ = write!(ports, " · HTTP :{}", http.value);
+                }
+                group.children.push(node(
+                    id.clone(),
+                    Kind::Gateway,
+                    vec![
+                        name.to_string(),
+                        format!("on {} · exit {}", g.host.as_str(), g.tunnel.endpoint.value),
+                        ports,
+                    ],
+                ));
+                if ts.nodes.contains_key(g.host.as_str()) {
+                    graph.edge(ident("ts", &[g.host.as_str()]), id, Some("runs"), true);
+                }
+            }
+            graph.children.push(Child::Group(group));
+        }
+
         // Providers and the countries their exit servers are in, as used.
         // Borrowed from the network: at 10,000 proxies copies of every provider and
         // country name were a good part of the work.
@@ -393,12 +434,21 @@ impl Graph {
         }
         for (name, client) in &egress.clients {
             let from = ident("client", &[name.as_str()]);
+            if let Some(Upstream::Gateway(g, _)) = network.upstream(client) {
+                let label = match client.protocol.value {
+                    ClientProtocol::Http => "HTTP CONNECT",
+                    _ => "SOCKS5",
+                };
+                graph.edge(from, ident("gateway", &[g.as_str()]), Some(label), false);
+                continue;
+            }
             let to = ident("proxy", &[client.proxy.as_str()]);
             match client.protocol.value {
                 ClientProtocol::Http => graph.edge(from, to, Some("HTTP proxy :8888"), false),
                 ClientProtocol::Shadowsocks => {
                     graph.edge(from, to, Some("Shadowsocks :8388"), false)
                 }
+                ClientProtocol::Socks5 => graph.edge(from, to, Some("SOCKS5"), false),
                 ClientProtocol::Sidecar => {
                     // Its own gluetun, set up like the proxy it names: straight to the countries.
                     if let Some(proxy) = egress.proxies.get(client.proxy.as_str()) {
@@ -837,6 +887,7 @@ pub(crate) mod test_network {
                 namespace: sp(name("irc")),
                 deployment: sp(name("marmithon")),
                 proxy: sp(name("iceland")),
+                gateway: false,
                 protocol: sp(ClientProtocol::Http),
                 enforce: true,
                 pod_labels: BTreeMap::from([(

@@ -373,6 +373,7 @@ mod tests {
                 namespace: Spanned::unspanned(name("irc")),
                 deployment: Spanned::unspanned(name("ircbot")),
                 proxy: Spanned::unspanned(name("netherlands")),
+                gateway: false,
                 protocol: Spanned::unspanned(avalanche_model::ClientProtocol::Shadowsocks),
                 enforce: true,
                 pod_labels: [("app".to_owned(), "ircbot".to_owned())].into(),

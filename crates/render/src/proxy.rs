@@ -293,7 +293,7 @@ fn ingress_policy<'a>(ctx: &Ctx<'a>, p: &ResolvedProxy<'a>, instance: &'a str) -
         match c.client.protocol.value {
             ClientProtocol::Http => http.push(from),
             ClientProtocol::Shadowsocks => shadowsocks.push(from),
-            ClientProtocol::Sidecar => {}
+            ClientProtocol::Sidecar | ClientProtocol::Socks5 => {}
         }
     }
     if ctx.net.kubernetes.verification {

@@ -141,6 +141,8 @@ pub fn render(ctx: &Ctx<'_>) -> String {
         }
     );
 
+    gateways(ctx, w);
+
     let _ = writeln!(w, "## Switching regions\n");
     let _ = write!(
         w,
@@ -512,4 +514,44 @@ fn port_forwarding_note(sc: &crate::resolve::ResolvedSidecar<'_>) -> String {
         ". Port forwarding is on (`VPN_PORT_FORWARDING=on`{only}){to}. The provider must allow it: ProtonVPN needs a \
          WireGuard configuration made with NAT-PMP (port forwarding) on, and changes the port on every connection."
     )
+}
+
+/// The egress gateways and how a client uses one (nothing when none is declared).
+fn gateways(ctx: &Ctx<'_>, w: &mut String) {
+    let gateways = &ctx.net.egress.gateways;
+    if gateways.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        w,
+        "### Egress gateways (`egress.gateways`, `protocol = \"socks5\"` or `\"http\"`)\n\n\
+         A gateway is a NixOS host of the flake (`nixosModules.egressGateway`): its proxy runs as a dedicated user\n\
+         whose packets leave only through the host's WireGuard tunnel (a down tunnel refuses, never leaks). A client\n\
+         names it like a proxy (`proxy = \"<gateway>\";`); `enforce` allows only the gateway's address on its port.\n"
+    );
+    for (name, g) in gateways {
+        let host = match g.listen.value {
+            std::net::IpAddr::V4(a) => a.to_string(),
+            std::net::IpAddr::V6(a) => format!("[{a}]"),
+        };
+        let _ = write!(
+            w,
+            "- `{name}` on `{}`: SOCKS5 `{host}:{}`",
+            g.host.value, g.socks_port
+        );
+        if let Some(http) = &g.http_port {
+            let _ = write!(w, ", HTTP CONNECT `{host}:{}`", http.value);
+        }
+        let _ = writeln!(w, ", exit via `{}`", g.tunnel.endpoint.value);
+    }
+    let _ = writeln!(
+        w,
+        "\n`protocol = \"socks5\"` sets `ALL_PROXY=socks5h://<address>:<port>` (and `all_proxy`): the `h` has the\n\
+         gateway resolve names, so DNS goes through the tunnel too. An app that reads no proxy variable dials\n\
+         through it itself, e.g. in Go with `golang.org/x/net/proxy`:\n\n\
+         ```go\n\
+         dialer, err := proxy.SOCKS5(\"tcp\", os.Getenv(\"ALL_PROXY\")[len(\"socks5h://\"):], nil, proxy.Direct)\n\
+         conn, err := dialer.Dial(\"tcp\", \"irc.libera.chat:6697\")\n\
+         ```\n"
+    );
 }

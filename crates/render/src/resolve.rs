@@ -4,7 +4,9 @@
 //! `check` reports the same problems with more context; rendering must still never
 //! emit a manifest pointing at nothing, so it refuses on its own too.
 use avalanche_diag::Diagnostic;
-use avalanche_model::{Client, Name, Network, Provider, Proxy, Sidecar, Spanned};
+use avalanche_model::{
+    Client, Gateway, Name, Network, Provider, Proxy, Sidecar, Spanned, Upstream,
+};
 use std::collections::BTreeMap;
 
 /// What a gluetun container connects with.
@@ -42,6 +44,19 @@ pub struct ResolvedClient<'a> {
     pub proxy: ResolvedProxy<'a>,
 }
 
+/// A client of an egress gateway.
+#[derive(Debug, Clone, Copy)]
+pub struct ResolvedGatewayClient<'a> {
+    /// The client's name.
+    pub name: &'a str,
+    /// Its declaration.
+    pub client: &'a Client,
+    /// The gateway's name.
+    pub gateway_name: &'a str,
+    /// The gateway it goes through.
+    pub gateway: &'a Gateway,
+}
+
 /// A sidecar with its VPN.
 #[derive(Debug, Clone, Copy)]
 pub struct ResolvedSidecar<'a> {
@@ -58,8 +73,10 @@ pub struct ResolvedSidecar<'a> {
 pub struct Resolved<'a> {
     /// Proxies by name.
     pub proxies: Vec<ResolvedProxy<'a>>,
-    /// Clients by name.
+    /// Clients of a proxy, by name.
     pub clients: Vec<ResolvedClient<'a>>,
+    /// Clients of a gateway, by name.
+    pub gateway_clients: Vec<ResolvedGatewayClient<'a>>,
     /// Sidecars by name.
     pub sidecars: Vec<ResolvedSidecar<'a>>,
     /// Indices into `clients`, by proxy name.
@@ -166,31 +183,65 @@ pub fn resolve(net: &Network) -> Result<Resolved<'_>, Vec<Diagnostic>> {
     let by_name: BTreeMap<&str, ResolvedProxy<'_>> =
         out.proxies.iter().map(|p| (p.name, *p)).collect();
     for (name, client) in &net.egress.clients {
-        match by_name.get(client.proxy.as_str()) {
-            Some(proxy) => {
-                out.clients_by_proxy
-                    .entry(proxy.name)
-                    .or_default()
-                    .push(out.clients.len());
-                out.clients.push(ResolvedClient {
+        let upstream = net.upstream(client);
+        if let Some(up) = upstream
+            && !up.serves(client.protocol.value)
+        {
+            // `check` explains it (`egress-upstream-protocol`); never render it.
+            errors.push(
+                Diagnostic::error(
+                    &avalanche_model::rules::UPSTREAM_PROTOCOL,
+                    format!(
+                        "client `{name}` uses `protocol = \"{}\"`, which `{}` does not serve",
+                        client.protocol.value.as_str(),
+                        up.name()
+                    ),
+                )
+                .with_span(client.protocol.span.or(client.span)),
+            );
+            continue;
+        }
+        match upstream {
+            // A proxy whose provider is unknown is not in `by_name`: that is reported.
+            Some(Upstream::Proxy(..)) => {
+                if let Some(proxy) = by_name.get(client.proxy.as_str()) {
+                    out.clients_by_proxy
+                        .entry(proxy.name)
+                        .or_default()
+                        .push(out.clients.len());
+                    out.clients.push(ResolvedClient {
+                        name: name.as_str(),
+                        client,
+                        proxy: *proxy,
+                    });
+                }
+            }
+            Some(Upstream::Gateway(gateway_name, gateway)) => {
+                out.gateway_clients.push(ResolvedGatewayClient {
                     name: name.as_str(),
                     client,
-                    proxy: *proxy,
+                    gateway_name: gateway_name.as_str(),
+                    gateway,
                 });
             }
-            None if net.egress.proxies.contains_key(client.proxy.as_str()) => {} // its provider is reported
             None => {
-                let known: Vec<&str> = net.egress.proxies.keys().map(Name::as_str).collect();
+                let known: Vec<&str> = net
+                    .egress
+                    .proxies
+                    .keys()
+                    .chain(net.egress.gateways.keys())
+                    .map(Name::as_str)
+                    .collect();
                 errors.push(
                     Diagnostic::error(
                         &avalanche_model::rules::UNKNOWN_PROXY,
                         format!(
-                            "client `{name}` goes through proxy `{}`, which is not declared",
+                            "client `{name}` goes through `{}`, which is neither a declared proxy nor a gateway",
                             client.proxy.value
                         ),
                     )
                     .with_span(client.proxy.span.or(client.span))
-                    .with_help(known_help("egress.proxies", &known)),
+                    .with_help(known_help("egress.proxies` or `egress.gateways", &known)),
                 );
             }
         }

@@ -557,29 +557,30 @@ fn ports() {
 }
 
 #[test]
-fn socks5_is_explained() {
+fn a_client_names_its_upstream_once() {
+    // `socks5` decodes (a gateway serves it); `gateway = …` names a gateway only.
     let d = decode_nix(&module(
-        "    egress.clients.marmithon = { namespace = \"irc\"; proxy = \"iceland\"; protocol = \"socks5\"; };",
+        "    egress.clients.marmithon = { namespace = \"irc\"; gateway = \"home\"; protocol = \"socks5\"; };",
     ));
-    assert_eq!(d.at(), [("model-socks5", 3, 83)]);
-    let only = d.only();
-    assert!(
-        only.notes
-            .iter()
-            .any(|n| n.contains("8388") && n.contains("Shadowsocks"))
-    );
-    assert!(
-        only.notes
-            .iter()
-            .any(|n| n.contains(":latest") && n.contains("SOCKS5_ENABLED") && n.contains("1080"))
-    );
-    let help = only.help.as_deref().unwrap_or("");
-    assert!(
-        help.contains("protocol = \"http\";")
-            && help.contains("6697")
-            && help.contains("shadowsocks")
-    );
-    insta::assert_snapshot!(d.rendered());
+    assert!(d.diagnostics.is_empty(), "{}", d.rendered());
+    let network = d.network.expect("a network");
+    let bot = &network.egress.clients["marmithon"];
+    assert_eq!(bot.proxy.as_str(), "home");
+    assert!(bot.gateway);
+    assert_eq!(bot.protocol.value, ClientProtocol::Socks5);
+    let d = decode_nix(&module(
+        "    egress.clients.marmithon = { namespace = \"irc\"; proxy = \"iceland\"; gateway = \"home\"; };",
+    ));
+    assert_eq!(d.at(), [("model-client-upstream", 3, 72)]);
+}
+
+#[test]
+fn a_gateway_http_port_is_not_its_socks_port() {
+    let d = decode_nix(&module(concat!(
+        "    egress.gateways.home = { host = \"routy\"; listen = \"10.1.0.1\"; httpPort = 1080;\n",
+        "      tunnel = { endpoint = \"exit.example.org:51820\"; publicKey = \"e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=\"; address = \"10.99.0.2/32\"; privateKeySecret = \"k\"; }; };",
+    )));
+    assert_eq!(d.at(), [("model-port", 3, 78)]);
 }
 
 #[test]
@@ -668,7 +669,7 @@ fn every_problem_is_reported_not_just_the_first() {
         "      routy = { role = \"subnetrouter\"; advertiseRoutes = [ \"10.1.0.0\" ]; };\n",
         "      Calypso = { role = \"workstation\"; tag = [ ]; };\n",
         "    };\n",
-        "    egress.clients.marmithon = { namespace = \"irc\"; protocol = \"socks5\"; };\n",
+        "    egress.clients.marmithon = { namespace = \"irc\"; protocol = \"socks\"; };\n",
         "    egress.sidecars.qbittorrent = { namespace = \"media\"; provider = \"protonvpn\"; countries = [ \"Iceland\" ]; inputPorts = [ 70000 ]; };",
     ));
     let d = decode_nix(&text);
@@ -681,7 +682,7 @@ fn every_problem_is_reported_not_just_the_first() {
             "model-name",
             "model-unknown-attribute",
             "model-missing",
-            "model-socks5",
+            "model-enum",
             "model-port"
         ],
         "{}",
