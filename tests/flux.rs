@@ -4,7 +4,8 @@
 //! bootstrapped at `clusters/home` (no `kustomization.yaml` there: Flux makes
 //! one), an `apps` Kustomization decrypting SOPS itself, kubenix-generated flat
 //! manifests in `.k8s/`, apps under `apps/<namespace>/<app>`, two subnet routers
-//! advertising the same LAN for failover, Mullvad instead of ProtonVPN.
+//! advertising the same LAN for failover, Mullvad instead of ProtonVPN, and a
+//! multi-document SOPS file written by the real sops (`secrets/nas/`).
 //!
 //! With `kubernetes.gitops = "flux"`, `build` writes a Flux `Kustomization`
 //! (valid under Flux's CRD schema) where the bootstrap applies the cluster's
@@ -50,6 +51,7 @@ fn flux_repository_builds_checks_diffs_and_reports() {
     let expected = [
         "warning egress-shared-key",
         "warning flake-hosts-unknown",
+        "warning sops-demo-key",
         "warning sops-demo-key",
     ];
     assert_eq!(rules(&repo), expected);
@@ -103,6 +105,10 @@ fn flux_repository_builds_checks_diffs_and_reports() {
             !t.contains("ksops") && !t.contains("secret-generator"),
             "{path} uses KSOPS:\n{t}"
         );
+        assert!(
+            !t.contains("Argo") && !t.contains("argocd"),
+            "{path} speaks Argo CD:\n{t}"
+        );
     }
     // The hand-written files changed only by their added component.
     for (path, bytes) in before.iter().filter(|(p, _)| !p.ends_with('/')) {
@@ -124,6 +130,11 @@ fn flux_repository_builds_checks_diffs_and_reports() {
     }
     // The encrypted Secret is a plain resource of the proxies' tree and of the
     // sidecar's component: Flux decrypts it.
+    let readme = text(&format!("{PROXIES}/README.md"));
+    assert!(
+        readme.contains("kubectl -n flux-system get kustomization vpn-proxy"),
+        "{readme}"
+    );
     let proxies = text(&format!("{PROXIES}/kustomization.yaml"));
     assert!(proxies.contains("- mullvad.sops.yaml"), "{proxies}");
     let component = text(&format!("{QBITTORRENT}/vpn-egress/kustomization.yaml"));
@@ -151,6 +162,20 @@ fn flux_repository_builds_checks_diffs_and_reports() {
     repo.commit_all();
     repo.run(&["diff"]).expect_code(0);
     assert_eq!(rules(&repo), expected);
+
+    // Every SOPS file is judged, the multi-document one (one `sops:` block per
+    // document, as sops writes it) included.
+    let key = support::workspace_root().join("tests/keys/demo.agekey");
+    let verify = repo.run_env(
+        &["secrets", "verify"],
+        &[("SOPS_AGE_KEY_FILE", key.to_str().expect("UTF-8"))],
+    );
+    verify.expect_code(0);
+    assert!(
+        verify.stdout().contains("verified 2 SOPS files"),
+        "{}",
+        verify.stdout()
+    );
 
     // `status` speaks Flux and follows the Flux tree from the bootstrap.
     let status = repo.run(&["status"]);

@@ -249,10 +249,19 @@ pub fn render(ctx: &Ctx<'_>) -> String {
         "Run after every change, in order:\n\n\
          ```sh\n\
          avalanche-net check && avalanche-net diff      # declarations valid, tree up to date\n\
-         kubectl -n {argocd} get application vpn-proxy   # Synced / Healthy\n\
+         {engine}\n\
          kubectl -n {PROXY_NAMESPACE} get deploy,pods,svc,networkpolicy\n\
          ```\n",
-        argocd = k.argocd.namespace
+        engine = match k.gitops.value {
+            GitOps::ArgoCd => format!(
+                "kubectl -n {} get application vpn-proxy   # Synced / Healthy",
+                k.argocd.namespace
+            ),
+            GitOps::Flux => format!(
+                "kubectl -n {} get kustomization vpn-proxy   # Ready (decrypted and applied)",
+                k.flux.namespace
+            ),
+        }
     );
     for p in &ctx.resolved.proxies {
         let _ = write!(w, "```sh\n# {}: the tunnel is up and exits in ", p.name);
