@@ -428,3 +428,47 @@ fn a_plain_app_directory_gets_its_wrapper_kustomization_spelled_out() {
     repo.run(&["build"]).expect_code(1);
     assert!(!repo.path().join(IRCBOT).join("vpn-egress").exists());
 }
+
+/// A cluster directory with its own kustomization: `build` lists the generated
+/// Flux Kustomization there (one added line), and what Flux applies of the
+/// cluster path holds it, next to the bootstrap and the hand-written ones.
+#[test]
+fn a_cluster_kustomization_gets_the_generated_one_listed() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    let cluster = "clusters/home/kustomization.yaml";
+    let before = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - flux-system\n  - apps.yaml\n  - generated.yaml\n";
+    repo.write(cluster, before);
+    repo.commit_all();
+    let run = repo.run(&["build"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout().contains(&format!("wired     {cluster}")),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(repo.read(cluster), format!("{before}  - vpn-proxy.yaml\n"));
+    repo.commit_all();
+    let status = repo.run(&["status"]).stdout();
+    assert!(status.contains("[x] 2. Proxy service deployed"), "{status}");
+    let Some(kubectl) = support::oracle("kubectl") else {
+        return;
+    };
+    let out = Command::new(kubectl)
+        .arg("kustomize")
+        .arg(repo.path().join("clusters/home"))
+        .output()
+        .expect("kubectl kustomize");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["flux-system", "apps", "generated", "vpn-proxy"] {
+        assert!(
+            text.contains(&format!("\n  name: {name}\n")),
+            "{name} not applied by the cluster path:\n{text}"
+        );
+    }
+    assert_eq!(text.matches("kind: Kustomization\n").count(), 4, "{text}");
+}
