@@ -458,6 +458,11 @@ fn rust_options() -> Vec<Opt> {
             Some(json!(d::CLUSTER_DOMAIN)),
         ),
         o(
+            "kubernetes.dnsServiceIP",
+            s("nullOr(str)"),
+            Some(Json::Null),
+        ),
+        o(
             "kubernetes.argocd.namespace",
             s("str"),
             Some(json!(d::ARGOCD_NAMESPACE)),

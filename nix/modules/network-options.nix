@@ -797,6 +797,17 @@ in
         description = "The cluster's service network (k3s default).";
       };
       clusterDomain = str defaults.clusterDomain "k8s.example" "The cluster's DNS domain.";
+      dnsServiceIP = lib.mkOption {
+        type = lib.types.nullOr lib.types.str;
+        default = null;
+        defaultText = lib.literalMD "the tenth address of `serviceCIDR` (k3s: `10.43.0.10`)";
+        example = "10.96.0.10";
+        description = ''
+          The ClusterIP of the cluster DNS Service (`kubectl -n kube-system get service kube-dns`).
+          The proxies' gluetun forwards cluster-local names to it, so it is the one cluster address
+          in their `FIREWALL_OUTBOUND_SUBNETS` (as a /32).
+        '';
+      };
       gitops = lib.mkOption {
         type = lib.types.enum [
           "argocd"

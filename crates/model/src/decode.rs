@@ -548,6 +548,7 @@ const KUBERNETES_KEYS: &[&str] = &[
     "podCIDR",
     "serviceCIDR",
     "clusterDomain",
+    "dnsServiceIP",
     "gitops",
     "argocd",
     "flux",
@@ -2252,6 +2253,30 @@ impl Decoder {
             || defaults.cluster_domain.clone(),
             |me, v, p| me.non_empty(v, p).map(str::to_owned),
         );
+        let dns_service_ip = s.get("dnsServiceIP").and_then(|v| {
+            let text = self.string(v, s.path.key("dnsServiceIP"))?;
+            let Ok(ip) = text.parse::<std::net::IpAddr>() else {
+                self.push(
+                    Diagnostic::error(&crate::rules::MODEL_ADDRESS, format!("`{text}` is not an address"))
+                        .with_primary_label(v.span, "expected the cluster DNS Service's ClusterIP, like `10.43.0.10`")
+                        .with_help("`kubectl -n kube-system get service kube-dns -o jsonpath='{.spec.clusterIP}'` prints it"),
+                );
+                return None;
+            };
+            let cidr = &service_cidr;
+            if !cidr.value.0.trunc().contains(&ip) {
+                self.push(
+                    Diagnostic::error(
+                        &crate::rules::MODEL_ADDRESS,
+                        format!("`{ip}` is not in `serviceCIDR` ({})", cidr.value.canonical()),
+                    )
+                    .with_primary_label(v.span, "a ClusterIP is an address of the service network")
+                    .with_help("`kubectl -n kube-system get service kube-dns -o jsonpath='{.spec.clusterIP}'` prints it"),
+                );
+                return None;
+            }
+            Some(spanned(ip, v))
+        });
         let mut argocd = match s.get("argocd") {
             Some(v) => self.argocd(v, s.path.key("argocd"), s.attrs.get("argocd")),
             None => defaults.argocd.clone(),
@@ -2312,6 +2337,7 @@ impl Decoder {
             pod_cidr,
             service_cidr,
             cluster_domain,
+            dns_service_ip,
             gitops,
             argocd,
             flux,

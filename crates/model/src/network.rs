@@ -729,6 +729,9 @@ pub struct Kubernetes {
     pub service_cidr: Spanned<Cidr>,
     /// `clusterDomain` (default `cluster.local`).
     pub cluster_domain: String,
+    /// `dnsServiceIP` (default none: see [`Kubernetes::dns_service_ip`]): the
+    /// cluster DNS Service's ClusterIP, which the proxies' gluetun may reach.
+    pub dns_service_ip: Option<Spanned<std::net::IpAddr>>,
     /// `gitops` (default `"argocd"`): what deploys the generated tree.
     pub gitops: Spanned<GitOps>,
     /// `argocd` (read when `gitops` is `"argocd"`).
@@ -868,6 +871,24 @@ pub struct Monitoring {
     pub enable: bool,
 }
 
+impl Kubernetes {
+    /// The cluster DNS Service's ClusterIP: `dnsServiceIP`, else the tenth address
+    /// of `serviceCIDR` (k3s' `10.43.0.10`, kubeadm's `10.96.0.10`: both give
+    /// kube-dns that address by convention).
+    pub fn dns_service_ip(&self) -> std::net::IpAddr {
+        if let Some(ip) = &self.dns_service_ip {
+            return ip.value;
+        }
+        let net = self.service_cidr.value.0.trunc();
+        match net.network() {
+            std::net::IpAddr::V4(a) => std::net::IpAddr::V4(u32::from(a).saturating_add(10).into()),
+            std::net::IpAddr::V6(a) => {
+                std::net::IpAddr::V6(u128::from(a).saturating_add(10).into())
+            }
+        }
+    }
+}
+
 impl Default for Kubernetes {
     fn default() -> Self {
         use crate::defaults as d;
@@ -878,6 +899,7 @@ impl Default for Kubernetes {
             pod_cidr: cidr(d::POD_CIDR),
             service_cidr: cidr(d::SERVICE_CIDR),
             cluster_domain: d::CLUSTER_DOMAIN.to_owned(),
+            dns_service_ip: None,
             gitops: Spanned::unspanned(GitOps::default()),
             argocd: ArgoCd::default(),
             flux: Flux::default(),

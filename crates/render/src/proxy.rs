@@ -172,6 +172,14 @@ pub(crate) fn spec<'a>(ctx: &Ctx<'a>, p: &ResolvedProxy<'a>) -> gluetun::Spec<'a
     }
 }
 
+/// The cluster DNS Service's address as a one-address subnet.
+pub(crate) fn dns_subnet(ctx: &Ctx<'_>) -> String {
+    match ctx.net.kubernetes.dns_service_ip() {
+        std::net::IpAddr::V4(ip) => format!("{ip}/32"),
+        std::net::IpAddr::V6(ip) => format!("{ip}/128"),
+    }
+}
+
 /// The volume name of the TUN device in a proxy pod.
 const TUN_VOLUME: &str = "dev-net-tun";
 
@@ -196,6 +204,11 @@ fn deployment<'a>(ctx: &Ctx<'a>, p: &ResolvedProxy<'a>, name: &'a str) -> Node<'
         "FIREWALL_INPUT_PORTS",
         format!("{HTTP_PROXY_PORT},{SHADOWSOCKS_PORT}"),
     );
+    // gluetun (v3.41) forwards cluster-local names to the resolver of the pod's
+    // resolv.conf; its firewall blocks that address unless listed here. The DNS
+    // Service's ClusterIP alone: through the proxy a client reaches nothing of the
+    // cluster but what it may reach directly anyway (kube-dns).
+    env.set("FIREWALL_OUTBOUND_SUBNETS", dns_subnet(ctx));
     gluetun::health_env(&mut env, spec.health);
 
     let mut mounts = vec![node!({ "name": "gluetun", "mountPath": "/gluetun" })];
@@ -240,6 +253,10 @@ fn deployment<'a>(ctx: &Ctx<'a>, p: &ResolvedProxy<'a>, name: &'a str) -> Node<'
                 "spec": {
                     "automountServiceAccountToken": false,
                     "enableServiceLinks": false,
+                    // With the default ndots:5 every name the proxy resolves (`ipinfo.io`)
+                    // is first tried under each search domain, cluster-local queries that
+                    // go to the cluster DNS: one dot is enough to try it as written first.
+                    "dnsConfig": { "options": [{ "name": "ndots", "value": "1" }] },
                     "securityContext": { "seccompProfile": { "type": "RuntimeDefault" } },
                     "terminationGracePeriodSeconds": 30,
                     "containers": [container],

@@ -449,9 +449,17 @@ fn runtime(ctx: &Ctx<'_>, w: &mut String) {
          `127.0.0.1:8000` unless `controlServer` says otherwise.\n\n\
          **Probes.** gluetun restarts its own tunnel when its health check fails. The proxies keep a startup probe, a\n\
          readiness probe (out of the Service while the tunnel is down) and a lenient liveness probe (15 minutes);\n\
-         sidecars have no liveness probe at all: a restart would not bring the tunnel back sooner.\n",
+         sidecars have no liveness probe at all: a restart would not bring the tunnel back sooner.\n\n\
+         **Cluster DNS in the proxies.** gluetun forwards cluster-local names to the resolver of the pod's\n\
+         `resolv.conf`, the cluster DNS Service `{dns}` (`kubernetes.dnsServiceIP`, by default the tenth address of\n\
+         `serviceCIDR`). Its firewall drops that address unless it is in `FIREWALL_OUTBOUND_SUBNETS`: the proxies list\n\
+         it alone, as `{dns_subnet}`, so a client going through a proxy reaches no pod and no other Service of the\n\
+         cluster (only kube-dns, which it may reach directly anyway). Their pods also set `ndots: \"1\"`, so a name with a\n\
+         dot (`ipinfo.io`) is resolved as written first, not after a query under each search domain.\n",
         default = egress.tun_device.as_str(),
         keepalive = egress.keepalive.value,
+        dns = ctx.net.kubernetes.dns_service_ip(),
+        dns_subnet = crate::proxy::dns_subnet(ctx),
     );
 }
 

@@ -240,6 +240,37 @@ fn check_every_gluetun(network: &avalanche_model::Network, plan: &Plan) -> Vec<F
                 "{at}: gluetun must be the first init container"
             );
         } else {
+            // Issue 14 item 8: cluster DNS and nothing else of the cluster. The only
+            // cluster destination the proxy's firewall admits is the DNS Service's
+            // address (a single address of the service network): a client going
+            // through the proxy reaches no pod and no other Service.
+            let dns = network.kubernetes.dns_service_ip();
+            let k = &network.kubernetes;
+            let subnets = g.value("FIREWALL_OUTBOUND_SUBNETS").unwrap_or_default();
+            let subnets: Vec<_> = subnets
+                .split(',')
+                .map(|s| {
+                    avalanche_model::Cidr::parse(s)
+                        .unwrap_or_else(|e| panic!("{at}: {e}"))
+                        .0
+                })
+                .collect();
+            assert_eq!(subnets.len(), 1, "{at}: {subnets:?}");
+            assert_eq!(subnets[0].addr(), dns, "{at}: {subnets:?}");
+            assert!(k.service_cidr.value.0.contains(&dns), "{at}: {dns}");
+            for net in &subnets {
+                assert_eq!(
+                    net.hosts().count(),
+                    1,
+                    "{at}: {net} is more than one address"
+                );
+                assert!(!net.contains(&k.pod_cidr.value.0.network()), "{at}: {net}");
+            }
+            assert_eq!(
+                g.pod["dnsConfig"],
+                serde_json::json!({ "options": [{ "name": "ndots", "value": "1" }] }),
+                "{at}"
+            );
             let l = &g.container["livenessProbe"];
             let tolerated = l["periodSeconds"].as_u64().unwrap_or(0)
                 * l["failureThreshold"].as_u64().unwrap_or(0);
@@ -393,6 +424,31 @@ fn variants_start_and_stay_up() {
     assert_eq!(
         sidecar.value("VPN_PORT_FORWARDING_UP_COMMAND").as_deref(),
         Some("/bin/sh -c 'echo {{PORT}} > /gluetun/port'")
+    );
+
+    // Another cluster's service network: its DNS address follows (kubeadm's
+    // 10.96.0.10), or is declared.
+    let kubeadm = [(
+        "serviceCIDR = \"10.43.0.0/16\";",
+        "serviceCIDR = \"10.96.0.0/12\";",
+    )];
+    let (network, plan) = variant(&kubeadm);
+    let found = check_every_gluetun(&network, &plan);
+    let proxy = found.iter().find(|g| !g.sidecar).expect("a proxy");
+    assert_eq!(
+        proxy.value("FIREWALL_OUTBOUND_SUBNETS").as_deref(),
+        Some("10.96.0.10/32")
+    );
+    let declared = [(
+        "serviceCIDR = \"10.43.0.0/16\";",
+        "serviceCIDR = \"10.43.0.0/16\";\n      dnsServiceIP = \"10.43.0.53\";",
+    )];
+    let (network, plan) = variant(&declared);
+    let found = check_every_gluetun(&network, &plan);
+    let proxy = found.iter().find(|g| !g.sidecar).expect("a proxy");
+    assert_eq!(
+        proxy.value("FIREWALL_OUTBOUND_SUBNETS").as_deref(),
+        Some("10.43.0.53/32")
     );
 
     let openvpn = [("type = \"wireguard\";", "type = \"openvpn\";")];

@@ -1063,3 +1063,42 @@ fn forwarded_port_to_an_app_or_a_command() {
         );
     }
 }
+
+/// Issue 14 item 8: the cluster DNS address the proxies may reach, derived from
+/// `serviceCIDR` or declared inside it.
+#[test]
+fn the_cluster_dns_address_is_in_the_service_network() {
+    let (network, diagnostics) =
+        decode_json(r#"{ "kubernetes": { "serviceCIDR": "10.96.0.0/12" } }"#);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let network = network.expect("a network");
+    assert_eq!(
+        network.kubernetes.dns_service_ip().to_string(),
+        "10.96.0.10"
+    );
+    assert_eq!(
+        Network::default().kubernetes.dns_service_ip().to_string(),
+        "10.43.0.10"
+    );
+    let (network, diagnostics) =
+        decode_json(r#"{ "kubernetes": { "dnsServiceIP": "10.43.0.53" } }"#);
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    assert_eq!(
+        network
+            .expect("a network")
+            .kubernetes
+            .dns_service_ip()
+            .to_string(),
+        "10.43.0.53"
+    );
+    for bad in [r#""10.96.0.10""#, r#""kube-dns""#] {
+        let (network, diagnostics) = decode_json(&format!(
+            r#"{{ "kubernetes": {{ "dnsServiceIP": {bad} }} }}"#
+        ));
+        assert!(network.is_none(), "{bad}");
+        assert!(
+            diagnostics.iter().any(|d| d.rule == "model-address"),
+            "{bad}: {diagnostics:#?}"
+        );
+    }
+}
