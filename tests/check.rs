@@ -399,6 +399,24 @@ fn egress_existing_gluetun() {
     );
 }
 
+/// Issue 14 item 14: what gluetun (or the cluster) refuses at start, reported
+/// at the declaration that causes it.
+#[test]
+fn egress_port_forwarding_provider() {
+    assert_finding("egress-port-forwarding-provider", "nix/network.nix", 22);
+}
+
+#[test]
+fn egress_secret_key_missing() {
+    // The proxy reads SHADOWSOCKS_PASSWORD from `protonvpn`, which does not declare it.
+    assert_finding("egress-secret-key-missing", "nix/network.nix", 31);
+}
+
+#[test]
+fn secret_file_missing() {
+    assert_finding("secret-file-missing", "nix/network.nix", 38);
+}
+
 #[test]
 fn egress_shared_key() {
     // The sidecar is the second gluetun on the provider's key: reported there.

@@ -11,6 +11,9 @@ use std::collections::{BTreeMap, HashMap};
 pub(crate) fn check(cx: &mut Checker<'_>) {
     references(cx);
     shared_keys(cx);
+    port_forwarding(cx);
+    credential_keys(cx);
+    credential_files(cx);
     duplicates(cx);
     secrets(cx);
     apps(cx);
@@ -318,6 +321,133 @@ fn shared_keys(cx: &mut Checker<'_>) {
                 label(d, *span, "same key");
             }
         }
+    }
+}
+
+/// Port forwarding only on providers gluetun forwards ports for: with another,
+/// gluetun exits at start (`VPN_PORT_FORWARDING=on`).
+fn port_forwarding(cx: &mut Checker<'_>) {
+    let egress = &cx.network.egress;
+    for (name, s) in &egress.sidecars {
+        if !s.port_forwarding {
+            continue;
+        }
+        let Some(provider) = egress.providers.get(s.provider.as_str()) else {
+            continue; // egress-unknown-provider
+        };
+        let service = provider.service.value.as_str();
+        if avalanche_model::gluetun::forwards_ports(service) {
+            continue;
+        }
+        let message = format!(
+            "sidecar `{name}` asks for port forwarding, but gluetun forwards ports only for {}, not `{service}` (provider `{}`): it would exit at start",
+            list(avalanche_model::gluetun::PORT_FORWARDING_PROVIDERS),
+            s.provider.value
+        );
+        let d = cx.emit(&rules::EGRESS_PORT_FORWARDING_PROVIDER, message, s.span);
+        d.help = Some(format!(
+            "set `egress.sidecars.{name}.portForwarding = false;`, or use a provider that forwards ports"
+        ));
+        label(
+            d,
+            provider.service.span.or(provider.span),
+            "the provider's service",
+        );
+    }
+}
+
+/// Every key of its credentials Secret a gluetun reads (`secretKeyRef`) is a
+/// declared key of that secret: a missing key keeps the pod from starting
+/// (`CreateContainerConfigError`), and `secrets seal` writes only declared keys.
+fn credential_keys(cx: &mut Checker<'_>) {
+    let net = cx.network;
+    // Secret → the keys read, each with its first reader.
+    let mut needed: BTreeMap<&str, BTreeMap<&str, String>> = BTreeMap::new();
+    for i in instances(net) {
+        let Some(provider) = i.provider else { continue };
+        let creds = net.credentials(i.own_credentials, provider);
+        let Some((secret, _)) = creds.secret else {
+            continue; // egress-unknown-secret
+        };
+        let mut keys = avalanche_model::gluetun::credential_keys(provider.vpn_type.value).to_vec();
+        if i.kind == "proxy" {
+            keys.push(avalanche_model::gluetun::SHADOWSOCKS_PASSWORD_KEY);
+        }
+        for key in keys {
+            needed
+                .entry(secret)
+                .or_default()
+                .entry(key)
+                .or_insert_with(|| format!("{} `{}`", i.kind, i.name));
+        }
+    }
+    for (secret_name, keys) in needed {
+        let Some(secret) = net.secrets.get(secret_name) else {
+            continue;
+        };
+        let missing: Vec<(&str, &String)> = keys
+            .iter()
+            .filter(|(k, _)| !secret.keys.iter().any(|d| d.value == **k))
+            .map(|(k, who)| (*k, who))
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let names: Vec<&str> = missing.iter().map(|(k, _)| *k).collect();
+        let (first, who) = missing[0];
+        let message = format!(
+            "secret `{secret_name}` does not declare {} that the generated gluetun reads ({who} reads `{first}`): its pod would not start",
+            list(&names)
+        );
+        let at = secret.keys.first().and_then(|k| k.span).or(secret.span);
+        let d = cx.emit(&rules::EGRESS_SECRET_KEY_MISSING, message, at);
+        let quoted: Vec<String> = names.iter().map(|k| format!("\"{k}\"")).collect();
+        d.help = Some(format!(
+            "add {} to `secrets.{secret_name}.keys`, then `avalanche-net secrets seal {secret_name}`",
+            quoted.join(" ")
+        ));
+    }
+}
+
+/// A secret a gluetun or a gateway reads must have its SOPS file in the
+/// repository before the manifests that read it are deployed: else KSOPS (or
+/// sops-nix) fails in the cluster (on the host), far from the cause.
+fn credential_files(cx: &mut Checker<'_>) {
+    let net = cx.network;
+    let mut readers: BTreeMap<&str, String> = BTreeMap::new();
+    for i in instances(net) {
+        let Some(provider) = i.provider else { continue };
+        if let Some((secret, _)) = net.credentials(i.own_credentials, provider).secret {
+            readers
+                .entry(secret)
+                .or_insert_with(|| format!("{} `{}`", i.kind, i.name));
+        }
+    }
+    for (name, g) in &net.egress.gateways {
+        readers
+            .entry(g.tunnel.private_key_secret.as_str())
+            .or_insert_with(|| format!("gateway `{name}`"));
+    }
+    for (secret_name, who) in readers {
+        let Some(secret) = net.secrets.get(secret_name) else {
+            continue;
+        };
+        let file = secret.file.value.as_str();
+        let dir = format!("{}/", file.trim_end_matches('/'));
+        if cx.facts.is_tracked(file) || cx.facts.paths.iter().any(|p| p.starts_with(&dir)) {
+            continue; // present, or a directory (secret-file-directory)
+        }
+        let message = format!(
+            "`{file}`, the file of secret `{secret_name}` that {who} reads, does not exist: it would fail to decrypt where it is deployed"
+        );
+        let d = cx.emit(
+            &rules::SECRET_FILE_MISSING,
+            message,
+            secret.file.span.or(secret.span),
+        );
+        d.help = Some(format!(
+            "`avalanche-net secrets seal {secret_name}` writes it (or correct `secrets.{secret_name}.file`)"
+        ));
     }
 }
 

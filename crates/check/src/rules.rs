@@ -162,6 +162,24 @@ avalanche_diag::rules! {
          Fix: create one WireGuard configuration (key) per instance at the provider, declare a secret for each, and\n\
          name it in `egress.proxies.<name>.credentials` / `egress.sidecars.<name>.credentials`; keep `replicas = 1`\n\
          on WireGuard proxies (declare a second proxy with its own key for redundancy).";
+    EGRESS_PORT_FORWARDING_PROVIDER = "egress-port-forwarding-provider", Error,
+        "A sidecar asks for port forwarding on a provider gluetun does not forward ports for.",
+        "gluetun forwards ports only for some providers (ProtonVPN, Private Internet Access, PrivateVPN, Perfect\n\
+         Privacy: `internal/configuration/settings/portforward.go`); with any other, `VPN_PORT_FORWARDING=on` makes\n\
+         it refuse its settings and exit at start. `PORT_FORWARD_ONLY` is written only for the providers with such\n\
+         servers (ProtonVPN, Private Internet Access).\n\n\
+         Fix: set `portForwarding = false;` on the sidecar, or move it to a provider that forwards ports.";
+    EGRESS_SECRET_KEY_MISSING = "egress-secret-key-missing", Error,
+        "A credentials secret does not declare a key the generated gluetun reads.",
+        "Each gluetun reads its WireGuard key and addresses (or OpenVPN user and password) from its credentials\n\
+         Secret, and each proxy its Shadowsocks password, by `secretKeyRef`. A key the Secret lacks keeps the pod in\n\
+         `CreateContainerConfigError`, and `avalanche-net secrets seal` writes only the declared `keys`.\n\n\
+         Fix: add the key to `secrets.<name>.keys`, then `avalanche-net secrets seal <name>`.";
+    SECRET_FILE_MISSING = "secret-file-missing", Error,
+        "The SOPS file of a secret that a gluetun or a gateway reads does not exist.",
+        "The generated manifests read the secret from its file (KSOPS, Flux or sops-nix decrypt it where it is\n\
+         deployed). Without the file the failure happens there, far from the cause; `check` reports it before.\n\n\
+         Fix: `avalanche-net secrets seal <name>` writes the file (or correct `secrets.<name>.file`).";
     EGRESS_DUPLICATE_NAME = "egress-duplicate-name", Error,
         "Two egress declarations would generate the same thing.",
         "Names must be unique across `egress.proxies`, `egress.sidecars` and `egress.clients`, and two clients or\n\

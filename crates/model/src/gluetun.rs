@@ -30,6 +30,19 @@ pub const PORT_FORWARDING_PROVIDERS: [&str; 4] = [
 /// forwarding is on.
 pub const PORT_FORWARD_ONLY_PROVIDERS: [&str; 2] = ["private internet access", "protonvpn"];
 
+/// The keys of its credentials Secret a gluetun of `vpn_type` reads (each as the
+/// variable of the same name): render writes the `secretKeyRef`s from it and `check`
+/// holds the declared secret's `keys` against it.
+pub fn credential_keys(vpn_type: crate::VpnType) -> [&'static str; 2] {
+    match vpn_type {
+        crate::VpnType::Wireguard => ["WIREGUARD_PRIVATE_KEY", "WIREGUARD_ADDRESSES"],
+        crate::VpnType::Openvpn => ["OPENVPN_USER", "OPENVPN_PASSWORD"],
+    }
+}
+
+/// The key a proxy's Shadowsocks server reads its password from.
+pub const SHADOWSOCKS_PASSWORD_KEY: &str = "SHADOWSOCKS_PASSWORD";
+
 /// Whether gluetun forwards a port for `service` (gluetun lowercases the name).
 pub fn forwards_ports(service: &str) -> bool {
     PORT_FORWARDING_PROVIDERS

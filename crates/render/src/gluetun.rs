@@ -95,19 +95,14 @@ pub fn base_env<'a>(s: &Spec<'a>) -> Env<'a> {
     );
     e.set("VPN_TYPE", s.vpn.provider.vpn_type.as_str());
     let secret = s.vpn.secret_name;
-    match s.vpn.provider.vpn_type.value {
-        VpnType::Wireguard => {
-            e.secret("WIREGUARD_PRIVATE_KEY", secret, "WIREGUARD_PRIVATE_KEY");
-            e.secret("WIREGUARD_ADDRESSES", secret, "WIREGUARD_ADDRESSES");
-            // gluetun's default is 0 (off): NAT and conntrack state on the way to the
-            // server expire and an idle tunnel stops receiving. The variable without
-            // `_INTERVAL` does not exist and would be ignored.
-            e.set("WIREGUARD_PERSISTENT_KEEPALIVE_INTERVAL", s.keepalive);
-        }
-        VpnType::Openvpn => {
-            e.secret("OPENVPN_USER", secret, "OPENVPN_USER");
-            e.secret("OPENVPN_PASSWORD", secret, "OPENVPN_PASSWORD");
-        }
+    for key in table::credential_keys(s.vpn.provider.vpn_type.value) {
+        e.secret(key, secret, key);
+    }
+    if s.vpn.provider.vpn_type.value == VpnType::Wireguard {
+        // gluetun's default is 0 (off): NAT and conntrack state on the way to the
+        // server expire and an idle tunnel stops receiving. The variable without
+        // `_INTERVAL` does not exist and would be ignored.
+        e.set("WIREGUARD_PERSISTENT_KEEPALIVE_INTERVAL", s.keepalive);
     }
     if !s.vpn.countries.is_empty() {
         // gluetun reads every SERVER_* filter as a comma-separated list.

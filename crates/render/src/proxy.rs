@@ -194,11 +194,8 @@ fn deployment<'a>(ctx: &Ctx<'a>, p: &ResolvedProxy<'a>, name: &'a str) -> Node<'
         format!(":{SHADOWSOCKS_PORT}"),
     );
     env.set("SHADOWSOCKS_CIPHER", SHADOWSOCKS_CIPHER);
-    env.secret(
-        "SHADOWSOCKS_PASSWORD",
-        p.vpn.secret_name,
-        "SHADOWSOCKS_PASSWORD",
-    );
+    let password = avalanche_model::gluetun::SHADOWSOCKS_PASSWORD_KEY;
+    env.secret(password, p.vpn.secret_name, password);
     // On a /32 pod network gluetun's firewall drops inbound traffic to every port not listed.
     env.set(
         "FIREWALL_INPUT_PORTS",
