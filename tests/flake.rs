@@ -573,6 +573,7 @@ fn nix_name(field: &str) -> String {
         "vpn_type" => "type".to_owned(),
         "pod_cidr" => "podCIDR".to_owned(),
         "service_cidr" => "serviceCIDR".to_owned(),
+        "dns_service_ip" => "dnsServiceIP".to_owned(),
         "repo_url" => "repoURL".to_owned(),
         "source_kind" => "sourceRef.kind".to_owned(),
         "source_name" => "sourceRef.name".to_owned(),

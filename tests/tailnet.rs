@@ -201,7 +201,7 @@ fn status_and_generated_readme_advise_from_the_declarations_not_the_example() {
     };
     secrets.mullvad = {
       file = "k8s/base/infra/network/vpn-proxy/secrets.sops.yaml";
-      keys = [ "WIREGUARD_PRIVATE_KEY" "WIREGUARD_ADDRESSES" ];
+      keys = [ "WIREGUARD_PRIVATE_KEY" "WIREGUARD_ADDRESSES" "SHADOWSOCKS_PASSWORD" ];
     };"#,
         ),
     );

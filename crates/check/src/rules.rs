@@ -175,10 +175,12 @@ avalanche_diag::rules! {
          Secret, and each proxy its Shadowsocks password, by `secretKeyRef`. A key the Secret lacks keeps the pod in\n\
          `CreateContainerConfigError`, and `avalanche-net secrets seal` writes only the declared `keys`.\n\n\
          Fix: add the key to `secrets.<name>.keys`, then `avalanche-net secrets seal <name>`.";
-    SECRET_FILE_MISSING = "secret-file-missing", Error,
+    SECRET_FILE_MISSING = "secret-file-missing", Warning,
         "The SOPS file of a secret that a gluetun or a gateway reads does not exist.",
         "The generated manifests read the secret from its file (KSOPS, Flux or sops-nix decrypt it where it is\n\
-         deployed). Without the file the failure happens there, far from the cause; `check` reports it before.\n\n\
+         deployed). Without the file the failure happens there, far from the cause; `check` reports it before.\n\
+         A warning, not an error: adopting the tool, `build` comes before the first `secrets seal`, and the\n\
+         manifests may be written (not deployed) before their secrets exist.\n\n\
          Fix: `avalanche-net secrets seal <name>` writes the file (or correct `secrets.<name>.file`).";
     EGRESS_DUPLICATE_NAME = "egress-duplicate-name", Error,
         "Two egress declarations would generate the same thing.",
