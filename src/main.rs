@@ -10,6 +10,7 @@ mod context;
 mod facts;
 mod git_index;
 mod journal;
+mod pipeline;
 mod plan_write;
 mod sized_read;
 mod walk;

@@ -4,53 +4,11 @@
 //! 2 could not run (the declarations cannot be read, the repository cannot be listed).
 use crate::cli::{CheckArgs, DiagFormat};
 use crate::context::Context;
-use crate::facts::{FileList, Skipped};
-use avalanche_diag::{Diagnostic, Format, RenderOptions, SourceMap};
-use avalanche_model::Network;
-use avalanche_render::Plan;
+use crate::facts::Skipped;
+use crate::pipeline;
+use avalanche_diag::{Diagnostic, Format, RenderOptions};
 use std::io::Write;
 use std::process::ExitCode;
-
-/// Every repository check on an already decoded `network`: gathers the repository
-/// facts (git-tracked files, `.sops.yaml`, SOPS files, the Kubernetes tree, the
-/// flake) and runs the rules. The files findings point into are added to `sources`.
-/// `plan` is the network's render plan (`None` when it could not be rendered:
-/// unknown references, which the checks report), so a command that renders anyway
-/// renders once; `listing` was started before the declarations were read.
-/// `Err` only when the repository cannot be read.
-/// Also returns the files that could not be read as text.
-pub fn run_checks_reporting(
-    network: &Network,
-    sources: &mut SourceMap,
-    plan: Option<&Plan>,
-    listing: FileList,
-) -> anyhow::Result<(Vec<Diagnostic>, Vec<Skipped>)> {
-    let (diagnostics, _facts, skipped) = run_checks_on(
-        network,
-        sources,
-        plan,
-        listing,
-        avalanche_check::Options::default(),
-    )?;
-    Ok((diagnostics, skipped))
-}
-
-/// [`run_checks_reporting`] with the rules' `options`, returning the repository
-/// facts too (for the wiring `build` does and the reachability `status` judges).
-pub fn run_checks_on(
-    network: &Network,
-    sources: &mut SourceMap,
-    plan: Option<&Plan>,
-    listing: FileList,
-    options: avalanche_check::Options,
-) -> anyhow::Result<(Vec<Diagnostic>, avalanche_check::RepoFacts, Vec<Skipped>)> {
-    let generated = plan.map_or_else(Vec::new, |plan| {
-        plan.files().map(|(p, _)| p.to_owned()).collect()
-    });
-    let (facts, skipped) = crate::facts::gather(network, generated, listing)?;
-    let diagnostics = avalanche_check::check_with(network, &facts, sources, options);
-    Ok((diagnostics, facts, skipped))
-}
 
 /// The summary's line about files `check` could not read as text (binary files,
 /// names that are not UTF-8, unreadable files): nothing is skipped silently.
@@ -93,36 +51,31 @@ fn skipped_note(skipped: &[Skipped], verbose: bool) -> Option<String> {
 const HUMAN_CAP: usize = 3;
 
 pub fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let mut sources = SourceMap::default();
-    let listing = FileList::start(&ctx.repo, &ctx.network_file());
-    let mut skipped = Vec::new();
-    let (diagnostics, could_not_run) = match ctx.load_network(&mut sources) {
-        Ok((network, mut diagnostics)) => {
-            let plan = avalanche_render::render(&network).ok();
-            let (found, not_read) =
-                run_checks_reporting(&network, &mut sources, plan.as_ref(), listing)?;
-            diagnostics.extend(found);
-            skipped = not_read;
-            (diagnostics, false)
-        }
-        // Decoding errors are findings; a file that cannot be read or evaluated is not.
-        Err(diagnostics) => {
-            let unreadable = avalanche_diag::could_not_run(&diagnostics);
-            (diagnostics, unreadable)
-        }
-    };
+    let analysis = pipeline::analyze(
+        ctx,
+        pipeline::Options {
+            render: true,
+            check: true,
+            ..Default::default()
+        },
+    );
+    // A repository that cannot be read is exit 2 (the error says why).
+    if let Some(Err(e)) = analysis.facts {
+        return Err(e);
+    }
+    let pipeline::Analysis {
+        sources,
+        findings: diagnostics,
+        skipped,
+        exit_class,
+        ..
+    } = analysis;
     let format = match args.format {
         DiagFormat::Human => Format::Human,
         DiagFormat::Json => Format::Json,
         DiagFormat::Sarif => Format::Sarif,
     };
-    let code: u8 = if could_not_run {
-        2
-    } else if avalanche_diag::has_errors(&diagnostics) {
-        1
-    } else {
-        0
-    };
+    let code = exit_class.code();
     crate::exit_on_broken_pipe(code);
     let mut out = std::io::stdout().lock();
     let options = RenderOptions {

@@ -1,7 +1,7 @@
 //! `diff`: what `build` would change, as a unified diff; exit 1 on drift (for CI).
-use super::build::{Purpose, Rendered, out_root, render};
 use crate::cli::DiffArgs;
 use crate::context::Context;
+use crate::pipeline::{Purpose, Rendered, for_writing, out_root};
 use crate::plan_write::{self, Change};
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -10,10 +10,11 @@ use std::process::ExitCode;
 type Entry<'a> = (&'a str, Option<&'a [u8]>, Option<&'a [u8]>);
 
 pub fn run(ctx: &Context, args: DiffArgs) -> anyhow::Result<ExitCode> {
-    let (plan, hashes, protected, edits) = match render(ctx, args.out.is_none(), Purpose::Diff)? {
-        Rendered::Plan(p, h, k, e) => (p, h, k, e),
-        Rendered::Refused(code) => return Ok(code),
-    };
+    let (plan, hashes, protected, edits) =
+        match for_writing(ctx, args.out.is_none(), Purpose::Diff)? {
+            Rendered::Plan(p, h, k, e) => (p, h, k, e),
+            Rendered::Refused(code) => return Ok(code),
+        };
     let root = out_root(ctx, args.out.as_ref());
     let prepared = plan_write::prepare(&root, &plan, hashes, &protected)?;
     if prepared.is_clean() && edits.is_empty() {

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 pub fn run(ctx: &Context, args: GraphArgs) -> anyhow::Result<ExitCode> {
-    let Some(network) = super::status::load_network(ctx)? else {
+    let Some(network) = crate::pipeline::network_or_print(ctx) else {
         return Ok(ExitCode::from(2));
     };
     let text = match args.format {

@@ -32,13 +32,9 @@ fn identities() -> anyhow::Result<Identities> {
 
 /// The declarations (errors printed as diagnostics, then exit 2).
 fn network(ctx: &Context) -> anyhow::Result<Network> {
-    let mut sources = avalanche_diag::SourceMap::default();
-    match ctx.load_network(&mut sources) {
-        Ok((network, _warnings)) => Ok(network),
-        Err(diagnostics) => {
-            ctx.print_diagnostics(&diagnostics, &sources);
-            bail!("the declarations have errors (see above)")
-        }
+    match crate::pipeline::network_or_print(ctx) {
+        Some(network) => Ok(network),
+        None => bail!("the declarations have errors (see above)"),
     }
 }
 

@@ -10,6 +10,7 @@
 //! with what `build` would write. Always exits 0 once the declarations read.
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::context::Context;
+use crate::pipeline;
 use avalanche_check::rules;
 use avalanche_diag::{Diagnostic, Severity, SourceMap, Span};
 use avalanche_model::Network;
@@ -20,41 +21,44 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let mut sources = SourceMap::default();
-    let Some(network) = load_into(ctx, &mut sources) else {
-        return Ok(ExitCode::from(2));
-    };
     // `check` on the same sources, so its findings' spans can be matched with the
     // declarations'. A repository that cannot be read leaves phases 3 and 4 open.
-    let listing = crate::facts::FileList::start(&ctx.repo, &ctx.network_file());
-    // The plan `build` would write (when the declarations resolve), rendered once
+    // The plan `build` would write (when the declarations resolve) is rendered once
     // for the checks and for the phases that compare the repository with it.
-    let plan = avalanche_render::render(&network).ok();
-    let checked = crate::cmd::check::run_checks_on(
-        &network,
-        &mut sources,
-        plan.as_ref(),
-        listing,
-        avalanche_check::Options::default(),
+    let analysis = pipeline::analyze(
+        ctx,
+        pipeline::Options {
+            render: true,
+            check: true,
+            ..Default::default()
+        },
     );
+    let Some(network) = &analysis.network else {
+        // Warnings are `check`'s business; errors end here (exit 2).
+        ctx.print_diagnostics(&analysis.findings, &analysis.sources);
+        return Ok(ExitCode::from(2));
+    };
+    let plan = analysis.plan.as_ref().and_then(|plan| plan.as_ref().ok());
     let mut deployed = None;
-    let findings = match checked {
-        Ok((diagnostics, facts, _skipped)) => {
-            deployed = Some(Deployed::of(&network, &facts));
-            Ok(diagnostics
-                .into_iter()
-                .map(|d| Finding::new(d, &sources))
+    let findings = match &analysis.facts {
+        Some(Ok(facts)) => {
+            deployed = Some(Deployed::of(network, facts));
+            Ok(analysis
+                .check_findings()
+                .iter()
+                .map(|d| Finding::new(d.clone(), &analysis.sources))
                 .collect())
         }
-        Err(err) => Err(format!("{err:#}")),
+        Some(Err(err)) => Err(format!("{err:#}")),
+        None => Err("the repository was not read".to_owned()),
     };
     let repo = Repo {
         root: ctx.repo.clone(),
     };
     let network_file = relative(&ctx.repo, &ctx.network_file());
     let status = assess(
-        &network,
-        plan.as_ref(),
+        network,
+        plan,
         &repo,
         &network_file,
         &findings,
@@ -71,23 +75,6 @@ pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<ExitCode> {
     };
     std::io::stdout().lock().write_all(text.as_bytes())?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Reads and decodes the declarations (`Context::load_network`); prints the
-/// diagnostics and returns `None` when they have errors (the caller exits 2).
-/// Warnings are `check`'s business and are not printed here.
-pub(crate) fn load_network(ctx: &Context) -> anyhow::Result<Option<Network>> {
-    Ok(load_into(ctx, &mut SourceMap::default()))
-}
-
-fn load_into(ctx: &Context, sources: &mut SourceMap) -> Option<Network> {
-    match ctx.load_network(sources) {
-        Ok((network, _warnings)) => Some(network),
-        Err(diagnostics) => {
-            ctx.print_diagnostics(&diagnostics, sources);
-            None
-        }
-    }
 }
 
 /// `path` relative to `root` when it is inside, with `/` separators.
