@@ -10,7 +10,8 @@ use anyhow::{Context as _, anyhow, bail};
 use avalanche_model::{Network, Secret, SecretFormat};
 use avalanche_sops::config::SopsConfig;
 use avalanche_sops::ops::{self, Outcome};
-use avalanche_sops::{CryptRule, Decrypted, DecryptedFile, Format, Identities, Value};
+use avalanche_sops::secret::Shape;
+use avalanche_sops::{Decrypted, DecryptedFile, Format, Identities, Value};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -273,15 +274,14 @@ fn seal(ctx: &Context, args: SealArgs) -> anyhow::Result<ExitCode> {
     // Before anything is read through it: a symlink on the way could lead out.
     crate::beneath::check_path(&ctx.repo, &rel_path)?;
     let format = Format::from_path(&path);
-    let crypt_rule = match (secret.format, rule.crypt_rule()) {
-        // A Secret's metadata stays readable unless the rule says otherwise.
-        (SecretFormat::Kubernetes, r)
-            if r == CryptRule::default() && rule.unencrypted_suffix.is_none() =>
-        {
-            CryptRule::kubernetes()
-        }
-        (_, r) => r,
+    let shape = match secret.format {
+        SecretFormat::Kubernetes => Shape::KubernetesSecret {
+            name: &args.name,
+            namespace: secret.namespace.as_ref().map(|ns| ns.as_str()),
+        },
+        SecretFormat::Plain => Shape::Plain,
     };
+    let crypt_rule = shape.crypt_rule(rule);
     let ids = identities()?;
 
     let existing_file = if path.exists() {
@@ -297,7 +297,7 @@ fn seal(ctx: &Context, args: SealArgs) -> anyhow::Result<ExitCode> {
     // its name (the others are kept as they are).
     let index = match &existing_file {
         Some((_, file)) if file.documents.len() > 1 => {
-            Some(secret_document(file, &args.name, secret.format, &rel_path)?)
+            Some(secret_document(file, &args.name, shape, &rel_path)?)
         }
         _ => None,
     };
@@ -317,35 +317,11 @@ fn seal(ctx: &Context, args: SealArgs) -> anyhow::Result<ExitCode> {
     };
     let values = gather_values(&args, &key_names, from.as_ref(), existing)?;
 
-    let plain = match secret.format {
-        SecretFormat::Kubernetes => {
-            let mut meta = vec![("name".to_string(), Value::Str(args.name.clone()))];
-            if let Some(ns) = &secret.namespace {
-                meta.push(("namespace".into(), Value::Str(ns.as_str().to_string())));
-            }
-            Value::Map(vec![
-                ("apiVersion".into(), Value::Str("v1".into())),
-                ("kind".into(), Value::Str("Secret".into())),
-                ("metadata".into(), Value::Map(meta)),
-                ("type".into(), Value::Str("Opaque".into())),
-                (
-                    "stringData".into(),
-                    Value::Map(
-                        values
-                            .iter()
-                            .map(|(k, v)| (k.clone(), Value::Str(v.to_string())))
-                            .collect(),
-                    ),
-                ),
-            ])
-        }
-        SecretFormat::Plain => Value::Map(
-            values
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::Str(v.to_string())))
-                .collect(),
-        ),
-    };
+    let pairs: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let plain = shape.document(&pairs);
     let recipients = rule.recipients();
     let request = ops::Seal {
         plain: &plain,
@@ -392,9 +368,16 @@ fn seal(ctx: &Context, args: SealArgs) -> anyhow::Result<ExitCode> {
 fn secret_document(
     file: &DecryptedFile,
     name: &str,
-    format: SecretFormat,
+    shape: Shape<'_>,
     shown: &str,
 ) -> anyhow::Result<usize> {
+    if let Some(i) = file
+        .documents
+        .iter()
+        .position(|d| shape.is_document(&d.plain))
+    {
+        return Ok(i);
+    }
     let names: Vec<String> = file
         .documents
         .iter()
@@ -409,11 +392,6 @@ fn secret_document(
             format!("{kind}/{n}")
         })
         .collect();
-    if format == SecretFormat::Kubernetes
-        && let Some(i) = names.iter().position(|n| *n == format!("Secret/{name}"))
-    {
-        return Ok(i);
-    }
     bail!(
         "{shown} has {} YAML documents ({}), and none is the Secret `{name}`: \
          name the Secret `{name}` in one of them, or declare the secret in a file of its own",

@@ -193,6 +193,7 @@ fn upstream(cx: &mut Checker<'_>, name: &str, client: &avalanche_model::Client) 
             d
         }
     };
+    d.subject = Some(name.to_string());
     label(d, wanted.span, "the upstream");
 }
 
@@ -647,6 +648,7 @@ fn carried(cx: &mut Checker<'_>) {
             speaks.span.or(c.protocol.span).or(c.span),
         );
         d.help = Some(fix.to_owned());
+        d.subject = Some(name.to_string());
         label(d, c.protocol.span, "the protocol");
     }
 }
@@ -688,21 +690,25 @@ fn wired(cx: &mut Checker<'_>) {
                     r.path
                 );
                 let d = cx.emit(&rules::EGRESS_COMPONENT_MISSING, message, *span);
+                d.subject = Some(name.clone());
+                d.path = Some(r.path.clone());
                 d.help = Some(format!(
                     "write `{dir}/kustomization.yaml` with the app's resources and the lines {}",
                     list(r.refusal.lines_to_add.lines())
                 ));
             }
-            (Purpose::Component { .. }, Need::Refused(r)) => {
+            (Purpose::Component { name, .. }, Need::Refused(r)) => {
                 let span = key_span(cx, &r.path, "components");
                 let message = format!(
                     "`{}` cannot be edited safely to list the generated component `vpn-egress`: {}",
                     r.path, r.refusal.reason
                 );
                 let d = cx.emit(&rules::EGRESS_COMPONENT_MISSING, message, Some(span));
+                d.subject = Some(name.clone());
+                d.path = Some(r.path.clone());
                 d.help = Some(add_help(&r.path, "components", &r.refusal, false));
             }
-            (Purpose::Component { .. }, Need::Edit(e)) => {
+            (Purpose::Component { name, .. }, Need::Edit(e)) => {
                 let component = format!("{}/vpn-egress/", parent(&e.path));
                 let built = facts
                     .paths
@@ -719,6 +725,8 @@ fn wired(cx: &mut Checker<'_>) {
                 );
                 let refusal = edit_lines(e);
                 let d = cx.emit(&rules::EGRESS_COMPONENT_MISSING, message, Some(span));
+                d.subject = Some(name.clone());
+                d.path = Some(e.path.clone());
                 d.help = Some(add_help(&e.path, "components", &refusal, true));
             }
             (Purpose::Application, Need::Refused(r)) => {
@@ -923,6 +931,8 @@ fn flat_apps(cx: &mut Checker<'_>) {
             message,
             span.or(pattern_span),
         );
+        d.subject = Some(name.to_owned());
+        d.path = Some(manifest.clone());
         if !at_manifest {
             d.notes
                 .push(format!("`{manifest}` is not in the repository either"));

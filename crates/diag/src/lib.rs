@@ -91,6 +91,13 @@ pub struct Diagnostic {
     pub notes: Vec<String>,
     /// How to fix it.
     pub help: Option<String>,
+    /// What the finding is about, as data for tools that act on findings
+    /// (`status`) without reading their message: the declared name (a client, a
+    /// host). Never rendered.
+    pub subject: Option<String>,
+    /// The repository path the finding is about, whether or not the span points
+    /// into it (e.g. the kustomization that does not exist yet). Never rendered.
+    pub path: Option<String>,
 }
 
 impl Diagnostic {
@@ -104,6 +111,8 @@ impl Diagnostic {
             labels: Vec::new(),
             notes: Vec::new(),
             help: None,
+            subject: None,
+            path: None,
         }
     }
 
@@ -161,6 +170,18 @@ impl Diagnostic {
     /// Sets the `help:` line.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Sets what the finding is about (see [`Diagnostic::subject`]).
+    pub fn with_subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    /// Sets the repository path the finding is about (see [`Diagnostic::path`]).
+    pub fn with_path(mut self, path: impl Into<String>) -> Self {
+        self.path = Some(path.into());
         self
     }
 

@@ -166,6 +166,8 @@ fn printable(d: &Diagnostic, clean: impl Fn(&str) -> String) -> Diagnostic {
             .collect(),
         notes: d.notes.iter().map(|n| clean(n)).collect(),
         help: d.help.as_deref().map(&clean),
+        subject: d.subject.clone(),
+        path: d.path.clone(),
     }
 }
 

@@ -5,9 +5,9 @@
 //! KSOPS and sops-nix decrypt what it writes and it decrypts what they read.
 //!
 //! It must not: print or log anything, put a plaintext value in an error
-//! message, read the declarations, or know about Kubernetes beyond the
-//! encryption rule a caller passes in. File writing is the caller's job,
-//! except for helpers that write atomically when asked.
+//! message, read the declarations, or know about Kubernetes beyond the shape of
+//! a sealed `Secret` and its encryption rule ([`secret`]). Writing files is the
+//! caller's job: sealing returns the new text.
 //!
 //! ```
 //! let conf = avalanche_sops::config::SopsConfig::parse(
@@ -27,6 +27,7 @@ pub mod ops;
 pub mod path_glob;
 pub mod path_regex;
 pub mod scan;
+pub mod secret;
 pub mod tree;
 
 pub use crypt::{

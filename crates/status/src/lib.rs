@@ -1,90 +1,26 @@
-//! `status`: where the migration stands.
+//! Where the migration stands: the migration plan's five phases, each derived
+//! from the declarations and the repository: (1) documentation, (2) the proxy
+//! service deployed, (3) the clients (the IRC bot) migrated, (4) cleanup of the
+//! retired hosts, (5) enhancements. Each is done, or lists what remains with the
+//! exact file or command. Then the money the retired hosts no longer cost.
 //!
-//! The migration plan's five phases, each derived from the repository and the
-//! declarations: (1) documentation, (2) the proxy service deployed, (3) the clients
-//! (the IRC bot) migrated, (4) cleanup of the retired hosts, (5) enhancements. Each is
-//! done, or lists what remains with the exact file or command. Then the money the
-//! retired hosts no longer cost. Phases 3 and 4 are `check`'s findings
-//! (`egress-component-missing`, the `retired-*` rules) on the same repository facts,
-//! so `status` and `check` cannot disagree; phases 1, 2 and 5 compare the repository
-//! with what `build` would write. Always exits 0 once the declarations read.
-use crate::cli::{StatusArgs, StatusFormat};
-use crate::context::Context;
-use crate::pipeline;
+//! [`assess`] is a pure function of the [`Network`], the render `Plan`, `check`'s
+//! findings with the repository facts they ran on ([`Checked`]), and a
+//! [`Worktree`]: the few questions about files and git history the phases ask,
+//! which the binary answers from the disk and `git` (and a test from a map).
+//! Phases 3 and 4 are `check`'s findings (`egress-component-missing`,
+//! `egress-client-protocol`, the `retired-*` rules) on the same repository facts,
+//! matched by their structured data (rule, `subject`, `path`), never by message
+//! text, so `status` and `check` cannot disagree; phases 1, 2 and 5 compare the
+//! repository with what `build` would write.
+//!
+//! This crate must not do I/O: no file reads, no `git`, no clock.
+#![deny(missing_docs)]
 use avalanche_check::rules;
-use avalanche_diag::{Diagnostic, Severity, SourceMap, Span};
+use avalanche_diag::{Diagnostic, Severity, SourceMap};
 use avalanche_model::Network;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::ExitCode;
-
-pub fn run(ctx: &Context, args: StatusArgs) -> anyhow::Result<ExitCode> {
-    // `check` on the same sources, so its findings' spans can be matched with the
-    // declarations'. A repository that cannot be read leaves phases 3 and 4 open.
-    // The plan `build` would write (when the declarations resolve) is rendered once
-    // for the checks and for the phases that compare the repository with it.
-    let analysis = pipeline::analyze(
-        ctx,
-        pipeline::Options {
-            render: true,
-            check: true,
-            ..Default::default()
-        },
-    );
-    let Some(network) = &analysis.network else {
-        // Warnings are `check`'s business; errors end here (exit 2).
-        ctx.print_diagnostics(&analysis.findings, &analysis.sources);
-        return Ok(ExitCode::from(2));
-    };
-    let plan = analysis.plan.as_ref().and_then(|plan| plan.as_ref().ok());
-    let mut deployed = None;
-    let findings = match &analysis.facts {
-        Some(Ok(facts)) => {
-            deployed = Some(Deployed::of(network, facts));
-            Ok(analysis
-                .check_findings()
-                .iter()
-                .map(|d| Finding::new(d.clone(), &analysis.sources))
-                .collect())
-        }
-        Some(Err(err)) => Err(format!("{err:#}")),
-        None => Err("the repository was not read".to_owned()),
-    };
-    let repo = Repo {
-        root: ctx.repo.clone(),
-    };
-    let network_file = relative(&ctx.repo, &ctx.network_file());
-    let status = assess(
-        network,
-        plan,
-        &repo,
-        &network_file,
-        &findings,
-        deployed.as_ref(),
-    );
-    let text = match args.format {
-        StatusFormat::Json => {
-            let mut text = serde_json::to_string_pretty(&status.to_json())?;
-            text.push('\n');
-            text
-        }
-        StatusFormat::Human if ctx.global.quiet => status.summary() + "\n",
-        StatusFormat::Human => status.to_human(ctx.global.verbose),
-    };
-    std::io::stdout().lock().write_all(text.as_bytes())?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `path` relative to `root` when it is inside, with `/` separators.
-fn relative(root: &Path, path: &Path) -> String {
-    let rel = path.strip_prefix(root).unwrap_or(path);
-    rel.components()
-        .map(|c| c.as_os_str().to_string_lossy())
-        .collect::<Vec<_>>()
-        .join("/")
-}
 
 /// What the GitOps engine deploys from the repository, and which SOPS files are
 /// sealed: a phase is done only when its files are reached from one of its roots and its
@@ -132,52 +68,18 @@ impl Deployed {
     }
 }
 
-/// The repository, read-only.
-struct Repo {
-    root: PathBuf,
-}
-
-impl Repo {
-    fn is_file(&self, rel: &str) -> bool {
-        self.root.join(rel).is_file()
-    }
-    fn bytes(&self, rel: &str) -> Option<Vec<u8>> {
-        avalanche_fsread::read(&self.root.join(rel), 64 << 20).ok()
-    }
-
-    /// stdout of `git args…` in the repo, `None` when git fails (not a repo, no git).
-    fn git(&self, args: &[&str]) -> Option<String> {
-        let out = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&self.root)
-            .args(args)
-            .output()
-            .ok()?;
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
+/// The working tree and its git history, as the phases ask about them. The
+/// binary answers from the disk and `git`; nothing here reads or spawns.
+pub trait Worktree {
+    /// Whether `rel` (repository-relative) is a regular file.
+    fn is_file(&self, rel: &str) -> bool;
+    /// The bytes of `rel`, `None` when it cannot be read.
+    fn bytes(&self, rel: &str) -> Option<Vec<u8>>;
     /// The day (`YYYY-MM-DD`) of the last commit that changed how often `needle`
-    /// occurs in `rel`: when it was wired in.
-    fn committed_on(&self, rel: &str, needle: &str) -> Option<String> {
-        let out = self.git(&["log", "-1", "--format=%cs", "-S", needle, "--", rel])?;
-        let day = out.trim();
-        (day.len() == 10).then(|| day.to_owned())
-    }
-
+    /// occurs in `rel`: when it was wired in. `None` when not committed (or no git).
+    fn committed_on(&self, rel: &str, needle: &str) -> Option<String>;
     /// Files under `paths` that git reports as new or modified (not committed).
-    fn uncommitted(&self, paths: &[&str]) -> Vec<String> {
-        let mut args = vec!["status", "--porcelain", "--untracked-files=all", "--"];
-        args.extend_from_slice(paths);
-        let Some(out) = self.git(&args) else {
-            return Vec::new();
-        };
-        out.lines()
-            .filter_map(|l| l.get(3..))
-            .map(|p| p.trim_matches('"').to_owned())
-            .collect()
-    }
+    fn uncommitted(&self, paths: &[&str]) -> Vec<String>;
 }
 
 /// One thing left to do.
@@ -226,26 +128,30 @@ fn place(file: Option<&str>, line: Option<usize>) -> String {
 /// A `check` finding, located for the checklist.
 #[derive(Debug, Clone)]
 struct Finding {
-    rule: String,
+    rule: &'static avalanche_diag::Rule,
+    /// What it is about (a client's name), as `check` says it.
+    subject: Option<String>,
+    /// The repository path it is about, as `check` says it.
+    path: Option<String>,
     severity: Severity,
     message: String,
     help: Option<String>,
     /// Repository-relative path and 1-based line of the primary span.
     file: Option<String>,
     line: Option<usize>,
-    span: Option<Span>,
 }
 
 impl Finding {
-    fn new(d: Diagnostic, sources: &SourceMap) -> Finding {
+    fn new(d: &Diagnostic, sources: &SourceMap) -> Finding {
         Finding {
             file: d.span.map(|s| sources.display_path(s.file)),
             line: d.span.map(|s| sources.line_col(s).0),
-            span: d.span,
-            rule: d.rule.id.to_owned(),
+            rule: d.rule,
+            subject: d.subject.clone(),
+            path: d.path.clone(),
             severity: d.severity,
-            message: d.message,
-            help: d.help,
+            message: d.message.clone(),
+            help: d.help.clone(),
         }
     }
 
@@ -256,7 +162,7 @@ impl Finding {
             line: self.line,
             command: None,
             fix: self.help.clone(),
-            rule: Some(self.rule.clone()),
+            rule: Some(self.rule.id.to_owned()),
         }
     }
 
@@ -349,8 +255,9 @@ impl Yearly {
     }
 }
 
+/// Where the migration stands: [`assess`]'s answer.
 #[derive(Debug, Clone)]
-struct Status {
+pub struct Status {
     network_file: String,
     phases: Vec<Phase>,
     savings: Vec<HostSaving>,
@@ -422,7 +329,8 @@ impl Status {
         Some(format!("{} ({})", totals.join(" + "), hosts.join("; ")))
     }
 
-    fn summary(&self) -> String {
+    /// One line: how many phases are done, the next one, the money saved.
+    pub fn summary(&self) -> String {
         let done = self.phases.iter().filter(|p| p.done()).count();
         let mut line = format!("{done} of {} phases done", self.phases.len());
         if let Some(next) = self.phases.iter().find(|p| !p.done()) {
@@ -439,7 +347,8 @@ impl Status {
         line
     }
 
-    fn to_human(&self, verbose: bool) -> String {
+    /// The checklist, for a terminal (`verbose` adds what each phase looked at).
+    pub fn to_human(&self, verbose: bool) -> String {
         let mut out = format!("Migration status (declarations: {})\n\n", self.network_file);
         for phase in &self.phases {
             let mark = if phase.done() { "[x]" } else { "[ ]" };
@@ -475,7 +384,8 @@ impl Status {
         out
     }
 
-    fn to_json(&self) -> Value {
+    /// The checklist as JSON (`status --format json`).
+    pub fn to_json(&self) -> Value {
         let phases: Vec<Value> = self
             .phases
             .iter()
@@ -584,14 +494,39 @@ fn cannot_check(err: &str) -> Todo {
     Todo::new(format!("the repository could not be checked: {err}")).run("avalanche-net check")
 }
 
-fn assess(
+/// `check`'s outcome on the repository: its findings (with the sources their
+/// spans point into) and the repository facts they ran on; `Err` says why the
+/// repository could not be checked (phases 3 and 4 stay open).
+pub type Checked<'a> = Result<
+    (
+        &'a [Diagnostic],
+        &'a SourceMap,
+        &'a avalanche_check::RepoFacts,
+    ),
+    String,
+>;
+
+/// The migration's phases for `network` (declared in `network_file`, as shown),
+/// given what `build` would write (`plan`, `None` when the declarations do not
+/// resolve), `check`'s outcome and the worktree.
+pub fn assess(
     network: &Network,
     plan: Option<&avalanche_render::Plan>,
-    repo: &Repo,
+    repo: &dyn Worktree,
     network_file: &str,
-    findings: &Findings,
-    deployed: Option<&Deployed>,
+    checked: Checked<'_>,
 ) -> Status {
+    let (findings, deployed): (Findings, Option<Deployed>) = match checked {
+        Ok((diagnostics, sources, facts)) => (
+            Ok(diagnostics
+                .iter()
+                .map(|d| Finding::new(d, sources))
+                .collect()),
+            Some(Deployed::of(network, facts)),
+        ),
+        Err(err) => (Err(err), None),
+    };
+    let (findings, deployed) = (&findings, deployed.as_ref());
     let proxy_dir = avalanche_model::layout::proxy_dir(&network.kubernetes);
     let engine = network.kubernetes.gitops.value;
     let registration = engine.registration();
@@ -791,8 +726,8 @@ fn assess(
                 migrated.remaining.extend(
                     findings
                         .iter()
-                        .filter(|f| f.rule == rules::EGRESS_APP_UNREACHABLE.id)
-                        .filter(|f| f.message.starts_with(&format!("`{name}`'s ")))
+                        .filter(|f| *f.rule == rules::EGRESS_APP_UNREACHABLE)
+                        .filter(|f| f.subject.as_deref() == Some(name.as_str()))
                         .map(Finding::todo),
                 );
             }
@@ -823,29 +758,26 @@ fn assess(
         let uncarried: Vec<Todo> = findings
             .iter()
             .filter(|f| {
-                f.rule == rules::EGRESS_CLIENT_PROTOCOL.id
-                    || f.rule == rules::EGRESS_UPSTREAM_PROTOCOL.id
+                *f.rule == rules::EGRESS_CLIENT_PROTOCOL
+                    || *f.rule == rules::EGRESS_UPSTREAM_PROTOCOL
             })
-            .filter(|f| f.message.starts_with(&format!("client `{name}` ")))
+            .filter(|f| f.subject.as_deref() == Some(name.as_str()))
             .map(Finding::todo)
             .collect();
         if !uncarried.is_empty() {
             migrated.remaining.extend(uncarried);
             continue;
         }
-        // `check` points into the app's kustomization, or, when it is missing, at
-        // the client's declaration (and names the kustomization in its message,
-        // which is all there is when the declarations carry no spans).
+        // `check` says which app kustomization it is about (the span points into
+        // it, or, when it is missing, at the client's declaration).
         let kustomization = format!("{app_dir}/kustomization.yaml");
         let unwired: Vec<&Finding> = findings
             .iter()
-            .filter(|f| f.rule == rules::EGRESS_COMPONENT_MISSING.id)
+            .filter(|f| *f.rule == rules::EGRESS_COMPONENT_MISSING)
             .filter(|f| {
-                f.file
+                f.path
                     .as_deref()
                     .is_some_and(|p| p.starts_with(&format!("{app_dir}/")))
-                    || (f.span.is_some() && f.span == client.span)
-                    || f.message.contains(&format!("`{kustomization}`"))
             })
             .collect();
         if !unwired.is_empty() {
@@ -911,7 +843,9 @@ fn assess(
         Err(err) if !retired.is_empty() => cleanup.remaining.push(cannot_check(err)),
         Err(_) => {}
         Ok(findings) => {
-            let traces = findings.iter().filter(|f| f.rule.starts_with("retired-"));
+            let traces = findings
+                .iter()
+                .filter(|f| f.rule.id.starts_with("retired-"));
             let (errors, warnings): (Vec<&Finding>, Vec<&Finding>) =
                 traces.partition(|f| f.severity == Severity::Error);
             cleanup.remaining.extend(errors.iter().map(|f| f.todo()));
@@ -1105,5 +1039,98 @@ mod tests {
         assert_eq!(add_days("2028-02-25", 7).as_deref(), Some("2028-03-03"));
         assert_eq!(add_days("2026-12-28", 7).as_deref(), Some("2027-01-04"));
         assert_eq!(add_days("nope", 7), None);
+    }
+}
+
+#[cfg(test)]
+mod assess_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    /// A worktree held in memory: no disk, no git.
+    #[derive(Default)]
+    struct Fake {
+        files: BTreeMap<String, Vec<u8>>,
+        committed: Option<String>,
+    }
+
+    impl Worktree for Fake {
+        fn is_file(&self, rel: &str) -> bool {
+            self.files.contains_key(rel)
+        }
+        fn bytes(&self, rel: &str) -> Option<Vec<u8>> {
+            self.files.get(rel).cloned()
+        }
+        fn committed_on(&self, _rel: &str, _needle: &str) -> Option<String> {
+            self.committed.clone()
+        }
+        fn uncommitted(&self, _paths: &[&str]) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    fn bundled() -> Network {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../nix/network.nix");
+        let text = std::fs::read_to_string(&path).expect("the bundled declarations");
+        let mut sources = SourceMap::default();
+        let value = avalanche_nix::read_source(&path, &text, &mut sources).expect("they evaluate");
+        avalanche_model::decode(&value).0.expect("they decode")
+    }
+
+    fn clients_phase(status: &Status) -> &Phase {
+        status
+            .phases
+            .iter()
+            .find(|p| p.id == "clients")
+            .expect("a clients phase")
+    }
+
+    #[test]
+    fn findings_are_matched_by_rule_and_subject_not_by_message() {
+        let network = bundled();
+        let mut worktree = Fake::default();
+        let facts = avalanche_check::RepoFacts::build(avalanche_check::RepoInput::default());
+        let sources = SourceMap::default();
+        // The message does not name the client: only the structured subject does.
+        let finding = Diagnostic::of(&rules::EGRESS_CLIENT_PROTOCOL, "the proxy cannot carry it")
+            .with_subject("marmithon");
+        let other = Diagnostic::of(&rules::EGRESS_CLIENT_PROTOCOL, "client `marmithon` …")
+            .with_subject("someone-else");
+        let findings = [finding, other];
+        worktree.committed = Some("2026-11-24".into());
+        let status = assess(
+            &network,
+            None,
+            &worktree,
+            "nix/network.nix",
+            Ok((&findings, &sources, &facts)),
+        );
+        let remaining: Vec<&str> = clients_phase(&status)
+            .remaining
+            .iter()
+            .filter(|t| t.rule.as_deref() == Some(rules::EGRESS_CLIENT_PROTOCOL.id))
+            .map(|t| t.what.as_str())
+            .collect();
+        assert_eq!(remaining, ["the proxy cannot carry it"]);
+    }
+
+    #[test]
+    fn a_repository_that_could_not_be_checked_leaves_the_phases_open() {
+        let network = bundled();
+        let status = assess(
+            &network,
+            None,
+            &Fake::default(),
+            "nix/network.nix",
+            Err("no such directory".into()),
+        );
+        assert!(
+            clients_phase(&status)
+                .remaining
+                .iter()
+                .any(|t| t.what.contains("could not be checked: no such directory")),
+            "{:?}",
+            clients_phase(&status)
+        );
     }
 }
