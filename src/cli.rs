@@ -97,9 +97,10 @@ pub enum Command {
         after_help = "Exit: 0 clean, 1 errors found, 2 could not run.\n\nExamples:\n  avalanche-net check\n  avalanche-net check --format json"
     )]
     Check(CheckArgs),
-    /// Print the documentation of a `check` rule (without RULE: the list of rules).
+    /// Print the documentation of a diagnostic id: a `check` rule, or an error reading
+    /// or decoding the declarations (without RULE: the list of every id).
     #[command(
-        after_help = "Exit: 0, or 2 for an unknown rule.\n\nExamples:\n  avalanche-net explain retired-recipient\n  avalanche-net explain"
+        after_help = "Exit: 0, or 2 for an unknown rule.\n\nExamples:\n  avalanche-net explain retired-recipient\n  avalanche-net explain nix-syntax\n  avalanche-net explain"
     )]
     Explain(ExplainArgs),
     /// Write the generated manifests, docs and policy (refused while `check` finds

@@ -1,4 +1,4 @@
-# The `avalanche.network` options: the declaration schema of DESIGN.md.
+# The `avalanche.network` options: the declaration schema (README.md shows it in use).
 #
 # Every option here has a field in the Rust model (`crates/model/src/network.rs`,
 # whose doc comments name the option); every default comes from ./defaults.nix,

@@ -7,7 +7,7 @@
 # The result is a `lib.runTests` suite: every test's `expr` must equal `expected`.
 { lib, evalHost }:
 let
-  # The mission's tailnet (DESIGN.md).
+  # The tailnet of the bundled declarations (nix/network.nix).
   mission = {
     avalanche.network = {
       tailscale.nodes = {

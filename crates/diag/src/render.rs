@@ -1,4 +1,4 @@
-//! Rendering diagnostics: rustc-style text, the JSON array of DESIGN.md, SARIF 2.1.0.
+//! Rendering diagnostics: rustc-style text, the JSON array of `check --format json`, SARIF 2.1.0.
 //!
 //! Every renderer orders diagnostics the same way: grouped by file (files in the
 //! order they are first mentioned), in source order within a file, diagnostics
@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 pub enum Format {
     /// rustc-style text with snippets.
     Human,
-    /// JSON array (DESIGN.md contract).
+    /// JSON array (the `check --format json` contract, see README.md).
     Json,
     /// SARIF 2.1.0 for code scanning.
     Sarif,

@@ -1,7 +1,7 @@
 //! Decoding a [`Value`] into a [`Network`].
 //!
-//! The decoder walks the value once, checks every attribute against the schema of
-//! DESIGN.md and reports *every* problem it finds, each at the most specific place:
+//! The decoder walks the value once, checks every attribute against the declaration
+//! schema (the options `nix/modules/network-options.nix` declares) and reports *every* problem it finds, each at the most specific place:
 //! the attribute name for an unknown attribute, the value for a wrong value, the
 //! enclosing attribute for a missing one. Defaults come from [`crate::defaults`].
 //! Attribute paths for messages are built on the stack and only formatted when a

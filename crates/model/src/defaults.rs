@@ -79,7 +79,7 @@ pub const LAYOUT_PROXIES: &str = "base/infra/network/vpn-proxy";
 pub const MONITORING: bool = false;
 /// `kubernetes.verification.enable`.
 pub const VERIFICATION: bool = false;
-/// The namespace of the shared proxies (fixed: DESIGN.md).
+/// The namespace of the shared proxies (fixed: part of the generated layout).
 pub const PROXY_NAMESPACE: &str = "vpn-proxy";
 /// `egress.gateways.<name>.socksPort`.
 pub const GATEWAY_SOCKS_PORT: u16 = 1080;

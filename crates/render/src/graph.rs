@@ -795,7 +795,7 @@ pub(crate) mod test_network {
         Spanned::unspanned(v)
     }
 
-    /// What DESIGN.md declares.
+    /// What the bundled `nix/network.nix` declares.
     pub fn bundled() -> Network {
         let mut n = Network::default();
         n.retired.insert(

@@ -245,7 +245,7 @@ mod tests {
     use crate::graph::test_network;
     use avalanche_model::{Name, Secret, SecretFormat, Spanned};
 
-    /// DESIGN.md's network, secrets included.
+    /// The bundled network (`nix/network.nix`), secrets included.
     pub(crate) fn bundled() -> Network {
         let mut n = test_network::bundled();
         let keys = |ks: &[&str]| {
