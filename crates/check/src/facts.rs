@@ -22,7 +22,6 @@ mod sops_files;
 
 pub use kube::{KubeDoc, PodContainer, is_flux_api, kube_docs_of};
 pub(crate) use lines::LineIndex;
-pub use policy::strip_hujson;
 pub use sops_config::{RuleFacts, SopsFacts};
 pub use sops_files::{SopsDocument, SopsFile, scan_sops_file};
 

@@ -13,6 +13,7 @@
 pub mod decode;
 pub mod defaults;
 pub mod gluetun;
+pub mod hujson;
 pub mod layout;
 pub mod names;
 pub mod network;

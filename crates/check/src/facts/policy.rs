@@ -1,10 +1,11 @@
-//! `tailscale/policy.hujson`: its `tagOwners`.
+//! `tailscale/policy.hujson`: its `tagOwners`, read by the one HuJSON reader
+//! ([`avalanche_model::hujson`]).
 use super::{FileProblem, LineIndex, Loc, RepoFacts, TAILSCALE_POLICY};
 
 impl RepoFacts {
     pub(super) fn read_policy(&mut self, text: &str) {
-        let json = strip_hujson(text);
-        match serde_json::from_str::<serde_json::Value>(&json) {
+        use avalanche_model::hujson::{self, HujsonError};
+        match hujson::parse(text) {
             Ok(value) => {
                 let tags = value
                     .get("tagOwners")
@@ -15,97 +16,22 @@ impl RepoFacts {
             }
             Err(err) => {
                 let lines = LineIndex::new(text);
-                let (start, end) = lines.trimmed_line(text, err.line());
+                let (line, message) = match err {
+                    HujsonError::Syntax { line, message, .. } => (line, message),
+                    HujsonError::Shape(message) => (1, message),
+                };
+                let (start, end) = lines.trimmed_line(text, line);
                 self.problems.push(FileProblem {
                     loc: Loc {
                         path: TAILSCALE_POLICY.to_owned(),
                         start,
                         end,
                     },
-                    message: format!("`{TAILSCALE_POLICY}` is not valid HuJSON: {err}"),
+                    message: format!("`{TAILSCALE_POLICY}` is not valid HuJSON: {message}"),
                 });
             }
         }
     }
-}
-
-/// HuJSON → JSON: drops `//` and `/* */` comments and trailing commas, keeping
-/// line breaks so JSON error lines stay right.
-pub fn strip_hujson(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    let mut in_string = false;
-    while let Some(c) = chars.next() {
-        if in_string {
-            out.push(c);
-            if c == '\\' {
-                if let Some(n) = chars.next() {
-                    out.push(n);
-                }
-            } else if c == '"' {
-                in_string = false;
-            }
-            continue;
-        }
-        match c {
-            '"' => {
-                in_string = true;
-                out.push(c);
-            }
-            '/' if chars.peek() == Some(&'/') => {
-                for n in chars.by_ref() {
-                    if n == '\n' {
-                        out.push('\n');
-                        break;
-                    }
-                }
-            }
-            '/' if chars.peek() == Some(&'*') => {
-                chars.next();
-                let mut prev = ' ';
-                for n in chars.by_ref() {
-                    if n == '\n' {
-                        out.push('\n');
-                    }
-                    if prev == '*' && n == '/' {
-                        break;
-                    }
-                    prev = n;
-                }
-            }
-            _ => out.push(c),
-        }
-    }
-    // Trailing commas: `,` followed by whitespace and `}` or `]`.
-    let bytes: Vec<char> = out.chars().collect();
-    let mut result = String::with_capacity(out.len());
-    let mut in_string = false;
-    let mut i = 0;
-    while i < bytes.len() {
-        let c = bytes[i];
-        if in_string {
-            if c == '\\' && i + 1 < bytes.len() {
-                result.push(c);
-                result.push(bytes[i + 1]);
-                i += 2;
-                continue;
-            }
-            if c == '"' {
-                in_string = false;
-            }
-        } else if c == '"' {
-            in_string = true;
-        } else if c == ',' {
-            let next = bytes[i + 1..].iter().find(|c| !c.is_whitespace());
-            if matches!(next, Some('}') | Some(']')) {
-                i += 1;
-                continue;
-            }
-        }
-        result.push(c);
-        i += 1;
-    }
-    result
 }
 
 #[cfg(test)]
