@@ -254,7 +254,7 @@ pub(crate) fn read_files(
             }
             None
         } else {
-            let bytes = crate::sized_read::read_all(&mut file, len)
+            let bytes = avalanche_fsread::read_sized(&mut file, len)
                 .with_context(|| format!("reading {}", full.display()))?;
             let text = as_text(bytes);
             if text.is_none() {

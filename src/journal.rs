@@ -585,7 +585,7 @@ fn read_small(dir: &OwnedFd, name: &str, max: u64) -> anyhow::Result<String> {
         bail!("{name} is {len} bytes, more than the {max} it can be");
     }
     let mut file = std::fs::File::from(fd);
-    let bytes = crate::sized_read::read_all(&mut file, len)?;
+    let bytes = avalanche_fsread::read_sized(&mut file, len)?;
     String::from_utf8(bytes).map_err(|_| anyhow::anyhow!("{name} is not UTF-8 text"))
 }
 

@@ -12,7 +12,6 @@ mod git_index;
 mod journal;
 mod pipeline;
 mod plan_write;
-mod sized_read;
 mod walk;
 mod wire;
 

@@ -352,20 +352,17 @@ impl SafePaths {
     }
 }
 
+/// The bytes of the regular file at `path` (not through a symlink), `None` when
+/// nothing is there: [`avalanche_fsread::read_existing`].
 fn read_existing(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
-    match std::fs::symlink_metadata(path) {
-        Ok(m) if m.is_file() => Ok(Some(read_sized(path, m.len())?)),
-        Ok(_) => bail!("{} exists and is not a regular file", path.display()),
-        Err(e) if absent(&e) => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("inspecting {}", path.display())),
-    }
+    Ok(avalanche_fsread::read_existing(path)?)
 }
 
 /// Reads a regular file whose size an `lstat` gave (one `read` call for the
 /// content, no second `stat`).
 fn read_sized(path: &Path, len: u64) -> anyhow::Result<Vec<u8>> {
     File::open(path)
-        .and_then(|mut f| crate::sized_read::read_all(&mut f, len))
+        .and_then(|mut f| avalanche_fsread::read_sized(&mut f, len))
         .with_context(|| format!("reading {}", path.display()))
 }
 
@@ -880,7 +877,7 @@ fn copy_backup(dir: &OwnedFd, name: &str, backup: &str) -> std::io::Result<()> {
     )?;
     let st = rustix::fs::fstat(&fd)?;
     let len = u64::try_from(st.st_size).unwrap_or(0);
-    let bytes = crate::sized_read::read_all(&mut File::from(fd), len)?;
+    let bytes = avalanche_fsread::read_sized(&mut File::from(fd), len)?;
     beneath::create_file(dir, backup, &bytes, st.st_mode & 0o7777, false)
 }
 
@@ -902,7 +899,7 @@ fn same_content(dir: &OwnedFd, name: &str, expected: &[u8]) -> bool {
         return false;
     }
     let mut file = File::from(fd);
-    crate::sized_read::read_all(&mut file, expected.len() as u64).is_ok_and(|b| b == expected)
+    avalanche_fsread::read_sized(&mut file, expected.len() as u64).is_ok_and(|b| b == expected)
 }
 
 /// Makes the steps in order: the files' replacements (on two threads when many),

@@ -172,6 +172,81 @@ pub fn read_open(file: File, size: u64, path: &Path, limit: u64) -> Result<Vec<u
     Ok(bytes)
 }
 
+/// Reads all of `file`, expected to hold `len` bytes: a size the caller has just
+/// had from `stat` (the file may have changed since: the result is whatever it
+/// holds now). Usually two `read` calls, the content then the end of file:
+/// `File::read_to_end` would ask the kernel for the size again (`fstat`, then
+/// `lseek`), and the writer and the listing read tens of thousands of files per
+/// run for a large network.
+pub fn read_sized(file: &mut File, len: u64) -> std::io::Result<Vec<u8>> {
+    let expected = usize::try_from(len).unwrap_or(0);
+    let mut bytes = vec![0; expected.saturating_add(1).max(64)];
+    let mut filled = 0;
+    loop {
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                filled += n;
+                if filled == bytes.len() {
+                    bytes.resize(bytes.len().saturating_mul(2), 0);
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(filled);
+    Ok(bytes)
+}
+
+/// What is at `path` itself, for a writer about to replace it: the bytes of a
+/// regular file, `None` when nothing is there (or a parent is a regular file).
+/// A symlink is not followed: it is refused, as a directory, FIFO or device is.
+pub fn read_existing(path: &Path) -> Result<Option<Vec<u8>>, ReadError> {
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if absent(&e) => return Ok(None),
+        Err(e) => return Err(io_error(path, e)),
+    };
+    let not_regular = |file_type: std::fs::FileType| ReadError::NotRegular {
+        path: path.to_path_buf(),
+        kind: if file_type.is_symlink() {
+            "a symlink"
+        } else {
+            kind_of(file_type)
+        },
+    };
+    if !meta.is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    let flags =
+        rustix::fs::OFlags::NONBLOCK | rustix::fs::OFlags::NOCTTY | rustix::fs::OFlags::NOFOLLOW;
+    let mut file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(path)
+    {
+        Ok(file) => file,
+        Err(e) if absent(&e) => return Ok(None),
+        Err(e) => return Err(io_error(path, e)),
+    };
+    let meta = file.metadata().map_err(|e| io_error(path, e))?;
+    if !meta.is_file() {
+        return Err(not_regular(meta.file_type()));
+    }
+    read_sized(&mut file, meta.len())
+        .map(Some)
+        .map_err(|e| io_error(path, e))
+}
+
+/// Not there: missing, or a parent is a regular file.
+fn absent(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+    )
+}
+
 /// [`read`], then UTF-8: an invalid byte is reported with its line and column.
 pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
     let bytes = read(path, limit)?;
@@ -261,5 +336,51 @@ mod tests {
             ),
             "{err:?}"
         );
+    }
+
+    #[test]
+    fn sized_reads_of_files_smaller_equal_and_larger_than_announced() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().expect("tempdir");
+        for size in [0usize, 1, 63, 64, 65, 4096, 100_000] {
+            let path = dir.path().join(format!("f{size}"));
+            let content: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            File::create(&path)
+                .and_then(|mut f| f.write_all(&content))
+                .expect("writing");
+            for announced in [0u64, size as u64, (size / 2) as u64, size as u64 * 3] {
+                let mut file = File::open(&path).expect("opening");
+                assert_eq!(read_sized(&mut file, announced).expect("reading"), content);
+            }
+        }
+    }
+
+    #[test]
+    fn read_existing_reads_files_and_refuses_links() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"x").expect("write");
+        assert_eq!(read_existing(&file).expect("a file"), Some(b"x".to_vec()));
+        assert_eq!(
+            read_existing(&dir.path().join("absent")).expect("absent"),
+            None
+        );
+        assert_eq!(
+            read_existing(&file.join("under-a-file")).expect("absent"),
+            None
+        );
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).expect("symlink");
+        match read_existing(&link) {
+            Err(ReadError::NotRegular { kind, .. }) => assert_eq!(kind, "a symlink"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            read_existing(dir.path()),
+            Err(ReadError::NotRegular {
+                kind: "a directory",
+                ..
+            })
+        ));
     }
 }
