@@ -78,6 +78,14 @@
             self.nixosModules.tailscale
           ];
         };
+        # Imported by the hosts that run an egress gateway (egress.gateways.<name>.host).
+        egressGateway = {
+          _class = "nixos";
+          imports = [
+            self.nixosModules.network
+            ./nix/modules/egress-gateway.nix
+          ];
+        };
       };
 
       # flake-parts: `imports = [ inputs.avalanche-net.flakeModules.default ];` adds

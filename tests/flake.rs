@@ -447,6 +447,7 @@ fn rust_options() -> Vec<Opt> {
         ),
         o("kubernetes.dir", s("str"), Some(json!(d::KUBERNETES_DIR))),
         o("kubernetes.podCIDR", s("cidr"), Some(json!(d::POD_CIDR))),
+        o("kubernetes.nodeCIDRs", list("cidr"), Some(json!([]))),
         o(
             "kubernetes.serviceCIDR",
             s("cidr"),
@@ -574,6 +575,7 @@ fn nix_name(field: &str) -> String {
         "pod_cidr" => "podCIDR".to_owned(),
         "service_cidr" => "serviceCIDR".to_owned(),
         "dns_service_ip" => "dnsServiceIP".to_owned(),
+        "node_cidrs" => "nodeCIDRs".to_owned(),
         "repo_url" => "repoURL".to_owned(),
         "source_kind" => "sourceRef.kind".to_owned(),
         "source_name" => "sourceRef.name".to_owned(),
@@ -1414,7 +1416,7 @@ fn flake_check_no_build_passes_with_a_stand_in_nixpkgs() {
             );
         }
     }
-    for module in ["default", "network", "tailscale"] {
+    for module in ["default", "network", "tailscale", "egressGateway"] {
         assert!(
             shown["nixosModules"][module].is_object(),
             "no nixosModules.{module}: {shown:#}"
@@ -2099,7 +2101,7 @@ fn template_instantiates_with_its_files_and_checks_clean() {
     let classes: Json = serde_json::from_slice(&out.stdout).expect("nix eval prints JSON");
     assert_eq!(
         classes,
-        json!({ "default": "nixos", "network": "nixos", "tailscale": "nixos" })
+        json!({ "default": "nixos", "network": "nixos", "tailscale": "nixos", "egressGateway": "nixos" })
     );
 }
 
@@ -2294,4 +2296,206 @@ fn documented_defaults_are_real_nix_expressions() {
              (e.g. `name`, the submodule's attribute name)"
         );
     }
+}
+
+// ------------------------------------------------- nixosModules.egressGateway
+
+/// `nix/tests/run-gateway.nix` on `tests/fixtures/gateway-host` for `host`, with
+/// `extra` arguments.
+fn gateway_module(tool: &Path, lib: &Path, host: &str, extra: &[&str]) -> Json {
+    let repo = root().join("tests/fixtures/gateway-host");
+    let runner = root().join("nix/tests/run-gateway.nix");
+    let mut args = vec![
+        path_str(&runner),
+        "--arg",
+        "nixpkgsLib",
+        path_str(lib),
+        "--arg",
+        "repo",
+        path_str(&repo),
+        "--argstr",
+        "hostName",
+        host,
+    ];
+    args.extend_from_slice(extra);
+    eval_json(tool, &args)
+}
+
+/// Gateway `name` of `tests/fixtures/gateway-host`, read and resolved by the Rust side.
+fn rust_gateway(name: &str) -> avalanche_render::gateway::GatewayHost {
+    let file = root().join("tests/fixtures/gateway-host/nix/network.nix");
+    let text = std::fs::read_to_string(&file).expect("reading the fixture");
+    let mut sources = avalanche_diag::SourceMap::default();
+    let value = avalanche_nix::read_source(&file, &text, &mut sources)
+        .unwrap_or_else(|d| panic!("the fixture does not read: {d:?}"));
+    let (network, diagnostics) = avalanche_model::decode(&value);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    let network = network.expect("a network");
+    avalanche_render::gateway::host(&network, name).expect("the gateway")
+}
+
+/// The module applies exactly the files the Rust renderer makes (the ones
+/// tests/gateway.rs proves in network namespaces), with the key from sops-nix, the
+/// proxies as the marked user, bound to the tunnel unit.
+#[test]
+fn egress_gateway_module_applies_the_rendered_files() {
+    let Some(lib) = nixpkgs_lib("nixosModules.egressGateway against the Rust renderer") else {
+        return;
+    };
+    let Some(tool) = support::oracle("nix-instantiate") else {
+        return;
+    };
+    let out = gateway_module(&tool, &lib, "routy", &[]);
+    assert_eq!(out["failures"], json!([]), "{out:#}");
+    assert_eq!(out["warnings"], json!([]), "{out:#}");
+
+    let host = rust_gateway("home-vps");
+    let rendered = &out["rendered"]["home-vps"];
+    use avalanche_render::gateway as g;
+    for (what, rust) in [
+        ("nftables", g::nftables(&host)),
+        ("routing", g::routing(&host)),
+        ("wireguard", g::wireguard(&host)),
+        ("tinyproxy", g::tinyproxy(&host).expect("an HTTP port")),
+    ] {
+        assert_eq!(
+            rendered[what].as_str(),
+            Some(rust.as_str()),
+            "the module's {what} differs from the Rust renderer's"
+        );
+    }
+    assert_eq!(rendered["proxyArgs"], json!(g::proxy_args(&host)));
+    // Only this host's gateway.
+    assert_eq!(out["rendered"].as_object().map(|o| o.len()), Some(1));
+
+    // The units apply those bytes: the files the scripts name are the rendered ones
+    // (store paths are content-addressed).
+    let units = &out["units"];
+    let tunnel = &units["avalanche-gateway-home-vps"];
+    let script = tunnel["script"].as_str().unwrap_or_default();
+    let written = &out["written"]["home-vps"];
+    for (command, what) in [
+        ("nft -f", "nftables"),
+        ("ip -batch", "routing"),
+        ("wg setconf wg-home-vps", "wireguard"),
+    ] {
+        let line = format!("{command} {}\n", written[what].as_str().unwrap_or("?"));
+        assert!(script.contains(&line), "no `{line}` in\n{script}");
+    }
+    assert!(
+        script.contains("wg set wg-home-vps private-key /run/secrets/routy-wireguard\n"),
+        "{script}"
+    );
+    assert!(
+        tunnel["preStop"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("nft delete table inet avalanche_gateway_home_vps"),
+        "{tunnel:#}"
+    );
+    let socks = &units["avalanche-gateway-home-vps-socks"];
+    assert_eq!(socks["serviceConfig"]["User"], "avalanche-gateway");
+    assert_eq!(
+        socks["bindsTo"],
+        json!(["avalanche-gateway-home-vps.service"])
+    );
+    assert!(
+        socks["serviceConfig"]["ExecStart"]
+            .as_str()
+            .is_some_and(|e| e.ends_with("-microsocks/bin/microsocks -i 10.1.0.1 -p 1080")),
+        "{socks:#}"
+    );
+    let http = &units["avalanche-gateway-home-vps-http"];
+    assert_eq!(http["serviceConfig"]["User"], "avalanche-gateway");
+    assert!(
+        http["serviceConfig"]["ExecStart"]
+            .as_str()
+            .is_some_and(|e| e.contains("tinyproxy -d -c /nix/store/")),
+        "{http:#}"
+    );
+    // The marked user has the uid the ruleset names.
+    assert_eq!(
+        out["users"]["avalanche-gateway"]["uid"],
+        json!(host.proxy_uid)
+    );
+    assert_eq!(out["sysctl"]["net.ipv4.conf.all.src_valid_mark"], 1);
+    assert_eq!(out["ports"], json!([1080, 8888]));
+    assert_eq!(out["exporter"], true);
+    let secret = &out["secrets"]["routy-wireguard"];
+    assert_eq!(secret["key"], "privateKey");
+    assert!(
+        secret["sopsFile"].as_str().is_some_and(
+            |f| f.ends_with("tests/fixtures/gateway-host/secrets/routy/wireguard.yaml")
+        ),
+        "{secret:#}"
+    );
+    assert_eq!(
+        secret["restartUnits"],
+        json!(["avalanche-gateway-home-vps.service"])
+    );
+}
+
+/// Without sops-nix the key file must be given; a host no gateway names is told
+/// the import does nothing; keepalive 0 renders no keepalive line.
+#[test]
+fn egress_gateway_module_says_what_is_missing() {
+    let Some(lib) = nixpkgs_lib("nixosModules.egressGateway's assertions") else {
+        return;
+    };
+    let Some(tool) = support::oracle("nix-instantiate") else {
+        return;
+    };
+    let out = gateway_module(&tool, &lib, "calypso", &["--arg", "sops", "false"]);
+    let failures = out["failures"].to_string();
+    assert!(
+        failures.contains("gateway `lab` has no private key file")
+            && failures.contains("privateKeyFiles.lab"),
+        "{out:#}"
+    );
+    let out = gateway_module(
+        &tool,
+        &lib,
+        "calypso",
+        &[
+            "--arg",
+            "sops",
+            "false",
+            "--arg",
+            "privateKeyFiles",
+            "{ lab = \"/var/lib/wg/lab.key\"; }",
+        ],
+    );
+    assert_eq!(out["failures"], json!([]), "{out:#}");
+    // Defaults (allowedClients: the pod and node networks; keepalive 0: none) agree too.
+    let lab = rust_gateway("lab");
+    use avalanche_render::gateway as g;
+    let rendered = &out["rendered"]["lab"];
+    assert_eq!(
+        rendered["nftables"].as_str(),
+        Some(g::nftables(&lab).as_str())
+    );
+    assert_eq!(
+        rendered["routing"].as_str(),
+        Some(g::routing(&lab).as_str())
+    );
+    assert_eq!(
+        rendered["wireguard"].as_str(),
+        Some(g::wireguard(&lab).as_str())
+    );
+    assert!(g::nftables(&lab).contains("elements = { 10.42.0.0/16, 192.168.5.0/24 }"));
+    assert!(!g::wireguard(&lab).contains("PersistentKeepalive"));
+    assert!(
+        !out["units"]
+            .as_object()
+            .is_some_and(|u| u.contains_key("avalanche-gateway-lab-http"))
+    );
+    assert_eq!(out["exporter"], false);
+    let out = gateway_module(&tool, &lib, "nas", &[]);
+    assert_eq!(out["units"], json!({}));
+    assert!(
+        out["warnings"]
+            .to_string()
+            .contains("no egress gateway names host `nas`"),
+        "{out:#}"
+    );
 }

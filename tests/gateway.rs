@@ -27,6 +27,8 @@ const WAN: &str = "198.51.100.2";
 const EXIT: &str = "203.0.113.2";
 const SERVER: &str = "192.0.2.80";
 const PROXY_UID: u32 = 61080;
+/// The HTTP CONNECT port (tinyproxy).
+const HTTP_PORT: u16 = 8888;
 /// Short enough that an idle tunnel loses its NAT mapping within the test.
 const UDP_TIMEOUT_S: u32 = 2;
 /// The keepalive the test renders: under `UDP_TIMEOUT_S` (the default, 25 s, is
@@ -360,23 +362,31 @@ impl Lab {
 
     /// `curl` through the SOCKS5 proxy from source `src`; the body, or `Err(curl's stderr)`.
     fn socks_get(&self, src: &str, max_s: u32) -> Result<String, String> {
-        let proxy = format!("{LISTEN}:1080");
+        self.curl_via(
+            src,
+            max_s,
+            &["--socks5-hostname", &format!("{LISTEN}:1080")],
+        )
+    }
+
+    /// `curl` through the HTTP CONNECT proxy (tinyproxy; `-p` makes even a plain
+    /// `http://` request a CONNECT tunnel) from source `src`.
+    fn connect_get(&self, src: &str, max_s: u32) -> Result<String, String> {
+        self.curl_via(
+            src,
+            max_s,
+            &["-p", "-x", &format!("http://{LISTEN}:{HTTP_PORT}")],
+        )
+    }
+
+    /// `curl` of the internet's server from `client`, source `src`, with `proxy` arguments.
+    fn curl_via(&self, src: &str, max_s: u32, proxy: &[&str]) -> Result<String, String> {
         let url = format!("http://{SERVER}/");
         let max = max_s.to_string();
-        let out = output(self.exec(
-            &self.client,
-            "curl",
-            &[
-                "-sS",
-                "-m",
-                &max,
-                "--interface",
-                src,
-                "--socks5-hostname",
-                &proxy,
-                &url,
-            ],
-        ));
+        let mut args = vec!["-sS", "-m", &max, "--interface", src];
+        args.extend_from_slice(proxy);
+        args.push(&url);
+        let out = output(self.exec(&self.client, "curl", &args));
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
         } else {
@@ -442,6 +452,7 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
         "wg",
         "wireguard-go",
         "microsocks",
+        "tinyproxy",
         "setpriv",
         "curl",
         "python3",
@@ -517,6 +528,7 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
         name: "lab".into(),
         listen: LISTEN.parse().expect("an address"),
         socks_port: 1080,
+        http_port: Some(HTTP_PORT),
         interface: lab.gw_if.clone(),
         tunnel: Tunnel {
             endpoint: format!("{EXIT}:51820"),
@@ -558,6 +570,25 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
     proxy.extend(args.iter().map(String::as_str));
     let cmd = lab.exec(&gw_ns, "setpriv", &proxy);
     lab.spawn("microsocks", cmd);
+    // tinyproxy as the same user, from the rendered configuration.
+    let tinyproxy_conf = lab.write(
+        "tinyproxy.conf",
+        &gateway::tinyproxy(&host).expect("an HTTP port"),
+    );
+    let cmd = lab.exec(
+        &gw_ns,
+        "setpriv",
+        &[
+            &uid,
+            &gid,
+            "--clear-groups",
+            "tinyproxy",
+            "-d",
+            "-c",
+            &tinyproxy_conf,
+        ],
+    );
+    lab.spawn("tinyproxy", cmd);
 
     // 1. Through the proxy, the internet sees the exit, never the WAN address. The
     //    first try waits for the proxy, the server and the handshake (bounded).
@@ -581,6 +612,30 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
         "a proxied packet reached the internet from the WAN"
     );
 
+    // 1b. The same through HTTP CONNECT (tinyproxy), waiting for it to listen.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let connected = loop {
+        match lab.connect_get(CLIENT, 3) {
+            Ok(body) => break body,
+            Err(e) if Instant::now() > deadline => {
+                panic!(
+                    "no answer through HTTP CONNECT in 10 s: {e}\n{}",
+                    lab.logs()
+                )
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    };
+    assert_eq!(
+        connected, EXIT,
+        "the CONNECT request left from {connected}, not the exit"
+    );
+    assert_eq!(
+        lab.leaked_via_wan(),
+        0,
+        "a CONNECT packet reached the internet from the WAN"
+    );
+
     // 2. The gateway's own traffic (not the proxy user's) still leaves via the WAN.
     let own = must(lab.exec(
         &gw_ns,
@@ -599,6 +654,17 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
     assert!(
         started.elapsed() < Duration::from_secs(4),
         "refused by timeout, not reset"
+    );
+
+    let started = Instant::now();
+    let foreign = lab.connect_get(FOREIGN, 5);
+    assert!(
+        foreign.is_err(),
+        "a foreign client got through CONNECT: {foreign:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "CONNECT refused by timeout, not reset"
     );
 
     // 4. An idle proxied connection outlives the NAT's UDP timeout thanks to the
@@ -659,6 +725,10 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
     assert!(
         lab.socks_get(CLIENT, 2).is_err(),
         "a request got out with the tunnel down"
+    );
+    assert!(
+        lab.connect_get(CLIENT, 2).is_err(),
+        "a CONNECT request got out with the tunnel down"
     );
     must(ip(&[
         "-n",

@@ -523,7 +523,7 @@ let
             "10.42.0.0/16"
             "10.1.0.0/24"
           ];
-          description = "The networks admitted to the proxy (null: `kubernetes.podCIDR`).";
+          description = "The networks admitted to the proxy (null: `kubernetes.podCIDR` and `kubernetes.nodeCIDRs`).";
         };
         routingTable = lib.mkOption {
           type = lib.types.ints.u32;
@@ -795,6 +795,16 @@ in
         default = defaults.serviceCidr;
         example = "10.96.0.0/12";
         description = "The cluster's service network (k3s default).";
+      };
+      nodeCIDRs = lib.mkOption {
+        type = lib.types.listOf cidr;
+        default = [ ];
+        example = [ "10.1.0.0/24" ];
+        description = ''
+          The networks the cluster's nodes have addresses in. Pods reach hosts outside
+          the cluster from their node's address when the CNI masquerades (k3s' flannel
+          does), so egress gateways admit these by default.
+        '';
       };
       clusterDomain = str defaults.clusterDomain "k8s.example" "The cluster's DNS domain.";
       dnsServiceIP = lib.mkOption {

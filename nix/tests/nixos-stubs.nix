@@ -21,7 +21,11 @@ let
   unit = {
     options = {
       enable = stub lib.types.bool true;
+      description = stub lib.types.str "";
       after = stub (lib.types.listOf lib.types.str) [ ];
+      bindsTo = stub (lib.types.listOf lib.types.str) [ ];
+      path = stub (lib.types.listOf lib.types.unspecified) [ ];
+      preStop = stub lib.types.lines "";
       wants = stub (lib.types.listOf lib.types.str) [ ];
       wantedBy = stub (lib.types.listOf lib.types.str) [ ];
       script = stub lib.types.lines "";
@@ -66,6 +70,25 @@ in
       default = { };
       description = "stub of nixpkgs' option";
     };
+    # For nixosModules.egressGateway (nixos/modules/config/users-groups.nix,
+    # config/sysctl.nix, services/networking/firewall.nix,
+    # services/monitoring/prometheus/exporters.nix).
+    users.users = stub (lib.types.attrsOf (
+      lib.types.submodule {
+        options = {
+          isSystemUser = stub lib.types.bool false;
+          uid = stub (lib.types.nullOr lib.types.int) null;
+          group = stub lib.types.str "";
+          description = stub lib.types.str "";
+        };
+      }
+    )) { };
+    users.groups = stub (lib.types.attrsOf (
+      lib.types.submodule { options.gid = stub (lib.types.nullOr lib.types.int) null; }
+    )) { };
+    boot.kernel.sysctl = stub (lib.types.attrsOf lib.types.unspecified) { };
+    networking.firewall.allowedTCPPorts = stub (lib.types.listOf lib.types.port) [ ];
+    services.prometheus.exporters.wireguard.enable = stub lib.types.bool false;
     networking.hostName = lib.mkOption {
       type = lib.types.strMatching "^$|^[[:alnum:]]([[:alnum:]_-]{0,61}[[:alnum:]])?$";
       default = "nixos";

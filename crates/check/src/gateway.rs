@@ -1,7 +1,7 @@
 //! Egress gateways: the host that runs one, the secret holding its tunnel key, and
 //! the clients it admits.
 use crate::{Checker, list, rules};
-use avalanche_model::SecretFormat;
+use avalanche_model::{Cidr, SecretFormat};
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
     let network = cx.network;
@@ -61,17 +61,24 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
         }
         if let Some(allowed) = &gw.allowed_clients {
             let pods = network.kubernetes.pod_cidr.value.canonical();
-            let covered = allowed.iter().any(|c| {
-                let c = c.value.canonical();
-                c.0.contains(&pods.0.network()) && c.0.prefix_len() <= pods.0.prefix_len()
-            });
+            let covers = |inner: Cidr| {
+                allowed.iter().any(|c| {
+                    let c = c.value.canonical();
+                    c.0.contains(&inner.0.network()) && c.0.prefix_len() <= inner.0.prefix_len()
+                })
+            };
+            // Pods come from their own addresses, or (a masquerading CNI) from their
+            // node's: the declared node networks, all of them, admit them too.
+            let nodes = &network.kubernetes.node_cidrs;
+            let covered = covers(pods)
+                || (!nodes.is_empty() && nodes.iter().all(|n| covers(n.value.canonical())));
             if !covered {
                 let at = allowed.first().and_then(|c| c.span).or(gw.span);
                 let message = format!("gateway `{name}` does not admit the pod network `{pods}`");
                 let d = cx.emit(&rules::GATEWAY_PODS_NOT_ADMITTED, message, at);
                 d.notes.push("pods whose traffic reaches the gateway unmasqueraded (their own addresses) are refused".into());
                 d.help = Some(format!(
-                    "add `\"{pods}\"` to `allowedClients`, or leave it unset (the default is the pod network)"
+                    "add `\"{pods}\"` (or the nodes' networks, `kubernetes.nodeCIDRs`, when the CNI masquerades) to `allowedClients`, or leave it unset (the default is the pod and node networks)"
                 ));
             }
         }

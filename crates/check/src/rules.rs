@@ -237,8 +237,8 @@ avalanche_diag::rules! {
         "The gateway admits only `allowedClients` to its proxy port (the rest get a TCP reset). Pods reach it from\n\
          their own addresses unless the cluster masquerades traffic to the LAN (then from the nodes' addresses,\n\
          which must be listed instead).\n\n\
-         Fix: add `kubernetes.podCIDR` (or the nodes' network) to `allowedClients`, or leave it unset: the default\n\
-         is the pod network.";
+         Fix: add `kubernetes.podCIDR` (or the nodes' networks) to `allowedClients`, or leave it unset: the\n\
+         default is the pod network and `kubernetes.nodeCIDRs`.";
     EGRESS_CLIENT_PROTOCOL = "egress-client-protocol", Error,
         "A client's `protocol` is not one its app speaks (`speaks`): the proxy cannot carry its traffic.",
         "`egress.clients.<name>.speaks` lists the proxy protocols the app itself can use. `protocol = \"http\"` sets\n\

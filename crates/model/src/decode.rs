@@ -547,6 +547,7 @@ const KUBERNETES_KEYS: &[&str] = &[
     "dir",
     "podCIDR",
     "serviceCIDR",
+    "nodeCIDRs",
     "clusterDomain",
     "dnsServiceIP",
     "gitops",
@@ -2247,6 +2248,17 @@ impl Decoder {
             || defaults.service_cidr.value,
             |me, v, p| me.cluster_cidr(v, p),
         );
+        let node_cidrs = match s.get("nodeCIDRs") {
+            Some(v) => self
+                .list(
+                    v,
+                    s.path.key("nodeCIDRs"),
+                    "a list of CIDRs",
+                    |me, item, p| me.cidr(item, p),
+                )
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
         let cluster_domain = self.opt(
             &s,
             "clusterDomain",
@@ -2336,6 +2348,7 @@ impl Decoder {
             dir,
             pod_cidr,
             service_cidr,
+            node_cidrs,
             cluster_domain,
             dns_service_ip,
             gitops,

@@ -649,7 +649,8 @@ pub struct Gateway {
     pub interface: Spanned<String>,
     /// `tunnel`: the WireGuard peer.
     pub tunnel: GatewayTunnel,
-    /// `allowedClients`: the networks admitted to the proxy (`None`: the pod CIDR).
+    /// `allowedClients`: the networks admitted to the proxy (`None`: the pod CIDR
+    /// and `kubernetes.nodeCIDRs`).
     pub allowed_clients: Option<Vec<Spanned<Cidr>>>,
     /// `routingTable`: the table of the tunnel default route.
     pub routing_table: Spanned<u32>,
@@ -727,6 +728,10 @@ pub struct Kubernetes {
     pub pod_cidr: Spanned<Cidr>,
     /// `serviceCIDR` (default `10.43.0.0/16`, k3s).
     pub service_cidr: Spanned<Cidr>,
+    /// `nodeCIDRs` (default `[ ]`): the networks the nodes have addresses in. Pods
+    /// reach hosts outside the cluster from these when the CNI masquerades
+    /// (k3s' flannel does), so a gateway admits them by default.
+    pub node_cidrs: Vec<Spanned<Cidr>>,
     /// `clusterDomain` (default `cluster.local`).
     pub cluster_domain: String,
     /// `dnsServiceIP` (default none: see [`Kubernetes::dns_service_ip`]): the
@@ -898,6 +903,7 @@ impl Default for Kubernetes {
             dir: d::KUBERNETES_DIR.to_owned(),
             pod_cidr: cidr(d::POD_CIDR),
             service_cidr: cidr(d::SERVICE_CIDR),
+            node_cidrs: Vec::new(),
             cluster_domain: d::CLUSTER_DOMAIN.to_owned(),
             dns_service_ip: None,
             gitops: Spanned::unspanned(GitOps::default()),

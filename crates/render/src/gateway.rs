@@ -55,6 +55,8 @@ pub struct GatewayHost {
     pub listen: IpAddr,
     /// The SOCKS5 port.
     pub socks_port: u16,
+    /// The HTTP CONNECT port (tinyproxy), if any.
+    pub http_port: Option<u16>,
     /// The WireGuard interface (at most 15 bytes).
     pub interface: String,
     /// The WireGuard peer.
@@ -88,17 +90,22 @@ pub struct Tunnel {
 }
 
 /// The host side of the declared gateway `name`, defaults applied: `allowedClients`
-/// defaults to the pod CIDR, the WireGuard socket's mark is `fwmark + 1`.
+/// defaults to the pod CIDR and the nodes' networks (pods reach the LAN from
+/// their node's address when the CNI masquerades), the WireGuard socket's mark
+/// is `fwmark + 1`.
 pub fn host(network: &Network, name: &str) -> Option<GatewayHost> {
     let gw = network.egress.gateways.get(name)?;
     let allowed_clients = match &gw.allowed_clients {
         Some(list) => list.iter().map(|c| c.value).collect(),
-        None => vec![network.kubernetes.pod_cidr.value],
+        None => std::iter::once(network.kubernetes.pod_cidr.value)
+            .chain(network.kubernetes.node_cidrs.iter().map(|c| c.value))
+            .collect(),
     };
     Some(GatewayHost {
         name: name.to_owned(),
         listen: gw.listen.value,
         socks_port: gw.socks_port,
+        http_port: gw.http_port.as_ref().map(|p| p.value),
         interface: gw.interface.value.clone(),
         tunnel: Tunnel {
             endpoint: gw.tunnel.endpoint.value.clone(),
@@ -140,7 +147,11 @@ pub fn nftables(gw: &GatewayHost) -> String {
     let uid = gw.proxy_uid;
     let mark = gw.fwmark;
     let iface = &gw.interface;
-    let port = gw.socks_port;
+    // One port, or the set of both: `tcp dport 1080` / `tcp dport { 1080, 8888 }`.
+    let port = match gw.http_port {
+        Some(http) => format!("{{ {}, {http} }}", gw.socks_port),
+        None => gw.socks_port.to_string(),
+    };
     let (v4, v6) = (clients(gw, true), clients(gw, false));
     let (family, set) = if gw.listen.is_ipv4() {
         ("ip", "clients4")
@@ -262,6 +273,24 @@ pub fn wireguard(gw: &GatewayHost) -> String {
     s
 }
 
+/// tinyproxy's configuration for the HTTP CONNECT port (`None` without one): bound
+/// to the listen address, admitting only the allowed clients (the nftables table
+/// does too), CONNECT to any port, no `Via` header. Runs as the proxy user (its
+/// packets are marked like microsocks'), in the foreground, logging to stderr.
+pub fn tinyproxy(gw: &GatewayHost) -> Option<String> {
+    let port = gw.http_port?;
+    let mut s = String::new();
+    let _ = writeln!(s, "{HEADER}# egress gateway `{}`", gw.name);
+    let _ = writeln!(s, "Port {port}\nListen {}", gw.listen);
+    // Idle CONNECT tunnels (an IRC bot's) must live for hours: tinyproxy's
+    // timeout is per read, so a day.
+    s.push_str("Timeout 86400\nMaxClients 256\nDisableViaHeader Yes\nLogLevel Notice\n");
+    for client in clients(gw, true).into_iter().chain(clients(gw, false)) {
+        let _ = writeln!(s, "Allow {client}");
+    }
+    Some(s)
+}
+
 /// microsocks' arguments (the program is the caller's: a store path, or PATH):
 /// bound to the listen address only, never to all addresses.
 pub fn proxy_args(gw: &GatewayHost) -> Vec<String> {
@@ -282,6 +311,7 @@ mod tests {
             name: "home-vps".into(),
             listen: "10.1.0.1".parse().expect("an address"),
             socks_port: 1080,
+            http_port: None,
             interface: "wg-home-vps".into(),
             tunnel: Tunnel {
                 endpoint: "exit.example.org:51820".into(),
@@ -347,6 +377,21 @@ mod tests {
         let conf = wireguard(&example());
         assert!(!conf.contains("PrivateKey"));
         insta::assert_snapshot!(conf);
+    }
+
+    #[test]
+    fn an_http_port_is_admitted_and_served_by_tinyproxy() {
+        let mut gw = example();
+        assert_eq!(tinyproxy(&gw), None);
+        gw.http_port = Some(8888);
+        let rules = nftables(&gw);
+        assert!(
+            rules
+                .contains("ip daddr 10.1.0.1 tcp dport { 1080, 8888 } ip saddr @clients4 accept\n")
+                && rules.contains("tcp dport { 1080, 8888 } reject with tcp reset\n"),
+            "{rules}"
+        );
+        insta::assert_snapshot!(tinyproxy(&gw).unwrap_or_default());
     }
 
     #[test]

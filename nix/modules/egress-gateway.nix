@@ -1,0 +1,240 @@
+# `nixosModules.egressGateway`: the host side of the egress gateways declared in
+# `avalanche.network.egress.gateways` whose `host` is this machine.
+#
+# For each such gateway:
+#   - a oneshot unit `avalanche-gateway-<name>` makes the WireGuard interface and
+#     applies the rendered files (./gateway-render.nix, the byte-for-byte twin of
+#     the Rust renderer that tests/gateway.rs proves in network namespaces): the
+#     `wg setconf` file, the private key from its file (sops-nix; never in the
+#     store), the `ip -batch` policy routing and the nftables table;
+#   - `avalanche-gateway-<name>-socks`: microsocks on the listen address only, as
+#     the dedicated user whose packets the table marks and lets out only through
+#     the tunnel (the kill switch), bound to the tunnel unit;
+#   - `avalanche-gateway-<name>-http` when `httpPort` is set: tinyproxy, the same way;
+#   - the firewall opens the proxy ports (the gateway's own table then admits only
+#     `allowedClients` at the listen address), `src_valid_mark` is set, and with
+#     `monitoring` the Prometheus WireGuard exporter runs.
+# No endpoint-route watcher: the WireGuard socket's own mark keeps encapsulated
+# packets in the main table (the `wg-quick` way).
+#
+# The key: with sops-nix imported and `repositoryRoot` set, the module declares
+# `sops.secrets.<privateKeySecret>` (the declared plain secret's file, its first
+# key); otherwise set `avalanche.egressGateway.privateKeyFiles.<gateway>`.
+{
+  config,
+  lib,
+  options,
+  pkgs,
+  ...
+}:
+let
+  cfg = config.avalanche.egressGateway;
+  net = config.avalanche.network;
+  render = import ./gateway-render.nix { inherit lib; };
+  defaults = import ./defaults.nix;
+  user = "avalanche-gateway";
+  opt = "avalanche.egressGateway";
+  hasSops = options ? sops.secrets;
+
+  mine = lib.filterAttrs (_: g: g.host == cfg.hostName) net.egress.gateways;
+  hosts = lib.mapAttrs (name: _: render.host net name) mine;
+  unit = name: "avalanche-gateway-${name}";
+
+  secretOf = g: net.secrets.${g.tunnel.privateKeySecret} or null;
+  sopsSecrets = lib.mapAttrs' (
+    name: g:
+    let
+      s = secretOf g;
+    in
+    lib.nameValuePair g.tunnel.privateKeySecret {
+      sopsFile = cfg.repositoryRoot + "/${s.file}";
+      key = lib.head s.keys;
+      restartUnits = [ "${unit name}.service" ];
+    }
+  ) (lib.filterAttrs (_: g: secretOf g != null && (secretOf g).keys != [ ]) mine);
+
+  writeFile = name: text: pkgs.writeText name text;
+
+  startScript =
+    name: gw: files: keyFile:
+    ''
+      ip link del dev ${gw.interface} 2>/dev/null || true
+      ip link add dev ${gw.interface} type wireguard
+      wg setconf ${gw.interface} ${files.wireguard}
+      wg set ${gw.interface} private-key ${lib.escapeShellArg keyFile}
+      ip -batch ${files.routing}
+      nft -f ${files.nftables}
+    '';
+  stopScript = name: gw: ''
+    nft delete table inet ${render.tableName name} 2>/dev/null || true
+    for priority in 10000 10001 10002; do
+      # One rule per allowed client network at 10001: bounded by the declaration.
+      for _ in ${toString (lib.range 0 (lib.length gw.allowedClients))}; do
+        ip rule del priority "$priority" 2>/dev/null || break
+      done
+    done
+    ip route flush table ${toString gw.routingTable} 2>/dev/null || true
+    ip link del dev ${gw.interface} 2>/dev/null || true
+  '';
+
+  hardening = {
+    User = user;
+    Group = user;
+    Restart = "always";
+    RestartSec = "2s";
+    NoNewPrivileges = true;
+    ProtectSystem = "strict";
+    ProtectHome = true;
+    PrivateTmp = true;
+    CapabilityBoundingSet = "";
+  };
+
+  files = lib.mapAttrs (name: gw: {
+    nftables = writeFile "avalanche-gateway-${name}.nft" (render.nftables gw);
+    routing = writeFile "avalanche-gateway-${name}.ip" (render.routing gw);
+    wireguard = writeFile "avalanche-gateway-${name}.wg" (render.wireguard gw);
+    tinyproxy = if gw.httpPort == null then null else writeFile "avalanche-gateway-${name}-tinyproxy.conf" (render.tinyproxy gw);
+  }) hosts;
+in
+{
+  options.avalanche.egressGateway = {
+    enable = lib.mkOption {
+      type = lib.types.bool;
+      default = true;
+      description = "Run the egress gateways whose `host` is this machine (importing the module turns it on).";
+    };
+    hostName = lib.mkOption {
+      type = lib.types.str;
+      default = config.networking.hostName;
+      defaultText = lib.literalExpression "config.networking.hostName";
+      description = "The name `avalanche.network.egress.gateways.<name>.host` gives this machine.";
+    };
+    repositoryRoot = lib.mkOption {
+      type = lib.types.nullOr lib.types.path;
+      default = null;
+      example = lib.literalExpression "./.";
+      description = ''
+        The repository the declared secrets' `file`s are relative to. With sops-nix
+        imported, the module then declares `sops.secrets.<privateKeySecret>` itself.
+      '';
+    };
+    privateKeyFiles = lib.mkOption {
+      type = lib.types.attrsOf lib.types.str;
+      default = lib.mapAttrs (_: g: config.sops.secrets.${g.tunnel.privateKeySecret}.path) (
+        lib.filterAttrs (_: g: hasSops && cfg.repositoryRoot != null && secretOf g != null) mine
+      );
+      defaultText = lib.literalExpression "the sops-nix path of each gateway's privateKeySecret";
+      example = {
+        home = "/run/secrets/routy-wireguard";
+      };
+      description = "Each gateway's WireGuard private key file (outside the Nix store), by gateway name.";
+    };
+    rendered = lib.mkOption {
+      type = lib.types.attrsOf (lib.types.attrsOf lib.types.unspecified);
+      readOnly = true;
+      default = lib.mapAttrs (_: gw: {
+        nftables = render.nftables gw;
+        routing = render.routing gw;
+        wireguard = render.wireguard gw;
+        tinyproxy = render.tinyproxy gw;
+        proxyArgs = render.proxyArgs gw;
+      }) hosts;
+      defaultText = lib.literalExpression "the files of each gateway on this host";
+      description = "The rendered files of each gateway on this host, as the units apply them (read-only).";
+    };
+  };
+
+  config = lib.mkIf cfg.enable (
+    lib.mkMerge [
+      {
+        assertions =
+          lib.mapAttrsToList (name: g: {
+            assertion = cfg.privateKeyFiles ? ${name};
+            message = ''
+              ${opt}: gateway `${name}` has no private key file: import sops-nix and set
+              ${opt}.repositoryRoot = ./.; (its secret `${g.tunnel.privateKeySecret}` is then
+              declared for you), or set ${opt}.privateKeyFiles.${name} = "/run/secrets/…";.'';
+          }) mine
+          ++ lib.mapAttrsToList (name: g: {
+            assertion = secretOf g != null && (secretOf g).format == "plain";
+            message = ''
+              ${opt}: gateway `${name}` reads its key from secret `${g.tunnel.privateKeySecret}`, which
+              avalanche.network.secrets must declare with format = "plain" (sops-nix reads a plain map).'';
+          }) mine;
+        warnings = lib.optional (mine == { }) ''
+          ${opt}: no egress gateway names host `${cfg.hostName}`; the module does nothing here
+          (set avalanche.network.egress.gateways.<name>.host = "${cfg.hostName}", or drop the import).'';
+      }
+      (lib.mkIf (mine != { }) (
+        {
+          users.users.${user} = {
+            isSystemUser = true;
+            # Fixed and numeric: the nftables table matches it before the user exists.
+            uid = defaults.gatewayProxyUid;
+            group = user;
+            description = "avalanche-net egress gateway proxies (their packets leave only through the tunnel)";
+          };
+          users.groups.${user}.gid = config.users.users.${user}.uid;
+          boot.kernel.sysctl."net.ipv4.conf.all.src_valid_mark" = 1;
+          networking.firewall.allowedTCPPorts = lib.concatLists (
+            lib.mapAttrsToList (_: gw: [ gw.socksPort ] ++ lib.optional (gw.httpPort != null) gw.httpPort) hosts
+          );
+          services.prometheus.exporters.wireguard.enable = lib.mkIf (lib.any (g: g.monitoring) (
+            lib.attrValues mine
+          )) true;
+          systemd.services = lib.mkMerge (
+            lib.mapAttrsToList (
+              name: gw:
+              let
+                f = files.${name};
+                tunnel = "${unit name}.service";
+              in
+              {
+                ${unit name} = {
+                  description = "avalanche-net egress gateway ${name}: WireGuard tunnel, policy routing, kill switch";
+                  after = [ "network-online.target" ];
+                  wants = [ "network-online.target" ];
+                  wantedBy = [ "multi-user.target" ];
+                  path = [
+                    pkgs.iproute2
+                    pkgs.wireguard-tools
+                    pkgs.nftables
+                  ];
+                  serviceConfig = {
+                    Type = "oneshot";
+                    RemainAfterExit = true;
+                  };
+                  script = startScript name gw f (cfg.privateKeyFiles.${name} or "");
+                  preStop = stopScript name gw;
+                };
+                "${unit name}-socks" = {
+                  description = "avalanche-net egress gateway ${name}: SOCKS5 (microsocks)";
+                  after = [ tunnel ];
+                  bindsTo = [ tunnel ];
+                  wantedBy = [ "multi-user.target" ];
+                  serviceConfig = hardening // {
+                    ExecStart = "${lib.getExe' pkgs.microsocks "microsocks"} ${lib.escapeShellArgs (render.proxyArgs gw)}";
+                  };
+                };
+              }
+              // lib.optionalAttrs (gw.httpPort != null) {
+                "${unit name}-http" = {
+                  description = "avalanche-net egress gateway ${name}: HTTP CONNECT (tinyproxy)";
+                  after = [ tunnel ];
+                  bindsTo = [ tunnel ];
+                  wantedBy = [ "multi-user.target" ];
+                  serviceConfig = hardening // {
+                    ExecStart = "${lib.getExe' pkgs.tinyproxy "tinyproxy"} -d -c ${f.tinyproxy}";
+                  };
+                };
+              }
+            ) hosts
+          );
+        }
+        // lib.optionalAttrs hasSops {
+          sops.secrets = lib.mkIf (cfg.repositoryRoot != null) sopsSecrets;
+        }
+      ))
+    ]
+  );
+}
