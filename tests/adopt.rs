@@ -360,3 +360,141 @@ fn a_client_moves_to_a_gateway_by_one_word() {
             .contains("value: socks5h://10.1.0.1:1080")
     );
 }
+
+/// `check --format json` exits 1 with a finding of `rule`: that finding.
+fn failing_check(repo: &TempRepo, rule: &str) -> Value {
+    let run = repo.run(&["check", "--format", "json"]);
+    run.expect_code(1);
+    let findings: Value = serde_json::from_str(&run.stdout()).expect("JSON");
+    findings
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["rule"] == rule))
+        .cloned()
+        .unwrap_or_else(|| panic!("no {rule}: {findings}"))
+}
+
+const QBITTORRENT_PATCH: &str =
+    "kubernetes/base/apps/media/qbittorrent/vpn-egress/deployment-patch.yaml";
+
+#[test]
+fn an_existing_secret_is_referenced_not_sealed() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    repo.run(&["build"]).expect_code(0);
+    // The sidecar reads the ExternalSecret's keys; no KSOPS generator for it.
+    let patch = repo.read(QBITTORRENT_PATCH);
+    for (var, key) in [
+        ("WIREGUARD_PRIVATE_KEY", "wg-key"),
+        ("WIREGUARD_ADDRESSES", "wg-address"),
+    ] {
+        let at = patch
+            .find(&format!("name: {var}"))
+            .unwrap_or_else(|| panic!("no {var} in\n{patch}"));
+        let entry = &patch[at..at + patch[at..].find("- name:").unwrap_or(patch.len() - at)];
+        assert!(
+            entry.contains("name: qbittorrent-vpn") && entry.contains(&format!("key: {key}")),
+            "{var}:\n{entry}"
+        );
+    }
+    let component =
+        repo.read("kubernetes/base/apps/media/qbittorrent/vpn-egress/kustomization.yaml");
+    assert!(!component.contains("generators"), "{component}");
+    assert!(
+        !repo
+            .path()
+            .join("kubernetes/base/apps/media/qbittorrent/vpn-egress/secret-generator.yaml")
+            .exists()
+    );
+    // The proxy keeps its sealed (KSOPS) credentials.
+    let proxies = repo.read("kubernetes/base/infra/network/vpn-proxy/kustomization.yaml");
+    assert!(proxies.contains("secret-generator.yaml"), "{proxies}");
+
+    // A key the ExternalSecret does not make is an error at the mapping, naming the file.
+    let network = repo.read("nix/network.nix");
+    repo.write(
+        "nix/network.nix",
+        &network.replace(
+            "WIREGUARD_PRIVATE_KEY = \"wg-key\"",
+            "WIREGUARD_PRIVATE_KEY = \"private-key\"",
+        ),
+    );
+    repo.commit_all();
+    let finding = failing_check(&repo, "egress-existing-secret-keys");
+    assert_eq!(finding["file"], "nix/network.nix", "{finding}");
+    let message = finding["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("`private-key` (for WIREGUARD_PRIVATE_KEY)")
+            && message.contains("kubernetes/base/apps/media/qbittorrent/externalsecret.yaml")
+            && !message.contains("wg-address"),
+        "{finding}"
+    );
+}
+
+#[test]
+fn without_ksops_no_sops_secret_is_rendered_and_a_sealed_one_is_an_error() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    let network = repo.read("nix/network.nix").replace(
+        "    kubernetes.argocd.repoURL",
+        "    kubernetes.secrets = \"none\";\n    kubernetes.argocd.repoURL",
+    );
+    repo.write("nix/network.nix", &network);
+    repo.commit_all();
+    let finding = failing_check(&repo, "egress-secret-no-ksops");
+    assert_eq!(finding["severity"], "error");
+    assert_eq!(finding["file"], "nix/network.nix", "{finding}");
+    assert!(
+        finding["help"]
+            .as_str()
+            .is_some_and(|h| h.contains("existingSecret = { name = ")),
+        "{finding}"
+    );
+    // The preview renders no KSOPS generator for it: nothing in the cluster would run it.
+    let out = tempfile::tempdir().expect("a temp dir");
+    let out_dir = out.path().join("preview");
+    let out_arg = out_dir.to_string_lossy().into_owned();
+    repo.run(&["build", "--out", &out_arg]).expect_code(0);
+    let preview = tree(&out_dir);
+    assert!(
+        preview
+            .keys()
+            .any(|p| p.ends_with("deployment-iceland.yaml")),
+        "{:?}",
+        preview.keys()
+    );
+    let generators: Vec<&String> = preview
+        .keys()
+        .filter(|p| p.contains("secret-generator"))
+        .collect();
+    assert!(generators.is_empty(), "{generators:?}");
+
+    // The proxies' credentials from an existing Secret too: clean, and nothing SOPS rendered.
+    let network = network.replace(
+        "credentials = \"protonvpn\"; };",
+        "existingSecret.name = \"protonvpn-keys\"; };",
+    );
+    // The declared secret goes: nothing seals it any more.
+    let start = network
+        .find("    secrets.protonvpn = {\n")
+        .expect("the secret");
+    let end = start + network[start..].find("    };\n").expect("its end") + "    };\n".len();
+    let network = format!("{}{}", &network[..start], &network[end..]);
+    assert!(!network.contains("secrets.protonvpn"), "{network}");
+    repo.write("nix/network.nix", &network);
+    // Nothing SOPS in the cluster: its creation rule goes too (else it is stale).
+    let sops = repo.read(".sops.yaml");
+    let rule = "  - path_regex: kubernetes/.*\\.sops\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    key_groups:\n      - age:\n          - *alice\n";
+    assert!(sops.contains(rule), "{sops}");
+    repo.write(".sops.yaml", &sops.replace(rule, ""));
+    repo.commit_all();
+    repo.run(&["check"]).expect_code(0);
+    repo.run(&["build"]).expect_code(0);
+    let after = tree(repo.path());
+    let sops: Vec<&String> = after
+        .keys()
+        .filter(|p| p.starts_with("kubernetes/"))
+        .filter(|p| p.contains("secret-generator") || p.ends_with(".sops.yaml"))
+        .collect();
+    assert!(sops.is_empty(), "{sops:?}");
+    let proxy = repo.read("kubernetes/base/infra/network/vpn-proxy/deployment-iceland.yaml");
+    assert!(proxy.contains("name: protonvpn-keys"), "{proxy}");
+    assert!(proxy.contains("key: WIREGUARD_PRIVATE_KEY"), "{proxy}");
+}

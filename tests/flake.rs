@@ -25,7 +25,8 @@
 use crate::support::{self, TempRepo};
 use avalanche_model::defaults as d;
 use avalanche_model::{
-    ClientProtocol, HealthCheck, NodeState, Role, SecretFormat, Speaks, TunDevice, VpnType,
+    ClientProtocol, HealthCheck, NodeState, Role, SecretFormat, SecretsBackend, Speaks, TunDevice,
+    VpnType,
 };
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -257,6 +258,11 @@ fn rust_options() -> Vec<Opt> {
             s("dnsLabel"),
             Some(name.clone()),
         ),
+        o(
+            "egress.providers.<name>.existingSecret",
+            s("nullOr(submodule)"),
+            Some(Json::Null),
+        ),
         o("egress.proxies", s("attrsOf(submodule)"), Some(json!({}))),
         o("egress.proxies.<name>.provider", s("dnsLabel"), None),
         o("egress.proxies.<name>.countries", list("str"), None),
@@ -283,6 +289,11 @@ fn rust_options() -> Vec<Opt> {
         o(
             "egress.proxies.<name>.credentials",
             s("nullOr(dnsLabel)"),
+            Some(Json::Null),
+        ),
+        o(
+            "egress.proxies.<name>.existingSecret",
+            s("nullOr(submodule)"),
             Some(Json::Null),
         ),
         o(
@@ -332,6 +343,11 @@ fn rust_options() -> Vec<Opt> {
         o(
             "egress.sidecars.<name>.credentials",
             s("nullOr(dnsLabel)"),
+            Some(Json::Null),
+        ),
+        o(
+            "egress.sidecars.<name>.existingSecret",
+            s("nullOr(submodule)"),
             Some(Json::Null),
         ),
         o(
@@ -542,6 +558,11 @@ fn rust_options() -> Vec<Opt> {
             "kubernetes.verification.enable",
             s("bool"),
             Some(json!(d::VERIFICATION)),
+        ),
+        o(
+            "kubernetes.secrets",
+            enum_ty(&SecretsBackend::ALL),
+            Some(json!(d::KUBERNETES_SECRETS)),
         ),
     ]
 }
@@ -829,6 +850,7 @@ fn defaults_nix_matches_the_rust_constants() {
         ("nodeState", json!(d::NODE_STATE)),
         ("monitoring", json!(d::MONITORING)),
         ("verification", json!(d::VERIFICATION)),
+        ("kubernetesSecrets", json!(d::KUBERNETES_SECRETS)),
         ("proxyNamespace", json!(d::PROXY_NAMESPACE)),
         ("gatewaySocksPort", json!(d::GATEWAY_SOCKS_PORT)),
         (

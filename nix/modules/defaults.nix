@@ -80,6 +80,8 @@
   layoutApps = "base/apps/{namespace}/{app}";
   # kubernetes.layout.proxies
   layoutProxies = "base/infra/network/vpn-proxy";
+  # kubernetes.secrets: Argo CD decrypts SOPS files with KSOPS.
+  kubernetesSecrets = "ksops";
   # kubernetes.monitoring.enable
   monitoring = false;
   # kubernetes.verification.enable

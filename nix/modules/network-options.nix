@@ -61,8 +61,52 @@ let
       description = "The app's Deployment to patch (default: the ${kind}'s attribute name).";
     };
 
+  # `existingSecret`: a Secret the cluster already has, instead of a sealed one.
+  existingSecretOption =
+    whose:
+    lib.mkOption {
+      type = lib.types.nullOr (
+        lib.types.submodule {
+          options = {
+            name = lib.mkOption {
+              type = dnsLabel;
+              example = "qbittorrent-vpn";
+              description = "The Secret's `metadata.name`, in the namespace the gluetun runs in.";
+            };
+            keys = lib.mkOption {
+              type = lib.types.attrsOf lib.types.str;
+              default = { };
+              example = {
+                WIREGUARD_PRIVATE_KEY = "wg-key";
+                WIREGUARD_ADDRESSES = "wg-address";
+              };
+              description = ''
+                gluetun variable → the Secret's key holding it (default: each variable's own
+                name). Variables: ${lib.concatStringsSep ", " credentialVariables}.
+              '';
+            };
+          };
+        }
+      );
+      default = null;
+      example = lib.literalExpression ''{ name = "qbittorrent-vpn"; keys.WIREGUARD_PRIVATE_KEY = "wg-key"; }'';
+      description = ''
+        A Secret the cluster already has (made by ExternalSecrets, sealed-secrets or by hand)
+        with ${whose} credentials, referenced as it is: nothing is sealed and no KSOPS
+        generator is rendered for it. Replaces `credentials`.
+      '';
+    };
+  credentialVariables = [
+    "WIREGUARD_PRIVATE_KEY"
+    "WIREGUARD_ADDRESSES"
+    "OPENVPN_USER"
+    "OPENVPN_PASSWORD"
+    "SHADOWSOCKS_PASSWORD"
+  ];
+
   # The options every gluetun instance (a proxy or a sidecar) has.
   instanceOptions = {
+    existingSecret = existingSecretOption "this gluetun's own";
     tunDevice = lib.mkOption {
       type = lib.types.nullOr (lib.types.enum tunDevices);
       default = null;
@@ -277,9 +321,11 @@ let
           example = "protonvpn";
           description = ''
             The declared secret (a key of `avalanche.network.secrets`) holding the
-            provider's keys (default: the provider's attribute name).
+            provider's keys (default: the provider's attribute name). Unused when
+            `existingSecret` is set.
           '';
         };
+        existingSecret = existingSecretOption "the provider's";
       };
     };
 
@@ -612,7 +658,9 @@ let
   # Providers some gluetun takes its credentials from (no `credentials` of its own).
   inheritingProviders =
     lib.mapAttrsToList (_: p: p.provider) (
-      lib.filterAttrs (_: p: p.credentials == null) (cfg.egress.proxies // cfg.egress.sidecars)
+      lib.filterAttrs (_: p: p.credentials == null && p.existingSecret == null) (
+        cfg.egress.proxies // cfg.egress.sidecars
+      )
     )
     ++ lib.concatLists (
       lib.mapAttrsToList (
@@ -620,7 +668,9 @@ let
         let
           p = if c.proxy == null then null else cfg.egress.proxies.${c.proxy} or null;
         in
-        lib.optional (c.protocol == "sidecar" && p != null && p.credentials == null) p.provider
+        lib.optional (
+          c.protocol == "sidecar" && p != null && p.credentials == null && p.existingSecret == null
+        ) p.provider
       ) cfg.egress.clients
     );
   refAssertions =
@@ -928,6 +978,20 @@ in
         example = true;
         description = "Emit a Job that proves each proxy's egress leaves through the VPN.";
       };
+      secrets = lib.mkOption {
+        type = lib.types.enum [
+          "ksops"
+          "none"
+        ];
+        default = defaults.kubernetesSecrets;
+        example = "none";
+        description = ''
+          Whether Argo CD decrypts SOPS files with KSOPS (`"ksops"`): declared secrets of
+          `format = "kubernetes"` become Secrets through a generated KSOPS generator. With
+          `"none"` (Secrets come from ExternalSecrets, sealed-secrets…), no SOPS file or
+          generator is rendered, and credentials are `existingSecret`s.
+        '';
+      };
     };
   };
 
@@ -967,7 +1031,8 @@ in
     ++ refAssertions "clients" (lib.filterAttrs (_: c: c.gateway != null) cfg.egress.clients) "gateway" cfg.egress.gateways "gateway"
     ++ lib.mapAttrsToList (n: p: {
       # Checked only when an instance takes its credentials from the provider.
-      assertion = !(lib.elem n inheritingProviders) || cfg.secrets ? ${p.credentials};
+      assertion =
+        !(lib.elem n inheritingProviders) || p.existingSecret != null || cfg.secrets ? ${p.credentials};
       message = ''
         ${opt}.egress.providers.${n}.credentials = "${p.credentials}" names no declared secret:
         declare ${opt}.secrets.${p.credentials} (then `avalanche-net secrets seal ${p.credentials}`).'';
@@ -981,8 +1046,21 @@ in
             ${opt}.egress.${kind}.${n}.credentials = "${toString v.credentials}" names no declared secret:
             declare ${opt}.secrets.${toString v.credentials} (then `avalanche-net secrets seal ${toString v.credentials}`).'';
         }) attrs
+        ++ lib.mapAttrsToList (n: v: {
+          assertion = v.credentials == null || v.existingSecret == null;
+          message = ''
+            ${opt}.egress.${kind}.${n} sets both credentials and existingSecret: keep one
+            (existingSecret when the cluster already has the Secret).'';
+        }) attrs
       ) { inherit (cfg.egress) proxies sidecars; }
     )
+    ++ lib.mapAttrsToList (n: s: {
+      assertion = cfg.kubernetes.secrets != "none" || s.format != "kubernetes";
+      message = ''
+        ${opt}.secrets.${n} is a SOPS-sealed Kubernetes secret, but ${opt}.kubernetes.secrets is
+        "none" (no KSOPS in the cluster): reference the Secret the cluster has with existingSecret
+        instead, or set ${opt}.kubernetes.secrets = "ksops".'';
+    }) cfg.secrets
     ++ lib.mapAttrsToList (n: _: {
       assertion = !(cfg.egress.proxies ? ${n});
       message = ''

@@ -5,7 +5,10 @@ use crate::list_edit::Refusal;
 use crate::wiring::{self, Need, Purpose};
 use crate::{Checker, did_you_mean, label, list, rules};
 use avalanche_diag::Span;
-use avalanche_model::{ClientProtocol, Name, Provider, Spanned, Speaks, Upstream, VpnType};
+use avalanche_model::{
+    ClientProtocol, ExistingSecret, Name, Provider, SecretFormat, SecretsBackend, Spanned, Speaks,
+    Upstream, VpnType,
+};
 use std::collections::{BTreeMap, HashMap};
 
 pub(crate) fn check(cx: &mut Checker<'_>) {
@@ -16,6 +19,8 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
     credential_files(cx);
     duplicates(cx);
     secrets(cx);
+    without_ksops(cx);
+    existing_keys(cx);
     apps(cx);
 }
 
@@ -85,8 +90,10 @@ fn references(cx: &mut Checker<'_>) {
         let Some(provider) = instance.provider else {
             continue;
         };
-        let creds = cx.network.credentials(instance.own_credentials, provider);
-        if creds.secret.is_some() {
+        let creds =
+            cx.network
+                .credentials(instance.own_credentials, instance.own_existing, provider);
+        if creds.secret_name().is_some() {
             continue;
         }
         let owner = if creds.own {
@@ -205,6 +212,9 @@ struct Instance<'a> {
     provider_name: &'a str,
     provider: Option<&'a Provider>,
     own_credentials: Option<&'a Spanned<Name>>,
+    own_existing: Option<&'a ExistingSecret>,
+    /// The namespace it runs in (where an existing Secret must be).
+    namespace: &'a str,
     replicas: u32,
 }
 
@@ -221,6 +231,8 @@ fn instances(net: &avalanche_model::Network) -> Vec<Instance<'_>> {
             provider_name: p.provider.as_str(),
             provider: egress.providers.get(p.provider.as_str()),
             own_credentials: p.credentials.as_ref(),
+            own_existing: p.existing_secret.as_ref(),
+            namespace: avalanche_model::defaults::PROXY_NAMESPACE,
             replicas: p.replicas,
         });
     }
@@ -232,6 +244,8 @@ fn instances(net: &avalanche_model::Network) -> Vec<Instance<'_>> {
             provider_name: s.provider.as_str(),
             provider: egress.providers.get(s.provider.as_str()),
             own_credentials: s.credentials.as_ref(),
+            own_existing: s.existing_secret.as_ref(),
+            namespace: s.namespace.as_str(),
             replicas: 1,
         });
     }
@@ -249,6 +263,8 @@ fn instances(net: &avalanche_model::Network) -> Vec<Instance<'_>> {
             provider_name: p.provider.as_str(),
             provider: egress.providers.get(p.provider.as_str()),
             own_credentials: p.credentials.as_ref(),
+            own_existing: p.existing_secret.as_ref(),
+            namespace: c.namespace.as_str(),
             replicas: 1,
         });
     }
@@ -274,15 +290,19 @@ type Sharing = (u64, Vec<(String, Option<Span>)>);
 fn shared_keys(cx: &mut Checker<'_>) {
     let net = cx.network;
     // Secret → (running gluetuns, the instances in declaration order with where to point).
-    let mut by_secret: BTreeMap<&str, Sharing> = BTreeMap::new();
+    let mut by_secret: BTreeMap<String, Sharing> = BTreeMap::new();
     for i in instances(net) {
         let Some(provider) = i.provider else { continue };
         if provider.vpn_type.value != VpnType::Wireguard {
             continue;
         }
-        let creds = net.credentials(i.own_credentials, provider);
-        let Some((secret, _)) = creds.secret else {
-            continue;
+        let creds = net.credentials(i.own_credentials, i.own_existing, provider);
+        // A declared secret is one key wherever it is decrypted; an existing
+        // Secret is one per namespace.
+        let secret = match (creds.existing, creds.secret) {
+            (Some(e), _) => format!("{}/{}", i.namespace, e.name.value),
+            (None, Some((name, _))) => name.to_owned(),
+            (None, None) => continue,
         };
         let what = if i.replicas > 1 {
             format!("{} `{}` ({} replicas)", i.kind, i.name, i.replicas)
@@ -366,7 +386,7 @@ fn credential_keys(cx: &mut Checker<'_>) {
     let mut needed: BTreeMap<&str, BTreeMap<&str, String>> = BTreeMap::new();
     for i in instances(net) {
         let Some(provider) = i.provider else { continue };
-        let creds = net.credentials(i.own_credentials, provider);
+        let creds = net.credentials(i.own_credentials, i.own_existing, provider);
         let Some((secret, _)) = creds.secret else {
             continue; // egress-unknown-secret
         };
@@ -418,7 +438,10 @@ fn credential_files(cx: &mut Checker<'_>) {
     let mut readers: BTreeMap<&str, String> = BTreeMap::new();
     for i in instances(net) {
         let Some(provider) = i.provider else { continue };
-        if let Some((secret, _)) = net.credentials(i.own_credentials, provider).secret {
+        if let Some((secret, _)) = net
+            .credentials(i.own_credentials, i.own_existing, provider)
+            .secret
+        {
             readers
                 .entry(secret)
                 .or_insert_with(|| format!("{} `{}`", i.kind, i.name));
@@ -534,6 +557,110 @@ fn duplicates(cx: &mut Checker<'_>) {
     }
 }
 
+/// `kubernetes.secrets = "none"`: nothing in the cluster decrypts a SOPS-sealed
+/// Kubernetes secret, so every one declared is a Secret that never appears.
+fn without_ksops(cx: &mut Checker<'_>) {
+    let kubernetes = &cx.network.kubernetes;
+    if kubernetes.secrets.value != SecretsBackend::None {
+        return;
+    }
+    for (name, secret) in &cx.network.secrets {
+        if secret.format != SecretFormat::Kubernetes {
+            continue;
+        }
+        let message = format!(
+            "secret `{name}` is a SOPS-sealed Kubernetes Secret, but `kubernetes.secrets = \"none\"` says the cluster has no KSOPS to decrypt it"
+        );
+        let d = cx.emit(&rules::EGRESS_SECRET_NO_KSOPS, message, secret.span);
+        label(d, kubernetes.secrets.span, "no KSOPS");
+        d.help = Some(format!(
+            "reference the Secret the cluster already has instead: replace `credentials = \"{name}\";` with `existingSecret = {{ name = \"<Secret>\"; keys = {{ WIREGUARD_PRIVATE_KEY = \"<key>\"; }}; }};` and delete `secrets.{name}`; or set `kubernetes.secrets = \"ksops\";` if Argo CD runs KSOPS"
+        ));
+    }
+}
+
+/// Each `existingSecret` the repository makes (a `Secret`, `ExternalSecret` or
+/// `SealedSecret` in the gluetun's namespace) provides every key gluetun reads
+/// from it. A Secret made outside the repository is taken on trust.
+fn existing_keys(cx: &mut Checker<'_>) {
+    let net = cx.network;
+    let facts = cx.facts;
+    let mut seen = std::collections::BTreeSet::new();
+    for i in instances(net) {
+        let Some(provider) = i.provider else { continue };
+        let creds = net.credentials(i.own_credentials, i.own_existing, provider);
+        let Some(existing) = creds.existing else {
+            continue;
+        };
+        let name = existing.name.as_str();
+        if !seen.insert((i.namespace, name, std::ptr::from_ref(existing))) {
+            continue;
+        }
+        let makers: Vec<&KubeDoc> = facts
+            .kube_docs
+            .iter()
+            .filter(|d| d.makes_secret.as_ref().is_some_and(|m| m.name == name))
+            .filter(|d| doc_namespace(facts, d).is_none_or(|ns| ns == i.namespace))
+            .collect();
+        let [maker] = makers.as_slice() else {
+            continue; // none, or several: not ours to judge
+        };
+        let Some(keys) = maker.makes_secret.as_ref().and_then(|m| m.keys.as_ref()) else {
+            continue;
+        };
+        let mut vars: Vec<&str> = match provider.vpn_type.value {
+            VpnType::Wireguard => vec!["WIREGUARD_PRIVATE_KEY", "WIREGUARD_ADDRESSES"],
+            VpnType::Openvpn => vec!["OPENVPN_USER", "OPENVPN_PASSWORD"],
+        };
+        if i.kind == "proxy" {
+            vars.push("SHADOWSOCKS_PASSWORD");
+        }
+        let missing: Vec<String> = vars
+            .iter()
+            .filter(|v| !keys.iter().any(|k| k == existing.key(v)))
+            .map(|v| format!("`{}` (for {v})", existing.key(v)))
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let kind = maker.kind.as_ref().map_or("manifest", |k| k.value.as_str());
+        let message = format!(
+            "{} `{}` reads its credentials from Secret `{name}`, but the {kind} in `{}` that makes it has no key {}",
+            i.kind,
+            i.name,
+            maker.path,
+            list(&missing)
+        );
+        let at = existing
+            .keys
+            .values()
+            .find_map(|k| k.span)
+            .or(existing.span)
+            .or(i.span);
+        let maker_at = maker.kind.as_ref().map(|k| cx.span(&k.loc));
+        let d = cx.emit(&rules::EGRESS_EXISTING_SECRET_KEYS, message, at);
+        let have: Vec<&str> = keys.iter().map(String::as_str).collect();
+        d.help = Some(format!(
+            "map each variable to a key the Secret has ({}): `keys = {{ WIREGUARD_PRIVATE_KEY = \"<key>\"; … }};`, or add the keys to `{}`",
+            list(&have),
+            maker.path
+        ));
+        label(d, maker_at, "makes the Secret");
+    }
+}
+
+/// The namespace a document lands in: its own, else its kustomization's.
+fn doc_namespace<'f>(facts: &'f crate::RepoFacts, d: &'f KubeDoc) -> Option<&'f str> {
+    d.namespace.as_deref().or_else(|| {
+        let dir = parent(&d.path);
+        facts
+            .kube_docs
+            .iter()
+            .find(|k| k.components.is_some() && parent(&k.path) == dir)
+            .and_then(|k| k.kustomization_namespace.as_deref())
+    })
+}
+
 fn secrets(cx: &mut Checker<'_>) {
     let facts = cx.facts;
     let sops = facts.sops.as_ref();
@@ -541,8 +668,13 @@ fn secrets(cx: &mut Checker<'_>) {
         return; // `.sops.yaml` is unreadable: already reported.
     }
     let matcher = cx.sops_matcher.clone();
+    let no_ksops = cx.network.kubernetes.secrets.value == SecretsBackend::None;
     for (name, secret) in &cx.network.secrets {
         let file = secret.file.value.as_str();
+        if no_ksops && secret.format == SecretFormat::Kubernetes {
+            // Reported once by `without_ksops`: its creation rule does not matter.
+            continue;
+        }
         let matched = match (sops, &matcher) {
             (Some(sops), Some(m)) => m.first(sops, file).is_some(),
             _ => false,
@@ -810,7 +942,7 @@ fn lists_sops_secret(network: &avalanche_model::Network, name: &str) -> bool {
         egress
             .providers
             .get(s.provider.value.as_str())
-            .map(|p| network.credentials(s.credentials.as_ref(), p))
+            .map(|p| network.credentials(s.credentials.as_ref(), s.existing_secret.as_ref(), p))
     } else if let Some(c) = egress.clients.get(name)
         && c.protocol.value == avalanche_model::ClientProtocol::Sidecar
     {
@@ -821,14 +953,19 @@ fn lists_sops_secret(network: &avalanche_model::Network, name: &str) -> bool {
                 egress
                     .providers
                     .get(proxy.provider.value.as_str())
-                    .map(|p| network.credentials(proxy.credentials.as_ref(), p))
+                    .map(|p| {
+                        network.credentials(
+                            proxy.credentials.as_ref(),
+                            proxy.existing_secret.as_ref(),
+                            p,
+                        )
+                    })
             })
     } else {
         None
     };
-    credentials
-        .and_then(|c| c.secret)
-        .is_some_and(|(_, s)| s.format == avalanche_model::SecretFormat::Kubernetes)
+    // The same question render asks (`Vpn::secret_file`): a SOPS file the cluster decrypts.
+    credentials.is_some_and(|c| c.sops_file(&network.kubernetes).is_some())
 }
 
 /// A hand-written Flux Kustomization that builds a SOPS file, or an app whose

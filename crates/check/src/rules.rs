@@ -193,6 +193,24 @@ avalanche_diag::rules! {
         "`avalanche-net secrets seal` encrypts to the recipients of the first matching rule; without one it cannot\n\
          know who may read the file.\n\n\
          Fix: add a creation rule whose `path_regex` matches the file.";
+    EGRESS_SECRET_NO_KSOPS = "egress-secret-no-ksops", Error,
+        "A SOPS-sealed Kubernetes secret is declared, but `kubernetes.secrets = \"none\"` says the cluster has no KSOPS.",
+        "With `kubernetes.secrets = \"none\"` no SOPS file and no KSOPS generator is rendered: a secret of\n\
+         `format = \"kubernetes\"` would never become a Secret, and the gluetun reading it would not start.\n\n\
+         Fix: reference the Secret the cluster already has (made by ExternalSecrets, sealed-secrets or by hand)\n\
+         with `existingSecret = { name = \"<Secret>\"; keys = { WIREGUARD_PRIVATE_KEY = \"<key>\"; … }; };` on the\n\
+         provider, proxy or sidecar, and delete the declared secret; or set `kubernetes.secrets = \"ksops\";`\n\
+         when Argo CD runs KSOPS.";
+    EGRESS_EXISTING_SECRET_KEYS = "egress-existing-secret-keys", Error,
+        "An `existingSecret` made in the repository lacks a key gluetun reads from it.",
+        "When the repository has the manifest making an `existingSecret` (a `Secret`, an `ExternalSecret`'s\n\
+         `spec.data[].secretKey`, a `SealedSecret`'s `encryptedData`) in the gluetun's namespace, every key the\n\
+         generated container reads must be in it: `WIREGUARD_PRIVATE_KEY` and `WIREGUARD_ADDRESSES` (OpenVPN:\n\
+         `OPENVPN_USER`, `OPENVPN_PASSWORD`), and `SHADOWSOCKS_PASSWORD` for a shared proxy, each under the key\n\
+         `keys` maps it to (its own name by default). A missing key stops the pod at start\n\
+         (`CreateContainerConfigError`). Secrets made outside the repository (`dataFrom`, templates) are not judged.\n\n\
+         Fix: map each variable to the Secret's key, `keys = { WIREGUARD_PRIVATE_KEY = \"wg-key\"; };`, or add the\n\
+         key to the manifest.";
     EGRESS_CLIENT_NOT_ADMITTED = "egress-client-not-admitted", Error,
         "The committed ingress NetworkPolicy of `vpn-proxy` would not admit a client.",
         "The proxies are not an open proxy for the cluster: their ingress policy admits only the declared clients'\n\

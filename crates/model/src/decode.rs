@@ -47,6 +47,7 @@ pub fn decodes(path: &[String]) -> bool {
         ["tailscale", key, ..] if !within(key, TAILSCALE_KEYS) => false,
         ["tailscale", "nodes", _, key, ..] => within(key, NODE_KEYS),
         ["egress", key, ..] if !within(key, EGRESS_KEYS) => false,
+        ["egress", _, _, "existingSecret", key, ..] => within(key, EXISTING_SECRET_KEYS),
         ["egress", "providers", _, key, ..] => within(key, PROVIDER_KEYS),
         ["egress", "proxies", _, key, ..] => within(key, PROXY_KEYS),
         ["egress", "sidecars", _, key, ..] => within(key, SIDECAR_KEYS),
@@ -414,6 +415,7 @@ struct Instance {
     tun_device: Option<TunDevice>,
     keepalive: Option<Spanned<String>>,
     credentials: Option<Spanned<Name>>,
+    existing_secret: Option<ExistingSecret>,
     control_server: Spanned<String>,
 }
 
@@ -503,7 +505,8 @@ const TUNNEL_KEYS: &[&str] = &[
     "mtu",
     "privateKeySecret",
 ];
-const PROVIDER_KEYS: &[&str] = &["service", "type", "credentials"];
+const PROVIDER_KEYS: &[&str] = &["service", "type", "credentials", "existingSecret"];
+const EXISTING_SECRET_KEYS: &[&str] = &["name", "keys"];
 const PROXY_KEYS: &[&str] = &[
     "provider",
     "countries",
@@ -512,6 +515,7 @@ const PROXY_KEYS: &[&str] = &[
     "tunDevice",
     "keepalive",
     "credentials",
+    "existingSecret",
     "controlServer",
     // Replaced by `tunDevice`: reported with the new spelling.
     "privileged",
@@ -528,6 +532,7 @@ const SIDECAR_KEYS: &[&str] = &[
     "tunDevice",
     "keepalive",
     "credentials",
+    "existingSecret",
     "controlServer",
     // Replaced by `tunDevice`: reported with the new spelling.
     "privileged",
@@ -556,6 +561,7 @@ const KUBERNETES_KEYS: &[&str] = &[
     "layout",
     "monitoring",
     "verification",
+    "secrets",
 ];
 const FLUX_KEYS: &[&str] = &[
     "namespace",
@@ -1735,11 +1741,13 @@ impl Decoder {
         );
         let credentials =
             self.opt_spanned(&s, "credentials", || name.clone(), |me, v, p| me.name(v, p));
+        let existing_secret = self.existing_secret(&s);
         Some(Provider {
             span: s.span,
             service,
             vpn_type,
             credentials,
+            existing_secret,
         })
     }
 
@@ -1792,12 +1800,79 @@ impl Decoder {
             || d::CONTROL_SERVER.to_owned(),
             |me, v, p| me.listen_address(v, p),
         );
+        let existing_secret = self.existing_secret(s);
         Instance {
             tun_device,
             keepalive,
             credentials,
+            existing_secret,
             control_server,
         }
+    }
+
+    /// `existingSecret = { name; keys; }`, which replaces `credentials` (both
+    /// written is an error: which one the gluetun reads would be a guess).
+    fn existing_secret(&mut self, s: &Section<'_, '_>) -> Option<ExistingSecret> {
+        let attr = s.attrs.get("existingSecret")?;
+        if matches!(attr.value.kind, ValueKind::Null) {
+            return None;
+        }
+        let path = s.path.key("existingSecret");
+        if s.get("credentials").is_some() {
+            self.push(
+                Diagnostic::error(
+                    &crate::rules::MODEL_CONFLICT,
+                    format!("`{}` sets both `credentials` and `existingSecret`", s.path),
+                )
+                .with_primary_label(attr.name_span.or(attr.value.span), "a Secret the cluster already has")
+                .with_note("`credentials` names a declared secret, sealed with SOPS")
+                .with_help("keep one: `existingSecret` when the Secret comes from ExternalSecrets, sealed-secrets or elsewhere, `credentials` when avalanche-net seals it"),
+            );
+            return None;
+        }
+        let e = self.section(&attr.value, path, attr.name_span, EXISTING_SECRET_KEYS)?;
+        let name = self.req(&e, "name", "\"qbittorrent-vpn\"", |me, v, p| me.name(v, p));
+        let keys = self.opt(&e, "keys", BTreeMap::new, |me, v, p| {
+            let ValueKind::Attrs(attrs) = &v.kind else {
+                me.type_error(v, p, "an attribute set of strings");
+                return None;
+            };
+            let mut out = BTreeMap::new();
+            for (var, attr) in attrs {
+                if !ExistingSecret::VARIABLES.contains(&var.as_str()) {
+                    me.push(
+                        Diagnostic::error(
+                            &crate::rules::MODEL_UNKNOWN_ATTRIBUTE,
+                            format!("`{var}` is not a credentials variable of gluetun"),
+                        )
+                        .with_primary_label(attr.name_span.or(attr.value.span), "not read from the credentials Secret")
+                        .with_note(format!(
+                            "`keys` maps each variable gluetun reads from the Secret to the Secret's key: {}",
+                            ExistingSecret::VARIABLES.join(", ")
+                        ))
+                        .with_help("write `keys = { WIREGUARD_PRIVATE_KEY = \"wg-key\"; };`"),
+                    );
+                    continue;
+                }
+                let Some(key) = me.non_empty(&attr.value, p.key(var)) else {
+                    continue;
+                };
+                if !secret_key_valid(key) {
+                    me.push(
+                        Diagnostic::error(&crate::rules::MODEL_SECRET_KEY, format!("`{key}` is not a Kubernetes Secret key"))
+                            .with_primary_label(attr.value.span, "only letters, digits, `-`, `_` and `.` are allowed"),
+                    );
+                    continue;
+                }
+                out.insert(var.clone(), spanned(key.to_owned(), &attr.value));
+            }
+            Some(out)
+        });
+        Some(ExistingSecret {
+            span: attr.name_span.or(attr.value.span),
+            name: name?,
+            keys,
+        })
     }
 
     /// `egress.image`: a gluetun release the variable table describes.
@@ -1942,6 +2017,7 @@ impl Decoder {
             tun_device: i.tun_device,
             keepalive: i.keepalive,
             credentials: i.credentials,
+            existing_secret: i.existing_secret,
             control_server: i.control_server,
         })
     }
@@ -1991,6 +2067,7 @@ impl Decoder {
             tun_device: i.tun_device,
             keepalive: i.keepalive,
             credentials: i.credentials,
+            existing_secret: i.existing_secret,
             control_server: i.control_server,
         })
     }
@@ -2344,6 +2421,12 @@ impl Decoder {
             }
             None => d::VERIFICATION,
         };
+        let secrets = self.opt_spanned(
+            &s,
+            "secrets",
+            || defaults.secrets.value,
+            |me, v, p| me.enumeration(v, p, "secrets backend", &SecretsBackend::ALL),
+        );
         Some(Kubernetes {
             dir,
             pod_cidr,
@@ -2357,6 +2440,7 @@ impl Decoder {
             layout,
             monitoring,
             verification,
+            secrets,
         })
     }
 

@@ -75,6 +75,8 @@ pub const FLUX_REGISTER_IN: Option<&str> = None;
 pub const LAYOUT_APPS: &str = "base/apps/{namespace}/{app}";
 /// `kubernetes.layout.proxies`.
 pub const LAYOUT_PROXIES: &str = "base/infra/network/vpn-proxy";
+/// `kubernetes.secrets`: Argo CD decrypts SOPS files with KSOPS.
+pub const KUBERNETES_SECRETS: &str = "ksops";
 /// `kubernetes.monitoring.enable`.
 pub const MONITORING: bool = false;
 /// `kubernetes.verification.enable`.

@@ -59,14 +59,24 @@ impl Network {
             .map(|(n, g)| Upstream::Gateway(n, g))
     }
 
-    /// Where one gluetun instance's credentials come from: its own `credentials`,
-    /// else its provider's. The one place that decides it (render, `check` and the
-    /// docs all call it), so that a new source of credentials is added here only.
+    /// Where one gluetun instance's credentials come from: its own `credentials` or
+    /// `existingSecret`, else its provider's. The one place that decides it (render,
+    /// `check`, `status` and the docs all call it), so that a new source of
+    /// credentials is added here only.
     pub fn credentials<'a>(
         &'a self,
         own: Option<&'a Spanned<Name>>,
+        own_existing: Option<&'a ExistingSecret>,
         provider: &'a Provider,
     ) -> Credentials<'a> {
+        if let Some(existing) = own_existing {
+            return Credentials::existing(existing, true);
+        }
+        if own.is_none()
+            && let Some(existing) = &provider.existing_secret
+        {
+            return Credentials::existing(existing, false);
+        }
         let reference = own.unwrap_or(&provider.credentials);
         Credentials {
             reference,
@@ -75,6 +85,7 @@ impl Network {
                 .secrets
                 .get_key_value(reference.as_str())
                 .map(|(n, s)| (n.as_str(), s)),
+            existing: None,
         }
     }
 }
@@ -114,12 +125,82 @@ impl Upstream<'_> {
 /// Where a gluetun instance's credentials come from (see [`Network::credentials`]).
 #[derive(Debug, Clone, Copy)]
 pub struct Credentials<'a> {
-    /// The secret name as written (the instance's or the provider's `credentials`).
+    /// The secret name as written: the instance's or the provider's `credentials`,
+    /// or the `existingSecret`'s `name`.
     pub reference: &'a Spanned<Name>,
     /// Whether the instance names its own (`false`: inherited from its provider).
     pub own: bool,
-    /// The declared secret, when it is declared.
+    /// The declared secret, when it is declared (never for an `existingSecret`).
     pub secret: Option<(&'a str, &'a Secret)>,
+    /// The Secret the cluster already has (`existingSecret`): nothing is sealed
+    /// or generated for it.
+    pub existing: Option<&'a ExistingSecret>,
+}
+
+impl<'a> Credentials<'a> {
+    fn existing(existing: &'a ExistingSecret, own: bool) -> Credentials<'a> {
+        Credentials {
+            reference: &existing.name,
+            own,
+            secret: None,
+            existing: Some(existing),
+        }
+    }
+
+    /// The Kubernetes Secret the gluetun reads, when it resolves (a declared
+    /// secret, or an existing one).
+    pub fn secret_name(&self) -> Option<&'a str> {
+        match (self.existing, self.secret) {
+            (Some(e), _) => Some(e.name.as_str()),
+            (None, Some((name, _))) => Some(name),
+            (None, None) => None,
+        }
+    }
+
+    /// The key of that Secret holding gluetun's variable `var`.
+    pub fn key(&self, var: &'a str) -> &'a str {
+        self.existing.map_or(var, |e| e.key(var))
+    }
+
+    /// The SOPS file KSOPS decrypts into the Secret: a declared secret of format
+    /// `kubernetes` when the cluster has KSOPS (`kubernetes.secrets = "ksops"`).
+    pub fn sops_file(&self, kubernetes: &Kubernetes) -> Option<&'a str> {
+        let (_, secret) = self.secret?;
+        (secret.format == SecretFormat::Kubernetes
+            && kubernetes.secrets.value == SecretsBackend::Ksops)
+            .then_some(secret.file.value.as_str())
+    }
+}
+
+/// `existingSecret`: a Secret the cluster already has (made by ExternalSecrets,
+/// sealed-secrets or by hand) holding a gluetun's credentials, referenced as it
+/// is instead of sealing a new one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExistingSecret {
+    /// Where `existingSecret` was written.
+    pub span: Option<Span>,
+    /// `name`: the Secret's `metadata.name`, in the namespace of the gluetun.
+    pub name: Spanned<Name>,
+    /// `keys` (default `{ }`: each variable's own name): gluetun variable → the
+    /// Secret's key holding it (`WIREGUARD_PRIVATE_KEY = "wg-key"`).
+    pub keys: BTreeMap<String, Spanned<String>>,
+}
+
+impl ExistingSecret {
+    /// The gluetun variables a credentials Secret can provide (the keys `keys`
+    /// may map).
+    pub const VARIABLES: [&'static str; 5] = [
+        "WIREGUARD_PRIVATE_KEY",
+        "WIREGUARD_ADDRESSES",
+        "OPENVPN_USER",
+        "OPENVPN_PASSWORD",
+        "SHADOWSOCKS_PASSWORD",
+    ];
+
+    /// The Secret's key holding `var` (the variable's own name unless mapped).
+    pub fn key<'a>(&'a self, var: &'a str) -> &'a str {
+        self.keys.get(var).map_or(var, |k| k.value.as_str())
+    }
 }
 
 /// A retired host.
@@ -436,6 +517,9 @@ pub struct Provider {
     pub vpn_type: Spanned<VpnType>,
     /// `credentials`: the declared secret holding the keys (default: the provider's name).
     pub credentials: Spanned<Name>,
+    /// `existingSecret` (default none): a Secret the cluster already has, used
+    /// instead of `credentials`.
+    pub existing_secret: Option<ExistingSecret>,
 }
 
 /// gluetun's small health check: ICMP needs `NET_RAW`, DNS does not.
@@ -512,6 +596,9 @@ pub struct Proxy {
     /// `credentials`: the declared secret with this instance's own keys (default:
     /// its provider's `credentials`).
     pub credentials: Option<Spanned<Name>>,
+    /// `existingSecret` (default none): a Secret the cluster already has with this
+    /// instance's own keys, used instead of `credentials`.
+    pub existing_secret: Option<ExistingSecret>,
     /// `controlServer` (default `"127.0.0.1:8000"`): gluetun's control server
     /// address (`HTTP_CONTROL_SERVER_ADDRESS`); its default role may stop the VPN.
     pub control_server: Spanned<String>,
@@ -546,6 +633,9 @@ pub struct Sidecar {
     /// `credentials`: the declared secret with this instance's own keys (default:
     /// its provider's `credentials`).
     pub credentials: Option<Spanned<Name>>,
+    /// `existingSecret` (default none): a Secret the cluster already has with this
+    /// instance's own keys, used instead of `credentials`.
+    pub existing_secret: Option<ExistingSecret>,
     /// `controlServer` (default `"127.0.0.1:8000"`): gluetun's control server
     /// address (`HTTP_CONTROL_SERVER_ADDRESS`); its default role may stop the VPN.
     pub control_server: Spanned<String>,
@@ -749,6 +839,35 @@ pub struct Kubernetes {
     pub monitoring: Monitoring,
     /// `verification.enable` (default `false`): a Job that proves the egress.
     pub verification: bool,
+    /// `secrets` (default `"ksops"`): whether Argo CD decrypts SOPS files with KSOPS.
+    pub secrets: Spanned<SecretsBackend>,
+}
+
+/// `kubernetes.secrets`: how the cluster gets Secrets from the repository.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretsBackend {
+    /// Argo CD runs KSOPS: declared secrets are sealed SOPS files and a KSOPS
+    /// generator makes the Secret (the default).
+    Ksops,
+    /// No KSOPS: Secrets come from elsewhere (ExternalSecrets, sealed-secrets):
+    /// credentials are `existingSecret`s, no SOPS file or generator is rendered.
+    None,
+}
+
+impl SecretsBackend {
+    /// Every value, as written in Nix.
+    pub const ALL: [(&'static str, SecretsBackend); 2] = [
+        ("ksops", SecretsBackend::Ksops),
+        ("none", SecretsBackend::None),
+    ];
+
+    /// The name as written in Nix.
+    pub fn as_str(self) -> &'static str {
+        SecretsBackend::ALL
+            .iter()
+            .find(|(_, r)| *r == self)
+            .map_or("", |(s, _)| s)
+    }
 }
 
 /// `kubernetes.argocd`.
@@ -914,6 +1033,12 @@ impl Default for Kubernetes {
                 enable: d::MONITORING,
             },
             verification: d::VERIFICATION,
+            secrets: Spanned::unspanned(
+                SecretsBackend::ALL
+                    .iter()
+                    .find(|(n, _)| *n == d::KUBERNETES_SECRETS)
+                    .map_or(SecretsBackend::Ksops, |(_, b)| *b),
+            ),
         }
     }
 }

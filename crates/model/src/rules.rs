@@ -114,6 +114,10 @@ avalanche_diag::rules! {
     MODEL_INTERFACE = "model-interface", Error,
         "A network interface name in the declarations is invalid (Linux allows 15 characters).",
         declared!();
+    MODEL_CONFLICT = "model-conflict", Error,
+        "Two options that exclude each other are both set (`credentials` and `existingSecret`).",
+        declared!("A gluetun reads its credentials from one Secret: a declared secret sealed with SOPS\n\
+                   (`credentials`), or one the cluster already has (`existingSecret`). Keep one.");
     MODEL_RENAMED = "model-renamed", Error,
         "The declarations use an option that was renamed.",
         declared!("The message names the new option.");

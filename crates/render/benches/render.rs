@@ -48,6 +48,7 @@ fn many_with(n: usize, with_clients: bool) -> Network {
                 tun_device: None,
                 keepalive: None,
                 credentials: None,
+                existing_secret: None,
                 control_server: Spanned::unspanned(
                     avalanche_model::defaults::CONTROL_SERVER.to_owned(),
                 ),

@@ -8,7 +8,7 @@ use crate::plan::yaml_file;
 use crate::proxy::{ksops_generator, verification_job_node};
 use crate::resolve::{ResolvedClient, ResolvedGatewayClient, ResolvedSidecar, Vpn};
 use crate::{Ctx, PROXY_NAMESPACE, Plan, concat, labels, proxy_selector, relative};
-use avalanche_model::{ClientProtocol, PortTarget, SecretFormat, TunDevice, VpnType};
+use avalanche_model::{ClientProtocol, PortTarget, TunDevice, VpnType};
 use std::borrow::Cow;
 
 /// The volume the sidecar's gluetun keeps its state in (prefixed: the app has its own volumes).
@@ -299,21 +299,17 @@ impl<'a> Component<'a> {
 
     /// The credentials Secret in the app's namespace: made by a KSOPS generator,
     /// or, when the GitOps engine decrypts SOPS itself (Flux), the encrypted
-    /// Secret listed as a resource.
+    /// Secret listed as a resource; nothing when the Secret exists already
+    /// (`existingSecret`) or nothing decrypts SOPS (`kubernetes.secrets = "none"`).
     fn credentials(&mut self, ctx: &Ctx<'_>, plan: &mut Plan, vpn: &Vpn<'_>) {
-        let is_k8s = ctx
-            .net
-            .secrets
-            .get(vpn.secret_name)
-            .is_some_and(|s| s.format == SecretFormat::Kubernetes);
-        if !is_k8s {
+        let Some(file) = vpn.secret_file else {
             return;
-        }
+        };
         if ctx.engine_decrypts() {
-            self.secret_files.push(relative(&self.dir, vpn.secret_file));
+            self.secret_files.push(relative(&self.dir, file));
             return;
         }
-        let files = [relative(&self.dir, vpn.secret_file)];
+        let files = [relative(&self.dir, file)];
         let file = "secret-generator.yaml";
         plan.insert(
             format!("{}/{file}", self.dir),

@@ -96,7 +96,7 @@ pub fn base_env<'a>(s: &Spec<'a>) -> Env<'a> {
     e.set("VPN_TYPE", s.vpn.provider.vpn_type.as_str());
     let secret = s.vpn.secret_name;
     for key in table::credential_keys(s.vpn.provider.vpn_type.value) {
-        e.secret(key, secret, key);
+        e.secret(key, secret, s.vpn.key(key));
     }
     if s.vpn.provider.vpn_type.value == VpnType::Wireguard {
         // gluetun's default is 0 (off): NAT and conntrack state on the way to the

@@ -844,6 +844,7 @@ pub(crate) mod test_network {
                 service: sp("protonvpn".to_owned()),
                 vpn_type: sp(VpnType::Wireguard),
                 credentials: sp(name("protonvpn")),
+                existing_secret: None,
             },
         );
         for (region, country) in [("iceland", "Iceland"), ("netherlands", "Netherlands")] {
@@ -858,6 +859,7 @@ pub(crate) mod test_network {
                     tun_device: None,
                     keepalive: None,
                     credentials: None,
+                    existing_secret: None,
                     control_server: sp(avalanche_model::defaults::CONTROL_SERVER.to_owned()),
                 },
             );
@@ -877,6 +879,7 @@ pub(crate) mod test_network {
                 tun_device: None,
                 keepalive: None,
                 credentials: None,
+                existing_secret: None,
                 control_server: sp(avalanche_model::defaults::CONTROL_SERVER.to_owned()),
             },
         );

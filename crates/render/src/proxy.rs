@@ -6,7 +6,7 @@ use crate::node::{Node, node};
 use crate::plan::{markdown_file, yaml_file};
 use crate::resolve::ResolvedProxy;
 use crate::{Ctx, PROXY_NAMESPACE, Plan, concat, labels, proxy_selector, relative};
-use avalanche_model::{ClientProtocol, GitOps, SecretFormat, TunDevice, VpnType};
+use avalanche_model::{ClientProtocol, GitOps, TunDevice, VpnType};
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
@@ -96,20 +96,15 @@ pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
     plan.insert(crate::application_path(ctx.net), yaml_file(&registration));
 }
 
-/// The SOPS files of the Kubernetes-format credential Secrets, relative to `dir`.
+/// The SOPS files KSOPS makes the credential Secrets from, relative to `dir`
+/// (none for an `existingSecret`, or without KSOPS).
 fn credential_files(ctx: &Ctx<'_>, dir: &str) -> Vec<String> {
     // Distinct files first: thousands of proxies share a handful of secrets.
     let sources: BTreeSet<&str> = ctx
         .resolved
         .proxies
         .iter()
-        .filter(|p| {
-            ctx.net
-                .secrets
-                .get(p.vpn.secret_name)
-                .is_some_and(|s| s.format == SecretFormat::Kubernetes)
-        })
-        .map(|p| p.vpn.secret_file)
+        .filter_map(|p| p.vpn.secret_file)
         .collect();
     let files: BTreeSet<String> = sources.into_iter().map(|f| relative(dir, f)).collect();
     files.into_iter().collect()
@@ -195,7 +190,7 @@ fn deployment<'a>(ctx: &Ctx<'a>, p: &ResolvedProxy<'a>, name: &'a str) -> Node<'
     );
     env.set("SHADOWSOCKS_CIPHER", SHADOWSOCKS_CIPHER);
     let password = avalanche_model::gluetun::SHADOWSOCKS_PASSWORD_KEY;
-    env.secret(password, p.vpn.secret_name, password);
+    env.secret(password, p.vpn.secret_name, p.vpn.key(password));
     // On a /32 pod network gluetun's firewall drops inbound traffic to every port not listed.
     env.set(
         "FIREWALL_INPUT_PORTS",

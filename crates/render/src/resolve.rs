@@ -5,7 +5,7 @@
 //! emit a manifest pointing at nothing, so it refuses on its own too.
 use avalanche_diag::Diagnostic;
 use avalanche_model::{
-    Client, Gateway, Name, Network, Provider, Proxy, Sidecar, Spanned, Upstream,
+    Client, ExistingSecret, Gateway, Name, Network, Provider, Proxy, Sidecar, Spanned, Upstream,
 };
 use std::collections::BTreeMap;
 
@@ -14,12 +14,23 @@ use std::collections::BTreeMap;
 pub struct Vpn<'a> {
     /// The provider's declaration.
     pub provider: &'a Provider,
-    /// The Kubernetes Secret holding its credentials (the declared secret's name).
+    /// The Kubernetes Secret holding its credentials (the declared secret's name,
+    /// or the `existingSecret`'s).
     pub secret_name: &'a str,
-    /// The repo-relative SOPS file of that Secret.
-    pub secret_file: &'a str,
+    /// The repo-relative SOPS file KSOPS makes that Secret from (`None`: the
+    /// Secret exists already, or the cluster has no KSOPS).
+    pub secret_file: Option<&'a str>,
+    /// Where they come from (for the key of each variable).
+    pub credentials: avalanche_model::Credentials<'a>,
     /// `SERVER_COUNTRIES`.
     pub countries: &'a [Spanned<String>],
+}
+
+impl<'a> Vpn<'a> {
+    /// The key of the credentials Secret holding gluetun's variable `var`.
+    pub fn key(&self, var: &'a str) -> &'a str {
+        self.credentials.key(var)
+    }
 }
 
 /// A proxy with its VPN.
@@ -98,6 +109,7 @@ fn vpn<'a>(
     net: &'a Network,
     provider: &'a Spanned<Name>,
     own_credentials: Option<&'a Spanned<Name>>,
+    own_existing: Option<&'a ExistingSecret>,
     countries: &'a [Spanned<String>],
     // `("proxy", name)`: formatted only for an error, not for each of 10,000 proxies.
     (kind, name): (&str, &str),
@@ -118,8 +130,8 @@ fn vpn<'a>(
         );
         return None;
     };
-    let creds = net.credentials(own_credentials, p);
-    let Some((secret_name, secret)) = creds.secret else {
+    let creds = net.credentials(own_credentials, own_existing, p);
+    let Some(secret_name) = creds.secret_name() else {
         let known: Vec<&str> = net.secrets.keys().map(Name::as_str).collect();
         let message = if creds.own {
             format!(
@@ -142,7 +154,8 @@ fn vpn<'a>(
     Some(Vpn {
         provider: p,
         secret_name,
-        secret_file: secret.file.as_str(),
+        secret_file: creds.sops_file(&net.kubernetes),
+        credentials: creds,
         countries,
     })
 }
@@ -169,6 +182,7 @@ pub fn resolve(net: &Network) -> Result<Resolved<'_>, Vec<Diagnostic>> {
             net,
             &proxy.provider,
             own,
+            proxy.existing_secret.as_ref(),
             &proxy.countries,
             what,
             &mut errors,
@@ -252,6 +266,7 @@ pub fn resolve(net: &Network) -> Result<Resolved<'_>, Vec<Diagnostic>> {
             net,
             &sidecar.provider,
             sidecar.credentials.as_ref(),
+            sidecar.existing_secret.as_ref(),
             &sidecar.countries,
             what,
             &mut errors,

@@ -654,12 +654,21 @@ pub fn assess(
                     .extend(deployed.unreached(&kustomization, "the proxy tree")),
             }
         }
+        // Each proxy's own credentials, as `Network::credentials` resolves them: a
+        // declared `existingSecret` is the cluster's (ExternalSecrets, sealed-secrets).
         let mut credentials: Vec<&str> = network
             .egress
             .proxies
             .values()
-            .filter_map(|p| network.egress.providers.get(p.provider.value.as_str()))
-            .map(|p| p.credentials.value.as_str())
+            .filter_map(|p| {
+                let provider = network.egress.providers.get(p.provider.value.as_str())?;
+                let creds = network.credentials(
+                    p.credentials.as_ref(),
+                    p.existing_secret.as_ref(),
+                    provider,
+                );
+                creds.secret.map(|(name, _)| name)
+            })
             .collect();
         credentials.sort_unstable();
         credentials.dedup();
@@ -667,6 +676,12 @@ pub fn assess(
             let Some(secret) = network.secrets.get(name) else {
                 continue; // `check` reports the unknown secret
             };
+            if network.kubernetes.secrets.value == avalanche_model::SecretsBackend::None {
+                proxies.remaining.push(Todo::new(format!(
+                    "the proxies' credentials `{name}` are a SOPS file, but the cluster has no KSOPS (`kubernetes.secrets = \"none\"`): declare an `existingSecret`"
+                )));
+                continue;
+            }
             let file = &secret.file.value;
             if !deployed.sealed.contains(file) {
                 proxies.remaining.push(

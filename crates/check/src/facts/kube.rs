@@ -39,6 +39,19 @@ pub struct KubeDoc {
     pub pod_labels: Option<(BTreeMap<String, String>, Loc)>,
     /// A workload's pod containers (`initContainers`, then `containers`).
     pub containers: Vec<PodContainer>,
+    /// The Secret this document makes: a `Secret`, an `ExternalSecret` or a
+    /// `SealedSecret` (`None` for other documents).
+    pub makes_secret: Option<MadeSecret>,
+}
+
+/// A Secret a hand-written manifest makes (what an `existingSecret` can name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MadeSecret {
+    /// The Secret's name (an ExternalSecret's `spec.target.name`, else its own).
+    pub name: String,
+    /// Its keys, when the manifest lists them all (`None`: `dataFrom` or a
+    /// template decides them).
+    pub keys: Option<Vec<String>>,
 }
 
 /// One container of a workload's pod template.
@@ -324,6 +337,63 @@ fn walk<V: View>(view: &V, path: &str, node: &V::Node, out: &mut KubeDoc) {
     }
 }
 
+/// The Secret a `Secret`, `ExternalSecret` or `SealedSecret` document makes.
+fn made_secret<V: View>(
+    view: &V,
+    doc: &V::Node,
+    kind: &str,
+    name: Option<String>,
+) -> Option<MadeSecret> {
+    let keys_of = |node: Option<&V::Node>| -> Vec<String> {
+        node.filter(|n| view.is_mapping(n))
+            .map(|n| {
+                view.entries(n)
+                    .into_iter()
+                    .filter_map(|(k, _)| view.scalar(k))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let spec = view.get(doc, "spec");
+    let (name, keys) = match kind {
+        "Secret" => {
+            let mut keys = keys_of(view.get(doc, "data"));
+            keys.extend(keys_of(view.get(doc, "stringData")));
+            (name, Some(keys))
+        }
+        "ExternalSecret" => {
+            let target = spec.and_then(|s| view.get(s, "target"));
+            let renamed = target
+                .and_then(|t| view.get(t, "name"))
+                .and_then(|n| view.scalar(n));
+            let templated = target.and_then(|t| view.get(t, "template")).is_some();
+            let keys = spec
+                .and_then(|s| view.get(s, "data"))
+                .and_then(|d| view.items(d))
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|i| view.get(i, "secretKey").and_then(|k| view.scalar(k)))
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            let from = spec.and_then(|s| view.get(s, "dataFrom")).is_some();
+            (renamed.or(name), (!from && !templated).then_some(keys))
+        }
+        _ => {
+            // SealedSecret: `spec.template.metadata.name` may rename it.
+            let renamed = spec
+                .and_then(|s| view.get(s, "template"))
+                .and_then(|t| view.get(t, "metadata"))
+                .and_then(|m| view.get(m, "name"))
+                .and_then(|n| view.scalar(n));
+            let keys = keys_of(spec.and_then(|s| view.get(s, "encryptedData")));
+            (renamed.or(name), Some(keys))
+        }
+    };
+    Some(MadeSecret { name: name?, keys })
+}
+
 /// The documents (mappings) of one Kubernetes file.
 fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<KubeDoc>) {
     let is_kustomization =
@@ -353,6 +423,7 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
             flux_decryption: false,
             pod_labels: None,
             containers: Vec::new(),
+            makes_secret: None,
         };
         walk(view, path, doc, &mut kd);
         let kind = kd.kind.as_ref().map(|k| k.value.as_str());
@@ -432,6 +503,9 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
                 .and_then(|p| view.scalar(p))
                 .into_iter()
                 .collect();
+        }
+        if matches!(kind, Some("Secret" | "ExternalSecret" | "SealedSecret")) {
+            kd.makes_secret = made_secret(view, doc, kind.unwrap_or_default(), kd.name.clone());
         }
         if kind == Some("Application") {
             let spec = view.get(doc, "spec");

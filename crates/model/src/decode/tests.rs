@@ -1102,3 +1102,58 @@ fn the_cluster_dns_address_is_in_the_service_network() {
         );
     }
 }
+
+#[test]
+fn existing_secret_replaces_credentials() {
+    let d = decode_nix(&module(
+        r#"    egress.providers.protonvpn.existingSecret = {
+      name = "vpn-keys";
+      keys.WIREGUARD_PRIVATE_KEY = "wg-key";
+    };
+    egress.sidecars.qbittorrent = {
+      namespace = "media"; provider = "protonvpn"; countries = [ "Iceland" ];
+      credentials = "protonvpn"; existingSecret.name = "qbittorrent-vpn";
+    };
+    egress.proxies.iceland = {
+      provider = "protonvpn"; countries = [ "Iceland" ];
+      existingSecret = { name = "x"; keys.WIREGUARD_KEY = "k"; };
+    };
+    kubernetes.secrets = "sealed";"#,
+    ));
+    let at = d.at();
+    assert_eq!(
+        at,
+        vec![
+            ("model-conflict", 9, 34),
+            ("model-unknown-attribute", 13, 43),
+            ("model-enum", 15, 26),
+        ],
+        "{}",
+        d.rendered()
+    );
+    assert!(
+        d.rendered()
+            .contains("WIREGUARD_PRIVATE_KEY, WIREGUARD_ADDRESSES")
+    );
+
+    // Clean: the provider's existing Secret wins over its default `credentials`.
+    let d = decode_nix(&module(
+        r#"    egress.providers.protonvpn.existingSecret = {
+      name = "vpn-keys";
+      keys.WIREGUARD_PRIVATE_KEY = "wg-key";
+    };
+    egress.proxies.iceland = { provider = "protonvpn"; countries = [ "Iceland" ]; };
+    kubernetes.secrets = "none";"#,
+    ));
+    let network = d
+        .network
+        .as_ref()
+        .unwrap_or_else(|| panic!("{}", d.rendered()));
+    assert_eq!(network.kubernetes.secrets.value, SecretsBackend::None);
+    let provider = &network.egress.providers[&name("protonvpn")];
+    let creds = network.credentials(None, None, provider);
+    assert_eq!(creds.secret_name(), Some("vpn-keys"));
+    assert_eq!(creds.key("WIREGUARD_PRIVATE_KEY"), "wg-key");
+    assert_eq!(creds.key("WIREGUARD_ADDRESSES"), "WIREGUARD_ADDRESSES");
+    assert_eq!(creds.sops_file(&network.kubernetes), None);
+}
