@@ -1077,3 +1077,13 @@ fn helm_templates_are_not_yaml_and_an_operator_chart_dependency_is_found() {
         describe(&all)
     );
 }
+
+#[test]
+fn egress_secret_no_ksops() {
+    assert_finding("egress-secret-no-ksops", "nix/network.nix", 30);
+}
+
+#[test]
+fn egress_existing_secret_keys() {
+    assert_finding("egress-existing-secret-keys", "nix/network.nix", 28);
+}

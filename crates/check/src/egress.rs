@@ -629,7 +629,7 @@ fn existing_keys(cx: &mut Checker<'_>) {
             i.kind,
             i.name,
             maker.path,
-            list(&missing)
+            missing.join(", ")
         );
         let at = existing
             .keys
