@@ -87,6 +87,24 @@ pub enum DiagFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Draft the declarations file from what the repository already says.
+    ///
+    /// Reads the flake's hosts and the host directories (`hosts/`, `nixos/hosts/`,
+    /// `machines/`, ...) with each host's `services.tailscale` settings and
+    /// `tailscale up|set` flags (Tailscale nodes and roles); the `.sops.yaml`
+    /// keys that no host and no creation rule uses (retired candidates, with
+    /// their keys); the SOPS files' key names, never decrypted (secrets);
+    /// hand-written gluetun Deployments and sidecars (proxies and sidecars, with
+    /// their provider, countries, port forwarding and credentials Secret as
+    /// `existingSecret`); workloads with `HTTP_PROXY` or `ALL_PROXY` (clients);
+    /// the Argo CD repository and app-of-apps. Every
+    /// entry says where it was found (file:line); what the files do not say is
+    /// left commented out with `FILL IN`. Never overwrites a file: it refuses
+    /// when the declarations file exists (see `--print`).
+    #[command(
+        after_help = "Exit: 0 written (or printed), 1 the declarations file exists (nothing written), 2 could not run.\n\nNext: review the file, then `avalanche-net check` and `avalanche-net diff` (a preview, even while check finds errors).\n\nExamples:\n  avalanche-net init\n  avalanche-net init --print | less\n  avalanche-net --network infra/network.nix init"
+    )]
+    Init(InitArgs),
     /// Print the evaluated declarations as JSON (as `nix-instantiate --eval --strict --json` would).
     #[command(
         after_help = "Exit: 0, 2 could not read or evaluate the file.\n\nExamples:\n  avalanche-net eval\n  avalanche-net eval nix/network.nix --eval static"
@@ -145,6 +163,13 @@ pub enum Command {
         after_help = "Examples:\n  avalanche-net man > avalanche-net.1\n  avalanche-net man | man -l -"
     )]
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Print the draft on stdout instead of writing the declarations file.
+    #[arg(long)]
+    pub print: bool,
 }
 
 #[derive(Debug, Args)]

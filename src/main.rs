@@ -7,6 +7,7 @@ mod beneath;
 mod cli;
 mod cmd;
 mod context;
+mod draft;
 mod facts;
 mod git_index;
 mod journal;

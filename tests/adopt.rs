@@ -38,6 +38,27 @@ fn build_wires_the_generated_files_into_a_real_repository() {
     repo.run(&["check"]).expect_code(0);
     let run = repo.run(&["build"]);
     run.expect_code(0);
+    assert_wired(&repo, &run, &before, &[]);
+
+    // A second build changes nothing and edits nothing.
+    let after = tree(repo.path());
+    let again = repo.run(&["build"]);
+    again.expect_code(0);
+    assert!(again.stdout().contains("wired 0"), "{}", again.stdout());
+    assert_eq!(tree(repo.path()), after);
+    repo.run(&["check"]).expect_code(0);
+}
+
+/// After `run` (a `build`): the three hand-written kustomizations differ from
+/// `before` only by their added entry, every other file of `before` but
+/// `changed` is untouched, the Application is ledgered (the hand edits are not),
+/// and every touched app and the app-of-apps root build with kubectl.
+fn assert_wired(
+    repo: &TempRepo,
+    run: &support::Run,
+    before: &std::collections::BTreeMap<String, Vec<u8>>,
+    changed: &[&str],
+) {
     for path in [MARMITHON, QBITTORRENT, APPS] {
         assert!(
             run.stdout().contains(&format!("wired     {path}")),
@@ -45,7 +66,6 @@ fn build_wires_the_generated_files_into_a_real_repository() {
             run.stdout()
         );
     }
-
     // Hand-written files differ from before only by the added entries.
     let after = tree(repo.path());
     let text = |t: &std::collections::BTreeMap<String, Vec<u8>>, p: &str| {
@@ -53,13 +73,13 @@ fn build_wires_the_generated_files_into_a_real_repository() {
     };
     assert_eq!(
         text(&after, MARMITHON),
-        with_line(&text(&before, MARMITHON), "", "components: [vpn-egress]\n"),
+        with_line(&text(before, MARMITHON), "", "components: [vpn-egress]\n"),
         "a flow-list file gets a flow list"
     );
     assert_eq!(
         text(&after, QBITTORRENT),
         with_line(
-            &text(&before, QBITTORRENT),
+            &text(before, QBITTORRENT),
             "components:  # none yet",
             "    - vpn-egress\r\n"
         ),
@@ -68,14 +88,16 @@ fn build_wires_the_generated_files_into_a_real_repository() {
     assert_eq!(
         text(&after, APPS),
         with_line(
-            &text(&before, APPS),
+            &text(before, APPS),
             "  - \"media-app.yaml\"",
             "  - \"vpn-proxy-app.yaml\"\n"
         ),
         "after the last entry, quoted like it, before the trailing comment"
     );
-    for (path, bytes) in &before {
-        if ![MARMITHON, QBITTORRENT, APPS].contains(&path.as_str()) {
+    for (path, bytes) in before {
+        if ![MARMITHON, QBITTORRENT, APPS].contains(&path.as_str())
+            && !changed.contains(&path.as_str())
+        {
             assert_eq!(after.get(path), Some(bytes), "{path} changed");
         }
     }
@@ -121,13 +143,6 @@ fn build_wires_the_generated_files_into_a_real_repository() {
             .count();
         assert_eq!(gluetuns, 1, "one gluetun container:\n{media}");
     }
-
-    // A second build changes nothing and edits nothing.
-    let again = repo.run(&["build"]);
-    again.expect_code(0);
-    assert!(again.stdout().contains("wired 0"), "{}", again.stdout());
-    assert_eq!(tree(repo.path()), after);
-    repo.run(&["check"]).expect_code(0);
 }
 
 #[test]
@@ -497,4 +512,219 @@ fn without_ksops_no_sops_secret_is_rendered_and_a_sealed_one_is_an_error() {
     let proxy = repo.read("kubernetes/base/infra/network/vpn-proxy/deployment-iceland.yaml");
     assert!(proxy.contains("name: protonvpn-keys"), "{proxy}");
     assert!(proxy.contains("key: WIREGUARD_PRIVATE_KEY"), "{proxy}");
+}
+
+/// `path`'s text with `from` replaced by `to` (which must be there).
+fn edit(repo: &TempRepo, path: &str, from: &str, to: &str) {
+    let text = repo.read(path);
+    assert!(text.contains(from), "`{from}` not in {path}:\n{text}");
+    repo.write(path, &text.replacen(from, to, 1));
+}
+
+/// The error rules of `check --format json`, sorted.
+fn error_rules(repo: &TempRepo) -> Vec<String> {
+    let run = repo.run(&["check", "--format", "json"]);
+    let findings: Value = serde_json::from_str(&run.stdout()).expect("JSON");
+    let mut rules: Vec<String> = findings
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .map(|f| f["rule"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    rules.sort();
+    rules
+}
+
+#[test]
+fn init_drafts_what_a_real_repository_says_then_check_diff_build() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    repo.git(&["rm", "-q", "nix/network.nix"]);
+    repo.commit_all();
+
+    // The draft, deterministic, written once and never over a file.
+    let printed = repo.run(&["init", "--print"]);
+    printed.expect_code(0);
+    assert_eq!(repo.run(&["init", "--print"]).stdout(), printed.stdout());
+    assert!(
+        !repo.path().join("nix/network.nix").exists(),
+        "--print wrote"
+    );
+    repo.run(&["init"]).expect_code(0);
+    let draft = repo.read("nix/network.nix");
+    assert_eq!(draft, printed.stdout());
+    let again = repo.run(&["init"]);
+    again.expect_code(1);
+    assert!(
+        again.stderr().contains("nix/network.nix exists")
+            && again.stderr().contains("never overwrites"),
+        "{}",
+        again.stderr()
+    );
+    assert_eq!(repo.read("nix/network.nix"), draft);
+    // What the repository says, each with where it says it.
+    for line in [
+        "      # nixos/hosts/routy/default.nix:7: --advertise-routes\n",
+        "      routy = { role = \"subnet-router\"; advertiseRoutes = [ \"10.1.0.0/24\" ]; };\n",
+        "      # nixos/hosts/calypso/default.nix:6: useRoutingFeatures = \"client\"\n",
+        "      calypso = { role = \"workstation\"; };\n",
+        "      chipmunk = { role = \"server\"; };\n",
+        "    # .sops.yaml:5: the key `&oldvps` is in no creation rule and is no host of the flake:\n",
+        "      ageRecipients = [ \"age1fj3zd9ccduyzsyrehpjas7h3c6xymnffqfkt8702havpwg2td5ascvp45w\" ];\n",
+        "      routy-tailscale = { format = \"plain\"; file = \"secrets/routy/tailscale.yaml\"; keys = [ \"authkey\" ]; };\n",
+        "        # qbittorrent = { namespace = \"media\"; provider = \"FILL-IN\"; countries = [ \"FILL IN\" ]; existingSecret = { name = \"qbittorrent-vpn\"; keys = { WIREGUARD_ADDRESSES = \"wg-address\"; WIREGUARD_PRIVATE_KEY = \"wg-key\"; }; }; };\n",
+        "      # kubernetes/argocd/apps/irc-app.yaml:9: the repository Argo CD syncs\n",
+        "      argocd.repoURL = \"https://github.com/alice/homelab.git\";\n",
+    ] {
+        assert!(draft.contains(line), "no `{line}` in\n{draft}");
+    }
+    assert!(
+        !draft.contains("alice ="),
+        "a person's key is no host:\n{draft}"
+    );
+
+    // It decodes, and `check` finds what the repository has: the leftover key and
+    // the creation rule for SOPS files nobody declares.
+    assert_eq!(
+        error_rules(&repo),
+        ["retired-sops-anchor", "sops-rule-unused"]
+    );
+
+    // The person fills in what the files do not say: the VPN's provider and
+    // countries, a shared proxy for the bot, and that the cluster has no KSOPS.
+    edit(
+        &repo,
+        "nix/network.nix",
+        "        # qbittorrent = { namespace = \"media\"; provider = \"FILL-IN\"; countries = [ \"FILL IN\" ];",
+        "        qbittorrent = { namespace = \"media\"; provider = \"protonvpn\"; countries = [ \"Iceland\" ]; inputPorts = [ 8080 ];",
+    );
+    edit(
+        &repo,
+        "nix/network.nix",
+        "      sidecars = {\n",
+        "      providers.protonvpn = { };\n      proxies.iceland = { provider = \"protonvpn\"; countries = [ \"Iceland\" ]; existingSecret.name = \"vpn-proxy-keys\"; };\n      clients.marmithon = { namespace = \"irc\"; proxy = \"iceland\"; enforce = true; podLabels = { app = \"marmithon\"; }; };\n      sidecars = {\n",
+    );
+    edit(
+        &repo,
+        "nix/network.nix",
+        "      argocd.repoURL",
+        "      secrets = \"none\";\n      argocd.repoURL",
+    );
+    repo.commit_all();
+    let before = tree(repo.path());
+
+    // The preview works while `check` still fails, and writes nothing.
+    let diff = repo.run(&["diff"]);
+    diff.expect_code(1);
+    assert!(
+        diff.stderr().contains("finds 2 errors"),
+        "{}",
+        diff.stderr()
+    );
+    assert!(diff.stdout().contains(APPLICATION), "{}", diff.stdout());
+    assert_eq!(tree(repo.path()), before);
+    repo.run(&["build"]).expect_code(1);
+    assert_eq!(tree(repo.path()), before, "build refused: nothing written");
+
+    // The person removes the leftovers check named; then build wires the tree.
+    edit(
+        &repo,
+        ".sops.yaml",
+        "  # leftover from the old VPS\n  - &oldvps age1fj3zd9ccduyzsyrehpjas7h3c6xymnffqfkt8702havpwg2td5ascvp45w\n",
+        "",
+    );
+    edit(
+        &repo,
+        ".sops.yaml",
+        "  - path_regex: kubernetes/.*\\.sops\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    key_groups:\n      - age:\n          - *alice\n",
+        "",
+    );
+    repo.commit_all();
+    repo.run(&["check"]).expect_code(0);
+    let before = tree(repo.path());
+    let run = repo.run(&["build"]);
+    run.expect_code(0);
+    assert_wired(&repo, &run, &before, &[]);
+    let secrets: Vec<String> = tree(repo.path())
+        .into_keys()
+        .filter(|p| {
+            p.contains("secret-generator")
+                || p.ends_with(".sops.yaml") && p.starts_with("kubernetes/")
+        })
+        .collect();
+    assert!(secrets.is_empty(), "no KSOPS in this cluster: {secrets:?}");
+
+    // Status is honest: built but not committed is not deployed; the retired key
+    // stays an open item until its files are re-keyed.
+    let status: Value =
+        serde_json::from_str(&repo.run(&["status", "--format", "json"]).stdout()).expect("JSON");
+    let phase = |id: &str| {
+        status["phases"]
+            .as_array()
+            .and_then(|p| p.iter().find(|p| p["id"] == id))
+            .unwrap_or_else(|| panic!("no phase {id}: {status}"))
+            .clone()
+    };
+    let proxies = phase("proxy-service");
+    assert_eq!(proxies["state"], "open", "{proxies}");
+    assert!(
+        proxies["reasons"].to_string().contains("commit"),
+        "{proxies}"
+    );
+    assert!(
+        !proxies["reasons"].to_string().contains("not sealed"),
+        "{proxies}"
+    );
+}
+
+#[test]
+fn init_drafts_hand_written_gluetuns_and_their_clients() {
+    let repo = TempRepo::from_fixture("fixtures/adopt/by-hand");
+    let before = tree(repo.path());
+    let run = repo.run(&["init"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout().contains("1 proxies, 1 sidecars, 1 clients"),
+        "{}",
+        run.stdout()
+    );
+    let draft = repo.read("nix/network.nix");
+    let after = tree(repo.path());
+    assert_eq!(
+        after.len(),
+        before.len() + 2,
+        "only nix/ and its file are new"
+    );
+    for line in [
+        // Hosts from `genAttrs` in the flake, settings from `machines/<name>/`.
+        "      # machines/router/configuration.nix:10: --advertise-routes\n",
+        "      router = { role = \"subnet-router\"; advertiseRoutes = [ \"192.168.1.0/24\" \"192.168.20.0/24\" ]; tags = [ \"tag:router\" ]; acceptRoutes = true; };\n",
+        "      storage = { role = \"server\"; };\n",
+        "    retired.hetzner = {\n",
+        "      router-tailscale = { format = \"plain\"; file = \"secrets/router/tailscale.yaml\"; keys = [ \"tailscale_authkey\" ]; };\n",
+        "        mullvad = { };\n",
+        "        switzerland = { provider = \"mullvad\"; countries = [ \"Switzerland\" ]; existingSecret = { name = \"mullvad\"; keys = { WIREGUARD_ADDRESSES = \"addresses\"; WIREGUARD_PRIVATE_KEY = \"private-key\"; }; }; };\n",
+        "        # It has WIREGUARD_ADDRESSES as plain values in the manifest: move them into a Secret (not copied here).\n",
+        "        transmission = { namespace = \"downloads\"; provider = \"protonvpn\"; countries = [ \"Netherlands\" \"Sweden\" ]; portForwarding = true; inputPorts = [ 9091 ]; existingSecret = { name = \"transmission-vpn\"; keys = { WIREGUARD_PRIVATE_KEY = \"wireguard-private-key\"; }; }; };\n",
+        "        ircbot = { namespace = \"chat\"; proxy = \"switzerland\"; podLabels = { app = \"ircbot\"; }; };\n",
+        "      dir = \"k8s\";\n",
+        "      argocd.repoURL = \"https://git.example.org/bob/infra.git\";\n",
+    ] {
+        assert!(draft.contains(line), "no `{line}` in\n{draft}");
+    }
+    assert!(
+        !draft.contains("10.2.0.2"),
+        "a credential value was copied:\n{draft}"
+    );
+    // The draft decodes; the leftover key and the sidecar's missing Secret key are
+    // the repository's own findings.
+    let rules = error_rules(&repo);
+    assert!(
+        rules.contains(&"retired-sops-anchor".to_owned())
+            && rules.contains(&"egress-existing-secret-keys".to_owned())
+            && !rules
+                .iter()
+                .any(|r| r.starts_with("model-") || r.contains("unknown")),
+        "{rules:?}"
+    );
 }

@@ -10,6 +10,7 @@ mod diff;
 mod eval;
 mod explain;
 mod graph;
+mod init;
 mod man;
 mod secrets;
 mod status;
@@ -44,14 +45,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let prints_result = matches!(
         cli.command,
         Command::Eval(_) | Command::Graph(_) | Command::Completions(_) | Command::Man
-    ) || matches!(
-        &cli.command,
-        Command::Secrets(s) if matches!(s.command, crate::cli::SecretsCommand::Show(_))
-    );
+    ) || matches!(&cli.command, Command::Init(i) if i.print)
+        || matches!(
+            &cli.command,
+            Command::Secrets(s) if matches!(s.command, crate::cli::SecretsCommand::Show(_))
+        );
     if prints_result && stdout_closed() {
         anyhow::bail!("stdout is closed: this command prints its result there");
     }
     match cli.command {
+        Command::Init(args) => init::run(&ctx, args),
         Command::Eval(args) => eval::run(&ctx, args),
         Command::Check(args) => check::run(&ctx, args),
         Command::Explain(args) => explain::run(args),

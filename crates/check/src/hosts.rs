@@ -9,7 +9,7 @@ const LAYOUTS: &[&str] = &["hosts/", "nixos/hosts/", "machines/", "nixos/machine
 
 /// One host directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct HostDir {
+pub struct HostDir {
     /// The host name (the directory's name).
     pub name: String,
     /// The directory, with a trailing `/` (`nixos/hosts/vps/`).
@@ -22,7 +22,7 @@ pub(crate) struct HostDir {
 
 /// The host directories of the repository. `declared` are extra parents
 /// (`repository.hostDirs`, repository-relative).
-pub(crate) fn host_dirs(facts: &RepoFacts, declared: &[String]) -> Vec<HostDir> {
+pub fn host_dirs(facts: &RepoFacts, declared: &[String]) -> Vec<HostDir> {
     let mut parents: Vec<String> = LAYOUTS.iter().map(|l| (*l).to_owned()).collect();
     if let Some(scan) = &facts.flake {
         parents.extend(scan.host_dirs.iter().map(|d| format!("{}/", d.dir)));

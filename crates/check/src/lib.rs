@@ -23,7 +23,7 @@
 mod egress;
 pub mod facts;
 mod gateway;
-mod hosts;
+pub mod hosts;
 mod kube_yaml;
 pub mod list_edit;
 pub mod registry;
