@@ -1114,6 +1114,22 @@ fn draft_kubernetes(facts: &RepoFacts, dir: &str, out: &mut String) {
 /// Drafts the declarations from `facts` (read with the Kubernetes directory at
 /// the repository root) and the host directories.
 pub fn draft(facts: &RepoFacts, dirs: &[HostDir]) -> Draft {
+    // What an earlier `build` generated is not what people wrote: its ledger says which.
+    let generated: BTreeSet<String> = facts
+        .paths
+        .iter()
+        .filter(|p| p.rsplit('/').next() == Some(avalanche_model::layout::LEDGER_NAME))
+        .filter_map(|p| serde_json::from_str::<serde_json::Value>(facts.text(p)?).ok())
+        .filter_map(|v| {
+            v.get("files")?
+                .as_object()
+                .map(|f| f.keys().cloned().collect::<Vec<_>>())
+        })
+        .flatten()
+        .collect();
+    let mut own = facts.clone();
+    own.kube_docs.retain(|d| !generated.contains(&d.path));
+    let facts = &own;
     let mut summary = Vec::new();
     let mut body = String::new();
     // One section after the other, a blank line between those written.

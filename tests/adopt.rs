@@ -728,3 +728,23 @@ fn init_drafts_hand_written_gluetuns_and_their_clients() {
         "{rules:?}"
     );
 }
+
+/// What an earlier `build` generated (its ledger says which) is not drafted as
+/// if people had written it: a repository built before drafts no proxies from
+/// the generated gluetuns.
+#[test]
+fn init_ignores_what_a_build_generated() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    repo.run(&["build"]).expect_code(0);
+    repo.git(&["rm", "-q", "nix/network.nix"]);
+    repo.commit_all();
+    let run = repo.run(&["init", "--print"]);
+    run.expect_code(0);
+    let draft = run.stdout();
+    assert!(!draft.contains("proxies = {"), "{draft}");
+    assert!(!draft.contains("hand-written gluetun"), "{draft}");
+    assert!(
+        draft.contains("routy = { role = \"subnet-router\";"),
+        "{draft}"
+    );
+}
