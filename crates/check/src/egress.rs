@@ -841,7 +841,11 @@ fn wired(cx: &mut Checker<'_>) {
                 d.help = Some(add_help(&r.path, "components", &r.refusal, false));
             }
             (Purpose::Component { name, .. }, Need::Edit(e)) => {
-                let component = format!("{}/vpn-egress/", parent(&e.path));
+                let component = format!(
+                    "{}/{}/",
+                    parent(&e.path),
+                    avalanche_model::layout::COMPONENT_DIR
+                );
                 let built = facts
                     .paths
                     .iter()

@@ -117,7 +117,7 @@ pub const SOPS_CONFIG: &str = ".sops.yaml";
 /// The path of the flake.
 pub const FLAKE: &str = "flake.nix";
 /// The path of the committed Tailscale policy.
-pub const TAILSCALE_POLICY: &str = "tailscale/policy.hujson";
+pub const TAILSCALE_POLICY: &str = avalanche_model::layout::POLICY_PATH;
 
 /// The first half of [`RepoFacts`]: what does not depend on the declarations'
 /// network (see [`RepoFacts::prepare`]); [`PreparedFacts::finish`] adds the rest.

@@ -154,7 +154,12 @@ pub fn plan(network: &Network, facts: &RepoFacts) -> Wiring {
                 },
                 missing: true,
             }),
-            Some(path) => edit(facts, path, "components", "vpn-egress"),
+            Some(path) => edit(
+                facts,
+                path,
+                "components",
+                avalanche_model::layout::COMPONENT_DIR,
+            ),
         };
         wiring.needs.push((purpose, need));
     }

@@ -16,6 +16,9 @@ use crate::network::{GitOps, Kubernetes};
 /// (`kubernetes.layout.proxies`; see [`proxy_dir`]).
 pub const PROXY_DIR: &str = crate::defaults::LAYOUT_PROXIES;
 
+/// The generated Tailscale policy (repository-relative; outside `kubernetes.dir`).
+pub const POLICY_PATH: &str = "tailscale/policy.hujson";
+
 /// The directory of a client's or sidecar's generated kustomize Component, in
 /// its app's directory.
 pub const COMPONENT_DIR: &str = "vpn-egress";

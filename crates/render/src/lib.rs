@@ -55,7 +55,7 @@ use avalanche_model::Network;
 use std::borrow::Cow;
 
 /// The repo-relative path of the Tailscale policy file.
-pub const POLICY_PATH: &str = "tailscale/policy.hujson";
+pub const POLICY_PATH: &str = avalanche_model::layout::POLICY_PATH;
 
 /// Renders every generated file. Pure: no I/O. `Err` carries one located error per
 /// reference the manifests cannot be written without (an unknown proxy, provider
