@@ -498,6 +498,12 @@ fn every_option_builds_and_validates() {
         "countries = [ \"Netherlands\" ];",
         "countries = [ \"Netherlands\" \"Switzerland\" ];\n          tunDevice = \"privileged\";\n          healthCheck = \"icmp\";\n          keepalive = \"1m\";\n          controlServer = \":8000\";\n          replicas = 2;",
     );
+    // An enforced client's declared in-cluster dependency and LAN host (issue 14 item 12).
+    edit_network(
+        &repo,
+        "        enforce = true;\n      };",
+        "        enforce = true;\n        allowedDestinations = [ { namespace = \"irc\"; podLabels = { app = \"redis\"; }; ports = [ 6379 ]; } { cidr = \"192.168.1.0/24\"; } ];\n      };",
+    );
     repo.run(&["build"]).expect_code(0);
     build_and_validate(
         &repo,

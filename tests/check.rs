@@ -406,6 +406,13 @@ fn egress_port_forwarding_provider() {
     assert_finding("egress-port-forwarding-provider", "nix/network.nix", 22);
 }
 
+/// Issue 14 item 12: a CIDR destination inside the cluster goes direct (NO_PROXY)
+/// where the fence's ipBlock may not match.
+#[test]
+fn egress_no_proxy_fence() {
+    assert_finding("egress-no-proxy-fence", "nix/network.nix", 27);
+}
+
 #[test]
 fn egress_secret_key_missing() {
     // The proxy reads SHADOWSOCKS_PASSWORD from `protonvpn`, which does not declare it.

@@ -444,6 +444,11 @@ fn rust_options() -> Vec<Opt> {
             Some(json!({ d::POD_LABEL_KEY: "<name>" })),
         ),
         o(
+            "egress.clients.<name>.allowedDestinations",
+            s("listOf(submodule)"),
+            Some(json!([])),
+        ),
+        o(
             "egress.clients.<name>.speaks",
             format!("nullOr(listOf({}))", enum_ty(&Speaks::ALL)),
             Some(Json::Null),

@@ -384,6 +384,39 @@ fn an_app_with_its_own_gluetun_gets_exactly_one_first_among_init_containers() {
         "{text}"
     );
 
+    // Item 8 on kubeadm's service network: the proxy reaches its DNS address only.
+    let proxy = repo.read("kubernetes/base/infra/network/vpn-proxy/deployment-switzerland.yaml");
+    assert!(
+        proxy.contains("- name: FIREWALL_OUTBOUND_SUBNETS\n          value: 10.96.0.10/32\n"),
+        "{proxy}"
+    );
+    // Item 12: the indexer's fence lets it call qBittorrent's WebUI, nothing else of the cluster.
+    let dir = "kubernetes/base/apps/media/prowlarr".to_owned();
+    let built = crate::build::kustomize(
+        repo.path(),
+        &kubectl,
+        scratch.path(),
+        std::slice::from_ref(&dir),
+    );
+    let policy = built[0]
+        .1
+        .split("\n---\n")
+        .filter_map(|d| serde_norway::from_str::<Json>(d).ok())
+        .find(|d| d["kind"] == "NetworkPolicy")
+        .unwrap_or_else(|| panic!("no NetworkPolicy:\n{}", built[0].1));
+    let egress = policy["spec"]["egress"].as_array().expect("egress rules");
+    assert_eq!(egress.len(), 3, "proxy, DNS, qBittorrent: {policy}");
+    assert_eq!(
+        egress[2],
+        serde_json::json!({
+            "to": [{
+                "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": "media" } },
+                "podSelector": { "matchLabels": { "app": "qbittorrent" } },
+            }],
+            "ports": [{ "port": 8080, "protocol": "TCP" }],
+        })
+    );
+
     // The bundled network too: no pod anywhere has duplicate container names.
     let bundled = TempRepo::bundled();
     build(&bundled);

@@ -468,6 +468,44 @@ let
           };
           description = "Labels selecting the app's pods (for the NetworkPolicy).";
         };
+        allowedDestinations = lib.mkOption {
+          type = lib.types.listOf (
+            lib.types.submodule {
+              options = {
+                namespace = lib.mkOption {
+                  type = lib.types.nullOr dnsLabel;
+                  default = null;
+                  example = "irc";
+                  description = "Pods of this namespace (with `podLabels`: only those).";
+                };
+                podLabels = lib.mkOption {
+                  type = lib.types.nullOr (lib.types.attrsOf lib.types.str);
+                  default = null;
+                  description = "Labels selecting the pods of `namespace` (default: all of them).";
+                };
+                cidr = lib.mkOption {
+                  type = lib.types.nullOr lib.types.str;
+                  default = null;
+                  example = "192.168.1.0/24";
+                  description = "Instead of `namespace`: addresses outside the cluster (added to `NO_PROXY`).";
+                };
+                ports = lib.mkOption {
+                  type = lib.types.listOf lib.types.port;
+                  default = [ ];
+                  example = [ 6379 ];
+                  description = "TCP ports (the pods' own, not a Service's); `[ ]`: every port.";
+                };
+              };
+            }
+          );
+          default = [ ];
+          example = lib.literalExpression ''[ { namespace = "irc"; podLabels = { "app.kubernetes.io/name" = "redis"; }; ports = [ 6379 ]; } ]'';
+          description = ''
+            With `enforce`: what the app may reach directly besides its proxy and DNS (the services
+            it calls in the cluster, hosts of the LAN). Each entry becomes a rule of its egress
+            NetworkPolicy; without it the in-cluster calls `NO_PROXY` sends direct are dropped.
+          '';
+        };
         speaks = lib.mkOption {
           type = lib.types.nullOr (
             lib.types.listOf (

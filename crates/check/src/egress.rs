@@ -15,6 +15,7 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
     references(cx);
     shared_keys(cx);
     port_forwarding(cx);
+    no_proxy_fence(cx);
     credential_keys(cx);
     credential_files(cx);
     duplicates(cx);
@@ -374,6 +375,39 @@ fn port_forwarding(cx: &mut Checker<'_>) {
             provider.service.span.or(provider.span),
             "the provider's service",
         );
+    }
+}
+
+/// An enforced HTTP client's `NO_PROXY` sends its allowed CIDRs direct; a CIDR
+/// inside the pod or service network is one the fence's `ipBlock` may not match
+/// (Service addresses are translated before the policy sees them, and pods are
+/// selected by labels), so the calls `NO_PROXY` sends there may be dropped.
+fn no_proxy_fence(cx: &mut Checker<'_>) {
+    let k = &cx.network.kubernetes;
+    let cluster = [
+        ("podCIDR", &k.pod_cidr.value),
+        ("serviceCIDR", &k.service_cidr.value),
+    ];
+    for (name, c) in &cx.network.egress.clients {
+        if !c.enforce || c.protocol.value != ClientProtocol::Http {
+            continue;
+        }
+        for d in &c.allowed_destinations {
+            let avalanche_model::Destination::Cidr { cidr, .. } = &d.value else {
+                continue;
+            };
+            let Some((option, net)) = cluster.iter().find(|(_, n)| n.overlaps(cidr)) else {
+                continue;
+            };
+            let message = format!(
+                "client `{name}`: `NO_PROXY` sends `{cidr}` direct, but it is inside `{option}` ({}), where the fence's `ipBlock` does not reliably match: those calls may be dropped",
+                net.canonical()
+            );
+            let d = cx.emit(&rules::EGRESS_NO_PROXY_FENCE, message, d.span.or(c.span));
+            d.help = Some(
+                "allow the pods instead: `{ namespace = \"<namespace>\"; podLabels = { … }; ports = [ … ]; }`".into(),
+            );
+        }
     }
 }
 

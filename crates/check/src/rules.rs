@@ -169,6 +169,13 @@ avalanche_diag::rules! {
          it refuse its settings and exit at start. `PORT_FORWARD_ONLY` is written only for the providers with such\n\
          servers (ProtonVPN, Private Internet Access).\n\n\
          Fix: set `portForwarding = false;` on the sidecar, or move it to a provider that forwards ports.";
+    EGRESS_NO_PROXY_FENCE = "egress-no-proxy-fence", Warning,
+        "An enforced client's `NO_PROXY` sends traffic direct that its egress fence may drop.",
+        "An enforced HTTP client may reach its proxy, DNS and its `allowedDestinations`. A `cidr` destination is\n\
+         added to `NO_PROXY`, so the app calls it directly; inside `podCIDR` or `serviceCIDR` that address is a pod\n\
+         or a Service, which a NetworkPolicy `ipBlock` does not reliably select (Service addresses are translated\n\
+         before the policy applies), so the calls may be dropped.\n\n\
+         Fix: allow the pods by `namespace` (and `podLabels`, `ports`: the pods' own ports) instead of a CIDR.";
     EGRESS_SECRET_KEY_MISSING = "egress-secret-key-missing", Error,
         "A credentials secret does not declare a key the generated gluetun reads.",
         "Each gluetun reads its WireGuard key and addresses (or OpenVPN user and password) from its credentials\n\

@@ -545,8 +545,10 @@ const CLIENT_KEYS: &[&str] = &[
     "protocol",
     "enforce",
     "podLabels",
+    "allowedDestinations",
     "speaks",
 ];
+const DESTINATION_KEYS: &[&str] = &["namespace", "podLabels", "cidr", "ports"];
 const SECRET_KEYS: &[&str] = &["format", "file", "keys", "namespace"];
 const KUBERNETES_KEYS: &[&str] = &[
     "dir",
@@ -2130,6 +2132,17 @@ impl Decoder {
             Some(v) => self.labels(v, s.path.key("podLabels")).unwrap_or_default(),
             None => BTreeMap::from([(d::POD_LABEL_KEY.to_owned(), name.as_str().to_owned())]),
         };
+        let allowed_destinations = match s.get("allowedDestinations") {
+            Some(v) => self
+                .list(
+                    v,
+                    s.path.key("allowedDestinations"),
+                    "a list of attribute sets",
+                    |me, item, p| me.destination(item, p),
+                )
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
         let speaks = s.get("speaks").and_then(|v| {
             self.list(
                 v,
@@ -2151,8 +2164,68 @@ impl Decoder {
             protocol,
             enforce,
             pod_labels,
+            allowed_destinations,
             speaks,
         })
+    }
+
+    /// One of `allowedDestinations`: pods (`namespace`, `podLabels`) or a `cidr`, and `ports`.
+    fn destination(&mut self, v: &Value, path: Path<'_>) -> Option<Destination> {
+        let s = self.section(v, path, None, DESTINATION_KEYS)?;
+        let ports = match s.get("ports") {
+            Some(p) => self
+                .list(
+                    p,
+                    s.path.key("ports"),
+                    "a list of ports (ints)",
+                    |me, item, p| me.port(item, p),
+                )
+                .map(|l| l.into_iter().map(|p| p.value).collect())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        match (s.get("namespace"), s.get("cidr")) {
+            (Some(ns), None) => {
+                let namespace = self.name(ns, s.path.key("namespace"))?;
+                let pod_labels = match s.get("podLabels") {
+                    Some(l) => self.labels(l, s.path.key("podLabels"))?,
+                    None => BTreeMap::new(),
+                };
+                Some(Destination::Pods {
+                    namespace,
+                    pod_labels,
+                    ports,
+                })
+            }
+            (None, Some(c)) => {
+                let cidr = self.cidr(c, s.path.key("cidr"))?;
+                if s.get("podLabels").is_some() {
+                    self.push(
+                        Diagnostic::error(&crate::rules::MODEL_DESTINATION, format!("`{path}` has `podLabels` with `cidr`"))
+                            .with_primary_label(v.span, "pod labels select pods, a CIDR addresses")
+                            .with_help("write one destination per kind: `{ namespace = …; podLabels = …; }` or `{ cidr = …; }`"),
+                    );
+                    return None;
+                }
+                Some(Destination::Cidr {
+                    cidr: cidr.canonical(),
+                    ports,
+                })
+            }
+            (ns, _) => {
+                let what = if ns.is_some() {
+                    "both `namespace` and `cidr`"
+                } else {
+                    "neither `namespace` nor `cidr`"
+                };
+                self.push(
+                    Diagnostic::error(&crate::rules::MODEL_DESTINATION, format!("`{path}` has {what}"))
+                        .with_primary_label(v.span, "a destination is pods of a namespace, or a CIDR")
+                        .with_help("write `{ namespace = \"irc\"; ports = [ 6379 ]; }` or `{ cidr = \"192.168.1.0/24\"; }`"),
+                );
+                None
+            }
+        }
     }
 
     fn protocol(&mut self, v: &Value, path: Path<'_>) -> Option<ClientProtocol> {

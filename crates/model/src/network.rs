@@ -715,9 +715,37 @@ pub struct Client {
     /// `podLabels`: labels selecting the app's pods (default
     /// `{ "app.kubernetes.io/name" = <name>; }`).
     pub pod_labels: BTreeMap<String, String>,
+    /// `allowedDestinations` (default `[ ]`): what an `enforce`d client may reach
+    /// directly besides its proxy and DNS (its in-cluster dependencies, LAN hosts).
+    pub allowed_destinations: Vec<Spanned<Destination>>,
     /// `speaks` (default none: not judged): the proxy protocols the app itself
     /// can use; `protocol` must be one of them for the proxy to carry its traffic.
     pub speaks: Option<Spanned<Vec<Speaks>>>,
+}
+
+/// `egress.clients.<name>.allowedDestinations.*`: one more way out of an
+/// enforced client's egress fence.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Destination {
+    /// `{ namespace = "irc"; podLabels = { … }; ports = [ … ]; }`: pods (all of the
+    /// namespace unless `podLabels` says which), on `ports` (TCP; none: all).
+    Pods {
+        /// `namespace`.
+        namespace: Name,
+        /// `podLabels` (default `{ }`: every pod of the namespace).
+        pod_labels: BTreeMap<String, String>,
+        /// `ports`.
+        ports: Vec<u16>,
+    },
+    /// `{ cidr = "192.168.1.0/24"; ports = [ … ]; }`: addresses outside the
+    /// cluster (a NetworkPolicy `ipBlock` does not reliably select pods or
+    /// Service addresses), on `ports` (TCP; none: all).
+    Cidr {
+        /// `cidr`.
+        cidr: Cidr,
+        /// `ports`.
+        ports: Vec<u16>,
+    },
 }
 
 /// An egress gateway: a NixOS host of the flake running a SOCKS5 proxy as a

@@ -61,6 +61,10 @@ avalanche_diag::rules! {
         declared!("`forwardedPortTo` is `{ app = \"qbittorrent\"; }` or `{ command = \"… {{PORT}} …\"; }` (one of the two), on a\n\
                    sidecar with `portForwarding = true`: gluetun runs `VPN_PORT_FORWARDING_UP_COMMAND` only when the\n\
                    provider forwards a port, and a command without `{{PORT}}` or `{{PORTS}}` never learns it.");
+    MODEL_DESTINATION = "model-destination", Error,
+        "An entry of a client's `allowedDestinations` is neither pods of a namespace nor a CIDR.",
+        declared!("Each entry is `{ namespace = \"irc\"; podLabels = { … }; ports = [ … ]; }` (pods; `podLabels` optional) or\n\
+                   `{ cidr = \"192.168.1.0/24\"; ports = [ … ]; }` (addresses outside the cluster), never both.");
     MODEL_CIDR = "model-cidr", Error,
         "A CIDR in the declarations is invalid.",
         declared!("Write it like `10.1.0.0/24`.");

@@ -68,6 +68,7 @@ fn many_with(n: usize, with_clients: bool) -> Network {
                 protocol: Spanned::unspanned(ClientProtocol::Http),
                 enforce: true,
                 pod_labels: [("app.kubernetes.io/name".to_owned(), format!("client-{i}"))].into(),
+                allowed_destinations: Vec::new(),
                 speaks: None,
             },
         );

@@ -8,7 +8,7 @@ use crate::plan::yaml_file;
 use crate::proxy::{ksops_generator, verification_job_node};
 use crate::resolve::{ResolvedClient, ResolvedGatewayClient, ResolvedSidecar, Vpn};
 use crate::{Ctx, PROXY_NAMESPACE, Plan, concat, labels, proxy_selector, relative};
-use avalanche_model::{ClientProtocol, PortTarget, TunDevice, VpnType};
+use avalanche_model::{ClientProtocol, Destination, PortTarget, TunDevice, VpnType};
 use std::borrow::Cow;
 
 /// The volume the sidecar's gluetun keeps its state in (prefixed: the app has its own volumes).
@@ -51,6 +51,7 @@ fn render_clients(ctx: &Ctx<'_>, clients: &[ResolvedClient<'_>], plan: &mut Plan
         match c.client.protocol.value {
             ClientProtocol::Http => {
                 let url = format!("http://{}:{HTTP_PROXY_PORT}", ctx.proxy_host(c.proxy.name));
+                let no_proxy = with_destinations(&no_proxy, c);
                 component.patch(
                     plan,
                     c.client.deployment.as_str(),
@@ -352,6 +353,60 @@ fn no_proxy(ctx: &Ctx<'_>) -> String {
     )
 }
 
+/// `NO_PROXY` of an enforced client: the cluster, and the CIDRs its fence lets it
+/// reach directly (a LAN host it calls must not be sent to the proxy, which cannot
+/// reach it).
+fn with_destinations<'a>(no_proxy: &'a str, c: &ResolvedClient<'_>) -> Cow<'a, str> {
+    let cidrs: Vec<String> = c
+        .client
+        .allowed_destinations
+        .iter()
+        .filter(|_| c.client.enforce)
+        .filter_map(|d| match &d.value {
+            Destination::Cidr { cidr, .. } => Some(cidr.to_string()),
+            Destination::Pods { .. } => None,
+        })
+        .collect();
+    if cidrs.is_empty() {
+        Cow::Borrowed(no_proxy)
+    } else {
+        Cow::Owned(format!("{no_proxy},{}", cidrs.join(",")))
+    }
+}
+
+/// One `allowedDestinations` entry as a NetworkPolicy egress rule (TCP ports;
+/// none: every port).
+fn destination_rule<'a>(d: &'a Destination) -> Node<'a> {
+    let (to, ports) = match d {
+        Destination::Pods {
+            namespace,
+            pod_labels,
+            ports,
+        } => {
+            let mut peer = node!({
+                "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": namespace.as_str() } },
+            });
+            // Without a pod selector: every pod of the namespace (same list item = AND).
+            if !pod_labels.is_empty() {
+                peer.insert("podSelector", node!({ "matchLabels": pod_labels }));
+            }
+            (peer, ports)
+        }
+        Destination::Cidr { cidr, ports } => {
+            (node!({ "ipBlock": { "cidr": cidr.to_string() } }), ports)
+        }
+    };
+    let mut rule = node!({ "to": [to] });
+    if !ports.is_empty() {
+        let ports: Vec<Node<'_>> = ports
+            .iter()
+            .map(|p| node!({ "port": *p, "protocol": "TCP" }))
+            .collect();
+        rule.insert("ports", node!(ports));
+    }
+    rule
+}
+
 /// Proxy variables (`url` of the proxy, `no_proxy`) on the app's container (named
 /// like its Deployment), upper and lower case: curl, Python and Go read different ones.
 fn http_patch<'a>(c: &ResolvedClient<'a>, url: &'a str, no_proxy: &'a str) -> Node<'a> {
@@ -409,6 +464,24 @@ fn egress_policy<'a>(c: &ResolvedClient<'a>) -> Node<'a> {
         ]),
         _ => node!([{ "port": HTTP_PROXY_PORT, "protocol": "TCP" }]),
     };
+    let mut egress = vec![
+        node!({
+            "to": [{
+                "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": PROXY_NAMESPACE } },
+                "podSelector": { "matchLabels": proxy_selector(concat(&["vpn-proxy-", c.proxy.name])) },
+            }],
+            "ports": ports,
+        }),
+        dns_rule(),
+    ];
+    // The declared in-cluster dependencies and LAN hosts: without them, the calls
+    // NO_PROXY sends direct are dropped by this fence.
+    egress.extend(
+        c.client
+            .allowed_destinations
+            .iter()
+            .map(|d| destination_rule(&d.value)),
+    );
     node!({
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -420,16 +493,7 @@ fn egress_policy<'a>(c: &ResolvedClient<'a>) -> Node<'a> {
         "spec": {
             "podSelector": { "matchLabels": &c.client.pod_labels },
             "policyTypes": ["Egress"],
-            "egress": [
-                {
-                    "to": [{
-                        "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": PROXY_NAMESPACE } },
-                        "podSelector": { "matchLabels": proxy_selector(concat(&["vpn-proxy-", c.proxy.name])) },
-                    }],
-                    "ports": ports,
-                },
-                dns_rule(),
-            ],
+            "egress": egress,
         },
     })
 }

@@ -897,6 +897,7 @@ pub(crate) mod test_network {
                     "app.kubernetes.io/name".to_owned(),
                     "marmithon".to_owned(),
                 )]),
+                allowed_destinations: Vec::new(),
                 speaks: None,
             },
         );

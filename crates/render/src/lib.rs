@@ -377,6 +377,7 @@ mod tests {
                 protocol: Spanned::unspanned(avalanche_model::ClientProtocol::Shadowsocks),
                 enforce: true,
                 pod_labels: [("app".to_owned(), "ircbot".to_owned())].into(),
+                allowed_destinations: Vec::new(),
                 speaks: None,
             },
         );

@@ -179,7 +179,9 @@ pub fn render(ctx: &Ctx<'_>) -> String {
          namespace **and** pod labels, one `from` item) on {HTTP_PROXY_PORT}/TCP and {SHADOWSOCKS_PORT}/TCP+UDP. An undeclared pod\n\
          cannot use the proxies.\n\
          - Clients with `enforce = true` get an egress NetworkPolicy: their proxy's pods on the container port,\n\
-         and DNS (UDP and TCP 53) to `kube-system` pods labelled `k8s-app: kube-dns`. Nothing else.\n\
+         and DNS (UDP and TCP 53) to `kube-system` pods labelled `k8s-app: kube-dns`, and what the client declares in\n\
+         `allowedDestinations` (pods of a namespace by labels, on their own ports; CIDRs outside the cluster, which are\n\
+         also added to its `NO_PROXY`). Nothing else: an in-cluster call `NO_PROXY` sends direct is dropped unless declared.\n\
          - NetworkPolicies need an enforcing CNI: k3s enforces them (kube-router); flannel alone does not.\n"
     );
     let mut enforced = ctx

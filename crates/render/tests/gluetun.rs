@@ -519,3 +519,63 @@ fn the_variable_table_is_consistent() {
         assert!(gluetun::var(absent).is_none(), "{absent}");
     }
 }
+
+/// Issue 14 item 12: an enforced client's in-cluster dependencies and LAN hosts
+/// become rules of its egress fence, and a LAN CIDR goes direct (`NO_PROXY`).
+#[test]
+fn allowed_destinations_open_the_fence_and_no_proxy() {
+    let path = "kubernetes/base/apps/irc/marmithon/vpn-egress";
+    let (_, plan) = variant(&[]);
+    let policy: Json =
+        serde_norway::from_str(&text(&plan, &format!("{path}/networkpolicy.yaml"))).expect("YAML");
+    assert_eq!(
+        policy["spec"]["egress"].as_array().map(Vec::len),
+        Some(2),
+        "proxy and DNS only: {policy}"
+    );
+    let declared = [(
+        "        enforce = true;\n      };",
+        "        enforce = true;\n        allowedDestinations = [\n          { namespace = \"irc\"; podLabels = { \"app.kubernetes.io/name\" = \"redis\"; }; ports = [ 6379 ]; }\n          { namespace = \"monitoring\"; }\n          { cidr = \"192.168.1.0/24\"; ports = [ 443 ]; }\n        ];\n      };",
+    )];
+    let (_, plan) = variant(&declared);
+    let policy: Json =
+        serde_norway::from_str(&text(&plan, &format!("{path}/networkpolicy.yaml"))).expect("YAML");
+    let egress = policy["spec"]["egress"].as_array().expect("egress rules");
+    assert_eq!(egress.len(), 5, "{policy}");
+    assert_eq!(
+        egress[2],
+        serde_json::json!({
+            "to": [{
+                "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": "irc" } },
+                "podSelector": { "matchLabels": { "app.kubernetes.io/name": "redis" } },
+            }],
+            "ports": [{ "port": 6379, "protocol": "TCP" }],
+        })
+    );
+    assert_eq!(
+        egress[3],
+        serde_json::json!({
+            "to": [{
+                "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": "monitoring" } },
+            }],
+        }),
+        "every pod, every port"
+    );
+    assert_eq!(
+        egress[4],
+        serde_json::json!({
+            "to": [{ "ipBlock": { "cidr": "192.168.1.0/24" } }],
+            "ports": [{ "port": 443, "protocol": "TCP" }],
+        })
+    );
+    let patch: Json =
+        serde_norway::from_str(&text(&plan, &format!("{path}/deployment-patch.yaml")))
+            .expect("YAML");
+    let env = &patch["spec"]["template"]["spec"]["containers"][0]["env"];
+    let no_proxy = env
+        .as_array()
+        .and_then(|e| e.iter().find(|v| v["name"] == "NO_PROXY"))
+        .and_then(|v| v["value"].as_str())
+        .expect("NO_PROXY");
+    assert!(no_proxy.ends_with(",192.168.1.0/24"), "{no_proxy}");
+}

@@ -1157,3 +1157,51 @@ fn existing_secret_replaces_credentials() {
     assert_eq!(creds.key("WIREGUARD_ADDRESSES"), "WIREGUARD_ADDRESSES");
     assert_eq!(creds.sops_file(&network.kubernetes), None);
 }
+
+/// Issue 14 item 12: an enforced client's allowed destinations.
+#[test]
+fn allowed_destinations_are_pods_or_a_cidr() {
+    let client = |dests: &str| {
+        format!(
+            r#"{{ "egress": {{ "providers": {{ "p": {{}} }}, "proxies": {{ "a": {{ "provider": "p", "countries": [ "x" ] }} }},
+                 "clients": {{ "c": {{ "namespace": "irc", "proxy": "a", "enforce": true, "allowedDestinations": {dests} }} }} }} }}"#
+        )
+    };
+    let (network, diagnostics) = decode_json(&client(
+        r#"[ { "namespace": "irc", "podLabels": { "app": "redis" }, "ports": [ 6379 ], "cidr": null },
+             { "cidr": "192.168.1.5/24", "namespace": null, "podLabels": null, "ports": [] } ]"#,
+    ));
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let network = network.expect("a network");
+    let dests: Vec<Destination> = network.egress.clients[&name("c")]
+        .allowed_destinations
+        .iter()
+        .map(|d| d.value.clone())
+        .collect();
+    assert_eq!(
+        dests,
+        [
+            Destination::Pods {
+                namespace: name("irc"),
+                pod_labels: BTreeMap::from([("app".to_owned(), "redis".to_owned())]),
+                ports: vec![6379],
+            },
+            Destination::Cidr {
+                cidr: Cidr::parse("192.168.1.0/24").expect("a CIDR"),
+                ports: Vec::new(),
+            },
+        ]
+    );
+    for bad in [
+        r#"[ { "ports": [ 80 ] } ]"#,
+        r#"[ { "namespace": "irc", "cidr": "10.0.0.0/8" } ]"#,
+        r#"[ { "cidr": "10.0.0.0/8", "podLabels": { "a": "b" } } ]"#,
+    ] {
+        let (network, diagnostics) = decode_json(&client(bad));
+        assert!(network.is_none(), "{bad}");
+        assert!(
+            diagnostics.iter().any(|d| d.rule == "model-destination"),
+            "{bad}: {diagnostics:#?}"
+        );
+    }
+}
