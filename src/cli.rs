@@ -189,6 +189,21 @@ pub struct CheckArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = DiagFormat::Human)]
     pub format: DiagFormat,
+    /// Which mentions of retired hosts to report: `named` (where a line names the
+    /// host: an FQDN, an address, an ssh or URL host, a Nix attribute; one note per
+    /// prose file) or `all` (every mention, bare words, prose and files marked
+    /// `avalanche-net: history` included, as notes).
+    #[arg(long, value_enum, default_value_t = Mentions::Named)]
+    pub mentions: Mentions,
+}
+
+/// `check --mentions`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mentions {
+    /// Only mentions that name a host; prose grouped per file.
+    Named,
+    /// Every mention, as notes where they are weak evidence or history.
+    All,
 }
 
 /// `status --format`.

@@ -26,6 +26,8 @@ pub struct Options {
     /// The rules judge a `build` that wires what it generates
     /// (`avalanche_check::Options::build_wires`).
     pub build_wires: bool,
+    /// `check --mentions all` (`avalanche_check::Options::mentions_all`).
+    pub mentions_all: bool,
     /// Hash the plan for the writer's ledger, on another core while the rules run
     /// when the plan is large.
     pub hash: bool,
@@ -148,6 +150,7 @@ pub fn analyze(ctx: &Context, options: Options) -> Analysis {
                 listing,
                 avalanche_check::Options {
                     build_wires: options.build_wires,
+                    mentions_all: options.mentions_all,
                 },
             )
         });
@@ -245,6 +248,7 @@ pub fn for_writing(ctx: &Context, wire: bool, purpose: Purpose) -> anyhow::Resul
             check: true,
             build_wires: wire,
             hash: true,
+            ..Options::default()
         },
     );
     let Analysis {

@@ -168,6 +168,7 @@ fn rust_options() -> Vec<Opt> {
         o("retired.<name>.description", s("str"), None),
         o("retired.<name>.aliases", list("dnsLabel"), Some(json!([]))),
         o("retired.<name>.ageRecipients", list("str"), Some(json!([]))),
+        o("retired.<name>.addresses", list("str"), Some(json!([]))),
         o(
             "retired.<name>.monthlyCost",
             s("either(int,float)"),
@@ -569,6 +570,15 @@ fn rust_options() -> Vec<Opt> {
             enum_ty(&SecretsBackend::ALL),
             Some(json!(d::KUBERNETES_SECRETS)),
         ),
+        o("domains", list("str"), Some(json!([]))),
+        o("sops.recipients", s("attrsOf(submodule)"), Some(json!({}))),
+        o("sops.recipients.<name>.age", s("str"), None),
+        o(
+            "sops.recipients.<name>.kind",
+            enum_ty(&avalanche_model::RecipientKind::ALL),
+            None,
+        ),
+        o("repository.hostDirs", list("str"), Some(json!([]))),
     ]
 }
 
@@ -592,6 +602,9 @@ const STRUCT_PATHS: &[(&str, &str)] = &[
     ("Layout", "kubernetes.layout"),
     ("Monitoring", "kubernetes.monitoring"),
     ("Replacement", "retired.<name>.replacedBy"),
+    ("SopsSettings", "sops"),
+    ("SopsRecipient", "sops.recipients.<name>"),
+    ("Repository", "repository"),
 ];
 
 /// Rust field names whose Nix option is not their camelCase.

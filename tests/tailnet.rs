@@ -213,6 +213,11 @@ fn status_and_generated_readme_advise_from_the_declarations_not_the_example() {
         "k8s/base/apps/chat/weechat/kustomization.yaml",
         "resources:\n  - deployment.yaml\ncomponents:\n  - vpn-egress\n",
     );
+    // What the kustomization lists must exist (`kustomize-path-missing`).
+    repo.write(
+        "k8s/base/apps/chat/weechat/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: weechat\nspec:\n  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: weechat\n",
+    );
     let build = repo.run(&["build"]);
     build.expect_code(0);
     let readme = repo.read("k8s/base/infra/network/vpn-proxy/README.md");

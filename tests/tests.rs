@@ -6,6 +6,7 @@ mod support;
 mod adopt;
 mod build;
 mod check;
+mod check_real;
 mod eval;
 mod flake;
 mod flux;

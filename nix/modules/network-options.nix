@@ -179,6 +179,15 @@ let
             decrypt and `.sops.yaml` rules that still name it.
           '';
         };
+        addresses = lib.mkOption {
+          type = lib.types.listOf lib.types.str;
+          default = [ ];
+          example = [ "10.1.0.20" "100.101.102.103" ];
+          description = ''
+            The IP addresses the host had (LAN, tailnet): `check` finds them where a name
+            would not show, in firewall rules, egress policies and DNS records.
+          '';
+        };
         monthlyCost = lib.mkOption {
           type = lib.types.number;
           default = defaults.monthlyCost;
@@ -665,6 +674,30 @@ let
       };
     };
 
+  sopsRecipient =
+    { name, ... }:
+    {
+      options = {
+        age = lib.mkOption {
+          type = lib.types.str;
+          example = "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq";
+          description = "The age recipient (`age1…`) written in `.sops.yaml` and SOPS files.";
+        };
+        kind = lib.mkOption {
+          type = lib.types.enum [
+            "admin"
+            "ci"
+            "host"
+          ];
+          example = "ci";
+          description = ''
+            Whose key it is: a person (`admin`), a CI system (`ci`), or a machine whose
+            `.sops.yaml` anchor is not named after it (`host`).
+          '';
+        };
+      };
+    };
+
   str =
     default: example: description:
     lib.mkOption {
@@ -868,6 +901,44 @@ in
         }
       '';
       description = "SOPS-encrypted secrets (`avalanche-net secrets seal NAME`), by name.";
+    };
+
+    domains = lib.mkOption {
+      type = lib.types.listOf lib.types.str;
+      default = [ ];
+      example = [ "home.example.org" ];
+      description = ''
+        DNS domains the hosts are named under: `check` counts `<host>.<domain>` as naming
+        a host (a retired host's name alone is weak evidence when it is a common word).
+      '';
+    };
+
+    sops.recipients = lib.mkOption {
+      type = lib.types.attrsOf (lib.types.submodule sopsRecipient);
+      default = { };
+      example = lib.literalExpression ''
+        {
+          alice = { age = "age1…"; kind = "admin"; };
+          github-actions = { age = "age1…"; kind = "ci"; };
+        }
+      '';
+      description = ''
+        Age recipients that are not a host's anchor (`&host_<name>` in `.sops.yaml`):
+        `check` warns about every recipient it cannot attribute to a host, a declared
+        recipient or a retired host.
+      '';
+    };
+
+    repository.hostDirs = lib.mkOption {
+      type = lib.types.listOf lib.types.str;
+      default = [ ];
+      example = [ "infra/boxes" ];
+      description = ''
+        Repository-relative directories whose subdirectories are hosts, besides the
+        layouts `check` knows (`hosts/`, `nixos/hosts/`, `machines/`, `nixos/machines/`,
+        `systems/<arch>/`): a retired host's directory there is an error, and a managed
+        Tailscale node needs one when the flake's hosts cannot be listed.
+      '';
     };
 
     kubernetes = {

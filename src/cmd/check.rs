@@ -50,12 +50,18 @@ fn skipped_note(skipped: &[Skipped], verbose: bool) -> Option<String> {
 /// before summing up the rest in one line (`--verbose` shows them all).
 const HUMAN_CAP: usize = 3;
 
+/// Up to this many findings, the human report shows each with its source lines;
+/// a longer report lists them without (`--verbose` shows every line of every one):
+/// twenty findings with snippets are already a few screens.
+const SNIPPETS_UP_TO: usize = 10;
+
 pub fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<ExitCode> {
     let analysis = pipeline::analyze(
         ctx,
         pipeline::Options {
             render: true,
             check: true,
+            mentions_all: args.mentions == crate::cli::Mentions::All,
             ..Default::default()
         },
     );
@@ -92,6 +98,15 @@ pub fn run(ctx: &Context, args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let report = match format {
         // Grouped by rule and file, repeats capped (all of them with `--verbose`).
+        Format::Human if shown.len() > SNIPPETS_UP_TO && !ctx.global.verbose => {
+            let mut report =
+                avalanche_diag::render_grouped_concise(&shown, &sources, options, HUMAN_CAP);
+            report.push_str(&format!(
+                "note: {} findings, shown without their source lines; `--verbose` shows them in full\n",
+                shown.len()
+            ));
+            report
+        }
         Format::Human => avalanche_diag::render_grouped(
             &shown,
             &sources,

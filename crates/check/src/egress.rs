@@ -1335,7 +1335,7 @@ fn workload<'f>(
 
 /// Whether an image reference names gluetun (`qmcgaw/gluetun:v3.40`,
 /// `ghcr.io/qdm12/gluetun@sha256:…`, a mirror's `registry:5000/x/gluetun`).
-fn is_gluetun_image(image: &str) -> bool {
+pub(crate) fn is_gluetun_image(image: &str) -> bool {
     let image = image.split('@').next().unwrap_or_default();
     let last = image.rsplit('/').next().unwrap_or_default();
     last.split(':').next() == Some("gluetun")

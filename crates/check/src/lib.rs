@@ -21,11 +21,16 @@
 #![deny(missing_docs)]
 
 mod egress;
+mod egress_undeclared;
 pub mod facts;
 mod gateway;
+mod host_roles;
 pub mod hosts;
 mod kube_yaml;
+mod kustomize_graph;
 pub mod list_edit;
+mod mentions;
+mod recipients;
 pub mod registry;
 mod retired;
 pub mod rules;
@@ -36,6 +41,7 @@ mod tests;
 pub mod wiring;
 
 pub use facts::{PreparedFacts, RepoFacts, RepoFile, RepoInput};
+pub use mentions::HISTORY_MARKER;
 pub use rules::Rule;
 
 use avalanche_diag::{Diagnostic, FileId, SourceMap, Span};
@@ -55,6 +61,9 @@ pub struct Options {
     /// [`wiring`]): a component or Application `build` will add to a
     /// kustomization in the same write is not a finding; one it cannot add is.
     pub build_wires: bool,
+    /// `check --mentions all`: every mention of a retired host is listed (as a
+    /// note where it is history, prose or weak evidence), not only those naming a host.
+    pub mentions_all: bool,
 }
 
 /// Runs every rule. Findings are sorted by file, then position.
@@ -76,7 +85,15 @@ pub fn check_with(
         sources,
         files: HashMap::new(),
         out: Vec::new(),
-        host_dirs: hosts::host_dirs(facts, &[]),
+        host_dirs: hosts::host_dirs(
+            facts,
+            &network
+                .repository
+                .host_dirs
+                .iter()
+                .map(|d| d.value.clone())
+                .collect::<Vec<_>>(),
+        ),
         sops_matcher: facts
             .sops
             .as_ref()
@@ -101,9 +118,13 @@ pub fn check_with(
     hosts::check_flake_known(&mut cx);
     retired::check(&mut cx);
     sops::check(&mut cx);
+    recipients::check(&mut cx);
     tailscale::check(&mut cx);
+    host_roles::check(&mut cx);
     egress::check(&mut cx);
+    egress_undeclared::check(&mut cx);
     gateway::check(&mut cx);
+    kustomize_graph::check(&mut cx);
     let Checker { out, sources, .. } = cx;
     sort(out, sources)
 }

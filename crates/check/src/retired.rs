@@ -7,15 +7,15 @@ use avalanche_model::RetiredHost;
 use std::collections::HashSet;
 
 /// A retired host's names: its own first, then its aliases (lowercase).
-struct Retired<'a> {
-    name: &'a str,
-    host: &'a RetiredHost,
-    names: Vec<String>,
+pub(crate) struct Retired<'a> {
+    pub name: &'a str,
+    pub host: &'a RetiredHost,
+    pub names: Vec<String>,
 }
 
 impl Retired<'_> {
     /// How a matched name is described: "`vps`" or "`hetzner` (alias of retired host `vps`)".
-    fn describe(&self, matched: &str) -> String {
+    pub(crate) fn describe(&self, matched: &str) -> String {
         if matched.eq_ignore_ascii_case(self.name) {
             format!("retired host `{}`", self.name)
         } else {
@@ -23,7 +23,7 @@ impl Retired<'_> {
         }
     }
 
-    fn matching(&self, candidate: &str) -> Option<&str> {
+    pub(crate) fn matching(&self, candidate: &str) -> Option<&str> {
         self.names
             .iter()
             .find(|n| n.eq_ignore_ascii_case(candidate))
@@ -72,7 +72,7 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
         sops_files(cx, r, &mut reported);
         tailscale(cx, r);
     }
-    mentions(cx, &retired, &reported);
+    crate::mentions::check(cx, &retired, &reported);
 }
 
 fn note_retired(
@@ -274,7 +274,8 @@ fn sops_files(cx: &mut Checker<'_>, r: &Retired<'_>, reported: &mut HashSet<(Str
             let d = cx.emit(&rules::RETIRED_RECIPIENT, message, Some(span));
             d.help = Some(format!(
                 "remove the key from `.sops.yaml`, then run `avalanche-net secrets updatekeys --rotate {}` \
-                 (updatekeys alone re-wraps the same data key, which the host may have kept: --rotate makes a new one)",
+                 (updatekeys alone re-wraps the same data key, which the host may have kept: --rotate makes a new one), \
+                 and rotate the secret's contents too (a new password, token or key): the host could read them",
                 file.path
             ));
             note_retired(cx, r, span, reported);
@@ -299,152 +300,9 @@ fn tailscale(cx: &mut Checker<'_>, r: &Retired<'_>) {
     }
 }
 
-fn mentions(cx: &mut Checker<'_>, retired: &[Retired<'_>], reported: &HashSet<(String, usize)>) {
-    let facts = cx.facts;
-    // Files inside a retired host's directory are reported once, as the directory.
-    let mut skip_dirs: Vec<String> = Vec::new();
-    for r in retired {
-        for n in &r.names {
-            skip_dirs.push(format!("secrets/{n}/"));
-        }
-        for host in &cx.host_dirs {
-            if r.matching(&host.name).is_some() {
-                skip_dirs.push(host.dir.to_ascii_lowercase());
-            }
-        }
-    }
-    let names: Vec<(&Retired<'_>, &str)> = retired
-        .iter()
-        .flat_map(|r| r.names.iter().map(move |n| (r, n.as_str())))
-        .collect();
-    let finder = NameFinder::new(names.iter().map(|(_, n)| *n));
-    // Encrypted values are base64: a name can occur in them by chance.
-    let sops_files: HashSet<&str> = facts.sops_files.iter().map(|f| f.path.as_str()).collect();
-    for path in &facts.paths {
-        // Generated files derive from the declarations, like the declarations themselves.
-        if facts.declarations.contains(path)
-            || facts.generated.contains(path)
-            || sops_files.contains(path.as_str())
-        {
-            continue;
-        }
-        if !skip_dirs.is_empty() {
-            let lower = path.to_ascii_lowercase();
-            if skip_dirs.iter().any(|d| lower.starts_with(d)) {
-                continue;
-            }
-        }
-        let Some(text) = facts.text(path) else {
-            continue;
-        };
-        let bytes = text.as_bytes();
-        let (mut line_no, mut counted_to, mut last_line) = (1usize, 0usize, 0usize);
-        for (start, end) in finder.find_all(bytes) {
-            let before = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
-            let after = end == bytes.len() || !bytes[end].is_ascii_alphanumeric();
-            if !(before && after) {
-                continue;
-            }
-            line_no += bytes[counted_to..start]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count();
-            counted_to = start;
-            if line_no == last_line || reported.contains(&(path.clone(), line_no)) {
-                continue;
-            }
-            last_line = line_no;
-            let matched = &text[start..end];
-            let Some((r, n)) = names.iter().find(|(_, n)| n.eq_ignore_ascii_case(matched)) else {
-                continue;
-            };
-            let span = cx.span(&Loc {
-                path: path.clone(),
-                start,
-                end,
-            });
-            let message = format!("`{path}` still mentions {}", r.describe(n));
-            cx.emit(&rules::RETIRED_MENTION, message, Some(span)).help =
-                Some("remove or reword the mention (or list the file in `.avalancheignore` if it must keep the history)".into());
-        }
-    }
-}
-
-/// A case-insensitive (ASCII) search for several literal names at once, with the
-/// matches of a leftmost-first regex alternation `(?i-u)a|b|…`: the earliest
-/// start wins, the first name listed among those starting there, and the search
-/// goes on after the match. Nothing to compile: one `memmem` finder per name.
-struct NameFinder<'n> {
-    finders: Vec<memchr::memmem::Finder<'n>>,
-}
-
-impl<'n> NameFinder<'n> {
-    /// `names` must be lowercase.
-    fn new(names: impl IntoIterator<Item = &'n str>) -> Self {
-        NameFinder {
-            finders: names
-                .into_iter()
-                .filter(|n| !n.is_empty())
-                .map(memchr::memmem::Finder::new)
-                .collect(),
-        }
-    }
-
-    /// The byte ranges of the matches in `text`.
-    fn find_all(&self, text: &[u8]) -> Vec<(usize, usize)> {
-        let mut out = Vec::new();
-        if self.finders.is_empty() {
-            return out;
-        }
-        // Lowercasing ASCII keeps every byte offset; most files need no copy.
-        let lowered;
-        let hay = if text.iter().any(u8::is_ascii_uppercase) {
-            lowered = text.to_ascii_lowercase();
-            &lowered[..]
-        } else {
-            text
-        };
-        // The next match of each name at or after `at` (`None`: no more).
-        let mut next: Vec<Option<usize>> = vec![Some(0); self.finders.len()];
-        let mut stale = vec![true; self.finders.len()];
-        let mut at = 0;
-        loop {
-            let mut best: Option<(usize, usize)> = None;
-            for (i, finder) in self.finders.iter().enumerate() {
-                if stale[i] || next[i].is_some_and(|p| p < at) {
-                    next[i] = finder.find(&hay[at..]).map(|p| p + at);
-                    stale[i] = false;
-                }
-                if let Some(p) = next[i]
-                    && best.is_none_or(|(b, _)| p < b)
-                {
-                    best = Some((p, i));
-                }
-            }
-            let Some((start, i)) = best else { break };
-            let end = start + self.finders[i].needle().len();
-            out.push((start, end));
-            at = end;
-        }
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn name_finder_is_leftmost_first() {
-        let f = NameFinder::new(["vps", "vps-old", "old"]);
-        assert_eq!(
-            f.find_all(b"a VPS-old vpsold"),
-            [(2, 5), (6, 9), (10, 13), (13, 16)]
-        );
-        let f = NameFinder::new(["vps-old", "vps"]);
-        assert_eq!(f.find_all(b"VPS-OLD vps"), [(0, 7), (8, 11)]);
-        assert!(NameFinder::new(["x"]).find_all(b"").is_empty());
-    }
 
     #[test]
     fn words() {

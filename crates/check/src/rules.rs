@@ -45,13 +45,30 @@ avalanche_diag::rules! {
         "`tailscale.nodes.<name>` describes the tailnet as it should be; a retired host must not be part of it.\n\n\
          Fix: delete the node declaration, and remove the machine from the tailnet admin console.";
     RETIRED_MENTION = "retired-mention", Warning,
-        "A tracked text file still mentions a retired host or one of its aliases.",
-        "Phase 4 of the migration is \"no reference to the retired host anywhere\". Every git-tracked text file is searched\n\
-         for the host's name and aliases as whole words, case-insensitively (for a host `box` with the alias\n\
-         `old-box`: `BOX`, `box-exit` and `old-box` match; `boxes` does not). Binary files, SOPS files, the declarations themselves (where the retirement is recorded),\n\
-         the files `build` generates from them and places already reported by another `retired-*` rule are skipped.\n\n\
-         Fix: remove or reword the mention. A file that must keep the history (a changelog, test fixtures) can be\n\
-         left out of `check` by listing it in `.avalancheignore` at the repository root (gitignore syntax).";
+        "A live configuration file still names a retired host: by name, alias or address.",
+        "Phase 4 of the migration is \"no reference to the retired host anywhere\". History is not a leftover, and a\n\
+         host name is often a common word (`storage`, `git`): a bare word is weak evidence. So a mention counts when\n\
+         it names a host, in the exact case declared: an FQDN under one of the declared `domains`\n\
+         (`git.home.example.org`), a `hosts/<name>` path, a Nix attribute name, a URL or ssh host (`root@storage`),\n\
+         `host:port`, a DNS zone record, a configuration value that is exactly the name (`\"storage\"`,\n\
+         `kubernetes.io/hostname: storage`), or one of the host's declared `addresses` (an IP left in a firewall\n\
+         rule or an egress policy). Parts of other dotted names (`storage.k8s.io`, `pkgs.git`, `.git/`) are not\n\
+         mentions.\n\n\
+         In live configuration and code (Nix, YAML, JSON, TOML, scripts, units, …) each such line is a warning. In\n\
+         prose (`.md`, `.txt`, `.rst`, `.adoc`) the file gets one note (`retired-mention-note`). A file holding\n\
+         the line `avalanche-net: history` (in a comment: `# avalanche-net: history`, `<!-- avalanche-net: history -->`)\n\
+         is history: its mentions are not reported. `check --mentions all` lists every mention, bare words,\n\
+         other cases and history included, as notes. Binary files, SOPS files, the declarations themselves, the files\n\
+         `build` generates and places already reported by another `retired-*` rule are skipped.\n\n\
+         Fix: remove or update the mention. A file that must keep the history: add the marker line, or list it in\n\
+         `.avalancheignore` at the repository root (gitignore syntax).";
+    RETIRED_MENTION_NOTE = "retired-mention-note", Note,
+        "A retired host is named in prose, in a history file, or only as a bare word: shown, not counted.",
+        "Migration plans, decision records and inventories name retired hosts on purpose; a word such as `storage`\n\
+         may not be the host at all. These mentions do not hold the cleanup back: a prose file gets one note (how\n\
+         many lines, the first ones), and bare words or mentions in another case are summed up in one line.\n\
+         `check --mentions all` lists each of them, files marked `avalanche-net: history` included.\n\n\
+         Fix: nothing is required. To silence a prose file, add a line `avalanche-net: history` to it.";
     SOPS_CONFIG_INVALID = "sops-config-invalid", Error,
         "`.sops.yaml` cannot be read: invalid YAML, an unknown shape or an invalid `path_regex`.",
         "Every other SOPS rule depends on reading `.sops.yaml`; sops itself would refuse it too.\n\n\
@@ -89,6 +106,24 @@ avalanche_diag::rules! {
         "`secrets.<name>.file` names the one SOPS file `avalanche-net secrets seal` writes (and KSOPS or sops-nix\n\
          reads). When that path is a directory, sealing fails and every consumer of the secret is left without it.\n\n\
          Fix: name a file inside it, e.g. `file = \"<dir>/<name>.sops.yaml\";`.";
+    SOPS_RECIPIENT_UNKNOWN = "sops-recipient-unknown", Warning,
+        "An age recipient in `.sops.yaml` or a SOPS file belongs to nothing declared.",
+        "Every key that can decrypt the repository's secrets should have an owner: a host of the flake (an anchor\n\
+         named after it, such as `&host_hawk` or `&hawk`), a declared `sops.recipients.<name> = { age = \"age1…\";\n\
+         kind = \"admin\" | \"ci\" | \"host\"; }`, or a retired host (`retired.<name>.ageRecipients`, reported by the\n\
+         `retired-*` rules). A key nobody can name is often a machine long gone that can still read every secret\n\
+         encrypted to it. Reported once per key, where `.sops.yaml` writes it (else in the first SOPS file).\n\n\
+         Fix: declare whose key it is; if nobody knows, remove it from `.sops.yaml` and run\n\
+         `avalanche-net secrets updatekeys --rotate FILE` on the files it can read, then rotate their contents.";
+    SOPS_RECIPIENT_HOST_GONE = "sops-recipient-host-gone", Error,
+        "A `.sops.yaml` anchor is named after a host that no longer exists in the repository.",
+        "An anchor such as `&host_oldbox` names a machine, but `oldbox` has no host directory and no\n\
+         `nixosConfigurations` entry any more: the machine is gone and its key can still decrypt every file it was a\n\
+         recipient of. (Checked only when the repository's hosts are known: host directories, or a flake whose hosts\n\
+         the scan can list.)\n\n\
+         Fix: declare it retired with its key (`retired.<name>.ageRecipients`), remove the anchor and every alias of\n\
+         it, run `avalanche-net secrets updatekeys --rotate FILE`, and rotate the secrets it could read — a new data\n\
+         key does not undo what the old host may have copied.";
     SOPS_DEMO_KEY = "sops-demo-key", Warning,
         "A creation rule still encrypts to the public demo key.",
         "The demo age key of avalanche-net is published in its repository (`tests/keys/demo.agekey`): anyone can\n\
@@ -316,6 +351,43 @@ avalanche_diag::rules! {
          `kubernetes.flux.registerIn`: a directory Flux applies without a kustomization registers it by holding it;\n\
          one with a `kustomization.yaml` must list it.\n\n\
          Fix: add the reported line under `resources:` (or run `avalanche-net build`, which adds it).";
+    KUSTOMIZE_PATH_MISSING = "kustomize-path-missing", Error,
+        "A kustomization lists a path that does not exist.",
+        "Every path a hand-written `kustomization.yaml` names — `resources`, `components`, `patches[].path`,\n\
+         `patchesStrategicMerge`, `generators`, `transformers` — must be a tracked file or directory (or one `build`\n\
+         generates). A missing one makes `kubectl kustomize` fail, and with it the Argo CD Application that syncs\n\
+         the directory: typically a file was deleted (say, on `check`'s own advice) and the line listing it was not.\n\
+         Remote bases (`https://…`, `github.com/…?ref=…`) are not checked.\n\n\
+         Fix: delete the reported line, or restore the file.";
+    KUSTOMIZE_DEAD_MANIFEST = "kustomize-dead-manifest", Warning,
+        "A Kubernetes manifest sits in a kustomization's directory, but no kustomization lists it.",
+        "A manifest (a YAML document with `apiVersion` and `kind`) next to a `kustomization.yaml` that neither it nor\n\
+         any other kustomization lists is never applied. It is dead code that misleads readers, and that takes effect\n\
+         the day someone lists it again. SOPS files and generator inputs named in the kustomization are not reported.\n\n\
+         Fix: `git rm` the file if it is obsolete, or add it to the kustomization's `resources:`.";
+    NETWORKPOLICY_DEAD_WIDENS = "networkpolicy-dead-widens", Error,
+        "A NetworkPolicy no kustomization lists selects the pods of an enforced egress client.",
+        "NetworkPolicies are additive: a policy that selects a client's pods and allows egress widens the fence the\n\
+         generated policy puts around them (the proxy as their only way out). Dead today, it takes effect the day it\n\
+         is listed in a kustomization again.\n\n\
+         Fix: `git rm` the file (no kustomization lists it, so no other line needs editing).";
+    EGRESS_UNDECLARED = "egress-undeclared", Warning,
+        "A hand-written workload runs its own gluetun, or uses a declared proxy, without being declared.",
+        "A Deployment (StatefulSet, DaemonSet) with a gluetun container that is not an `egress.sidecars` entry, or\n\
+         with `HTTP_PROXY`/`HTTPS_PROXY`/`ALL_PROXY` pointing at a declared proxy (`vpn-proxy-<name>`) without\n\
+         being an `egress.clients` entry, escapes what the declarations give: one WireGuard key per gluetun, the\n\
+         proxies' ingress policy (which will not admit it), the enforced fence and the monitoring.\n\n\
+         Fix: declare it as a sidecar or a client, remove the hand-written container or variables, and `build`.";
+    TAILSCALE_HOST_CONTRADICTS_ROLE = "tailscale-host-contradicts-role", Error,
+        "A managed host's own Tailscale settings contradict its declared role.",
+        "Each managed node's host directory (`nixos/hosts/<name>/`, …, or the one setting\n\
+         `avalanche.tailscale.nodeName`) is read for `services.tailscale.useRoutingFeatures` and the flags of\n\
+         `extraUpFlags`, `extraSetFlags` and `tailscale up|set` lines: `--accept-routes`, `--advertise-routes`,\n\
+         `--advertise-exit-node`, `--advertise-tags`. A value that contradicts the declaration — a workstation that\n\
+         runs `tailscale set --accept-routes=false`, a subnet router with `useRoutingFeatures = \"client\"`, IP\n\
+         forwarding (`\"server\"`) on a node that routes nothing — means the tailnet does not work as declared (the\n\
+         NixOS module's assertions judge the same way: `\"both\"` covers `\"server\"` and `\"client\"`).\n\n\
+         Fix: remove the host's own setting (the module sets what the declaration says), or change the declaration.";
     FLAKE_HOSTS_UNKNOWN = "flake-hosts-unknown", Warning,
         "The flake's NixOS hosts cannot be listed statically: the rules that need them are partly off.",
         "`check` reads `flake.nix` without evaluating it. It follows attrsets, attr paths, `let … in`, `with …;`,\n\

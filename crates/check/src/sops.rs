@@ -230,6 +230,17 @@ fn recipients_per_document(
         }
         let missing: Vec<&str> = want.difference(&have).copied().collect();
         let extra: Vec<&str> = have.difference(&want).copied().collect();
+        // Only retired hosts' keys too many: `retired-recipient` already says it,
+        // at the same line, with the same fix.
+        let retired_key = |r: &str| {
+            cx.network
+                .retired
+                .values()
+                .any(|h| h.renamed_to.is_none() && h.age_recipients.iter().any(|k| k.value == r))
+        };
+        if missing.is_empty() && extra.iter().all(|r| retired_key(r)) {
+            continue;
+        }
         let loc = document
             .recipients
             .iter()

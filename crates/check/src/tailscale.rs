@@ -336,10 +336,17 @@ fn operator(cx: &mut Checker<'_>) {
                 "`{}` holds {what}, but `tailscale.kubernetesOperator` is \"forbidden\"",
                 doc.path
             );
+            // Deleting the file leaves the lines that list it: name them too.
+            let listing = crate::kustomize_graph::listing_lines(cx, &doc.path);
             let d = cx.emit(&rules::TAILSCALE_OPERATOR_FORBIDDEN, message, Some(span));
-            d.help = Some(
-                "delete these manifests (and the Argo CD Application that deploys them)".into(),
-            );
+            d.help = Some(if listing.is_empty() {
+                "delete these manifests (and the Argo CD Application that deploys them)".into()
+            } else {
+                format!(
+                    "delete these manifests (and the Argo CD Application that deploys them), and the lines listing the file: {}",
+                    listing.join(", ")
+                )
+            });
             label(d, forbidden_span, "forbidden here");
         }
     }

@@ -83,8 +83,11 @@ fn a_retired_recipient_is_found_in_every_sops_file_at_its_line() {
         found.contains(&("retired-recipient".into(), "secrets/a.yaml".into(), 7)),
         "{found:?}"
     );
+    // Only the retired key is too many: `retired-recipient` says it, with the fix.
     assert!(
-        found.contains(&("sops-recipients-differ".into(), "secrets/a.yaml".into(), 7)),
+        !found
+            .iter()
+            .any(|(rule, _, _)| rule == "sops-recipients-differ"),
         "{found:?}"
     );
 }
@@ -94,7 +97,11 @@ fn generated_and_declared_files_keep_a_rule_in_use() {
     let config = format!(
         "creation_rules:\n  - path_regex: ^kubernetes/.*\\.sops\\.yaml$\n    age: {ADMIN_KEY}\n  - path_regex: ^secrets/\n    age: {ADMIN_KEY}\n"
     );
-    let network = "{ avalanche.network.secrets.x = { format = \"plain\"; file = \"secrets/x.yaml\"; keys = [ \"k\" ]; }; }";
+    let network = format!(
+        "{{ avalanche.network.secrets.x = {{ format = \"plain\"; file = \"secrets/x.yaml\"; keys = [ \"k\" ]; }}; \
+         avalanche.network.sops.recipients.admin = {{ age = \"{ADMIN_KEY}\"; kind = \"admin\"; }}; }}"
+    );
+    let network = network.as_str();
     let found = run(
         network,
         &[(".sops.yaml", &config)],

@@ -500,11 +500,11 @@ fn files_under(facts: &RepoFacts, dir: &str) -> Vec<String> {
 }
 
 /// The directory of a repository path (`""` at the root).
-fn parent(path: &str) -> &str {
+pub(crate) fn parent(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(d, _)| d)
 }
 
-fn join(dir: &str, rel: &str) -> String {
+pub(crate) fn join(dir: &str, rel: &str) -> String {
     if dir.is_empty() || dir == "." {
         rel.to_owned()
     } else {
@@ -513,7 +513,7 @@ fn join(dir: &str, rel: &str) -> String {
 }
 
 /// `a/./b/../c/` → `a/c`.
-fn normalize(path: &str) -> String {
+pub(crate) fn normalize(path: &str) -> String {
     let mut parts: Vec<&str> = Vec::new();
     for c in path.split('/') {
         match c {

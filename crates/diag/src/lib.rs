@@ -37,8 +37,8 @@ pub use rule::Rule;
 pub use redact::{escape_controls, is_unprintable, redact_secrets};
 
 pub use render::{
-    Format, RenderOptions, render, render_grouped, render_human, render_json, render_sarif,
-    summary, summary_by_rule, warnings_line,
+    Format, RenderOptions, render, render_grouped, render_grouped_concise, render_human,
+    render_json, render_sarif, summary, summary_by_rule, warnings_line,
 };
 pub use source::{FileId, SourceMap, Span};
 

@@ -240,6 +240,28 @@ pub fn render_grouped(
     options: RenderOptions,
     cap: usize,
 ) -> String {
+    grouped(diagnostics, sources, options, cap, write_human)
+}
+
+/// [`render_grouped`] without source snippets: each finding is its header, its
+/// location, its notes and its help (for reports too long to read with every
+/// source line).
+pub fn render_grouped_concise(
+    diagnostics: &[Diagnostic],
+    sources: &SourceMap,
+    options: RenderOptions,
+    cap: usize,
+) -> String {
+    grouped(diagnostics, sources, options, cap, write_concise)
+}
+
+fn grouped(
+    diagnostics: &[Diagnostic],
+    sources: &SourceMap,
+    options: RenderOptions,
+    cap: usize,
+    write: fn(&mut String, &Diagnostic, &SourceMap, &Paint),
+) -> String {
     let paint = Paint { on: options.color };
     let mut out = String::new();
     let mut order = ordered(diagnostics);
@@ -277,7 +299,7 @@ pub fn render_grouped(
             group.len().min(cap)
         };
         for d in &group[..shown] {
-            write_human(&mut out, &for_terminal(d), sources, &paint);
+            write(&mut out, &for_terminal(d), sources, &paint);
             out.push('\n');
         }
         if shown < group.len() {
@@ -396,6 +418,33 @@ fn write_human(out: &mut String, d: &Diagnostic, sources: &SourceMap, paint: &Pa
     }
     if let Some(help) = &d.help {
         write_footer(out, "help", help, &pad, paint);
+    }
+}
+
+/// One finding without its source lines: header, location, notes, help.
+fn write_concise(out: &mut String, d: &Diagnostic, sources: &SourceMap, paint: &Paint) {
+    let color = severity_color(d.severity);
+    let _ = writeln!(
+        out,
+        "{}{}",
+        paint.paint(color, &format!("{}[{}]", d.severity.as_str(), d.rule)),
+        paint.paint(BOLD, &format!(": {}", d.message))
+    );
+    let pad = " ";
+    if let Some(span) = d.span {
+        let (line, col) = sources.line_col(span);
+        let _ = writeln!(
+            out,
+            "{pad}{} {}:{line}:{col}",
+            paint.paint(BLUE, "-->"),
+            sources.display_path(span.file)
+        );
+    }
+    for note in &d.notes {
+        write_footer(out, "note", note, pad, paint);
+    }
+    if let Some(help) = &d.help {
+        write_footer(out, "help", help, pad, paint);
     }
 }
 

@@ -55,6 +55,9 @@ pub fn decodes(path: &[String]) -> bool {
         ["egress", "gateways", _, "tunnel", key, ..] => within(key, TUNNEL_KEYS),
         ["egress", "gateways", _, key, ..] => within(key, GATEWAY_KEYS),
         ["secrets", _, key, ..] => within(key, SECRET_KEYS),
+        ["sops", key, ..] if !within(key, SOPS_KEYS) => false,
+        ["sops", "recipients", _, key, ..] => within(key, RECIPIENT_KEYS),
+        ["repository", key, ..] => within(key, REPOSITORY_KEYS),
         ["kubernetes", key, ..] if !within(key, KUBERNETES_KEYS) => false,
         ["kubernetes", "argocd", key, ..] => within(key, ARGOCD_KEYS),
         ["kubernetes", "flux", "sourceRef", key, ..] => within(key, FLUX_SOURCE_KEYS),
@@ -454,11 +457,24 @@ struct Decoder {
 const REMOVED_KEYS: &[&str] = &["privileged", "tunnelMetrics"];
 
 /// The top-level attributes of each part of the schema.
-const NETWORK_KEYS: &[&str] = &["retired", "tailscale", "egress", "secrets", "kubernetes"];
+const NETWORK_KEYS: &[&str] = &[
+    "retired",
+    "tailscale",
+    "egress",
+    "secrets",
+    "kubernetes",
+    "domains",
+    "sops",
+    "repository",
+];
+const SOPS_KEYS: &[&str] = &["recipients"];
+const RECIPIENT_KEYS: &[&str] = &["age", "kind"];
+const REPOSITORY_KEYS: &[&str] = &["hostDirs"];
 const RETIRED_KEYS: &[&str] = &[
     "description",
     "aliases",
     "ageRecipients",
+    "addresses",
     "monthlyCost",
     "currency",
     "replacedBy",
@@ -1137,12 +1153,28 @@ impl Decoder {
             Some(v) => self.kubernetes(v, path.key("kubernetes"), s.attrs.get("kubernetes")),
             None => Some(Kubernetes::default()),
         };
+        let domains = self.opt(&s, "domains", Vec::new, |me, v, p| {
+            me.list(v, p, "a list of DNS domains", |me, item, p| {
+                me.domain(item, p)
+            })
+        });
+        let sops = match s.get("sops") {
+            Some(v) => self.sops(v, path.key("sops"), s.attrs.get("sops")),
+            None => SopsSettings::default(),
+        };
+        let repository = match s.get("repository") {
+            Some(v) => self.repository(v, path.key("repository"), s.attrs.get("repository")),
+            None => Repository::default(),
+        };
         Some(Network {
             retired,
             tailscale: tailscale?,
             egress: egress?,
             secrets,
             kubernetes: kubernetes?,
+            domains,
+            sops,
+            repository,
         })
     }
 
@@ -1157,6 +1189,11 @@ impl Decoder {
         let age_recipients = self.opt(&s, "ageRecipients", Vec::new, |me, v, p| {
             me.list(v, p, "a list of age recipients (strings)", |me, item, p| {
                 me.age_recipient(item, p)
+            })
+        });
+        let addresses = self.opt(&s, "addresses", Vec::new, |me, v, p| {
+            me.list(v, p, "a list of IP addresses (strings)", |me, item, p| {
+                me.ip_address(item, p)
             })
         });
         let monthly_cost = self.opt(
@@ -1183,11 +1220,100 @@ impl Decoder {
             description: description?.value,
             aliases,
             age_recipients,
+            addresses,
             monthly_cost,
             currency,
             replaced_by,
             renamed_to,
         })
+    }
+
+    /// An IP address (`10.1.0.20`, `2001:db8::1`), without a prefix length.
+    fn ip_address(&mut self, v: &Value, path: Path<'_>) -> Option<std::net::IpAddr> {
+        let s = self.string(v, path)?;
+        if let Ok(ip) = s.parse() {
+            return Some(ip);
+        }
+        let mut diagnostic = Diagnostic::error(
+            &crate::rules::MODEL_ADDRESS,
+            format!("`{s}` is not an IP address"),
+        )
+        .with_primary_label(v.span, "expected an address like `10.1.0.20`");
+        if let Some((ip, _)) = s.split_once('/')
+            && ip.parse::<std::net::IpAddr>().is_ok()
+        {
+            diagnostic = diagnostic.with_help(format!("write the address alone: `\"{ip}\"`"));
+        }
+        self.push(diagnostic);
+        None
+    }
+
+    /// A DNS domain (`home.example.org`): lowercase labels separated by dots.
+    fn domain(&mut self, v: &Value, path: Path<'_>) -> Option<String> {
+        let s = self.string(v, path)?;
+        let trimmed = s.trim_end_matches('.');
+        let valid = !trimmed.is_empty()
+            && trimmed.len() <= 253
+            && trimmed.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                    && !label.starts_with('-')
+                    && !label.ends_with('-')
+            });
+        if valid {
+            return Some(trimmed.to_owned());
+        }
+        self.push(
+            Diagnostic::error(
+                &crate::rules::MODEL_DOMAIN,
+                format!("`{s}` is not a DNS domain"),
+            )
+            .with_primary_label(
+                v.span,
+                "expected lowercase labels separated by dots, like `home.example.org`",
+            ),
+        );
+        None
+    }
+
+    fn sops(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> SopsSettings {
+        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), SOPS_KEYS) else {
+            return SopsSettings::default();
+        };
+        let recipients = match s.get("recipients") {
+            Some(v) => self.named(v, s.path.key("recipients"), Self::recipient),
+            None => BTreeMap::new(),
+        };
+        SopsSettings { recipients }
+    }
+
+    fn recipient(&mut self, _name: &Name, attr: &Attr, path: Path<'_>) -> Option<SopsRecipient> {
+        let s = self.section(&attr.value, path, attr.name_span, RECIPIENT_KEYS)?;
+        let age = self.req(&s, "age", "\"age1…\"", |me, v, p| me.age_recipient(v, p));
+        let kind = self.req(&s, "kind", "\"admin\"", |me, v, p| {
+            me.enumeration(v, p, "recipient kind", &RecipientKind::ALL)
+        });
+        Some(SopsRecipient {
+            span: s.span,
+            age: age?,
+            kind: kind?,
+        })
+    }
+
+    fn repository(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Repository {
+        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), REPOSITORY_KEYS) else {
+            return Repository::default();
+        };
+        let host_dirs = self.opt(&s, "hostDirs", Vec::new, |me, v, p| {
+            me.list(v, p, "a list of directories", |me, item, p| {
+                me.relative_path(item, p)
+                    .map(|d| d.trim_start_matches("./").trim_end_matches('/').to_owned())
+            })
+        });
+        Repository { host_dirs }
     }
 
     fn replacement(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Replacement {

@@ -39,6 +39,68 @@ pub struct Network {
     pub secrets: BTreeMap<Name, Secret>,
     /// `kubernetes`.
     pub kubernetes: Kubernetes,
+    /// `domains`: the DNS domains the hosts are named under (`home.example.org`):
+    /// `check` counts `<host>.<domain>` as naming a host.
+    pub domains: Vec<Spanned<String>>,
+    /// `sops`.
+    pub sops: SopsSettings,
+    /// `repository`.
+    pub repository: Repository,
+}
+
+/// `sops`: who the age recipients of the repository's SOPS files are.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SopsSettings {
+    /// `recipients.<name>`: declared keys that are not a host's (an admin's, CI's)
+    /// or hosts' keys written under another name.
+    pub recipients: BTreeMap<Name, SopsRecipient>,
+}
+
+/// `sops.recipients.<name>`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SopsRecipient {
+    /// Where `sops.recipients.<name>` was written.
+    pub span: Option<Span>,
+    /// `age`: the recipient (`age1…`).
+    pub age: Spanned<String>,
+    /// `kind`: whose key it is.
+    pub kind: Spanned<RecipientKind>,
+}
+
+/// Whose key a declared recipient is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecipientKind {
+    /// A person's key.
+    Admin,
+    /// A CI system's key.
+    Ci,
+    /// A machine's key (when the anchor is not named after the host).
+    Host,
+}
+
+impl RecipientKind {
+    /// Every kind, as written in Nix.
+    pub const ALL: [(&'static str, RecipientKind); 3] = [
+        ("admin", RecipientKind::Admin),
+        ("ci", RecipientKind::Ci),
+        ("host", RecipientKind::Host),
+    ];
+
+    /// The name as written in Nix.
+    pub fn as_str(self) -> &'static str {
+        RecipientKind::ALL
+            .iter()
+            .find(|(_, k)| *k == self)
+            .map_or("", |(s, _)| s)
+    }
+}
+
+/// `repository`: how the repository is laid out, where `check` cannot guess it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Repository {
+    /// `hostDirs`: directories whose subdirectories are hosts (`infra/boxes` for
+    /// `infra/boxes/<host>/`), besides the common layouts.
+    pub host_dirs: Vec<Spanned<String>>,
 }
 
 impl Network {
@@ -214,6 +276,8 @@ pub struct RetiredHost {
     pub aliases: Vec<Spanned<Name>>,
     /// Its age recipients (`age1…`), to find it in SOPS files.
     pub age_recipients: Vec<Spanned<String>>,
+    /// `addresses`: the IP addresses it had, found in firewall rules and policies.
+    pub addresses: Vec<Spanned<std::net::IpAddr>>,
     /// What it cost per month.
     pub monthly_cost: f64,
     /// ISO currency code of `monthly_cost`.

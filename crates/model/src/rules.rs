@@ -75,6 +75,9 @@ avalanche_diag::rules! {
     MODEL_ADDRESS = "model-address", Error,
         "An address in the declarations is not an IP address (or `IP:PORT`).",
         declared!();
+    MODEL_DOMAIN = "model-domain", Error,
+        "A DNS domain in the declarations (`domains`) is not lowercase labels separated by dots.",
+        declared!("Write it like `home.example.org`: `check` counts `<host>.<domain>` as naming a host.");
     MODEL_ENDPOINT = "model-endpoint", Error,
         "A WireGuard endpoint in the declarations is not a host and a port.",
         declared!();

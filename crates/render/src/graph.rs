@@ -805,6 +805,7 @@ pub(crate) mod test_network {
                 description: "Hetzner CAX11 Tailscale exit node".to_owned(),
                 aliases: vec![sp(name("hetzner"))],
                 age_recipients: vec![],
+                addresses: vec![],
                 monthly_cost: 4.49,
                 currency: "EUR".to_owned(),
                 replaced_by: avalanche_model::Replacement::none(),

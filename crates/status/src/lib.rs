@@ -165,17 +165,6 @@ impl Finding {
             rule: Some(self.rule.id.to_owned()),
         }
     }
-
-    /// One line, for a finding that does not hold a phase back.
-    fn note(&self) -> String {
-        format!(
-            "{}{} ({}: {})",
-            place(self.file.as_deref(), self.line),
-            self.message,
-            self.severity.as_str(),
-            self.rule
-        )
-    }
 }
 
 /// `check`'s findings, or why it could not run.
@@ -485,9 +474,6 @@ fn k8s_path(network: &Network, rel: &str) -> String {
 }
 
 const BUILD: &str = "avalanche-net build";
-
-/// How many warnings a phase lists as notes before pointing at `check`.
-const MAX_NOTES: usize = 10;
 
 /// The remaining item of a phase `check` could not judge.
 fn cannot_check(err: &str) -> Todo {
@@ -864,15 +850,17 @@ pub fn assess(
             let (errors, warnings): (Vec<&Finding>, Vec<&Finding>) =
                 traces.partition(|f| f.severity == Severity::Error);
             cleanup.remaining.extend(errors.iter().map(|f| f.todo()));
+            // One line for the warnings and notes (mentions): `check` shows them.
+            let others: Vec<avalanche_diag::Diagnostic> = warnings
+                .iter()
+                .map(|f| avalanche_diag::Diagnostic::new(f.rule, f.severity, ""))
+                .collect();
             cleanup
                 .notes
-                .extend(warnings.iter().take(MAX_NOTES).map(|f| f.note()));
-            if warnings.len() > MAX_NOTES {
-                cleanup.notes.push(format!(
-                    "… and {} more mentions: `avalanche-net check`",
-                    warnings.len() - MAX_NOTES
-                ));
-            }
+                .extend(avalanche_diag::warnings_line(&others).map(|l| {
+                    l.split_once(": ")
+                        .map_or(l.clone(), |(_, rest)| rest.to_owned())
+                }));
         }
     }
     for (name, host) in &network.retired {

@@ -39,6 +39,16 @@ pub struct KubeDoc {
     pub pod_labels: Option<(BTreeMap<String, String>, Loc)>,
     /// A workload's pod containers (`initContainers`, then `containers`).
     pub containers: Vec<PodContainer>,
+    /// For a Kustomization: the files of `patches[].path`, `patchesStrategicMerge`,
+    /// `generators` and `transformers` (with `resources` and `components`, every
+    /// path it names).
+    pub kustomize_files: Vec<Located>,
+    /// For a NetworkPolicy: `spec.podSelector.matchLabels` (empty: every pod of
+    /// the namespace; `None` when it uses `matchExpressions`).
+    pub policy_selector: Option<BTreeMap<String, String>>,
+    /// The values of `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY` (any case) in
+    /// the document's `env:` lists.
+    pub proxy_env: Vec<Located>,
     /// The Secret this document makes: a `Secret`, an `ExternalSecret` or a
     /// `SealedSecret` (`None` for other documents).
     pub makes_secret: Option<MadeSecret>,
@@ -316,6 +326,19 @@ fn walk<V: View>(view: &V, path: &str, node: &V::Node, out: &mut KubeDoc) {
         match view.scalar(k).as_deref() {
             Some("image") => out.images.extend(located(view, path, v)),
             Some("chart") => out.charts.extend(located(view, path, v)),
+            Some("env") => {
+                for item in view.items(v).unwrap_or_default() {
+                    let named = view.get(item, "name").and_then(|n| view.scalar(n));
+                    if named.is_some_and(|n| {
+                        ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"]
+                            .iter()
+                            .any(|p| n.eq_ignore_ascii_case(p))
+                    }) {
+                        out.proxy_env
+                            .extend(view.get(item, "value").and_then(|x| located(view, path, x)));
+                    }
+                }
+            }
             // A chart's own dependencies (`Chart.yaml`): how an operator is often installed.
             Some("helmCharts") | Some("dependencies")
                 if view.items(v).is_some()
@@ -423,6 +446,9 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
             flux_decryption: false,
             pod_labels: None,
             containers: Vec::new(),
+            kustomize_files: Vec::new(),
+            policy_selector: None,
+            proxy_env: Vec::new(),
             makes_secret: None,
         };
         walk(view, path, doc, &mut kd);
@@ -536,6 +562,37 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
             kd.resources = Some(entries("resources"));
             kd.kustomization_namespace = view.get(doc, "namespace").and_then(|n| view.scalar(n));
             kd.components = Some(entries("components"));
+            let mut files = entries("patchesStrategicMerge");
+            files.extend(entries("generators"));
+            files.extend(entries("transformers"));
+            if let Some(items) = view.get(doc, "patches").and_then(|p| view.items(p)) {
+                files.extend(
+                    items
+                        .iter()
+                        .filter_map(|i| view.get(i, "path"))
+                        .filter_map(|n| located(view, path, n)),
+                );
+            }
+            kd.kustomize_files = files;
+        }
+        if kind == Some("NetworkPolicy") {
+            let selector = view
+                .get(doc, "spec")
+                .and_then(|s| view.get(s, "podSelector"));
+            kd.policy_selector = match selector {
+                None => None,
+                Some(sel) if view.get(sel, "matchExpressions").is_some() => None,
+                Some(sel) => Some(
+                    view.get(sel, "matchLabels")
+                        .map(|m| {
+                            view.entries(m)
+                                .into_iter()
+                                .filter_map(|(k, v)| Some((view.scalar(k)?, view.scalar(v)?)))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                ),
+            };
         }
         out.push(kd);
     }

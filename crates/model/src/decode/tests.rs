@@ -1205,3 +1205,45 @@ fn allowed_destinations_are_pods_or_a_cidr() {
         );
     }
 }
+
+#[test]
+fn domains_addresses_recipients_and_host_dirs() {
+    let (network, diagnostics) = decode_json(
+        r#"{ "domains": [ "home.example.org" ],
+             "retired": { "storage": { "description": "NAS", "addresses": [ "10.1.0.20", "fd00::20" ] } },
+             "sops": { "recipients": { "alice": {
+               "age": "age1gap5y5qj0xxzsx80vgf5h4g8e3n43vuaxw4gg7p6ngul0dwd2scsk8yd6j", "kind": "admin" } } },
+             "repository": { "hostDirs": [ "./infra/boxes/" ] } }"#,
+    );
+    assert!(diagnostics.is_empty(), "{diagnostics:#?}");
+    let network = network.expect("decoded");
+    assert_eq!(network.domains[0].value, "home.example.org");
+    let storage = &network.retired[&name("storage")];
+    let addresses: Vec<String> = storage
+        .addresses
+        .iter()
+        .map(|a| a.value.to_string())
+        .collect();
+    assert_eq!(addresses, ["10.1.0.20", "fd00::20"]);
+    assert_eq!(
+        network.sops.recipients[&name("alice")].kind.value,
+        RecipientKind::Admin
+    );
+    assert_eq!(network.repository.host_dirs[0].value, "infra/boxes");
+
+    let (_, diagnostics) = decode_json(
+        r#"{ "domains": [ "Home.Example" ],
+             "retired": { "x": { "description": "x", "addresses": [ "10.1.0.20/32" ] } },
+             "sops": { "recipients": { "bob": { "age": "age1x", "kind": "person" } } },
+             "repository": { "hostDirs": [ "../elsewhere" ] } }"#,
+    );
+    let rules: Vec<&str> = diagnostics.iter().map(|d| d.rule.as_str()).collect();
+    for rule in ["model-domain", "model-address", "model-enum", "model-path"] {
+        assert!(rules.contains(&rule), "{rule} missing: {diagnostics:#?}");
+    }
+    let cidr = diagnostics.iter().find(|d| d.rule == "model-address");
+    assert!(
+        cidr.is_some_and(|d| d.help.as_deref() == Some("write the address alone: `\"10.1.0.20\"`")),
+        "{cidr:?}"
+    );
+}
