@@ -528,7 +528,8 @@ mod tests {
     #[test]
     fn what_names_a_host_and_what_does_not() {
         use Evidence::*;
-        let cases: &[(&str, bool, Result<Option<Evidence>, ()>)] = &[
+        type Judged = Result<Option<Evidence>, ()>;
+        let cases: &[(&str, bool, Judged)] = &[
             ("ssh backup@storage.home.example.org", false, Ok(Some(Fqdn))),
             ("x storage.home.example.org:22", false, Ok(Some(Fqdn))),
             ("apiVersion: storage.k8s.io/v1", false, Err(())),
