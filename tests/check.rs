@@ -446,6 +446,34 @@ fn nixos_hosts_and_machines_layouts_are_host_dirs() {
     }
 }
 
+#[test]
+fn declared_host_dirs_are_host_dirs() {
+    // `repository.hostDirs`: a layout `check` cannot guess.
+    let repo = fixture("clean");
+    repo.write("infra/boxes/vps/default.nix", "{ }\n");
+    repo.commit_all();
+    let before = findings(&repo, 0);
+    assert!(
+        !before.iter().any(|f| f["rule"] == "retired-hosts-dir"),
+        "{}",
+        describe(&before)
+    );
+    let network = repo.read("nix/network.nix").replace(
+        "    sops.recipients.admin",
+        "    repository.hostDirs = [ \"infra/boxes\" ];\n    sops.recipients.admin",
+    );
+    repo.write("nix/network.nix", &network);
+    repo.commit_all();
+    let after = findings(&repo, 1);
+    assert!(
+        after.iter().any(|f| f["rule"] == "retired-hosts-dir"
+            && f["file"] == "infra/boxes/vps/default.nix"
+            && f["line"] == 1),
+        "{}",
+        describe(&after)
+    );
+}
+
 // ---------------------------------------------------------------- egress
 
 /// Issue 14 item 13: an app that already runs a gluetun. Under another name it
