@@ -640,39 +640,55 @@ pub fn assess(
                     .extend(deployed.unreached(&kustomization, "the proxy tree")),
             }
         }
-        // Each proxy's own credentials, as `Network::credentials` resolves them: a
-        // declared `existingSecret` is the cluster's (ExternalSecrets, sealed-secrets).
-        let mut credentials: Vec<&str> = network
-            .egress
-            .proxies
-            .values()
-            .filter_map(|p| {
-                let provider = network.egress.providers.get(p.provider.value.as_str())?;
-                let creds = network.credentials(
-                    p.credentials.as_ref(),
-                    p.existing_secret.as_ref(),
-                    provider,
-                );
-                creds.secret.map(|(name, _)| name)
-            })
-            .collect();
-        credentials.sort_unstable();
-        credentials.dedup();
-        for name in credentials {
+        // Each gluetun's own credentials (the shared proxies', then each sidecar's), as
+        // `Network::credentials` resolves them: a declared `existingSecret` is the
+        // cluster's (ExternalSecrets, sealed-secrets). A secret read by several is
+        // named once, for its first reader.
+        let providers = &network.egress.providers;
+        let proxies_creds = network.egress.proxies.values().filter_map(|p| {
+            let provider = providers.get(p.provider.value.as_str())?;
+            let creds =
+                network.credentials(p.credentials.as_ref(), p.existing_secret.as_ref(), provider);
+            creds
+                .secret
+                .map(|(name, _)| (name, "the proxies'".to_owned()))
+        });
+        let mut proxies_creds: Vec<(&str, String)> = proxies_creds.collect();
+        proxies_creds.sort_unstable();
+        let sidecars_creds = network.egress.sidecars.iter().filter_map(|(sidecar, s)| {
+            let provider = providers.get(s.provider.value.as_str())?;
+            let creds =
+                network.credentials(s.credentials.as_ref(), s.existing_secret.as_ref(), provider);
+            creds
+                .secret
+                .map(|(name, _)| (name, format!("the sidecar `{sidecar}`'s")))
+        });
+        let mut credentials: Vec<(&str, String)> = Vec::new();
+        for (name, whose) in proxies_creds.into_iter().chain(sidecars_creds) {
+            if !credentials.iter().any(|(seen, _)| *seen == name) {
+                credentials.push((name, whose));
+            }
+        }
+        for (name, whose) in credentials {
             let Some(secret) = network.secrets.get(name) else {
                 continue; // `check` reports the unknown secret
             };
             if network.kubernetes.secrets.value == avalanche_model::SecretsBackend::None {
                 proxies.remaining.push(Todo::new(format!(
-                    "the proxies' credentials `{name}` are a SOPS file, but the cluster has no KSOPS (`kubernetes.secrets = \"none\"`): declare an `existingSecret`"
+                    "{whose} credentials `{name}` are a SOPS file, but the cluster has no KSOPS (`kubernetes.secrets = \"none\"`): declare an `existingSecret`"
                 )));
                 continue;
             }
             let file = &secret.file.value;
             if !deployed.sealed.contains(file) {
+                let who = if whose.starts_with("the proxies") {
+                    "the gluetun pods cannot start"
+                } else {
+                    "its gluetun cannot start"
+                };
                 proxies.remaining.push(
                     Todo::new(format!(
-                        "the proxies' credentials `{name}` are not sealed: the gluetun pods cannot start"
+                        "{whose} credentials `{name}` are not sealed: {who}"
                     ))
                     .file(file)
                     .run(format!("avalanche-net secrets seal {name}")),
@@ -1115,6 +1131,49 @@ mod assess_tests {
             .map(|t| t.what.as_str())
             .collect();
         assert_eq!(remaining, ["the proxy cannot carry it"]);
+    }
+
+    #[test]
+    fn a_sidecar_whose_credentials_are_not_sealed_holds_the_egress_phase_open() {
+        let network = bundled();
+        // A repository without a single SOPS file: nothing is sealed.
+        let facts = avalanche_check::RepoFacts::build(avalanche_check::RepoInput::default());
+        let sources = SourceMap::default();
+        let status = assess(
+            &network,
+            None,
+            &Fake::default(),
+            "nix/network.nix",
+            Ok((&[], &sources, &facts)),
+        );
+        let phase = status
+            .phases
+            .iter()
+            .find(|p| p.id == "proxy-service")
+            .expect("the proxy phase");
+        let unsealed: Vec<&str> = phase
+            .remaining
+            .iter()
+            .map(|t| t.what.as_str())
+            .filter(|w| w.contains("are not sealed"))
+            .collect();
+        for (name, sidecar) in &network.egress.sidecars {
+            let provider = &network.egress.providers[sidecar.provider.as_str()];
+            let creds = network.credentials(
+                sidecar.credentials.as_ref(),
+                sidecar.existing_secret.as_ref(),
+                provider,
+            );
+            let (secret, _) = creds
+                .secret
+                .expect("the bundled sidecar's credentials are a secret");
+            assert!(
+                unsealed.iter().any(|w| w.contains(&format!("`{name}`"))
+                    && w.contains(&format!("`{secret}`"))),
+                "{unsealed:?}"
+            );
+        }
+        assert!(!network.egress.sidecars.is_empty());
     }
 
     #[test]
