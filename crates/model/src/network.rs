@@ -3,6 +3,34 @@ use crate::{Cidr, Name};
 use avalanche_diag::Span;
 use std::collections::BTreeMap;
 
+/// `as_str` of the enums written in Nix as one of a few names. Each type's `ALL`
+/// table owns both directions: the decoder parses with it, `as_str` writes the name
+/// back (for `VpnType` and `HealthCheck`, also the value gluetun reads:
+/// `VPN_TYPE`, `HEALTH_SMALL_CHECK_TYPE`).
+macro_rules! named_by_all {
+    ($($ty:ident),* $(,)?) => {$(
+        impl $ty {
+            /// The name as written in Nix (its row of `ALL`).
+            pub fn as_str(self) -> &'static str {
+                $ty::ALL.iter().find(|(_, v)| *v == self).map_or("", |(s, _)| s)
+            }
+        }
+    )*};
+}
+
+named_by_all!(
+    RecipientKind,
+    Speaks,
+    Role,
+    VpnType,
+    HealthCheck,
+    TunDevice,
+    ClientProtocol,
+    SecretFormat,
+    SecretsBackend,
+    GitOps,
+);
+
 /// A value with the span of the Nix expression it was decoded from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Spanned<T> {
@@ -85,14 +113,6 @@ impl RecipientKind {
         ("ci", RecipientKind::Ci),
         ("host", RecipientKind::Host),
     ];
-
-    /// The name as written in Nix.
-    pub fn as_str(self) -> &'static str {
-        RecipientKind::ALL
-            .iter()
-            .find(|(_, k)| *k == self)
-            .map_or("", |(s, _)| s)
-    }
 }
 
 /// `repository`: how the repository is laid out, where `check` cannot guess it.
@@ -345,14 +365,6 @@ impl Speaks {
         ("socks5", Speaks::Socks5),
         ("shadowsocks", Speaks::Shadowsocks),
     ];
-
-    /// The name as written in Nix.
-    pub fn as_str(self) -> &'static str {
-        Speaks::ALL
-            .iter()
-            .find(|(_, r)| *r == self)
-            .map_or("", |(s, _)| s)
-    }
 }
 
 /// `"forbidden"` or `"allowed"`.
@@ -436,14 +448,6 @@ impl Role {
         ("server", Role::Server),
         ("device", Role::Device),
     ];
-
-    /// The name as written in Nix.
-    pub fn as_str(self) -> &'static str {
-        Role::ALL
-            .iter()
-            .find(|(_, r)| *r == self)
-            .map_or("", |(s, _)| s)
-    }
 
     /// False for devices: every other role needs a NixOS host in the flake.
     pub fn is_managed(self) -> bool {
@@ -560,14 +564,6 @@ impl VpnType {
         ("wireguard", VpnType::Wireguard),
         ("openvpn", VpnType::Openvpn),
     ];
-
-    /// The name as written in Nix and in `VPN_TYPE`.
-    pub fn as_str(self) -> &'static str {
-        VpnType::ALL
-            .iter()
-            .find(|(_, r)| *r == self)
-            .map_or("", |(s, _)| s)
-    }
 }
 
 /// `egress.providers.<name>`.
@@ -599,14 +595,6 @@ impl HealthCheck {
     /// Every value, as written in Nix.
     pub const ALL: [(&'static str, HealthCheck); 2] =
         [("icmp", HealthCheck::Icmp), ("dns", HealthCheck::Dns)];
-
-    /// The name as written in Nix and in `HEALTH_SMALL_CHECK_TYPE`.
-    pub fn as_str(self) -> &'static str {
-        HealthCheck::ALL
-            .iter()
-            .find(|(_, r)| *r == self)
-            .map_or("", |(s, _)| s)
-    }
 }
 
 /// How a gluetun container gets `/dev/net/tun`: gluetun opens it at start and,
@@ -630,14 +618,6 @@ impl TunDevice {
         ("mknod", TunDevice::Mknod),
         ("privileged", TunDevice::Privileged),
     ];
-
-    /// The name as written in Nix.
-    pub fn as_str(self) -> &'static str {
-        TunDevice::ALL
-            .iter()
-            .find(|(_, r)| *r == self)
-            .map_or("", |(s, _)| s)
-    }
 }
 
 /// `egress.proxies.<name>`: one region.
@@ -747,14 +727,6 @@ impl ClientProtocol {
         ("sidecar", ClientProtocol::Sidecar),
         ("socks5", ClientProtocol::Socks5),
     ];
-
-    /// The name as written in Nix.
-    pub fn as_str(self) -> &'static str {
-        ClientProtocol::ALL
-            .iter()
-            .find(|(_, r)| *r == self)
-            .map_or("", |(s, _)| s)
-    }
 }
 
 /// `egress.clients.<name>`.
@@ -876,14 +848,6 @@ impl SecretFormat {
         ("kubernetes", SecretFormat::Kubernetes),
         ("plain", SecretFormat::Plain),
     ];
-
-    /// The name as written in Nix.
-    pub fn as_str(self) -> &'static str {
-        SecretFormat::ALL
-            .iter()
-            .find(|(_, r)| *r == self)
-            .map_or("", |(s, _)| s)
-    }
 }
 
 /// `secrets.<name>`.
@@ -952,14 +916,6 @@ impl SecretsBackend {
         ("ksops", SecretsBackend::Ksops),
         ("none", SecretsBackend::None),
     ];
-
-    /// The name as written in Nix.
-    pub fn as_str(self) -> &'static str {
-        SecretsBackend::ALL
-            .iter()
-            .find(|(_, r)| *r == self)
-            .map_or("", |(s, _)| s)
-    }
 }
 
 /// `kubernetes.argocd`.
@@ -998,14 +954,6 @@ impl GitOps {
     /// Every engine, as written in Nix.
     pub const ALL: [(&'static str, GitOps); 2] =
         [("argocd", GitOps::ArgoCd), ("flux", GitOps::Flux)];
-
-    /// The name as written in Nix.
-    pub fn as_str(self) -> &'static str {
-        GitOps::ALL
-            .iter()
-            .find(|(_, g)| *g == self)
-            .map_or("", |(s, _)| s)
-    }
 
     /// The product's name, for messages (`Argo CD`, `Flux`).
     pub fn product(self) -> &'static str {
