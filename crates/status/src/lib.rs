@@ -643,33 +643,45 @@ pub fn assess(
         // Each gluetun's own credentials (the shared proxies', then each sidecar's), as
         // `Network::credentials` resolves them: a declared `existingSecret` is the
         // cluster's (ExternalSecrets, sealed-secrets). A secret read by several is
-        // named once, for its first reader.
-        let providers = &network.egress.providers;
-        let proxies_creds = network.egress.proxies.values().filter_map(|p| {
-            let provider = providers.get(p.provider.value.as_str())?;
-            let creds =
-                network.credentials(p.credentials.as_ref(), p.existing_secret.as_ref(), provider);
-            creds
-                .secret
-                .map(|(name, _)| (name, "the proxies'".to_owned()))
-        });
-        let mut proxies_creds: Vec<(&str, String)> = proxies_creds.collect();
-        proxies_creds.sort_unstable();
-        let sidecars_creds = network.egress.sidecars.iter().filter_map(|(sidecar, s)| {
-            let provider = providers.get(s.provider.value.as_str())?;
-            let creds =
-                network.credentials(s.credentials.as_ref(), s.existing_secret.as_ref(), provider);
-            creds
-                .secret
-                .map(|(name, _)| (name, format!("the sidecar `{sidecar}`'s")))
-        });
-        let mut credentials: Vec<(&str, String)> = Vec::new();
-        for (name, whose) in proxies_creds.into_iter().chain(sidecars_creds) {
-            if !credentials.iter().any(|(seen, _)| *seen == name) {
-                credentials.push((name, whose));
+        // named once, for its first reader, with what cannot start without it.
+        fn secret_of<'a>(
+            network: &'a Network,
+            provider: &str,
+            own: Option<&'a avalanche_model::Spanned<avalanche_model::Name>>,
+            existing: Option<&'a avalanche_model::ExistingSecret>,
+        ) -> Option<&'a str> {
+            let provider = network.egress.providers.get(provider)?;
+            let (name, _) = network.credentials(own, existing, provider).secret?;
+            Some(name)
+        }
+        let mut credentials: Vec<(&str, String, &str)> = network
+            .egress
+            .proxies
+            .values()
+            .filter_map(|p| {
+                secret_of(
+                    network,
+                    p.provider.as_str(),
+                    p.credentials.as_ref(),
+                    p.existing_secret.as_ref(),
+                )
+            })
+            .map(|name| (name, "the proxies'".to_owned(), "the gluetun pods"))
+            .collect();
+        credentials.sort_unstable();
+        credentials.dedup_by(|a, b| a.0 == b.0);
+        for (sidecar, s) in &network.egress.sidecars {
+            if let Some(name) = secret_of(
+                network,
+                s.provider.as_str(),
+                s.credentials.as_ref(),
+                s.existing_secret.as_ref(),
+            ) && !credentials.iter().any(|(seen, _, _)| *seen == name)
+            {
+                credentials.push((name, format!("the sidecar `{sidecar}`'s"), "its gluetun"));
             }
         }
-        for (name, whose) in credentials {
+        for (name, whose, pods) in credentials {
             let Some(secret) = network.secrets.get(name) else {
                 continue; // `check` reports the unknown secret
             };
@@ -681,14 +693,9 @@ pub fn assess(
             }
             let file = &secret.file.value;
             if !deployed.sealed.contains(file) {
-                let who = if whose.starts_with("the proxies") {
-                    "the gluetun pods cannot start"
-                } else {
-                    "its gluetun cannot start"
-                };
                 proxies.remaining.push(
                     Todo::new(format!(
-                        "{whose} credentials `{name}` are not sealed: {who}"
+                        "{whose} credentials `{name}` are not sealed: {pods} cannot start"
                     ))
                     .file(file)
                     .run(format!("avalanche-net secrets seal {name}")),
