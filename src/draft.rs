@@ -741,8 +741,10 @@ fn draft_egress(facts: &RepoFacts, out: &mut String, summary: &mut Vec<String>) 
         let base = w
             .name
             .trim_start_matches("gluetun-")
-            .trim_end_matches("-gluetun")
-            .trim_start_matches("vpn-proxy-")
+            .trim_end_matches("-gluetun");
+        // One `build` generated (`vpn-proxy-<region>`) names its region.
+        let base = avalanche_model::layout::proxy_region(base)
+            .unwrap_or(base)
             .trim_start_matches("vpn-");
         let name = match (base, g.countries.first()) {
             ("gluetun" | "vpn" | "", Some(country)) => label(country),

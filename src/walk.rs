@@ -19,6 +19,13 @@ pub fn list(repo: &Path) -> anyhow::Result<Listing> {
     list_files(repo, &ignored)
 }
 
+/// [`list`], only the files under the repository-relative directory `dir` (`.`
+/// for all): the same files `check` sees there, without walking the rest.
+pub fn list_under(repo: &Path, dir: &str) -> anyhow::Result<Listing> {
+    let ignored = load_ignore(repo)?;
+    list_files_under(repo, dir, &ignored)
+}
+
 /// The name of the file listing paths `check` leaves out (gitignore syntax).
 pub const IGNORE_FILE: &str = ".avalancheignore";
 
@@ -57,8 +64,30 @@ pub struct Listing {
 /// `target`, `result*` and `node_modules`. A name that is not UTF-8 cannot be
 /// reported at a location: it is listed in `unrepresentable`.
 pub fn list_files(repo: &Path, ignored: &Gitignore) -> anyhow::Result<Listing> {
+    list_files_under(repo, ".", ignored)
+}
+
+/// [`list_files`] under the repository-relative directory `dir` only.
+fn list_files_under(repo: &Path, dir: &str, ignored: &Gitignore) -> anyhow::Result<Listing> {
+    let dir = avalanche_model::layout::normalized(dir);
+    let prefix = if dir == "." {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
     let in_git = repo.ancestors().any(|dir| dir.join(".git").exists());
-    let mut walk = ignore::WalkBuilder::new(repo);
+    let start = if prefix.is_empty() {
+        repo.to_path_buf()
+    } else {
+        repo.join(&dir)
+    };
+    if !start.is_dir() {
+        return Ok(Listing {
+            paths: Vec::new(),
+            unrepresentable: Vec::new(),
+        });
+    }
+    let mut walk = ignore::WalkBuilder::new(&start);
     walk.standard_filters(false)
         .git_ignore(in_git)
         .git_exclude(in_git)
@@ -85,9 +114,11 @@ pub fn list_files(repo: &Path, ignored: &Gitignore) -> anyhow::Result<Listing> {
     // `stat` each).
     let nested = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let found = std::sync::Arc::clone(&nested);
+    // The repository's own `.git` is at depth 1 only when the walk starts at its root.
+    let own_git_depth = if prefix.is_empty() { 1 } else { 0 };
     walk.filter_entry(move |entry| {
         if entry.file_name() == ".git" {
-            if entry.depth() > 1
+            if entry.depth() > own_git_depth
                 && let Some(dir) = entry.path().parent()
                 && let Ok(mut found) = found.lock()
             {
@@ -162,6 +193,7 @@ pub fn list_files(repo: &Path, ignored: &Gitignore) -> anyhow::Result<Listing> {
                         continue;
                     };
                     if seen.contains(&rel)
+                        || !rel.starts_with(&prefix)
                         || avalancheignore
                             .matched_path_or_any_parents(Path::new(&rel), false)
                             .is_ignore()

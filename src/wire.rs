@@ -20,21 +20,9 @@ pub fn detect_register_in(repo: &Path, network: &mut Network) {
     if network.kubernetes.argocd.register_in.is_some() {
         return;
     }
-    let dir = network
-        .kubernetes
-        .dir
-        .trim_start_matches("./")
-        .trim_end_matches('/');
-    let dir = if dir.is_empty() { "." } else { dir };
-    let mut found = Vec::new();
-    collect_files(
-        repo,
-        dir,
-        0,
-        &mut Budget(100_000),
-        &|name| name == "kustomization.yaml" || name == "kustomization.yml",
-        &mut found,
-    );
+    let found = collect_files(repo, &network.kubernetes.dir, &|name| {
+        name == "kustomization.yaml" || name == "kustomization.yml"
+    });
     let candidates =
         avalanche_check::wiring::app_of_apps(found.iter().map(|(p, t)| (p.as_str(), t.as_str())));
     if let [only] = candidates.as_slice() {
@@ -51,15 +39,9 @@ fn detect_flux_register_in(repo: &Path, network: &mut Network) {
     if network.kubernetes.flux.register_in.is_some() {
         return;
     }
-    let mut found = Vec::new();
-    collect_files(
-        repo,
-        ".",
-        0,
-        &mut Budget(100_000),
-        &|name| name.ends_with(".yaml") || name.ends_with(".yml"),
-        &mut found,
-    );
+    let found = collect_files(repo, ".", &|name| {
+        name.ends_with(".yaml") || name.ends_with(".yml")
+    });
     let mut roots: Vec<String> = found
         .iter()
         .filter(|(_, text)| text.contains("kustomize.toolkit.fluxcd.io"))
@@ -69,7 +51,7 @@ fn detect_flux_register_in(repo: &Path, network: &mut Network) {
                 && d.name.as_deref() == Some("flux-system")
         })
         .filter_map(|d| d.source_paths.first().cloned())
-        .map(|p| avalanche_model::layout::normalized(p.trim_start_matches("./")))
+        .map(|p| avalanche_model::layout::normalized(&p))
         .collect();
     roots.sort();
     roots.dedup();
@@ -81,52 +63,22 @@ fn detect_flux_register_in(repo: &Path, network: &mut Network) {
 /// A kustomization (or Flux manifest) larger than this is not one worth reading.
 const MAX_KUSTOMIZATION_BYTES: u64 = 1 << 20;
 
-/// How many directory entries the walk may still look at.
-struct Budget(usize);
-
-/// The files under `rel` (repo-relative) whose name `wanted` accepts, with
-/// their text. No symlink is followed; hidden directories are skipped; depth,
-/// entries and each file's size are bounded.
-fn collect_files(
-    repo: &Path,
-    rel: &str,
-    depth: usize,
-    budget: &mut Budget,
-    wanted: &dyn Fn(&str) -> bool,
-    out: &mut Vec<(String, String)>,
-) {
-    if depth > 16 {
-        return;
-    }
-    let Ok(entries) = std::fs::read_dir(repo.join(rel)) else {
-        return;
+/// The files under `dir` (repository-relative, `.` for all) whose name `wanted`
+/// accepts, with their text: the files `check` sees there (`walk.rs`, the one
+/// walker), each read bounded. A repository that cannot be listed has none:
+/// nothing is detected, and `check` reports why it cannot read it.
+fn collect_files(repo: &Path, dir: &str, wanted: &dyn Fn(&str) -> bool) -> Vec<(String, String)> {
+    let Ok(listing) = crate::walk::list_under(repo, dir) else {
+        return Vec::new();
     };
-    let mut names: Vec<(String, std::fs::FileType)> = entries
-        .flatten()
-        .filter_map(|e| Some((e.file_name().into_string().ok()?, e.file_type().ok()?)))
-        .collect();
-    names.sort_by(|a, b| a.0.cmp(&b.0));
-    for (name, kind) in names {
-        if budget.0 == 0 {
-            return;
-        }
-        budget.0 -= 1;
-        if name.starts_with('.') {
-            continue;
-        }
-        let path = if rel == "." {
-            name.clone()
-        } else {
-            format!("{rel}/{name}")
-        };
-        if kind.is_dir() {
-            collect_files(repo, &path, depth + 1, budget, wanted, out);
-        } else if kind.is_file()
-            && wanted(&name)
-            && let Ok(text) =
-                avalanche_fsread::read_text(&repo.join(&path), MAX_KUSTOMIZATION_BYTES)
-        {
-            out.push((path, text));
-        }
-    }
+    listing
+        .paths
+        .into_iter()
+        .filter(|path| wanted(path.rsplit('/').next().unwrap_or(path)))
+        .filter_map(|path| {
+            let text =
+                avalanche_fsread::read_text(&repo.join(&path), MAX_KUSTOMIZATION_BYTES).ok()?;
+            Some((path, text))
+        })
+        .collect()
 }

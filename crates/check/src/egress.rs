@@ -949,7 +949,7 @@ fn flux_unregistered(cx: &mut Checker<'_>) {
     let mut paths: Vec<String> = bootstraps
         .iter()
         .flat_map(|d| d.source_paths.iter())
-        .map(|p| avalanche_model::layout::normalized(p.trim_start_matches("./")))
+        .map(|p| avalanche_model::layout::normalized(p))
         .collect();
     paths.sort();
     paths.dedup();

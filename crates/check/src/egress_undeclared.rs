@@ -77,13 +77,18 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
             continue;
         }
         for value in &doc.proxy_env {
-            let Some(proxy) = network.egress.proxies.keys().find(|p| {
-                let service = format!("vpn-proxy-{}", p.as_str());
-                value
-                    .value
-                    .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
-                    .any(|w| w == service)
-            }) else {
+            // The regions of the proxy Services (`vpn-proxy-<region>`) the value names.
+            let regions: Vec<&str> = value
+                .value
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                .filter_map(avalanche_model::layout::proxy_region)
+                .collect();
+            let Some(proxy) = network
+                .egress
+                .proxies
+                .keys()
+                .find(|p| regions.contains(&p.as_str()))
+            else {
                 continue;
             };
             let span = cx.span(&value.loc);

@@ -2119,8 +2119,8 @@ impl Decoder {
         let fits = self.name_fits(
             name,
             attr,
-            63 - "vpn-proxy-".len(),
-            &format!("vpn-proxy-{}", name.as_str()),
+            crate::layout::PROXY_REGION_MAX,
+            &crate::layout::proxy_service(name.as_str()),
         );
         let s = self.section(&attr.value, path, attr.name_span, PROXY_KEYS)?;
         let provider = self.req(&s, "provider", "\"protonvpn\"", |me, v, p| me.name(v, p));
@@ -2202,12 +2202,11 @@ impl Decoder {
 
     fn client(&mut self, name: &Name, attr: &Attr, path: Path<'_>) -> Option<Client> {
         // `<name>-vpn-egress-verify`: the verification Job (its name is a pod label).
-        let suffix = "-vpn-egress-verify";
         let fits = self.name_fits(
             name,
             attr,
-            63 - suffix.len(),
-            &format!("{}{suffix}", name.as_str()),
+            crate::layout::CLIENT_VERIFY_NAME_MAX,
+            &crate::layout::client_verify_job(name.as_str()),
         );
         let s = self.section(&attr.value, path, attr.name_span, CLIENT_KEYS)?;
         let namespace = self.req(&s, "namespace", "\"irc\"", |me, v, p| me.name(v, p));

@@ -94,6 +94,52 @@ pub fn proxy_dir(k: &Kubernetes) -> String {
     join(&normalized(&k.dir), &rel)
 }
 
+/// How the generated names of a proxy start: `vpn-proxy-<region>` (see [`proxy_service`]).
+const PROXY_SERVICE_PREFIX: &str = "vpn-proxy-";
+
+/// The longest region name whose [`proxy_service`] is still a Kubernetes name
+/// (at most 63 characters).
+pub const PROXY_REGION_MAX: usize = 63 - PROXY_SERVICE_PREFIX.len();
+
+/// `vpn-proxy-<region>`: the name of a proxy's Service and Deployment, and its
+/// `app.kubernetes.io/instance` label. Clients reach it as
+/// [`proxy_host`]; `init` reads it back with [`proxy_region`].
+pub fn proxy_service(region: &str) -> String {
+    concat(&[PROXY_SERVICE_PREFIX, region])
+}
+
+/// The region of a proxy's Service name (`vpn-proxy-iceland` → `iceland`);
+/// `None` for a name [`proxy_service`] does not make.
+pub fn proxy_region(service: &str) -> Option<&str> {
+    service.strip_prefix(PROXY_SERVICE_PREFIX)
+}
+
+/// A proxy's Service in the cluster's DNS:
+/// `vpn-proxy-<region>.<namespace>.svc.<clusterDomain>`.
+pub fn proxy_host(region: &str, cluster_domain: &str) -> String {
+    let namespace = crate::defaults::PROXY_NAMESPACE;
+    concat(&[
+        PROXY_SERVICE_PREFIX,
+        region,
+        ".",
+        namespace,
+        ".svc.",
+        cluster_domain,
+    ])
+}
+
+/// How the name of a client's verification Job ends (see [`client_verify_job`]).
+const CLIENT_VERIFY_SUFFIX: &str = "-vpn-egress-verify";
+
+/// The longest client name whose [`client_verify_job`] is still a label value
+/// (a Job's name becomes its pods' `job-name` label: at most 63 characters).
+pub const CLIENT_VERIFY_NAME_MAX: usize = 63 - CLIENT_VERIFY_SUFFIX.len();
+
+/// `<client>-vpn-egress-verify`: the Job that proves an enforced client's fence.
+pub fn client_verify_job(client: &str) -> String {
+    concat(&[client, CLIENT_VERIFY_SUFFIX])
+}
+
 /// Where the generated registration of the proxies' tree is written
 /// (repository-relative): the Argo CD Application next to the app-of-apps that
 /// lists it (`kubernetes.argocd.registerIn`), the Flux `Kustomization` in the
@@ -226,13 +272,25 @@ pub fn normalized(dir: &str) -> String {
     kubernetes_dir(dir).unwrap_or_else(|_| dir.to_owned())
 }
 
-/// `rel` inside the (normalised) directory `dir`.
+/// `rel` inside the (normalised) directory `dir`. In one allocation of the
+/// exact size (see [`concat`]): render makes tens of thousands of paths, and
+/// `format!` costs several times more.
 pub fn join(dir: &str, rel: &str) -> String {
     if dir == "." || dir.is_empty() {
         rel.to_owned()
     } else {
-        format!("{dir}/{rel}")
+        concat(&[dir, "/", rel])
     }
+}
+
+/// `parts` joined, in one allocation of the exact size: generated names and
+/// paths are made tens of thousands of times (render uses it too).
+pub fn concat(parts: &[&str]) -> String {
+    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        out.push_str(part);
+    }
+    out
 }
 
 /// The ledger's repository-relative path for a (normalised) `kubernetes.dir`.
@@ -482,6 +540,23 @@ mod tests {
         ] {
             assert_eq!(apps_pattern_problem(good), None, "{good}");
         }
+    }
+
+    #[test]
+    fn generated_names_round_trip() {
+        assert_eq!(proxy_service("iceland"), "vpn-proxy-iceland");
+        assert_eq!(proxy_region(&proxy_service("iceland")), Some("iceland"));
+        assert_eq!(proxy_region("iceland"), None);
+        assert_eq!(
+            proxy_host("iceland", "cluster.local"),
+            "vpn-proxy-iceland.vpn-proxy.svc.cluster.local"
+        );
+        assert_eq!(proxy_service(&"a".repeat(PROXY_REGION_MAX)).len(), 63);
+        assert_eq!(client_verify_job("irc"), "irc-vpn-egress-verify");
+        assert_eq!(
+            client_verify_job(&"a".repeat(CLIENT_VERIFY_NAME_MAX)).len(),
+            63
+        );
     }
 
     #[test]

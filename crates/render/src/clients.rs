@@ -468,7 +468,7 @@ fn egress_policy<'a>(c: &ResolvedClient<'a>) -> Node<'a> {
         node!({
             "to": [{
                 "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": PROXY_NAMESPACE } },
-                "podSelector": { "matchLabels": proxy_selector(concat(&["vpn-proxy-", c.proxy.name])) },
+                "podSelector": { "matchLabels": proxy_selector(avalanche_model::layout::proxy_service(c.proxy.name)) },
             }],
             "ports": ports,
         }),
@@ -507,7 +507,7 @@ fn client_verification<'a>(ctx: &Ctx<'a>, c: &ResolvedClient<'a>) -> Node<'a> {
     );
     let mut pod_labels = node!(&c.client.pod_labels);
     pod_labels.insert("avalanche.network/verification", node!("true"));
-    let name = format!("{}-vpn-egress-verify", c.name);
+    let name = avalanche_model::layout::client_verify_job(c.name);
     verification_job_node(
         name,
         c.client.namespace.as_str(),

@@ -7,7 +7,9 @@
 //! retired hosts, greyed and dashed. Identifiers are escaped so that any name or
 //! label gives a valid diagram, and the output depends only on the network (maps
 //! are ordered), so it is byte-for-byte deterministic.
-use avalanche_model::{ClientProtocol, Network, Permission, Role, Spanned, Upstream, defaults};
+use avalanche_model::{
+    ClientProtocol, Network, Permission, Role, Spanned, Upstream, defaults, layout,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
@@ -297,7 +299,7 @@ impl Graph {
                     ident("proxy", &[name.as_str()]),
                     Kind::Proxy,
                     vec![
-                        format!("vpn-proxy-{name}"),
+                        layout::proxy_service(name.as_str()),
                         format!("gluetun · {countries}"),
                         "HTTP :8888 · Shadowsocks :8388".to_owned(),
                     ],
@@ -316,7 +318,7 @@ impl Graph {
             if client.enforce {
                 let via = match upstream {
                     Some(Upstream::Gateway(g, _)) => format!("gateway {g}"),
-                    _ => format!("vpn-proxy-{}", client.proxy.as_str()),
+                    _ => layout::proxy_service(client.proxy.as_str()),
                 };
                 ns.push(Child::Group(Group {
                     id: ident("fence", &[name.as_str()]),
@@ -357,7 +359,7 @@ impl Graph {
                 .push(node(
                     ident("proxy", &[name]),
                     Kind::Undeclared,
-                    vec![format!("vpn-proxy-{name}"), "not declared".to_owned()],
+                    vec![layout::proxy_service(name), "not declared".to_owned()],
                 ));
         }
         if !namespaces.is_empty() {

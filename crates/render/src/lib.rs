@@ -68,7 +68,7 @@ pub fn render(network: &Network) -> Result<Plan, Vec<Diagnostic>> {
         resolved,
     };
     let mut plan = Plan::new();
-    plan.set_ledger_path(ctx.path(LEDGER_NAME));
+    plan.set_ledger_path(avalanche_model::layout::ledger_path(&ctx.root));
     proxy::render(&ctx, &mut plan);
     clients::render(&ctx, &mut plan);
     let policy = policy::render(network);
@@ -111,15 +111,6 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    /// `rel` under `kubernetes.dir`, repo-relative.
-    pub fn path(&self, rel: &str) -> String {
-        if self.root == "." {
-            rel.to_owned()
-        } else {
-            concat(&[&self.root, "/", rel])
-        }
-    }
-
     /// The shared proxies' tree (`kubernetes.layout.proxies`).
     pub fn proxy_dir(&self) -> String {
         avalanche_model::layout::proxy_dir(&self.net.kubernetes)
@@ -142,14 +133,7 @@ impl Ctx<'_> {
 
     /// `http://vpn-proxy-<region>.vpn-proxy.svc.<clusterDomain>:<port>` without scheme.
     pub fn proxy_host(&self, region: &str) -> String {
-        concat(&[
-            "vpn-proxy-",
-            region,
-            ".",
-            PROXY_NAMESPACE,
-            ".svc.",
-            &self.net.kubernetes.cluster_domain,
-        ])
+        avalanche_model::layout::proxy_host(region, &self.net.kubernetes.cluster_domain)
     }
 }
 
@@ -162,15 +146,9 @@ pub fn application_path(network: &Network) -> String {
     avalanche_model::layout::registration_path(&network.kubernetes)
 }
 
-/// `parts` joined, in one allocation of the exact size: file paths and names are
-/// made tens of thousands of times, and `format!` costs several times more.
-pub(crate) fn concat(parts: &[&str]) -> String {
-    let mut out = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for part in parts {
-        out.push_str(part);
-    }
-    out
-}
+/// `parts` joined, in one allocation of the exact size (`format!` costs several
+/// times more, and file paths and names are made tens of thousands of times).
+pub(crate) use avalanche_model::layout::concat;
 
 /// The namespace of the shared proxies.
 pub const PROXY_NAMESPACE: &str = avalanche_model::defaults::PROXY_NAMESPACE;

@@ -29,7 +29,7 @@ pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
     // The per-region documents are independent: emitted on two threads when many.
     let regional = crate::par_map(&ctx.resolved.proxies, |p| {
         // `vpn-proxy-<region>`: the name, instance label and selector of all three.
-        let instance = concat(&["vpn-proxy-", p.name]);
+        let instance = avalanche_model::layout::proxy_service(p.name);
         (
             yaml_file(&deployment(ctx, p, &instance)),
             yaml_file(&service(&instance)),

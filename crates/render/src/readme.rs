@@ -25,7 +25,7 @@ pub fn render(ctx: &Ctx<'_>) -> String {
          and commit the result (`avalanche-net diff` exits 1 in CI when they disagree). `build` keeps a ledger of\n\
          what it wrote (`{}`) and refuses to overwrite a generated file edited by hand (`--force` to\n\
          discard the edit). Secrets: `avalanche-net secrets seal <name>`.\n",
-        ctx.path(crate::LEDGER_NAME)
+        avalanche_model::layout::ledger_path(&ctx.root)
     );
     let _ = writeln!(w, "## Regions\n");
     let _ = writeln!(
@@ -271,11 +271,11 @@ pub fn render(ctx: &Ctx<'_>) -> String {
         let _ = writeln!(
             w,
             "\n\
-             kubectl -n {PROXY_NAMESPACE} rollout status deploy/vpn-proxy-{name}\n\
-             kubectl -n {PROXY_NAMESPACE} logs deploy/vpn-proxy-{name} -c gluetun | grep -iE 'public ip|healthy'\n\
-             kubectl -n {PROXY_NAMESPACE} exec deploy/vpn-proxy-{name} -c gluetun -- wget -qO- https://ipinfo.io/json\n\
+             kubectl -n {PROXY_NAMESPACE} rollout status deploy/{service}\n\
+             kubectl -n {PROXY_NAMESPACE} logs deploy/{service} -c gluetun | grep -iE 'public ip|healthy'\n\
+             kubectl -n {PROXY_NAMESPACE} exec deploy/{service} -c gluetun -- wget -qO- https://ipinfo.io/json\n\
              ```\n",
-            name = p.name,
+            service = avalanche_model::layout::proxy_service(p.name),
         );
     }
     if let Some(c) = first_client {
@@ -379,7 +379,10 @@ fn runtime(ctx: &Ctx<'_>, w: &mut String) {
     let mut specs: Vec<(String, crate::gluetun::Spec<'_>)> = Vec::new();
     for p in &ctx.resolved.proxies {
         specs.push((
-            format!("{PROXY_NAMESPACE}/vpn-proxy-{}", p.name),
+            format!(
+                "{PROXY_NAMESPACE}/{}",
+                avalanche_model::layout::proxy_service(p.name)
+            ),
             crate::proxy::spec(ctx, p),
         ));
     }

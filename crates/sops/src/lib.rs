@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 
 pub mod cipher;
+pub mod civil;
 pub mod config;
 pub mod crypt;
 pub mod error;

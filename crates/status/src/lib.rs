@@ -18,7 +18,7 @@
 #![deny(missing_docs)]
 use avalanche_check::rules;
 use avalanche_diag::{Diagnostic, Severity, SourceMap};
-use avalanche_model::Network;
+use avalanche_model::{Network, layout};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -804,8 +804,8 @@ pub fn assess(
                     .is_some_and(|p| p.starts_with(&format!("{app_dir}/")))
             })
             .collect();
+        let (upstream_kind, via) = upstream_label(network, client);
         if !unwired.is_empty() {
-            let via = upstream_label(network, client).1;
             migrated.remaining.extend(unwired.iter().map(|f| Todo {
                 what: format!("{name} does not go through {via} yet: {}", f.message),
                 ..f.todo()
@@ -832,7 +832,7 @@ pub fn assess(
         } else {
             &kustomization
         };
-        let when = match repo.committed_on(wired_in, "vpn-egress") {
+        let when = match repo.committed_on(wired_in, layout::COMPONENT_DIR) {
             Some(day) => match add_days(&day, 7) {
                 Some(until) => format!("wired on {day}; validate for one week, until {until}"),
                 None => format!("wired on {day}; validate for one week"),
@@ -840,9 +840,7 @@ pub fn assess(
             None => "not committed yet; once deployed, validate for one week".to_owned(),
         };
         migrated.notes.push(format!(
-            "{name}: {when}: check `kubectl -n {ns} logs deploy/{deployment}` daily; egress IP via the {} ({})",
-            upstream_label(network, client).0,
-            upstream_label(network, client).1
+            "{name}: {when}: check `kubectl -n {ns} logs deploy/{deployment}` daily; egress IP via the {upstream_kind} ({via})"
         ));
     }
 
@@ -1000,31 +998,9 @@ fn add_days(day: &str, days: i64) -> Option<String> {
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
+    use avalanche_sops::civil::{civil_from_days, days_from_civil};
     let (y, m, d) = civil_from_days(days_from_civil(y, m, d) + days);
     Some(format!("{y:04}-{m:02}-{d:02}"))
-}
-
-// Howard Hinnant's algorithms: proleptic Gregorian calendar <-> days since 1970-01-01.
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// How `status` names a client's upstream: its kind, and the gluetun proxy's
@@ -1037,7 +1013,7 @@ fn upstream_label(
         Some(avalanche_model::Upstream::Gateway(name, g)) => {
             ("gateway", format!("{name} on {}", g.host.as_str()))
         }
-        _ => ("proxy", format!("vpn-proxy-{}", client.proxy.as_str())),
+        _ => ("proxy", layout::proxy_service(client.proxy.as_str())),
     }
 }
 
