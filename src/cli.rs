@@ -102,7 +102,7 @@ pub enum Command {
     /// left commented out with `FILL IN`. Never overwrites a file: it refuses
     /// when the declarations file exists (see `--print`).
     #[command(
-        after_help = "Exit: 0 written (or printed), 1 the declarations file exists (nothing written), 2 could not run.\n\nNext: review the file, then `avalanche-net check` and `avalanche-net diff` (a preview, even while check finds errors).\n\nExamples:\n  avalanche-net init\n  avalanche-net init --print | less\n  avalanche-net --network infra/network.nix init"
+        after_help = "Exit: 0 written (or printed), 1 the declarations file exists (nothing written), 2 could not run.\n\nNext: review the file, then `avalanche-net check` and `avalanche-net diff` (a preview, even while check finds errors), then `avalanche-net secrets seal NAME` for each credentials secret `check` reports as `secret-file-missing` (the `.sops.yaml` recipients' public keys suffice), then `avalanche-net build`.\n\nExamples:\n  avalanche-net init\n  avalanche-net init --print | less\n  avalanche-net --network infra/network.nix init"
     )]
     Init(InitArgs),
     /// Print the evaluated declarations as JSON (as `nix-instantiate --eval --strict --json` would).

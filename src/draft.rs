@@ -1160,7 +1160,9 @@ pub fn draft(facts: &RepoFacts, dirs: &[HostDir]) -> Draft {
         "# The network of this repository, drafted by `avalanche-net init` from what the\n\
          # repository already says. Each entry names the file and line it was found at.\n\
          # Review it; `FILL IN` marks what the files do not say (commented-out entries\n\
-         # are uncommented once filled in). Then: `avalanche-net check`, `avalanche-net diff`.\n\
+         # are uncommented once filled in). Then: `avalanche-net check`, `avalanche-net diff`,\n\
+         # `avalanche-net secrets seal NAME` for each credentials file `check` finds missing,\n\
+         # `avalanche-net build`.\n\
          # Every option is described in avalanche-net's README and `nix/modules/network-options.nix`.\n\
          {\n  avalanche.network = {\n",
     );

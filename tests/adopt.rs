@@ -15,6 +15,21 @@ const MARMITHON: &str = "kubernetes/base/apps/irc/marmithon/kustomization.yaml";
 const QBITTORRENT: &str = "kubernetes/base/apps/media/qbittorrent/kustomization.yaml";
 const APPS: &str = "kubernetes/argocd/apps/kustomization.yaml";
 const APPLICATION: &str = "kubernetes/argocd/apps/vpn-proxy-app.yaml";
+/// The shared proxies' credentials: declared in the fixture, never sealed there.
+const PROTONVPN_FILE: &str = "kubernetes/base/infra/network/vpn-proxy/secrets.sops.yaml";
+const PROTONVPN_KEYS: [&str; 3] = [
+    "WIREGUARD_PRIVATE_KEY",
+    "WIREGUARD_ADDRESSES",
+    "SHADOWSOCKS_PASSWORD",
+];
+
+/// The fixture with the proxies' credentials sealed (to its `.sops.yaml`
+/// recipients' public keys) and committed: what `build` into the repository waits for.
+fn sealed_fixture() -> TempRepo {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    repo.seal("protonvpn", &PROTONVPN_KEYS);
+    repo
+}
 
 /// `text` with `line` inserted after the first line that starts with `after`
 /// (or appended when `after` is empty).
@@ -31,10 +46,11 @@ fn with_line(text: &str, after: &str, line: &str) -> String {
 
 #[test]
 fn build_wires_the_generated_files_into_a_real_repository() {
-    let repo = TempRepo::from_fixture(FIXTURE);
+    let repo = sealed_fixture();
     let before = tree(repo.path());
 
-    // Nothing to fix by hand first: the component and its wiring arrive together.
+    // Nothing to fix by hand first (once the credentials are sealed): the
+    // component and its wiring arrive together.
     repo.run(&["check"]).expect_code(0);
     let run = repo.run(&["build"]);
     run.expect_code(0);
@@ -147,7 +163,7 @@ fn assert_wired(
 
 #[test]
 fn no_wire_leaves_hand_written_files_and_check_names_the_lines() {
-    let repo = TempRepo::from_fixture(FIXTURE);
+    let repo = sealed_fixture();
     let before = tree(repo.path());
     repo.run(&["build", "--no-wire"]).expect_code(0);
     let after = tree(repo.path());
@@ -225,29 +241,16 @@ fn status_is_honest_about_what_is_deployed_and_saved() {
     );
     repo.write("nix/network.nix", &network);
     repo.commit_all();
+    // The credentials were never sealed: `build` into the repository waits for them.
+    refused_until_sealed(&repo);
+    repo.seal("protonvpn", &PROTONVPN_KEYS);
     repo.run(&["build"]).expect_code(0);
     repo.commit_all();
-    let run = repo.run(&["status", "--format", "json"]);
-    run.expect_code(0);
-    let status: Value = serde_json::from_str(&run.stdout()).expect("JSON");
-    let phase = |id: &str| {
-        status["phases"]
-            .as_array()
-            .and_then(|p| p.iter().find(|p| p["id"] == id))
-            .unwrap_or_else(|| panic!("no phase {id}: {status}"))
-            .clone()
-    };
-    // Built, wired and committed, but the credentials were never sealed: not deployed.
+    let status = status_json(&repo);
+    let phase = |id: &str| phase_of(&status, id);
+    // Sealed, built, wired and committed: the proxy service is deployed.
     let proxies = phase("proxy-service");
-    assert_eq!(proxies["state"], "open", "{proxies}");
-    assert!(
-        proxies["reasons"]
-            .as_array()
-            .is_some_and(|r| r.iter().any(|r| r
-                .as_str()
-                .is_some_and(|r| r.contains("credentials `protonvpn` are not sealed")))),
-        "{proxies}"
-    );
+    assert_eq!(proxies["state"], "done", "{proxies}");
     // The app-of-apps reaches the Application, and the bot's kustomization its component.
     let reasons = proxies["reasons"].to_string();
     assert!(!reasons.contains("not reachable"), "{proxies}");
@@ -256,6 +259,16 @@ fn status_is_honest_about_what_is_deployed_and_saved() {
         !clients["reasons"].to_string().contains("not reachable"),
         "{clients}"
     );
+    // Without its sealed file (deleted, or never pushed), the phase is open again.
+    repo.git(&["rm", "-q", PROTONVPN_FILE]);
+    repo.commit_all();
+    let proxies = phase_of(&status_json(&repo), "proxy-service");
+    assert_eq!(proxies["state"], "open", "{proxies}");
+    assert!(
+        has_reason(&proxies, "credentials `protonvpn` are not sealed"),
+        "{proxies}"
+    );
+    repo.seal("protonvpn", &PROTONVPN_KEYS);
     // Net savings: the rename saves nothing, the replacement is subtracted.
     let year = &status["savings"]["perYear"][0];
     assert_eq!(year["gross"], "53.88", "{status}");
@@ -295,6 +308,123 @@ fn status_is_honest_about_what_is_deployed_and_saved() {
     );
 }
 
+/// `status` counts each sidecar's own credentials, on the real-shaped repository:
+/// when qBittorrent's keys move from the ExternalSecret to a SOPS file for KSOPS,
+/// the proxy phase is open until that file is sealed, and closes once it is.
+#[test]
+fn a_sidecars_unsealed_credentials_hold_the_proxy_phase_open() {
+    let repo = sealed_fixture();
+    repo.run(&["build"]).expect_code(0);
+    repo.commit_all();
+    let proxies = phase_of(&status_json(&repo), "proxy-service");
+    assert_eq!(proxies["state"], "done", "{proxies}");
+
+    let network = repo.read("nix/network.nix");
+    let start = network
+        .find("        existingSecret = {\n")
+        .expect("the sidecar's existingSecret");
+    let end =
+        start + network[start..].find("        };\n").expect("its end") + "        };\n".len();
+    let network = format!(
+        "{}        credentials = \"qbittorrent-wireguard\";\n{}",
+        &network[..start],
+        &network[end..]
+    )
+    .replace(
+        "    kubernetes.argocd.repoURL",
+        "    secrets.qbittorrent-wireguard = {\n      file = \"kubernetes/base/apps/media/qbittorrent/wireguard.sops.yaml\";\n      keys = [ \"WIREGUARD_PRIVATE_KEY\" \"WIREGUARD_ADDRESSES\" ];\n    };\n    kubernetes.argocd.repoURL",
+    );
+    assert!(!network.contains("wg-key"), "{network}");
+    repo.write("nix/network.nix", &network);
+    repo.commit_all();
+    let proxies = phase_of(&status_json(&repo), "proxy-service");
+    assert_eq!(proxies["state"], "open", "{proxies}");
+    assert!(
+        has_reason(
+            &proxies,
+            "the sidecar `qbittorrent`'s credentials `qbittorrent-wireguard` are not sealed: its gluetun cannot start"
+        ),
+        "{proxies}"
+    );
+    assert!(
+        !has_reason(&proxies, "`protonvpn` are not sealed"),
+        "the proxies' credentials are sealed: {proxies}"
+    );
+
+    repo.seal(
+        "qbittorrent-wireguard",
+        &["WIREGUARD_PRIVATE_KEY", "WIREGUARD_ADDRESSES"],
+    );
+    let proxies = phase_of(&status_json(&repo), "proxy-service");
+    assert!(!has_reason(&proxies, "not sealed"), "{proxies}");
+    repo.run(&["build"]).expect_code(0);
+    repo.commit_all();
+    let proxies = phase_of(&status_json(&repo), "proxy-service");
+    assert_eq!(proxies["state"], "done", "{proxies}");
+    let generator =
+        repo.read("kubernetes/base/apps/media/qbittorrent/vpn-egress/secret-generator.yaml");
+    assert!(generator.contains("wireguard.sops.yaml"), "{generator}");
+}
+
+/// `status --format json`, after asserting it exits 0.
+fn status_json(repo: &TempRepo) -> Value {
+    let run = repo.run(&["status", "--format", "json"]);
+    run.expect_code(0);
+    serde_json::from_str(&run.stdout()).expect("JSON")
+}
+
+/// The phase `id` of a `status --format json`.
+fn phase_of(status: &Value, id: &str) -> Value {
+    status["phases"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["id"] == id))
+        .unwrap_or_else(|| panic!("no phase {id}: {status}"))
+        .clone()
+}
+
+/// Whether one of `phase`'s reasons contains `text`.
+fn has_reason(phase: &Value, text: &str) -> bool {
+    phase["reasons"].as_array().is_some_and(|r| {
+        r.iter()
+            .any(|r| r.as_str().is_some_and(|r| r.contains(text)))
+    })
+}
+
+/// `build` into the repository is refused while the proxies' credentials are not
+/// sealed: it names the file and the command, and writes nothing; the preview
+/// (`build --out`) still writes, under the error banner.
+fn refused_until_sealed(repo: &TempRepo) {
+    let before = tree(repo.path());
+    let run = repo.run(&["build"]);
+    run.expect_code(1);
+    let report = run.stdout() + &run.stderr();
+    assert!(
+        report.contains("secret-file-missing")
+            && report.contains(PROTONVPN_FILE)
+            && report.contains("avalanche-net secrets seal protonvpn"),
+        "{report}"
+    );
+    assert_eq!(tree(repo.path()), before, "build refused: nothing written");
+    let out = tempfile::tempdir().expect("a temp dir");
+    let preview = out.path().join("preview");
+    let preview_arg = preview.to_string_lossy().into_owned();
+    let run = repo.run(&["build", "--out", &preview_arg]);
+    run.expect_code(0);
+    assert!(run.stderr().contains("finds 1 error"), "{}", run.stderr());
+    assert!(
+        preview
+            .join("kubernetes/base/infra/network/vpn-proxy/deployment-iceland.yaml")
+            .is_file(),
+        "{:?}",
+        tree(&preview).keys()
+    );
+    assert_eq!(
+        tree(repo.path()),
+        before,
+        "the preview wrote into the repository"
+    );
+}
+
 /// A gateway on the real-shaped repository's router: marmithon moves from the
 /// Iceland gluetun to it by changing one word, and its component (built by
 /// `kubectl kustomize`) points the proxy variables and the fence at the gateway's
@@ -324,6 +454,10 @@ fn a_client_moves_to_a_gateway_by_one_word() {
     );
     repo.write("nix/network.nix", &network);
     repo.commit_all();
+    // The gateway's key is read by sops-nix on routy: sealed before the build, as
+    // the proxies' credentials are.
+    repo.seal("routy-wireguard", &["privateKey"]);
+    repo.seal("protonvpn", &PROTONVPN_KEYS);
     repo.run(&["build"]).expect_code(0);
     let patch_path = "kubernetes/base/apps/irc/marmithon/vpn-egress/deployment-patch.yaml";
     assert!(repo.read(patch_path).contains("vpn-proxy-iceland"));
@@ -393,7 +527,7 @@ const QBITTORRENT_PATCH: &str =
 
 #[test]
 fn an_existing_secret_is_referenced_not_sealed() {
-    let repo = TempRepo::from_fixture(FIXTURE);
+    let repo = sealed_fixture();
     repo.run(&["build"]).expect_code(0);
     // The sidecar reads the ExternalSecret's keys; no KSOPS generator for it.
     let patch = repo.read(QBITTORRENT_PATCH);
@@ -591,7 +725,8 @@ fn init_drafts_what_a_real_repository_says_then_check_diff_build() {
     );
 
     // The person fills in what the files do not say: the VPN's provider and
-    // countries, a shared proxy for the bot, and that the cluster has no KSOPS.
+    // countries, and a shared proxy for the bot whose credentials are a SOPS file
+    // for KSOPS (the creation rule for `kubernetes/…sops.yaml` says where).
     edit(
         &repo,
         "nix/network.nix",
@@ -602,15 +737,22 @@ fn init_drafts_what_a_real_repository_says_then_check_diff_build() {
         &repo,
         "nix/network.nix",
         "      sidecars = {\n",
-        "      providers.protonvpn = { };\n      proxies.iceland = { provider = \"protonvpn\"; countries = [ \"Iceland\" ]; existingSecret.name = \"vpn-proxy-keys\"; };\n      clients.marmithon = { namespace = \"irc\"; proxy = \"iceland\"; enforce = true; podLabels = { app = \"marmithon\"; }; };\n      sidecars = {\n",
+        "      providers.protonvpn = { credentials = \"protonvpn\"; };\n      proxies.iceland = { provider = \"protonvpn\"; countries = [ \"Iceland\" ]; };\n      clients.marmithon = { namespace = \"irc\"; proxy = \"iceland\"; enforce = true; podLabels = { app = \"marmithon\"; }; };\n      sidecars = {\n",
     );
     edit(
         &repo,
         "nix/network.nix",
-        "      argocd.repoURL",
-        "      secrets = \"none\";\n      argocd.repoURL",
+        "    secrets = {\n",
+        &format!(
+            "    secrets = {{\n      protonvpn = {{ file = \"{PROTONVPN_FILE}\"; keys = [ \"WIREGUARD_PRIVATE_KEY\" \"WIREGUARD_ADDRESSES\" \"SHADOWSOCKS_PASSWORD\" ]; }};\n"
+        ),
     );
     repo.commit_all();
+    // The leftover key, and the credentials file nobody sealed yet.
+    assert_eq!(
+        error_rules(&repo),
+        ["retired-sops-anchor", "secret-file-missing"]
+    );
     let before = tree(repo.path());
 
     // The preview works while `check` still fails, and writes nothing.
@@ -626,55 +768,63 @@ fn init_drafts_what_a_real_repository_says_then_check_diff_build() {
     repo.run(&["build"]).expect_code(1);
     assert_eq!(tree(repo.path()), before, "build refused: nothing written");
 
-    // The person removes the leftovers check named; then build wires the tree.
+    // The person removes the leftover check named; `build` still waits for the
+    // credentials, and says which file and which command.
     edit(
         &repo,
         ".sops.yaml",
         "  # leftover from the old VPS\n  - &oldvps age1fj3zd9ccduyzsyrehpjas7h3c6xymnffqfkt8702havpwg2td5ascvp45w\n",
         "",
     );
-    edit(
-        &repo,
-        ".sops.yaml",
-        "  - path_regex: kubernetes/.*\\.sops\\.yaml$\n    encrypted_regex: ^(data|stringData)$\n    key_groups:\n      - age:\n          - *alice\n",
-        "",
-    );
     repo.commit_all();
+    assert_eq!(error_rules(&repo), ["secret-file-missing"]);
+    refused_until_sealed(&repo);
+
+    // Sealed to the public recipients (no key that decrypts is needed), then built.
+    let sealed = repo.seal("protonvpn", &PROTONVPN_KEYS);
+    assert!(
+        sealed
+            .stdout()
+            .contains(&format!("sealed {PROTONVPN_FILE}")),
+        "{}",
+        sealed.stdout()
+    );
+    if let Some(sops) = support::oracle("sops") {
+        // sops itself reads it as an encrypted file.
+        let out = std::process::Command::new(sops)
+            .args(["filestatus", PROTONVPN_FILE])
+            .current_dir(repo.path())
+            .output()
+            .expect("running sops");
+        let status = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && status.contains("\"encrypted\":true"),
+            "sops filestatus: {status}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     repo.run(&["check"]).expect_code(0);
     let before = tree(repo.path());
     let run = repo.run(&["build"]);
     run.expect_code(0);
     assert_wired(&repo, &run, &before, &[]);
-    let secrets: Vec<String> = tree(repo.path())
-        .into_keys()
-        .filter(|p| {
-            p.contains("secret-generator")
-                || p.ends_with(".sops.yaml") && p.starts_with("kubernetes/")
-        })
-        .collect();
-    assert!(secrets.is_empty(), "no KSOPS in this cluster: {secrets:?}");
+    // KSOPS decrypts the proxies' sealed file; the sidecar reads the ExternalSecret's Secret.
+    let proxies = repo.read("kubernetes/base/infra/network/vpn-proxy/secret-generator.yaml");
+    assert!(proxies.contains("secrets.sops.yaml"), "{proxies}");
+    assert!(
+        !repo
+            .path()
+            .join("kubernetes/base/apps/media/qbittorrent/vpn-egress/secret-generator.yaml")
+            .exists(),
+        "the ExternalSecret's Secret is not sealed again"
+    );
 
-    // Status is honest: built but not committed is not deployed; the retired key
-    // stays an open item until its files are re-keyed.
-    let status: Value =
-        serde_json::from_str(&repo.run(&["status", "--format", "json"]).stdout()).expect("JSON");
-    let phase = |id: &str| {
-        status["phases"]
-            .as_array()
-            .and_then(|p| p.iter().find(|p| p["id"] == id))
-            .unwrap_or_else(|| panic!("no phase {id}: {status}"))
-            .clone()
-    };
-    let proxies = phase("proxy-service");
+    // Status is honest: built but not committed is not deployed; the credentials are sealed.
+    let status = status_json(&repo);
+    let proxies = phase_of(&status, "proxy-service");
     assert_eq!(proxies["state"], "open", "{proxies}");
-    assert!(
-        proxies["reasons"].to_string().contains("commit"),
-        "{proxies}"
-    );
-    assert!(
-        !proxies["reasons"].to_string().contains("not sealed"),
-        "{proxies}"
-    );
+    assert!(has_reason(&proxies, "commit"), "{proxies}");
+    assert!(!has_reason(&proxies, "not sealed"), "{proxies}");
 }
 
 #[test]
@@ -734,7 +884,7 @@ fn init_drafts_hand_written_gluetuns_and_their_clients() {
 /// the generated gluetuns.
 #[test]
 fn init_ignores_what_a_build_generated() {
-    let repo = TempRepo::from_fixture(FIXTURE);
+    let repo = sealed_fixture();
     repo.run(&["build"]).expect_code(0);
     repo.git(&["rm", "-q", "nix/network.nix"]);
     repo.commit_all();

@@ -535,6 +535,12 @@ fn secret_file_missing() {
 }
 
 #[test]
+fn secret_file_unsealed() {
+    // The sidecar's credentials file exists but has no SOPS metadata.
+    assert_finding("secret-file-unsealed", "nix/network.nix", 38);
+}
+
+#[test]
 fn egress_shared_key() {
     // The sidecar is the second gluetun on the provider's key: reported there.
     assert_finding("egress-shared-key", "nix/network.nix", 22);

@@ -218,6 +218,15 @@ fn status_and_generated_readme_advise_from_the_declarations_not_the_example() {
         "k8s/base/apps/chat/weechat/deployment.yaml",
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: weechat\nspec:\n  template:\n    metadata:\n      labels:\n        app.kubernetes.io/name: weechat\n",
     );
+    // The proxy's credentials are sealed before `build` writes into the repository.
+    repo.seal(
+        "mullvad",
+        &[
+            "WIREGUARD_PRIVATE_KEY",
+            "WIREGUARD_ADDRESSES",
+            "SHADOWSOCKS_PASSWORD",
+        ],
+    );
     let build = repo.run(&["build"]);
     build.expect_code(0);
     let readme = repo.read("k8s/base/infra/network/vpn-proxy/README.md");

@@ -51,7 +51,7 @@ pub fn run(ctx: &Context, args: InitArgs) -> anyhow::Result<ExitCode> {
             println!("  {line}");
         }
         println!(
-            "next: review {rel} (each entry names where it was found; `FILL IN` marks what to complete),\n      then `avalanche-net check` and `avalanche-net diff`"
+            "next: review {rel} (each entry names where it was found; `FILL IN` marks what to complete),\n      then `avalanche-net check` and `avalanche-net diff` (a preview, even while check fails),\n      then `avalanche-net secrets seal NAME` for each credentials secret check reports unsealed\n      (the `.sops.yaml` recipients' public keys suffice), then `avalanche-net build`"
         );
     }
     Ok(ExitCode::SUCCESS)

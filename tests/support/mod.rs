@@ -149,6 +149,25 @@ impl TempRepo {
         self.git(&["commit", "-q", "--allow-empty", "-m", "fixture"]);
     }
 
+    /// Seals the declared secret `name` with `avalanche-net secrets seal`, each of
+    /// `keys` given a placeholder value, and commits: what an operator adopting the
+    /// tool does before `build` (`secret-file-missing` is an error). Encrypting
+    /// needs only the public keys of the `.sops.yaml` recipients.
+    pub fn seal(&self, name: &str, keys: &[&str]) -> Run {
+        let values: Vec<(String, String)> = keys
+            .iter()
+            .map(|k| ((*k).to_owned(), format!("placeholder-{}", k.to_lowercase())))
+            .collect();
+        let env: Vec<(&str, &str)> = values
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let run = self.run_env(&["secrets", "seal", name], &env);
+        run.expect_code(0);
+        self.commit_all();
+        run
+    }
+
     /// Runs the binary in this repo with a clean environment.
     pub fn run(&self, args: &[&str]) -> Run {
         run_in(self.path(), args, &[])

@@ -465,8 +465,10 @@ fn credential_keys(cx: &mut Checker<'_>) {
 }
 
 /// A secret a gluetun or a gateway reads must have its SOPS file in the
-/// repository before the manifests that read it are deployed: else KSOPS (or
-/// sops-nix) fails in the cluster (on the host), far from the cause.
+/// repository, sealed, before the manifests that read it are deployed: else KSOPS
+/// (or Flux, or sops-nix) fails in the cluster (on the host), far from the cause.
+/// Both are errors, so `build` into the repository waits for `secrets seal`;
+/// `diff` and `build --out DIR` still preview.
 fn credential_files(cx: &mut Checker<'_>) {
     let net = cx.network;
     let mut readers: BTreeMap<&str, String> = BTreeMap::new();
@@ -492,20 +494,27 @@ fn credential_files(cx: &mut Checker<'_>) {
         };
         let file = secret.file.value.as_str();
         let dir = format!("{}/", file.trim_end_matches('/'));
-        if cx.facts.is_tracked(file) || cx.facts.paths.iter().any(|p| p.starts_with(&dir)) {
-            continue; // present, or a directory (secret-file-directory)
+        if cx.facts.paths.iter().any(|p| p.starts_with(&dir)) {
+            continue; // a directory: secret-file-directory
         }
-        let message = format!(
-            "`{file}`, the file of secret `{secret_name}` that {who} reads, does not exist: it would fail to decrypt where it is deployed"
-        );
-        let d = cx.emit(
-            &rules::SECRET_FILE_MISSING,
-            message,
-            secret.file.span.or(secret.span),
-        );
-        d.help = Some(format!(
-            "`avalanche-net secrets seal {secret_name}` writes it (or correct `secrets.{secret_name}.file`)"
-        ));
+        let span = secret.file.span.or(secret.span);
+        if !cx.facts.is_tracked(file) {
+            let message = format!(
+                "`{file}`, the file of secret `{secret_name}` that {who} reads, does not exist: it would fail to decrypt where it is deployed"
+            );
+            cx.emit(&rules::SECRET_FILE_MISSING, message, span).help = Some(format!(
+                "`avalanche-net secrets seal {secret_name}` writes it (only the `.sops.yaml` recipients' public keys are needed), or correct `secrets.{secret_name}.file`"
+            ));
+        } else if cx.facts.text(file).is_some() && !cx.facts.is_sealed(file) {
+            // Read, and no SOPS metadata in it (a file that could not be read is
+            // reported where it was skipped, not called plaintext).
+            let message = format!(
+                "`{file}`, the file of secret `{secret_name}` that {who} reads, has no SOPS metadata: it is not sealed (its values are in the clear) and would fail to decrypt where it is deployed"
+            );
+            cx.emit(&rules::SECRET_FILE_UNSEALED, message, span).help = Some(format!(
+                "move the file out of the repository, run `avalanche-net secrets seal {secret_name}` (values from the environment or a prompt), and rotate the values if they were ever committed"
+            ));
+        }
     }
 }
 

@@ -98,7 +98,7 @@ pub struct RepoFacts {
     pub secrets_dirs: BTreeMap<String, String>,
     /// `.sops.yaml` (`None` when absent or unreadable).
     pub sops: Option<SopsFacts>,
-    /// SOPS files.
+    /// SOPS files, sorted by path (see [`RepoFacts::is_sealed`]).
     pub sops_files: Vec<SopsFile>,
     /// Kubernetes documents under the Kubernetes directory.
     pub kube_docs: Vec<KubeDoc>,
@@ -267,6 +267,14 @@ impl RepoFacts {
     pub fn is_tracked(&self, path: &str) -> bool {
         self.paths
             .binary_search_by(|p| p.as_str().cmp(path))
+            .is_ok()
+    }
+
+    /// Whether `path` is a SOPS file (has SOPS metadata: sealed), as the one
+    /// detector found it. `check` and `status` judge "sealed" by this alone.
+    pub fn is_sealed(&self, path: &str) -> bool {
+        self.sops_files
+            .binary_search_by(|f| f.path.as_str().cmp(path))
             .is_ok()
     }
 }

@@ -217,13 +217,21 @@ avalanche_diag::rules! {
          Secret, and each proxy its Shadowsocks password, by `secretKeyRef`. A key the Secret lacks keeps the pod in\n\
          `CreateContainerConfigError`, and `avalanche-net secrets seal` writes only the declared `keys`.\n\n\
          Fix: add the key to `secrets.<name>.keys`, then `avalanche-net secrets seal <name>`.";
-    SECRET_FILE_MISSING = "secret-file-missing", Warning,
+    SECRET_FILE_MISSING = "secret-file-missing", Error,
         "The SOPS file of a secret that a gluetun or a gateway reads does not exist.",
         "The generated manifests read the secret from its file (KSOPS, Flux or sops-nix decrypt it where it is\n\
-         deployed). Without the file the failure happens there, far from the cause; `check` reports it before.\n\
-         A warning, not an error: adopting the tool, `build` comes before the first `secrets seal`, and the\n\
-         manifests may be written (not deployed) before their secrets exist.\n\n\
-         Fix: `avalanche-net secrets seal <name>` writes the file (or correct `secrets.<name>.file`).";
+         deployed). Without the file the failure happens there, far from the cause; `check` reports it before, and\n\
+         `build` into the repository waits for it. `diff` and `build --out DIR` still show what would be generated.\n\
+         Adopting the tool: `init`, `check`, `diff`, then `secrets seal`, then `build`. Sealing needs only the public\n\
+         keys of the `.sops.yaml` recipients, not a key that can decrypt.\n\n\
+         Fix: `avalanche-net secrets seal <name>` writes the file (or correct `secrets.<name>.file`; or, when the\n\
+         cluster already has the Secret, declare `existingSecret` instead of `credentials`).";
+    SECRET_FILE_UNSEALED = "secret-file-unsealed", Error,
+        "The file of a secret that a gluetun or a gateway reads exists but is not SOPS-encrypted.",
+        "The file has no `sops` metadata: its values are in the clear, in the repository, and KSOPS, Flux or sops-nix\n\
+         cannot decrypt it where it is deployed. `secrets seal` refuses to overwrite a file it cannot decrypt.\n\n\
+         Fix: move the file out of the repository, run `avalanche-net secrets seal <name>` (values from the\n\
+         environment or a prompt), and rotate the values if the plaintext was ever committed or pushed.";
     EGRESS_DUPLICATE_NAME = "egress-duplicate-name", Error,
         "Two egress declarations would generate the same thing.",
         "Names must be unique across `egress.proxies`, `egress.sidecars` and `egress.clients`, and two clients or\n\

@@ -36,7 +36,13 @@ impl Deployed {
         Deployed {
             reach: avalanche_check::wiring::reach(network, facts),
             gitops: network.kubernetes.gitops.value,
-            sealed: facts.sops_files.iter().map(|f| f.path.clone()).collect(),
+            // The declared secrets' files that are sealed, judged as `check` judges them.
+            sealed: network
+                .secrets
+                .values()
+                .map(|s| s.file.value.clone())
+                .filter(|file| facts.is_sealed(file))
+                .collect(),
         }
     }
 
