@@ -208,6 +208,53 @@ fn tailscale_host_contradicts_role() {
     );
 }
 
+/// Issue 15 item 9: `"both"` on a subnet router that accepts no routes turns on
+/// loose reverse-path filtering (nixpkgs' `"client"` half) for nothing; declared
+/// `acceptRoutes`, or exit nodes allowed (one may be in use), it is right.
+#[test]
+fn both_on_a_router_that_accepts_no_routes_contradicts_its_role() {
+    let repo = fixture("clean");
+    repo.write(
+        "hosts/routy/default.nix",
+        "{\n  services.tailscale.enable = true;\n  services.tailscale.useRoutingFeatures = \"both\";\n}\n",
+    );
+    repo.commit_all();
+    let all = findings(&repo, 1);
+    let at: Vec<String> = all
+        .iter()
+        .map(|f| format!("{} {}:{}", f["rule"], f["file"], f["line"]))
+        .collect();
+    assert_eq!(
+        at,
+        [r#""tailscale-host-contradicts-role" "hosts/routy/default.nix":3"#],
+        "{}",
+        describe(&all)
+    );
+    let help = all[0]["help"].as_str().unwrap_or_default();
+    assert!(
+        help.contains("\"server\"") && help.contains("acceptRoutes"),
+        "{help}"
+    );
+    let network = repo.read("nix/network.nix");
+    for declared in [
+        network.replace(
+            "advertiseRoutes = [ \"10.1.0.0/24\" ]; };",
+            "advertiseRoutes = [ \"10.1.0.0/24\" ]; acceptRoutes = true; };",
+        ),
+        network.replacen(
+            "tailscale = {\n",
+            "tailscale = {\n      exitNodes = \"allowed\";\n",
+            1,
+        ),
+    ] {
+        assert_ne!(declared, network);
+        repo.write("nix/network.nix", &declared);
+        repo.commit_all();
+        let all = findings(&repo, 0);
+        assert!(all.is_empty(), "{}", describe(&all));
+    }
+}
+
 #[test]
 fn kustomize_path_missing() {
     assert_finding(

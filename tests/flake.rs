@@ -1915,10 +1915,11 @@ fn user_flake_consumes_the_flake_as_an_input() {
     assert_eq!(
         hosts,
         json!({
-            // Its own "both" and its own sops-nix auth key, with the declared routes.
+            // Its own routing features ("server": `check` reports "both" on a router that
+            // accepts no routes) and its own sops-nix auth key, with the declared routes.
             "gw-01": {
                 "enable": true,
-                "useRoutingFeatures": "both",
+                "useRoutingFeatures": "server",
                 "extraUpFlags": [],
                 "extraSetFlags": ["--advertise-routes=192.168.10.0/24"],
                 "authKeyFile": "/run/secrets/tailscale_auth_key",

@@ -5,8 +5,11 @@
 //! statically for `services.tailscale.useRoutingFeatures` and for the flags of
 //! `extraUpFlags`/`extraSetFlags` and `tailscale up|set` invocations. A value
 //! that contradicts the declared capabilities is reported at the host file's
-//! line, the way the NixOS module's assertions judge it (`both` covers `server`
-//! and `client`).
+//! line. A setting must give what the declaration needs (as the NixOS module's
+//! assertions judge: `both` covers `server` and `client`) and nothing it does not:
+//! IP forwarding (`server`) on a node that routes nothing, or loose reverse-path
+//! filtering (`client`) on a node that uses no one's routes, is reported too — so
+//! `both` on a subnet router that accepts no routes is a contradiction.
 use crate::facts::Loc;
 use crate::{Checker, label, rules};
 use avalanche_model::TailscaleNode;
@@ -125,6 +128,13 @@ fn contradictions(text: &str, node: &TailscaleNode, exit_allowed: bool) -> Vec<F
             Some("it accepts subnet routes, which needs \"client\" or \"both\"".to_owned())
         } else if server && !forwards {
             Some("it advertises no route and is no exit node: IP forwarding is turned on for nothing".to_owned())
+        } else if client && !accepts && !exit_allowed {
+            // nixpkgs: "client" (and so "both") sets `networking.firewall.checkReversePath
+            // = "loose"`, which only a node using others' routes or an exit node needs;
+            // with exit nodes allowed, using one is not declared anywhere, so not judged.
+            Some(format!(
+                "it accepts no subnet routes and, exit nodes being forbidden, uses no exit node: \"{value}\" loosens reverse-path filtering (`checkReversePath = \"loose\"`) for nothing"
+            ))
         } else {
             None
         };
@@ -140,7 +150,14 @@ fn contradictions(text: &str, node: &TailscaleNode, exit_allowed: bool) -> Vec<F
                 end,
                 what: format!("`useRoutingFeatures = \"{value}\"`"),
                 declared: format!("`{role}`: {problem}"),
-                fix: format!("set `useRoutingFeatures = \"{want}\"` (or leave it to the module), or change the node's declaration"),
+                fix: format!(
+                    "set `useRoutingFeatures = \"{want}\"` (or leave it to the module), or change the node's declaration{}",
+                    if client && !accepts {
+                        " (`acceptRoutes = true;` if it uses the other nodes' routes)"
+                    } else {
+                        ""
+                    }
+                ),
             });
         }
     }

@@ -392,10 +392,15 @@ avalanche_diag::rules! {
          `avalanche.tailscale.nodeName`) is read for `services.tailscale.useRoutingFeatures` and the flags of\n\
          `extraUpFlags`, `extraSetFlags` and `tailscale up|set` lines: `--accept-routes`, `--advertise-routes`,\n\
          `--advertise-exit-node`, `--advertise-tags`. A value that contradicts the declaration — a workstation that\n\
-         runs `tailscale set --accept-routes=false`, a subnet router with `useRoutingFeatures = \"client\"`, IP\n\
-         forwarding (`\"server\"`) on a node that routes nothing — means the tailnet does not work as declared (the\n\
-         NixOS module's assertions judge the same way: `\"both\"` covers `\"server\"` and `\"client\"`).\n\n\
-         Fix: remove the host's own setting (the module sets what the declaration says), or change the declaration.";
+         runs `tailscale set --accept-routes=false`, a subnet router with `useRoutingFeatures = \"client\"` — means\n\
+         the tailnet does not work as declared. A setting that gives more than the declaration needs is reported\n\
+         too, because it opens what nothing uses: `\"server\"` turns on IP forwarding, so it is wrong on a node that\n\
+         routes nothing; `\"client\"` sets `networking.firewall.checkReversePath = \"loose\"`, so it is wrong on a\n\
+         node that accepts no subnet routes while exit nodes are forbidden (nixpkgs' tailscale module; `\"both\"` does\n\
+         both, so `\"both\"` on a subnet router that accepts no routes is reported). The NixOS module's assertions\n\
+         only check that what the role needs is there (`\"both\"` satisfies a subnet router there).\n\n\
+         Fix: remove the host's own setting (the module sets what the declaration says), or change the declaration\n\
+         (`acceptRoutes = true;` for a router that also uses the other nodes' routes).";
     FLAKE_HOSTS_UNKNOWN = "flake-hosts-unknown", Warning,
         "The flake's NixOS hosts cannot be listed statically: the rules that need them are partly off.",
         "`check` reads `flake.nix` without evaluating it. It follows attrsets, attr paths, `let … in`, `with …;`,\n\
