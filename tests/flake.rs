@@ -4,11 +4,13 @@
 //! - with Debian's `nix` only (no nixpkgs, no network): every `.nix` file parses
 //!   (templates and fixtures included); `flake.nix`'s shape; `flake.lock` as real Nix
 //!   reads it; `nix/modules/defaults.nix` against the Rust constants of
-//!   `crates/model/src/defaults.rs`; the options table below against the fields of
+//!   `crates/model/src/defaults.rs`; the schema table (`avalanche_model::schema`, from
+//!   which `nix/modules/options.generated.nix` is generated) against the fields of
 //!   `crates/model/src/network.rs`; `nix flake init -t` of the template (its files;
 //!   `check` and `diff` clean); the user-flake fixture's repository checks clean.
 //! - with `NIXPKGS_LIB` naming nixpkgs' `lib` directory (a nixpkgs or nixpkgs.lib
-//!   checkout): the options module's tree (names, types, defaults) against that table;
+//!   checkout): the evaluated options module's tree (names, types, defaults) against that
+//!   table;
 //!   the module tests of `nix/tests/modules.nix` (one host per role, composition with
 //!   a host's own settings, every misuse); the checked types against `Name`/`Cidr`;
 //!   `nix eval .#lib.network` on the bundled repo with nixpkgs overridden by the
@@ -24,10 +26,7 @@
 
 use crate::support::{self, TempRepo};
 use avalanche_model::defaults as d;
-use avalanche_model::{
-    ClientProtocol, HealthCheck, NodeState, Role, SecretFormat, SecretsBackend, Speaks, TunDevice,
-    VpnType,
-};
+use avalanche_model::schema;
 use serde_json::{Value as Json, json};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write as _;
@@ -137,449 +136,75 @@ fn nix_files(dir: &Path, found: &mut Vec<PathBuf>) {
 
 // ------------------------------------------------ the Rust side of the schema
 
-/// One option of `avalanche.network`, as the Rust model has it: path (relative to
-/// `avalanche.network`, `<name>` for an attribute name), normalised type (the names
-/// of nixpkgs' option types; see nix/tests/options-dump.nix), and default (`None`:
-/// required). `"<name>"` in a default stands for the attribute's name.
+/// One option of `avalanche.network` from the schema table (`avalanche_model::schema`),
+/// in the shape `nix/tests/options-dump.nix` prints: path (relative to
+/// `avalanche.network`, `<name>` for an attribute name), normalised type (the names of
+/// nixpkgs' option types), and default (`None`: required; `"<name>"` in a default
+/// stands for the attribute's name).
 struct Opt {
-    path: &'static str,
+    path: String,
     ty: String,
     default: Option<Json>,
 }
 
-fn enum_ty<T>(all: &[(&'static str, T)]) -> String {
-    format!(
-        "enum({})",
-        all.iter().map(|(s, _)| *s).collect::<Vec<_>>().join("|")
-    )
+/// The name nixpkgs' `lib` gives a type (`describe` in nix/tests/options-dump.nix).
+fn nixpkgs_type(ty: &schema::Ty) -> String {
+    use schema::Ty;
+    match ty {
+        Ty::Str => "str".to_owned(),
+        Ty::Bool => "bool".to_owned(),
+        Ty::Number => "either(int,float)".to_owned(),
+        Ty::Port | Ty::U16 => "unsignedInt16".to_owned(),
+        Ty::U32 => "unsignedInt32".to_owned(),
+        Ty::DnsLabel => "dnsLabel".to_owned(),
+        Ty::Cidr => "cidr".to_owned(),
+        Ty::Duration => "duration".to_owned(),
+        Ty::ListenAddress => "listenAddress".to_owned(),
+        Ty::TailscaleTag => "tailscaleTag".to_owned(),
+        Ty::Enum(names) => format!("enum({})", names.join("|")),
+        Ty::NullOr(t) => format!("nullOr({})", nixpkgs_type(t)),
+        Ty::ListOf(t) => format!("listOf({})", nixpkgs_type(t)),
+        Ty::AttrsOf(t) => format!("attrsOf({})", nixpkgs_type(t)),
+        Ty::Submodule(_) => "submodule".to_owned(),
+        Ty::Group(g) => panic!("{} is a group, not an option", g.name),
+    }
 }
 
-/// The option table, built from the Rust model: its types, its `ALL` tables and
-/// `crates/model/src/defaults.rs`.
+/// A default as nixpkgs evaluates it (its documentation evaluation names the attribute
+/// `‹name›`, written `<name>` here).
+fn default_json(lit: &schema::Lit) -> Json {
+    use schema::Lit;
+    match lit {
+        Lit::Null => Json::Null,
+        Lit::Bool(b) => json!(b),
+        Lit::Int(i) => json!(i),
+        Lit::Float(f) => json!(f),
+        Lit::Str(s) => json!(s),
+        Lit::List(xs) => Json::Array(xs.iter().map(default_json).collect()),
+        Lit::Attrs(xs) => Json::Object(
+            xs.iter()
+                .map(|(k, v)| ((*k).to_owned(), default_json(v)))
+                .collect(),
+        ),
+        Lit::Name => json!("<name>"),
+        Lit::NameAfter(prefix) => json!(format!("{prefix}<name>")),
+    }
+}
+
+/// Every option of the schema table.
 fn rust_options() -> Vec<Opt> {
-    let permission = "enum(forbidden|allowed)".to_owned();
-    assert!(["forbidden", "allowed"].contains(&d::PERMISSION));
-    let s = |t: &str| t.to_owned();
-    let list = |t: &str| format!("listOf({t})");
-    let o = |path, ty: String, default: Option<Json>| Opt { path, ty, default };
-    let name = json!("<name>");
-    vec![
-        o("retired", s("attrsOf(submodule)"), Some(json!({}))),
-        o("retired.<name>.description", s("str"), None),
-        o("retired.<name>.aliases", list("dnsLabel"), Some(json!([]))),
-        o("retired.<name>.ageRecipients", list("str"), Some(json!([]))),
-        o("retired.<name>.addresses", list("str"), Some(json!([]))),
-        o(
-            "retired.<name>.monthlyCost",
-            s("either(int,float)"),
-            Some(json!(d::MONTHLY_COST)),
-        ),
-        o(
-            "retired.<name>.currency",
-            s("str"),
-            Some(json!(d::CURRENCY)),
-        ),
-        o(
-            "retired.<name>.replacedBy.description",
-            s("str"),
-            Some(json!("")),
-        ),
-        o(
-            "retired.<name>.replacedBy.monthlyCost",
-            s("either(int,float)"),
-            Some(json!(d::MONTHLY_COST)),
-        ),
-        o(
-            "retired.<name>.replacedBy.currency",
-            s("str"),
-            Some(json!(d::CURRENCY)),
-        ),
-        o(
-            "retired.<name>.renamedTo",
-            s("nullOr(dnsLabel)"),
-            Some(Json::Null),
-        ),
-        o(
-            "tailscale.exitNodes",
-            permission.clone(),
-            Some(json!(d::PERMISSION)),
-        ),
-        o(
-            "tailscale.kubernetesOperator",
-            permission,
-            Some(json!(d::PERMISSION)),
-        ),
-        o("tailscale.nodes", s("attrsOf(submodule)"), Some(json!({}))),
-        o("tailscale.nodes.<name>.role", enum_ty(&Role::ALL), None),
-        o(
-            "tailscale.nodes.<name>.advertiseRoutes",
-            list("cidr"),
-            Some(json!([])),
-        ),
-        o(
-            "tailscale.nodes.<name>.tags",
-            list("tailscaleTag"),
-            Some(json!([])),
-        ),
-        o(
-            "tailscale.nodes.<name>.advertiseExitNode",
-            s("nullOr(bool)"),
-            Some(Json::Null),
-        ),
-        o(
-            "tailscale.nodes.<name>.acceptRoutes",
-            s("nullOr(bool)"),
-            Some(Json::Null),
-        ),
-        o(
-            "tailscale.nodes.<name>.state",
-            enum_ty(&NodeState::ALL),
-            Some(json!(d::NODE_STATE)),
-        ),
-        o("egress.image", s("str"), Some(json!(d::GLUETUN_IMAGE))),
-        o(
-            "egress.tunDevice",
-            enum_ty(&TunDevice::ALL),
-            Some(json!(d::TUN_DEVICE)),
-        ),
-        o("egress.keepalive", s("duration"), Some(json!(d::KEEPALIVE))),
-        o("egress.providers", s("attrsOf(submodule)"), Some(json!({}))),
-        o(
-            "egress.providers.<name>.service",
-            s("str"),
-            Some(name.clone()),
-        ),
-        o(
-            "egress.providers.<name>.type",
-            enum_ty(&VpnType::ALL),
-            Some(json!(d::VPN_TYPE)),
-        ),
-        o(
-            "egress.providers.<name>.credentials",
-            s("dnsLabel"),
-            Some(name.clone()),
-        ),
-        o(
-            "egress.providers.<name>.existingSecret",
-            s("nullOr(submodule)"),
-            Some(Json::Null),
-        ),
-        o("egress.proxies", s("attrsOf(submodule)"), Some(json!({}))),
-        o("egress.proxies.<name>.provider", s("dnsLabel"), None),
-        o("egress.proxies.<name>.countries", list("str"), None),
-        o(
-            "egress.proxies.<name>.replicas",
-            s("unsignedInt32"),
-            Some(json!(d::PROXY_REPLICAS)),
-        ),
-        o(
-            "egress.proxies.<name>.healthCheck",
-            enum_ty(&HealthCheck::ALL),
-            Some(json!(d::HEALTH_CHECK)),
-        ),
-        o(
-            "egress.proxies.<name>.tunDevice",
-            format!("nullOr({})", enum_ty(&TunDevice::ALL)),
-            Some(Json::Null),
-        ),
-        o(
-            "egress.proxies.<name>.keepalive",
-            s("nullOr(duration)"),
-            Some(Json::Null),
-        ),
-        o(
-            "egress.proxies.<name>.credentials",
-            s("nullOr(dnsLabel)"),
-            Some(Json::Null),
-        ),
-        o(
-            "egress.proxies.<name>.existingSecret",
-            s("nullOr(submodule)"),
-            Some(Json::Null),
-        ),
-        o(
-            "egress.proxies.<name>.controlServer",
-            s("listenAddress"),
-            Some(json!(d::CONTROL_SERVER)),
-        ),
-        o("egress.sidecars", s("attrsOf(submodule)"), Some(json!({}))),
-        o("egress.sidecars.<name>.namespace", s("dnsLabel"), None),
-        o(
-            "egress.sidecars.<name>.deployment",
-            s("dnsLabel"),
-            Some(name.clone()),
-        ),
-        o("egress.sidecars.<name>.provider", s("dnsLabel"), None),
-        o("egress.sidecars.<name>.countries", list("str"), None),
-        o(
-            "egress.sidecars.<name>.portForwarding",
-            s("bool"),
-            Some(json!(d::PORT_FORWARDING)),
-        ),
-        o(
-            "egress.sidecars.<name>.inputPorts",
-            list("unsignedInt16"),
-            Some(json!([])),
-        ),
-        o(
-            "egress.sidecars.<name>.forwardedPortTo",
-            s("nullOr(submodule)"),
-            Some(Json::Null),
-        ),
-        o(
-            "egress.sidecars.<name>.healthCheck",
-            enum_ty(&HealthCheck::ALL),
-            Some(json!(d::HEALTH_CHECK)),
-        ),
-        o(
-            "egress.sidecars.<name>.tunDevice",
-            format!("nullOr({})", enum_ty(&TunDevice::ALL)),
-            Some(Json::Null),
-        ),
-        o(
-            "egress.sidecars.<name>.keepalive",
-            s("nullOr(duration)"),
-            Some(Json::Null),
-        ),
-        o(
-            "egress.sidecars.<name>.credentials",
-            s("nullOr(dnsLabel)"),
-            Some(Json::Null),
-        ),
-        o(
-            "egress.sidecars.<name>.existingSecret",
-            s("nullOr(submodule)"),
-            Some(Json::Null),
-        ),
-        o(
-            "egress.sidecars.<name>.controlServer",
-            s("listenAddress"),
-            Some(json!(d::CONTROL_SERVER)),
-        ),
-        o("egress.gateways", s("attrsOf(submodule)"), Some(json!({}))),
-        o("egress.gateways.<name>.host", s("dnsLabel"), None),
-        o("egress.gateways.<name>.listen", s("str"), None),
-        o(
-            "egress.gateways.<name>.socksPort",
-            s("unsignedInt16"),
-            Some(json!(d::GATEWAY_SOCKS_PORT)),
-        ),
-        o(
-            "egress.gateways.<name>.httpPort",
-            s("nullOr(unsignedInt16)"),
-            Some(Json::Null),
-        ),
-        o(
-            "egress.gateways.<name>.interface",
-            s("str"),
-            Some(json!("wg-<name>")),
-        ),
-        o("egress.gateways.<name>.tunnel.endpoint", s("str"), None),
-        o("egress.gateways.<name>.tunnel.publicKey", s("str"), None),
-        o("egress.gateways.<name>.tunnel.address", s("cidr"), None),
-        o(
-            "egress.gateways.<name>.tunnel.persistentKeepalive",
-            s("unsignedInt16"),
-            Some(json!(d::GATEWAY_PERSISTENT_KEEPALIVE)),
-        ),
-        o(
-            "egress.gateways.<name>.tunnel.mtu",
-            s("unsignedInt16"),
-            Some(json!(d::GATEWAY_MTU)),
-        ),
-        o(
-            "egress.gateways.<name>.tunnel.privateKeySecret",
-            s("dnsLabel"),
-            None,
-        ),
-        o(
-            "egress.gateways.<name>.allowedClients",
-            s("nullOr(listOf(cidr))"),
-            Some(Json::Null),
-        ),
-        o(
-            "egress.gateways.<name>.routingTable",
-            s("unsignedInt32"),
-            Some(json!(d::GATEWAY_ROUTING_TABLE)),
-        ),
-        o(
-            "egress.gateways.<name>.fwmark",
-            s("unsignedInt32"),
-            Some(json!(d::GATEWAY_FWMARK)),
-        ),
-        o(
-            "egress.gateways.<name>.monitoring",
-            s("bool"),
-            Some(json!(d::GATEWAY_MONITORING)),
-        ),
-        o("egress.clients", s("attrsOf(submodule)"), Some(json!({}))),
-        o("egress.clients.<name>.namespace", s("dnsLabel"), None),
-        o(
-            "egress.clients.<name>.deployment",
-            s("dnsLabel"),
-            Some(name.clone()),
-        ),
-        o(
-            "egress.clients.<name>.proxy",
-            s("nullOr(dnsLabel)"),
-            Some(Json::Null),
-        ),
-        o(
-            "egress.clients.<name>.gateway",
-            s("nullOr(dnsLabel)"),
-            Some(Json::Null),
-        ),
-        o(
-            "egress.clients.<name>.protocol",
-            enum_ty(&ClientProtocol::ALL),
-            Some(json!(d::CLIENT_PROTOCOL)),
-        ),
-        o(
-            "egress.clients.<name>.enforce",
-            s("bool"),
-            Some(json!(d::CLIENT_ENFORCE)),
-        ),
-        o(
-            "egress.clients.<name>.podLabels",
-            s("attrsOf(str)"),
-            Some(json!({ d::POD_LABEL_KEY: "<name>" })),
-        ),
-        o(
-            "egress.clients.<name>.allowedDestinations",
-            s("listOf(submodule)"),
-            Some(json!([])),
-        ),
-        o(
-            "egress.clients.<name>.speaks",
-            format!("nullOr(listOf({}))", enum_ty(&Speaks::ALL)),
-            Some(Json::Null),
-        ),
-        o("secrets", s("attrsOf(submodule)"), Some(json!({}))),
-        o(
-            "secrets.<name>.format",
-            enum_ty(&SecretFormat::ALL),
-            Some(json!(d::SECRET_FORMAT)),
-        ),
-        o("secrets.<name>.file", s("str"), None),
-        o("secrets.<name>.keys", list("str"), None),
-        o(
-            "secrets.<name>.namespace",
-            s("nullOr(dnsLabel)"),
-            Some(Json::Null),
-        ),
-        o("kubernetes.dir", s("str"), Some(json!(d::KUBERNETES_DIR))),
-        o("kubernetes.podCIDR", s("cidr"), Some(json!(d::POD_CIDR))),
-        o("kubernetes.nodeCIDRs", list("cidr"), Some(json!([]))),
-        o(
-            "kubernetes.serviceCIDR",
-            s("cidr"),
-            Some(json!(d::SERVICE_CIDR)),
-        ),
-        o(
-            "kubernetes.clusterDomain",
-            s("str"),
-            Some(json!(d::CLUSTER_DOMAIN)),
-        ),
-        o(
-            "kubernetes.dnsServiceIP",
-            s("nullOr(str)"),
-            Some(Json::Null),
-        ),
-        o(
-            "kubernetes.argocd.namespace",
-            s("str"),
-            Some(json!(d::ARGOCD_NAMESPACE)),
-        ),
-        o(
-            "kubernetes.argocd.project",
-            s("str"),
-            Some(json!(d::ARGOCD_PROJECT)),
-        ),
-        o(
-            "kubernetes.argocd.repoURL",
-            s("str"),
-            Some(json!(d::ARGOCD_REPO_URL)),
-        ),
-        o(
-            "kubernetes.argocd.targetRevision",
-            s("str"),
-            Some(json!(d::ARGOCD_TARGET_REVISION)),
-        ),
-        o(
-            "kubernetes.argocd.registerIn",
-            s("nullOr(str)"),
-            Some(Json::Null),
-        ),
-        o(
-            "kubernetes.gitops",
-            enum_ty(&avalanche_model::GitOps::ALL),
-            Some(json!(d::GITOPS)),
-        ),
-        o(
-            "kubernetes.flux.namespace",
-            s("dnsLabel"),
-            Some(json!(d::FLUX_NAMESPACE)),
-        ),
-        o(
-            "kubernetes.flux.sourceRef.kind",
-            s("enum(GitRepository|OCIRepository|Bucket)"),
-            Some(json!(d::FLUX_SOURCE_KIND)),
-        ),
-        o(
-            "kubernetes.flux.sourceRef.name",
-            s("dnsLabel"),
-            Some(json!(d::FLUX_SOURCE_NAME)),
-        ),
-        o(
-            "kubernetes.flux.interval",
-            s("duration"),
-            Some(json!(d::FLUX_INTERVAL)),
-        ),
-        o(
-            "kubernetes.flux.decryptionSecret",
-            s("dnsLabel"),
-            Some(json!(d::FLUX_DECRYPTION_SECRET)),
-        ),
-        o(
-            "kubernetes.flux.registerIn",
-            s("nullOr(str)"),
-            Some(Json::Null),
-        ),
-        o(
-            "kubernetes.layout.apps",
-            s("str"),
-            Some(json!(d::LAYOUT_APPS)),
-        ),
-        o(
-            "kubernetes.layout.proxies",
-            s("str"),
-            Some(json!(d::LAYOUT_PROXIES)),
-        ),
-        o(
-            "kubernetes.monitoring.enable",
-            s("bool"),
-            Some(json!(d::MONITORING)),
-        ),
-        o(
-            "kubernetes.verification.enable",
-            s("bool"),
-            Some(json!(d::VERIFICATION)),
-        ),
-        o(
-            "kubernetes.secrets",
-            enum_ty(&SecretsBackend::ALL),
-            Some(json!(d::KUBERNETES_SECRETS)),
-        ),
-        o("domains", list("str"), Some(json!([]))),
-        o("sops.recipients", s("attrsOf(submodule)"), Some(json!({}))),
-        o("sops.recipients.<name>.age", s("str"), None),
-        o(
-            "sops.recipients.<name>.kind",
-            enum_ty(&avalanche_model::RecipientKind::ALL),
-            None,
-        ),
-        o("repository.hostDirs", list("str"), Some(json!([]))),
-    ]
+    schema::options()
+        .into_iter()
+        .map(|(path, opt)| Opt {
+            path,
+            ty: nixpkgs_type(&opt.ty),
+            default: match &opt.default {
+                schema::Default::Required => None,
+                schema::Default::Is(lit) => Some(default_json(lit)),
+                schema::Default::Computed(_) => Some(Json::Null),
+            },
+        })
+        .collect()
 }
 
 /// Where each struct of network.rs sits in the option tree.
@@ -923,7 +548,8 @@ fn option_table_covers_every_field_of_the_rust_model() {
         "network.rs parsed to only {} fields: {fields:?}",
         fields.len()
     );
-    let table: BTreeSet<&str> = rust_options().iter().map(|o| o.path).collect();
+    let options = rust_options();
+    let table: BTreeSet<&str> = options.iter().map(|o| o.path.as_str()).collect();
     let is_prefix = |p: &str| table.iter().any(|t| t.starts_with(&format!("{p}.")));
     for (path, line) in &fields {
         assert!(
@@ -935,17 +561,6 @@ fn option_table_covers_every_field_of_the_rust_model() {
         assert!(
             fields.contains_key(*path) || fields.keys().any(|f| path.starts_with(&format!("{f}."))),
             "option `avalanche.network.{path}` has no field in crates/model/src/network.rs"
-        );
-    }
-    // And the options module declares each of them (a textual check that needs no nixpkgs;
-    // the full comparison is options_module_agrees_with_the_rust_model).
-    let module = std::fs::read_to_string(root().join("nix/modules/network-options.nix"))
-        .expect("reading the module");
-    for path in &table {
-        let leaf = path.rsplit('.').next().unwrap_or(path);
-        assert!(
-            module.contains(&format!("{leaf} = ")),
-            "nix/modules/network-options.nix never declares `{leaf}`"
         );
     }
 }
@@ -988,7 +603,7 @@ fn options_module_agrees_with_the_rust_model() {
         nix.insert(path, (ty, default));
     }
     let rust = rust_options();
-    let rust_paths: BTreeSet<&str> = rust.iter().map(|o| o.path).collect();
+    let rust_paths: BTreeSet<&str> = rust.iter().map(|o| o.path.as_str()).collect();
     let nix_paths: BTreeSet<&str> = nix.keys().map(String::as_str).collect();
     assert_eq!(
         nix_paths.difference(&rust_paths).collect::<Vec<_>>(),
@@ -1001,7 +616,7 @@ fn options_module_agrees_with_the_rust_model() {
         "fields of the Rust model with no option in nix/modules/network-options.nix"
     );
     for opt in &rust {
-        let (ty, default) = &nix[opt.path];
+        let (ty, default) = &nix[&opt.path];
         assert_eq!(ty, &opt.ty, "type of avalanche.network.{}", opt.path);
         let same = match (default, &opt.default) {
             (Some(a), Some(b)) => match (a.as_f64(), b.as_f64()) {

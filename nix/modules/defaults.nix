@@ -1,4 +1,5 @@
-# Every default of the `avalanche.network` options, as plain data.
+# The defaults the NixOS modules and `lib.defaults` read, as plain data (the options'
+# own defaults are in ./options.generated.nix, generated from the Rust model).
 #
 # The Rust model keeps the same values in `crates/model/src/defaults.rs`;
 # `tests/flake.rs` evaluates this file with `nix-instantiate --eval --strict --json`

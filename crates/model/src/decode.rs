@@ -1,13 +1,15 @@
 //! Decoding a [`Value`] into a [`Network`].
 //!
 //! The decoder walks the value once, checks every attribute against the declaration
-//! schema (the options `nix/modules/network-options.nix` declares) and reports *every* problem it finds, each at the most specific place:
+//! schema (the table of [`crate::schema`], from which the Nix options module is
+//! generated) and reports *every* problem it finds, each at the most specific place:
 //! the attribute name for an unknown attribute, the value for a wrong value, the
 //! enclosing attribute for a missing one. Defaults come from [`crate::defaults`].
 //! Attribute paths for messages are built on the stack and only formatted when a
 //! diagnostic is made, so a clean decode allocates little beyond the result.
 use crate::defaults as d;
 use crate::network::*;
+use crate::schema::{self, Group};
 use crate::{Cidr, Name};
 use avalanche_diag::{Diagnostic, Span};
 use avalanche_nix::{Attr, Value, ValueKind};
@@ -39,34 +41,7 @@ pub fn decodes(path: &[String]) -> bool {
         ["avalanche", ..] => return false,
         rest => rest,
     };
-    let within = |key: &str, keys: &[&str]| keys.contains(&key);
-    match rest {
-        [] => true,
-        [section, ..] if !within(section, NETWORK_KEYS) => false,
-        ["retired", _, key, ..] => within(key, RETIRED_KEYS),
-        ["tailscale", key, ..] if !within(key, TAILSCALE_KEYS) => false,
-        ["tailscale", "nodes", _, key, ..] => within(key, NODE_KEYS),
-        ["egress", key, ..] if !within(key, EGRESS_KEYS) => false,
-        ["egress", _, _, "existingSecret", key, ..] => within(key, EXISTING_SECRET_KEYS),
-        ["egress", "providers", _, key, ..] => within(key, PROVIDER_KEYS),
-        ["egress", "proxies", _, key, ..] => within(key, PROXY_KEYS),
-        ["egress", "sidecars", _, key, ..] => within(key, SIDECAR_KEYS),
-        ["egress", "clients", _, key, ..] => within(key, CLIENT_KEYS),
-        ["egress", "gateways", _, "tunnel", key, ..] => within(key, TUNNEL_KEYS),
-        ["egress", "gateways", _, key, ..] => within(key, GATEWAY_KEYS),
-        ["secrets", _, key, ..] => within(key, SECRET_KEYS),
-        ["sops", key, ..] if !within(key, SOPS_KEYS) => false,
-        ["sops", "recipients", _, key, ..] => within(key, RECIPIENT_KEYS),
-        ["repository", key, ..] => within(key, REPOSITORY_KEYS),
-        ["kubernetes", key, ..] if !within(key, KUBERNETES_KEYS) => false,
-        ["kubernetes", "argocd", key, ..] => within(key, ARGOCD_KEYS),
-        ["kubernetes", "flux", "sourceRef", key, ..] => within(key, FLUX_SOURCE_KEYS),
-        ["kubernetes", "flux", key, ..] => within(key, FLUX_KEYS),
-        ["kubernetes", "layout", key, ..] => within(key, LAYOUT_KEYS),
-        ["kubernetes", "monitoring", key, ..] => within(key, MONITORING_KEYS),
-        ["kubernetes", "verification", key, ..] => within(key, VERIFICATION_KEYS),
-        _ => true,
-    }
+    schema::NETWORK.reads(rest)
 }
 
 /// [`decode`], knowing the repository-relative directory of the declarations file
@@ -131,8 +106,13 @@ impl fmt::Display for Path<'_> {
     }
 }
 
-/// An attribute name as written in Nix: bare when it is an identifier, else quoted.
 fn write_key(f: &mut fmt::Formatter<'_>, key: &str) -> fmt::Result {
+    f.write_str(&nix_attr(key))
+}
+
+/// An attribute name as written in Nix: bare when it is an identifier, else quoted
+/// (also what the generated options module writes, `crate::schema`).
+pub(crate) fn nix_attr(key: &str) -> std::borrow::Cow<'_, str> {
     let ident = key
         .chars()
         .next()
@@ -141,14 +121,14 @@ fn write_key(f: &mut fmt::Formatter<'_>, key: &str) -> fmt::Result {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "_-'".contains(c));
     if ident {
-        f.write_str(key)
+        key.into()
     } else {
-        f.write_str(&nix_string(key))
+        nix_string(key).into()
     }
 }
 
 /// A Nix string literal for `s`.
-fn nix_string(s: &str) -> String {
+pub(crate) fn nix_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     let mut chars = s.chars().peekable();
@@ -453,165 +433,6 @@ struct Decoder {
     declarations_dir: String,
 }
 
-/// Attributes that were removed or renamed: still recognised, to say what replaced them.
-const REMOVED_KEYS: &[&str] = &["privileged", "tunnelMetrics"];
-
-/// The top-level attributes of each part of the schema.
-const NETWORK_KEYS: &[&str] = &[
-    "retired",
-    "tailscale",
-    "egress",
-    "secrets",
-    "kubernetes",
-    "domains",
-    "sops",
-    "repository",
-];
-const SOPS_KEYS: &[&str] = &["recipients"];
-const RECIPIENT_KEYS: &[&str] = &["age", "kind"];
-const REPOSITORY_KEYS: &[&str] = &["hostDirs"];
-const RETIRED_KEYS: &[&str] = &[
-    "description",
-    "aliases",
-    "ageRecipients",
-    "addresses",
-    "monthlyCost",
-    "currency",
-    "replacedBy",
-    "renamedTo",
-];
-const REPLACEMENT_KEYS: &[&str] = &["description", "monthlyCost", "currency"];
-const TAILSCALE_KEYS: &[&str] = &["exitNodes", "kubernetesOperator", "nodes"];
-const NODE_KEYS: &[&str] = &[
-    "role",
-    "advertiseRoutes",
-    "tags",
-    "advertiseExitNode",
-    "acceptRoutes",
-    "state",
-];
-const EGRESS_KEYS: &[&str] = &[
-    "image",
-    "tunDevice",
-    "keepalive",
-    "providers",
-    "proxies",
-    "sidecars",
-    "clients",
-    "gateways",
-];
-const GATEWAY_KEYS: &[&str] = &[
-    "host",
-    "listen",
-    "socksPort",
-    "httpPort",
-    "interface",
-    "tunnel",
-    "allowedClients",
-    "routingTable",
-    "fwmark",
-    "monitoring",
-];
-const PORT_TARGET_KEYS: &[&str] = &["app", "webUIPort", "command"];
-const TUNNEL_KEYS: &[&str] = &[
-    "endpoint",
-    "publicKey",
-    "address",
-    "persistentKeepalive",
-    "mtu",
-    "privateKeySecret",
-];
-const PROVIDER_KEYS: &[&str] = &["service", "type", "credentials", "existingSecret"];
-const EXISTING_SECRET_KEYS: &[&str] = &["name", "keys"];
-const PROXY_KEYS: &[&str] = &[
-    "provider",
-    "countries",
-    "replicas",
-    "healthCheck",
-    "tunDevice",
-    "keepalive",
-    "credentials",
-    "existingSecret",
-    "controlServer",
-    // Replaced by `tunDevice`: reported with the new spelling.
-    "privileged",
-];
-const SIDECAR_KEYS: &[&str] = &[
-    "namespace",
-    "deployment",
-    "provider",
-    "countries",
-    "portForwarding",
-    "inputPorts",
-    "forwardedPortTo",
-    "healthCheck",
-    "tunDevice",
-    "keepalive",
-    "credentials",
-    "existingSecret",
-    "controlServer",
-    // Replaced by `tunDevice`: reported with the new spelling.
-    "privileged",
-];
-const CLIENT_KEYS: &[&str] = &[
-    "namespace",
-    "deployment",
-    "proxy",
-    "gateway",
-    "protocol",
-    "enforce",
-    "podLabels",
-    "allowedDestinations",
-    "speaks",
-];
-const DESTINATION_KEYS: &[&str] = &["namespace", "podLabels", "cidr", "ports"];
-const SECRET_KEYS: &[&str] = &["format", "file", "keys", "namespace"];
-const KUBERNETES_KEYS: &[&str] = &[
-    "dir",
-    "podCIDR",
-    "serviceCIDR",
-    "nodeCIDRs",
-    "clusterDomain",
-    "dnsServiceIP",
-    "gitops",
-    "argocd",
-    "flux",
-    "layout",
-    "monitoring",
-    "verification",
-    "secrets",
-];
-const FLUX_KEYS: &[&str] = &[
-    "namespace",
-    "sourceRef",
-    "interval",
-    "decryptionSecret",
-    "registerIn",
-];
-const FLUX_SOURCE_KEYS: &[&str] = &["kind", "name"];
-const LAYOUT_KEYS: &[&str] = &["apps", "proxies"];
-/// The sources a Flux `Kustomization` may name (`spec.sourceRef.kind`).
-const FLUX_SOURCE_KINDS: [(&str, &str); 3] = [
-    ("GitRepository", "GitRepository"),
-    ("OCIRepository", "OCIRepository"),
-    ("Bucket", "Bucket"),
-];
-
-const ARGOCD_KEYS: &[&str] = &[
-    "namespace",
-    "project",
-    "repoURL",
-    "targetRevision",
-    "registerIn",
-];
-// `tunnelMetrics` is gone (no gluetun release has metrics): reported as removed.
-const MONITORING_KEYS: &[&str] = &["enable", "tunnelMetrics"];
-const VERIFICATION_KEYS: &[&str] = &["enable"];
-const PERMISSIONS: [(&str, Permission); 2] = [
-    ("forbidden", Permission::Forbidden),
-    ("allowed", Permission::Allowed),
-];
-
 impl Decoder {
     fn push(&mut self, diagnostic: Diagnostic) {
         self.diagnostics.push(diagnostic);
@@ -634,20 +455,21 @@ impl Decoder {
         self.push(diagnostic);
     }
 
-    /// Opens an attribute set and reports the attributes that are not in `known`.
+    /// Opens an attribute set and reports the attributes that are not options of `known`
+    /// (the schema's group for this place).
     fn section<'v, 'p>(
         &mut self,
         v: &'v Value,
         path: Path<'p>,
         named_at: Option<Span>,
-        known: &[&str],
+        known: &Group,
     ) -> Option<Section<'v, 'p>> {
         let ValueKind::Attrs(attrs) = &v.kind else {
             self.type_error(v, path, "an attribute set");
             return None;
         };
         for (key, attr) in attrs {
-            if known.contains(&key.as_str()) {
+            if known.knows(key) {
                 continue;
             }
             self.unknown_attribute(key, attr, path, known);
@@ -659,18 +481,14 @@ impl Decoder {
         })
     }
 
-    fn unknown_attribute(&mut self, key: &str, attr: &Attr, path: Path<'_>, known: &[&str]) {
+    fn unknown_attribute(&mut self, key: &str, attr: &Attr, path: Path<'_>, known: &Group) {
         let at = attr.name_span.or(attr.value.span);
         let whereabouts = match path {
             Path::Root => "`avalanche.network`".to_owned(),
             _ => format!("`{path}`"),
         };
         // Attributes kept only to report their removal are not offered.
-        let known: Vec<&str> = known
-            .iter()
-            .copied()
-            .filter(|k| !REMOVED_KEYS.contains(k))
-            .collect();
+        let known: Vec<&str> = known.names().collect();
         let known = known.as_slice();
         let mut diagnostic = Diagnostic::error(
             &crate::rules::MODEL_UNKNOWN_ATTRIBUTE,
@@ -1131,7 +949,7 @@ impl Decoder {
     }
 
     fn network(&mut self, v: &Value, named_at: Option<Span>) -> Option<Network> {
-        let s = self.section(v, Path::Root, named_at, NETWORK_KEYS)?;
+        let s = self.section(v, Path::Root, named_at, &schema::NETWORK)?;
         let path = s.path;
         let retired = match s.get("retired") {
             Some(v) => self.named(v, path.key("retired"), Self::retired),
@@ -1179,7 +997,7 @@ impl Decoder {
     }
 
     fn retired(&mut self, _name: &Name, attr: &Attr, path: Path<'_>) -> Option<RetiredHost> {
-        let s = self.section(&attr.value, path, attr.name_span, RETIRED_KEYS)?;
+        let s = self.section(&attr.value, path, attr.name_span, &schema::RETIRED)?;
         let description = self.req(&s, "description", "\"what it was\"", |me, v, p| {
             me.string(v, p).map(str::to_owned)
         });
@@ -1280,7 +1098,7 @@ impl Decoder {
     }
 
     fn sops(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> SopsSettings {
-        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), SOPS_KEYS) else {
+        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), &schema::SOPS) else {
             return SopsSettings::default();
         };
         let recipients = match s.get("recipients") {
@@ -1291,7 +1109,7 @@ impl Decoder {
     }
 
     fn recipient(&mut self, _name: &Name, attr: &Attr, path: Path<'_>) -> Option<SopsRecipient> {
-        let s = self.section(&attr.value, path, attr.name_span, RECIPIENT_KEYS)?;
+        let s = self.section(&attr.value, path, attr.name_span, &schema::RECIPIENT)?;
         let age = self.req(&s, "age", "\"age1…\"", |me, v, p| me.age_recipient(v, p));
         let kind = self.req(&s, "kind", "\"admin\"", |me, v, p| {
             me.enumeration(v, p, "recipient kind", &RecipientKind::ALL)
@@ -1304,7 +1122,8 @@ impl Decoder {
     }
 
     fn repository(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Repository {
-        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), REPOSITORY_KEYS) else {
+        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), &schema::REPOSITORY)
+        else {
             return Repository::default();
         };
         let host_dirs = self.opt(&s, "hostDirs", Vec::new, |me, v, p| {
@@ -1317,8 +1136,12 @@ impl Decoder {
     }
 
     fn replacement(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Replacement {
-        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), REPLACEMENT_KEYS)
-        else {
+        let Some(s) = self.section(
+            v,
+            path,
+            attr.and_then(|a| a.name_span),
+            &schema::REPLACEMENT,
+        ) else {
             return Replacement::none();
         };
         Replacement {
@@ -1393,11 +1216,11 @@ impl Decoder {
     }
 
     fn tailscale(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Option<Tailscale> {
-        let s = self.section(v, path, attr.and_then(|a| a.name_span), TAILSCALE_KEYS)?;
+        let s = self.section(v, path, attr.and_then(|a| a.name_span), &schema::TAILSCALE)?;
         let permission = |me: &mut Self, v: &Value, p: Path<'_>| {
-            me.enumeration(v, p, "permission", &PERMISSIONS)
+            me.enumeration(v, p, "permission", &Permission::ALL)
         };
-        let forbidden = || lookup(&PERMISSIONS, d::PERMISSION, Permission::Forbidden);
+        let forbidden = || lookup(&Permission::ALL, d::PERMISSION, Permission::Forbidden);
         let exit_nodes = self.opt_spanned(&s, "exitNodes", forbidden, permission);
         let kubernetes_operator = self.opt_spanned(&s, "kubernetesOperator", forbidden, permission);
         let nodes = match s.get("nodes") {
@@ -1412,7 +1235,7 @@ impl Decoder {
     }
 
     fn node(&mut self, _name: &Name, attr: &Attr, path: Path<'_>) -> Option<TailscaleNode> {
-        let s = self.section(&attr.value, path, attr.name_span, NODE_KEYS)?;
+        let s = self.section(&attr.value, path, attr.name_span, &schema::NODE)?;
         let role = self.req(&s, "role", "\"server\"", |me, v, p| {
             me.enumeration(v, p, "role", &Role::ALL)
         });
@@ -1466,7 +1289,7 @@ impl Decoder {
     }
 
     fn egress(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Option<Egress> {
-        let s = self.section(v, path, attr.and_then(|a| a.name_span), EGRESS_KEYS)?;
+        let s = self.section(v, path, attr.and_then(|a| a.name_span), &schema::EGRESS)?;
         let image = self.opt_spanned(
             &s,
             "image",
@@ -1535,7 +1358,7 @@ impl Decoder {
     }
 
     fn gateway(&mut self, name: &Name, attr: &Attr, path: Path<'_>) -> Option<Gateway> {
-        let s = self.section(&attr.value, path, attr.name_span, GATEWAY_KEYS)?;
+        let s = self.section(&attr.value, path, attr.name_span, &schema::GATEWAY)?;
         let host = self.req(&s, "host", "\"routy\"", |me, v, p| me.name(v, p));
         let listen = self.req(&s, "listen", "\"10.1.0.1\"", |me, v, p| {
             let text = me.string(v, p)?;
@@ -1697,7 +1520,7 @@ impl Decoder {
         if matches!(attr.value.kind, ValueKind::Null) {
             return None;
         }
-        let s = self.section(&attr.value, path, attr.name_span, PORT_TARGET_KEYS)?;
+        let s = self.section(&attr.value, path, attr.name_span, &schema::PORT_TARGET)?;
         let at = attr.name_span.or(attr.value.span);
         if !port_forwarding {
             self.push(
@@ -1767,7 +1590,7 @@ impl Decoder {
     }
 
     fn tunnel(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Option<GatewayTunnel> {
-        let s = self.section(v, path, attr.and_then(|a| a.name_span), TUNNEL_KEYS)?;
+        let s = self.section(v, path, attr.and_then(|a| a.name_span), &schema::TUNNEL)?;
         let endpoint = self.req(&s, "endpoint", "\"exit.example.org:51820\"", |me, v, p| {
             let text = me.non_empty(v, p)?;
             let port_ok = text
@@ -1854,7 +1677,7 @@ impl Decoder {
     }
 
     fn provider(&mut self, name: &Name, attr: &Attr, path: Path<'_>) -> Option<Provider> {
-        let s = self.section(&attr.value, path, attr.name_span, PROVIDER_KEYS)?;
+        let s = self.section(&attr.value, path, attr.name_span, &schema::PROVIDER)?;
         let service = self.opt_spanned(
             &s,
             "service",
@@ -1869,7 +1692,7 @@ impl Decoder {
         );
         let credentials =
             self.opt_spanned(&s, "credentials", || name.clone(), |me, v, p| me.name(v, p));
-        let existing_secret = self.existing_secret(&s);
+        let existing_secret = self.existing_secret(&s, Some(name));
         Some(Provider {
             span: s.span,
             service,
@@ -1928,7 +1751,7 @@ impl Decoder {
             || d::CONTROL_SERVER.to_owned(),
             |me, v, p| me.listen_address(v, p),
         );
-        let existing_secret = self.existing_secret(s);
+        let existing_secret = self.existing_secret(s, None);
         Instance {
             tun_device,
             keepalive,
@@ -1940,13 +1763,23 @@ impl Decoder {
 
     /// `existingSecret = { name; keys; }`, which replaces `credentials` (both
     /// written is an error: which one the gluetun reads would be a guess).
-    fn existing_secret(&mut self, s: &Section<'_, '_>) -> Option<ExistingSecret> {
+    /// `default_credentials`: what `credentials` is when unset (a provider's name), which
+    /// the Nix module writes out beside an `existingSecret`: that is not setting both.
+    fn existing_secret(
+        &mut self,
+        s: &Section<'_, '_>,
+        default_credentials: Option<&Name>,
+    ) -> Option<ExistingSecret> {
         let attr = s.attrs.get("existingSecret")?;
         if matches!(attr.value.kind, ValueKind::Null) {
             return None;
         }
         let path = s.path.key("existingSecret");
-        if s.get("credentials").is_some() {
+        let credentials = s.get("credentials").filter(|v| {
+            !matches!((&v.kind, default_credentials),
+                (ValueKind::String(c), Some(d)) if c.as_str() == d.as_str())
+        });
+        if credentials.is_some() {
             self.push(
                 Diagnostic::error(
                     &crate::rules::MODEL_CONFLICT,
@@ -1958,7 +1791,7 @@ impl Decoder {
             );
             return None;
         }
-        let e = self.section(&attr.value, path, attr.name_span, EXISTING_SECRET_KEYS)?;
+        let e = self.section(&attr.value, path, attr.name_span, &schema::EXISTING_SECRET)?;
         let name = self.req(&e, "name", "\"qbittorrent-vpn\"", |me, v, p| me.name(v, p));
         let keys = self.opt(&e, "keys", BTreeMap::new, |me, v, p| {
             let ValueKind::Attrs(attrs) = &v.kind else {
@@ -2122,7 +1955,7 @@ impl Decoder {
             crate::layout::PROXY_REGION_MAX,
             &crate::layout::proxy_service(name.as_str()),
         );
-        let s = self.section(&attr.value, path, attr.name_span, PROXY_KEYS)?;
+        let s = self.section(&attr.value, path, attr.name_span, &schema::PROXY)?;
         let provider = self.req(&s, "provider", "\"protonvpn\"", |me, v, p| me.name(v, p));
         let countries = self.countries(&s);
         let replicas = self.opt(
@@ -2151,7 +1984,7 @@ impl Decoder {
     }
 
     fn sidecar(&mut self, name: &Name, attr: &Attr, path: Path<'_>) -> Option<Sidecar> {
-        let s = self.section(&attr.value, path, attr.name_span, SIDECAR_KEYS)?;
+        let s = self.section(&attr.value, path, attr.name_span, &schema::SIDECAR)?;
         let namespace = self.req(&s, "namespace", "\"media\"", |me, v, p| me.name(v, p));
         let deployment =
             self.opt_spanned(&s, "deployment", || name.clone(), |me, v, p| me.name(v, p));
@@ -2208,7 +2041,7 @@ impl Decoder {
             crate::layout::CLIENT_VERIFY_NAME_MAX,
             &crate::layout::client_verify_job(name.as_str()),
         );
-        let s = self.section(&attr.value, path, attr.name_span, CLIENT_KEYS)?;
+        let s = self.section(&attr.value, path, attr.name_span, &schema::CLIENT)?;
         let namespace = self.req(&s, "namespace", "\"irc\"", |me, v, p| me.name(v, p));
         let deployment =
             self.opt_spanned(&s, "deployment", || name.clone(), |me, v, p| me.name(v, p));
@@ -2296,7 +2129,7 @@ impl Decoder {
 
     /// One of `allowedDestinations`: pods (`namespace`, `podLabels`) or a `cidr`, and `ports`.
     fn destination(&mut self, v: &Value, path: Path<'_>) -> Option<Destination> {
-        let s = self.section(v, path, None, DESTINATION_KEYS)?;
+        let s = self.section(v, path, None, &schema::DESTINATION)?;
         let ports = match s.get("ports") {
             Some(p) => self
                 .list(
@@ -2390,7 +2223,7 @@ impl Decoder {
     }
 
     fn secret(&mut self, _name: &Name, attr: &Attr, path: Path<'_>) -> Option<Secret> {
-        let s = self.section(&attr.value, path, attr.name_span, SECRET_KEYS)?;
+        let s = self.section(&attr.value, path, attr.name_span, &schema::SECRET)?;
         let format = self.opt(
             &s,
             "format",
@@ -2503,7 +2336,7 @@ impl Decoder {
     }
 
     fn kubernetes(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Option<Kubernetes> {
-        let s = self.section(v, path, attr.and_then(|a| a.name_span), KUBERNETES_KEYS)?;
+        let s = self.section(v, path, attr.and_then(|a| a.name_span), &schema::KUBERNETES)?;
         let defaults = Kubernetes::default();
         let dir = self.opt(
             &s,
@@ -2607,7 +2440,7 @@ impl Decoder {
         let verification = match s.get("verification") {
             Some(v) => {
                 let at = s.attrs.get("verification").and_then(|a| a.name_span);
-                match self.section(v, s.path.key("verification"), at, VERIFICATION_KEYS) {
+                match self.section(v, s.path.key("verification"), at, &schema::VERIFICATION) {
                     Some(inner) => self.opt(
                         &inner,
                         "enable",
@@ -2644,7 +2477,7 @@ impl Decoder {
 
     fn flux(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Flux {
         let defaults = Flux::default();
-        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), FLUX_KEYS) else {
+        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), &schema::FLUX) else {
             return defaults;
         };
         let label =
@@ -2652,15 +2485,20 @@ impl Decoder {
         let (source_kind, source_name) = match s.get("sourceRef") {
             Some(v) => {
                 let at = s.attrs.get("sourceRef").and_then(|a| a.name_span);
-                match self.section(v, s.path.key("sourceRef"), at, FLUX_SOURCE_KEYS) {
+                match self.section(v, s.path.key("sourceRef"), at, &schema::FLUX_SOURCE) {
                     Some(r) => (
                         self.opt(
                             &r,
                             "kind",
                             || defaults.source_kind.clone(),
                             |me, v, p| {
-                                me.enumeration(v, p, "Flux source kind", &FLUX_SOURCE_KINDS)
-                                    .map(str::to_owned)
+                                me.enumeration(
+                                    v,
+                                    p,
+                                    "Flux source kind",
+                                    &schema::FLUX_SOURCE_KINDS.map(|k| (k, k)),
+                                )
+                                .map(str::to_owned)
                             },
                         ),
                         self.opt(&r, "name", || defaults.source_name.clone(), label),
@@ -2716,7 +2554,7 @@ impl Decoder {
 
     fn layout(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Layout {
         let defaults = Layout::default();
-        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), LAYOUT_KEYS) else {
+        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), &schema::LAYOUT) else {
             return defaults;
         };
         let apps = match s.get("apps") {
@@ -2766,7 +2604,7 @@ impl Decoder {
 
     fn argocd(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> ArgoCd {
         let defaults = ArgoCd::default();
-        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), ARGOCD_KEYS) else {
+        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), &schema::ARGOCD) else {
             return defaults;
         };
         let text = |me: &mut Self, v: &Value, p: Path<'_>| me.non_empty(v, p).map(str::to_owned);
@@ -2796,7 +2634,8 @@ impl Decoder {
     }
 
     fn monitoring(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Monitoring {
-        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), MONITORING_KEYS) else {
+        let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), &schema::MONITORING)
+        else {
             return Monitoring {
                 enable: d::MONITORING,
             };

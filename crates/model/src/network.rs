@@ -14,11 +14,24 @@ macro_rules! named_by_all {
             pub fn as_str(self) -> &'static str {
                 $ty::ALL.iter().find(|(_, v)| *v == self).map_or("", |(s, _)| s)
             }
+
+            /// Every name, in the order of `ALL` (the option's `lib.types.enum`).
+            pub const NAMES: [&'static str; $ty::ALL.len()] = {
+                let mut names = [""; $ty::ALL.len()];
+                let mut i = 0;
+                while i < names.len() {
+                    names[i] = $ty::ALL[i].0;
+                    i += 1;
+                }
+                names
+            };
         }
     )*};
 }
 
 named_by_all!(
+    Permission,
+    NodeState,
     RecipientKind,
     Speaks,
     Role,
@@ -375,6 +388,14 @@ pub enum Permission {
     Forbidden,
     /// Allowed.
     Allowed,
+}
+
+impl Permission {
+    /// Both, as written in Nix.
+    pub const ALL: [(&'static str, Permission); 2] = [
+        ("forbidden", Permission::Forbidden),
+        ("allowed", Permission::Allowed),
+    ];
 }
 
 /// `tailscale`.

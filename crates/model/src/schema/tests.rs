@@ -1,0 +1,180 @@
+use super::*;
+
+/// The committed Nix options module is the table's text (CI has no nixpkgs: this
+/// comparison is what keeps the two one).
+#[test]
+fn generated_nix_module_is_up_to_date() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(GENERATED_PATH);
+    let want = nix_module();
+    if std::env::var_os("AVALANCHE_REGENERATE").is_some() {
+        std::fs::write(&path, &want).expect("writing the generated module");
+    }
+    let got = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        got == want,
+        "{GENERATED_PATH} differs from crates/model/src/schema/table.rs: run\n  {REGENERATE}\n\
+         (never edit the generated file; the first differing line: {})",
+        got.lines()
+            .zip(want.lines())
+            .find(|(a, b)| a != b)
+            .map_or_else(
+                || "(one is longer)".to_owned(),
+                |(a, b)| format!("{a:?} vs {b:?}")
+            )
+    );
+}
+
+/// `lit` as the JSON `nix eval` prints, inside the entry `name`.
+fn lit_json(lit: &Lit, name: &str) -> serde_json::Value {
+    use serde_json::{Value as Json, json};
+    match lit {
+        Lit::Null => Json::Null,
+        Lit::Bool(b) => json!(b),
+        Lit::Int(i) => json!(i),
+        Lit::Float(f) => json!(f),
+        Lit::Str(s) => json!(s),
+        Lit::List(xs) => Json::Array(xs.iter().map(|x| lit_json(x, name)).collect()),
+        Lit::Attrs(xs) => Json::Object(
+            xs.iter()
+                .map(|(k, v)| ((*k).to_owned(), lit_json(v, name)))
+                .collect(),
+        ),
+        Lit::Name => json!(name),
+        Lit::NameAfter(prefix) => json!(format!("{prefix}{name}")),
+    }
+}
+
+/// Sets every option of `group` that `obj` leaves out to the table's default, as the
+/// Nix module does (`name`: the attribute name of the entry `obj` is).
+fn fill_defaults(obj: &mut serde_json::Value, group: &Group, name: &str) {
+    let Some(map) = obj.as_object_mut() else {
+        return;
+    };
+    for opt in group.options {
+        if let Ty::Group(g) = &opt.ty {
+            let nested = map.entry(opt.name).or_insert_with(|| serde_json::json!({}));
+            fill_defaults(nested, g, name);
+            continue;
+        }
+        if !map.contains_key(opt.name) {
+            match &opt.default {
+                Default::Required => continue,
+                Default::Is(lit) => {
+                    map.insert(opt.name.to_owned(), lit_json(lit, name));
+                }
+                Default::Computed(_) => {
+                    map.insert(opt.name.to_owned(), serde_json::Value::Null);
+                }
+            }
+        }
+        let value = &mut map[opt.name];
+        match (&opt.ty, opt.ty.submodule()) {
+            (Ty::AttrsOf(_), Some(g)) => {
+                if let Some(entries) = value.as_object_mut() {
+                    for (entry, v) in entries.iter_mut() {
+                        fill_defaults(v, g, entry);
+                    }
+                }
+            }
+            (Ty::ListOf(_), Some(g)) => {
+                for v in value.as_array_mut().into_iter().flatten() {
+                    fill_defaults(v, g, name);
+                }
+            }
+            (_, Some(g)) => fill_defaults(value, g, name),
+            _ => {}
+        }
+    }
+}
+
+/// Networks that set at least one option of every group (the bundled one and the parts
+/// it lacks).
+fn sample_networks() -> Vec<serde_json::Value> {
+    let mut sources = avalanche_diag::SourceMap::default();
+    let bundled = avalanche_nix::read_source(
+        std::path::Path::new("nix/network.nix"),
+        include_str!("../../../../nix/network.nix"),
+        &mut sources,
+    )
+    .expect("the bundled network reads");
+    let bundled: serde_json::Value = serde_json::from_str(&bundled.to_json_string()).expect("JSON");
+    let rest = serde_json::json!({
+        "retired": { "vps": { "description": "VPS", "renamedTo": "box",
+            "replacedBy": { "description": "a Pi" } } },
+        "egress": {
+            "providers": { "mullvad": { "existingSecret": { "name": "mullvad-vpn" } } },
+            "proxies": { "ch": { "provider": "mullvad", "countries": ["Switzerland"],
+                "existingSecret": { "name": "ch-vpn", "keys": { "WIREGUARD_PRIVATE_KEY": "k" } } } },
+            "sidecars": { "torrent": { "namespace": "media", "provider": "mullvad",
+                "countries": ["Sweden"], "portForwarding": true,
+                "forwardedPortTo": { "app": "qbittorrent" } } },
+            "clients": { "bot": { "namespace": "irc", "gateway": "home", "enforce": true,
+                "allowedDestinations": [ { "namespace": "irc" }, { "cidr": "10.1.0.0/24" } ] } },
+            "gateways": { "home": { "host": "routy", "listen": "10.1.0.1",
+                "tunnel": { "endpoint": "exit.example.org:51820",
+                    "publicKey": "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=",
+                    "address": "10.99.0.2/32", "privateKeySecret": "routy-wireguard" } } }
+        },
+        "sops": { "recipients": { "ci": { "age": "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq", "kind": "ci" } } },
+        "kubernetes": { "gitops": "flux" }
+    });
+    vec![bundled, rest]
+}
+
+/// The defaults the table documents (and the generated Nix module applies) are the
+/// decoder's: each sample network decodes to the same `Network` with every option it
+/// leaves out written as the table's default. Needs no nixpkgs (CI has none);
+/// `tests/flake.rs` also evaluates the module itself where nixpkgs' lib is present.
+#[test]
+fn table_defaults_are_the_decoders() {
+    for mut sample in sample_networks() {
+        let network = match sample.get_mut("avalanche") {
+            Some(a) => a.get_mut("network").expect("avalanche.network"),
+            None => &mut sample,
+        };
+        let as_written = network.clone();
+        fill_defaults(network, &NETWORK, "");
+        assert_ne!(&as_written, network, "the sample leaves some option out");
+        let decode = |json: &serde_json::Value| {
+            let (decoded, diagnostics) = crate::decode(&avalanche_nix::Value::from_json(json));
+            let errors: Vec<_> = diagnostics
+                .iter()
+                .filter(|d| d.is_error())
+                .map(|d| &d.message)
+                .collect();
+            assert!(errors.is_empty(), "{errors:#?} in {json:#}");
+            decoded.expect("a network")
+        };
+        assert_eq!(
+            decode(&as_written),
+            decode(network),
+            "the table's defaults differ from the decoder's"
+        );
+    }
+}
+
+/// `decodes` (the reader's keep filter) keeps every option of the table and nothing
+/// beside them in a set of named things: an option added to the table is read
+/// without more work.
+#[test]
+fn every_option_of_the_table_is_read_and_nothing_else() {
+    let options = options();
+    assert!(options.len() > 100, "{} options", options.len());
+    for (path, opt) in &options {
+        let path: Vec<&str> = path
+            .split('.')
+            .map(|p| if p == "<name>" { "x" } else { p })
+            .collect();
+        assert!(NETWORK.reads(&path), "{}", path.join("."));
+        if let Ty::AttrsOf(Ty::Submodule(_)) = &opt.ty {
+            let bogus = [path.as_slice(), &["x", "bogus"]].concat();
+            assert!(!NETWORK.reads(&bogus), "{}", bogus.join("."));
+        }
+    }
+    assert!(!NETWORK.reads(&["kubernetes", "flux", "sourceRef", "bogus"]));
+    assert!(NETWORK.reads(&["egress", "proxies", "x", "privileged"]));
+    assert!(!NETWORK.reads(&["egress", "clients", "x", "allowedDestinations", "bogus"]));
+    assert!(!NETWORK.reads(&["egress", "sidecars", "x", "forwardedPortTo", "bogus"]));
+}
