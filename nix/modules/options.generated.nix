@@ -12,6 +12,76 @@ let
     tailscaleTag
     ;
 
+  providerOption = lib.mkOption {
+    type = dnsLabel;
+    example = "protonvpn";
+    description = "The VPN provider: a key of `avalanche.network.egress.providers`.";
+  };
+
+  countriesOption = lib.mkOption {
+    type = lib.types.listOf lib.types.str;
+    example = [ "Iceland" ];
+    description = ''
+      Countries gluetun picks servers from (`SERVER_COUNTRIES`, as the provider spells them).
+    '';
+  };
+
+  healthCheckOption = lib.mkOption {
+    type = lib.types.enum [ "icmp" "dns" ];
+    default = "dns";
+    example = "icmp";
+    description = ''
+      gluetun's small health check (`HEALTH_SMALL_CHECK_TYPE`): `"icmp"` needs the `NET_RAW`
+      capability, `"dns"` does not.
+    '';
+  };
+
+  tunDeviceOption = lib.mkOption {
+    type = lib.types.nullOr (lib.types.enum [ "host-device" "mknod" "privileged" ]);
+    default = null;
+    example = "mknod";
+    description = "How this gluetun gets `/dev/net/tun` (default: `egress.tunDevice`).";
+  };
+
+  keepaliveOption = lib.mkOption {
+    type = lib.types.nullOr duration;
+    default = null;
+    example = "15s";
+    description = "This gluetun's WireGuard persistent keepalive (default: `egress.keepalive`).";
+  };
+
+  credentialsOption = lib.mkOption {
+    type = lib.types.nullOr dnsLabel;
+    default = null;
+    example = "protonvpn-iceland";
+    description = ''
+      The declared secret (a key of `avalanche.network.secrets`) with this gluetun's own WireGuard
+      key (default: its provider's `credentials`). Every running gluetun needs its own key: two
+      tunnels with one key break each other.
+    '';
+  };
+
+  existingSecretOption = lib.mkOption {
+    type = lib.types.nullOr (lib.types.submodule existingSecret);
+    default = null;
+    example = { name = "qbittorrent-vpn"; keys.WIREGUARD_PRIVATE_KEY = "wg-key"; };
+    description = ''
+      A Secret the cluster already has (made by ExternalSecrets, sealed-secrets or by hand) with
+      this gluetun's own credentials, referenced as it is: nothing is sealed and no KSOPS generator
+      is rendered for it. Replaces `credentials`.
+    '';
+  };
+
+  controlServerOption = lib.mkOption {
+    type = listenAddress;
+    default = "127.0.0.1:8000";
+    example = ":8000";
+    description = ''
+      gluetun's control server address (`HTTP_CONTROL_SERVER_ADDRESS`). Its default role may stop
+      the VPN without authentication: keep it on loopback unless another container must reach it.
+    '';
+  };
+
   retiredHost = {
     options = {
       description = lib.mkOption {
@@ -213,77 +283,20 @@ let
 
   proxy = {
     options = {
-      provider = lib.mkOption {
-        type = dnsLabel;
-        example = "protonvpn";
-        description = "The VPN provider: a key of `avalanche.network.egress.providers`.";
-      };
-      countries = lib.mkOption {
-        type = lib.types.listOf lib.types.str;
-        example = [ "Iceland" ];
-        description = ''
-          Countries gluetun picks servers from (`SERVER_COUNTRIES`, as the provider spells them).
-        '';
-      };
+      provider = providerOption;
+      countries = countriesOption;
       replicas = lib.mkOption {
         type = lib.types.ints.u32;
         default = 1;
         example = 2;
         description = "Replicas of the region's gluetun Deployment (`vpn-proxy-<name>`).";
       };
-      healthCheck = lib.mkOption {
-        type = lib.types.enum [ "icmp" "dns" ];
-        default = "dns";
-        example = "icmp";
-        description = ''
-          gluetun's small health check (`HEALTH_SMALL_CHECK_TYPE`): `"icmp"` needs the `NET_RAW`
-          capability, `"dns"` does not.
-        '';
-      };
-      tunDevice = lib.mkOption {
-        type = lib.types.nullOr (lib.types.enum [ "host-device" "mknod" "privileged" ]);
-        default = null;
-        example = "mknod";
-        description = "How this gluetun gets `/dev/net/tun` (default: `egress.tunDevice`).";
-      };
-      keepalive = lib.mkOption {
-        type = lib.types.nullOr duration;
-        default = null;
-        example = "15s";
-        description = ''
-          This gluetun's WireGuard persistent keepalive (default: `egress.keepalive`).
-        '';
-      };
-      credentials = lib.mkOption {
-        type = lib.types.nullOr dnsLabel;
-        default = null;
-        example = "protonvpn-iceland";
-        description = ''
-          The declared secret (a key of `avalanche.network.secrets`) with this gluetun's own
-          WireGuard key (default: its provider's `credentials`). Every running gluetun needs its own
-          key: two tunnels with one key break each other.
-        '';
-      };
-      existingSecret = lib.mkOption {
-        type = lib.types.nullOr (lib.types.submodule existingSecret);
-        default = null;
-        example = { name = "qbittorrent-vpn"; keys.WIREGUARD_PRIVATE_KEY = "wg-key"; };
-        description = ''
-          A Secret the cluster already has (made by ExternalSecrets, sealed-secrets or by hand) with
-          this gluetun's own credentials, referenced as it is: nothing is sealed and no KSOPS
-          generator is rendered for it. Replaces `credentials`.
-        '';
-      };
-      controlServer = lib.mkOption {
-        type = listenAddress;
-        default = "127.0.0.1:8000";
-        example = ":8000";
-        description = ''
-          gluetun's control server address (`HTTP_CONTROL_SERVER_ADDRESS`). Its default role may
-          stop the VPN without authentication: keep it on loopback unless another container must
-          reach it.
-        '';
-      };
+      healthCheck = healthCheckOption;
+      tunDevice = tunDeviceOption;
+      keepalive = keepaliveOption;
+      credentials = credentialsOption;
+      existingSecret = existingSecretOption;
+      controlServer = controlServerOption;
     };
   };
 
@@ -303,18 +316,8 @@ let
           example = "qbittorrent";
           description = "The app's Deployment to patch (default: the sidecar's attribute name).";
         };
-        provider = lib.mkOption {
-          type = dnsLabel;
-          example = "protonvpn";
-          description = "The VPN provider: a key of `avalanche.network.egress.providers`.";
-        };
-        countries = lib.mkOption {
-          type = lib.types.listOf lib.types.str;
-          example = [ "Iceland" ];
-          description = ''
-            Countries gluetun picks servers from (`SERVER_COUNTRIES`, as the provider spells them).
-          '';
-        };
+        provider = providerOption;
+        countries = countriesOption;
         portForwarding = lib.mkOption {
           type = lib.types.bool;
           default = false;
@@ -339,59 +342,12 @@ let
             new one on every connection (ProtonVPN: enable NAT-PMP in the WireGuard configuration).
           '';
         };
-        healthCheck = lib.mkOption {
-          type = lib.types.enum [ "icmp" "dns" ];
-          default = "dns";
-          example = "icmp";
-          description = ''
-            gluetun's small health check (`HEALTH_SMALL_CHECK_TYPE`): `"icmp"` needs the `NET_RAW`
-            capability, `"dns"` does not.
-          '';
-        };
-        tunDevice = lib.mkOption {
-          type = lib.types.nullOr (lib.types.enum [ "host-device" "mknod" "privileged" ]);
-          default = null;
-          example = "mknod";
-          description = "How this gluetun gets `/dev/net/tun` (default: `egress.tunDevice`).";
-        };
-        keepalive = lib.mkOption {
-          type = lib.types.nullOr duration;
-          default = null;
-          example = "15s";
-          description = ''
-            This gluetun's WireGuard persistent keepalive (default: `egress.keepalive`).
-          '';
-        };
-        credentials = lib.mkOption {
-          type = lib.types.nullOr dnsLabel;
-          default = null;
-          example = "protonvpn-iceland";
-          description = ''
-            The declared secret (a key of `avalanche.network.secrets`) with this gluetun's own
-            WireGuard key (default: its provider's `credentials`). Every running gluetun needs its
-            own key: two tunnels with one key break each other.
-          '';
-        };
-        existingSecret = lib.mkOption {
-          type = lib.types.nullOr (lib.types.submodule existingSecret);
-          default = null;
-          example = { name = "qbittorrent-vpn"; keys.WIREGUARD_PRIVATE_KEY = "wg-key"; };
-          description = ''
-            A Secret the cluster already has (made by ExternalSecrets, sealed-secrets or by hand)
-            with this gluetun's own credentials, referenced as it is: nothing is sealed and no KSOPS
-            generator is rendered for it. Replaces `credentials`.
-          '';
-        };
-        controlServer = lib.mkOption {
-          type = listenAddress;
-          default = "127.0.0.1:8000";
-          example = ":8000";
-          description = ''
-            gluetun's control server address (`HTTP_CONTROL_SERVER_ADDRESS`). Its default role may
-            stop the VPN without authentication: keep it on loopback unless another container must
-            reach it.
-          '';
-        };
+        healthCheck = healthCheckOption;
+        tunDevice = tunDeviceOption;
+        keepalive = keepaliveOption;
+        credentials = credentialsOption;
+        existingSecret = existingSecretOption;
+        controlServer = controlServerOption;
       };
     };
 

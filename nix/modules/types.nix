@@ -94,45 +94,22 @@ rec {
       tags = node.tags;
     };
 
-  types = {
-    dnsLabel = lib.mkOptionType {
-      name = "dnsLabel";
-      description = "DNS-1123 label (1-63 of a-z, 0-9 and -, starting and ending with a letter or digit)";
-      descriptionClass = "noun";
-      check = isDnsLabel;
-      merge = lib.mergeEqualOption;
+  # Option types checked as the Rust model checks the value (a string of the right shape).
+  types =
+    let
+      checked =
+        name: description: check:
+        lib.mkOptionType {
+          inherit name description check;
+          descriptionClass = "noun";
+          merge = lib.mergeEqualOption;
+        };
+    in
+    {
+      dnsLabel = checked "dnsLabel" "DNS-1123 label (1-63 of a-z, 0-9 and -, starting and ending with a letter or digit)" isDnsLabel;
+      cidr = checked "cidr" "CIDR (an address and a prefix length, like 10.1.0.0/24)" isCidr;
+      duration = checked "duration" "duration (a number and a unit s, m or h, like 25s or 1m30s)" isDuration;
+      listenAddress = checked "listenAddress" "listening address (IP:PORT, like 127.0.0.1:8000)" isListenAddress;
+      tailscaleTag = checked "tailscaleTag" "Tailscale tag (tag:<name>, the name a DNS-1123 label)" isTailscaleTag;
     };
-
-    cidr = lib.mkOptionType {
-      name = "cidr";
-      description = "CIDR (an address and a prefix length, like 10.1.0.0/24)";
-      descriptionClass = "noun";
-      check = isCidr;
-      merge = lib.mergeEqualOption;
-    };
-
-    duration = lib.mkOptionType {
-      name = "duration";
-      description = "duration (a number and a unit s, m or h, like 25s or 1m30s)";
-      descriptionClass = "noun";
-      check = isDuration;
-      merge = lib.mergeEqualOption;
-    };
-
-    listenAddress = lib.mkOptionType {
-      name = "listenAddress";
-      description = "listening address (IP:PORT, like 127.0.0.1:8000)";
-      descriptionClass = "noun";
-      check = isListenAddress;
-      merge = lib.mergeEqualOption;
-    };
-
-    tailscaleTag = lib.mkOptionType {
-      name = "tailscaleTag";
-      description = "Tailscale tag (tag:<name>, the name a DNS-1123 label)";
-      descriptionClass = "noun";
-      check = isTailscaleTag;
-      merge = lib.mergeEqualOption;
-    };
-  };
 }

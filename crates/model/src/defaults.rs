@@ -1,5 +1,8 @@
-//! Every default of `avalanche.network`, in one place. The Nix options module must
-//! agree with these (a test compares them).
+//! Every default of `avalanche.network`, in one place. The Nix options module
+//! (generated from [`crate::schema`]) and `nix/modules/defaults.nix` (generated from
+//! [`NIX`]) take their values from here.
+
+use crate::schema::Lit;
 
 /// `egress.image`: the latest gluetun release (`:latest` is ahead of it).
 pub const GLUETUN_IMAGE: &str = "qmcgaw/gluetun:v3.41.3";
@@ -100,3 +103,73 @@ pub const GATEWAY_MONITORING: bool = false;
 /// The uid of the gateway's proxy user (fixed, not an option): numeric in the
 /// nftables ruleset, so the NixOS module pins the user to it.
 pub const GATEWAY_PROXY_UID: u32 = 51080;
+
+/// Every constant above under the name the Nix modules read it by (`import
+/// ./defaults.nix`, and the flake's `lib.defaults`): the camelCase of its name.
+/// `nix/modules/defaults.nix` is generated from this list ([`crate::schema::defaults_nix`]).
+pub const NIX: &[(&str, Lit)] = &[
+    ("gluetunImage", Lit::Str(GLUETUN_IMAGE)),
+    ("vpnType", Lit::Str(VPN_TYPE)),
+    ("proxyReplicas", Lit::Int(PROXY_REPLICAS as i64)),
+    ("healthCheck", Lit::Str(HEALTH_CHECK)),
+    ("tunDevice", Lit::Str(TUN_DEVICE)),
+    ("keepalive", Lit::Str(KEEPALIVE)),
+    ("controlServer", Lit::Str(CONTROL_SERVER)),
+    ("portForwarding", Lit::Bool(PORT_FORWARDING)),
+    (
+        "qbittorrentWebuiPort",
+        Lit::Int(QBITTORRENT_WEBUI_PORT as i64),
+    ),
+    ("clientProtocol", Lit::Str(CLIENT_PROTOCOL)),
+    ("clientEnforce", Lit::Bool(CLIENT_ENFORCE)),
+    ("podLabelKey", Lit::Str(POD_LABEL_KEY)),
+    ("exitNodeRoles", Lit::Strings(EXIT_NODE_ROLES)),
+    ("acceptRoutesRoles", Lit::Strings(ACCEPT_ROUTES_ROLES)),
+    ("permission", Lit::Str(PERMISSION)),
+    ("secretFormat", Lit::Str(SECRET_FORMAT)),
+    ("currency", Lit::Str(CURRENCY)),
+    ("monthlyCost", Lit::Float(MONTHLY_COST)),
+    ("nodeState", Lit::Str(NODE_STATE)),
+    ("kubernetesDir", Lit::Str(KUBERNETES_DIR)),
+    ("podCidr", Lit::Str(POD_CIDR)),
+    ("serviceCidr", Lit::Str(SERVICE_CIDR)),
+    ("clusterDomain", Lit::Str(CLUSTER_DOMAIN)),
+    ("argocdNamespace", Lit::Str(ARGOCD_NAMESPACE)),
+    ("argocdProject", Lit::Str(ARGOCD_PROJECT)),
+    ("argocdRepoUrl", Lit::Str(ARGOCD_REPO_URL)),
+    ("argocdTargetRevision", Lit::Str(ARGOCD_TARGET_REVISION)),
+    ("argocdRegisterIn", nullable(ARGOCD_REGISTER_IN)),
+    ("gitops", Lit::Str(GITOPS)),
+    ("fluxNamespace", Lit::Str(FLUX_NAMESPACE)),
+    ("fluxSourceKind", Lit::Str(FLUX_SOURCE_KIND)),
+    ("fluxSourceName", Lit::Str(FLUX_SOURCE_NAME)),
+    ("fluxInterval", Lit::Str(FLUX_INTERVAL)),
+    ("fluxDecryptionSecret", Lit::Str(FLUX_DECRYPTION_SECRET)),
+    ("fluxRegisterIn", nullable(FLUX_REGISTER_IN)),
+    ("layoutApps", Lit::Str(LAYOUT_APPS)),
+    ("layoutProxies", Lit::Str(LAYOUT_PROXIES)),
+    ("kubernetesSecrets", Lit::Str(KUBERNETES_SECRETS)),
+    ("monitoring", Lit::Bool(MONITORING)),
+    ("verification", Lit::Bool(VERIFICATION)),
+    ("proxyNamespace", Lit::Str(PROXY_NAMESPACE)),
+    ("gatewaySocksPort", Lit::Int(GATEWAY_SOCKS_PORT as i64)),
+    (
+        "gatewayPersistentKeepalive",
+        Lit::Int(GATEWAY_PERSISTENT_KEEPALIVE as i64),
+    ),
+    ("gatewayMtu", Lit::Int(GATEWAY_MTU as i64)),
+    (
+        "gatewayRoutingTable",
+        Lit::Int(GATEWAY_ROUTING_TABLE as i64),
+    ),
+    ("gatewayFwmark", Lit::Int(GATEWAY_FWMARK as i64)),
+    ("gatewayMonitoring", Lit::Bool(GATEWAY_MONITORING)),
+    ("gatewayProxyUid", Lit::Int(GATEWAY_PROXY_UID as i64)),
+];
+
+const fn nullable(value: Option<&'static str>) -> Lit {
+    match value {
+        Some(s) => Lit::Str(s),
+        None => Lit::Null,
+    }
+}

@@ -27,7 +27,11 @@ pub use table::*;
 /// rewrite it after changing the table.
 pub const GENERATED_PATH: &str = "nix/modules/options.generated.nix";
 
-/// The command that rewrites [`GENERATED_PATH`] from the table.
+/// The repository-relative path of the generated defaults for the other Nix modules
+/// ([`crate::defaults::NIX`]).
+pub const DEFAULTS_PATH: &str = "nix/modules/defaults.nix";
+
+/// The command that rewrites [`GENERATED_PATH`] and [`DEFAULTS_PATH`].
 pub const REGENERATE: &str = "AVALANCHE_REGENERATE=1 cargo test -p avalanche-model schema";
 
 /// An attribute set of options: the network itself, a section (`kubernetes.argocd`)
@@ -123,6 +127,8 @@ pub enum Lit {
     Str(&'static str),
     /// A list.
     List(&'static [Lit]),
+    /// A list of strings.
+    Strings(&'static [&'static str]),
     /// An attribute set.
     Attrs(&'static [(&'static str, Lit)]),
     /// The attribute name of the entry the option belongs to (`egress.proxies.<name>`).
@@ -222,6 +228,11 @@ impl Lit {
                 let items: Vec<String> = xs.iter().map(Lit::nix).collect();
                 format!("[ {} ]", items.join(" "))
             }
+            Lit::Strings([]) => "[ ]".to_owned(),
+            Lit::Strings(xs) => {
+                let items: Vec<String> = xs.iter().map(|s| nix_string(s)).collect();
+                format!("[ {} ]", items.join(" "))
+            }
             Lit::Attrs([]) => "{ }".to_owned(),
             Lit::Attrs(xs) => {
                 let items: Vec<String> = xs
@@ -291,6 +302,10 @@ let
     );
     let mut submodules = Vec::new();
     collect_submodules(&NETWORK, &mut submodules);
+    let shared = shared_options(&submodules);
+    for (text, binding) in &shared {
+        let _ = write!(out, "\n  {binding} = {text};\n");
+    }
     for g in submodules {
         let takes_name = g.options.iter().any(|o| match &o.default {
             Default::Is(lit) => lit.mentions_name(),
@@ -308,13 +323,31 @@ let
             (" {\n    options = {", 6, "    };\n  };")
         };
         let _ = writeln!(out, "  {} ={open}", g.name);
-        options_nix(g, indent, &mut out);
+        options_nix(g, indent, &shared, &mut out);
         out.push_str(close);
         out.push('\n');
     }
     out.push_str("in\n{\n  options.avalanche.network = {\n");
-    options_nix(&NETWORK, 4, &mut out);
+    options_nix(&NETWORK, 4, &shared, &mut out);
     out.push_str("  };\n}\n");
+    out
+}
+
+/// The text of `nix/modules/defaults.nix`: [`crate::defaults::NIX`] as plain data
+/// (no `lib`, no functions: it is read without nixpkgs).
+pub fn defaults_nix() -> String {
+    let mut out = format!(
+        "# GENERATED from `NIX` in crates/model/src/defaults.rs: do not edit. After changing it:\n\
+         #   {REGENERATE}\n\
+         # The defaults of `avalanche.network` as plain data, for the NixOS modules\n\
+         # (`import ./defaults.nix`) and the flake's `lib.defaults`. Each key is the camelCase\n\
+         # name of a constant of defaults.rs, documented there.\n\
+         {{\n"
+    );
+    for (key, value) in crate::defaults::NIX {
+        let _ = writeln!(out, "  {} = {};", nix_attr(key), value.nix());
+    }
+    out.push_str("}\n");
     out
 }
 
@@ -332,60 +365,111 @@ fn collect_submodules(group: &'static Group, out: &mut Vec<&'static Group>) {
     }
 }
 
-fn options_nix(group: &Group, indent: usize, out: &mut String) {
+/// Options that stand identical in several submodules (a proxy's and a sidecar's
+/// `healthCheck`): each becomes one `let` binding, `<name>Option`, keyed by its text.
+type Shared = Vec<(String, String)>;
+
+fn shared_options(submodules: &[&'static Group]) -> Shared {
+    let mut seen: Vec<(String, &str, usize)> = Vec::new();
+    for g in submodules {
+        // An option whose default is the entry's name needs the submodule's `name`.
+        let shareable = |o: &&Opt| {
+            !matches!(o.ty, Ty::Group(_))
+                && !matches!(&o.default, Default::Is(lit) if lit.mentions_name())
+        };
+        for opt in g.options.iter().filter(shareable) {
+            let text = mkoption_nix(opt, 2);
+            match seen.iter_mut().find(|(t, _, _)| *t == text) {
+                Some((_, _, count)) => *count += 1,
+                None => seen.push((text, opt.name, 1)),
+            }
+        }
+    }
+    let mut shared: Shared = Vec::new();
+    for (text, name, count) in seen {
+        if count > 1 {
+            let binding = format!("{name}Option");
+            // Two different shared options of one name would need two bindings.
+            assert!(
+                !shared.iter().any(|(_, b)| *b == binding),
+                "schema: two different options `{name}` are each shared by several groups"
+            );
+            shared.push((text, binding));
+        }
+    }
+    shared
+}
+
+fn options_nix(group: &Group, indent: usize, shared: &Shared, out: &mut String) {
     let pad = " ".repeat(indent);
     for opt in group.options {
         let name = nix_attr(opt.name);
         if let Ty::Group(g) = &opt.ty {
             let _ = writeln!(out, "{pad}{name} = {{");
-            options_nix(g, indent + 2, out);
+            options_nix(g, indent + 2, shared, out);
             let _ = writeln!(out, "{pad}}};");
             continue;
         }
-        let inner = " ".repeat(indent + 2);
-        let _ = writeln!(out, "{pad}{name} = lib.mkOption {{");
-        let _ = writeln!(out, "{inner}type = {};", type_nix(&opt.ty));
-        match &opt.default {
-            Default::Required => {}
-            Default::Is(lit) => {
-                let _ = writeln!(out, "{inner}default = {};", lit.nix());
-                if lit.mentions_name() {
-                    let _ = writeln!(
-                        out,
-                        "{inner}defaultText = lib.literalExpression {};",
-                        nix_string(&lit.nix())
-                    );
-                }
+        let text = mkoption_nix(opt, 2);
+        match shared.iter().find(|(t, _)| *t == text) {
+            Some((_, binding)) => {
+                let _ = writeln!(out, "{pad}{name} = {binding};");
             }
-            Default::Computed(text) => {
-                let _ = writeln!(out, "{inner}default = null;");
+            None => {
+                let _ = writeln!(out, "{pad}{name} = {};", mkoption_nix(opt, indent));
+            }
+        }
+    }
+}
+
+/// `lib.mkOption { … }` for `opt`, its closing brace at `indent`.
+fn mkoption_nix(opt: &Opt, indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    let inner = " ".repeat(indent + 2);
+    let mut out = String::from("lib.mkOption {\n");
+    let _ = writeln!(out, "{inner}type = {};", type_nix(&opt.ty));
+    match &opt.default {
+        Default::Required => {}
+        Default::Is(lit) => {
+            let _ = writeln!(out, "{inner}default = {};", lit.nix());
+            if lit.mentions_name() {
                 let _ = writeln!(
                     out,
-                    "{inner}defaultText = lib.literalMD {};",
-                    nix_string(text)
+                    "{inner}defaultText = lib.literalExpression {};",
+                    nix_string(&lit.nix())
                 );
             }
         }
-        match opt.example {
-            Some(example) if example.contains('\n') => {
-                let _ = writeln!(out, "{inner}example = lib.literalExpression ''");
-                for line in example.lines() {
-                    if line.is_empty() {
-                        out.push('\n');
-                    } else {
-                        let _ = writeln!(out, "{inner}  {}", escape_indented(line));
-                    }
-                }
-                let _ = writeln!(out, "{inner}'';");
-            }
-            Some(example) => {
-                let _ = writeln!(out, "{inner}example = {example};");
-            }
-            None => {}
+        Default::Computed(text) => {
+            let _ = writeln!(out, "{inner}default = null;");
+            let _ = writeln!(
+                out,
+                "{inner}defaultText = lib.literalMD {};",
+                nix_string(text)
+            );
         }
-        text_nix(&inner, "description", opt.description, out);
-        let _ = writeln!(out, "{pad}}};");
     }
+    match opt.example {
+        Some(example) if example.contains('\n') => {
+            let _ = writeln!(out, "{inner}example = lib.literalExpression ''");
+            for line in example.lines() {
+                if line.is_empty() {
+                    out.push('\n');
+                } else {
+                    let _ = writeln!(out, "{inner}  {}", escape_indented(line));
+                }
+            }
+            let _ = writeln!(out, "{inner}'';");
+        }
+        Some(example) => {
+            let _ = writeln!(out, "{inner}example = {example};");
+        }
+        None => {}
+    }
+    text_nix(&inner, "description", opt.description, &mut out);
+    out.push_str(&pad);
+    out.push('}');
+    out
 }
 
 /// `key = "text";`, or an indented string wrapped at 100 columns when that is longer.

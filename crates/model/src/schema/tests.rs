@@ -1,28 +1,66 @@
 use super::*;
 
-/// The committed Nix options module is the table's text (CI has no nixpkgs: this
-/// comparison is what keeps the two one).
+/// The committed Nix files are the text the table and `defaults::NIX` generate (CI has
+/// no nixpkgs: this comparison is what keeps them one).
 #[test]
-fn generated_nix_module_is_up_to_date() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .join(GENERATED_PATH);
-    let want = nix_module();
-    if std::env::var_os("AVALANCHE_REGENERATE").is_some() {
-        std::fs::write(&path, &want).expect("writing the generated module");
+fn generated_nix_files_are_up_to_date() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    for (file, want) in [
+        (GENERATED_PATH, nix_module()),
+        (DEFAULTS_PATH, defaults_nix()),
+    ] {
+        let path = root.join(file);
+        if std::env::var_os("AVALANCHE_REGENERATE").is_some() {
+            std::fs::write(&path, &want).expect("writing a generated file");
+        }
+        let got = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            got == want,
+            "{file} differs from what crates/model/src/schema generates: run\n  {REGENERATE}\n\
+             (never edit the generated file; the first differing line: {})",
+            got.lines()
+                .zip(want.lines())
+                .find(|(a, b)| a != b)
+                .map_or_else(
+                    || "(one is longer)".to_owned(),
+                    |(a, b)| format!("{a:?} vs {b:?}")
+                )
+        );
     }
-    let got = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        got == want,
-        "{GENERATED_PATH} differs from crates/model/src/schema/table.rs: run\n  {REGENERATE}\n\
-         (never edit the generated file; the first differing line: {})",
-        got.lines()
-            .zip(want.lines())
-            .find(|(a, b)| a != b)
-            .map_or_else(
-                || "(one is longer)".to_owned(),
-                |(a, b)| format!("{a:?} vs {b:?}")
-            )
+}
+
+/// `defaults::NIX` names every constant of defaults.rs, each by its camelCase name.
+#[test]
+fn every_default_constant_is_in_the_nix_list() {
+    let source = include_str!("../defaults.rs");
+    let camel = |name: &str| {
+        let mut out = String::new();
+        for (i, part) in name.split('_').enumerate() {
+            let part = part.to_ascii_lowercase();
+            if i == 0 {
+                out.push_str(&part);
+            } else {
+                let mut chars = part.chars();
+                out.extend(chars.next().map(|c| c.to_ascii_uppercase()));
+                out.push_str(chars.as_str());
+            }
+        }
+        out
+    };
+    let consts: Vec<String> = source
+        .lines()
+        .filter_map(|l| l.strip_prefix("pub const "))
+        .filter_map(|l| l.split(':').next())
+        .filter(|name| *name != "NIX")
+        .map(camel)
+        .collect();
+    let nix: Vec<String> = crate::defaults::NIX
+        .iter()
+        .map(|(k, _)| (*k).to_owned())
+        .collect();
+    assert_eq!(
+        consts, nix,
+        "crates/model/src/defaults.rs: every constant needs its row in `NIX`, in order"
     );
 }
 
@@ -36,6 +74,7 @@ fn lit_json(lit: &Lit, name: &str) -> serde_json::Value {
         Lit::Float(f) => json!(f),
         Lit::Str(s) => json!(s),
         Lit::List(xs) => Json::Array(xs.iter().map(|x| lit_json(x, name)).collect()),
+        Lit::Strings(xs) => json!(xs),
         Lit::Attrs(xs) => Json::Object(
             xs.iter()
                 .map(|(k, v)| ((*k).to_owned(), lit_json(v, name)))
