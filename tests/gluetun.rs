@@ -340,6 +340,32 @@ fn an_app_with_its_own_gluetun_gets_exactly_one_first_among_init_containers() {
         (Some(deployment), Some(27), Some("warning")),
         "{hit}"
     );
+    // Item 12: the indexer's hand-written NO_PROXY (written before the fence) sends
+    // every Service and the service network direct; its fence drops them.
+    let hit = findings
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["rule"] == "egress-no-proxy-fence")
+        .unwrap_or_else(|| panic!("no egress-no-proxy-fence: {findings}"));
+    assert_eq!(
+        (
+            hit["file"].as_str(),
+            hit["line"].as_u64(),
+            hit["severity"].as_str()
+        ),
+        (
+            Some("kubernetes/base/apps/media/prowlarr/deployment.yaml"),
+            Some(25),
+            Some("warning")
+        ),
+        "{hit}"
+    );
+    let message = hit["message"].as_str().unwrap_or_default();
+    for entry in ["`.svc`", "`.cluster.local`", "`10.96.0.0/12`"] {
+        assert!(message.contains(entry), "{entry}: {message}");
+    }
+    assert!(!message.contains("`localhost`"), "{message}");
     build(&repo);
     let Some(kubectl) = support::oracle("kubectl") else {
         return;
@@ -405,7 +431,11 @@ fn an_app_with_its_own_gluetun_gets_exactly_one_first_among_init_containers() {
         .find(|d| d["kind"] == "NetworkPolicy")
         .unwrap_or_else(|| panic!("no NetworkPolicy:\n{}", built[0].1));
     let egress = policy["spec"]["egress"].as_array().expect("egress rules");
-    assert_eq!(egress.len(), 3, "proxy, DNS, qBittorrent: {policy}");
+    assert_eq!(
+        egress.len(),
+        4,
+        "proxy, DNS, qBittorrent, FlareSolverr: {policy}"
+    );
     assert_eq!(
         egress[2],
         serde_json::json!({
@@ -585,5 +615,227 @@ fn the_forwarded_port_reaches_qbittorrent_through_its_web_api() {
         let prefs: Json = serde_json::from_slice(&out.stdout)
             .unwrap_or_else(|e| panic!("{at}: the body is not json=<JSON> ({e})"));
         assert_eq!(prefs, serde_json::json!({ "listen_port": 51413 }), "{at}");
+    }
+}
+
+/// Issue 14 item 12, as behaviour: for each enforced client in the built trees, every
+/// host its generated `NO_PROXY` sends direct must be one its generated NetworkPolicy
+/// lets it reach. Hosts tried: every name of every Service in the built output (bare
+/// from the client's namespace, `<svc>.<ns>`, `.svc`, `.svc.cluster.local`), an
+/// in-cluster name that is no Service there, a pod and a Service address, a LAN host
+/// and an internet name. `NO_PROXY` entries match as curl and Go match them (a suffix
+/// at a dot, `.x` also `x`, CIDRs, `*`); a Service is allowed when a rule selects its
+/// backing pods (namespace and labels) on its target port.
+#[test]
+fn an_enforced_client_s_no_proxy_sends_direct_only_what_its_fence_allows() {
+    let Some(kubectl) = support::oracle("kubectl") else {
+        return;
+    };
+    let fixture = TempRepo::from_fixture("fixtures/repos/media-gluetun");
+    let bundled = TempRepo::bundled();
+    let mut clients = 0;
+    for repo in [&fixture, &bundled] {
+        build(repo);
+        let scratch = tempfile::tempdir().expect("a temp dir");
+        let docs: Vec<Json> = crate::build::kustomize_all(repo.path(), &kubectl, scratch.path())
+            .iter()
+            .flat_map(|(_, text)| text.split("\n---\n").map(str::to_owned).collect::<Vec<_>>())
+            .filter_map(|d| serde_norway::from_str::<Json>(&d).ok())
+            .collect();
+        for (client, no_proxy, direct) in fence::evaluate(&docs) {
+            clients += 1;
+            assert!(
+                direct.is_empty(),
+                "{}: `{client}`'s NO_PROXY={no_proxy} sends direct what its fence drops: {direct:#?}",
+                repo.path().display()
+            );
+            if client == "media/prowlarr" {
+                // Not vacuous: the two declared services do go direct, the third does not.
+                for host in [
+                    "qbittorrent",
+                    "qbittorrent.media.svc.cluster.local",
+                    "flaresolverr.media",
+                ] {
+                    assert!(fence::direct(&no_proxy, host), "{host}: {no_proxy}");
+                }
+                assert!(!fence::direct(&no_proxy, "sonarr.media.svc"), "{no_proxy}");
+            }
+        }
+    }
+    assert_eq!(clients, 2, "prowlarr (fixture) and marmithon (bundled)");
+}
+
+/// A small evaluator of `NO_PROXY` against NetworkPolicy egress rules (see
+/// [`an_enforced_client_s_no_proxy_sends_direct_only_what_its_fence_allows`]).
+mod fence {
+    use serde_json::Value as Json;
+    use std::net::Ipv4Addr;
+
+    /// Whether `NO_PROXY` sends `host` direct, as curl and Go read it.
+    pub fn direct(no_proxy: &str, host: &str) -> bool {
+        no_proxy.split(',').map(str::trim).any(|entry| {
+            let entry = entry.to_ascii_lowercase();
+            if entry == "*" {
+                return true;
+            }
+            if let Ok(ip) = host.parse::<Ipv4Addr>() {
+                return match entry.split_once('/') {
+                    Some((net, len)) => in_cidr(ip, net, len),
+                    None => entry.parse::<Ipv4Addr>() == Ok(ip),
+                };
+            }
+            let suffix = entry.trim_start_matches("*.").trim_start_matches('.');
+            !suffix.is_empty() && (host == suffix || host.ends_with(&format!(".{suffix}")))
+        })
+    }
+
+    fn in_cidr(ip: Ipv4Addr, net: &str, len: &str) -> bool {
+        let (Ok(net), Ok(len)) = (net.parse::<Ipv4Addr>(), len.parse::<u32>()) else {
+            return false;
+        };
+        let mask = u32::MAX.checked_shl(32 - len.min(32)).unwrap_or(0);
+        u32::from(ip) & mask == u32::from(net) & mask
+    }
+
+    /// Where a host leads.
+    #[derive(Debug)]
+    enum Target {
+        /// Pods with these labels in this namespace, on this port.
+        Pods(String, serde_json::Map<String, Json>, u64),
+        Address(Ipv4Addr),
+        /// No Service of that name, or a name outside the cluster: nothing a fence
+        /// can be shown to allow.
+        Unknown,
+    }
+
+    fn labels_within(selector: &Json, labels: &serde_json::Map<String, Json>) -> bool {
+        selector
+            .as_object()
+            .is_none_or(|s| s.iter().all(|(k, v)| labels.get(k) == Some(v)))
+    }
+
+    fn allows(egress: &[Json], target: &Target) -> bool {
+        egress.iter().any(|rule| {
+            let port_ok = |port: u64| {
+                rule["ports"]
+                    .as_array()
+                    .is_none_or(|ps| ps.iter().any(|p| p["port"].as_u64() == Some(port)))
+            };
+            let to = rule["to"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+            match target {
+                Target::Pods(ns, labels, port) => {
+                    port_ok(*port)
+                        && to.iter().any(|peer| {
+                            let ns_ok = peer["namespaceSelector"]["matchLabels"]
+                                ["kubernetes.io/metadata.name"]
+                                == ns.as_str();
+                            ns_ok && labels_within(&peer["podSelector"]["matchLabels"], labels)
+                        })
+                }
+                Target::Address(ip) => to.iter().any(|peer| {
+                    peer["ipBlock"]["cidr"]
+                        .as_str()
+                        .and_then(|c| c.split_once('/'))
+                        .is_some_and(|(net, len)| in_cidr(*ip, net, len))
+                }),
+                Target::Unknown => false,
+            }
+        })
+    }
+
+    /// For each enforced client (a `*-vpn-egress` NetworkPolicy and the Deployment it
+    /// selects): its name, its `NO_PROXY`, and the hosts it sends direct that the
+    /// fence drops.
+    pub fn evaluate(docs: &[Json]) -> Vec<(String, String, Vec<String>)> {
+        let kind = |k: &'static str| docs.iter().filter(move |d| d["kind"] == k);
+        let services: Vec<&Json> = kind("Service").collect();
+        // A Service's backing pods: the labels of the Deployment it selects, and the
+        // container port its first port targets.
+        let backing = |svc: &Json| -> Target {
+            let ns = svc["metadata"]["namespace"].as_str().unwrap_or("default");
+            let deployment = kind("Deployment").find(|d| {
+                d["metadata"]["namespace"] == ns
+                    && d["spec"]["template"]["metadata"]["labels"]
+                        .as_object()
+                        .is_some_and(|l| labels_within(&svc["spec"]["selector"], l))
+            });
+            let (Some(d), Some(port)) = (deployment, svc["spec"]["ports"].get(0)) else {
+                return Target::Unknown;
+            };
+            let target = &port["targetPort"];
+            let number = target.as_u64().or_else(|| {
+                d["spec"]["template"]["spec"]["containers"]
+                    .as_array()?
+                    .iter()
+                    .flat_map(|c| c["ports"].as_array().cloned().unwrap_or_default())
+                    .find(|p| p["name"] == *target)?["containerPort"]
+                    .as_u64()
+            });
+            let labels = d["spec"]["template"]["metadata"]["labels"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            number.map_or(Target::Unknown, |n| Target::Pods(ns.to_owned(), labels, n))
+        };
+        let mut out = Vec::new();
+        for policy in kind("NetworkPolicy") {
+            let name = policy["metadata"]["name"].as_str().unwrap_or("");
+            let Some(client) = name.strip_suffix("-vpn-egress") else {
+                continue;
+            };
+            let ns = policy["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default");
+            let egress = policy["spec"]["egress"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let deployment = kind("Deployment")
+                .find(|d| d["metadata"]["namespace"] == ns && d["metadata"]["name"] == client)
+                .unwrap_or_else(|| panic!("no Deployment {ns}/{client}"));
+            let no_proxy = deployment["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|c| c["env"].as_array().cloned().unwrap_or_default())
+                .find(|e| e["name"] == "NO_PROXY")
+                .and_then(|e| e["value"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| panic!("no NO_PROXY on {ns}/{client}"));
+            let mut hosts: Vec<(String, Target)> = Vec::new();
+            for svc in &services {
+                let sname = svc["metadata"]["name"].as_str().unwrap_or("");
+                let sns = svc["metadata"]["namespace"].as_str().unwrap_or("default");
+                for host in [
+                    format!("{sname}.{sns}"),
+                    format!("{sname}.{sns}.svc"),
+                    format!("{sname}.{sns}.svc.cluster.local"),
+                ] {
+                    hosts.push((host, backing(svc)));
+                }
+                if sns == ns {
+                    hosts.push((sname.to_owned(), backing(svc)));
+                }
+            }
+            for host in ["kubernetes.default.svc", "nothing-here", "example.org"] {
+                hosts.push((host.to_owned(), Target::Unknown));
+            }
+            for ip in [
+                "10.96.0.1",
+                "10.43.0.1",
+                "10.244.3.7",
+                "10.42.3.7",
+                "192.168.1.20",
+            ] {
+                let ip: Ipv4Addr = ip.parse().expect("an address");
+                hosts.push((ip.to_string(), Target::Address(ip)));
+            }
+            let dropped: Vec<String> = hosts
+                .iter()
+                .filter(|(host, target)| direct(&no_proxy, host) && !allows(&egress, target))
+                .map(|(host, target)| format!("{host} → {target:?}"))
+                .collect();
+            out.push((format!("{ns}/{client}"), no_proxy, dropped));
+        }
+        out
     }
 }

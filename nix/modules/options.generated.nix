@@ -443,11 +443,13 @@ let
         allowedDestinations = lib.mkOption {
           type = lib.types.listOf (lib.types.submodule destination);
           default = [ ];
-          example = [ { namespace = "irc"; podLabels = { "app.kubernetes.io/name" = "redis"; }; ports = [ 6379 ]; } ];
+          example = [ { namespace = "irc"; podLabels = { "app.kubernetes.io/name" = "redis"; }; ports = [ 6379 ]; services = [ "redis" ]; } ];
           description = ''
             With `enforce`: what the app may reach directly besides its proxy and DNS (the services
             it calls in the cluster, hosts of the LAN). Each entry becomes a rule of its egress
-            NetworkPolicy; without it the in-cluster calls `NO_PROXY` sends direct are dropped.
+            NetworkPolicy, and its `cidr` or `services` names its `NO_PROXY` (loopback and these
+            only: an enforced client's other in-cluster calls go to the proxy, which refuses them
+            visibly).
           '';
         };
         speaks = lib.mkOption {
@@ -489,6 +491,17 @@ let
         default = [ ];
         example = [ 6379 ];
         description = "TCP ports (the pods' own, not a Service's); `[ ]`: every port.";
+      };
+      services = lib.mkOption {
+        type = lib.types.nullOr (lib.types.listOf dnsLabel);
+        default = null;
+        example = [ "redis" ];
+        description = ''
+          With `namespace`: the Services in front of these pods that the app calls by name. An
+          enforced HTTP client's `NO_PROXY` lists their names (`<svc>.<ns>`, `<svc>.<ns>.svc`,
+          `<svc>.<ns>.svc.<clusterDomain>`, and `<svc>` from its own namespace) and nothing else of
+          the cluster: any other in-cluster name goes to the proxy and fails there visibly.
+        '';
       };
     };
   };

@@ -405,10 +405,178 @@ fn no_proxy_fence(cx: &mut Checker<'_>) {
             );
             let d = cx.emit(&rules::EGRESS_NO_PROXY_FENCE, message, d.span.or(c.span));
             d.help = Some(
-                "allow the pods instead: `{ namespace = \"<namespace>\"; podLabels = { … }; ports = [ … ]; }`".into(),
+                "allow the pods instead: `{ namespace = \"<namespace>\"; podLabels = { … }; ports = [ … ]; services = [ … ]; }`".into(),
             );
         }
     }
+    hand_written_no_proxy(cx);
+}
+
+/// A hand-written `NO_PROXY` in an enforced client's own workload manifest that
+/// sends direct what its fence drops: `*`, in-cluster names of undeclared
+/// Services (`.svc`, the cluster domain), cluster or other undeclared addresses,
+/// names outside its declared destinations. The generated Component sets
+/// `NO_PROXY` on the container named like the Deployment; the hand-written value
+/// still holds in every other container, and wherever the Component is not wired.
+fn hand_written_no_proxy(cx: &mut Checker<'_>) {
+    let net = cx.network;
+    let k = &net.kubernetes;
+    let facts = cx.facts;
+    let enforced: Vec<(&Name, &avalanche_model::Client)> = net
+        .egress
+        .clients
+        .iter()
+        .filter(|(_, c)| {
+            c.enforce
+                && matches!(
+                    c.protocol.value,
+                    ClientProtocol::Http | ClientProtocol::Socks5
+                )
+        })
+        .collect();
+    if enforced.is_empty() {
+        return;
+    }
+    let by_dir: HashMap<&str, &KubeDoc> = facts
+        .kube_docs
+        .iter()
+        .filter(|d| d.resources.is_some())
+        .map(|d| (wiring::parent(&d.path), d))
+        .collect();
+    for doc in &facts.kube_docs {
+        if doc.no_proxy_env.is_empty() || doc.pod_labels.is_none() {
+            continue;
+        }
+        let Some(workload) = doc.name.as_deref() else {
+            continue;
+        };
+        let namespace = crate::egress_undeclared::namespace_of(doc, &by_dir);
+        let Some((name, client)) = enforced.iter().find(|(_, c)| {
+            c.deployment.value.as_str() == workload
+                && namespace
+                    .as_deref()
+                    .is_none_or(|n| n == c.namespace.value.as_str())
+        }) else {
+            continue;
+        };
+        let allowed = client.enforced_no_proxy(&k.cluster_domain);
+        let cidrs: Vec<&avalanche_model::Cidr> = client
+            .allowed_destinations
+            .iter()
+            .filter_map(|d| match &d.value {
+                avalanche_model::Destination::Cidr { cidr, .. } => Some(cidr),
+                avalanche_model::Destination::Pods { .. } => None,
+            })
+            .collect();
+        for value in &doc.no_proxy_env {
+            let blocked: Vec<String> = value
+                .value
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .filter_map(|entry| {
+                    no_proxy_entry_blocked(entry, &allowed, &cidrs, k)
+                        .map(|why| format!("`{entry}` ({why})"))
+                })
+                .collect();
+            if blocked.is_empty() {
+                continue;
+            }
+            let message = format!(
+                "`NO_PROXY` of `{}/{workload}` sends direct what client `{name}`'s fence drops: {}",
+                client.namespace.value,
+                blocked.join(", ")
+            );
+            let span = cx.span(&value.loc);
+            let d = cx.emit(&rules::EGRESS_NO_PROXY_FENCE, message, Some(span));
+            d.help = Some(format!(
+                "remove it (the generated Component sets `NO_PROXY={}` on container `{workload}`), or write that value; \
+                 declare what the app must reach directly in `egress.clients.{name}.allowedDestinations` \
+                 (pods with `services = [ … ];` for the names it calls, or a `cidr`)",
+                allowed.join(",")
+            ));
+        }
+    }
+}
+
+/// Why one hand-written `NO_PROXY` entry sends direct what an enforced client's
+/// fence drops, or `None` when it is loopback, one of the generated entries
+/// (`allowed`), or an address inside a declared `cidr` destination. Entries match
+/// as curl and Go read them: a name covers itself and every name under it.
+fn no_proxy_entry_blocked(
+    entry: &str,
+    allowed: &[String],
+    cidrs: &[&avalanche_model::Cidr],
+    k: &avalanche_model::Kubernetes,
+) -> Option<String> {
+    let entry = entry.to_ascii_lowercase();
+    if allowed.contains(&entry) {
+        return None;
+    }
+    if entry == "*" {
+        return Some("every host".into());
+    }
+    // An address or a network (`10.0.0.5`, `[::1]`, `10.96.0.0/12`).
+    let bare = entry.trim_start_matches('[').trim_end_matches(']');
+    let net = bare
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| {
+            let len = if ip.is_ipv4() { 32 } else { 128 };
+            format!("{ip}/{len}")
+        })
+        .or_else(|| bare.contains('/').then(|| bare.to_owned()))
+        .and_then(|n| avalanche_model::Cidr::parse(&n).ok());
+    if let Some(net) = net {
+        let net = net.canonical();
+        if net.0.addr().is_loopback() && net.0.network().is_loopback() {
+            return None;
+        }
+        if cidrs.iter().any(|c| c.canonical().0.contains(&net.0)) {
+            return None;
+        }
+        for (option, cluster) in [
+            ("podCIDR", &k.pod_cidr.value),
+            ("serviceCIDR", &k.service_cidr.value),
+        ] {
+            if cluster.overlaps(&net) {
+                return Some(format!(
+                    "inside `{option}` {}: pods and Services it was not allowed",
+                    cluster.canonical()
+                ));
+            }
+        }
+        return Some("an address no `cidr` destination allows".into());
+    }
+    // A name: drop a port, a leading `*.` or `.`.
+    let name = entry.rsplit_once(':').map_or(entry.as_str(), |(h, p)| {
+        if p.bytes().all(|b| b.is_ascii_digit()) {
+            h
+        } else {
+            entry.as_str()
+        }
+    });
+    let name = name.trim_start_matches("*.").trim_start_matches('.');
+    if name == "localhost" || name.ends_with(".localhost") {
+        return None;
+    }
+    if allowed.iter().any(|a| a == name) {
+        return None;
+    }
+    let domain = k.cluster_domain.as_str();
+    let in_cluster = name == "svc"
+        || name.ends_with(".svc")
+        || name == domain
+        || name.ends_with(&format!(".{domain}"))
+        || domain.ends_with(&format!(".{name}"));
+    Some(if in_cluster {
+        "in-cluster names of Services it was not allowed".into()
+    } else if cidrs.is_empty() {
+        "a name outside its declared destinations".into()
+    } else {
+        "a name outside its declared destinations, unless it resolves inside a declared `cidr`"
+            .into()
+    })
 }
 
 /// Every key of its credentials Secret a gluetun reads (`secretKeyRef`) is a
@@ -1434,5 +1602,64 @@ fn kustomization_namespace(index: &DocIndex<'_>, path: &str) -> Option<String> {
             return Some(ns.clone());
         }
         dir = dir.rsplit_once('/')?.0;
+    }
+}
+
+#[cfg(test)]
+mod no_proxy_tests {
+    use super::no_proxy_entry_blocked;
+    use avalanche_model::{Cidr, Kubernetes};
+
+    /// Each hand-written entry against an enforced client allowed to reach
+    /// `redis` (its namespace, `irc`) and `192.168.1.0/24`, on k3s' ranges.
+    #[test]
+    fn which_hand_written_entries_the_fence_drops() {
+        let k = Kubernetes::default();
+        let lan = Cidr::parse("192.168.1.0/24").expect("a CIDR");
+        let allowed: Vec<String> = [
+            "localhost",
+            "127.0.0.1",
+            "::1",
+            "redis",
+            "redis.irc",
+            "redis.irc.svc",
+            "redis.irc.svc.cluster.local",
+            "192.168.1.0/24",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let blocked = |e: &str| no_proxy_entry_blocked(e, &allowed, &[&lan], &k);
+        for ok in [
+            "localhost",
+            "LOCALHOST",
+            "127.0.0.1",
+            "127.0.0.0/8",
+            "[::1]",
+            "redis",
+            "redis.irc.svc:6379",
+            ".redis.irc.svc.cluster.local",
+            "192.168.1.5",
+            "192.168.1.128/25",
+            "foo.localhost",
+        ] {
+            assert_eq!(blocked(ok), None, "{ok}");
+        }
+        for (bad, why) in [
+            ("*", "every host"),
+            (".svc", "in-cluster"),
+            ("svc", "in-cluster"),
+            (".cluster.local", "in-cluster"),
+            ("cluster.local", "in-cluster"),
+            ("local", "in-cluster"),
+            ("api.irc.svc", "in-cluster"),
+            (".irc.svc.cluster.local", "in-cluster"),
+            ("10.43.0.0/16", "serviceCIDR"),
+            ("10.42.7.9", "podCIDR"),
+            ("192.168.0.0/16", "no `cidr`"),
+            ("example.org", "outside its declared destinations, unless"),
+        ] {
+            let why_got = blocked(bad).unwrap_or_else(|| panic!("{bad} passes"));
+            assert!(why_got.contains(why), "{bad}: {why_got}");
+        }
     }
 }

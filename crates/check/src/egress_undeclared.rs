@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 /// The namespace a workload runs in: its own, else the nearest kustomization's
 /// `namespace:` in its directory or above.
-fn namespace_of(doc: &KubeDoc, by_dir: &HashMap<&str, &KubeDoc>) -> Option<String> {
+pub(crate) fn namespace_of(doc: &KubeDoc, by_dir: &HashMap<&str, &KubeDoc>) -> Option<String> {
     if let Some(ns) = &doc.namespace {
         return Some(ns.clone());
     }

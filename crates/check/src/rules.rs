@@ -206,11 +206,21 @@ avalanche_diag::rules! {
          Fix: set `portForwarding = false;` on the sidecar, or move it to a provider that forwards ports.";
     EGRESS_NO_PROXY_FENCE = "egress-no-proxy-fence", Warning,
         "An enforced client's `NO_PROXY` sends traffic direct that its egress fence may drop.",
-        "An enforced HTTP client may reach its proxy, DNS and its `allowedDestinations`. A `cidr` destination is\n\
-         added to `NO_PROXY`, so the app calls it directly; inside `podCIDR` or `serviceCIDR` that address is a pod\n\
-         or a Service, which a NetworkPolicy `ipBlock` does not reliably select (Service addresses are translated\n\
-         before the policy applies), so the calls may be dropped.\n\n\
-         Fix: allow the pods by `namespace` (and `podLabels`, `ports`: the pods' own ports) instead of a CIDR.";
+        "An enforced HTTP client may reach its proxy, DNS and its `allowedDestinations`, and its generated\n\
+         `NO_PROXY` is exactly that: loopback, each `cidr` destination, and the names of the Services a pod\n\
+         destination declares in `services` (`<svc>.<ns>`, `<svc>.<ns>.svc`, `<svc>.<ns>.svc.<clusterDomain>`,\n\
+         `<svc>` from its own namespace). Every other name goes to the proxy, which fails visibly. Two cases\n\
+         send direct what the fence drops, silently:\n\
+         - a `cidr` destination inside `podCIDR` or `serviceCIDR`: that address is a pod or a Service, which a\n\
+           NetworkPolicy `ipBlock` does not reliably select (Service addresses are translated before the policy\n\
+           applies);\n\
+         - a hand-written `NO_PROXY`/`no_proxy` in the client's workload manifest covering `.svc`, the cluster\n\
+           domain, the cluster's CIDRs, `*`, or names and addresses outside the declared destinations (`NO_PROXY`\n\
+           matches suffixes: `.svc` is every Service). The generated Component overrides it on the container named\n\
+           like the Deployment, but it still holds in other containers and wherever the Component is not wired.\n\n\
+         Fix: allow the pods by `namespace` (and `podLabels`, `ports`: the pods' own ports, `services`: the\n\
+         Services the app calls by name) instead of a CIDR; remove the hand-written `NO_PROXY`, or write the\n\
+         generated value the message gives.";
     EGRESS_SECRET_KEY_MISSING = "egress-secret-key-missing", Error,
         "A credentials secret does not declare a key the generated gluetun reads.",
         "Each gluetun reads its WireGuard key and addresses (or OpenVPN user and password) from its credentials\n\

@@ -2149,19 +2149,36 @@ impl Decoder {
                     Some(l) => self.labels(l, s.path.key("podLabels"))?,
                     None => BTreeMap::new(),
                 };
+                let services = match s.get("services") {
+                    Some(l) => self
+                        .list(
+                            l,
+                            s.path.key("services"),
+                            "a list of Service names (strings)",
+                            |me, item, p| me.name(item, p),
+                        )?
+                        .into_iter()
+                        .map(|n| n.value)
+                        .collect(),
+                    None => Vec::new(),
+                };
                 Some(Destination::Pods {
                     namespace,
                     pod_labels,
                     ports,
+                    services,
                 })
             }
             (None, Some(c)) => {
                 let cidr = self.cidr(c, s.path.key("cidr"))?;
-                if s.get("podLabels").is_some() {
+                if let Some(key) = ["podLabels", "services"]
+                    .into_iter()
+                    .find(|k| s.get(k).is_some())
+                {
                     self.push(
-                        Diagnostic::error(&crate::rules::MODEL_DESTINATION, format!("`{path}` has `podLabels` with `cidr`"))
-                            .with_primary_label(v.span, "pod labels select pods, a CIDR addresses")
-                            .with_help("write one destination per kind: `{ namespace = …; podLabels = …; }` or `{ cidr = …; }`"),
+                        Diagnostic::error(&crate::rules::MODEL_DESTINATION, format!("`{path}` has `{key}` with `cidr`"))
+                            .with_primary_label(v.span, "pod labels and Services name pods, a CIDR addresses")
+                            .with_help("write one destination per kind: `{ namespace = …; podLabels = …; services = [ … ]; }` or `{ cidr = …; }`"),
                     );
                     return None;
                 }

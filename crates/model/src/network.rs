@@ -780,12 +780,34 @@ pub struct Client {
     pub speaks: Option<Spanned<Vec<Speaks>>>,
 }
 
+/// What every proxy client reaches without its proxy: the loopback names and addresses.
+pub const NO_PROXY_LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+impl Client {
+    /// `NO_PROXY` of an `enforce`d client: exactly what its fence lets it reach
+    /// directly besides its proxy and DNS ([`NO_PROXY_LOOPBACK`], then each
+    /// declared destination's [`Destination::no_proxy_names`]), so an in-cluster
+    /// name it was not allowed goes to the proxy and fails visibly there instead of
+    /// being sent direct and dropped silently by the NetworkPolicy.
+    pub fn enforced_no_proxy(&self, cluster_domain: &str) -> Vec<String> {
+        let mut out: Vec<String> = NO_PROXY_LOOPBACK.iter().map(|s| (*s).to_owned()).collect();
+        for d in &self.allowed_destinations {
+            out.extend(
+                d.value
+                    .no_proxy_names(self.namespace.value.as_str(), cluster_domain),
+            );
+        }
+        out
+    }
+}
+
 /// `egress.clients.<name>.allowedDestinations.*`: one more way out of an
 /// enforced client's egress fence.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Destination {
-    /// `{ namespace = "irc"; podLabels = { … }; ports = [ … ]; }`: pods (all of the
-    /// namespace unless `podLabels` says which), on `ports` (TCP; none: all).
+    /// `{ namespace = "irc"; podLabels = { … }; ports = [ … ]; services = [ … ]; }`:
+    /// pods (all of the namespace unless `podLabels` says which), on `ports` (TCP;
+    /// none: all).
     Pods {
         /// `namespace`.
         namespace: Name,
@@ -793,6 +815,10 @@ pub enum Destination {
         pod_labels: BTreeMap<String, String>,
         /// `ports`.
         ports: Vec<u16>,
+        /// `services` (default `[ ]`): the Services of `namespace` in front of these
+        /// pods. Their DNS names are what an enforced HTTP client's `NO_PROXY` sends
+        /// direct (pods have no stable address to list); see [`Destination::no_proxy_names`].
+        services: Vec<Name>,
     },
     /// `{ cidr = "192.168.1.0/24"; ports = [ … ]; }`: addresses outside the
     /// cluster (a NetworkPolicy `ipBlock` does not reliably select pods or
@@ -803,6 +829,40 @@ pub enum Destination {
         /// `ports`.
         ports: Vec<u16>,
     },
+}
+
+impl Destination {
+    /// The `NO_PROXY` entries this destination adds for a client in `client_namespace`:
+    /// a CIDR as written; for each declared Service `<svc>` of namespace `<ns>`,
+    /// `<svc>.<ns>`, `<svc>.<ns>.svc` and `<svc>.<ns>.svc.<cluster_domain>`, and the
+    /// bare `<svc>` only from the same namespace (elsewhere it names the client's
+    /// own namespace's Service) and only when it is no label of `svc.<cluster_domain>`
+    /// (`NO_PROXY` matches suffixes: a Service named `svc` or `local` would send
+    /// every in-cluster name direct).
+    pub fn no_proxy_names(&self, client_namespace: &str, cluster_domain: &str) -> Vec<String> {
+        match self {
+            Destination::Cidr { cidr, .. } => vec![cidr.to_string()],
+            Destination::Pods {
+                namespace,
+                services,
+                ..
+            } => {
+                let mut out = Vec::with_capacity(services.len() * 4);
+                for svc in services {
+                    let (svc, ns) = (svc.as_str(), namespace.as_str());
+                    let suffix_label =
+                        svc == "svc" || cluster_domain.split('.').any(|label| label == svc);
+                    if ns == client_namespace && !suffix_label {
+                        out.push(svc.to_owned());
+                    }
+                    out.push(format!("{svc}.{ns}"));
+                    out.push(format!("{svc}.{ns}.svc"));
+                    out.push(format!("{svc}.{ns}.svc.{cluster_domain}"));
+                }
+                out
+            }
+        }
+    }
 }
 
 /// An egress gateway: a NixOS host of the flake running a SOCKS5 proxy as a

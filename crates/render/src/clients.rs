@@ -8,7 +8,9 @@ use crate::plan::yaml_file;
 use crate::proxy::{ksops_generator, verification_job_node};
 use crate::resolve::{ResolvedClient, ResolvedGatewayClient, ResolvedSidecar, Vpn};
 use crate::{Ctx, PROXY_NAMESPACE, Plan, concat, labels, proxy_selector, relative};
-use avalanche_model::{ClientProtocol, Destination, PortTarget, TunDevice, VpnType};
+use avalanche_model::{
+    Client, ClientProtocol, Destination, NO_PROXY_LOOPBACK, PortTarget, TunDevice, VpnType,
+};
 use std::borrow::Cow;
 
 /// The volume the sidecar's gluetun keeps its state in (prefixed: the app has its own volumes).
@@ -51,7 +53,7 @@ fn render_clients(ctx: &Ctx<'_>, clients: &[ResolvedClient<'_>], plan: &mut Plan
         match c.client.protocol.value {
             ClientProtocol::Http => {
                 let url = format!("http://{}:{HTTP_PROXY_PORT}", ctx.proxy_host(c.proxy.name));
-                let no_proxy = with_destinations(&no_proxy, c);
+                let no_proxy = client_no_proxy(ctx, &no_proxy, c.client);
                 component.patch(
                     plan,
                     c.client.deployment.as_str(),
@@ -107,8 +109,9 @@ fn render_gateway_clients(ctx: &Ctx<'_>, plan: &mut Plan) {
             _ => &["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"],
         };
         let mut vars: Vec<Node<'_>> = names.iter().map(|n| env(n, url.as_str())).collect();
-        vars.push(env("NO_PROXY", no_proxy.as_str()));
-        vars.push(env("no_proxy", no_proxy.as_str()));
+        let no_proxy = client_no_proxy(ctx, &no_proxy, c.client);
+        vars.push(env("NO_PROXY", &*no_proxy));
+        vars.push(env("no_proxy", &*no_proxy));
         let deployment = c.client.deployment.as_str();
         let patch = node!({
             "apiVersion": "apps/v1",
@@ -149,13 +152,21 @@ pub(crate) fn gateway_endpoint(c: &ResolvedGatewayClient<'_>) -> Option<(String,
 }
 
 /// The gateway client's only way out: the gateway's listen address on the one
-/// port its protocol uses, and DNS.
+/// port its protocol uses, DNS, and its declared `allowedDestinations`.
 fn gateway_policy<'a>(c: &ResolvedGatewayClient<'a>, port: u16) -> Node<'a> {
     let listen = c.gateway.listen.value;
     let block = match listen {
         std::net::IpAddr::V4(_) => format!("{listen}/32"),
         std::net::IpAddr::V6(_) => format!("{listen}/128"),
     };
+    let mut egress = vec![
+        node!({
+            "to": [{ "ipBlock": { "cidr": block } }],
+            "ports": [{ "port": port, "protocol": "TCP" }],
+        }),
+        dns_rule(),
+    ];
+    egress.extend(destination_rules(c.client));
     node!({
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -167,13 +178,7 @@ fn gateway_policy<'a>(c: &ResolvedGatewayClient<'a>, port: u16) -> Node<'a> {
         "spec": {
             "podSelector": { "matchLabels": &c.client.pod_labels },
             "policyTypes": ["Egress"],
-            "egress": [
-                {
-                    "to": [{ "ipBlock": { "cidr": block } }],
-                    "ports": [{ "port": port, "protocol": "TCP" }],
-                },
-                dns_rule(),
-            ],
+            "egress": egress,
         },
     })
 }
@@ -342,36 +347,39 @@ impl<'a> Component<'a> {
     }
 }
 
+/// `NO_PROXY` of a client without `enforce`:
 /// `localhost,127.0.0.1,::1,<podCIDR>,<serviceCIDR>,.svc,.<clusterDomain>`.
 fn no_proxy(ctx: &Ctx<'_>) -> String {
     let k = &ctx.net.kubernetes;
     format!(
-        "localhost,127.0.0.1,::1,{},{},.svc,.{}",
+        "{},{},{},.svc,.{}",
+        NO_PROXY_LOOPBACK.join(","),
         k.pod_cidr.value.canonical(),
         k.service_cidr.value.canonical(),
         k.cluster_domain
     )
 }
 
-/// `NO_PROXY` of an enforced client: the cluster, and the CIDRs its fence lets it
-/// reach directly (a LAN host it calls must not be sent to the proxy, which cannot
-/// reach it).
-fn with_destinations<'a>(no_proxy: &'a str, c: &ResolvedClient<'_>) -> Cow<'a, str> {
-    let cidrs: Vec<String> = c
-        .client
+/// `NO_PROXY` of a client: without `enforce`, the whole cluster (`cluster`, from
+/// [`no_proxy`]), which it reaches directly; with it, [`Client::enforced_no_proxy`].
+fn client_no_proxy<'a>(ctx: &Ctx<'_>, cluster: &'a str, client: &Client) -> Cow<'a, str> {
+    if !client.enforce {
+        return Cow::Borrowed(cluster);
+    }
+    Cow::Owned(
+        client
+            .enforced_no_proxy(&ctx.net.kubernetes.cluster_domain)
+            .join(","),
+    )
+}
+
+/// The declared in-cluster dependencies and LAN hosts, as egress rules: exactly
+/// what [`client_no_proxy`] sends direct, and what the app reaches without HTTP.
+fn destination_rules(client: &Client) -> impl Iterator<Item = Node<'_>> {
+    client
         .allowed_destinations
         .iter()
-        .filter(|_| c.client.enforce)
-        .filter_map(|d| match &d.value {
-            Destination::Cidr { cidr, .. } => Some(cidr.to_string()),
-            Destination::Pods { .. } => None,
-        })
-        .collect();
-    if cidrs.is_empty() {
-        Cow::Borrowed(no_proxy)
-    } else {
-        Cow::Owned(format!("{no_proxy},{}", cidrs.join(",")))
-    }
+        .map(|d| destination_rule(&d.value))
 }
 
 /// One `allowedDestinations` entry as a NetworkPolicy egress rule (TCP ports;
@@ -382,6 +390,7 @@ fn destination_rule<'a>(d: &'a Destination) -> Node<'a> {
             namespace,
             pod_labels,
             ports,
+            ..
         } => {
             let mut peer = node!({
                 "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": namespace.as_str() } },
@@ -474,14 +483,7 @@ fn egress_policy<'a>(c: &ResolvedClient<'a>) -> Node<'a> {
         }),
         dns_rule(),
     ];
-    // The declared in-cluster dependencies and LAN hosts: without them, the calls
-    // NO_PROXY sends direct are dropped by this fence.
-    egress.extend(
-        c.client
-            .allowed_destinations
-            .iter()
-            .map(|d| destination_rule(&d.value)),
-    );
+    egress.extend(destination_rules(c.client));
     node!({
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",

@@ -101,8 +101,16 @@ pub fn render(ctx: &Ctx<'_>) -> String {
          ```sh\n\
          HTTP_PROXY=http://{host}:{HTTP_PROXY_PORT}\n\
          HTTPS_PROXY=http://{host}:{HTTP_PROXY_PORT}   # and lowercase http_proxy / https_proxy\n\
-         NO_PROXY=localhost,127.0.0.1,::1,{},{},.svc,.{}\n\
+         NO_PROXY=localhost,127.0.0.1,::1,{},{},.svc,.{}   # and lowercase no_proxy\n\
          ```\n\n\
+         That `NO_PROXY` (the whole cluster goes direct) is for clients without `enforce`. An enforced client's\n\
+         fence lets it reach only its proxy, DNS and its `allowedDestinations`, so its `NO_PROXY` is exactly that:\n\
+         `localhost,127.0.0.1,::1`, each `cidr` destination, and the DNS names of the Services a pod destination\n\
+         declares in `services` (`<svc>.<ns>`, `<svc>.<ns>.svc`, `<svc>.<ns>.svc.<clusterDomain>`, and the bare\n\
+         `<svc>` from the client's own namespace). Any other in-cluster name goes to the proxy, which cannot reach\n\
+         it: the call fails with an error from the proxy instead of being dropped silently by the fence. Declare\n\
+         the Services the app calls by name, e.g.\n\
+         `{{ namespace = \"irc\"; podLabels = {{ app = \"redis\"; }}; ports = [ 6379 ]; services = [ \"redis\" ]; }}`.\n\n\
          The proxy accepts `CONNECT` to any TCP port, so TLS services on other ports (IRC on 6697) work when the\n\
          app honours the variables. Apps that ignore them need their own proxy setting or the sidecar.\n",
         k.pod_cidr.value.canonical(),
@@ -180,8 +188,9 @@ pub fn render(ctx: &Ctx<'_>) -> String {
          cannot use the proxies.\n\
          - Clients with `enforce = true` get an egress NetworkPolicy: their proxy's pods on the container port,\n\
          and DNS (UDP and TCP 53) to `kube-system` pods labelled `k8s-app: kube-dns`, and what the client declares in\n\
-         `allowedDestinations` (pods of a namespace by labels, on their own ports; CIDRs outside the cluster, which are\n\
-         also added to its `NO_PROXY`). Nothing else: an in-cluster call `NO_PROXY` sends direct is dropped unless declared.\n\
+         `allowedDestinations` (pods of a namespace by labels, on their own ports; CIDRs outside the cluster). Its\n\
+         `NO_PROXY` lists exactly those (the CIDRs and the declared `services`' names), nothing else of the cluster;\n\
+         `check` warns (`egress-no-proxy-fence`) when a hand-written `NO_PROXY` of its workload sends more direct.\n\
          - NetworkPolicies need an enforcing CNI: k3s enforces them (kube-router); flannel alone does not.\n"
     );
     let mut enforced = ctx

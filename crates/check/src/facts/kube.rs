@@ -49,6 +49,8 @@ pub struct KubeDoc {
     /// The values of `HTTP_PROXY`, `HTTPS_PROXY` and `ALL_PROXY` (any case) in
     /// the document's `env:` lists.
     pub proxy_env: Vec<Located>,
+    /// The values of `NO_PROXY` (any case) in the document's `env:` lists.
+    pub no_proxy_env: Vec<Located>,
     /// The Secret this document makes: a `Secret`, an `ExternalSecret` or a
     /// `SealedSecret` (`None` for other documents).
     pub makes_secret: Option<MadeSecret>,
@@ -328,15 +330,20 @@ fn walk<V: View>(view: &V, path: &str, node: &V::Node, out: &mut KubeDoc) {
             Some("chart") => out.charts.extend(located(view, path, v)),
             Some("env") => {
                 for item in view.items(v).unwrap_or_default() {
-                    let named = view.get(item, "name").and_then(|n| view.scalar(n));
-                    if named.is_some_and(|n| {
-                        ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"]
-                            .iter()
-                            .any(|p| n.eq_ignore_ascii_case(p))
-                    }) {
-                        out.proxy_env
-                            .extend(view.get(item, "value").and_then(|x| located(view, path, x)));
-                    }
+                    let Some(named) = view.get(item, "name").and_then(|n| view.scalar(n)) else {
+                        continue;
+                    };
+                    let list = if ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"]
+                        .iter()
+                        .any(|p| named.eq_ignore_ascii_case(p))
+                    {
+                        &mut out.proxy_env
+                    } else if named.eq_ignore_ascii_case("NO_PROXY") {
+                        &mut out.no_proxy_env
+                    } else {
+                        continue;
+                    };
+                    list.extend(view.get(item, "value").and_then(|x| located(view, path, x)));
                 }
             }
             // A chart's own dependencies (`Chart.yaml`): how an operator is often installed.
@@ -449,6 +456,7 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
             kustomize_files: Vec::new(),
             policy_selector: None,
             proxy_env: Vec::new(),
+            no_proxy_env: Vec::new(),
             makes_secret: None,
         };
         walk(view, path, doc, &mut kd);

@@ -1168,8 +1168,8 @@ fn allowed_destinations_are_pods_or_a_cidr() {
         )
     };
     let (network, diagnostics) = decode_json(&client(
-        r#"[ { "namespace": "irc", "podLabels": { "app": "redis" }, "ports": [ 6379 ], "cidr": null },
-             { "cidr": "192.168.1.5/24", "namespace": null, "podLabels": null, "ports": [] } ]"#,
+        r#"[ { "namespace": "irc", "podLabels": { "app": "redis" }, "ports": [ 6379 ], "cidr": null, "services": [ "redis", "redis-replica" ] },
+             { "cidr": "192.168.1.5/24", "namespace": null, "podLabels": null, "ports": [], "services": null } ]"#,
     ));
     assert!(diagnostics.is_empty(), "{diagnostics:#?}");
     let network = network.expect("a network");
@@ -1185,6 +1185,7 @@ fn allowed_destinations_are_pods_or_a_cidr() {
                 namespace: name("irc"),
                 pod_labels: BTreeMap::from([("app".to_owned(), "redis".to_owned())]),
                 ports: vec![6379],
+                services: vec![name("redis"), name("redis-replica")],
             },
             Destination::Cidr {
                 cidr: Cidr::parse("192.168.1.0/24").expect("a CIDR"),
@@ -1196,6 +1197,7 @@ fn allowed_destinations_are_pods_or_a_cidr() {
         r#"[ { "ports": [ 80 ] } ]"#,
         r#"[ { "namespace": "irc", "cidr": "10.0.0.0/8" } ]"#,
         r#"[ { "cidr": "10.0.0.0/8", "podLabels": { "a": "b" } } ]"#,
+        r#"[ { "cidr": "10.0.0.0/8", "services": [ "redis" ] } ]"#,
     ] {
         let (network, diagnostics) = decode_json(&client(bad));
         assert!(network.is_none(), "{bad}");
@@ -1204,6 +1206,55 @@ fn allowed_destinations_are_pods_or_a_cidr() {
             "{bad}: {diagnostics:#?}"
         );
     }
+    let (network, diagnostics) = decode_json(&client(
+        r#"[ { "namespace": "irc", "services": [ "Not_A_Name" ] } ]"#,
+    ));
+    assert!(network.is_none() && !diagnostics.is_empty());
+}
+
+/// The names a pod destination's Services add to `NO_PROXY`: the bare name only
+/// from the same namespace, and never one that is a label of `svc.<cluster domain>`
+/// (`NO_PROXY` matches suffixes).
+#[test]
+fn a_destination_s_no_proxy_names() {
+    let pods = |ns: &str, services: &[&str]| Destination::Pods {
+        namespace: name(ns),
+        pod_labels: BTreeMap::new(),
+        ports: Vec::new(),
+        services: services.iter().map(|s| name(s)).collect(),
+    };
+    assert_eq!(
+        pods("irc", &["redis"]).no_proxy_names("irc", "cluster.local"),
+        [
+            "redis",
+            "redis.irc",
+            "redis.irc.svc",
+            "redis.irc.svc.cluster.local"
+        ]
+    );
+    assert_eq!(
+        pods("db", &["redis"]).no_proxy_names("irc", "cluster.local"),
+        ["redis.db", "redis.db.svc", "redis.db.svc.cluster.local"]
+    );
+    for suffix in ["svc", "local", "cluster"] {
+        assert_eq!(
+            pods("irc", &[suffix]).no_proxy_names("irc", "cluster.local")[0],
+            format!("{suffix}.irc")
+        );
+    }
+    assert!(
+        pods("irc", &[])
+            .no_proxy_names("irc", "cluster.local")
+            .is_empty()
+    );
+    let cidr = Destination::Cidr {
+        cidr: Cidr::parse("192.168.1.0/24").expect("a CIDR"),
+        ports: Vec::new(),
+    };
+    assert_eq!(
+        cidr.no_proxy_names("irc", "cluster.local"),
+        ["192.168.1.0/24"]
+    );
 }
 
 #[test]

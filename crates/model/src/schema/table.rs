@@ -667,12 +667,13 @@ pub static CLIENT: Group = Group::new(
             default: Is(Lit::List(&[])),
             example: Some(
                 "[ { namespace = \"irc\"; podLabels = { \"app.kubernetes.io/name\" = \"redis\"; }; \
-                ports = [ 6379 ]; } ]",
+                ports = [ 6379 ]; services = [ \"redis\" ]; } ]",
             ),
             description: "With `enforce`: what the app may reach directly besides its proxy and DNS (the \
                 services it calls in the cluster, hosts of the LAN). Each entry becomes a rule of \
-                its egress NetworkPolicy; without it the in-cluster calls `NO_PROXY` sends direct \
-                are dropped.",
+                its egress NetworkPolicy, and its `cidr` or `services` names its `NO_PROXY` \
+                (loopback and these only: an enforced client's other in-cluster calls go to the \
+                proxy, which refuses them visibly).",
         },
         Opt {
             name: "speaks",
@@ -717,6 +718,17 @@ pub static DESTINATION: Group = Group::new(
             default: Is(Lit::List(&[])),
             example: Some("[ 6379 ]"),
             description: "TCP ports (the pods' own, not a Service's); `[ ]`: every port.",
+        },
+        Opt {
+            name: "services",
+            ty: NullOr(&ListOf(&DnsLabel)),
+            default: Is(Lit::Null),
+            example: Some(r#"[ "redis" ]"#),
+            description: "With `namespace`: the Services in front of these pods that the app calls by \
+                name. An enforced HTTP client's `NO_PROXY` lists their names (`<svc>.<ns>`, \
+                `<svc>.<ns>.svc`, `<svc>.<ns>.svc.<clusterDomain>`, and `<svc>` from its own \
+                namespace) and nothing else of the cluster: any other in-cluster name goes to the \
+                proxy and fails there visibly.",
         },
     ],
 );
