@@ -34,9 +34,15 @@ pub struct GlobalArgs {
     /// The declarations file (default: `<repo>/nix/network.nix`).
     #[arg(long, global = true, value_name = "FILE")]
     pub network: Option<PathBuf>,
-    /// Which evaluator reads the declarations.
+    /// Which evaluator reads the declarations, and whether real Nix may list the
+    /// flake's hosts when the static scan of `flake.nix` cannot (`static`: never
+    /// run Nix).
     #[arg(long, global = true, value_enum, default_value_t = EvalMode::Auto)]
     pub eval: EvalMode,
+    /// How long real Nix may take to list the flake's hosts (`nix eval`, when the
+    /// static scan cannot) before it is stopped and `check` says the list is unknown.
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 30)]
+    pub nix_timeout: u64,
     /// When to use colours.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
@@ -54,12 +60,17 @@ pub enum EvalMode {
     /// The static reader; when the file leaves its subset and nix-instantiate is
     /// installed, nix-instantiate on that file only: restricted to the repository,
     /// read-only, no import-from-derivation (no build runs), with a note on stderr.
+    /// When `flake.nix` computes its hosts in a way the static scan cannot follow,
+    /// `nix eval --json .#nixosConfigurations --apply builtins.attrNames` lists them:
+    /// offline, no lock file written, no import-from-derivation, no build, a reduced
+    /// environment, killed after `--nix-timeout`.
     Auto,
-    /// The built-in reader of a pure subset of Nix only (no Nix needed).
+    /// The built-in reader of a pure subset of Nix only, and the static scan of
+    /// `flake.nix` only: never runs Nix (rules that need hosts it cannot see say so).
     Static,
     /// Real Nix: `nix eval .#lib.network` in a flake repository, else nix-instantiate.
     /// Evaluating the flake RUNS THE REPOSITORY'S CODE (builds included): use it on
-    /// repositories you trust.
+    /// repositories you trust. The flake's hosts are listed as with `auto`.
     Nix,
 }
 

@@ -147,8 +147,10 @@ impl Context {
     ///
     /// `auto`: the static reader; when the only errors are `nix-unsupported` and
     /// `nix-instantiate` is on PATH, real Nix on that file alone, restricted to the
-    /// repository, read-only and without import-from-derivation (never the flake:
-    /// that runs the repository's code, and is only for an explicit `--eval nix`).
+    /// repository, read-only and without import-from-derivation (never the flake's
+    /// `lib.network`: that runs the repository's code, builds included, and is only
+    /// for an explicit `--eval nix`; the flake's host names are listed apart, offline
+    /// and without builds, see `facts::FlakeHosts`).
     /// A note on stderr (even with `--quiet`) says that real Nix was used, and why.
     pub fn evaluate(&self, file: &Path, sources: &mut SourceMap) -> Result<Value, Vec<Diagnostic>> {
         self.evaluate_keeping(file, sources, avalanche_nix::keep_all)

@@ -200,7 +200,14 @@ fn draft_tailscale(
         .unwrap_or_default();
     if let Some(scan) = &facts.flake {
         for h in &scan.hosts {
-            let at = format!("flake.nix:{}", line_of(flake_text, h.start));
+            let at = if h.listed_by_nix {
+                format!(
+                    "flake.nix:{} (listed by `nix eval`)",
+                    line_of(flake_text, h.start)
+                )
+            } else {
+                format!("flake.nix:{}", line_of(flake_text, h.start))
+            };
             hosts.entry(h.name.clone()).or_default().0 = Some(at);
         }
     }

@@ -180,10 +180,36 @@ pub struct FileList {
 /// left for [`gather`], the files not read.
 type Listed = (PreparedFacts, Vec<String>, Vec<Skipped>);
 
+/// Whether real Nix may list the flake's hosts when the static scan of
+/// `flake.nix` cannot (`avalanche_nix::flake_eval`).
+#[derive(Debug, Clone)]
+pub enum FlakeHosts {
+    /// Run `nix eval`, stopped after this long.
+    Evaluate(std::time::Duration),
+    /// Never run Nix: why, for the finding that says the list is unknown.
+    Static(String),
+}
+
+impl FlakeHosts {
+    /// What `--eval` and `--nix-timeout` ask for.
+    pub fn of(global: &crate::cli::GlobalArgs) -> FlakeHosts {
+        match global.eval {
+            crate::cli::EvalMode::Static => {
+                FlakeHosts::Static("`--eval static` runs no Nix".into())
+            }
+            crate::cli::EvalMode::Auto | crate::cli::EvalMode::Nix => {
+                FlakeHosts::Evaluate(std::time::Duration::from_secs(global.nix_timeout))
+            }
+        }
+    }
+}
+
 impl FileList {
     /// Starts listing, reading and preparing the files of `repo`;
-    /// `network_file` is the declarations file.
-    pub fn start(repo: &Path, network_file: &Path) -> FileList {
+    /// `network_file` is the declarations file. When the static scan cannot list
+    /// the flake's hosts and `flake_hosts` allows it, real Nix lists them on the
+    /// same thread (still overlapping the declarations' evaluation).
+    pub fn start(repo: &Path, network_file: &Path, flake_hosts: FlakeHosts) -> FileList {
         let repo = repo.to_path_buf();
         let network_file = network_file.to_path_buf();
         let root = repo.clone();
@@ -192,7 +218,16 @@ impl FileList {
             reader: std::thread::spawn(move || {
                 let declarations = declaration_files(&root, &network_file);
                 let (files, large, skipped) = read_files(&root, &declarations)?;
-                Ok((RepoFacts::prepare(files, declarations), large, skipped))
+                let mut prepared = RepoFacts::prepare(files, declarations);
+                if prepared.flake_hosts_unknown() {
+                    prepared.adopt_flake_listing(match flake_hosts {
+                        FlakeHosts::Evaluate(timeout) => {
+                            avalanche_nix::flake_eval::flake_host_names(&root, timeout)
+                        }
+                        FlakeHosts::Static(why) => Err(why),
+                    });
+                }
+                Ok((prepared, large, skipped))
             }),
         }
     }

@@ -97,9 +97,13 @@ impl Analysis {
 pub fn analyze(ctx: &Context, options: Options) -> Analysis {
     let mut sources = SourceMap::default();
     // Listed from the start, so the walk overlaps evaluating the declarations.
-    let listing = options
-        .check
-        .then(|| FileList::start(&ctx.repo, &ctx.network_file()));
+    let listing = options.check.then(|| {
+        FileList::start(
+            &ctx.repo,
+            &ctx.network_file(),
+            crate::facts::FlakeHosts::of(&ctx.global),
+        )
+    });
     let (network, findings) = match ctx.load_network(&mut sources) {
         Ok(loaded) => loaded,
         Err(findings) => {

@@ -9,6 +9,7 @@ mod check;
 mod check_real;
 mod eval;
 mod flake;
+mod flake_hosts;
 mod flux;
 mod gateway;
 mod gluetun;

@@ -34,7 +34,8 @@ pub fn run(ctx: &Context, args: InitArgs) -> anyhow::Result<ExitCode> {
     // Every YAML file is read as Kubernetes (the draft finds where the tree is).
     let mut network = avalanche_model::Network::default();
     network.kubernetes.dir = ".".to_owned();
-    let listing = crate::facts::FileList::start(&ctx.repo, &file);
+    let listing =
+        crate::facts::FileList::start(&ctx.repo, &file, crate::facts::FlakeHosts::of(&ctx.global));
     let (facts, _skipped) = crate::facts::gather(&network, Vec::new(), listing)?;
     let dirs = avalanche_check::hosts::host_dirs(&facts, &[]);
     let draft = crate::draft::draft(&facts, &dirs);

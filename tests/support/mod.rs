@@ -245,6 +245,17 @@ fn listing(dir: &Path) -> String {
 
 /// Runs the binary in `cwd` with a clean environment (PATH, HOME, and `env` only).
 pub fn run_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    run_with_stdin(cwd, args, env, None)
+}
+
+/// [`run_in`], with `stdin` given to the binary (when `Some`) instead of a closed one.
+pub fn run_with_stdin(
+    cwd: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+    stdin: Option<&[u8]>,
+) -> Run {
+    use std::io::Write as _;
     let mut cmd = Command::new(bin());
     cmd.args(args).current_dir(cwd).env_clear();
     for var in ["PATH", "HOME", "TMPDIR", "NIXPKGS_LIB"] {
@@ -256,7 +267,24 @@ pub fn run_in(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let output = cmd.output().expect("running avalanche-net");
+    let output = match stdin {
+        None => cmd.output().expect("running avalanche-net"),
+        Some(bytes) => {
+            cmd.stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped());
+            let mut child = cmd.spawn().expect("running avalanche-net");
+            let mut input = child.stdin.take().expect("a stdin pipe");
+            let bytes = bytes.to_vec();
+            // Written on its own thread: the binary may never read it.
+            let writer = std::thread::spawn(move || {
+                let _ = input.write_all(&bytes);
+            });
+            let output = child.wait_with_output().expect("running avalanche-net");
+            let _ = writer.join();
+            output
+        }
+    };
     Run {
         cwd: cwd.to_path_buf(),
         args: args.iter().map(|s| s.to_string()).collect(),

@@ -198,6 +198,23 @@ impl RepoFacts {
 }
 
 impl PreparedFacts {
+    /// True when there is a `flake.nix` whose hosts the static scan could not list:
+    /// the caller may ask real Nix ([`PreparedFacts::adopt_flake_listing`]).
+    pub fn flake_hosts_unknown(&self) -> bool {
+        self.facts
+            .flake
+            .as_ref()
+            .is_some_and(|scan| !scan.statically_complete())
+    }
+
+    /// The flake's hosts as real Nix listed them, or why it could not
+    /// (see [`FlakeScan::adopt_nix_listing`]).
+    pub fn adopt_flake_listing(&mut self, listing: Result<Vec<String>, String>) {
+        if let Some(scan) = &mut self.facts.flake {
+            scan.adopt_nix_listing(listing);
+        }
+    }
+
     /// Gives the file `path` (listed without a text) the text `text`, read later
     /// than the others: a large file read in bounded memory once the network said
     /// what to keep of it (its other lines blank, so line numbers hold).

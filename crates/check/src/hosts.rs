@@ -68,10 +68,36 @@ pub fn host_dirs(facts: &RepoFacts, declared: &[String]) -> Vec<HostDir> {
 }
 
 /// Says so when the flake's hosts cannot be listed and a rule needs them: never
-/// silently off, never "no hosts".
+/// silently off, never "no hosts". When real Nix listed them instead of the
+/// static scan, a note says so (and which hosts).
 pub(crate) fn check_flake_known(cx: &mut Checker<'_>) {
     let Some(scan) = &cx.facts.flake else { return };
-    if scan.too_deep {
+    if scan.listed_by_nix() {
+        let Some((why, (start, end))) = scan.static_unknown_at() else {
+            return;
+        };
+        let span = cx.span(&Loc {
+            path: crate::facts::FLAKE.into(),
+            start,
+            end,
+        });
+        let names: Vec<&str> = scan.hosts.iter().map(|h| h.name.as_str()).collect();
+        let message = format!(
+            "the flake's NixOS hosts were listed by real Nix, the static scan could not ({why}): {}",
+            if names.is_empty() {
+                "none".to_owned()
+            } else {
+                crate::list(&names)
+            }
+        );
+        let d = cx.emit(&rules::FLAKE_HOSTS_EVALUATED, message, Some(span));
+        d.notes.push(format!(
+            "ran `{}`: offline, no lock file written, no import-from-derivation, no build",
+            avalanche_nix::flake_eval::SHOWN
+        ));
+        return;
+    }
+    if scan.too_deep && scan.nix.is_none() {
         return; // `repo-file-invalid` already says the flake cannot be read.
     }
     let Some((why, (start, end))) = scan.unknown_at() else {
@@ -99,8 +125,12 @@ pub(crate) fn check_flake_known(cx: &mut Checker<'_>) {
         end,
     });
     let found: Vec<&str> = scan.hosts.iter().map(|h| h.name.as_str()).collect();
+    let nix = match scan.nix_unavailable() {
+        Some(reason) => format!(", and real Nix did not list them ({reason})"),
+        None => String::new(),
+    };
     let message = format!(
-        "the flake's NixOS hosts cannot be listed statically: {why}; {}",
+        "the flake's NixOS hosts cannot be listed statically: {why}{nix}; {}",
         off.join(", and ")
     );
     let d = cx.emit(&rules::FLAKE_HOSTS_UNKNOWN, message, Some(span));
@@ -108,10 +138,14 @@ pub(crate) fn check_flake_known(cx: &mut Checker<'_>) {
         d.notes
             .push(format!("hosts found so far: {}", crate::list(&found)));
     }
-    d.help = Some(
-        "write the host names literally (an attrset, or `genAttrs [ \"a\" \"b\" ]`), or declare the host directories in `repository.hostDirs`"
-            .into(),
-    );
+    d.help = Some(format!(
+        "write the host names literally (an attrset, or `genAttrs [ \"a\" \"b\" ]`), or declare the host directories in `repository.hostDirs`{}",
+        if scan.nix.is_some() {
+            "; or let real Nix list them: `nix` on PATH, without `--eval static`, and a `flake.lock` whose inputs are already in the store (it runs offline)"
+        } else {
+            ""
+        }
+    ));
 }
 
 #[cfg(test)]

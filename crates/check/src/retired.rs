@@ -99,15 +99,29 @@ fn flake(cx: &mut Checker<'_>, r: &Retired<'_>, reported: &mut HashSet<(String, 
             start: host.start,
             end: host.end,
         });
+        let (listed, help) = if host.listed_by_nix {
+            (
+                " (listed by `nix eval`)",
+                format!(
+                    "remove `{}` from where the flake computes `nixosConfigurations` (the static scan cannot see where: this is where it gave up)",
+                    host.name
+                ),
+            )
+        } else {
+            (
+                "",
+                format!(
+                    "delete `nixosConfigurations.{}` from `flake.nix`",
+                    host.name
+                ),
+            )
+        };
         let message = format!(
-            "{} is still a NixOS configuration of the flake",
+            "{} is still a NixOS configuration of the flake{listed}",
             r.describe(matched)
         );
         cx.emit(&rules::RETIRED_NIXOS_CONFIG, message, Some(span))
-            .help = Some(format!(
-            "delete `nixosConfigurations.{}` from `flake.nix`",
-            host.name
-        ));
+            .help = Some(help);
         note_retired(cx, r, span, reported);
     }
 }

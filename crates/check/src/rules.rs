@@ -418,11 +418,30 @@ avalanche_diag::rules! {
          name (`mkHost \"name\" { … }`), `genAttrs` over a literal list, `listToAttrs` over a literal list and\n\
          `mapAttrs f (builtins.readDir ./hosts)` (then the directory's subdirectories are the hosts). Anything else\n\
          (an `import`, `mapAttrs` over a set from another file, a flake-parts or import-tree flake that never names\n\
-         `nixosConfigurations` in `flake.nix`) leaves the host list unknown — never empty: `retired-nixos-config`\n\
-         only sees the hosts the scan found, and `tailscale-node-no-host` is off. The finding points at the\n\
-         expression the scan could not follow.\n\n\
-         Fix: write the host names literally (an attrset, or `genAttrs [ \"a\" \"b\" ]`), or keep one directory per\n\
-         host in a layout `check` knows (`hosts/`, `nixos/hosts/`, `machines/`, or `repository.hostDirs`).";
+         `nixosConfigurations` in `flake.nix`) is handed to real Nix when it is installed: `nix eval --json\n\
+         .#nixosConfigurations --apply builtins.attrNames` in the repository (a git work tree), offline, with\n\
+         `--no-write-lock-file`, no import-from-derivation, no build, stdin closed, a reduced environment, and\n\
+         stopped after `--nix-timeout` seconds (default 30); its answer is the host list\n\
+         (`flake-hosts-evaluated` says so). When Nix is absent, fails or times out, or with `--eval static` (which\n\
+         never runs Nix), the host list is unknown — never empty: `retired-nixos-config` only sees the hosts the\n\
+         scan found, and `tailscale-node-no-host` is off. The finding points at the expression the scan could not\n\
+         follow, and gives Nix's one-line reason.\n\n\
+         Fix: write the host names literally (an attrset, or `genAttrs [ \"a\" \"b\" ]`), keep one directory per\n\
+         host in a layout `check` knows (`hosts/`, `nixos/hosts/`, `machines/`, or `repository.hostDirs`), or let\n\
+         Nix list them (`nix` installed, a `flake.lock` whose inputs are already in the store).";
+    FLAKE_HOSTS_EVALUATED = "flake-hosts-evaluated", Note,
+        "The flake's NixOS hosts were listed by real Nix, because the static scan could not.",
+        "When `flake.nix` computes its hosts in a way the static scan cannot follow (see `flake-hosts-unknown`),\n\
+         `check` runs `nix eval --json .#nixosConfigurations --apply builtins.attrNames` in the repository, the\n\
+         way a cautious operator would on a flake nobody vetted: only in a git work tree (Nix copies its tracked\n\
+         files into the store, a plain directory's every file), `--no-write-lock-file`, `--offline`, no\n\
+         import-from-derivation, `--max-jobs 0`, `restrict-eval`, the flake's `nixConfig` and the flake registry\n\
+         ignored, the experimental features enabled by flag, stdin closed, the environment reduced to PATH, HOME,\n\
+         the XDG and NIX_* store variables and the locale (no tokens, no SOPS keys, no NIX_CONFIG), and the whole\n\
+         process group killed after `--nix-timeout` seconds. The names it prints are the host list the rules use;\n\
+         a host only Nix listed is reported at the expression the scan could not follow. `--eval static` never\n\
+         runs Nix.\n\n\
+         Nothing to fix: the note says where the host list came from.";
     REPO_FILE_INVALID = "repo-file-invalid", Warning,
         "A repository file that `check` reads could not be parsed; its checks are incomplete.",
         "`flake.nix` with a syntax error, YAML under the Kubernetes directory that does not parse (files under a\n\

@@ -122,7 +122,7 @@ pub fn nix_available_for(path: &Path) -> bool {
     which(nix_tool_for(path)).is_some()
 }
 
-fn which(tool: &str) -> Option<PathBuf> {
+pub(crate) fn which(tool: &str) -> Option<PathBuf> {
     let paths = std::env::var_os("PATH")?;
     std::env::split_paths(&paths)
         .map(|d| d.join(tool))

@@ -33,6 +33,19 @@ pub struct FlakeHost {
     pub start: usize,
     /// Byte offset one past the name's last byte.
     pub end: usize,
+    /// True when only real Nix listed it ([`FlakeScan::adopt_nix_listing`]): the
+    /// range is then where the static scan gave up, not the name's definition.
+    pub listed_by_nix: bool,
+}
+
+/// What real Nix said about the hosts when the static scan could not list them
+/// (the caller runs it: [`crate::flake_eval::flake_host_names`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NixListing {
+    /// `nix eval` listed the hosts: these names are the host list.
+    Listed(Vec<String>),
+    /// Real Nix was not run, or could not list them: why, in one line.
+    Unavailable(String),
 }
 
 /// A directory whose listing is the flake's host list (`builtins.readDir ./hosts`).
@@ -65,16 +78,81 @@ pub struct FlakeScan {
     pub too_deep: bool,
     /// Syntax errors, as `(byte offset, message)`; the scan still reports what it found.
     pub errors: Vec<(usize, String)>,
+    /// What real Nix said, when it was asked because the scan was not enough.
+    pub nix: Option<NixListing>,
+    /// The byte range of the first `outputs` attribute name (where a flake that
+    /// never names `nixosConfigurations` is reported).
+    pub outputs_at: Option<(usize, usize)>,
 }
 
 impl FlakeScan {
-    /// True when [`FlakeScan::hosts`] and [`FlakeScan::host_dirs`] are all the hosts.
+    /// True when [`FlakeScan::hosts`] and [`FlakeScan::host_dirs`] are all the hosts
+    /// (found by the static scan, or listed by real Nix).
     pub fn complete(&self) -> bool {
+        self.listed_by_nix() || self.statically_complete()
+    }
+
+    /// True when the static scan alone found every host.
+    pub fn statically_complete(&self) -> bool {
         self.mentions_configurations && !self.dynamic && !self.too_deep
+    }
+
+    /// True when the hosts are the ones real Nix listed.
+    pub fn listed_by_nix(&self) -> bool {
+        matches!(self.nix, Some(NixListing::Listed(_)))
+    }
+
+    /// Why real Nix could not list the hosts, when it was asked and could not.
+    pub fn nix_unavailable(&self) -> Option<&str> {
+        match &self.nix {
+            Some(NixListing::Unavailable(why)) => Some(why),
+            _ => None,
+        }
+    }
+
+    /// Takes the host list real Nix gave (`names`, from `nix eval`) when the static
+    /// scan could not see it, or why it could not (`Err`). The names the scan found
+    /// keep their ranges; the others point where the scan gave up. A scan that was
+    /// complete is left as it is.
+    pub fn adopt_nix_listing(&mut self, listing: Result<Vec<String>, String>) {
+        if self.statically_complete() {
+            return;
+        }
+        let names = match listing {
+            Ok(names) => names,
+            Err(why) => {
+                self.nix = Some(NixListing::Unavailable(why));
+                return;
+            }
+        };
+        let (start, end) = self.static_unknown_at().map_or((0, 0), |(_, at)| at);
+        let mut hosts = Vec::with_capacity(names.len());
+        for name in &names {
+            match self.hosts.iter().find(|h| &h.name == name) {
+                Some(found) => hosts.push(found.clone()),
+                None => hosts.push(FlakeHost {
+                    name: name.clone(),
+                    start,
+                    end,
+                    listed_by_nix: true,
+                }),
+            }
+        }
+        self.hosts = hosts;
+        self.nix = Some(NixListing::Listed(names));
     }
 
     /// Why the host list is unknown, and where (byte range), when it is.
     pub fn unknown_at(&self) -> Option<(String, (usize, usize))> {
+        if self.listed_by_nix() {
+            return None;
+        }
+        self.static_unknown_at()
+    }
+
+    /// Why the static scan could not list the hosts, and where, when it could not
+    /// (whether real Nix listed them afterwards or not).
+    pub fn static_unknown_at(&self) -> Option<(String, (usize, usize))> {
         if self.too_deep {
             let at = self.errors.first().map_or(0, |e| e.0);
             Some(("the flake nests too deeply to be read".into(), (at, at)))
@@ -86,7 +164,7 @@ impl FlakeScan {
         } else if !self.mentions_configurations {
             Some((
                 "`flake.nix` never names `nixosConfigurations` (flake-parts or import-tree may define it in another file)".into(),
-                (0, 0),
+                self.outputs_at.unwrap_or((0, 0)),
             ))
         } else {
             None
@@ -179,6 +257,13 @@ fn error_offset(error: &rnix::ParseError) -> usize {
 fn scan_binding(apv: &ast::AttrpathValue, scan: &mut FlakeScan) {
     let Some(path) = apv.attrpath() else { return };
     let attrs: Vec<ast::Attr> = path.attrs().collect();
+    if scan.outputs_at.is_none()
+        && let [only] = attrs.as_slice()
+        && attr_name(only).as_deref() == Some("outputs")
+    {
+        let range = syntax(only).text_range();
+        scan.outputs_at = Some((usize::from(range.start()), usize::from(range.end())));
+    }
     let Some(pos) = attrs
         .iter()
         .position(|a| attr_name(a).as_deref() == Some(NIXOS_CONFIGURATIONS))
@@ -371,6 +456,7 @@ fn resolve_apply(expr: &ast::Expr, depth: usize, scan: &mut FlakeScan) {
                     name: value,
                     start,
                     end,
+                    listed_by_nix: false,
                 });
             }
         }
@@ -396,7 +482,12 @@ fn resolve_list_of_hosts(list: &ast::Expr, depth: usize, scan: &mut FlakeScan) {
                         });
                         match name {
                             Some((name, start, end)) => {
-                                scan.hosts.push(FlakeHost { name, start, end });
+                                scan.hosts.push(FlakeHost {
+                                    name,
+                                    start,
+                                    end,
+                                    listed_by_nix: false,
+                                });
                             }
                             None => scan.give_up(syntax(&set)),
                         }
@@ -405,7 +496,12 @@ fn resolve_list_of_hosts(list: &ast::Expr, depth: usize, scan: &mut FlakeScan) {
                         let (_, args) = spine(&apply);
                         match args.first().and_then(string_literal) {
                             Some((name, start, end)) => {
-                                scan.hosts.push(FlakeHost { name, start, end });
+                                scan.hosts.push(FlakeHost {
+                                    name,
+                                    start,
+                                    end,
+                                    listed_by_nix: false,
+                                });
                             }
                             None => scan.give_up(syntax(&apply)),
                         }
@@ -448,7 +544,12 @@ fn push_string_list(list: &ast::Expr, depth: usize, scan: &mut FlakeScan) -> boo
                 }
             }
             for (name, start, end) in names {
-                scan.hosts.push(FlakeHost { name, start, end });
+                scan.hosts.push(FlakeHost {
+                    name,
+                    start,
+                    end,
+                    listed_by_nix: false,
+                });
             }
             true
         }
@@ -545,7 +646,12 @@ fn push_attr(attr: &ast::Attr, scan: &mut FlakeScan) {
         start += 1;
         end -= 1;
     }
-    scan.hosts.push(FlakeHost { name, start, end });
+    scan.hosts.push(FlakeHost {
+        name,
+        start,
+        end,
+        listed_by_nix: false,
+    });
 }
 
 /// The name of a static attribute (`a`, `"a"`, `${"a"}`); `None` when computed.

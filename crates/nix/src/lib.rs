@@ -30,13 +30,16 @@
 //! (`nix-too-deep`) and evaluation runs on a thread with a large stack.
 //!
 //! This crate knows nothing of the network schema; it must not interpret the value.
-//! Only [`read_file`], imports, [`eval_restricted`] and [`eval_with_nix`] touch the
-//! file system, reads always through `avalanche-fsread` (regular files, bounded).
+//! [`flake_eval::flake_host_names`] runs real Nix for the flake's host list when
+//! [`flake::scan_flake`] cannot see it (read-only, offline, bounded in time).
+//! Only [`read_file`], imports, [`eval_restricted`], [`eval_with_nix`] and
+//! [`flake_eval`] touch the file system, reads always through `avalanche-fsread` (regular files, bounded).
 #![deny(missing_docs)]
 
 mod bridge;
 mod eval;
 pub mod flake;
+pub mod flake_eval;
 pub mod rules;
 mod scan;
 mod strings;
