@@ -422,6 +422,22 @@ fn flake_hosts_unknown_says_which_rules_are_off() {
 }
 
 #[test]
+fn flake_hosts_evaluated_says_the_list_came_from_nix() {
+    if support::oracle("nix").is_none() || support::oracle("git").is_none() {
+        return;
+    }
+    assert_finding("flake-hosts-evaluated", "flake.nix", 5);
+    let all = findings(&fixture("flake-hosts-evaluated"), 0);
+    let rules: Vec<&str> = all.iter().filter_map(|f| f["rule"].as_str()).collect();
+    assert_eq!(rules, ["flake-hosts-evaluated"], "{}", describe(&all));
+    let message = all[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("`calypso`, `mysecrets` and `routy`"),
+        "{message}"
+    );
+}
+
+#[test]
 fn a_flake_written_with_with_let_and_a_helper_is_read() {
     // `with self.lib; let … in` and `name = mkNixosConfig { … }`: hosts are found,
     // nothing is off, and a missing host is still reported.
