@@ -282,6 +282,119 @@ fn networkpolicy_dead_widens() {
     );
 }
 
+#[test]
+fn networkpolicy_selects_nothing() {
+    assert_finding(
+        "networkpolicy-selects-nothing",
+        "kubernetes/base/apps/home/hass/networkpolicy.yaml",
+        4,
+    );
+}
+
+/// `dir` joined with a relative `name` (`..` climbs).
+fn join_rel(dir: &str, name: &str) -> String {
+    let mut parts: Vec<&str> = dir.split('/').collect();
+    for c in name.split('/') {
+        match c {
+            ".." => {
+                parts.pop();
+            }
+            "." | "" => {}
+            c => parts.push(c),
+        }
+    }
+    parts.join("/")
+}
+
+/// `networkpolicy-selects-nothing` speaks only where every pod of the namespace
+/// is visible: each blind spot silences it, and so does a selector that matches.
+#[test]
+fn a_policy_is_judged_only_where_every_pod_of_its_namespace_is_visible() {
+    const DIR: &str = "kubernetes/base/apps/home/hass";
+    let rule = "networkpolicy-selects-nothing";
+    let has = |repo: &TempRepo| {
+        let run = repo.run(&["check", "--format", "json"]);
+        let all: Vec<Value> = serde_json::from_str(&run.stdout()).expect("JSON");
+        all.iter().any(|f| f["rule"] == rule)
+    };
+    assert!(has(&fixture(rule)));
+    let kustomization = format!("{DIR}/kustomization.yaml");
+    let variants: [(&str, &[(&str, &str)]); 6] = [
+        (
+            "a selector that matches",
+            &[(
+                "networkpolicy.yaml",
+                "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: hass-ingress\nspec:\n  podSelector:\n    matchLabels:\n      app.kubernetes.io/name: hass\n",
+            )],
+        ),
+        (
+            "a CronJob's pods",
+            &[
+                (
+                    "backup.yaml",
+                    "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: backup\nspec:\n  schedule: '@daily'\n  jobTemplate:\n    spec:\n      template:\n        metadata:\n          labels:\n            app: home-assistant\n        spec:\n          containers:\n            - name: b\n              image: busybox\n",
+                ),
+                (
+                    "kustomization.yaml",
+                    "namespace: home\nresources:\n  - deployment.yaml\n  - service.yaml\n  - networkpolicy.yaml\n  - backup.yaml\n",
+                ),
+            ],
+        ),
+        (
+            "labels kustomize adds",
+            &[(
+                "kustomization.yaml",
+                "namespace: home\ncommonLabels:\n  app: home-assistant\nresources:\n  - deployment.yaml\n  - service.yaml\n  - networkpolicy.yaml\n",
+            )],
+        ),
+        (
+            "an Ingress (cert-manager's solver pods)",
+            &[
+                (
+                    "ingress.yaml",
+                    "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata:\n  name: hass\nspec:\n  rules: []\n",
+                ),
+                (
+                    "kustomization.yaml",
+                    "namespace: home\nresources:\n  - deployment.yaml\n  - service.yaml\n  - networkpolicy.yaml\n  - ingress.yaml\n",
+                ),
+            ],
+        ),
+        (
+            "a Helm chart deployed into the namespace",
+            &[(
+                "../../../../argocd/esphome.yaml",
+                "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: esphome\n  namespace: argocd\nspec:\n  source:\n    repoURL: https://charts.example.org\n    chart: esphome\n    targetRevision: 1.0.0\n  destination:\n    namespace: home\n",
+            )],
+        ),
+        (
+            "a workload whose namespace the files do not say",
+            &[(
+                "../../misc/deployment.yaml",
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: misc\nspec:\n  template:\n    metadata:\n      labels:\n        app: misc\n    spec:\n      containers:\n        - name: m\n          image: busybox\n",
+            )],
+        ),
+    ];
+    let mut reported = Vec::new();
+    for (what, files) in variants {
+        let repo = fixture(rule);
+        for (name, text) in files {
+            let path = join_rel(DIR, name);
+            let text = if path == kustomization {
+                format!("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n{text}")
+            } else {
+                (*text).to_owned()
+            };
+            repo.write(&path, &text);
+        }
+        repo.commit_all();
+        if has(&repo) {
+            reported.push(what);
+        }
+    }
+    assert!(reported.is_empty(), "still reported with: {reported:?}");
+}
+
 // ---------------------------------------------------------------- creation rules
 
 #[test]

@@ -99,6 +99,8 @@ fn every_planted_problem_and_nothing_else() {
         "warning egress-undeclared kubernetes/base/apps/media/jellyfin/deployment.yaml:22",
         // Whose key is `&ci`?
         "warning sops-recipient-unknown .sops.yaml:6",
+        // A listed NetworkPolicy whose selector matches no pod of `media`.
+        "warning networkpolicy-selects-nothing kubernetes/base/apps/media/jellyfin/networkpolicy.yaml:3",
         // A dead Ingress.
         "warning kustomize-dead-manifest kubernetes/base/apps/media/jellyfin/old-ingress.yaml:3",
         // Live configuration naming retired hosts: an FQDN, an address.
@@ -143,7 +145,7 @@ fn the_human_report_is_short() {
             .lines()
             .last()
             .unwrap_or("")
-            .starts_with("error: 9 errors, 5 warnings, 2 notes ("),
+            .starts_with("error: 9 errors, 6 warnings, 2 notes ("),
         "{out}"
     );
 }

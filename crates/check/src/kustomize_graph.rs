@@ -7,17 +7,19 @@
 //! that no kustomization lists, is dead: deleting it is safe, and listing it one
 //! day would apply whatever it says. A dead NetworkPolicy that selects an
 //! enforced client's pods is worse: policies are additive, so listed again it
-//! would widen the generated fence around the proxy.
+//! would widen the generated fence around the proxy. A listed NetworkPolicy
+//! that selects no pod is `policy_selects.rs`'s.
 use crate::facts::{KubeDoc, Located};
 use crate::wiring::{join, normalize, parent};
 use crate::{Checker, label, rules};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The names a kustomization file may have.
-const KUSTOMIZATION_FILES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub(crate) const KUSTOMIZATION_FILES: [&str; 3] =
+    ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Whether a kustomization entry is remote (a Git or HTTP base), not a path.
-fn is_remote(entry: &str) -> bool {
+pub(crate) fn is_remote(entry: &str) -> bool {
     entry.contains("://")
         || entry.starts_with("git@")
         || entry.starts_with("github.com/")
@@ -122,7 +124,13 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
             missing(cx, &e, &target);
         }
     }
-    dead(cx, &kustomizations, &listed);
+    // Each directory's kustomization (its `namespace:` applies to the files there).
+    let by_dir: HashMap<&str, &KubeDoc> = kustomizations
+        .iter()
+        .map(|k| (parent(&k.path), *k))
+        .collect();
+    dead(cx, &by_dir, &listed);
+    crate::policy_selects::check(cx, &kustomizations, &by_dir, &listed);
 }
 
 fn missing(cx: &mut Checker<'_>, e: &Entry<'_>, target: &str) {
@@ -138,8 +146,20 @@ fn missing(cx: &mut Checker<'_>, e: &Entry<'_>, target: &str) {
     ));
 }
 
+/// Where a manifest is reported: its `kind`, else its first byte.
+pub(crate) fn kind_loc(doc: &KubeDoc) -> crate::facts::Loc {
+    doc.kind.as_ref().map_or_else(
+        || crate::facts::Loc {
+            path: doc.path.clone(),
+            start: 0,
+            end: 0,
+        },
+        |k| k.loc.clone(),
+    )
+}
+
 /// A manifest's namespace: its own, else its directory's kustomization's.
-fn namespace_of(doc: &KubeDoc, by_dir: &HashMap<&str, &KubeDoc>) -> Option<String> {
+pub(crate) fn namespace_of(doc: &KubeDoc, by_dir: &HashMap<&str, &KubeDoc>) -> Option<String> {
     doc.namespace.clone().or_else(|| {
         by_dir
             .get(parent(&doc.path))
@@ -149,14 +169,10 @@ fn namespace_of(doc: &KubeDoc, by_dir: &HashMap<&str, &KubeDoc>) -> Option<Strin
 
 fn dead(
     cx: &mut Checker<'_>,
-    kustomizations: &[&KubeDoc],
+    by_dir: &HashMap<&str, &KubeDoc>,
     listed: &BTreeMap<String, Vec<&Located>>,
 ) {
     let facts = cx.facts;
-    let by_dir: HashMap<&str, &KubeDoc> = kustomizations
-        .iter()
-        .map(|k| (parent(&k.path), *k))
-        .collect();
     let sops: BTreeSet<&str> = facts.sops_files.iter().map(|f| f.path.as_str()).collect();
     let mut seen: BTreeSet<&str> = BTreeSet::new();
     for doc in &facts.kube_docs {
@@ -184,16 +200,9 @@ fn dead(
         }
         let kind = doc.kind.as_ref().map_or("", |k| k.value.as_str());
         if kind == "NetworkPolicy"
-            && let Some(client) = widened_client(cx, doc, &by_dir)
+            && let Some(client) = widened_client(cx, doc, by_dir)
         {
-            let span = cx.span(&doc.kind.as_ref().map_or_else(
-                || crate::facts::Loc {
-                    path: path.to_owned(),
-                    start: 0,
-                    end: 0,
-                },
-                |k| k.loc.clone(),
-            ));
+            let span = cx.span(&kind_loc(doc));
             let message = format!(
                 "`{path}` is a NetworkPolicy no kustomization lists, and it selects the pods of enforced client `{client}`: \
                  listed again, it would widen the generated fence around the proxy (policies are additive)"
@@ -212,14 +221,7 @@ fn dead(
             label(d, declared, "enforced client declared here");
             continue;
         }
-        let span = cx.span(&doc.kind.as_ref().map_or_else(
-            || crate::facts::Loc {
-                path: path.to_owned(),
-                start: 0,
-                end: 0,
-            },
-            |k| k.loc.clone(),
-        ));
+        let span = cx.span(&kind_loc(doc));
         let message = format!(
             "`{path}` ({kind}) is in a kustomization's directory, but no kustomization lists it: it is never applied"
         );

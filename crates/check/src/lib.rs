@@ -30,6 +30,7 @@ mod kube_yaml;
 mod kustomize_graph;
 pub mod list_edit;
 mod mentions;
+mod policy_selects;
 mod recipients;
 pub mod registry;
 mod retired;

@@ -389,6 +389,21 @@ avalanche_diag::rules! {
          generated policy puts around them (the proxy as their only way out). Dead today, it takes effect the day it\n\
          is listed in a kustomization again.\n\n\
          Fix: `git rm` the file (no kustomization lists it, so no other line needs editing).";
+    NETWORKPOLICY_SELECTS_NOTHING = "networkpolicy-selects-nothing", Warning,
+        "A NetworkPolicy a kustomization applies selects no pod of its namespace.",
+        "Its `podSelector.matchLabels` matches none of the pod templates of its namespace, so it fences nothing —\n\
+         typically left behind when the app's labels changed, and the pods it was written for are not covered.\n\
+         It is judged only where every pod of the namespace is visible in the repository: the namespace holds\n\
+         Deployments, StatefulSets and DaemonSets (whose pod labels are read) and kinds known to make no pod; no\n\
+         Job, CronJob, bare Pod, custom resource (an operator may make pods) or Ingress (cert-manager's solver\n\
+         pods); no kustomization over it changes what it includes (components, patches, generators,\n\
+         transformers, `commonLabels`/`labels`, Helm charts, remote bases); no Helm chart, Flux object or Argo CD\n\
+         Application other than one of a kustomization here that sets its namespace names it; `build` generates\n\
+         nothing there (the proxies', sidecars' and clients' namespaces); and no workload anywhere leaves its\n\
+         namespace unwritten. An empty selector (every pod) and `matchExpressions` are not judged, and a\n\
+         workload of the namespace must sit in the policy's directory.\n\n\
+         Fix: make the selector match the pods' labels, or delete the file and its kustomization line (the help\n\
+         names it).";
     EGRESS_UNDECLARED = "egress-undeclared", Warning,
         "A hand-written workload runs its own gluetun, or uses a declared proxy, without being declared.",
         "A Deployment (StatefulSet, DaemonSet) with a gluetun container that is not an `egress.sidecars` entry, or\n\
