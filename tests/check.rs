@@ -54,7 +54,7 @@ fn describe(findings: &[Value]) -> String {
 #[track_caller]
 fn assert_finding(rule: &str, file: &str, line: u64) {
     let repo = fixture(rule);
-    let severity = avalanche_check::rules::find(rule)
+    let severity = avalanche_check::registry::find(rule)
         .map(|r| r.severity.as_str())
         .expect("a known rule");
     let all = findings(&repo, if severity == "error" { 1 } else { 0 });
@@ -1209,11 +1209,12 @@ fn a_relative_network_outside_the_cwd_points_into_the_repo() {
 #[test]
 fn explain_knows_the_ids_of_the_resolver_and_the_readers() {
     // Issue 19: render's `unknown-*` were in no registry (`explain unknown-proxy`
-    // said "no rule").
+    // said "no rule"); the one resolver (`Network::resolve`) reports `egress-*`.
     let repo = TempRepo::new();
     for (id, severity) in [
-        ("unknown-proxy", "error"),
-        ("unknown-secret", "error"),
+        ("egress-unknown-proxy", "error"),
+        ("egress-unknown-secret", "error"),
+        ("egress-upstream-protocol", "error"),
         ("nix-too-deep", "error"),
     ] {
         let run = repo.run(&["explain", id]);
@@ -1386,4 +1387,72 @@ fn egress_secret_no_ksops() {
 #[test]
 fn egress_existing_secret_keys() {
     assert_finding("egress-existing-secret-keys", "nix/network.nix", 28);
+}
+
+// ---------------------------------------------------------------- cross-references
+
+/// The clean repository's declarations with one of every cross-reference error
+/// (issue 19: they were checked by `check` and by render's resolver, under two ids).
+const BROKEN_REFERENCES: &str = r#"{
+  avalanche.network = {
+    egress = {
+      providers.protonvpn = { service = "protonvpn"; credentials = "protonvpn"; };
+      proxies.iceland = { provider = "protonvpn"; countries = [ "Iceland" ]; };
+      proxies.netherlands = { provider = "protonvpn"; countries = [ "Netherlands" ]; };
+      proxies.sweden = { provider = "mullvad"; countries = [ "Sweden" ]; };
+      proxies.norway = { provider = "protonvpn"; countries = [ "Norway" ]; credentials = "norway-vpn"; };
+      sidecars.qbittorrent = { namespace = "media"; provider = "protonvnp"; countries = [ "Iceland" ]; };
+      clients.marmithon = { namespace = "irc"; proxy = "icelnd"; };
+      clients.bot = { namespace = "irc"; proxy = "iceland"; protocol = "socks5"; };
+      clients.seeder = { namespace = "media"; proxy = "norway"; protocol = "sidecar"; };
+      clients.fetcher = { namespace = "web"; gateway = "home"; };
+      clients.qbittorrent = { namespace = "media"; proxy = "iceland"; };
+    };
+  };
+}
+"#;
+
+/// Each cross-reference problem is one finding, under the resolver's id, in
+/// `check` and in what `build` prints when it refuses: a provider's missing secret
+/// once (not once per proxy inheriting it), a proxy's own missing secret once (not
+/// again for the `protocol = "sidecar"` client running with its settings).
+#[test]
+fn each_cross_reference_error_is_reported_exactly_once() {
+    let repo = fixture("clean");
+    repo.write("nix/network.nix", BROKEN_REFERENCES);
+    repo.commit_all();
+    let expected = [
+        // proxy `sweden`, sidecar `qbittorrent`
+        ("egress-unknown-provider", vec![7, 9]),
+        // provider `protonvpn` (inherited by iceland and netherlands), proxy `norway`
+        ("egress-unknown-secret", vec![4, 8]),
+        // client `marmithon` (a proxy), client `fetcher` (a gateway)
+        ("egress-unknown-proxy", vec![10, 13]),
+        ("egress-upstream-protocol", vec![11]),
+        // client `qbittorrent`, named like the sidecar
+        ("egress-duplicate-name", vec![14]),
+    ];
+    let all = findings(&repo, 1);
+    for (rule, lines) in &expected {
+        let mut found: Vec<u64> = all
+            .iter()
+            .filter(|f| f["rule"] == *rule)
+            .map(|f| f["line"].as_u64().unwrap_or(0))
+            .collect();
+        found.sort_unstable();
+        assert_eq!(&found, lines, "`{rule}`; findings:\n{}", describe(&all));
+    }
+    // `build` refuses with the same findings, each printed once.
+    let run = repo.run(&["build"]);
+    run.expect_code(1);
+    let err = run.stderr();
+    for (rule, lines) in &expected {
+        assert_eq!(
+            err.matches(&format!("error[{rule}]")).count(),
+            lines.len(),
+            "`{rule}` in:\n{err}"
+        );
+    }
+    // The render-time ids are gone: one id per problem.
+    assert!(!err.contains("error[unknown-"), "{err}");
 }

@@ -630,6 +630,27 @@ fn module_tests_pass_with_nixpkgs_lib() {
     eprintln!("{} module tests passed with NIXPKGS_LIB", names.len());
 }
 
+/// The bundled declarations evaluated as a NixOS host's modules (the stubs, the
+/// Tailscale module, `nix/network.nix`) with `config` (the body of one more module)
+/// added: `{ failed = [ the messages of the failed assertions ]; <also> }`, `also`
+/// being more attributes over `config`.
+fn eval_host_module(tool: &Path, lib: &Path, config: &str, also: &str) -> Json {
+    let expr = format!(
+        r#"let
+          lib = import {lib};
+          config = (lib.evalModules {{ modules = [
+            ./nix/tests/nixos-stubs.nix ./nix/modules/tailscale.nix ./nix/network.nix
+            {{ {config} }}
+          ]; }}).config;
+        in {{
+          failed = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
+          {also}
+        }}"#,
+        lib = path_str(lib)
+    );
+    eval_json(tool, &["-E", &expr])
+}
+
 #[test]
 fn forbidden_exit_node_message_says_how_to_fix_it() {
     let Some(lib) = nixpkgs_lib("the forbidden exit node assertion message") else {
@@ -638,21 +659,13 @@ fn forbidden_exit_node_message_says_how_to_fix_it() {
     let Some(tool) = support::oracle("nix-instantiate") else {
         return;
     };
-    let expr = format!(
-        r#"let
-          lib = import {lib};
-          config = (lib.evalModules {{ modules = [
-            ./nix/tests/nixos-stubs.nix ./nix/modules/tailscale.nix ./nix/network.nix
-            {{ networking.hostName = "gateway"; avalanche.tailscale.enable = true;
-               avalanche.network.tailscale.nodes.gateway.role = "exit-node"; }}
-          ]; }}).config;
-        in {{
-          failed = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
-          flags = config.services.tailscale.extraSetFlags;
-        }}"#,
-        lib = path_str(&lib)
+    let result = eval_host_module(
+        &tool,
+        &lib,
+        r#"networking.hostName = "gateway"; avalanche.tailscale.enable = true;
+           avalanche.network.tailscale.nodes.gateway.role = "exit-node";"#,
+        "flags = config.services.tailscale.extraSetFlags;",
     );
-    let result = eval_json(&tool, &["-E", &expr]);
     let failed: Vec<&str> = result["failed"]
         .as_array()
         .expect("a list")
@@ -676,6 +689,47 @@ fn forbidden_exit_node_message_says_how_to_fix_it() {
         json!([]),
         "a forbidden exit node must not advertise itself"
     );
+}
+
+/// Issue 19: the options module's reference assertions say what `check` says
+/// (`Network::resolve`), under the same rule id, so an evaluation of a host and
+/// `avalanche-net check` name one problem alike.
+#[test]
+fn reference_assertions_use_the_resolvers_ids_and_words() {
+    let Some(lib) = nixpkgs_lib("the reference assertion messages") else {
+        return;
+    };
+    let Some(tool) = support::oracle("nix-instantiate") else {
+        return;
+    };
+    let result = eval_host_module(
+        &tool,
+        &lib,
+        r#"networking.hostName = "routy";
+           avalanche.network.egress.proxies.sweden = { provider = "mullvad"; countries = [ "Sweden" ]; };
+           avalanche.network.egress.clients.bot = { namespace = "irc"; proxy = "icelnd"; };"#,
+        "",
+    );
+    let failed: Vec<String> = result["failed"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(Json::as_str)
+        .map(|m| m.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect();
+    // The resolver's messages (crates/model/src/resolve.rs, its unit test
+    // `messages_are_the_ones_the_nix_module_repeats` holds them to the same words).
+    let expected = [
+        "avalanche.network.egress.proxies.sweden.provider: [egress-unknown-provider] proxy `sweden` uses provider `mullvad`, which `egress.providers` does not declare",
+        "avalanche.network.egress.clients.bot.proxy: [egress-unknown-proxy] client `bot` goes through upstream `icelnd`, which `egress.proxies` does not declare (nor `egress.gateways`)",
+    ];
+    assert_eq!(failed.len(), expected.len(), "{failed:#?}");
+    for want in expected {
+        assert!(
+            failed.iter().any(|m| m.starts_with(want)),
+            "no assertion says {want:?}: {failed:#?}"
+        );
+    }
 }
 
 #[test]

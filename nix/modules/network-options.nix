@@ -47,13 +47,23 @@ let
         ) p.provider
       ) cfg.egress.clients
     );
+  # The cross-references as `avalanche-net check` reports them (`Network::resolve`
+  # in crates/model/src/resolve.rs): the same rule ids and wording, so an evaluation
+  # of a host and `check` name one problem alike.
+  singular = {
+    proxies = "proxy";
+    sidecars = "sidecar";
+    clients = "client";
+  };
   refAssertions =
-    kind: attrs: field: target: targetOpt:
+    rule: kind: attrs: field: verb: target: which:
     lib.mapAttrsToList (n: v: {
       assertion = target ? ${v.${field}};
       message = ''
-        ${opt}.egress.${kind}.${n}.${field} = "${v.${field}}" names no ${targetOpt}
-        (declared: ${lib.concatStringsSep ", " (lib.attrNames target)}); fix the name or declare it.'';
+        ${opt}.egress.${kind}.${n}.${field}: [${rule}] ${singular.${kind}} `${n}` ${verb} `${v.${field}}`,
+        ${which} (declared: ${
+          if target == { } then "none" else lib.concatStringsSep ", " (lib.attrNames target)
+        }): correct the name or declare it.'';
     }) attrs;
 in
 {
@@ -81,25 +91,31 @@ in
         ${opt}.tailscale.nodes.${n}.advertiseRoutes (e.g. [ "10.1.0.0/24" ]) or change its role.'';
     }) nodes
     ++ routeAssertions
-    ++ refAssertions "proxies" cfg.egress.proxies "provider" cfg.egress.providers "provider"
-    ++ refAssertions "sidecars" cfg.egress.sidecars "provider" cfg.egress.providers "provider"
+    ++ refAssertions "egress-unknown-provider" "proxies" cfg.egress.proxies "provider" "uses provider"
+      cfg.egress.providers "which `egress.providers` does not declare"
+    ++ refAssertions "egress-unknown-provider" "sidecars" cfg.egress.sidecars "provider" "uses provider"
+      cfg.egress.providers "which `egress.providers` does not declare"
     ++ lib.mapAttrsToList (n: c: {
       assertion = (c.proxy == null) != (c.gateway == null);
       message = ''
         ${opt}.egress.clients.${n} needs exactly one upstream: set `proxy` (a proxy or a gateway)
         or `gateway` (a gateway), not ${if c.proxy == null then "neither" else "both"}.'';
     }) cfg.egress.clients
-    ++ refAssertions "clients" (lib.filterAttrs (_: c: c.proxy != null) cfg.egress.clients) "proxy" (
-      cfg.egress.proxies // cfg.egress.gateways
-    ) "proxy or gateway"
-    ++ refAssertions "clients" (lib.filterAttrs (_: c: c.gateway != null) cfg.egress.clients) "gateway" cfg.egress.gateways "gateway"
+    ++ refAssertions "egress-unknown-proxy" "clients" (lib.filterAttrs (_: c: c.proxy != null) cfg.egress.clients)
+      "proxy" "goes through upstream"
+      (cfg.egress.proxies // cfg.egress.gateways)
+      "which `egress.proxies` does not declare (nor `egress.gateways`)"
+    ++ refAssertions "egress-unknown-proxy" "clients" (lib.filterAttrs (_: c: c.gateway != null) cfg.egress.clients)
+      "gateway" "goes through gateway"
+      cfg.egress.gateways "which `egress.gateways` does not declare"
     ++ lib.mapAttrsToList (n: p: {
       # Checked only when an instance takes its credentials from the provider.
       assertion =
         !(lib.elem n inheritingProviders) || p.existingSecret != null || cfg.secrets ? ${p.credentials};
       message = ''
-        ${opt}.egress.providers.${n}.credentials = "${p.credentials}" names no declared secret:
-        declare ${opt}.secrets.${p.credentials} (then `avalanche-net secrets seal ${p.credentials}`).'';
+        ${opt}.egress.providers.${n}.credentials: [egress-unknown-secret] provider `${n}` uses credentials secret
+        `${p.credentials}`, which `secrets` does not declare: declare ${opt}.secrets.${p.credentials}
+        (then `avalanche-net secrets seal ${p.credentials}`), or correct the name.'';
     }) cfg.egress.providers
     ++ lib.concatLists (
       lib.mapAttrsToList (
@@ -107,8 +123,9 @@ in
         lib.mapAttrsToList (n: v: {
           assertion = v.credentials == null || cfg.secrets ? ${v.credentials};
           message = ''
-            ${opt}.egress.${kind}.${n}.credentials = "${toString v.credentials}" names no declared secret:
-            declare ${opt}.secrets.${toString v.credentials} (then `avalanche-net secrets seal ${toString v.credentials}`).'';
+            ${opt}.egress.${kind}.${n}.credentials: [egress-unknown-secret] ${singular.${kind}} `${n}` uses credentials
+            secret `${toString v.credentials}`, which `secrets` does not declare: declare ${opt}.secrets.${toString v.credentials}
+            (then `avalanche-net secrets seal ${toString v.credentials}`), or correct the name.'';
         }) attrs
         ++ lib.mapAttrsToList (n: v: {
           assertion = v.credentials == null || v.existingSecret == null;

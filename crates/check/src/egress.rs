@@ -3,11 +3,11 @@
 use crate::facts::{KubeDoc, Loc};
 use crate::list_edit::Refusal;
 use crate::wiring::{self, Need, Purpose};
-use crate::{Checker, did_you_mean, label, list, rules};
+use crate::{Checker, label, list, rules};
 use avalanche_diag::Span;
 use avalanche_model::{
     ClientProtocol, ExistingSecret, Name, Provider, SecretFormat, SecretsBackend, Spanned, Speaks,
-    Upstream, VpnType,
+    VpnType,
 };
 use std::collections::{BTreeMap, HashMap};
 
@@ -18,191 +18,18 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
     no_proxy_fence(cx);
     credential_keys(cx);
     credential_files(cx);
-    duplicates(cx);
     secrets(cx);
     without_ksops(cx);
     existing_keys(cx);
     apps(cx);
 }
 
-fn unknown<T>(
-    cx: &mut Checker<'_>,
-    rule: &'static rules::Rule,
-    what: &str,
-    option: &str,
-    name: &Spanned<Name>,
-    declared: &BTreeMap<Name, T>,
-    owner: &str,
-) {
-    if declared.contains_key(name.value.as_str()) {
-        return;
-    }
-    let message = format!(
-        "{owner} uses {what} `{}`, which `{option}` does not declare",
-        name.value
-    );
-    let d = cx.emit(rule, message, name.span);
-    let names: Vec<&str> = declared.keys().map(Name::as_str).collect();
-    d.help = Some(
-        match did_you_mean(name.value.as_str(), names.iter().copied()) {
-            Some(similar) => format!("did you mean `{similar}`?"),
-            None => format!(
-                "declare `{option}.{}`, or use one of {}",
-                name.value,
-                list(&names)
-            ),
-        },
-    );
-}
-
+/// The cross-references between declarations, as the model resolves them (the
+/// one place they are checked: `render` refuses on the same errors).
 fn references(cx: &mut Checker<'_>) {
-    let egress = &cx.network.egress;
-    for (name, proxy) in &egress.proxies {
-        let owner = format!("proxy `{name}`");
-        unknown(
-            cx,
-            &rules::EGRESS_UNKNOWN_PROVIDER,
-            "provider",
-            "egress.providers",
-            &proxy.provider,
-            &egress.providers,
-            &owner,
-        );
+    if let Err(errors) = cx.network.resolve() {
+        cx.out.extend(errors);
     }
-    for (name, sidecar) in &egress.sidecars {
-        let owner = format!("sidecar `{name}`");
-        unknown(
-            cx,
-            &rules::EGRESS_UNKNOWN_PROVIDER,
-            "provider",
-            "egress.providers",
-            &sidecar.provider,
-            &egress.providers,
-            &owner,
-        );
-    }
-    for (name, client) in &egress.clients {
-        upstream(cx, name.as_str(), client);
-    }
-    // Each instance's credentials as `Network::credentials` resolves them; a
-    // provider's own is reported once, and only when an instance inherits it.
-    let mut inherited: std::collections::BTreeSet<&str> = std::collections::BTreeSet::new();
-    for instance in instances(cx.network) {
-        let Some(provider) = instance.provider else {
-            continue;
-        };
-        let creds =
-            cx.network
-                .credentials(instance.own_credentials, instance.own_existing, provider);
-        if creds.secret_name().is_some() {
-            continue;
-        }
-        let owner = if creds.own {
-            format!("{} `{}`", instance.kind, instance.name)
-        } else if inherited.insert(instance.provider_name) {
-            format!("provider `{}`", instance.provider_name)
-        } else {
-            continue;
-        };
-        unknown(
-            cx,
-            &rules::EGRESS_UNKNOWN_SECRET,
-            "credentials secret",
-            "secrets",
-            creds.reference,
-            &cx.network.secrets,
-            &owner,
-        );
-    }
-}
-
-/// The client's upstream is declared, and serves its protocol.
-fn upstream(cx: &mut Checker<'_>, name: &str, client: &avalanche_model::Client) {
-    let egress = &cx.network.egress;
-    let wanted = &client.proxy;
-    let Some(up) = cx.network.upstream(client) else {
-        let (what, option) = if client.gateway {
-            ("gateway", "egress.gateways")
-        } else {
-            ("upstream", "egress.proxies")
-        };
-        let message = format!(
-            "client `{name}` goes through {what} `{}`, which `{option}` does not declare{}",
-            wanted.value,
-            if client.gateway {
-                ""
-            } else {
-                " (nor `egress.gateways`)"
-            }
-        );
-        let d = cx.emit(
-            &rules::EGRESS_UNKNOWN_PROXY,
-            message,
-            wanted.span.or(client.span),
-        );
-        let mut names: Vec<&str> = egress.gateways.keys().map(Name::as_str).collect();
-        if !client.gateway {
-            names.extend(egress.proxies.keys().map(Name::as_str));
-        }
-        names.sort_unstable();
-        d.help = Some(
-            match did_you_mean(wanted.value.as_str(), names.iter().copied()) {
-                Some(similar) => format!("did you mean `{similar}`?"),
-                None if client.gateway && egress.proxies.contains_key(wanted.value.as_str()) => {
-                    format!(
-                        "`{}` is a proxy: write `proxy = \"{}\";`",
-                        wanted.value, wanted.value
-                    )
-                }
-                None => format!(
-                    "declare `{option}.{}`, or use one of {}",
-                    wanted.value,
-                    list(&names)
-                ),
-            },
-        );
-        return;
-    };
-    let protocol = client.protocol.value;
-    if up.serves(protocol) {
-        return;
-    }
-    let at = client.protocol.span.or(client.span);
-    let upstream = up.name();
-    let d = match up {
-        Upstream::Proxy(..) => {
-            let message = format!(
-                "client `{name}` uses `protocol = \"socks5\"`, but proxy `{upstream}` is a gluetun, which serves no SOCKS5"
-            );
-            let d = cx.emit(&rules::EGRESS_UPSTREAM_PROTOCOL, message, at);
-            d.notes.push("gluetun's port 8388 is Shadowsocks (`SHADOWSOCKS=on`), not SOCKS5: a SOCKS5 client cannot talk to it".into());
-            d.notes.push("a SOCKS5 server exists only on `qmcgaw/gluetun:latest` (`SOCKS5_ENABLED=on`, port 1080), in no v3.41 release".into());
-            let gateways: Vec<&str> = egress.gateways.keys().map(Name::as_str).collect();
-            d.help = Some(match gateways.first() {
-                Some(g) => format!("go through a gateway (`proxy = \"{g}\";`), or write `protocol = \"http\";`: HTTP CONNECT reaches any TCP port, IRC over TLS on 6697 included"),
-                None => "write `protocol = \"http\";` (HTTP CONNECT reaches any TCP port, IRC over TLS on 6697 included), `protocol = \"shadowsocks\";` if the app speaks Shadowsocks, or declare an `egress.gateways` host, which serves SOCKS5".into(),
-            });
-            d
-        }
-        Upstream::Gateway(_, g) => {
-            let message = format!(
-                "client `{name}` uses `protocol = \"{}\"`, which gateway `{upstream}` does not serve",
-                protocol.as_str()
-            );
-            let d = cx.emit(&rules::EGRESS_UPSTREAM_PROTOCOL, message, at);
-            d.help = Some(if protocol == ClientProtocol::Http {
-                format!(
-                    "give the gateway an HTTP CONNECT port (`egress.gateways.{upstream}.httpPort = 8888;`), or write `protocol = \"socks5\";`"
-                )
-            } else {
-                "a gateway serves `protocol = \"socks5\"` (and `\"http\"` with an `httpPort`): use one, or name a gluetun proxy".into()
-            });
-            label(d, g.span, "the gateway");
-            d
-        }
-    };
-    d.subject = Some(name.to_string());
-    label(d, wanted.span, "the upstream");
 }
 
 /// One running gluetun (or a group of identical replicas).
@@ -210,7 +37,6 @@ struct Instance<'a> {
     kind: &'static str,
     name: &'a str,
     span: Option<Span>,
-    provider_name: &'a str,
     provider: Option<&'a Provider>,
     own_credentials: Option<&'a Spanned<Name>>,
     own_existing: Option<&'a ExistingSecret>,
@@ -229,7 +55,6 @@ fn instances(net: &avalanche_model::Network) -> Vec<Instance<'_>> {
             kind: "proxy",
             name: name.as_str(),
             span: p.span,
-            provider_name: p.provider.as_str(),
             provider: egress.providers.get(p.provider.as_str()),
             own_credentials: p.credentials.as_ref(),
             own_existing: p.existing_secret.as_ref(),
@@ -242,7 +67,6 @@ fn instances(net: &avalanche_model::Network) -> Vec<Instance<'_>> {
             kind: "sidecar",
             name: name.as_str(),
             span: s.span,
-            provider_name: s.provider.as_str(),
             provider: egress.providers.get(s.provider.as_str()),
             own_credentials: s.credentials.as_ref(),
             own_existing: s.existing_secret.as_ref(),
@@ -261,7 +85,6 @@ fn instances(net: &avalanche_model::Network) -> Vec<Instance<'_>> {
             kind: "client",
             name: name.as_str(),
             span: c.span,
-            provider_name: p.provider.as_str(),
             provider: egress.providers.get(p.provider.as_str()),
             own_credentials: p.credentials.as_ref(),
             own_existing: p.existing_secret.as_ref(),
@@ -682,88 +505,6 @@ fn credential_files(cx: &mut Checker<'_>) {
             cx.emit(&rules::SECRET_FILE_UNSEALED, message, span).help = Some(format!(
                 "move the file out of the repository, run `avalanche-net secrets seal {secret_name}` (values from the environment or a prompt), and rotate the values if they were ever committed"
             ));
-        }
-    }
-}
-
-/// One thing that generates named output.
-struct Entry<'a> {
-    kind: &'static str,
-    name: &'a str,
-    namespace: Option<&'a str>,
-    deployment: Option<&'a str>,
-    span: Option<Span>,
-}
-
-fn duplicates(cx: &mut Checker<'_>) {
-    let egress = &cx.network.egress;
-    let mut entries: Vec<Entry<'_>> = Vec::new();
-    entries.extend(egress.proxies.iter().map(|(n, p)| Entry {
-        kind: "proxy",
-        name: n.as_str(),
-        namespace: None,
-        deployment: None,
-        span: p.span,
-    }));
-    entries.extend(egress.sidecars.iter().map(|(n, s)| Entry {
-        kind: "sidecar",
-        name: n.as_str(),
-        namespace: Some(s.namespace.value.as_str()),
-        deployment: Some(s.deployment.value.as_str()),
-        span: s.span,
-    }));
-    entries.extend(egress.clients.iter().map(|(n, c)| Entry {
-        kind: "client",
-        name: n.as_str(),
-        namespace: Some(c.namespace.value.as_str()),
-        deployment: Some(c.deployment.value.as_str()),
-        span: c.span,
-    }));
-    // First declaration of each name and of each patched Deployment: an earlier
-    // entry clashing with `e` is found by lookup, not by a scan of all of them.
-    let mut by_name: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-    let mut by_deployment: std::collections::HashMap<(&str, &str), usize> =
-        std::collections::HashMap::new();
-    for (i, e) in entries.iter().enumerate() {
-        let name_clash = by_name.get(e.name).copied();
-        let deployment_clash = match (e.namespace, e.deployment) {
-            (Some(ns), Some(dep)) => by_deployment.get(&(ns, dep)).copied(),
-            _ => None,
-        };
-        by_name.entry(e.name).or_insert(i);
-        if let (Some(ns), Some(dep)) = (e.namespace, e.deployment) {
-            by_deployment.entry((ns, dep)).or_insert(i);
-        }
-        let first = match (name_clash, deployment_clash) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        for earlier in first.map(|j| &entries[j..=j]).unwrap_or(&[]) {
-            let message = if earlier.name == e.name {
-                format!(
-                    "{} `{}` has the same name as {} `{}`",
-                    e.kind, e.name, earlier.kind, earlier.name
-                )
-            } else if e.namespace.is_some()
-                && e.namespace == earlier.namespace
-                && e.deployment == earlier.deployment
-            {
-                format!(
-                    "{} `{}` patches Deployment `{}/{}`, like {} `{}`",
-                    e.kind,
-                    e.name,
-                    e.namespace.unwrap_or_default(),
-                    e.deployment.unwrap_or_default(),
-                    earlier.kind,
-                    earlier.name
-                )
-            } else {
-                continue;
-            };
-            let d = cx.emit(&rules::EGRESS_DUPLICATE_NAME, message, e.span);
-            d.help = Some("names must be unique across proxies, sidecars and clients, and one Deployment gets one egress".into());
-            label(d, earlier.span, "also declared here");
-            break;
         }
     }
 }

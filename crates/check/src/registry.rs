@@ -7,7 +7,7 @@
 //! block is listed here.
 //!
 //! ```
-//! let rule = avalanche_check::registry::find("unknown-proxy").expect("registered");
+//! let rule = avalanche_check::registry::find("egress-unknown-proxy").expect("registered");
 //! assert!(!rule.could_not_run);
 //! assert!(avalanche_check::registry::find("nix-syntax").is_some_and(|r| r.could_not_run));
 //! ```

@@ -4,6 +4,12 @@
 //! [`crate::registry`].
 
 pub use avalanche_diag::Rule;
+/// The cross-references' ids: the model's resolver (`Network::resolve`) owns
+/// them, `check` reports what it finds (see `egress.rs`).
+pub use avalanche_model::rules::{
+    EGRESS_DUPLICATE_NAME, EGRESS_UNKNOWN_PROVIDER, EGRESS_UNKNOWN_PROXY, EGRESS_UNKNOWN_SECRET,
+    EGRESS_UPSTREAM_PROTOCOL,
+};
 
 avalanche_diag::rules! {
     RETIRED_NIXOS_CONFIG = "retired-nixos-config", Error,
@@ -175,19 +181,6 @@ avalanche_diag::rules! {
         "`tailscale up --advertise-tags` fails for a tag without an owner in the tailnet policy. Checked against the\n\
          committed `tailscale/policy.hujson` when it exists.\n\n\
          Fix: declare the tag in `tagOwners` (regenerate the policy), or correct its spelling.";
-    EGRESS_UNKNOWN_PROVIDER = "egress-unknown-provider", Error,
-        "A proxy or sidecar names a provider that `egress.providers` does not declare.",
-        "Fix: declare the provider, or correct the name.";
-    EGRESS_UNKNOWN_PROXY = "egress-unknown-proxy", Error,
-        "A client names an upstream that neither `egress.proxies` nor `egress.gateways` declares.",
-        "`egress.clients.<name>.proxy` names a shared gluetun proxy or an egress gateway (their names never clash);\n\
-         `gateway = \"<name>\"` names a gateway only.\n\n\
-         Fix: declare the proxy (region) or the gateway, or correct the name.";
-    EGRESS_UNKNOWN_SECRET = "egress-unknown-secret", Error,
-        "A `credentials` (of a provider, proxy or sidecar) names a secret that `secrets` does not declare.",
-        "The gluetuns read the WireGuard key (and the proxies the Shadowsocks password) from that Kubernetes Secret.\n\
-         A provider's `credentials` is checked only when an instance takes its credentials from the provider.\n\n\
-         Fix: declare `secrets.<name>` with its `file` and `keys`, or correct the name.";
     EGRESS_SHARED_KEY = "egress-shared-key", Warning,
         "Two running gluetuns would use the same WireGuard private key.",
         "Every proxy (each of its replicas), every sidecar and every `protocol = \"sidecar\"` client runs its own\n\
@@ -242,12 +235,6 @@ avalanche_diag::rules! {
          cannot decrypt it where it is deployed. `secrets seal` refuses to overwrite a file it cannot decrypt.\n\n\
          Fix: move the file out of the repository, run `avalanche-net secrets seal <name>` (values from the\n\
          environment or a prompt), and rotate the values if the plaintext was ever committed or pushed.";
-    EGRESS_DUPLICATE_NAME = "egress-duplicate-name", Error,
-        "Two egress declarations would generate the same thing.",
-        "Names must be unique across `egress.proxies`, `egress.sidecars` and `egress.clients`, and two clients or\n\
-         sidecars must not patch the same Deployment of the same namespace: the generated components and policies\n\
-         would collide.\n\n\
-         Fix: rename one of them.";
     EGRESS_SECRET_NO_RULE = "egress-secret-no-rule", Error,
         "A declared secret's file matches no `.sops.yaml` creation rule.",
         "`avalanche-net secrets seal` encrypts to the recipients of the first matching rule; without one it cannot\n\
@@ -350,13 +337,6 @@ avalanche_diag::rules! {
          cluster's Kustomizations (`clusters/<name>`). A repository bootstrapping several clusters has one per\n\
          cluster, and which one runs the proxies is a decision.\n\n\
          Fix: declare `kubernetes.flux.registerIn = \"clusters/<name>\";`.";
-    EGRESS_UPSTREAM_PROTOCOL = "egress-upstream-protocol", Error,
-        "A client's `protocol` is not one its upstream serves.",
-        "A shared gluetun proxy serves HTTP CONNECT on 8888 and Shadowsocks on 8388 (not SOCKS5: gluetun v3.41 has\n\
-         no SOCKS5 server; 8388 is Shadowsocks), and its settings to a `\"sidecar\"` client. An egress gateway\n\
-         serves SOCKS5 on `socksPort`, and HTTP CONNECT only when it declares `httpPort`.\n\n\
-         Fix: pick a protocol the upstream serves, go through the other backend (`proxy = \"<gateway>\"` for\n\
-         SOCKS5), or give the gateway an `httpPort`.";
     ARGOCD_APP_UNREACHABLE = "argocd-app-unreachable", Error,
         "The generated Argo CD Application (or Flux Kustomization) is not listed by the kustomization that registers the repository's apps.",
         "`build` writes the `vpn-proxy` Application next to the repository's app-of-apps kustomization (the one\n\

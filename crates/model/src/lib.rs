@@ -8,8 +8,10 @@
 //! types and descriptions, are the one table of [`schema`], from which the Nix options
 //! module is generated.
 //!
-//! This crate does no I/O and makes no cross-reference checks (an unknown proxy
-//! name is `check`'s business, not decoding's).
+//! [`Network::resolve`] (in [`resolve`]) checks every cross-reference between
+//! declarations once (a client's proxy, an instance's provider and credentials);
+//! `check` reports what it finds and `render` takes only a resolved network.
+//! Decoding itself makes no cross-reference checks. This crate does no I/O.
 #![deny(missing_docs)]
 
 pub mod decode;
@@ -19,9 +21,12 @@ pub mod hujson;
 pub mod layout;
 pub mod names;
 pub mod network;
+pub mod resolve;
 pub mod rules;
 pub mod schema;
+pub mod words;
 
 pub use decode::{decode, decode_in, decodes};
 pub use names::{Cidr, Name};
 pub use network::*;
+pub use resolve::Resolved;

@@ -1,8 +1,11 @@
 //! The ids of what decoding the declarations into a [`Network`](crate::Network)
-//! reports (`model-*`: the shape of each value), and of the cross-references
-//! between declarations (a client's proxy, an instance's provider and credentials
-//! secret). These are findings about the declarations (exit 1), not a failure to
-//! run: the file was read, and it says something the network cannot be.
+//! reports (`model-*`: the shape of each value), and of what
+//! [`Network::resolve`](crate::Network::resolve) reports about the
+//! cross-references between declarations (`egress-unknown-*`: a client's proxy,
+//! an instance's provider and credentials secret; `egress-upstream-protocol`,
+//! `egress-duplicate-name`). These are findings about the declarations (exit 1),
+//! not a failure to run: the file was read, and it says something the network
+//! cannot be. `check` reports the resolver's; `build` refuses with them.
 //!
 //! `avalanche-net explain ID` prints these entries.
 
@@ -131,31 +134,30 @@ avalanche_diag::rules! {
     MODEL_REMOVED = "model-removed", Error,
         "The declarations use an option that was removed.",
         declared!("The message says what replaces it.");
-    UNKNOWN_PROVIDER = "unknown-provider", Error,
+    EGRESS_UNKNOWN_PROVIDER = "egress-unknown-provider", Error,
         "A proxy or sidecar names a provider that `egress.providers` does not declare.",
-        "Rendering refuses to write a gluetun without its provider (`check` reports the same reference as\n\
-         `egress-unknown-provider`).\n\n\
-         Fix: declare the provider under `egress.providers`, or correct the name.";
-    UNKNOWN_SECRET = "unknown-secret", Error,
-        "An instance's credentials name a secret that `secrets` does not declare.",
-        "Rendering refuses to write a gluetun reading a Secret nobody declares (`check` reports the same\n\
-         reference as `egress-unknown-secret`).\n\n\
-         Fix: declare `secrets.<name>` with its `file` and `keys`, or correct the name.";
-    UNKNOWN_PROXY = "unknown-proxy", Error,
+        "Fix: declare the provider, or correct the name.";
+    EGRESS_UNKNOWN_PROXY = "egress-unknown-proxy", Error,
         "A client names an upstream that neither `egress.proxies` nor `egress.gateways` declares.",
-        "Rendering refuses to point a client at a proxy that does not exist (`check` reports the same reference as\n\
-         `egress-unknown-proxy`).\n\n\
-         Fix: declare the proxy (region) under `egress.proxies` or the gateway under `egress.gateways`, or\n\
-         correct the name.";
-    UPSTREAM_PROTOCOL = "upstream-protocol", Error,
+        "`egress.clients.<name>.proxy` names a shared gluetun proxy or an egress gateway (their names never clash);\n\
+         `gateway = \"<name>\"` names a gateway only.\n\n\
+         Fix: declare the proxy (region) or the gateway, or correct the name.";
+    EGRESS_UNKNOWN_SECRET = "egress-unknown-secret", Error,
+        "A `credentials` (of a provider, proxy or sidecar) names a secret that `secrets` does not declare.",
+        "The gluetuns read the WireGuard key (and the proxies the Shadowsocks password) from that Kubernetes Secret.\n\
+         A provider's `credentials` is checked only when an instance takes its credentials from the provider.\n\n\
+         Fix: declare `secrets.<name>` with its `file` and `keys`, or correct the name.";
+    EGRESS_DUPLICATE_NAME = "egress-duplicate-name", Error,
+        "Two egress declarations would generate the same thing.",
+        "Names must be unique across `egress.proxies`, `egress.sidecars` and `egress.clients`, and two clients or\n\
+         sidecars must not patch the same Deployment of the same namespace: the generated components and policies\n\
+         would collide.\n\n\
+         Fix: rename one of them.";
+    EGRESS_UPSTREAM_PROTOCOL = "egress-upstream-protocol", Error,
         "A client's `protocol` is not one its upstream serves.",
-        "Rendering refuses to point a client at a port nothing serves its protocol on (`check` reports the same\n\
-         as `egress-upstream-protocol`, with the reason): SOCKS5 through a gluetun, Shadowsocks or a sidecar\n\
-         through a gateway, HTTP through a gateway without `httpPort`.\n\n\
-         Fix: pick a protocol the upstream serves, or the other backend.";
-    DUPLICATE_EGRESS = "duplicate-egress", Error,
-        "The same app is both a client and a sidecar in one namespace.",
-        "A client goes through a shared proxy; a sidecar has its own gluetun. Both would patch the same\n\
-         Deployment.\n\n\
-         Fix: keep one of the two declarations.";
+        "A shared gluetun proxy serves HTTP CONNECT on 8888 and Shadowsocks on 8388 (not SOCKS5: gluetun v3.41 has\n\
+         no SOCKS5 server; 8388 is Shadowsocks), and its settings to a `\"sidecar\"` client. An egress gateway\n\
+         serves SOCKS5 on `socksPort`, and HTTP CONNECT only when it declares `httpPort`.\n\n\
+         Fix: pick a protocol the upstream serves, go through the other backend (`proxy = \"<gateway>\"` for\n\
+         SOCKS5), or give the gateway an `httpPort`.";
 }

@@ -6,8 +6,8 @@ use crate::gluetun::{self, HTTP_PROXY_PORT, SHADOWSOCKS_CIPHER, SHADOWSOCKS_PORT
 use crate::node::{Node, node};
 use crate::plan::yaml_file;
 use crate::proxy::{ksops_generator, verification_job_node};
-use crate::resolve::{ResolvedClient, ResolvedGatewayClient, ResolvedSidecar, Vpn};
 use crate::{Ctx, PROXY_NAMESPACE, Plan, concat, labels, proxy_selector, relative};
+use avalanche_model::resolve::{ResolvedClient, ResolvedGatewayClient, ResolvedSidecar, Vpn};
 use avalanche_model::{
     Client, ClientProtocol, Destination, NO_PROXY_LOOPBACK, PortTarget, TunDevice, VpnType,
 };
@@ -712,9 +712,9 @@ mod tests {
             let n = network(client).unwrap_or_else(|e| panic!("{e}"));
             let errors = render(&n).expect_err(client);
             let rule = if upstream.is_empty() {
-                "unknown-proxy"
+                "egress-unknown-proxy"
             } else {
-                "upstream-protocol"
+                "egress-upstream-protocol"
             };
             assert_eq!(errors.len(), 1, "{errors:#?}");
             assert_eq!(errors[0].rule, rule, "{client}");

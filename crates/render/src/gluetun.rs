@@ -3,8 +3,8 @@
 //! [`avalanche_model::gluetun`]), its capabilities (exactly what gluetun does at
 //! start needs), the TUN device, probes and resources.
 use crate::node::{Node, node};
-use crate::resolve::Vpn;
 use avalanche_model::gluetun::{self as table, Version};
+use avalanche_model::resolve::Vpn;
 use avalanche_model::{HealthCheck, PortTarget, TunDevice, VpnType};
 use std::borrow::Cow;
 

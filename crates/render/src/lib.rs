@@ -29,8 +29,9 @@
 //!
 //! This crate must not touch the disk, read the clock or the environment: the same
 //! network always gives the same bytes, and writing the plan is the binary's job.
-//! It does not re-validate what `check` validates, except the references it cannot
-//! render without.
+//! It does not re-validate what `check` validates: it takes a resolved network
+//! ([`avalanche_model::Resolved`], whose references all resolve), so it never
+//! meets an unknown proxy, provider or secret.
 #![deny(missing_docs)]
 #![recursion_limit = "512"]
 
@@ -44,24 +45,30 @@ mod plan;
 pub mod policy;
 mod proxy;
 mod readme;
-pub mod resolve;
 pub mod yaml;
 
 pub use plan::{HEADER, LEDGER_NAME, Plan};
 
 use crate::node::{Node, node};
 use avalanche_diag::Diagnostic;
-use avalanche_model::Network;
+use avalanche_model::{Network, Resolved};
 use std::borrow::Cow;
 
 /// The repo-relative path of the Tailscale policy file.
 pub const POLICY_PATH: &str = avalanche_model::layout::POLICY_PATH;
 
-/// Renders every generated file. Pure: no I/O. `Err` carries one located error per
-/// reference the manifests cannot be written without (an unknown proxy, provider
-/// or credentials secret).
+/// Resolves the network ([`Network::resolve`]) and renders it
+/// ([`render_resolved`]). `Err` carries the resolver's errors: one located error
+/// per reference the manifests cannot be written without (an unknown proxy,
+/// provider or credentials secret, …), the ones `check` reports.
 pub fn render(network: &Network) -> Result<Plan, Vec<Diagnostic>> {
-    let resolved = resolve::resolve(network)?;
+    Ok(render_resolved(network.resolve()?))
+}
+
+/// Renders every generated file of a resolved network. Pure: no I/O. It cannot
+/// fail: a [`Resolved`] network has no dangling reference.
+pub fn render_resolved(resolved: Resolved<'_>) -> Plan {
+    let network = resolved.network;
     let ctx = Ctx {
         net: network,
         root: avalanche_model::layout::normalized(&network.kubernetes.dir),
@@ -78,7 +85,7 @@ pub fn render(network: &Network) -> Result<Plan, Vec<Diagnostic>> {
         format!("// {}{policy}", HEADER.trim_start_matches("# "))
     };
     plan.insert(POLICY_PATH, policy);
-    Ok(plan)
+    plan
 }
 
 /// `f` over `items`, in order; on two threads when there are enough items to
@@ -107,7 +114,7 @@ pub(crate) struct Ctx<'a> {
     pub net: &'a Network,
     /// `kubernetes.dir`, without `./` or trailing `/`.
     pub root: String,
-    pub resolved: resolve::Resolved<'a>,
+    pub resolved: Resolved<'a>,
 }
 
 impl Ctx<'_> {
@@ -286,13 +293,14 @@ mod tests {
         }
         let errors = render(&n).expect_err("an unknown proxy");
         assert_eq!(errors.len(), 1);
-        assert_eq!(errors[0].rule, "unknown-proxy");
+        assert_eq!(errors[0].rule, "egress-unknown-proxy");
         assert_eq!(errors[0].span, Some(span));
         assert!(
             errors[0]
                 .help
                 .as_deref()
-                .is_some_and(|h| h.contains("iceland, netherlands"))
+                .is_some_and(|h| h.contains("`iceland` and `netherlands`")),
+            "{errors:#?}"
         );
     }
 
@@ -302,14 +310,14 @@ mod tests {
         n.secrets.clear();
         let errors = render(&n).expect_err("no credentials");
         assert!(
-            errors.iter().all(|d| d.rule == "unknown-secret"),
+            errors.iter().all(|d| d.rule == "egress-unknown-secret"),
             "{errors:#?}"
         );
         let mut n = bundled();
         n.egress.providers.clear();
         let errors = render(&n).expect_err("no provider");
         assert!(
-            errors.iter().any(|d| d.rule == "unknown-provider"),
+            errors.iter().any(|d| d.rule == "egress-unknown-provider"),
             "{errors:#?}"
         );
     }

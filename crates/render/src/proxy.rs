@@ -4,8 +4,8 @@
 use crate::gluetun::{self, HTTP_PROXY_PORT, SHADOWSOCKS_CIPHER, SHADOWSOCKS_PORT};
 use crate::node::{Node, node};
 use crate::plan::{markdown_file, yaml_file};
-use crate::resolve::ResolvedProxy;
 use crate::{Ctx, PROXY_NAMESPACE, Plan, concat, labels, proxy_selector, relative};
+use avalanche_model::resolve::ResolvedProxy;
 use avalanche_model::{ClientProtocol, GitOps, TunDevice, VpnType};
 use std::borrow::Cow;
 use std::collections::BTreeSet;

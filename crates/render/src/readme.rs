@@ -517,7 +517,7 @@ fn secrets_flux(ctx: &Ctx<'_>, w: &mut String) {
 }
 
 /// How a sidecar's forwarded port is set up, for its line in the list.
-fn port_forwarding_note(sc: &crate::resolve::ResolvedSidecar<'_>) -> String {
+fn port_forwarding_note(sc: &avalanche_model::resolve::ResolvedSidecar<'_>) -> String {
     use avalanche_model::PortTarget;
     if !sc.sidecar.port_forwarding {
         return String::new();
