@@ -722,7 +722,7 @@ in
       image = lib.mkOption {
         type = lib.types.str;
         default = "qmcgaw/gluetun:v3.41.3";
-        example = "qmcgaw/gluetun:latest";
+        example = "qmcgaw/gluetun:v3.40.0";
         description = ''
           The gluetun image of every proxy and sidecar. Its tag must be a release `avalanche-net`
           knows the variables of (the generated containers set only what that release reads).
@@ -1032,8 +1032,8 @@ in
         default = { };
         example = lib.literalExpression ''
           {
-            alice = { age = "age1…"; kind = "admin"; };
-            github-actions = { age = "age1…"; kind = "ci"; };
+            alice = { age = "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq"; kind = "admin"; };
+            github-actions = { age = "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj"; kind = "ci"; };
           }
         '';
         description = ''

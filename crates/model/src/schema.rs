@@ -12,7 +12,8 @@
 //! regenerates the text and fails when the committed file differs (see
 //! [`GENERATED_PATH`] for the command that rewrites it). What the decoder does with a
 //! value (its parsing, its default) is the decoder's; tests hold the two together: the
-//! default each option documents is the one the decoder applies.
+//! default each option documents is the one the decoder applies, every example it
+//! shows decodes, and a value of another type is refused.
 //!
 //! Adding an option: a row in the table, the field in `network.rs`, its decoding in
 //! `decode.rs`, then regenerate.

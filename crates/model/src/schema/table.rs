@@ -269,7 +269,7 @@ pub static EGRESS: Group = Group::new(
             name: "image",
             ty: Str,
             default: Is(Lit::Str(d::GLUETUN_IMAGE)),
-            example: Some(r#""qmcgaw/gluetun:latest""#),
+            example: Some(r#""qmcgaw/gluetun:v3.40.0""#),
             description: "The gluetun image of every proxy and sidecar. Its tag must be a release \
                 `avalanche-net` knows the variables of (the generated containers set only what that \
                 release reads).",
@@ -903,8 +903,8 @@ pub static SOPS: Group = Group::new(
         default: Is(Lit::Attrs(&[])),
         example: Some(
             r#"{
-  alice = { age = "age1…"; kind = "admin"; };
-  github-actions = { age = "age1…"; kind = "ci"; };
+  alice = { age = "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq"; kind = "admin"; };
+  github-actions = { age = "age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj"; kind = "ci"; };
 }"#,
         ),
         description: "Age recipients that are not a host's anchor (`&host_<name>` in `.sops.yaml`): \

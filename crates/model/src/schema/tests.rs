@@ -217,3 +217,211 @@ fn every_option_of_the_table_is_read_and_nothing_else() {
     assert!(!NETWORK.reads(&["egress", "clients", "x", "allowedDestinations", "bogus"]));
     assert!(!NETWORK.reads(&["egress", "sidecars", "x", "forwardedPortTo", "bogus"]));
 }
+
+/// Where an option sits in a sample network: attribute names, "some entry" of a set of
+/// named things, "the first item" of a list.
+#[derive(Clone)]
+enum Step {
+    Key(&'static str),
+    Entry,
+    Item,
+}
+
+/// Every option, including those inside a list's or a nullable submodule.
+fn every_option(group: &'static Group, at: &[Step], out: &mut Vec<(Vec<Step>, &'static Opt)>) {
+    for opt in group.options {
+        let mut here = at.to_vec();
+        here.push(Step::Key(opt.name));
+        match &opt.ty {
+            Ty::Group(g) => every_option(g, &here, out),
+            ty => {
+                out.push((here.clone(), opt));
+                let step = match ty {
+                    Ty::AttrsOf(_) => Some(Step::Entry),
+                    Ty::ListOf(_) => Some(Step::Item),
+                    _ => None,
+                };
+                if let Some(g) = ty.submodule() {
+                    here.extend(step);
+                    every_option(g, &here, out);
+                }
+            }
+        }
+    }
+}
+
+/// `value` at `steps` below `root`, made where missing.
+fn set_at(root: &mut serde_json::Value, steps: &[Step], value: serde_json::Value) {
+    let Some((last, parents)) = steps.split_last() else {
+        return;
+    };
+    let mut here = root;
+    for step in parents {
+        here = match step {
+            Step::Key(k) => here
+                .as_object_mut()
+                .expect("an attribute set")
+                .entry(*k)
+                .or_insert_with(|| serde_json::json!({})),
+            Step::Entry => {
+                let map = here.as_object_mut().expect("a set of named things");
+                if map.is_empty() {
+                    map.insert("x".to_owned(), serde_json::json!({}));
+                }
+                // The last: the samples' own additions, made to combine cleanly.
+                map.values_mut().next_back().expect("an entry")
+            }
+            Step::Item => {
+                if !here.is_array() {
+                    *here = serde_json::json!([]);
+                }
+                let list = here.as_array_mut().expect("a list");
+                if list.is_empty() {
+                    list.push(serde_json::json!({}));
+                }
+                &mut list[0]
+            }
+        };
+        if here.is_null() {
+            *here = serde_json::json!({});
+        }
+    }
+    if let Step::Key(k) = last {
+        here.as_object_mut()
+            .expect("an attribute set")
+            .insert((*k).to_owned(), value);
+    }
+}
+
+fn merge(into: &mut serde_json::Value, from: serde_json::Value) {
+    match (into, from) {
+        (serde_json::Value::Object(a), serde_json::Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+/// Every example the table shows (and the generated module documents) is a value the
+/// decoder accepts where it stands: the table's types and the decoder's parsing agree
+/// on it. Set into a sample network one at a time, an example may only meet the
+/// rules about how it combines with its neighbours.
+/// The sample networks merged into one, and its decoding errors as `rule: message`.
+fn merged_sample() -> serde_json::Value {
+    let mut samples = sample_networks().into_iter();
+    let mut base = samples.next().expect("the bundled network");
+    let mut base = base
+        .get_mut("avalanche")
+        .and_then(|a| a.get_mut("network"))
+        .expect("avalanche.network")
+        .take();
+    for rest in samples {
+        merge(&mut base, rest);
+    }
+    base
+}
+
+fn errors(json: &serde_json::Value) -> Vec<String> {
+    let (_, diagnostics) = crate::decode(&avalanche_nix::Value::from_json(json));
+    diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| format!("{}: {}", d.rule.as_str(), d.message))
+        .collect()
+}
+
+#[test]
+fn every_example_decodes() {
+    let base = merged_sample();
+    assert_eq!(errors(&base), Vec::<String>::new(), "the sample itself");
+    // How one attribute combines with the others, not what it holds.
+    let combining = [
+        "model-client-upstream",
+        "model-conflict",
+        "model-destination",
+        "model-forwarded-port",
+        "model-missing",
+    ];
+    let mut options = Vec::new();
+    every_option(&NETWORK, &[], &mut options);
+    let mut checked = 0;
+    for (steps, opt) in options {
+        let Some(example) = opt.example else { continue };
+        let mut sources = avalanche_diag::SourceMap::default();
+        let value = avalanche_nix::read_source(
+            std::path::Path::new("example.nix"),
+            &format!("{{ v = {example}; }}"),
+            &mut sources,
+        )
+        .unwrap_or_else(|_| panic!("the example of `{}` is not Nix: {example}", opt.name));
+        let value: serde_json::Value = serde_json::from_str(&value.to_json_string()).expect("JSON");
+        let mut sample = base.clone();
+        set_at(&mut sample, &steps, value["v"].clone());
+        let wrong: Vec<String> = errors(&sample)
+            .into_iter()
+            .filter(|e| !combining.iter().any(|r| e.starts_with(r)))
+            // kubeadm's DNS address, like the example of `serviceCIDR` it lies in.
+            .filter(|e| !(opt.name == "dnsServiceIP" && e.starts_with("model-address")))
+            .collect();
+        assert!(
+            wrong.is_empty(),
+            "the example of `{}` ({example}) is refused: {wrong:#?}",
+            opt.name
+        );
+        checked += 1;
+    }
+    assert!(checked > 100, "{checked} examples");
+}
+
+/// A value of another type than the table says, for each option.
+fn wrong_value(ty: &Ty) -> serde_json::Value {
+    use serde_json::json;
+    match ty {
+        Ty::NullOr(t) => wrong_value(t),
+        Ty::Bool => json!("yes"),
+        Ty::Number | Ty::Port | Ty::U16 | Ty::U32 => json!("many"),
+        Ty::ListOf(_) | Ty::AttrsOf(_) | Ty::Submodule(_) | Ty::Group(_) => json!(7),
+        _ => json!(true),
+    }
+}
+
+/// The decoder refuses, at the option, a value of another type than the table (and so
+/// the generated module) declares: the two type every option alike.
+#[test]
+fn every_option_refuses_another_type() {
+    let base = merged_sample();
+    let mut options = Vec::new();
+    every_option(&NETWORK, &[], &mut options);
+    let mut not_refused = Vec::new();
+    for (steps, opt) in options {
+        let mut sample = base.clone();
+        set_at(&mut sample, &steps, wrong_value(&opt.ty));
+        let errors = errors(&sample);
+        let wrong_type = errors
+            .iter()
+            .filter_map(|e| e.strip_prefix("model-type: wrong type for `"))
+            .filter_map(|e| e.strip_suffix('`'))
+            .any(|path| path == opt.name || path.ends_with(&format!(".{}", opt.name)));
+        // A conflict with a neighbour is reported before either value is read.
+        let conflict = errors.iter().any(|e| {
+            e.contains(&format!("both `{}`", opt.name))
+                || e.contains(&format!("and `{}`", opt.name))
+        });
+        let refused = wrong_type || conflict;
+        if !refused {
+            not_refused.push(format!(
+                "`{}` = {}: {errors:?}",
+                opt.name,
+                wrong_value(&opt.ty)
+            ));
+        }
+    }
+    assert!(not_refused.is_empty(), "{not_refused:#?}");
+}
