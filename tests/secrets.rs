@@ -725,7 +725,7 @@ fn bad_input_gives_a_clear_error_and_changes_nothing() {
         &["secrets", "seal", "protonvpn"],
         &VALUES,
         2,
-        &[".sops.yaml", "line"],
+        &[".sops.yaml:"],
     );
     repo.write(
         ".sops.yaml",
@@ -737,7 +737,7 @@ fn bad_input_gives_a_clear_error_and_changes_nothing() {
         &["secrets", "seal", "protonvpn"],
         &VALUES,
         2,
-        &[".sops.yaml", "line 2"],
+        &[".sops.yaml:2: `path_regex` is not a valid regular expression"],
     );
 
     // Several key groups (Shamir).
@@ -754,7 +754,7 @@ fn bad_input_gives_a_clear_error_and_changes_nothing() {
         &["secrets", "seal", "protonvpn"],
         &VALUES,
         2,
-        &[".sops.yaml", "Shamir key groups are not supported"],
+        &[".sops.yaml:2: the creation rule has 2 key_groups: Shamir key groups are not supported"],
     );
     repo.write(".sops.yaml", &sops_yaml);
 

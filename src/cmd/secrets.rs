@@ -98,12 +98,10 @@ fn user_path(path: &Path) -> PathBuf {
     }
 }
 
-/// The repository's `.sops.yaml`, when there is one that parses: only to name
-/// recipients in messages.
+/// The repository's `.sops.yaml`, when there is one that parses: to name
+/// recipients in messages, to choose files.
 fn optional_config(ctx: &Context) -> Option<SopsConfig> {
-    avalanche_fsread::read_text(&ctx.repo.join(".sops.yaml"), MAX_SOPS_FILE_BYTES)
-        .ok()
-        .and_then(|t| SopsConfig::parse(&t).ok())
+    load_config(ctx).ok().map(|(_, conf)| conf)
 }
 
 /// An error's message with recipients written by their `.sops.yaml` anchor names.
@@ -114,6 +112,8 @@ fn named(e: &avalanche_sops::Error, conf: Option<&SopsConfig>) -> String {
     }
 }
 
+/// The one read of `.sops.yaml` for `secrets` (`check` reads it on its listing
+/// thread): the same parse, whose errors name `.sops.yaml:LINE`.
 fn load_config(ctx: &Context) -> anyhow::Result<(PathBuf, SopsConfig)> {
     let path = ctx.repo.join(".sops.yaml");
     let text = avalanche_fsread::read_text(&path, MAX_SOPS_FILE_BYTES)
@@ -630,9 +630,7 @@ fn targets(ctx: &Context, files: &[PathBuf]) -> anyhow::Result<Vec<(PathBuf, Str
         }
         return Ok(named);
     }
-    let conf = avalanche_fsread::read_text(&ctx.repo.join(".sops.yaml"), MAX_SOPS_FILE_BYTES)
-        .ok()
-        .and_then(|t| SopsConfig::parse(&t).ok());
+    let conf = optional_config(ctx);
     let mut skipped = Vec::new();
     let mut out = Vec::new();
     let (found, other_configs) = repo_sops_files(&ctx.repo)?;

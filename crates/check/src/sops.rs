@@ -217,7 +217,7 @@ fn recipients_per_document(
     i: usize,
 ) {
     let rule = &sops.config.rules[i];
-    let want: BTreeSet<&str> = rule.age.iter().map(|(r, _)| r.as_str()).collect();
+    let want: BTreeSet<&str> = rule.age.iter().map(|r| r.value.as_str()).collect();
     let several = file.documents.len() > 1;
     for (n, document) in file.documents.iter().enumerate() {
         let have: BTreeSet<&str> = document

@@ -1,21 +1,53 @@
 //! `.sops.yaml`: the creation rules that say which age recipients (and which
 //! encryption rule) a new SOPS file gets.
 //!
-//! Parsed with `saphyr` (spans give 1-based line numbers; YAML aliases are
-//! resolved by the loader). saphyr does not expose anchor *names*, so
-//! [`scan_anchors`] finds `&name value` definitions with a small line scanner.
+//! The one reader of `.sops.yaml` (`check` and `secrets` both use
+//! [`SopsConfig::parse`]): parsed with `saphyr`, every value it reports carries
+//! its line and byte range, so no caller searches the text again. YAML aliases
+//! are resolved by the loader; anchor names, which the loader does not keep,
+//! are read from the parser's own events (an anchored scalar's span starts at
+//! its `&name`), not by a second scanner.
 use crate::error::{Error, Result};
 use crate::path_glob::PathGlob;
-use crate::path_regex::{PathRegex, PathRegexSet};
-use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+use crate::path_regex::{PathRegexSet, Re2};
+use saphyr::{MarkedYaml, Scalar, YamlData, YamlLoader};
+use saphyr_parser::{Event, Marker, Span, SpannedEventReceiver};
+use std::ops::Range;
 
 /// A parsed `.sops.yaml`.
 #[derive(Debug, Clone, Default)]
 pub struct SopsConfig {
     /// `creation_rules`, in file order.
     pub rules: Vec<CreationRule>,
-    /// Scalar anchors defined in the file: name, value, 1-based line.
-    pub anchors: Vec<(String, String, usize)>,
+    /// Scalar anchors defined in the file (`&name value`), in file order.
+    pub anchors: Vec<Anchor>,
+    /// Every age recipient written literally in a scalar of the file (in
+    /// `keys:`, a rule, anywhere; comments are not scalars), in file order.
+    pub literal_keys: Vec<Spanned>,
+}
+
+/// A value of `.sops.yaml` and where it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spanned {
+    /// The value.
+    pub value: String,
+    /// 1-based line where it starts.
+    pub line: usize,
+    /// Its bytes in the text (for an alias use, the `*name`).
+    pub span: Range<usize>,
+}
+
+/// A scalar anchor definition, `&name value`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    /// The anchor's name (without `&`).
+    pub name: String,
+    /// The scalar it names.
+    pub value: String,
+    /// 1-based line of the `&name`.
+    pub line: usize,
+    /// The bytes of `&name`.
+    pub span: Range<usize>,
 }
 
 /// Which creation rules match which paths ([`SopsConfig::matcher`]).
@@ -53,12 +85,18 @@ impl RuleMatcher {
 pub struct CreationRule {
     /// 1-based line of the rule's `- ` item.
     pub line: usize,
-    /// `path_regex` and its line; `None` matches every path.
-    pub path_regex: Option<(String, usize)>,
-    /// age recipients with their lines (from `age:`, or from the single key group).
-    pub age: Vec<(String, usize)>,
+    /// The rule's first line, trimmed (from its `- `): where a finding about
+    /// the whole rule points.
+    pub item: Range<usize>,
+    /// `path_regex`; `None` matches every path.
+    pub path_regex: Option<Spanned>,
+    /// age recipients (from `age:`, or from the single key group), each where
+    /// it is written: the key inside its scalar, or the alias (`*host_x`) used.
+    pub age: Vec<Spanned>,
     /// Number of `key_groups` entries (0 if none). More than one is Shamir, unsupported.
     pub key_groups: usize,
+    /// The `key_groups` key, when there is one.
+    pub key_groups_key: Option<Range<usize>>,
     /// `shamir_threshold`, if set.
     pub shamir_threshold: Option<u64>,
     /// `encrypted_regex`.
@@ -78,7 +116,7 @@ pub struct CreationRule {
     /// Key types other than age the rule names (`pgp`, `kms`, …); this crate only does age.
     pub other_key_types: Vec<String>,
     /// `path_regex` with Go's RE2 semantics, as sops matches it.
-    regex: Option<PathRegex>,
+    regex: Option<Re2>,
 }
 
 impl SopsConfig {
@@ -89,26 +127,62 @@ impl SopsConfig {
     pub fn parse(text: &str) -> Result<SopsConfig> {
         // From the `&str` itself, not a `char` iterator (what `load_from_str` uses):
         // the same documents, spans and errors, read several times faster.
-        let docs = MarkedYaml::load_from_parser(&mut saphyr_parser::Parser::new_from_str(text))
-            .map_err(|e| Error::Syntax {
-                line: e.marker().line(),
-                message: e.info().to_string(),
-            })?;
-        let anchors = scan_anchors(text);
-        let Some(doc) = docs.into_iter().next() else {
-            return Ok(SopsConfig {
-                rules: Vec::new(),
-                anchors,
-            });
+        let mut reader = Reader {
+            loader: YamlLoader::default(),
+            anchored: Vec::new(),
+            keyish: Vec::new(),
+        };
+        let syntax = |e: &saphyr::ScanError| Error::Syntax {
+            line: e.marker().line(),
+            message: e.info().to_string(),
+        };
+        saphyr_parser::Parser::new_from_str(text)
+            .load(&mut reader, true)
+            .map_err(|e| syntax(&e))?;
+        if let Some(e) = reader.loader.error() {
+            return Err(syntax(e));
+        }
+        let at = Offsets::new(text);
+        let anchors = reader
+            .anchored
+            .iter()
+            .filter_map(|(span, value)| {
+                let from = at.byte(span.start);
+                let (offset, name) = anchor_name(&text[from..])?;
+                let start = from + offset;
+                Some(Anchor {
+                    name: name.to_owned(),
+                    value: value.clone(),
+                    line: at.line_of(start),
+                    span: start..start + 1 + name.len(),
+                })
+            })
+            .collect();
+        let literal_keys = reader
+            .keyish
+            .iter()
+            .flat_map(|span| {
+                let range = at.range(span);
+                let from = range.start + value_start(&text[range.clone()]);
+                age_keys(&text[from..range.end.max(from)]).map(move |(s, e)| from + s..from + e)
+            })
+            .map(|span| Spanned {
+                value: text[span.clone()].to_owned(),
+                line: at.line_of(span.start),
+                span,
+            })
+            .collect();
+        let mut config = SopsConfig {
+            rules: Vec::new(),
+            anchors,
+            literal_keys,
+        };
+        let Some(doc) = reader.loader.into_documents().into_iter().next() else {
+            return Ok(config);
         };
         let top = match &doc.data {
             YamlData::Mapping(m) => m,
-            YamlData::Value(Scalar::Null) => {
-                return Ok(SopsConfig {
-                    rules: Vec::new(),
-                    anchors,
-                });
-            }
+            YamlData::Value(Scalar::Null) => return Ok(config),
             _ => {
                 return Err(config_err(
                     &doc,
@@ -116,7 +190,6 @@ impl SopsConfig {
                 ));
             }
         };
-        let mut rules = Vec::new();
         for (k, v) in top {
             if scalar_str(k).as_deref() != Some("creation_rules") {
                 continue;
@@ -127,10 +200,10 @@ impl SopsConfig {
                 _ => return Err(config_err(v, "`creation_rules` must be a list")),
             };
             for item in items {
-                rules.push(parse_rule(item)?);
+                config.rules.push(parse_rule(item, text, &at)?);
             }
         }
-        Ok(SopsConfig { rules, anchors })
+        Ok(config)
     }
 
     /// The first rule whose `path_regex` matches `rel_path` (relative to the
@@ -166,12 +239,8 @@ impl SopsConfig {
     pub fn recipient_name(&self, recipient: &str) -> String {
         let recipient = recipient.trim();
         let short = short_key(recipient);
-        match self
-            .anchors
-            .iter()
-            .find(|(_, value, _)| value.trim() == recipient)
-        {
-            Some((name, _, _)) => format!("{name} ({short})"),
+        match self.anchors.iter().find(|a| a.value.trim() == recipient) {
+            Some(a) => format!("{} ({short})", a.name),
             None => short,
         }
     }
@@ -197,12 +266,12 @@ impl CreationRule {
 
     /// `path_regex` as a [`PathGlob`], when it is only literals and `.*`.
     pub fn path_glob(&self) -> Option<&PathGlob> {
-        self.regex.as_ref().and_then(PathRegex::glob)
+        self.regex.as_ref().and_then(Re2::glob)
     }
 
     /// The recipients as plain strings.
     pub fn recipients(&self) -> Vec<String> {
-        self.age.iter().map(|(r, _)| r.clone()).collect()
+        self.age.iter().map(|r| r.value.clone()).collect()
     }
 
     /// Errors when this implementation cannot encrypt with the rule: several
@@ -283,47 +352,66 @@ fn string_field(key: &str, v: &MarkedYaml<'_>) -> Result<Option<String>> {
     }
 }
 
-/// `age:` as a comma-separated string or a list of strings.
-fn recipients_field(key: &str, v: &MarkedYaml<'_>, out: &mut Vec<(String, usize)>) -> Result<()> {
+/// `age:` as a comma-separated string or a list of strings, each recipient
+/// located inside its scalar (or at the alias that stands for it).
+fn recipients_field(
+    key: &str,
+    v: &MarkedYaml<'_>,
+    text: &str,
+    at: &Offsets<'_>,
+    out: &mut Vec<Spanned>,
+) -> Result<()> {
+    let mut scalar = |node: &MarkedYaml<'_>| -> Result<()> {
+        let Some(s) = string_field(key, node)? else {
+            return Ok(());
+        };
+        let range = at.range(&node.span);
+        let source = &text[range.clone()];
+        let alias = source.starts_with('*');
+        let mut cursor = range.start + value_start(source);
+        for part in s.split(',') {
+            let part = part.trim();
+            if part.is_empty() {
+                continue;
+            }
+            // Each part is written in the scalar's text, after the previous one
+            // (a folded scalar puts them on later lines); an alias stands for all.
+            let span = match memchr::memmem::find(
+                &text.as_bytes()[cursor..range.end.max(cursor)],
+                part.as_bytes(),
+            ) {
+                Some(p) if !alias => cursor + p..cursor + p + part.len(),
+                _ => range.clone(),
+            };
+            cursor = span.end.max(cursor);
+            out.push(Spanned {
+                value: part.to_owned(),
+                line: at.line_of(span.start),
+                span,
+            });
+        }
+        Ok(())
+    };
     match &v.data {
         YamlData::Value(Scalar::Null) => {}
         YamlData::Sequence(items) => {
             for item in items {
-                let Some(s) = string_field(key, item)? else {
-                    continue;
-                };
-                for part in s.split(',') {
-                    let part = part.trim();
-                    if !part.is_empty() {
-                        out.push((part.to_string(), line_of(item)));
-                    }
-                }
+                scalar(item)?;
             }
         }
-        _ => {
-            let Some(s) = string_field(key, v)? else {
-                return Ok(());
-            };
-            // A folded or multi-line scalar puts recipients on later lines; the
-            // scalar's start line is the best line we have.
-            for part in s.split(',') {
-                let part = part.trim();
-                if !part.is_empty() {
-                    out.push((part.to_string(), line_of(v)));
-                }
-            }
-        }
+        _ => scalar(v)?,
     }
     Ok(())
 }
 
-fn parse_rule(item: &MarkedYaml<'_>) -> Result<CreationRule> {
+fn parse_rule(item: &MarkedYaml<'_>, text: &str, at: &Offsets<'_>) -> Result<CreationRule> {
     let map = match &item.data {
         YamlData::Mapping(m) => m,
         _ => return Err(config_err(item, "each creation rule must be a mapping")),
     };
     let mut rule = CreationRule {
         line: line_of(item),
+        item: at.trimmed_line(line_of(item)),
         ..CreationRule::default()
     };
     let mut groups: Vec<&MarkedYaml<'_>> = Vec::new();
@@ -334,21 +422,29 @@ fn parse_rule(item: &MarkedYaml<'_>) -> Result<CreationRule> {
                 if let Some(s) = string_field(&key, v)?
                     && !s.is_empty()
                 {
-                    rule.regex = Some(PathRegex::new(&s).map_err(|e| {
+                    rule.regex = Some(Re2::new(&s).map_err(|e| {
                         config_err(
                             v,
                             format!("`path_regex` is not a valid regular expression: {e}"),
                         )
                     })?);
-                    rule.path_regex = Some((s, line_of(v)));
+                    let span = at.range(&v.span);
+                    rule.path_regex = Some(Spanned {
+                        value: s,
+                        line: line_of(v),
+                        span,
+                    });
                 }
             }
-            "age" => recipients_field(&key, v, &mut rule.age)?,
-            "key_groups" => match &v.data {
-                YamlData::Sequence(items) => groups.extend(items.iter()),
-                YamlData::Value(Scalar::Null) => {}
-                _ => return Err(config_err(v, "`key_groups` must be a list")),
-            },
+            "age" => recipients_field(&key, v, text, at, &mut rule.age)?,
+            "key_groups" => {
+                rule.key_groups_key = Some(at.range(&k.span));
+                match &v.data {
+                    YamlData::Sequence(items) => groups.extend(items.iter()),
+                    YamlData::Value(Scalar::Null) => {}
+                    _ => return Err(config_err(v, "`key_groups` must be a list")),
+                }
+            }
             "shamir_threshold" => match &v.data {
                 YamlData::Value(Scalar::Integer(i)) if *i >= 0 => {
                     rule.shamir_threshold = Some(*i as u64)
@@ -365,8 +461,9 @@ fn parse_rule(item: &MarkedYaml<'_>) -> Result<CreationRule> {
             | "encrypted_comment_regex"
             | "unencrypted_comment_regex" => {
                 let s = string_field(&key, v)?;
+                // Checked as sops will match it: the one RE2 translation (`Re2`).
                 if let Some(s) = &s {
-                    validate_regex(s).map_err(|e| {
+                    Re2::new(s).map_err(|e| {
                         config_err(v, format!("`{key}` is not a valid regular expression: {e}"))
                     })?;
                 }
@@ -421,7 +518,7 @@ fn parse_rule(item: &MarkedYaml<'_>) -> Result<CreationRule> {
         };
         for (k, v) in gm {
             match scalar_str(k).as_deref() {
-                Some("age") => recipients_field("age", v, &mut rule.age)?,
+                Some("age") => recipients_field("age", v, text, at, &mut rule.age)?,
                 Some(other)
                     if other != "merge" && !matches!(v.data, YamlData::Value(Scalar::Null)) =>
                 {
@@ -434,99 +531,139 @@ fn parse_rule(item: &MarkedYaml<'_>) -> Result<CreationRule> {
     Ok(rule)
 }
 
-/// Checks that `pattern` is a regular expression `regex::Regex::new` accepts,
-/// with the same error, without compiling it when that can be avoided (compiling
-/// costs far more than parsing). Returns the compiled regex when it had to
-/// compile it.
-fn validate_regex(pattern: &str) -> std::result::Result<Option<regex::Regex>, String> {
-    // `regex::Regex::new` parses with these same (default) settings and reports a
-    // syntax error as this error's text.
-    regex_syntax::Parser::new()
-        .parse(pattern)
-        .map_err(|e| e.to_string())?;
-    // What parses can still exceed the compiled size limit, but only through a
-    // counted repetition or a long pattern: those are compiled to be sure.
-    if pattern.len() > 64 || pattern.contains('{') {
-        return regex::Regex::new(pattern)
-            .map(Some)
-            .map_err(|e| e.to_string());
-    }
-    Ok(None)
+/// The parser's events go to saphyr's loader; on the way, the anchored scalars
+/// (their span starts at `&name`) and the scalars that may hold an age key are
+/// noted.
+struct Reader<'i> {
+    loader: YamlLoader<'i, MarkedYaml<'i>>,
+    /// Anchored scalars: span and value.
+    anchored: Vec<(Span, String)>,
+    /// Scalars whose value contains `age1`.
+    keyish: Vec<Span>,
 }
 
-/// Finds scalar anchor definitions (`&name value`) in YAML text, with their
-/// 1-based lines. A small scanner, not a YAML parser: it looks for `&` at
-/// the start of a token, outside quotes and comments, followed by a name and
-/// a plain or quoted scalar on the same line. Anchors on collections
-/// (`&name` at the end of a line) are skipped.
-pub fn scan_anchors(text: &str) -> Vec<(String, String, usize)> {
-    let mut out = Vec::new();
-    for (idx, line) in text.lines().enumerate() {
-        let bytes = line.as_bytes();
-        let mut i = 0;
-        let mut quote: Option<u8> = None;
-        while i < bytes.len() {
-            let c = bytes[i];
-            if let Some(q) = quote {
-                if c == q {
-                    quote = None;
-                }
-                i += 1;
-                continue;
+impl<'i> SpannedEventReceiver<'i> for Reader<'i> {
+    fn on_event(&mut self, ev: Event<'i>, span: Span) {
+        if let Event::Scalar(value, _, anchor, _) = &ev {
+            if *anchor > 0 {
+                self.anchored.push((span, value.to_string()));
             }
-            let token_start = i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'[' | b'{' | b',');
-            if c == b'#' && (i == 0 || bytes[i - 1] == b' ' || bytes[i - 1] == b'\t') {
-                break;
+            if memchr::memmem::find(value.as_bytes(), b"age1").is_some() {
+                self.keyish.push(span);
             }
-            if (c == b'"' || c == b'\'') && token_start {
-                quote = Some(c);
-                i += 1;
-                continue;
-            }
-            if c == b'&' && token_start {
-                let name_end = line[i + 1..]
-                    .find(|ch: char| {
-                        ch.is_whitespace() || matches!(ch, ',' | '[' | ']' | '{' | '}')
-                    })
-                    .map_or(line.len(), |n| i + 1 + n);
-                let name = &line[i + 1..name_end];
-                let rest = line[name_end..].trim_start();
-                if !name.is_empty()
-                    && let Some(value) = anchor_value(rest)
-                {
-                    out.push((name.to_string(), value, idx + 1));
-                }
-                i = name_end;
-                continue;
-            }
-            i += 1;
         }
+        self.loader.on_event(ev, span);
     }
-    out
 }
 
-/// The scalar right after an anchor name, or `None` if there is none on the line.
-fn anchor_value(rest: &str) -> Option<String> {
-    let first = rest.chars().next()?;
-    match first {
-        '"' | '\'' => {
-            let end = rest[1..].find(first)?;
-            Some(rest[1..1 + end].to_string())
+/// The anchor at the start of `source` (`&name …`, perhaps after a tag:
+/// `!!str &name …`): the offset of its `&` and its name, as YAML delimits it
+/// (up to a space or a flow indicator).
+fn anchor_name(source: &str) -> Option<(usize, &str)> {
+    let offset = if source.starts_with('!') {
+        let tag = token_len(source);
+        tag + (source[tag..].len() - source[tag..].trim_start().len())
+    } else {
+        0
+    };
+    let rest = source[offset..].strip_prefix('&')?;
+    let name = &rest[..token_len(rest)];
+    (!name.is_empty()).then_some((offset, name))
+}
+
+/// Length of the token at the start of `s`: up to whitespace or a flow indicator.
+fn token_len(s: &str) -> usize {
+    s.find(|c: char| c.is_whitespace() || matches!(c, ',' | '[' | ']' | '{' | '}'))
+        .unwrap_or(s.len())
+}
+
+/// Where a scalar's own text starts in its source: after its `&anchor` and
+/// `!tag` properties, if any.
+fn value_start(source: &str) -> usize {
+    let mut at = 0;
+    while source[at..].starts_with(['&', '!']) {
+        at += token_len(&source[at..]);
+        at += source[at..].len()
+            - source[at..]
+                .trim_start_matches([' ', '\t', '\r', '\n'])
+                .len();
+    }
+    at
+}
+
+/// Byte ranges of the `age1…` recipients written in `s`: a bech32-looking word
+/// of more than 20 characters starting `age1`.
+fn age_keys(s: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let bytes = s.as_bytes();
+    memchr::memmem::find_iter(bytes, b"age1").filter_map(move |start| {
+        let boundary = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
+        let end = bytes[start..]
+            .iter()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .map_or(s.len(), |n| start + n);
+        (boundary && end - start > 20).then_some((start, end))
+    })
+}
+
+/// saphyr's markers (line, column in characters) as byte offsets of the text.
+struct Offsets<'t> {
+    text: &'t str,
+    /// Byte offset of each line's start.
+    starts: Vec<usize>,
+    /// Whether every character is one byte (then a marker's index is a byte offset).
+    ascii: bool,
+}
+
+impl<'t> Offsets<'t> {
+    fn new(text: &'t str) -> Offsets<'t> {
+        let starts = std::iter::once(0)
+            .chain(memchr::memchr_iter(b'\n', text.as_bytes()).map(|i| i + 1))
+            .collect();
+        Offsets {
+            text,
+            starts,
+            ascii: text.is_ascii(),
         }
-        '#' | '[' | '{' | '|' | '>' => None,
-        _ => {
-            let end = rest.find(" #").unwrap_or(rest.len());
-            let mut v = rest[..end].trim();
-            // In a flow sequence the value ends at `,` or `]`.
-            if let Some(p) = v.find([',', ']', '}']) {
-                v = v[..p].trim();
-            }
-            if v.is_empty() {
-                None
-            } else {
-                Some(v.to_string())
-            }
+    }
+
+    /// The bytes of the 1-based `line`, without its line break.
+    fn line_range(&self, line: usize) -> Range<usize> {
+        let idx = line.saturating_sub(1).min(self.starts.len() - 1);
+        let start = self.starts[idx].min(self.text.len());
+        let end = memchr::memchr(b'\n', &self.text.as_bytes()[start..])
+            .map_or(self.text.len(), |n| start + n);
+        start..end
+    }
+
+    fn byte(&self, m: Marker) -> usize {
+        if self.ascii {
+            return m.index().min(self.text.len());
         }
+        // The column counts characters of its line.
+        let line = self.line_range(m.line());
+        self.text[line.clone()]
+            .char_indices()
+            .nth(m.col())
+            .map_or(line.end, |(i, _)| line.start + i)
+    }
+
+    fn range(&self, span: &Span) -> Range<usize> {
+        let start = self.byte(span.start);
+        start..self.byte(span.end).max(start)
+    }
+
+    /// The 1-based line holding byte `offset`.
+    fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|&s| s <= offset).max(1)
+    }
+
+    /// The 1-based `line` without its leading and trailing whitespace.
+    fn trimmed_line(&self, line: usize) -> Range<usize> {
+        let range = self.line_range(line);
+        let s = &self.text[range.clone()];
+        let lead = s.len() - s.trim_start().len();
+        let trimmed = s.trim();
+        range.start + lead..range.start + lead + trimmed.len()
     }
 }
 
@@ -562,23 +699,56 @@ creation_rules:
     #[test]
     fn parses_rules_anchors_and_aliases() {
         let c = SopsConfig::parse(CONF).unwrap();
+        let anchors: Vec<(&str, &str, usize, &str)> = c
+            .anchors
+            .iter()
+            .map(|a| (&*a.name, &*a.value, a.line, &CONF[a.span.clone()]))
+            .collect();
         assert_eq!(
-            c.anchors,
+            anchors,
             vec![
-                ("demo".to_string(), "age1abc".to_string(), 2),
-                ("host_routy".to_string(), "age1def".to_string(), 3)
+                ("demo", "age1abc", 2, "&demo"),
+                ("host_routy", "age1def", 3, "&host_routy")
             ]
         );
         assert_eq!(c.rules.len(), 5);
+        let located = |r: &CreationRule| -> Vec<(String, usize, String)> {
+            r.age
+                .iter()
+                .map(|s| (s.value.clone(), s.line, CONF[s.span.clone()].to_owned()))
+                .collect()
+        };
         let r0 = &c.rules[0];
         assert_eq!(r0.line, 5);
-        assert_eq!(r0.age, vec![("age1abc".to_string(), 7)]);
-        assert_eq!(r0.encrypted_regex.as_deref(), Some("^(data|stringData)$"));
-        assert_eq!(c.rules[1].recipients(), vec!["age1abc", "age1def"]);
         assert_eq!(
-            c.rules[2].age,
-            vec![("age1abc".to_string(), 14), ("age1def".to_string(), 15)]
+            &CONF[r0.item.clone()],
+            "- path_regex: kubernetes/.*\\.sops\\.yaml$"
         );
+        let re = r0.path_regex.as_ref().unwrap();
+        assert_eq!(
+            (re.line, &CONF[re.span.clone()]),
+            (5, "kubernetes/.*\\.sops\\.yaml$")
+        );
+        assert_eq!(located(r0), vec![("age1abc".into(), 7, "*demo".into())]);
+        assert_eq!(r0.encrypted_regex.as_deref(), Some("^(data|stringData)$"));
+        // A folded scalar: each key on its own line.
+        assert_eq!(
+            located(&c.rules[1]),
+            vec![
+                ("age1abc".into(), 10, "age1abc".into()),
+                ("age1def".into(), 11, "age1def".into())
+            ]
+        );
+        assert_eq!(
+            located(&c.rules[2]),
+            vec![
+                ("age1abc".into(), 14, "*demo".into()),
+                ("age1def".into(), 15, "*host_routy".into())
+            ]
+        );
+        let groups = c.rules[3].key_groups_key.clone().unwrap();
+        assert_eq!(&CONF[groups], "key_groups");
+        assert!(c.rules[0].key_groups_key.is_none());
         assert_eq!(c.rules[3].key_groups, 1);
         assert_eq!(c.rules[3].recipients(), vec!["age1abc"]);
         assert!(c.rules[3].ensure_supported().is_ok());
@@ -597,7 +767,39 @@ creation_rules:
     }
 
     #[test]
-    fn regex_errors_are_regex_new_errors() {
+    fn literal_keys_anchors_and_offsets_past_non_ascii_text() {
+        let key = "age1qyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqszqgpqyqs3290gq";
+        let text = format!(
+            "# ü: age1commentedoutcommentedoutcommentedout\nkeys:\n  - &hôst_ü {key} # ü\n  - !!str &b \"{key}\"\ncreation_rules:\n  - path_regex: ^ü/\n    age: '{key},{key}'\n"
+        );
+        let c = SopsConfig::parse(&text).unwrap();
+        let names: Vec<(&str, &str, usize)> = c
+            .anchors
+            .iter()
+            .map(|a| (&*a.name, &text[a.span.clone()], a.line))
+            .collect();
+        assert_eq!(names, vec![("hôst_ü", "&hôst_ü", 3), ("b", "&b", 4)]);
+        // Not the comment; the anchored values and both keys of the rule.
+        let keys: Vec<(usize, &str)> = c
+            .literal_keys
+            .iter()
+            .map(|k| (k.line, &text[k.span.clone()]))
+            .collect();
+        assert_eq!(keys, vec![(3, key), (4, key), (7, key), (7, key)]);
+        assert!(c.literal_keys.iter().all(|k| k.value == key));
+        let rule = &c.rules[0];
+        assert_eq!(&text[rule.path_regex.as_ref().unwrap().span.clone()], "^ü/");
+        assert_eq!(rule.age.len(), 2);
+        assert!(
+            rule.age[0].span.end <= rule.age[1].span.start,
+            "{:?}",
+            rule.age
+        );
+        assert_eq!(&text[rule.age[1].span.clone()], key);
+    }
+
+    #[test]
+    fn encryption_regex_errors_are_the_translations() {
         for pattern in [
             "(",
             "a)",
@@ -612,9 +814,13 @@ creation_rules:
             "^a.*\\.yaml$",
             "(?i)[[:word:]]",
         ] {
-            let want = regex::Regex::new(pattern).err().map(|e| e.to_string());
-            let got = validate_regex(pattern).err();
-            assert_eq!(got, want, "{pattern}");
+            let want = Re2::new(pattern).err();
+            let conf = format!("creation_rules:\n  - encrypted_regex: '{pattern}'\n");
+            let got = SopsConfig::parse(&conf).err().map(|e| e.to_string());
+            match (&got, &want) {
+                (Some(got), Some(want)) => assert!(got.contains(want.as_str()), "{pattern}: {got}"),
+                _ => assert_eq!(got.is_some(), want.is_some(), "{pattern}: {got:?}"),
+            }
         }
     }
 

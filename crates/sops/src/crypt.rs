@@ -5,6 +5,7 @@ use crate::cipher::{self, ValueType};
 use crate::error::{Error, Result};
 use crate::keys::{DataKey, Identities};
 use crate::metadata::{AgeStanza, Metadata};
+use crate::path_regex::Re2;
 use crate::tree::{self, Format, Value};
 use sha2::{Digest, Sha512};
 use std::collections::HashMap;
@@ -94,14 +95,17 @@ pub struct EncryptOptions {
 
 struct Matcher {
     rule: CryptRule,
-    re: Option<regex::Regex>,
+    /// `encrypted_regex`/`unencrypted_regex` with Go's RE2 meaning (sops matches
+    /// each mapping key with Go's `regexp`): the same translation as `path_regex`,
+    /// so `\w` stays ASCII and a key sops leaves plain is never encrypted here.
+    re: Option<Re2>,
 }
 
 impl Matcher {
     fn new(rule: &CryptRule) -> Result<Matcher> {
         let re = match rule {
             CryptRule::EncryptedRegex(r) | CryptRule::UnencryptedRegex(r) => Some(
-                regex::Regex::new(r)
+                Re2::new(r)
                     .map_err(|e| Error::Metadata(format!("invalid encryption regex: {e}")))?,
             ),
             _ => None,
@@ -525,6 +529,64 @@ pub fn format_timestamp(secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// (rule, the mapping key, whether sops — Go's `regexp`, RE2 — encrypts its
+    /// value). The expected answers follow RE2's syntax documentation
+    /// (https://github.com/google/re2/wiki/Syntax): `\w` is `[0-9A-Za-z_]`, `\d`
+    /// is `[0-9]`, `\s` is `[\t\n\f\r ]`, `\b` an ASCII word boundary, `.` a
+    /// rune. Rust's `regex` in its default Unicode mode answers otherwise on
+    /// each line marked *.
+    const GO_KEY_CASES: &[(&str, bool, &str, bool)] = &[
+        // (pattern, encrypted_regex (else unencrypted_regex), key, encrypted)
+        (r"^\w+$", true, "password", true),
+        (r"^\w+$", true, "passwörd", false), // *
+        (r"^\d+$", true, "42", true),
+        (r"^\d+$", true, "٤٢", false), // *
+        (r"^.$", true, "ü", true),
+        (r"^.$", true, "u\u{308}", false),
+        (r"\bkey\b", true, "ükey", true), // *
+        (r"\bkey\b", true, "api_key", false),
+        (r"^\s", false, " note", false),
+        (r"^\s", false, "\u{a0}note", true),  // *
+        (r"^\S+$", false, "\u{2003}", false), // *
+        (r"(?i)^DATA$", true, "data", true),
+        (r"^(data|stringData)$", true, "metadata", false),
+    ];
+
+    #[test]
+    fn encryption_regexes_match_keys_as_go_regexp_does() {
+        for &(pattern, encrypted_regex, key, want) in GO_KEY_CASES {
+            let rule = if encrypted_regex {
+                CryptRule::EncryptedRegex(pattern.into())
+            } else {
+                CryptRule::UnencryptedRegex(pattern.into())
+            };
+            let m = Matcher::new(&rule).unwrap();
+            assert_eq!(m.encrypted(&[key]), want, "{rule:?} on key {key:?}");
+            // Anywhere on the path, as sops' `shouldBeEncrypted` looks.
+            assert_eq!(m.encrypted(&["-·-", key]), want, "{rule:?} on -·-:{key:?}");
+        }
+    }
+
+    #[test]
+    fn a_key_sops_leaves_plain_is_sealed_plain() {
+        let plain = Value::Map(vec![
+            ("password".into(), Value::Str("one".into())),
+            ("passwörd".into(), Value::Str("two".into())),
+        ]);
+        let opts = EncryptOptions {
+            rule: CryptRule::EncryptedRegex(r"^\w+$".into()),
+            mac_only_encrypted: false,
+            lastmodified: "2026-01-02T03:04:05Z".into(),
+            version: SOPS_VERSION.into(),
+        };
+        let doc = encrypt(&plain, &DataKey::generate(), Vec::new(), &opts, None).unwrap();
+        let Some(Value::Str(one)) = doc.get("password") else {
+            panic!("{doc:?}")
+        };
+        assert!(one.starts_with("ENC[AES256_GCM,"), "{one}");
+        assert_eq!(doc.get("passwörd"), Some(&Value::Str("two".into())));
+    }
 
     #[test]
     fn timestamps() {

@@ -8,7 +8,8 @@ pub enum Error {
     /// An error inside a file: wraps another error with the file's path.
     // The inner error is part of the message, not a `source`, so a
     // chain printer (anyhow's `{:#}`) does not say it twice.
-    #[error("{}: {inner}", path.display())]
+    // A line inside it is written `path:line:`, as compilers do.
+    #[error("{}", in_file(path, inner))]
     InFile {
         /// The file.
         path: PathBuf,
@@ -42,10 +43,7 @@ pub enum Error {
         message: String,
     },
     /// A creation rule uses several key groups (Shamir secret sharing).
-    #[error(
-        "line {line}: the creation rule has {groups} key_groups: Shamir key groups are not supported \
-         (use one key group, or a plain `age:` list)"
-    )]
+    #[error("line {line}: {}", shamir(*groups))]
     ShamirUnsupported {
         /// 1-based line of the rule.
         line: usize,
@@ -115,7 +113,36 @@ pub enum Error {
     },
 }
 
+fn shamir(groups: usize) -> String {
+    format!(
+        "the creation rule has {groups} key_groups: Shamir key groups are not supported \
+         (use one key group, or a plain `age:` list)"
+    )
+}
+
+/// `path:line: message` when the error is at a line of the file, else `path: error`.
+fn in_file(path: &std::path::Path, inner: &Error) -> String {
+    match inner.at_line() {
+        Some((line, message)) => format!("{}:{line}: {message}", path.display()),
+        None => format!("{}: {inner}", path.display()),
+    }
+}
+
 impl Error {
+    /// The 1-based line and the message without it, for an error at a known
+    /// line of a file (`.sops.yaml`'s syntax and shape errors).
+    pub fn at_line(&self) -> Option<(usize, String)> {
+        match self {
+            Error::Syntax { line, message } | Error::Config { line, message } if *line > 0 => {
+                Some((*line, message.clone()))
+            }
+            Error::ShamirUnsupported { line, groups } if *line > 0 => {
+                Some((*line, shamir(*groups)))
+            }
+            _ => None,
+        }
+    }
+
     /// Wraps `self` with the document of a multi-document file it happened in.
     pub fn in_document(self, number: usize, line: usize) -> Error {
         Error::InDocument {
@@ -141,7 +168,7 @@ impl Error {
     /// [`crate::config::SopsConfig::recipient_name`]) instead of as a raw key.
     pub fn to_string_naming(&self, name: &dyn Fn(&str) -> String) -> String {
         match self {
-            Error::InFile { path, inner } => {
+            Error::InFile { path, inner } if inner.at_line().is_none() => {
                 format!("{}: {}", path.display(), inner.to_string_naming(name))
             }
             Error::InDocument {

@@ -1,5 +1,8 @@
-//! `path_regex` as sops reads it: Go's `regexp` (RE2 syntax), the one matcher
-//! every caller uses (`check`, `secrets seal`, `updatekeys`).
+//! The regular expressions of sops as sops reads them: Go's `regexp` (RE2
+//! syntax). One translation for every pattern sops matches — a creation rule's
+//! `path_regex` (`check`, `secrets seal`, `updatekeys`) and the encryption rule's
+//! `encrypted_regex`/`unencrypted_regex` on mapping keys (sealing, decrypting,
+//! the MAC).
 //!
 //! Go's RE2 and Rust's `regex` agree on nearly everything once Rust runs in
 //! Unicode mode (`.` is one Unicode scalar, `(?i)` is Unicode simple case
@@ -83,10 +86,11 @@ pub fn to_rust(pattern: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// A compiled `path_regex`.
+/// A compiled RE2 pattern of sops (`path_regex`, `encrypted_regex`,
+/// `unencrypted_regex`), answering as Go's `regexp` does.
 #[derive(Debug, Clone)]
-pub struct PathRegex {
-    /// The pattern as written in `.sops.yaml`.
+pub struct Re2 {
+    /// The pattern as written in `.sops.yaml` (or in a file's metadata).
     source: String,
     /// [`to_rust`] of it.
     rust: String,
@@ -96,9 +100,9 @@ pub struct PathRegex {
     compiled: std::sync::OnceLock<Option<regex::Regex>>,
 }
 
-impl PathRegex {
+impl Re2 {
     /// Checks and prepares `pattern`; errors with the reason it is invalid.
-    pub fn new(pattern: &str) -> Result<PathRegex, String> {
+    pub fn new(pattern: &str) -> Result<Re2, String> {
         let rust = to_rust(pattern)?;
         let compiled = std::sync::OnceLock::new();
         // What parses can still exceed the compiled size limit, but only through a
@@ -107,7 +111,7 @@ impl PathRegex {
             let re = regex::Regex::new(&rust).map_err(|e| e.to_string())?;
             let _ = compiled.set(Some(re));
         }
-        Ok(PathRegex {
+        Ok(Re2 {
             source: pattern.to_owned(),
             glob: PathGlob::parse(&rust),
             rust,
@@ -125,7 +129,7 @@ impl PathRegex {
         self.glob.as_ref()
     }
 
-    /// Whether sops' unanchored search finds `path`.
+    /// Whether Go's unanchored search finds `path` (a path, or a mapping key).
     pub fn is_match(&self, path: &str) -> bool {
         if let Some(glob) = &self.glob
             && !path.contains('\n')
@@ -141,19 +145,19 @@ impl PathRegex {
 
 /// Which of many patterns match a path, all at once (one regex set: 500 rules
 /// and thousands of files stay fast), with the same answers as
-/// [`PathRegex::is_match`] one by one.
+/// [`Re2::is_match`] one by one.
 #[derive(Debug)]
 pub struct PathRegexSet {
     /// Every pattern is a [`PathGlob`] (then `set` is only built for a path with
     /// a line break).
     all_globs: bool,
-    patterns: Vec<PathRegex>,
+    patterns: Vec<Re2>,
     set: std::sync::OnceLock<Option<regex::RegexSet>>,
 }
 
 impl PathRegexSet {
     /// The set of `patterns`, in order.
-    pub fn new(patterns: Vec<PathRegex>) -> PathRegexSet {
+    pub fn new(patterns: Vec<Re2>) -> PathRegexSet {
         let all_globs = patterns.iter().all(|p| p.glob.is_some());
         let set = PathRegexSet {
             all_globs,

@@ -46,32 +46,4 @@ impl LineIndex {
             (start + lead, end - trail)
         }
     }
-
-    /// `needle` in the 1-based `line`, else the trimmed line.
-    pub(crate) fn find_in_line(&self, text: &str, line: usize, needle: &str) -> (usize, usize) {
-        let (start, end) = self.line(text, line);
-        match text[start..end].find(needle) {
-            Some(p) if !needle.is_empty() => (start + p, start + p + needle.len()),
-            _ => self.trimmed_line(text, line),
-        }
-    }
-
-    /// The first `needle` on lines `from..until` (1-based).
-    pub(crate) fn find_after(
-        &self,
-        text: &str,
-        from: usize,
-        until: usize,
-        needle: &str,
-    ) -> Option<(usize, usize)> {
-        let mut line = from;
-        while line < until && line <= self.starts.len() {
-            let (start, end) = self.line(text, line);
-            if let Some(p) = text[start..end].find(needle) {
-                return Some((start + p, start + p + needle.len()));
-            }
-            line += 1;
-        }
-        None
-    }
 }

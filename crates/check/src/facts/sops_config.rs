@@ -31,103 +31,45 @@ pub struct RuleFacts {
 
 impl RepoFacts {
     pub(super) fn read_sops_config(&mut self, text: &str) {
-        let lines = LineIndex::new(text);
+        let loc = |span: &std::ops::Range<usize>| Loc {
+            path: SOPS_CONFIG.to_owned(),
+            start: span.start,
+            end: span.end,
+        };
         let config = match SopsConfig::parse(text) {
             Ok(config) => config,
             Err(err) => {
-                let line = match &err {
-                    avalanche_sops::Error::Syntax { line, .. }
-                    | avalanche_sops::Error::Config { line, .. } => *line,
-                    avalanche_sops::Error::ShamirUnsupported { line, .. } => *line,
-                    _ => 1,
-                };
-                let (start, end) = lines.trimmed_line(text, line);
+                let line = err.at_line().map_or(1, |(line, _)| line);
+                let (start, end) = LineIndex::new(text).trimmed_line(text, line);
                 self.sops_problems.push(FileProblem {
-                    loc: Loc {
-                        path: SOPS_CONFIG.to_owned(),
-                        start,
-                        end,
-                    },
+                    loc: loc(&(start..end)),
                     message: format!("`.sops.yaml` cannot be read: {err}"),
                 });
                 return;
             }
         };
-        let loc = |start: usize, end: usize| Loc {
-            path: SOPS_CONFIG.to_owned(),
-            start,
-            end,
+        // Every location is the reader's own (`SopsConfig` keeps spans): nothing
+        // is searched for in the text again.
+        let located = |s: &avalanche_sops::config::Spanned| Located {
+            value: s.value.clone(),
+            loc: loc(&s.span),
         };
-        let at = |line: usize, needle: &str| {
-            let (s, e) = lines.find_in_line(text, line, needle);
-            loc(s, e)
-        };
-        let mut rules = Vec::new();
-        for (i, rule) in config.rules.iter().enumerate() {
-            let next_line = config.rules.get(i + 1).map_or(usize::MAX, |r| r.line);
-            let recipients = rule
-                .age
-                .iter()
-                .map(|(value, line)| {
-                    // An alias use (`*host_x`) is shown where it is written.
-                    let alias = config
-                        .anchors
-                        .iter()
-                        .find(|(_, v, _)| v == value)
-                        .map(|(n, _, _)| format!("*{n}"));
-                    let (s, e) = lines.find_in_line(text, *line, value);
-                    let (s, e) = match &alias {
-                        Some(a) if s == e || !text[s..e].contains(value.as_str()) => {
-                            lines.find_in_line(text, *line, a)
-                        }
-                        _ => (s, e),
-                    };
-                    Located {
-                        value: value.clone(),
-                        loc: loc(s, e),
-                    }
-                })
-                .collect();
-            let key_groups = (rule.key_groups > 0)
-                .then(|| lines.find_after(text, rule.line, next_line, "key_groups"))
-                .flatten()
-                .map(|(s, e)| loc(s, e));
-            // The item's own location: its first line, trimmed (from the `- `).
-            let (item_start, item_end) = lines.trimmed_line(text, rule.line);
-            rules.push(RuleFacts {
-                loc: loc(item_start, item_end),
-                path_regex: rule.path_regex.as_ref().map(|(re, line)| {
-                    let (s, e) = lines.find_in_line(text, *line, re);
-                    Located {
-                        value: re.clone(),
-                        loc: loc(s, e),
-                    }
-                }),
-                recipients,
-                key_groups,
-            });
-        }
+        let rules = config
+            .rules
+            .iter()
+            .map(|rule| RuleFacts {
+                loc: loc(&rule.item),
+                path_regex: rule.path_regex.as_ref().map(located),
+                recipients: rule.age.iter().map(located).collect(),
+                key_groups: rule.key_groups_key.as_ref().map(loc),
+            })
+            .collect();
         let anchors = config
             .anchors
             .iter()
-            .map(|(name, value, line)| {
-                (name.clone(), value.clone(), at(*line, &format!("&{name}")))
-            })
+            .map(|a| (a.name.clone(), a.value.clone(), loc(&a.span)))
             .collect();
-        let literal_keys = text
-            .lines()
-            .enumerate()
-            .flat_map(|(i, line)| {
-                let base = lines.starts[i];
-                find_age_keys(line)
-                    .into_iter()
-                    .map(move |(s, e)| (i, base + s, base + e))
-            })
-            .map(|(_, s, e)| Located {
-                value: text[s..e].to_owned(),
-                loc: loc(s, e),
-            })
-            .collect();
+        let literal_keys = config.literal_keys.iter().map(located).collect();
         self.sops = Some(SopsFacts {
             config,
             rules,
@@ -135,28 +77,4 @@ impl RepoFacts {
             literal_keys,
         });
     }
-}
-
-/// Byte ranges of `age1…` recipients written in a line (outside comments).
-fn find_age_keys(line: &str) -> Vec<(usize, usize)> {
-    let code = match line.find(" #") {
-        Some(p) => &line[..p],
-        None if line.trim_start().starts_with('#') => "",
-        None => line,
-    };
-    let bytes = code.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while let Some(p) = code[i..].find("age1") {
-        let start = i + p;
-        let boundary = start == 0 || !bytes[start - 1].is_ascii_alphanumeric();
-        let end = code[start..]
-            .find(|c: char| !c.is_ascii_alphanumeric())
-            .map_or(code.len(), |n| start + n);
-        if boundary && end - start > 20 {
-            out.push((start, end));
-        }
-        i = end.max(start + 4);
-    }
-    out
 }

@@ -73,9 +73,9 @@ const RE2_CASES: &[(&str, &str, bool)] = &[
 
 #[test]
 fn answers_as_go_regexp_does() {
-    let compiled: Vec<PathRegex> = RE2_CASES
+    let compiled: Vec<Re2> = RE2_CASES
         .iter()
-        .map(|(p, _, _)| PathRegex::new(p).unwrap_or_else(|e| panic!("{p}: {e}")))
+        .map(|(p, _, _)| Re2::new(p).unwrap_or_else(|e| panic!("{p}: {e}")))
         .collect();
     let set = PathRegexSet::new(compiled.clone());
     for (i, ((pattern, path, want), re)) in RE2_CASES.iter().zip(&compiled).enumerate() {
@@ -109,6 +109,6 @@ fn creation_rules_use_the_same_matcher() {
 
 #[test]
 fn invalid_patterns_name_the_original_text() {
-    let e = PathRegex::new(r"\w(").unwrap_err();
+    let e = Re2::new(r"\w(").unwrap_err();
     assert!(e.contains(r"\w("), "{e}");
 }
