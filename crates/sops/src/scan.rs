@@ -17,6 +17,13 @@
 use crate::tree::{self, Format, Value};
 use memchr::memmem;
 use std::ops::Range;
+use std::sync::LazyLock;
+
+// The searchers, built once: building one costs more than searching a small file.
+static SOPS: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("sops"));
+static SOPS_KEY: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("sops:"));
+static MAC: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("mac"));
+static MARKER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("---"));
 
 /// The `sops` metadata of one document, located (nothing is decrypted).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,8 +55,7 @@ pub fn is_sops(text: &str) -> bool {
 
 /// A necessary condition: both words appear.
 fn maybe_sops(text: &str) -> bool {
-    memmem::find(text.as_bytes(), b"sops").is_some()
-        && memmem::find(text.as_bytes(), b"mac").is_some()
+    SOPS.find(text.as_bytes()).is_some() && MAC.find(text.as_bytes()).is_some()
 }
 
 /// [`scan`] by the full parse only (YAML or JSON, by the first character):
@@ -179,7 +185,7 @@ fn scan_lines(text: &str) -> Fast {
     }
     // Every `sops` followed by a colon (perhaps after a quote) must be a block
     // key at the start of a line; anything else is a shape left to the parse.
-    for p in memmem::find_iter(bytes, b"sops") {
+    for p in SOPS.find_iter(bytes) {
         let mut q = p + 4;
         if matches!(bytes.get(q), Some(b'"' | b'\'')) {
             q += 1;
@@ -202,8 +208,23 @@ fn scan_lines(text: &str) -> Fast {
         } else {
             Some(p)
         };
-        while let Some(i) = b.filter(|&i| i > 0 && matches!(bytes[i - 1], b' ' | b'\t')) {
-            b = Some(i - 1);
+        // Back over blanks, and over node properties (`&anchor`, `!tag`) that
+        // may stand before a key.
+        loop {
+            while let Some(i) = b.filter(|&i| i > 0 && matches!(bytes[i - 1], b' ' | b'\t')) {
+                b = Some(i - 1);
+            }
+            let Some(i) = b.filter(|&i| i > 0 && !matches!(bytes[i - 1], b'\n' | b'\r')) else {
+                break;
+            };
+            let token = bytes[..i]
+                .iter()
+                .rposition(|&c| matches!(c, b' ' | b'\t' | b'\n' | b'\r'))
+                .map_or(0, |n| n + 1);
+            if token == i || !matches!(bytes[token], b'&' | b'!') {
+                break;
+            }
+            b = Some(token);
         }
         match b {
             None => {}
@@ -243,7 +264,7 @@ fn block_key_line_rest(text: &str, at: usize) -> bool {
 fn yaml_documents(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start = 0;
-    for pos in memmem::find_iter(text.as_bytes(), b"---") {
+    for pos in MARKER.find_iter(text.as_bytes()) {
         if pos != 0 && text.as_bytes()[pos - 1] != b'\n' {
             continue;
         }
@@ -261,96 +282,97 @@ fn yaml_documents(text: &str) -> Vec<(usize, usize)> {
 }
 
 /// The line scan of one document, `text[start..end]`.
+///
+/// One pass over the lines of the `sops:` block, each found with `memchr`,
+/// nothing collected: a line inside a block scalar (the armored `enc: |` keys,
+/// most of the block) is passed over by its indentation alone.
 fn scan_document(text: &str, start: usize, end: usize) -> Fast {
-    let doc = &text[start..end];
-    let Some(pos) = memmem::find_iter(doc.as_bytes(), b"sops:")
-        .find(|&p| p == 0 || doc.as_bytes()[p - 1] == b'\n')
+    let bytes = text.as_bytes();
+    let Some(pos) = SOPS_KEY
+        .find_iter(&bytes[start..end])
+        .find(|&p| p == 0 || bytes[start + p - 1] == b'\n')
     else {
         return Fast::NotSops;
     };
     let key = start + pos..start + pos + "sops:".len();
     // The block: the lines after `sops:` up to the next line that starts at
     // column 0 (another top-level key, a document marker) or the document's end.
-    let mut lines = Vec::new();
-    let mut at =
-        memchr::memchr(b'\n', &text.as_bytes()[key.end..end]).map_or(end, |n| key.end + n + 1);
-    while at < end {
-        let line_end = memchr::memchr(b'\n', &text.as_bytes()[at..end]).map_or(end, |n| at + n);
-        let line = &text[at..line_end];
-        let first = line.as_bytes().first().copied();
-        match first {
-            Some(b' ') => lines.push((at, line)),
-            // A tab where indentation is expected is a shape the parse judges.
-            Some(b'\t') => return Fast::Unsure,
-            None | Some(b'\r') => {}
-            Some(b'#') => {}
-            Some(_) => break,
-        }
-        at = line_end + 1;
-    }
-    let content = |line: &str| {
-        let t = line.trim_start_matches(' ');
-        !(t.is_empty() || t == "\r" || t.starts_with('#'))
-    };
-    let indent = |line: &str| line.len() - line.trim_start_matches(' ').len();
-    let Some(child) = lines
-        .iter()
-        .find(|(_, l)| content(l))
-        .map(|(_, l)| indent(l))
-    else {
-        // `sops:` with nothing under it: null, not metadata.
-        return Fast::NotSops;
-    };
+    let mut at = memchr::memchr(b'\n', &bytes[key.end..end]).map_or(end, |n| key.end + n + 1);
+    // The indentation of the block's keys (that of its first content line).
+    let mut child: Option<usize> = None;
     let mut mac = false;
+    // `sops` is a sequence (not metadata); the rest of the block is still read,
+    // as a tab anywhere in it leaves the answer to the parse.
+    let mut sequence = false;
     let mut recipients = Vec::new();
     // Inside a block scalar (`enc: |`): the column of its key.
     let mut scalar_of: Option<usize> = None;
-    for &(line_at, line) in &lines {
-        if !content(line) {
-            continue;
-        }
-        let ind = indent(line);
-        if let Some(column) = scalar_of {
-            if ind > column {
+    while at < end {
+        let line_end = memchr::memchr(b'\n', &bytes[at..end]).map_or(end, |n| at + n);
+        let line = &text[at..line_end];
+        let next = line_end + 1;
+        match line.as_bytes().first() {
+            Some(b' ') => {}
+            // A tab where indentation is expected is a shape the parse judges.
+            Some(b'\t') => return Fast::Unsure,
+            None | Some(b'\r' | b'#') => {
+                at = next;
                 continue;
             }
-            scalar_of = None;
+            Some(_) => break,
         }
+        // Deeper than the block scalar's key: its text (or a blank line).
+        if let Some(column) = scalar_of
+            && line.len() > column
+            && line.as_bytes()[..=column].iter().all(|&b| b == b' ')
+        {
+            at = next;
+            continue;
+        }
+        let body = line.trim_start_matches(' ');
+        let ind = line.len() - body.len();
+        if body.is_empty() || body == "\r" || body.starts_with('#') {
+            at = next;
+            continue;
+        }
+        scalar_of = None;
+        let child = *child.get_or_insert(ind);
         if ind < child {
             // Under-indented: the parse judges whether it is an error.
             return Fast::Unsure;
         }
-        let body = &line[ind..];
         let dash = body.starts_with("- ") || body.trim_end_matches('\r') == "-";
         if dash && ind == child {
-            // `sops` is a sequence: not metadata.
-            return Fast::NotSops;
+            sequence = true;
+            at = next;
+            continue;
         }
         let item = match body.strip_prefix("- ") {
             Some(rest) => rest.trim_start_matches(' '),
             None if dash => return Fast::Unsure,
             None => body,
         };
-        let Some((key, rest)) = plain_key(item) else {
+        let Some((name, rest)) = plain_key(item) else {
             return Fast::Unsure;
         };
         let column = line.len() - item.len();
-        if ind == child && key == "mac" {
+        if ind == child && name == "mac" {
             mac = true;
         }
-        let value = rest.trim_matches([' ', '\r']);
-        if value.starts_with(['|', '>']) {
+        if rest.trim_matches([' ', '\r']).starts_with(['|', '>']) {
             scalar_of = Some(column);
         }
-        if key == "recipient" {
+        if name == "recipient" {
             let Some((value, range)) = plain_value(rest) else {
                 return Fast::Unsure;
             };
-            let offset = line_at + (line.len() - rest.len());
+            let offset = at + (line.len() - rest.len());
             recipients.push((value.to_owned(), offset + range.start..offset + range.end));
         }
+        at = next;
     }
-    if !mac {
+    if child.is_none() || sequence || !mac {
+        // `sops:` with nothing under it (null), a sequence, or no `mac`: not metadata.
         return Fast::NotSops;
     }
     Fast::Found(vec![SopsDocument { key, recipients }])

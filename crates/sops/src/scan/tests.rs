@@ -28,24 +28,35 @@ impl Rng {
 /// SOPS files as the writer lays them out: YAML and JSON, one or several
 /// documents, recipients at the top level or in key groups.
 fn generated(rng: &mut Rng) -> Vec<String> {
-    let stanza = |r: &str| {
-        Value::Map(vec![
-            ("recipient".into(), Value::Str(r.into())),
-            (
-                "enc".into(),
-                Value::Str(
-                    "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n"
-                        .into(),
-                ),
-            ),
-        ])
+    // The scan passes over a block scalar by its indentation: some stanzas
+    // have the armor first (the recipient after it, at the armor key's column)
+    // and a blank line inside it.
+    let stanza = |r: &str, armor_first: bool| {
+        let recipient = ("recipient".into(), Value::Str(r.into()));
+        let enc = if armor_first {
+            "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n\nYWdl\n-----END AGE ENCRYPTED FILE-----\n"
+        } else {
+            "-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n-----END AGE ENCRYPTED FILE-----\n"
+        };
+        let enc = ("enc".into(), Value::Str(enc.into()));
+        Value::Map(if armor_first {
+            vec![enc, recipient]
+        } else {
+            vec![recipient, enc]
+        })
     };
     let mut out = Vec::new();
     for n in 0..12 {
         let recipients: Vec<String> = (0..1 + rng.below(3))
             .map(|i| format!("age1{}q{n}{i}", "x".repeat(20 + rng.below(30))))
             .collect();
-        let age = Value::Seq(recipients.iter().map(|r| stanza(r)).collect());
+        let age = Value::Seq(
+            recipients
+                .iter()
+                .enumerate()
+                .map(|(i, r)| stanza(r, (n + i) % 4 == 3))
+                .collect(),
+        );
         let mut meta = vec![];
         if n % 3 == 2 {
             meta.push((
@@ -221,5 +232,19 @@ fn the_line_scan_locates_key_and_recipients() {
         "sops:\n    version: 1\nmac: x\n",
     ] {
         assert_eq!(scan(not), None, "{not}");
+    }
+}
+
+#[test]
+fn node_properties_before_the_sops_key_leave_it_to_the_parse() {
+    // Found by the differential test: `&a sops:` is the key `sops`, anchored.
+    for text in [
+        "&a sops:\n    mac: x\n",
+        "a: 1\n!!str sops:\n    mac: x\n",
+        "a: 1\n&k !!str sops:\n    mac: x\n",
+        "x:\n  &v sops:\n    mac: y\n",
+    ] {
+        assert!(parses(text), "{text}");
+        assert_eq!(scan(text), scan_parsed(text), "{text}");
     }
 }
