@@ -35,22 +35,40 @@ fn secret_files_are_files(cx: &mut Checker<'_>) {
 }
 
 /// Which rules match which paths: the sops crate's one matcher (RE2 semantics,
-/// all rules at once), kept per run.
-pub(crate) struct Matcher(avalanche_sops::config::RuleMatcher);
+/// all rules at once), kept per run, with each path's answer kept too: the
+/// rules ask about every SOPS file more than once, and one question runs all
+/// the rules' patterns.
+pub(crate) struct Matcher {
+    rules: avalanche_sops::config::RuleMatcher,
+    answers: std::cell::RefCell<std::collections::HashMap<String, Vec<usize>>>,
+}
 
 impl Matcher {
     pub(crate) fn new(sops: &SopsFacts) -> Matcher {
-        Matcher(sops.config.matcher())
+        Matcher {
+            rules: sops.config.matcher(),
+            answers: Default::default(),
+        }
     }
 
     /// The rules matching `path`, in file order.
     pub(crate) fn matches(&self, _sops: &SopsFacts, path: &str) -> Vec<usize> {
-        self.0.matches(path)
+        if let Some(known) = self.answers.borrow().get(path) {
+            return known.clone();
+        }
+        let matched = self.rules.matches(path);
+        self.answers
+            .borrow_mut()
+            .insert(path.to_owned(), matched.clone());
+        matched
     }
 
     /// The rule sops would use for `path`.
-    pub(crate) fn first(&self, _sops: &SopsFacts, path: &str) -> Option<usize> {
-        self.0.first(path)
+    pub(crate) fn first(&self, sops: &SopsFacts, path: &str) -> Option<usize> {
+        if let Some(known) = self.answers.borrow().get(path) {
+            return known.first().copied();
+        }
+        self.matches(sops, path).first().copied()
     }
 }
 

@@ -17,12 +17,14 @@ use crate::path_glob::PathGlob;
 /// RE2 `pattern`. Errors with the parser's message when `pattern` is invalid.
 pub fn to_rust(pattern: &str) -> Result<String, String> {
     use regex_syntax::ast::{self, Ast, ClassPerlKind, ClassSetItem};
-    // Full parse of the original, so an error names the user's own text.
-    regex_syntax::Parser::new()
-        .parse(pattern)
-        .map_err(|e| e.to_string())?;
+    // The original is parsed once and translated as `regex::Regex::new` would
+    // (the same steps, defaults and error texts as `regex_syntax::Parser`), so
+    // an error names the user's own text.
     let parsed = ast::parse::Parser::new()
         .parse(pattern)
+        .map_err(|e| e.to_string())?;
+    regex_syntax::hir::translate::Translator::new()
+        .translate(pattern, &parsed)
         .map_err(|e| e.to_string())?;
 
     /// Byte ranges of `pattern` to replace, with their replacement.

@@ -112,3 +112,24 @@ fn invalid_patterns_name_the_original_text() {
     let e = Re2::new(r"\w(").unwrap_err();
     assert!(e.contains(r"\w("), "{e}");
 }
+
+#[test]
+fn errors_are_those_of_regex_new() {
+    for pattern in [
+        "(",
+        "a)",
+        "[z-a]",
+        "\\q",
+        "(?<n>a)(?<n>b)",
+        "\\p{Nope}",
+        "a{2,1}",
+        "\\w{1000}{1000}",
+        "(?-u)\\xFF",
+        "x*",
+        "^a.*\\.yaml$",
+        "(?i)[[:word:]]",
+    ] {
+        let want = regex::Regex::new(pattern).err().map(|e| e.to_string());
+        assert_eq!(Re2::new(pattern).err(), want, "{pattern}");
+    }
+}
