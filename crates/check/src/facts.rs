@@ -20,7 +20,9 @@ mod policy;
 mod sops_config;
 mod sops_files;
 
-pub use kube::{KubeDoc, MadeSecret, PodContainer, is_flux_api, kube_docs_of};
+pub use kube::{
+    KubeDoc, MadeSecret, PodContainer, fast_reader_disagreement, is_flux_api, kube_docs_of,
+};
 pub(crate) use lines::LineIndex;
 pub use sops_config::{RuleFacts, SopsFacts};
 pub use sops_files::{SopsDocument, SopsFile, scan_sops_file};

@@ -13,8 +13,9 @@ use std::borrow::Cow;
 pub(crate) enum Node<'a> {
     /// Entries in order; where the first key starts.
     Map(Vec<(Node<'a>, Node<'a>)>, usize),
-    /// Items in order; where the first `-` is.
-    Seq(Vec<Node<'a>>, usize),
+    /// Items in order (where a sequence starts is saphyr's to say: see
+    /// `FastView::range`).
+    Seq(Vec<Node<'a>>),
     /// A one-line scalar, as saphyr resolves it, and its byte range.
     Scalar(Scalar<'a>, usize, usize),
     /// A block scalar (not read).
@@ -242,7 +243,9 @@ impl<'a> Reader<'a> {
                 self.at += 1;
             }
         }
-        Some(Node::Seq(items, seq_start?))
+        // An empty sequence is not this reader's.
+        seq_start?;
+        Some(Node::Seq(items))
     }
 
     /// A scalar on the current line after column `col` (past the `:` or `-`),
