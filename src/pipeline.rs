@@ -64,9 +64,10 @@ pub struct Analysis {
     /// The typed network; `None` when the declarations could not be read or
     /// decoded (`findings` says why).
     pub network: Option<Network>,
-    /// What `build` would write; `Err` holds render's errors (dangling references,
-    /// which `check` reports too). `None` without a network or when
-    /// [`Options::render`] is off.
+    /// What `build` would write; `Err` holds the resolver's errors
+    /// (`Network::resolve`: dangling references, the same findings `check`
+    /// reports, so `check` never prints them twice). `None` without a network or
+    /// when [`Options::render`] is off.
     pub plan: Option<Result<Plan, Vec<Diagnostic>>>,
     /// The plan's hashes, when [`Options::hash`] asked for them and the plan was
     /// large enough to hash on another core (else the writer hashes it, if it
@@ -125,8 +126,20 @@ pub fn analyze(ctx: &Context, options: Options) -> Analysis {
             };
         }
     };
+    // Resolved once: `check` reports what does not resolve, render takes what does.
+    let resolution = (options.render || options.check).then(|| network.resolve());
+    let unresolved: &[Diagnostic] = match &resolution {
+        Some(Err(errors)) => errors,
+        _ => &[],
+    };
     // Rendered once: the checks compare the repository with the plan's paths.
-    let plan = options.render.then(|| avalanche_render::render(&network));
+    let plan = resolution
+        .as_ref()
+        .filter(|_| options.render)
+        .map(|r| match r {
+            Ok(resolved) => Ok(avalanche_render::render_resolved(resolved)),
+            Err(errors) => Err(errors.clone()),
+        });
     let declared = findings.len();
     let mut analysis = Analysis {
         sources,
@@ -149,6 +162,7 @@ pub fn analyze(ctx: &Context, options: Options) -> Analysis {
         let checked = listing.map(|listing| {
             check(
                 &network,
+                unresolved,
                 &mut analysis.sources,
                 plan.as_ref().and_then(|plan| plan.as_ref().ok()),
                 listing,
@@ -184,10 +198,12 @@ pub fn analyze(ctx: &Context, options: Options) -> Analysis {
 
 /// Gathers the repository facts for `network` and runs the rules on them. The
 /// files findings point into are added to `sources`. `plan` is the network's
-/// render plan (`None` when it could not be rendered); `listing` was started
+/// render plan (`None` when it could not be rendered), `unresolved` what
+/// `Network::resolve` found; `listing` was started
 /// before the declarations were read. `Err` only when the repository cannot be read.
 fn check(
     network: &Network,
+    unresolved: &[Diagnostic],
     sources: &mut SourceMap,
     plan: Option<&Plan>,
     listing: FileList,
@@ -197,7 +213,8 @@ fn check(
         plan.files().map(|(p, _)| p.to_owned()).collect()
     });
     let (facts, skipped) = crate::facts::gather(network, generated, listing)?;
-    let diagnostics = avalanche_check::check_with(network, &facts, sources, options);
+    let diagnostics =
+        avalanche_check::check_resolved(network, unresolved, &facts, sources, options);
     Ok((diagnostics, facts, skipped))
 }
 
@@ -365,7 +382,7 @@ enum Stage {
     Declarations,
     /// `check`'s rules over the declarations and the repository.
     Check,
-    /// Resolving the declarations' references while rendering.
+    /// Resolving the declarations' references (`Network::resolve`) for rendering.
     Render,
 }
 

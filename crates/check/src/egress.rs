@@ -27,9 +27,7 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
 /// The cross-references between declarations, as the model resolves them (the
 /// one place they are checked: `render` refuses on the same errors).
 fn references(cx: &mut Checker<'_>) {
-    if let Err(errors) = cx.network.resolve() {
-        cx.out.extend(errors);
-    }
+    cx.out.extend_from_slice(cx.unresolved);
 }
 
 /// One running gluetun (or a group of identical replicas).

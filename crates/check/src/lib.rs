@@ -79,8 +79,24 @@ pub fn check_with(
     sources: &mut SourceMap,
     options: Options,
 ) -> Vec<Diagnostic> {
+    let unresolved = network.resolve().err().unwrap_or_default();
+    check_resolved(network, &unresolved, facts, sources, options)
+}
+
+/// [`check_with`] for a caller that has resolved the network already (the
+/// pipeline, which renders the same resolution): `unresolved` is what
+/// [`Network::resolve`] found (nothing when it resolved), reported among the
+/// findings, so the references are checked once per run.
+pub fn check_resolved(
+    network: &Network,
+    unresolved: &[Diagnostic],
+    facts: &RepoFacts,
+    sources: &mut SourceMap,
+    options: Options,
+) -> Vec<Diagnostic> {
     let mut cx = Checker {
         network,
+        unresolved,
         facts,
         options,
         sources,
@@ -142,6 +158,8 @@ fn sort(mut out: Vec<Diagnostic>, sources: &SourceMap) -> Vec<Diagnostic> {
 /// The state rules share: inputs, the source map and the findings so far.
 pub(crate) struct Checker<'a> {
     pub network: &'a Network,
+    /// [`Network::resolve`]'s errors (see `egress.rs`).
+    pub unresolved: &'a [Diagnostic],
     pub facts: &'a RepoFacts,
     pub options: Options,
     sources: &'a mut SourceMap,

@@ -128,6 +128,12 @@ pub fn proxy_host(region: &str, cluster_domain: &str) -> String {
     ])
 }
 
+/// `<client>-vpn-egress`: the objects an app's egress component adds to its
+/// namespace (its NetworkPolicy fence, its Shadowsocks ConfigMap).
+pub fn client_egress_name(client: &str) -> String {
+    concat(&[client, "-", COMPONENT_DIR])
+}
+
 /// How the name of a client's verification Job ends (see [`client_verify_job`]).
 const CLIENT_VERIFY_SUFFIX: &str = "-vpn-egress-verify";
 
@@ -273,7 +279,7 @@ pub fn normalized(dir: &str) -> String {
 }
 
 /// `rel` inside the (normalised) directory `dir`. In one allocation of the
-/// exact size (see [`concat`]): render makes tens of thousands of paths, and
+/// exact size (see [`concat()`]): render makes tens of thousands of paths, and
 /// `format!` costs several times more.
 pub fn join(dir: &str, rel: &str) -> String {
     if dir == "." || dir.is_empty() {
@@ -553,6 +559,7 @@ mod tests {
         );
         assert_eq!(proxy_service(&"a".repeat(PROXY_REGION_MAX)).len(), 63);
         assert_eq!(client_verify_job("irc"), "irc-vpn-egress-verify");
+        assert_eq!(client_egress_name("irc"), "irc-vpn-egress");
         assert_eq!(
             client_verify_job(&"a".repeat(CLIENT_VERIFY_NAME_MAX)).len(),
             63

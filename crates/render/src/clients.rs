@@ -171,7 +171,7 @@ fn gateway_policy<'a>(c: &ResolvedGatewayClient<'a>, port: u16) -> Node<'a> {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {
-            "name": concat(&[c.name, "-vpn-egress"]),
+            "name": avalanche_model::layout::client_egress_name(c.name),
             "namespace": c.client.namespace.as_str(),
             "labels": labels(c.name, None, "vpn-egress"),
         },
@@ -452,7 +452,7 @@ fn shadowsocks_config<'a>(ctx: &Ctx<'a>, c: &ResolvedClient<'a>) -> Node<'a> {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
-            "name": concat(&[c.name, "-vpn-egress"]),
+            "name": avalanche_model::layout::client_egress_name(c.name),
             "namespace": c.client.namespace.as_str(),
             "labels": labels(c.name, None, "vpn-egress"),
         },
@@ -488,7 +488,7 @@ fn egress_policy<'a>(c: &ResolvedClient<'a>) -> Node<'a> {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {
-            "name": concat(&[c.name, "-vpn-egress"]),
+            "name": avalanche_model::layout::client_egress_name(c.name),
             "namespace": c.client.namespace.as_str(),
             "labels": labels(c.name, None, "vpn-egress"),
         },

@@ -62,12 +62,12 @@ pub const POLICY_PATH: &str = avalanche_model::layout::POLICY_PATH;
 /// per reference the manifests cannot be written without (an unknown proxy,
 /// provider or credentials secret, …), the ones `check` reports.
 pub fn render(network: &Network) -> Result<Plan, Vec<Diagnostic>> {
-    Ok(render_resolved(network.resolve()?))
+    Ok(render_resolved(&network.resolve()?))
 }
 
 /// Renders every generated file of a resolved network. Pure: no I/O. It cannot
 /// fail: a [`Resolved`] network has no dangling reference.
-pub fn render_resolved(resolved: Resolved<'_>) -> Plan {
+pub fn render_resolved(resolved: &Resolved<'_>) -> Plan {
     let network = resolved.network;
     let ctx = Ctx {
         net: network,
@@ -114,7 +114,7 @@ pub(crate) struct Ctx<'a> {
     pub net: &'a Network,
     /// `kubernetes.dir`, without `./` or trailing `/`.
     pub root: String,
-    pub resolved: Resolved<'a>,
+    pub resolved: &'a Resolved<'a>,
 }
 
 impl Ctx<'_> {
