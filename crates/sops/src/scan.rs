@@ -23,7 +23,7 @@ use std::sync::LazyLock;
 static SOPS: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("sops"));
 static SOPS_KEY: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("sops:"));
 static MAC: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("mac"));
-static MARKER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("---"));
+static MARKER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("\n---"));
 
 /// The `sops` metadata of one document, located (nothing is decrypted).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -264,10 +264,10 @@ fn block_key_line_rest(text: &str, at: usize) -> bool {
 fn yaml_documents(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start = 0;
-    for pos in MARKER.find_iter(text.as_bytes()) {
-        if pos != 0 && text.as_bytes()[pos - 1] != b'\n' {
-            continue;
-        }
+    // Only at a line's start: the armor's `-----` lines never stop the search.
+    let first = text.starts_with("---").then_some(0);
+    let rest = MARKER.find_iter(text.as_bytes()).map(|p| p + 1);
+    for pos in first.into_iter().chain(rest) {
         let after = text.as_bytes().get(pos + 3).copied();
         if !matches!(after, None | Some(b'\n' | b'\r' | b' ' | b'\t')) {
             continue;

@@ -76,6 +76,10 @@ const INSERTS: &[&str] = &[
     "\\",
     "ü",
     " ",
+    "\u{2}",
+    "\u{7f}",
+    "\u{0}",
+    "\u{fffe}",
 ];
 
 #[test]
@@ -162,4 +166,21 @@ fn the_fast_reader_finds_what_saphyr_finds() {
         "the fast reader read {mutants_read_fast} mutants ({read_fast} of {} files)",
         corpus.len()
     );
+}
+
+#[test]
+fn a_character_yaml_forbids_is_left_to_saphyr() {
+    // Found by the `kube_yaml` fuzz target: a control character inside a block
+    // scalar (which the fast reader does not read) makes saphyr refuse the file.
+    for text in [
+        "kind: ConfigMap\ndata:\n  a.json: |\n    {\"x\u{2}\u{0}\": 1}\n",
+        "kind: ConfigMap\nmetadata:\n  name: a\u{0}b\n",
+        "kind: ConfigMap\nmetadata:\n  name: a\u{7f}b\u{fffe}\n",
+    ] {
+        assert_eq!(fast_reader_disagreement("a.yaml", text), None, "{text:?}");
+        assert!(
+            !RepoFacts::default().read_kube_file_fast("a.yaml", text),
+            "{text:?}"
+        );
+    }
 }
