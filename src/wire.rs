@@ -13,9 +13,11 @@ use std::path::Path;
 /// Fills `kubernetes.argocd.registerIn` (or `kubernetes.flux.registerIn`)
 /// from the repository when it is not declared.
 pub fn detect_register_in(repo: &Path, network: &mut Network) {
-    if network.kubernetes.gitops.value == GitOps::Flux {
-        detect_flux_register_in(repo, network);
-        return;
+    match network.kubernetes.gitops.value {
+        GitOps::Flux => return detect_flux_register_in(repo, network),
+        // Nothing registers a tree the user applies.
+        GitOps::None => return,
+        GitOps::ArgoCd => {}
     }
     if network.kubernetes.argocd.register_in.is_some() {
         return;

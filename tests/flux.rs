@@ -472,3 +472,147 @@ fn a_cluster_kustomization_gets_the_generated_one_listed() {
     }
     assert_eq!(text.matches("kind: Kustomization\n").count(), 4, "{text}");
 }
+
+/// `kubernetes.gitops = "none"` on the same repository (issue 21 item 2):
+/// plain manifests the user applies. No Argo CD Application and no Flux
+/// Kustomization is written or registered, `check` asks for no registration,
+/// `status` neither ticks nor demands one and says how to apply the tree, and
+/// what `build` writes builds under `kubectl kustomize` and validates strictly.
+/// The credentials are the cluster's own Secret (`kubernetes.secrets = "none"`).
+#[test]
+fn gitops_none_writes_plain_manifests_and_registers_nothing() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    let network = repo.read("nix/network.nix");
+    let start = network.find("    secrets.mullvad = {").expect("the secret");
+    let end = start + network[start..].find("    };\n").expect("its end") + "    };\n".len();
+    let network = format!("{}{}", &network[..start], &network[end..])
+        .replace("gitops = \"flux\";", "gitops = \"none\";\n      secrets = \"none\";")
+        .replace(
+            "credentials = \"mullvad\"; };",
+            "existingSecret = { name = \"mullvad\"; keys = { WIREGUARD_PRIVATE_KEY = \"WIREGUARD_PRIVATE_KEY\"; WIREGUARD_ADDRESSES = \"WIREGUARD_ADDRESSES\"; }; }; };",
+        );
+    assert!(network.contains("gitops = \"none\""), "{network}");
+    repo.write("nix/network.nix", &network);
+    repo.commit_all();
+    let before = tree(repo.path());
+
+    // The repository's own findings only: nothing about a registration.
+    let expected = [
+        "warning flake-hosts-unknown",
+        "warning sops-demo-key",
+        "warning sops-demo-key",
+    ];
+    assert_eq!(rules(&repo), expected);
+
+    repo.run(&["build"]).expect_code(0);
+    let after = tree(repo.path());
+    let added: Vec<&str> = after
+        .keys()
+        .filter(|p| !before.contains_key(*p) && !p.ends_with('/'))
+        .map(String::as_str)
+        .collect();
+    assert!(!added.contains(&REGISTRATION), "{added:?}");
+    let text = |p: &str| String::from_utf8_lossy(&after[p]).into_owned();
+    for path in &added {
+        let t = text(path);
+        for engine in [
+            "kind: Application",
+            "kustomize.toolkit.fluxcd.io",
+            "argoproj.io",
+            "ksops",
+        ] {
+            assert!(!t.contains(engine), "{path} has {engine}:\n{t}");
+        }
+    }
+    assert!(
+        added.contains(&"infrastructure/vpn-proxy/kustomization.yaml"),
+        "{added:?}"
+    );
+    // The only hand-written files touched: the apps' component entries.
+    for (path, bytes) in before.iter().filter(|(p, _)| !p.ends_with('/')) {
+        if !path.ends_with("/kustomization.yaml") || !path.starts_with("apps/") {
+            assert_eq!(after.get(path), Some(bytes), "{path} changed");
+        }
+    }
+    let readme = text(&format!("{PROXIES}/README.md"));
+    assert!(
+        readme.contains(&format!("kubectl apply -k {PROXIES}\n")),
+        "{readme}"
+    );
+    assert!(
+        !readme.contains("Argo CD") && !readme.contains("Flux"),
+        "{readme}"
+    );
+
+    repo.commit_all();
+    repo.run(&["diff"]).expect_code(0);
+    assert_eq!(rules(&repo), expected);
+
+    let status = repo.run(&["status", "--verbose"]);
+    status.expect_code(0);
+    let out = status.stdout();
+    assert!(
+        !out.contains("registered") && !out.contains("Application"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("Kustomization") && !out.contains("GitOps root"),
+        "{out}"
+    );
+    assert!(
+        out.contains("[x] 2. Proxy service built (you apply it)"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "apply it yourself after each build: `kubectl apply -k {PROXIES}`"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("you apply it: `kubectl apply -k {IRCBOT}`")),
+        "{out}"
+    );
+
+    // What the user applies builds and validates (no Secret: the cluster's own).
+    let Some(kubectl) = support::oracle("kubectl") else {
+        return;
+    };
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let mut built = Vec::new();
+    for dir in [PROXIES, QBITTORRENT, IRCBOT] {
+        let out = Command::new(&kubectl)
+            .arg("kustomize")
+            .arg(repo.path().join(dir))
+            .output()
+            .expect("kubectl kustomize");
+        assert!(
+            out.status.success(),
+            "kubectl kustomize {dir}:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(!text.contains("kind: Secret"), "{dir}:\n{text}");
+        assert!(!text.contains("kind: Application"), "{dir}:\n{text}");
+        let file = scratch.path().join(format!("none-{}.yaml", built.len()));
+        std::fs::write(&file, text.as_bytes()).expect("writing");
+        built.push(file);
+    }
+    let Some(validate) = support::oracle("kubernetes-validate") else {
+        return;
+    };
+    let out = Command::new(validate)
+        .args(["--strict", "--kubernetes-version", "1.34.0", "--no-warn"])
+        .args(&built)
+        .output()
+        .expect("kubernetes-validate");
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "kubernetes-validate --strict:\n{report}"
+    );
+    assert!(
+        report.contains("passed for resource deployment/vpn-proxy-sweden"),
+        "{report}"
+    );
+}

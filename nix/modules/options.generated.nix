@@ -871,7 +871,7 @@ in
         '';
       };
       gitops = lib.mkOption {
-        type = lib.types.enum [ "argocd" "flux" ];
+        type = lib.types.enum [ "argocd" "flux" "none" ];
         default = "argocd";
         example = "flux";
         description = ''
@@ -879,7 +879,8 @@ in
           `Application` and KSOPS generators decrypt the SOPS-encrypted Secrets. `"flux"`: it writes
           a Flux `Kustomization` (`kustomize.toolkit.fluxcd.io/v1`) with `decryption.provider:
           sops`, and the encrypted Secrets are listed as plain resources (kustomize-controller
-          decrypts them).
+          decrypts them). `"none"`: plain manifests only, nothing registers the tree (you apply it:
+          `kubectl apply -k`), and `kubernetes.secrets` alone decides how the Secrets are made.
         '';
       };
       argocd = {

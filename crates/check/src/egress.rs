@@ -819,7 +819,12 @@ fn wired(cx: &mut Checker<'_>) {
                 let span = registered_span(cx, &r.path);
                 let message = format!(
                     "the generated {} cannot be registered in `{}`: {}",
-                    cx.network.kubernetes.gitops.value.registration(),
+                    cx.network
+                        .kubernetes
+                        .gitops
+                        .value
+                        .registration()
+                        .unwrap_or("registration"),
                     r.path,
                     r.refusal.reason
                 );
@@ -834,7 +839,12 @@ fn wired(cx: &mut Checker<'_>) {
                 let span = registered_span(cx, &e.path);
                 let message = format!(
                     "the generated {} `{app}` is not listed by `{}`: nothing deploys it",
-                    cx.network.kubernetes.gitops.value.registration(),
+                    cx.network
+                        .kubernetes
+                        .gitops
+                        .value
+                        .registration()
+                        .unwrap_or("registration"),
                     e.path
                 );
                 let refusal = edit_lines(e);

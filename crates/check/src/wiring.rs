@@ -103,7 +103,7 @@ pub fn kustomization_in(facts: &RepoFacts, dir: &str) -> Option<String> {
 /// The generated registration's path (the Argo CD Application or the Flux
 /// Kustomization), when the tool generates one.
 pub fn application<'f>(network: &Network, facts: &'f RepoFacts) -> Option<&'f str> {
-    let path = avalanche_model::layout::registration_path(&network.kubernetes);
+    let path = avalanche_model::layout::registration_path(&network.kubernetes)?;
     facts.generated.get(&path).map(String::as_str)
 }
 
@@ -221,6 +221,8 @@ fn register(network: &Network, facts: &RepoFacts) -> Option<Need> {
                 None => Need::Present,
             })
         }
+        // Nothing registers a tree the user applies.
+        GitOps::None => None,
     }
 }
 
@@ -338,6 +340,9 @@ pub fn reach(network: &Network, facts: &RepoFacts) -> Reach {
                 }
             }
         }
+        // No engine: the user applies the trees (`kubectl apply -k`), so no
+        // root is known and nothing is judged reached.
+        GitOps::None => {}
     }
     queue.extend(out.roots.iter().cloned());
     out.roots.sort();

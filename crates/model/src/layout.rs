@@ -151,9 +151,11 @@ pub fn client_verify_job(client: &str) -> String {
 /// lists it (`kubernetes.argocd.registerIn`), the Flux `Kustomization` in the
 /// directory Flux applies the cluster's Kustomizations from
 /// (`kubernetes.flux.registerIn`); else beside the proxies' tree (`base/infra`
-/// in the default layout).
-pub fn registration_path(k: &Kubernetes) -> String {
+/// in the default layout). `None` with `kubernetes.gitops = "none"`: nothing
+/// registers the tree, the user applies it.
+pub fn registration_path(k: &Kubernetes) -> Option<String> {
     let (register_dir, file) = match k.gitops.value {
+        GitOps::None => return None,
         GitOps::ArgoCd => (
             k.argocd.register_in.as_ref().map(|r| {
                 r.value
@@ -178,7 +180,7 @@ pub fn registration_path(k: &Kubernetes) -> String {
             None => ".".to_owned(),
         }
     });
-    join(&dir, file)
+    Some(join(&dir, file))
 }
 
 /// The ledger's file name, in `kubernetes.dir`: every generated file and the
@@ -517,8 +519,8 @@ mod tests {
         );
         assert_eq!(proxy_dir(&k), "kubernetes/base/infra/network/vpn-proxy");
         assert_eq!(
-            registration_path(&k),
-            "kubernetes/base/infra/vpn-proxy-app.yaml"
+            registration_path(&k).as_deref(),
+            Some("kubernetes/base/infra/vpn-proxy-app.yaml")
         );
         k.dir = ".".to_owned();
         k.layout.apps = crate::Spanned::unspanned("apps/{app}.yaml".to_owned());
@@ -527,9 +529,17 @@ mod tests {
         assert!(apps_are_flat(&k));
         assert_eq!(app_path(&k, "media", "qbit"), "apps/qbit.yaml");
         assert_eq!(component_dir(&k, "media", "qbit"), None);
-        assert_eq!(registration_path(&k), "infrastructure/vpn-proxy.yaml");
+        assert_eq!(
+            registration_path(&k).as_deref(),
+            Some("infrastructure/vpn-proxy.yaml")
+        );
         k.flux.register_in = Some(crate::Spanned::unspanned("clusters/home/".to_owned()));
-        assert_eq!(registration_path(&k), "clusters/home/vpn-proxy.yaml");
+        assert_eq!(
+            registration_path(&k).as_deref(),
+            Some("clusters/home/vpn-proxy.yaml")
+        );
+        k.gitops = crate::Spanned::unspanned(GitOps::None);
+        assert_eq!(registration_path(&k), None);
         for bad in [
             "apps/{namespace}",
             "/apps/{app}",

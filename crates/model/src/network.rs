@@ -1029,26 +1029,36 @@ pub enum GitOps {
     /// Flux v2: a `kustomize.toolkit.fluxcd.io/v1` `Kustomization` with SOPS
     /// decryption; the encrypted Secrets are plain resources.
     Flux,
+    /// No engine: plain manifests the user applies (`kubectl apply -k`);
+    /// nothing registers the tree, and `kubernetes.secrets` alone decides how
+    /// the Secrets are made.
+    None,
 }
 
 impl GitOps {
     /// Every engine, as written in Nix.
-    pub const ALL: [(&'static str, GitOps); 2] =
-        [("argocd", GitOps::ArgoCd), ("flux", GitOps::Flux)];
+    pub const ALL: [(&'static str, GitOps); 3] = [
+        ("argocd", GitOps::ArgoCd),
+        ("flux", GitOps::Flux),
+        ("none", GitOps::None),
+    ];
 
     /// The product's name, for messages (`Argo CD`, `Flux`).
     pub fn product(self) -> &'static str {
         match self {
             GitOps::ArgoCd => "Argo CD",
             GitOps::Flux => "Flux",
+            GitOps::None => "kubectl",
         }
     }
 
-    /// What registers a tree with this engine, for messages.
-    pub fn registration(self) -> &'static str {
+    /// What registers a tree with this engine, for messages (`None`: nothing
+    /// does, the user applies it).
+    pub fn registration(self) -> Option<&'static str> {
         match self {
-            GitOps::ArgoCd => "Argo CD Application",
-            GitOps::Flux => "Flux Kustomization",
+            GitOps::ArgoCd => Some("Argo CD Application"),
+            GitOps::Flux => Some("Flux Kustomization"),
+            GitOps::None => None,
         }
     }
 }

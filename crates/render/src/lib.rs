@@ -148,8 +148,9 @@ impl Ctx<'_> {
 pub const APPLICATION_FILE: &str = avalanche_model::layout::APPLICATION_FILE;
 
 /// Where the generated registration (the Argo CD Application or the Flux
-/// Kustomization) is written: see [`avalanche_model::layout::registration_path`].
-pub fn application_path(network: &Network) -> String {
+/// Kustomization) is written: see [`avalanche_model::layout::registration_path`]
+/// (`None` with `kubernetes.gitops = "none"`).
+pub fn application_path(network: &Network) -> Option<String> {
     avalanche_model::layout::registration_path(&network.kubernetes)
 }
 

@@ -92,8 +92,12 @@ pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
     let registration = match ctx.net.kubernetes.gitops.value {
         GitOps::ArgoCd => application(ctx, &dir),
         GitOps::Flux => flux_kustomization(ctx, &dir),
+        // Plain manifests: the user applies the tree (`kubectl apply -k`).
+        GitOps::None => return,
     };
-    plan.insert(crate::application_path(ctx.net), yaml_file(&registration));
+    if let Some(path) = crate::application_path(ctx.net) {
+        plan.insert(path, yaml_file(&registration));
+    }
 }
 
 /// The SOPS files KSOPS makes the credential Secrets from, relative to `dir`

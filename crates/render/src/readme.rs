@@ -27,6 +27,9 @@ pub fn render(ctx: &Ctx<'_>) -> String {
          discard the edit). Secrets: `avalanche-net secrets seal <name>`.\n",
         avalanche_model::layout::ledger_path(&ctx.root)
     );
+    if k.gitops.value == GitOps::None {
+        applying(ctx, w);
+    }
     let _ = writeln!(w, "## Regions\n");
     let _ = writeln!(
         w,
@@ -170,10 +173,13 @@ pub fn render(ctx: &Ctx<'_>) -> String {
         w,
         "\n\
          ```\n\n\
-         then `avalanche-net build`, review `git diff`, commit and push: {engine} syncs the client's patch and both\n\
+         then `avalanche-net build`, review `git diff`, {deploy} the client's patch and both\n\
          NetworkPolicies (the old proxy stops admitting it, the new one starts). To add a region, declare\n\
          `egress.proxies.<region> = {{ provider = …; countries = [ … ]; }}`.\n",
-        engine = k.gitops.value.product()
+        deploy = match k.gitops.value {
+            GitOps::None => "and apply both trees again (see Applying):".to_owned(),
+            engine => format!("commit and push: {} syncs", engine.product()),
+        }
     );
 
     w.push_str("## Egress paths\n\n```mermaid\n");
@@ -214,6 +220,8 @@ pub fn render(ctx: &Ctx<'_>) -> String {
 
     if ctx.engine_decrypts() {
         secrets_flux(ctx, w);
+    } else if k.gitops.value == GitOps::None {
+        secrets_applied(ctx, w);
     } else {
         let _ = writeln!(w, "## Secrets and Argo CD (KSOPS)\n");
         let _ = writeln!(
@@ -271,6 +279,11 @@ pub fn render(ctx: &Ctx<'_>) -> String {
             GitOps::Flux => format!(
                 "kubectl -n {} get kustomization vpn-proxy   # Ready (decrypted and applied)",
                 k.flux.namespace
+            ),
+
+            GitOps::None => format!(
+                "kubectl -n {PROXY_NAMESPACE} get events --sort-by=.lastTimestamp | tail   # after `kubectl apply -k {}`",
+                ctx.proxy_dir()
             ),
         }
     );
@@ -341,6 +354,7 @@ pub fn render(ctx: &Ctx<'_>) -> String {
                 GitOps::ArgoCd => " as Argo CD PostSync hooks",
                 // Flux ignores Argo CD's hook annotations: the Jobs run once applied.
                 GitOps::Flux => " once Flux applies them",
+                GitOps::None => " once applied",
             }
         );
     }
@@ -494,6 +508,61 @@ fn ensure_newline(mut s: String) -> String {
     s
 }
 
+/// How the tree is deployed when no GitOps engine applies it
+/// (`kubernetes.gitops = "none"`): the user applies it, with the paths.
+fn applying(ctx: &Ctx<'_>, w: &mut String) {
+    let k = &ctx.net.kubernetes;
+    let ksops = k.secrets.value == avalanche_model::SecretsBackend::Ksops
+        && ctx
+            .resolved
+            .proxies
+            .iter()
+            .any(|p| p.vpn.secret_file.is_some());
+    let _ = writeln!(w, "## Applying\n");
+    let apply = if ksops {
+        // KSOPS is a kustomize exec plugin: `kubectl apply -k` cannot run it.
+        format!(
+            "kubectl kustomize --enable-alpha-plugins --enable-exec {} | kubectl apply -f -",
+            ctx.proxy_dir()
+        )
+    } else {
+        format!("kubectl apply -k {}", ctx.proxy_dir())
+    };
+    let _ = writeln!(
+        w,
+        "No GitOps engine deploys this tree (`kubernetes.gitops = \"none\"`): nothing registers it, and\n\
+         you apply it yourself after each `avalanche-net build`:\n\n\
+         ```sh\n\
+         {apply}\n\
+         ```\n\n\
+         and each client's or sidecar's own kustomization the same way (`kubectl apply -k <its directory>`), which\n\
+         now lists its `vpn-egress` component. Removing a proxy from the declarations deletes its files, not its\n\
+         objects in the cluster (nothing prunes them): `kubectl delete` those yourself.\n"
+    );
+}
+
+/// The secrets section when the user applies the tree (`kubernetes.gitops =
+/// "none"`): KSOPS run locally, or the cluster's own Secrets.
+fn secrets_applied(ctx: &Ctx<'_>, w: &mut String) {
+    let _ = writeln!(w, "## Secrets\n");
+    if ctx.net.kubernetes.secrets.value == avalanche_model::SecretsBackend::Ksops {
+        let _ = writeln!(
+            w,
+            "The WireGuard key and addresses and the Shadowsocks password live in a SOPS-encrypted Secret\n\
+             (`avalanche-net secrets seal`), decrypted when you build the tree by the KSOPS generator\n\
+             `secret-generator.yaml`: with `ksops` on PATH and `SOPS_AGE_KEY_FILE` set,\n\
+             `kubectl kustomize --enable-alpha-plugins --enable-exec {} | kubectl apply -f -`.\n",
+            ctx.proxy_dir()
+        );
+    } else {
+        let _ = writeln!(
+            w,
+            "The credentials are Secrets the cluster already has (`existingSecret`, `kubernetes.secrets = \"none\"`):\n\
+             nothing here decrypts or creates them.\n"
+        );
+    }
+}
+
 /// The secrets section when Flux decrypts the SOPS files itself.
 fn secrets_flux(ctx: &Ctx<'_>, w: &mut String) {
     let flux = &ctx.net.kubernetes.flux;
@@ -507,7 +576,7 @@ fn secrets_flux(ctx: &Ctx<'_>, w: &mut String) {
          `kubectl -n {} create secret generic {} --from-file=age.agekey=/path/to/keys.txt`\n\n\
          Locally: `kubectl kustomize --load-restrictor LoadRestrictionsNone {}` (as Flux builds it) shows the\n\
          objects with the Secret still encrypted; `avalanche-net secrets show` decrypts it.\n",
-        crate::application_path(ctx.net),
+        crate::application_path(ctx.net).unwrap_or_default(),
         flux.decryption_secret,
         flux.namespace,
         flux.namespace,

@@ -48,7 +48,8 @@ impl Deployed {
 
     /// Why `what` at `path` is not deployed, when it is not.
     fn unreached(&self, path: &str, what: &str) -> Option<Todo> {
-        if self.reach.reaches(path) {
+        // Without a GitOps engine the user applies the trees: nothing to follow.
+        if self.reach.reaches(path) || self.gitops == avalanche_model::GitOps::None {
             return None;
         }
         let flux = self.gitops == avalanche_model::GitOps::Flux;
@@ -470,6 +471,7 @@ fn article(engine: avalanche_model::GitOps) -> &'static str {
     match engine {
         avalanche_model::GitOps::ArgoCd => "an Argo CD",
         avalanche_model::GitOps::Flux => "a Flux",
+        avalanche_model::GitOps::None => "no GitOps",
     }
 }
 
@@ -521,9 +523,12 @@ pub fn assess(
     let (findings, deployed) = (&findings, deployed.as_ref());
     let proxy_dir = avalanche_model::layout::proxy_dir(&network.kubernetes);
     let engine = network.kubernetes.gitops.value;
-    let registration = engine.registration();
+    // The registration (Argo CD Application or Flux Kustomization) and its
+    // path; `None` with `kubernetes.gitops = "none"`, where the user applies the tree.
+    let registered: Option<(&str, String)> = engine
+        .registration()
+        .zip(avalanche_render::application_path(network));
     let readme = format!("{proxy_dir}/README.md");
-    let app = avalanche_render::application_path(network);
     let stale = |path: &str| match &plan {
         Some(plan) => plan
             .get(path)
@@ -552,7 +557,17 @@ pub fn assess(
     // 2. The proxy service: the tree and its registration (the Argo CD
     // Application or the Flux Kustomization) exist and are in sync.
     let regions: Vec<&str> = network.egress.proxies.keys().map(|n| n.as_str()).collect();
-    let mut proxies = Phase::new(2, "proxy-service", "Proxy service deployed");
+    // Without a GitOps engine the tool cannot know what is applied: the phase
+    // is the tree being there, and the note says who applies it.
+    let mut proxies = Phase::new(
+        2,
+        "proxy-service",
+        if registered.is_some() {
+            "Proxy service deployed"
+        } else {
+            "Proxy service built (you apply it)"
+        },
+    );
     if regions.is_empty() {
         // Advice from the user's own declarations, never the bundled example's names.
         let what = match network.egress.providers.keys().next() {
@@ -583,18 +598,38 @@ pub fn assess(
             names
         }
     };
-    expected.push(app.clone());
-    proxies
-        .checked
-        .push(format!("{} and the {registration} {app} exist", proxy_dir));
-    let missing: Vec<&String> = expected.iter().filter(|p| !repo.is_file(p)).collect();
-    if !repo.is_file(&app) {
-        proxies.remaining.push(
-            Todo::new(format!("generate the {registration}"))
-                .file(&app)
-                .run(BUILD),
-        );
+    match &registered {
+        Some((registration, app)) => {
+            expected.push(app.clone());
+            proxies
+                .checked
+                .push(format!("{proxy_dir} and the {registration} {app} exist"));
+            if !repo.is_file(app) {
+                proxies.remaining.push(
+                    Todo::new(format!("generate the {registration}"))
+                        .file(app)
+                        .run(BUILD),
+                );
+            }
+        }
+        None => {
+            proxies.checked.push(format!("{proxy_dir} exists"));
+            let apply = if network.kubernetes.secrets.value
+                == avalanche_model::SecretsBackend::Ksops
+            {
+                // KSOPS is an exec plugin `kubectl apply -k` cannot run.
+                format!(
+                    "kubectl kustomize --enable-alpha-plugins --enable-exec {proxy_dir} | kubectl apply -f -"
+                )
+            } else {
+                format!("kubectl apply -k {proxy_dir}")
+            };
+            proxies.notes.push(format!(
+                "no GitOps engine (`kubernetes.gitops = \"none\"`): nothing registers or deploys the tree; apply it yourself after each build: `{apply}`"
+            ));
+        }
     }
+    let missing: Vec<&String> = expected.iter().filter(|p| !repo.is_file(p)).collect();
     let missing_in_dir: Vec<&str> = missing
         .iter()
         .filter_map(|p| p.strip_prefix(&format!("{proxy_dir}/")))
@@ -634,17 +669,23 @@ pub fn assess(
     if let Some(deployed) = deployed
         && !regions.is_empty()
     {
-        proxies
-            .checked
-            .push(format!("the {registration} and the proxy tree are reached from {} root; the proxies' credentials are sealed", article(engine)));
-        if repo.is_file(&app) {
-            let kustomization = format!("{proxy_dir}/kustomization.yaml");
-            match deployed.unreached(&app, &format!("the {registration}")) {
-                Some(todo) => proxies.remaining.push(todo),
-                None => proxies
-                    .remaining
-                    .extend(deployed.unreached(&kustomization, "the proxy tree")),
+        if let Some((registration, app)) = &registered {
+            proxies
+                .checked
+                .push(format!("the {registration} and the proxy tree are reached from {} root; the proxies' credentials are sealed", article(engine)));
+            if repo.is_file(app) {
+                let kustomization = format!("{proxy_dir}/kustomization.yaml");
+                match deployed.unreached(app, &format!("the {registration}")) {
+                    Some(todo) => proxies.remaining.push(todo),
+                    None => proxies
+                        .remaining
+                        .extend(deployed.unreached(&kustomization, "the proxy tree")),
+                }
             }
+        } else {
+            proxies
+                .checked
+                .push("the proxies' credentials are sealed".to_owned());
         }
         // Each gluetun's own credentials (the shared proxies', then each sidecar's), as
         // `Network::credentials` resolves them: a declared `existingSecret` is the
@@ -709,8 +750,12 @@ pub fn assess(
             }
         }
     }
-    if proxies.done() && !regions.is_empty() {
-        let uncommitted = repo.uncommitted(&[&proxy_dir, &app]);
+    // Without an engine, nothing is deployed from git: committing is the user's choice.
+    if let Some((_, app)) = &registered
+        && proxies.done()
+        && !regions.is_empty()
+    {
+        let uncommitted = repo.uncommitted(&[&proxy_dir, app]);
         if !uncommitted.is_empty() {
             proxies.remaining.push(
                 Todo::new(format!(
@@ -821,10 +866,16 @@ pub fn assess(
         if let Some(deployed) = deployed
             && repo.is_file(&format!("{component}/kustomization.yaml"))
         {
-            migrated.checked.push(format!(
-                "{component} is reached from {} root; {name}'s protocol is one it speaks",
-                article(engine)
-            ));
+            migrated.checked.push(if registered.is_some() {
+                format!(
+                    "{component} is reached from {} root; {name}'s protocol is one it speaks",
+                    article(engine)
+                )
+            } else {
+                format!(
+                    "{name}'s protocol is one it speaks; you apply it: `kubectl apply -k {app_dir}`"
+                )
+            });
             migrated.remaining.extend(deployed.unreached(
                 &format!("{component}/kustomization.yaml"),
                 &format!("{name}'s vpn-egress component"),

@@ -1010,7 +1010,9 @@ pub static KUBERNETES: Group = Group::new(
                 CD `Application` and KSOPS generators decrypt the SOPS-encrypted Secrets. \
                 `\"flux\"`: it writes a Flux `Kustomization` (`kustomize.toolkit.fluxcd.io/v1`) with \
                 `decryption.provider: sops`, and the encrypted Secrets are listed as plain resources \
-                (kustomize-controller decrypts them).",
+                (kustomize-controller decrypts them). `\"none\"`: plain manifests only, nothing \
+                registers the tree (you apply it: `kubectl apply -k`), and `kubernetes.secrets` alone \
+                decides how the Secrets are made.",
         },
         group("argocd", &ARGOCD),
         group("flux", &FLUX),
