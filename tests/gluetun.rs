@@ -455,8 +455,8 @@ fn an_app_with_its_own_gluetun_gets_exactly_one_first_among_init_containers() {
     }
 }
 
-/// A fake qBittorrent WebUI: answers one request with `Ok.` and prints it as JSON
-/// (method, path, content type, body) on stdout. Its port is the first line.
+/// A fake qBittorrent WebUI: answers every request with `Ok.` and prints each as
+/// JSON (method, path, content type, body) on stdout. Its port is the first line.
 const FAKE_QBITTORRENT: &str = r#"
 import http.server, json, sys
 class H(http.server.BaseHTTPRequestHandler):
@@ -470,9 +470,42 @@ class H(http.server.BaseHTTPRequestHandler):
         print(json.dumps({"method": "GET", "path": self.path}), flush=True)
     def log_message(self, *a): pass
 s = http.server.HTTPServer(("127.0.0.1", 0), H)
-s.timeout = 20
 print(s.server_address[1], flush=True)
-s.handle_request()
+s.serve_forever()
+"#;
+
+/// gluetun's place, as far as its children can tell: PID 1 of a fresh PID
+/// namespace that waits only for the commands it starts (Go's `cmd.Wait`) and never
+/// reaps an orphan, with its own `/tmp`. It runs each command of `argv[1]` (JSON), prints
+/// `[exit code, seconds]` after each and waits for a line on stdin before the next
+/// (EOF: it stops at once, and the namespace dies with it); then it reports the
+/// processes left: zombies, and the live ones it inherited (parent PID 1).
+const GLUETUN_AS_PID1: &str = r#"
+import json, os, subprocess, sys, time
+# The container's own /tmp (the commands keep their state there), in this mount namespace only.
+subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "avalanche-test", "/tmp"], check=True)
+for argv in json.loads(sys.argv[1]):
+    t = time.monotonic()
+    p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p.wait(timeout=30)
+    print(json.dumps([p.returncode, time.monotonic() - t]), flush=True)
+    if not sys.stdin.readline():
+        sys.exit(1)
+zombies, inherited = [], []
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    if int(pid) == os.getpid():
+        continue
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+        cmdline = open(f"/proc/{pid}/cmdline").read().replace("\0", " ")
+    except OSError:
+        continue
+    state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+    if state == "Z":
+        zombies.append(pid)
+    elif int(ppid) == os.getpid():
+        inherited.append(cmdline)
+print(json.dumps({"zombies": zombies, "inherited": inherited}), flush=True)
 "#;
 
 /// gluetun's `command.Split` (quotes and backslashes, no expansion), done by
@@ -492,14 +525,25 @@ fn gluetun_argv(command: &str, port: u16) -> Vec<String> {
     serde_json::from_slice(&out.stdout).expect("shlex output")
 }
 
-/// Runs `argv` (the `/bin/sh` replaced by `shell`, `wget` first in PATH from
-/// `wget_dir` when given) against a fake qBittorrent; returns what it received.
-fn forwarded_port_request(
-    network: &str,
-    shell: &[&str],
-    wget_dir: Option<&Path>,
-) -> (Json, String) {
+/// What a port-forwarding run shows: the requests the fake WebUI got, the up and
+/// down commands, each command's `[exit code, seconds]`, and what was left in the
+/// PID namespace.
+struct PortSync {
+    requests: Vec<Json>,
+    up: String,
+    down: String,
+    runs: Vec<Json>,
+    left: Json,
+}
+
+/// The generated up command with ports 51413 then 51414, then the down command,
+/// run as gluetun runs them (split, no shell, waited for) by [`GLUETUN_AS_PID1`]
+/// in a fresh PID namespace (`unshare`), with `/bin/sh` replaced by each variant's
+/// shell and `wget` first in PATH from its directory when given, against a fake qBittorrent.
+/// After each up command it waits (at most 10 s) for the request with its port.
+fn forwarded_port_sync(unshare: &Path, variants: &[(&[&str], Option<&Path>)]) -> Vec<PortSync> {
     use std::io::BufRead;
+    use std::sync::mpsc;
     let mut server = Command::new("python3")
         .args(["-c", FAKE_QBITTORRENT])
         .stdout(std::process::Stdio::piped())
@@ -511,25 +555,84 @@ fn forwarded_port_request(
         .and_then(Result::ok)
         .and_then(|l| l.trim().parse().ok())
         .expect("the fake server's port");
+    let (tx, requests_rx) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
     let repo = TempRepo::bundled();
     let text = repo.read("nix/network.nix").replacen(
         "forwardedPortTo = { app = \"qbittorrent\"; };",
         &format!("forwardedPortTo = {{ app = \"qbittorrent\"; webUIPort = {web_ui}; }};"),
         1,
     );
-    assert!(text.contains(&format!("webUIPort = {web_ui}")), "{network}");
+    assert!(text.contains(&format!("webUIPort = {web_ui}")));
     repo.write("nix/network.nix", &text);
     build(&repo);
     let patch =
         repo.read("kubernetes/base/apps/media/qbittorrent/vpn-egress/deployment-patch.yaml");
     let doc: Json = serde_norway::from_str(&patch).expect("YAML");
     let gluetun = &doc["spec"]["template"]["spec"]["initContainers"][0];
-    let command = env_value(gluetun, "VPN_PORT_FORWARDING_UP_COMMAND")
+    let up = env_value(gluetun, "VPN_PORT_FORWARDING_UP_COMMAND")
         .unwrap_or_else(|| panic!("no up command:\n{patch}"));
-    let argv = gluetun_argv(&command, 51413);
-    assert_eq!(argv[..2], ["/bin/sh", "-c"], "{argv:?}");
-    let mut cmd = Command::new(shell[0]);
-    cmd.args(&shell[1..]).args(&argv[1..]);
+    let down = env_value(gluetun, "VPN_PORT_FORWARDING_DOWN_COMMAND")
+        .unwrap_or_else(|| panic!("no down command:\n{patch}"));
+    let mut out = Vec::new();
+    for (shell, wget_dir) in variants {
+        out.push(sync_once(
+            unshare,
+            shell,
+            *wget_dir,
+            &up,
+            &down,
+            &requests_rx,
+        ));
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    out
+}
+
+/// One run of [`forwarded_port_sync`].
+fn sync_once(
+    unshare: &Path,
+    shell: &[&str],
+    wget_dir: Option<&Path>,
+    up: &str,
+    down: &str,
+    requests_rx: &std::sync::mpsc::Receiver<String>,
+) -> PortSync {
+    use std::io::{BufRead, Write};
+    let ports = [51413, 51414];
+    let steps: Vec<Vec<String>> = ports
+        .iter()
+        .map(|p| gluetun_argv(up, *p))
+        .chain([gluetun_argv(down, ports[1])])
+        .map(|argv| {
+            assert_eq!(argv[..2], ["/bin/sh", "-c"], "{argv:?}");
+            shell
+                .iter()
+                .map(|s| (*s).to_owned())
+                .chain(argv[1..].iter().cloned())
+                .collect()
+        })
+        .collect();
+    let mut cmd = Command::new(unshare);
+    cmd.args([
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        "--kill-child",
+        "python3",
+        "-c",
+    ])
+    .arg(GLUETUN_AS_PID1)
+    .arg(serde_json::to_string(&steps).expect("JSON"))
+    .stdin(std::process::Stdio::piped())
+    .stdout(std::process::Stdio::piped());
     if let Some(dir) = wget_dir {
         let path = format!(
             "{}:{}",
@@ -538,47 +641,72 @@ fn forwarded_port_request(
         );
         cmd.env("PATH", path);
     }
-    // gluetun waits for the command: it must return at once (the retries are in the background).
-    // Its own process group: the retries it leaves in the background are ended
-    // with it, whatever the outcome.
-    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
-    let started = std::time::Instant::now();
-    let mut child = cmd.spawn().expect("the up command");
-    let group = child.id();
-    let status = child.wait().expect("the up command");
-    let elapsed = started.elapsed();
-    let got = if status.success() {
-        lines.next().and_then(Result::ok).unwrap_or_default()
-    } else {
-        String::new()
-    };
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{group}")])
-        .stderr(std::process::Stdio::null())
-        .status();
-    let _ = server.kill();
-    let _ = server.wait();
-    assert!(status.success(), "{argv:?}");
-    assert!(
-        elapsed < std::time::Duration::from_secs(3),
-        "the command blocked gluetun"
+    let mut pid1 = cmd.spawn().expect("unshare");
+    let mut stdin = pid1.stdin.take().expect("stdin");
+    let mut out = std::io::BufReader::new(pid1.stdout.take().expect("stdout")).lines();
+    let mut runs = Vec::new();
+    let mut requests = Vec::new();
+    for step in 0..steps.len() {
+        let line = out.next().and_then(Result::ok).unwrap_or_default();
+        runs.push(serde_json::from_str::<Json>(&line).unwrap_or(Json::Null));
+        if let Some(port) = ports.get(step) {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+                let Ok(got) = requests_rx.recv_timeout(left) else {
+                    break;
+                };
+                let got: Json = serde_json::from_str(&got).unwrap_or(Json::Null);
+                let done = got["body"]
+                    .as_str()
+                    .is_some_and(|b| b.contains(&format!(":{port}}}")));
+                requests.push(got);
+                if done {
+                    break;
+                }
+            }
+        }
+        let _ = writeln!(stdin, "go");
+    }
+    let left = out
+        .next()
+        .and_then(Result::ok)
+        .and_then(|l| serde_json::from_str(&l).ok())
+        .unwrap_or(Json::Null);
+    drop(stdin);
+    let _ = pid1.kill();
+    let _ = pid1.wait();
+    // A late request (none is expected after the down command).
+    requests.extend(
+        requests_rx
+            .try_iter()
+            .map(|l| serde_json::from_str(&l).unwrap_or(Json::Null)),
     );
-    let got: Json = serde_json::from_str(&got)
-        .unwrap_or_else(|e| panic!("no request ({e}): {got:?} from {argv:?}"));
-    (got, command)
+    PortSync {
+        requests,
+        up: up.to_owned(),
+        down: down.to_owned(),
+        runs,
+        left,
+    }
 }
 
-/// Issue 14 item 3: the forwarded port reaches qBittorrent. The generated
-/// `VPN_PORT_FORWARDING_UP_COMMAND`, split and substituted as gluetun does, is run
-/// against a fake WebUI with both wgets (GNU, as in gluetun's image, and BusyBox)
-/// and both shells; the request is qBittorrent's `setPreferences` with
-/// `listen_port` set to the port.
+/// Issue 14 item 3: the forwarded port reaches qBittorrent, every time it
+/// changes, and nothing is left behind. The generated up and down commands, split
+/// and substituted as gluetun does, run as gluetun runs them (PID 1 of a PID
+/// namespace that never reaps orphans) with both wgets (GNU, as in gluetun's image,
+/// and BusyBox) and both shells: each command returns at once (gluetun's NAT-PMP
+/// keep-alive waits for it); each port reaches qBittorrent's `setPreferences` as
+/// `listen_port`; no zombie is left, and one sync loop at most, however many
+/// ports came.
 #[test]
 fn the_forwarded_port_reaches_qbittorrent_through_its_web_api() {
     let (Some(_), Some(_)) = (support::oracle("python3"), support::oracle("wget")) else {
         return;
     };
     let Some(busybox) = support::oracle("busybox") else {
+        return;
+    };
+    let Some(found) = support::root_oracle(&["unshare"]) else {
         return;
     };
     let scratch = tempfile::tempdir().expect("a temp dir");
@@ -590,31 +718,52 @@ fn the_forwarded_port_reaches_qbittorrent_through_its_web_api() {
             Some(scratch.path()),
         ),
     ];
-    for (shell, wget) in variants {
-        let (got, command) = forwarded_port_request("bundled", shell, wget);
-        let at = format!("{shell:?}, {command}: {got}");
-        assert_eq!(got["method"], "POST", "{at}");
-        assert_eq!(got["path"], "/api/v2/app/setPreferences", "{at}");
-        assert_eq!(got["type"], "application/x-www-form-urlencoded", "{at}");
-        assert!(
-            got["host"]
-                .as_str()
-                .is_some_and(|h| h.starts_with("127.0.0.1:")),
-            "{at}"
+    let syncs = forwarded_port_sync(&found[0], &variants);
+    for ((shell, _), sync) in variants.iter().zip(&syncs) {
+        let at = format!(
+            "{shell:?}, {} / {}: runs {:?}, requests {:?}, left {}",
+            sync.up, sync.down, sync.runs, sync.requests, sync.left
         );
-        // The form field `json`, as qBittorrent's WebUI parses it.
-        let body = got["body"].as_str().unwrap_or_default();
-        let out = Command::new("python3")
-            .args([
-                "-c",
-                "import json, sys, urllib.parse; print(json.dumps(json.loads(urllib.parse.parse_qs(sys.argv[1], strict_parsing=True)['json'][0])))",
-                body,
-            ])
-            .output()
-            .expect("python3");
-        let prefs: Json = serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{at}: the body is not json=<JSON> ({e})"));
-        assert_eq!(prefs, serde_json::json!({ "listen_port": 51413 }), "{at}");
+        assert_eq!(sync.runs.len(), 3, "{at}");
+        for run in &sync.runs {
+            assert_eq!(run[0], 0, "{at}");
+            assert!(
+                run[1].as_f64().is_some_and(|s| s < 3.0),
+                "a command blocked gluetun: {at}"
+            );
+        }
+        let mut ports = Vec::new();
+        for got in &sync.requests {
+            assert_eq!(got["method"], "POST", "{at}");
+            assert_eq!(got["path"], "/api/v2/app/setPreferences", "{at}");
+            assert_eq!(got["type"], "application/x-www-form-urlencoded", "{at}");
+            assert!(
+                got["host"]
+                    .as_str()
+                    .is_some_and(|h| h.starts_with("127.0.0.1:")),
+                "{at}"
+            );
+            // The form field `json`, as qBittorrent's WebUI parses it.
+            let body = got["body"].as_str().unwrap_or_default();
+            let out = Command::new("python3")
+                .args([
+                    "-c",
+                    "import json, sys, urllib.parse; print(json.dumps(json.loads(urllib.parse.parse_qs(sys.argv[1], strict_parsing=True)['json'][0])))",
+                    body,
+                ])
+                .output()
+                .expect("python3");
+            let prefs: Json = serde_json::from_slice(&out.stdout)
+                .unwrap_or_else(|e| panic!("{at}: the body is not json=<JSON> ({e})"));
+            ports.push(prefs["listen_port"].clone());
+            assert_eq!(prefs.as_object().map(|o| o.len()), Some(1), "{at}");
+        }
+        assert_eq!(ports, [51413, 51414], "{at}");
+        assert_eq!(sync.left["zombies"], serde_json::json!([]), "{at}");
+        let inherited = sync.left["inherited"]
+            .as_array()
+            .map_or(usize::MAX, Vec::len);
+        assert!(inherited <= 1, "more than one sync loop: {at}");
     }
 }
 

@@ -376,6 +376,16 @@ let
           `{{PORT}}`/`{{PORTS}}` and runs it without a shell.
         '';
       };
+      downCommand = lib.mkOption {
+        type = lib.types.nullOr lib.types.str;
+        default = null;
+        example = "/bin/sh -c 'rm -f /gluetun/port'";
+        description = ''
+          With `command`: the `VPN_PORT_FORWARDING_DOWN_COMMAND`, which gluetun runs (with the old
+          `{{PORTS}}`, for at most 60 s) when port forwarding stops, before it closes the ports.
+          With `app`, it is generated.
+        '';
+      };
     };
   };
 

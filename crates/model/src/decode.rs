@@ -1535,7 +1535,19 @@ impl Decoder {
             );
             return None;
         }
+        let down = match s.get("downCommand") {
+            Some(v) => Some(self.non_empty(v, path.key("downCommand"))?.to_owned()),
+            None => None,
+        };
         let target = match (s.get("app"), s.get("command")) {
+            (Some(app), None) if down.is_some() => {
+                self.push(
+                    Diagnostic::error(&crate::rules::MODEL_FORWARDED_PORT, format!("`{path}` has `downCommand` with `app`"))
+                        .with_primary_label(app.span, "the app's down command is generated")
+                        .with_help("delete `downCommand`, or write both commands: `{ command = \"… {{PORT}} …\"; downCommand = \"…\"; }`"),
+                );
+                return None;
+            }
             (Some(app), None) => {
                 let name = self.string(app, path.key("app"))?;
                 if !PortTarget::APPS.contains(&name) {
@@ -1562,7 +1574,10 @@ impl Decoder {
                     );
                     return None;
                 }
-                PortTarget::Command(text.to_owned())
+                PortTarget::Command {
+                    up: text.to_owned(),
+                    down,
+                }
             }
             (app, command) => {
                 let both = app.is_some() && command.is_some();

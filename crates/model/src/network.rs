@@ -716,9 +716,15 @@ pub enum PortTarget {
         /// `webUIPort` (default [`crate::defaults::QBITTORRENT_WEBUI_PORT`]).
         web_ui_port: u16,
     },
-    /// `{ command = "…"; }`: run as written; gluetun substitutes `{{PORT}}`,
-    /// `{{PORTS}}` and `{{VPN_INTERFACE}}`.
-    Command(String),
+    /// `{ command = "…"; downCommand = "…"; }`: run as written; gluetun substitutes
+    /// `{{PORT}}`, `{{PORTS}}` and `{{VPN_INTERFACE}}`.
+    Command {
+        /// `command`: `VPN_PORT_FORWARDING_UP_COMMAND`, run with each new port.
+        up: String,
+        /// `downCommand` (default none): `VPN_PORT_FORWARDING_DOWN_COMMAND`, run with
+        /// the old ports when port forwarding stops.
+        down: Option<String>,
+    },
 }
 
 impl PortTarget {

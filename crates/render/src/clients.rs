@@ -541,6 +541,9 @@ fn sidecar_patch<'a>(ctx: &Ctx<'a>, deployment: &'a str, s: &SidecarSpec<'a>) ->
             "VPN_PORT_FORWARDING_UP_COMMAND",
             gluetun::port_forwarding_up_command(target),
         );
+        if let Some(down) = gluetun::port_forwarding_down_command(target) {
+            env.set("VPN_PORT_FORWARDING_DOWN_COMMAND", down);
+        }
     }
     if !s.input_ports.is_empty() {
         let ports: Vec<String> = s.input_ports.iter().map(u16::to_string).collect();

@@ -209,27 +209,58 @@ pub fn post_start_cleanup() -> Node<'static> {
     })
 }
 
-/// `VPN_PORT_FORWARDING_UP_COMMAND` for `forwardedPortTo`. gluetun replaces
-/// `{{PORT}}`, splits the command like a shell (quotes, no expansion) and runs it
-/// without a shell, once per port it gets (ProtonVPN: a new one per connection).
+/// Where the generated qBittorrent commands keep the port to set (written by the
+/// up command, emptied by the down command), and the lock that keeps their sync
+/// loop to one: in the gluetun container's own `/tmp`, new with every container.
+const QBITTORRENT_PORT_FILE: &str = "/tmp/avalanche-qbittorrent-port";
+const QBITTORRENT_SYNC_LOCK: &str = "/tmp/avalanche-qbittorrent-sync";
+
+/// `VPN_PORT_FORWARDING_UP_COMMAND` for `forwardedPortTo`. gluetun (v3.41
+/// `internal/portforward/service`) replaces `{{PORT}}`/`{{PORTS}}`, splits the
+/// command like a shell (quotes, no expansion), runs it without a shell once per
+/// new port, and waits for it: its NAT-PMP keep-alive starts only when the
+/// command returns (ProtonVPN maps for 60 s and refreshes every 45 s, so the
+/// command must return within seconds).
 ///
 /// qBittorrent: its Web API `POST /api/v2/app/setPreferences` with the form field
 /// `json={"listen_port":<port>}`, from 127.0.0.1 (the pod's loopback), which the
 /// WebUI accepts without a session when "Bypass authentication for clients on
-/// localhost" is on. gluetun runs the command before it starts keeping the port
-/// mapping alive (NAT-PMP mappings last 60 s), and the app may still be starting:
-/// so the retries (every 5 s, for 5 minutes) run in the background and the command
-/// returns at once. `wget` (GNU in the image, BusyBox elsewhere) and `/bin/sh` are in
-/// gluetun's image; only options both wgets know are used.
+/// localhost" is on. The app starts after gluetun (a native sidecar passes its
+/// startup probe first), so the first port comes before the WebUI listens: the
+/// request must be retried after the command has returned. gluetun runs as PID 1
+/// and never reaps a process it did not start, so a retry loop that ends after
+/// its command returned would stay a zombie, one per port change. Hence one loop
+/// per container, which never ends: the command writes the port to a file and
+/// starts the loop unless it runs already (`mkdir` is the lock); every 5 s the
+/// loop sets a port it has not set yet (`wget -T 10`). Its own children (`wget`,
+/// `sleep`) it reaps itself. `wget` (GNU in the image, BusyBox elsewhere) and
+/// `/bin/sh` are in gluetun's image; only options both wgets know are used.
 pub fn port_forwarding_up_command(target: &PortTarget) -> Cow<'_, str> {
     match target {
-        PortTarget::Command(command) => Cow::Borrowed(command),
+        PortTarget::Command { up, .. } => Cow::Borrowed(up),
         PortTarget::Qbittorrent { web_ui_port } => Cow::Owned(format!(
-            "/bin/sh -c '(i=0; while [ $i -lt 60 ]; do \
-             wget -q -O /dev/null --post-data \"json={{\\\"listen_port\\\":{{{{PORT}}}}}}\" \
-             http://127.0.0.1:{web_ui_port}/api/v2/app/setPreferences && exit 0; \
-             i=$((i+1)); sleep 5; done; exit 1) >/dev/null 2>&1 &'"
+            "/bin/sh -c 'echo {{{{PORT}}}} > {QBITTORRENT_PORT_FILE}; \
+             mkdir {QBITTORRENT_SYNC_LOCK} 2>/dev/null || exit 0; \
+             (a=; while :; do p=; read -r p < {QBITTORRENT_PORT_FILE}; \
+             if [ -n \"$p\" ] && [ \"$p\" != \"$a\" ] && \
+             wget -q -T 10 -O /dev/null --post-data \"json={{\\\"listen_port\\\":$p}}\" \
+             http://127.0.0.1:{web_ui_port}/api/v2/app/setPreferences; then a=$p; fi; \
+             sleep 5; done) </dev/null >/dev/null 2>&1 &'"
         )),
+    }
+}
+
+/// `VPN_PORT_FORWARDING_DOWN_COMMAND` for `forwardedPortTo`: gluetun runs it (with
+/// the old ports, for at most 60 s, waiting for it) when port forwarding stops,
+/// before it closes the ports in its firewall. qBittorrent: the pending port is
+/// forgotten, so the sync loop never sets a port that is no longer forwarded; the
+/// app keeps listening on the old one until the next up command gives it the new.
+pub fn port_forwarding_down_command(target: &PortTarget) -> Option<Cow<'_, str>> {
+    match target {
+        PortTarget::Command { down, .. } => down.as_deref().map(Cow::Borrowed),
+        PortTarget::Qbittorrent { .. } => Some(Cow::Owned(format!(
+            "/bin/sh -c ': > {QBITTORRENT_PORT_FILE}'"
+        ))),
     }
 }
 

@@ -601,13 +601,24 @@ fn port_forwarding_note(sc: &avalanche_model::resolve::ResolvedSidecar<'_>) -> S
     let to = match sc.sidecar.forwarded_port_to.as_ref().map(|t| &t.value) {
         Some(PortTarget::Qbittorrent { web_ui_port }) => format!(
             ". gluetun gives each new port to qBittorrent (`VPN_PORT_FORWARDING_UP_COMMAND`: its Web API \
-             `setPreferences` `listen_port` on `127.0.0.1:{web_ui_port}`, retried in the background for 5 minutes): \
-             turn on \"Bypass authentication for clients on localhost\" in its WebUI settings"
+             `setPreferences` `listen_port` on `127.0.0.1:{web_ui_port}`): the command returns at once, so \
+             gluetun's NAT-PMP keep-alive is not held up, and one loop per gluetun container sets each new \
+             port within 5 s once the WebUI answers. The loop lives as long as the container, because gluetun \
+             (PID 1) does not reap processes it did not start: a loop that ended would stay a zombie. \
+             `VPN_PORT_FORWARDING_DOWN_COMMAND` makes it forget a port that is no longer forwarded. Turn on \
+             \"Bypass authentication for clients on localhost\" in qBittorrent's WebUI settings"
         ),
-        Some(PortTarget::Command(_)) => {
-            ". gluetun runs the declared `VPN_PORT_FORWARDING_UP_COMMAND` with each new port"
-                .to_owned()
-        }
+        Some(PortTarget::Command { down, .. }) => format!(
+            ". gluetun runs the declared `VPN_PORT_FORWARDING_UP_COMMAND` with each new port{}; it waits for \
+             it, and its NAT-PMP keep-alive starts only after: the command must return within seconds, and \
+             a process it leaves running after returning stays a zombie when it ends (gluetun, PID 1, does \
+             not reap it)",
+            if down.is_some() {
+                ", and `VPN_PORT_FORWARDING_DOWN_COMMAND` when forwarding stops"
+            } else {
+                ""
+            }
+        ),
         None => ". Nothing tells the app the port: declare `forwardedPortTo`".to_owned(),
     };
     format!(

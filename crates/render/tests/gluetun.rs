@@ -320,11 +320,15 @@ fn bundled_gluetuns_start_and_stay_up() {
         .value("VPN_PORT_FORWARDING_UP_COMMAND")
         .expect("the up command");
     assert!(
-        command.starts_with("/bin/sh -c '")
+        command.starts_with("/bin/sh -c 'echo {{PORT}} > ")
             && command.contains("http://127.0.0.1:8080/api/v2/app/setPreferences")
-            && command.contains(r#"--post-data "json={\"listen_port\":{{PORT}}}""#),
+            && command.contains(r#"--post-data "json={\"listen_port\":$p}""#),
         "{command}"
     );
+    let down = sidecar
+        .value("VPN_PORT_FORWARDING_DOWN_COMMAND")
+        .expect("the down command");
+    assert!(down.starts_with("/bin/sh -c ': > /tmp/"), "{down}");
     // Native sidecars are init containers: the alert reads their own series.
     let rule: Json =
         serde_norway::from_str(&text(&plan, &format!("{PROXY_DIR}/prometheusrule.yaml")))
@@ -405,7 +409,7 @@ fn variants_start_and_stay_up() {
         ),
         (
             "forwardedPortTo = { app = \"qbittorrent\"; };",
-            "forwardedPortTo = { command = \"/bin/sh -c 'echo {{PORT}} > /gluetun/port'\"; };",
+            "forwardedPortTo = { command = \"/bin/sh -c 'echo {{PORT}} > /gluetun/port'\"; downCommand = \"rm -f /gluetun/port\"; };",
         ),
     ];
     let (network, plan) = variant(&privatevpn);
@@ -424,6 +428,10 @@ fn variants_start_and_stay_up() {
     assert_eq!(
         sidecar.value("VPN_PORT_FORWARDING_UP_COMMAND").as_deref(),
         Some("/bin/sh -c 'echo {{PORT}} > /gluetun/port'")
+    );
+    assert_eq!(
+        sidecar.value("VPN_PORT_FORWARDING_DOWN_COMMAND").as_deref(),
+        Some("rm -f /gluetun/port")
     );
 
     // Another cluster's service network: its DNS address follows (kubeadm's

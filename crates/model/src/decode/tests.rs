@@ -1030,7 +1030,19 @@ fn forwarded_port_to_an_app_or_a_command() {
         target(&sidecar(
             r#""portForwarding": true, "forwardedPortTo": { "app": null, "webUIPort": 8080, "command": "/bin/sh -c 'echo {{PORT}}'" }"#
         )),
-        Some(PortTarget::Command("/bin/sh -c 'echo {{PORT}}'".into()))
+        Some(PortTarget::Command {
+            up: "/bin/sh -c 'echo {{PORT}}'".into(),
+            down: None,
+        })
+    );
+    assert_eq!(
+        target(&sidecar(
+            r#""portForwarding": true, "forwardedPortTo": { "command": "app-port {{PORTS}}", "downCommand": "app-port-closed {{PORTS}}" }"#
+        )),
+        Some(PortTarget::Command {
+            up: "app-port {{PORTS}}".into(),
+            down: Some("app-port-closed {{PORTS}}".into()),
+        })
     );
     assert_eq!(target(&sidecar(r#""forwardedPortTo": null"#)), None);
     for (extra, rule) in [
@@ -1052,6 +1064,10 @@ fn forwarded_port_to_an_app_or_a_command() {
         ),
         (
             r#""portForwarding": true, "forwardedPortTo": { "app": "qbittorrent", "command": "echo {{PORT}}" }"#,
+            "model-forwarded-port",
+        ),
+        (
+            r#""portForwarding": true, "forwardedPortTo": { "app": "qbittorrent", "downCommand": "echo {{PORT}}" }"#,
             "model-forwarded-port",
         ),
     ] {

@@ -599,6 +599,15 @@ pub static PORT_TARGET: Group = Group::new(
             description: "Instead of `app`: the `VPN_PORT_FORWARDING_UP_COMMAND` as written; gluetun replaces \
                 `{{PORT}}`/`{{PORTS}}` and runs it without a shell.",
         },
+        Opt {
+            name: "downCommand",
+            ty: NullOr(&Str),
+            default: Is(Lit::Null),
+            example: Some(r#""/bin/sh -c 'rm -f /gluetun/port'""#),
+            description: "With `command`: the `VPN_PORT_FORWARDING_DOWN_COMMAND`, which gluetun runs (with the \
+                old `{{PORTS}}`, for at most 60 s) when port forwarding stops, before it closes the \
+                ports. With `app`, it is generated.",
+        },
     ],
 );
 
