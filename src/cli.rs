@@ -108,7 +108,8 @@ pub enum Command {
     /// hand-written gluetun Deployments and sidecars (proxies and sidecars, with
     /// their provider, countries, port forwarding and credentials Secret as
     /// `existingSecret`); workloads with `HTTP_PROXY` or `ALL_PROXY` (clients);
-    /// the Argo CD repository and app-of-apps. Every
+    /// the Argo CD repository and app-of-apps, or Flux (its bootstrap); the
+    /// apps' layout (directories or flat manifests). Every
     /// entry says where it was found (file:line); what the files do not say is
     /// left commented out with `FILL IN`. Never overwrites a file: it refuses
     /// when the declarations file exists (see `--print`).

@@ -1041,8 +1041,57 @@ fn draft_egress(facts: &RepoFacts, out: &mut String, summary: &mut Vec<String>) 
 
 // ---------------------------------------------------------------- kubernetes
 
-/// The directory holding most Kubernetes documents (a top-level one, or `.`).
+/// The Flux `Kustomization`s people wrote (`kustomize.toolkit.fluxcd.io`), in
+/// path order: what Flux applies, and from where.
+fn flux_kustomizations(facts: &RepoFacts) -> Vec<&KubeDoc> {
+    facts
+        .kube_docs
+        .iter()
+        .filter(|d| avalanche_check::wiring::is_flux_kustomization(d))
+        .collect()
+}
+
+/// `path:line` of a document's `kind:`.
+fn doc_at(facts: &RepoFacts, d: &KubeDoc) -> String {
+    let text = facts.text(&d.path).unwrap_or_default();
+    let line = d.kind.as_ref().map_or(1, |k| line_of(text, k.loc.start));
+    format!("{}:{line}", d.path)
+}
+
+/// The directory every `spec.path` of the Flux Kustomizations lies in (their
+/// longest common directory, `.` when they share none): Flux applies trees from
+/// all over the repository, and `kubernetes.dir` must hold them all.
+fn flux_dir(flux: &[&KubeDoc]) -> Option<String> {
+    let paths: Vec<String> = flux
+        .iter()
+        .filter_map(|d| d.source_paths.first())
+        .map(|p| avalanche_model::layout::normalized(p))
+        .collect();
+    let first = paths.first()?;
+    let mut common: Vec<&str> = first.split('/').filter(|c| *c != ".").collect();
+    for p in &paths[1..] {
+        let parts: Vec<&str> = p.split('/').collect();
+        let same = common
+            .iter()
+            .zip(&parts)
+            .take_while(|(a, b)| a == b)
+            .count();
+        common.truncate(same);
+    }
+    Some(if common.is_empty() {
+        ".".to_owned()
+    } else {
+        common.join("/")
+    })
+}
+
+/// The directory holding the Kubernetes manifests: with Flux, the one all its
+/// Kustomizations' paths lie in; else the top-level directory holding most
+/// Kubernetes documents (or `.`).
 pub fn kubernetes_dir(facts: &RepoFacts) -> String {
+    if let Some(dir) = flux_dir(&flux_kustomizations(facts)) {
+        return dir;
+    }
     let mut by_dir: BTreeMap<&str, usize> = BTreeMap::new();
     for d in &facts.kube_docs {
         if d.api_version.is_some() && d.kind.is_some() {
@@ -1057,12 +1106,176 @@ pub fn kubernetes_dir(facts: &RepoFacts) -> String {
 
 fn draft_kubernetes(facts: &RepoFacts, dir: &str, out: &mut String) {
     let mut lines = Vec::new();
+    let flux = flux_kustomizations(facts);
     if dir != avalanche_model::defaults::KUBERNETES_DIR {
-        lines.push(format!(
-            "      # Most Kubernetes manifests are under `{dir}/`."
-        ));
+        if flux.is_empty() {
+            lines.push(format!(
+                "      # Most Kubernetes manifests are under `{dir}/`."
+            ));
+        } else {
+            let applied: Vec<String> = flux
+                .iter()
+                .filter_map(|d| {
+                    let path = d.source_paths.first()?;
+                    Some(format!("`{path}` ({})", doc_at(facts, d)))
+                })
+                .collect();
+            lines.push(format!(
+                "      # Flux applies {}: all under `{dir}`.",
+                applied.join(", ")
+            ));
+        }
         lines.push(format!("      dir = {};", nix_str(dir)));
     }
+    if flux.is_empty() {
+        draft_argocd(facts, dir, &mut lines);
+    } else {
+        draft_flux(facts, &flux, &mut lines);
+    }
+    draft_layout(facts, dir, &mut lines);
+    out.push_str("    kubernetes = {\n");
+    for l in lines {
+        out.push_str(&l);
+        out.push('\n');
+    }
+    out.push_str("    };\n");
+}
+
+/// `gitops = "flux"` from the Flux Kustomizations, and where `build` registers
+/// the generated one: the directory the bootstrap (`flux-system`, as `flux
+/// bootstrap` writes it) applies, found again by `build`; with several
+/// bootstraps, `flux.registerIn` names one to review.
+fn draft_flux(facts: &RepoFacts, flux: &[&KubeDoc], lines: &mut Vec<String>) {
+    let bootstraps: Vec<&&KubeDoc> = flux
+        .iter()
+        .filter(|d| d.name.as_deref() == Some(avalanche_model::defaults::FLUX_NAMESPACE))
+        .collect();
+    let first = bootstraps.first().copied().unwrap_or(&flux[0]);
+    let what = if bootstraps.is_empty() {
+        "a Flux Kustomization (no `flux-system` bootstrap found)"
+    } else {
+        "the Flux bootstrap Kustomization `flux-system`"
+    };
+    lines.push(format!("      # {}: {what}", doc_at(facts, first)));
+    lines.push("      gitops = \"flux\";".to_owned());
+    let mut roots: Vec<(String, String)> = bootstraps
+        .iter()
+        .filter_map(|d| {
+            let path = avalanche_model::layout::normalized(d.source_paths.first()?);
+            Some((path, doc_at(facts, d)))
+        })
+        .collect();
+    roots.sort();
+    roots.dedup_by(|a, b| a.0 == b.0);
+    match roots.as_slice() {
+        [] => lines.push(
+            "      # No bootstrap says where the cluster's Kustomizations live: name the directory.\n      # flux.registerIn = \"FILL IN: the directory Flux applies the cluster's Kustomizations from\";".to_owned(),
+        ),
+        [(path, _)] => lines.push(format!(
+            "      # It applies `{path}`: `build` registers the generated Kustomization there."
+        )),
+        [(path, _), ..] => {
+            let all: Vec<String> = roots.iter().map(|(p, at)| format!("`{p}` ({at})")).collect();
+            lines.push(format!(
+                "      # Several bootstraps apply {}: name the one of the cluster that runs the proxies.",
+                all.join(", ")
+            ));
+            lines.push(format!("      flux.registerIn = {};", nix_str(path)));
+        }
+    }
+}
+
+/// `kubernetes.layout` from where the apps are: each hand-written workload's
+/// place as a pattern (`apps/{namespace}/{app}` when its directory, named after
+/// it, has a kustomization; `apps/{app}.yaml` for a flat manifest named after
+/// it), the most common one drafted when it is not the default; and the
+/// proxies' tree where the repository already has a `vpn-proxy` directory.
+fn draft_layout(facts: &RepoFacts, dir: &str, lines: &mut Vec<String>) {
+    let prefix = if dir == "." {
+        String::new()
+    } else {
+        format!("{dir}/")
+    };
+    let mut votes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for w in workloads(facts) {
+        // A hand-written gluetun proxy is no app a component joins.
+        if !w.containers.is_empty() && w.containers.iter().all(is_gluetun) {
+            continue;
+        }
+        let Some(rel) = w.doc.path.strip_prefix(&prefix) else {
+            continue;
+        };
+        let (doc_dir, file) = rel.rsplit_once('/').unwrap_or(("", rel));
+        let parent = |p: &str| p.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
+        let full_dir = parent(&w.doc.path);
+        let has_kustomization = facts
+            .kube_docs
+            .iter()
+            .any(|k| k.resources.is_some() && parent(&k.path) == full_dir);
+        let pattern = if has_kustomization {
+            let mut parts: Vec<&str> = doc_dir.split('/').collect();
+            if parts.last() != Some(&w.name.as_str()) {
+                continue;
+            }
+            let n = parts.len();
+            if n >= 2 && w.namespace.as_deref() == Some(parts[n - 2]) {
+                parts[n - 2] = "{namespace}";
+            }
+            parts[n - 1] = "{app}";
+            parts.join("/")
+        } else {
+            let Some(ext) = [".yaml", ".yml"]
+                .into_iter()
+                .find(|e| file.strip_suffix(e) == Some(w.name.as_str()))
+            else {
+                continue;
+            };
+            if doc_dir.is_empty() {
+                format!("{{app}}{ext}")
+            } else {
+                format!("{doc_dir}/{{app}}{ext}")
+            }
+        };
+        votes.entry(pattern).or_default().push(w.at.clone());
+    }
+    let best = votes
+        .iter()
+        .max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0)));
+    if let Some((pattern, at)) = best {
+        if pattern != avalanche_model::defaults::LAYOUT_APPS
+            && avalanche_model::layout::apps_pattern_problem(pattern).is_none()
+        {
+            lines.push(format!("      # {}: apps at `{pattern}`", at.join(", ")));
+            if pattern.ends_with(".yaml") || pattern.ends_with(".yml") {
+                lines.push("      # (flat manifests: an app needs a kustomization of its own before a generated component can join it)".to_owned());
+            }
+            lines.push(format!("      layout.apps = {};", nix_str(pattern)));
+        }
+        for (other, at) in votes.iter().filter(|(p, _)| *p != pattern) {
+            lines.push(format!("      # Also apps at `{other}`: {}", at.join(", ")));
+        }
+    }
+    // The repository already keeps a `vpn-proxy` directory (its credentials, say).
+    let proxies = facts
+        .paths
+        .iter()
+        .filter_map(|p| p.strip_prefix(&prefix).map(|rel| (p, rel)))
+        .find_map(|(p, rel)| {
+            let (d, _) = rel.rsplit_once('/')?;
+            (d.rsplit('/').next() == Some("vpn-proxy")).then_some((p, d))
+        });
+    if let Some((path, proxy_dir)) = proxies
+        && proxy_dir != avalanche_model::defaults::LAYOUT_PROXIES
+    {
+        lines.push(format!(
+            "      # {path}: the repository's `vpn-proxy` directory; the shared proxies' tree goes there."
+        ));
+        lines.push(format!("      layout.proxies = {};", nix_str(proxy_dir)));
+    }
+}
+
+/// `argocd.repoURL` and the app-of-apps, from the Argo CD Applications.
+fn draft_argocd(facts: &RepoFacts, dir: &str, lines: &mut Vec<String>) {
     let prefix = format!("{dir}/");
     let apps: Vec<&KubeDoc> = facts
         .kube_docs
@@ -1112,12 +1325,6 @@ fn draft_kubernetes(facts: &RepoFacts, dir: &str, out: &mut String) {
             lines.push(format!("      argocd.registerIn = {};", nix_str(first)));
         }
     }
-    out.push_str("    kubernetes = {\n");
-    for l in lines {
-        out.push_str(&l);
-        out.push('\n');
-    }
-    out.push_str("    };\n");
 }
 
 /// Drafts the declarations from `facts` (read with the Kubernetes directory at

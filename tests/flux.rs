@@ -616,3 +616,121 @@ fn gitops_none_writes_plain_manifests_and_registers_nothing() {
         "{report}"
     );
 }
+
+/// `init` on the Flux repository drafts what it says: Flux (the bootstrap, and
+/// where it applies the cluster's Kustomizations), the directory all Flux trees
+/// lie in, the apps' layout (a flat kubenix manifest noted, not chosen) and the
+/// existing `vpn-proxy` directory, each with its file and line. The draft finds
+/// nothing the repository does not have; with the person's egress added, `build`
+/// writes exactly the files the hand-written declarations write.
+#[test]
+fn init_drafts_flux_and_the_layout() {
+    let hand = TempRepo::from_fixture(FIXTURE);
+    hand.run(&["build"]).expect_code(0);
+    let by_hand = tree(hand.path());
+
+    let repo = TempRepo::from_fixture(FIXTURE);
+    repo.git(&["rm", "-q", "nix/network.nix"]);
+    repo.commit_all();
+    repo.run(&["init"]).expect_code(0);
+    let draft = repo.read("nix/network.nix");
+    for line in [
+        "      # Flux applies `./apps` (clusters/home/apps.yaml:2), `./clusters/home` (clusters/home/flux-system/gotk-sync.yaml:17), `./.k8s` (clusters/home/generated.yaml:3): all under `.`.\n",
+        "      dir = \".\";\n",
+        "      # clusters/home/flux-system/gotk-sync.yaml:17: the Flux bootstrap Kustomization `flux-system`\n",
+        "      gitops = \"flux\";\n",
+        "      # It applies `clusters/home`: `build` registers the generated Kustomization there.\n",
+        "      # apps/chat/ircbot/deployment.yaml:2, apps/media/qbittorrent/deployment.yaml:2: apps at `apps/{namespace}/{app}`\n",
+        "      layout.apps = \"apps/{namespace}/{app}\";\n",
+        "      # Also apps at `.k8s/{app}.yaml`: .k8s/homepage.yaml:2\n",
+        "      # infrastructure/vpn-proxy/mullvad.sops.yaml: the repository's `vpn-proxy` directory; the shared proxies' tree goes there.\n",
+        "      layout.proxies = \"infrastructure/vpn-proxy\";\n",
+    ] {
+        assert!(draft.contains(line), "no `{line}` in\n{draft}");
+    }
+    assert!(!draft.contains("argocd"), "no Argo CD here:\n{draft}");
+    // It decodes, and finds only what the repository has (its demo-key rules).
+    assert_eq!(
+        rules(&repo),
+        ["warning sops-demo-key", "warning sops-demo-key"]
+    );
+
+    // The person adds what the repository could not say: the Tailscale nodes (the
+    // hosts are computed) and the egress (no gluetun to start from).
+    let hand_written = hand.read("nix/network.nix");
+    let block = |open: &str| {
+        let start = hand_written.find(open).expect("the block");
+        let end =
+            start + hand_written[start..].find("\n    };\n").expect("its end") + "\n    };\n".len();
+        hand_written[start..end].to_owned()
+    };
+    let at = draft
+        .find("    kubernetes = {\n")
+        .expect("the kubernetes section");
+    repo.write(
+        "nix/network.nix",
+        &format!(
+            "{}{}{}\n{}",
+            &draft[..at],
+            block("    tailscale.nodes = {\n"),
+            block("    egress = {\n"),
+            &draft[at..]
+        ),
+    );
+    repo.commit_all();
+    // The repository's own findings, exactly those of the hand-written declarations.
+    assert_eq!(rules(&repo), rules(&hand));
+    repo.run(&["build"]).expect_code(0);
+    // And the same tree, byte for byte, but the declarations file itself.
+    let drafted = tree(repo.path());
+    let without_declarations = |t: &std::collections::BTreeMap<String, Vec<u8>>| {
+        t.iter()
+            .filter(|(p, _)| p.as_str() != "nix/network.nix")
+            .map(|(p, b)| (p.clone(), b.clone()))
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let (want, got) = (
+        without_declarations(&by_hand),
+        without_declarations(&drafted),
+    );
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    for (path, bytes) in &want {
+        assert!(got.get(path) == Some(bytes), "{path} differs");
+    }
+    assert!(want.contains_key(REGISTRATION), "{:?}", want.keys());
+}
+
+/// Apps kept as flat manifests (`apps/<app>.yaml`, no kustomization of their
+/// own) are drafted as the flat layout, with what it means for a component.
+#[test]
+fn init_drafts_a_flat_layout() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    for (app, dir) in [("ircbot", IRCBOT), ("qbittorrent", QBITTORRENT)] {
+        let manifest = repo.read(&format!("{dir}/deployment.yaml"));
+        std::fs::remove_dir_all(repo.path().join(dir)).expect("rm");
+        repo.write(&format!("apps/{app}.yaml"), &manifest);
+    }
+    repo.git(&["rm", "-q", "--cached", "-r", "apps", "nix/network.nix"]);
+    std::fs::remove_file(repo.path().join("nix/network.nix")).expect("rm");
+    repo.commit_all();
+    let run = repo.run(&["init", "--print"]);
+    run.expect_code(0);
+    let draft = run.stdout();
+    assert!(
+        draft.contains("      # apps/ircbot.yaml:2, apps/qbittorrent.yaml:2: apps at `apps/{app}.yaml`\n")
+            && draft.contains("      layout.apps = \"apps/{app}.yaml\";\n")
+            && draft.contains("      # (flat manifests: an app needs a kustomization of its own before a generated component can join it)\n")
+            && draft.contains("      # Also apps at `.k8s/{app}.yaml`: .k8s/homepage.yaml:2\n"),
+        "{draft}"
+    );
+    // It decodes, and finds only what the repository has.
+    repo.write("nix/network.nix", &draft);
+    repo.commit_all();
+    assert_eq!(
+        rules(&repo),
+        ["warning sops-demo-key", "warning sops-demo-key"]
+    );
+}
