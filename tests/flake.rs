@@ -732,6 +732,76 @@ fn reference_assertions_use_the_resolvers_ids_and_words() {
     }
 }
 
+/// `existingSecret.keys` accepts exactly the variables the decoder accepts (the
+/// Nix list is generated from `ExistingSecret::VARIABLES`), and an unknown one
+/// fails with the assertion that says which names are allowed and how to write it.
+#[test]
+fn existing_secret_keys_accept_what_the_decoder_accepts() {
+    let Some(lib) = nixpkgs_lib("the existingSecret.keys assertion") else {
+        return;
+    };
+    let Some(tool) = support::oracle("nix-instantiate") else {
+        return;
+    };
+    let allowed = avalanche_model::ExistingSecret::VARIABLES;
+    let keys = |names: &[&str]| {
+        names
+            .iter()
+            .map(|n| format!("{n} = \"k\";"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let failed = |provider_keys: &str, sidecar_keys: &str| -> Vec<String> {
+        let expr = format!(
+            r#"let
+              lib = import {lib};
+              config = (lib.evalModules {{ modules = [
+                ./nix/tests/nixos-stubs.nix ./nix/modules/network-options.nix
+                {{ avalanche.network = {{
+                  egress.providers.protonvpn.existingSecret = {{ name = "vpn-keys"; keys = {{ {provider_keys} }}; }};
+                  egress.proxies.iceland = {{ provider = "protonvpn"; countries = [ "Iceland" ]; }};
+                  egress.sidecars.qbittorrent = {{
+                    namespace = "media"; provider = "protonvpn"; countries = [ "Iceland" ];
+                    existingSecret = {{ name = "qbittorrent-vpn"; keys = {{ {sidecar_keys} }}; }};
+                  }};
+                }}; }}
+              ]; }}).config;
+            in map (a: a.message) (lib.filter (a: !a.assertion) config.assertions)"#,
+            lib = path_str(&lib)
+        );
+        eval_json(&tool, &["-E", &expr])
+            .as_array()
+            .expect("a list")
+            .iter()
+            .filter_map(Json::as_str)
+            .map(squash)
+            .collect()
+    };
+    // Every variable the decoder accepts, on a provider and on a sidecar.
+    assert_eq!(
+        failed(&keys(&allowed), &keys(&allowed)),
+        Vec::<String>::new()
+    );
+    // What it refuses (a near miss, and the variable without `_INTERVAL`'s cousin).
+    let failures = failed(&keys(&["WIREGUARD_KEY"]), &keys(&["OPENVPN_PASS"]));
+    let list = allowed.join(", ");
+    assert_eq!(
+        failures,
+        [
+            format!(
+                "avalanche.network.egress.providers.protonvpn.existingSecret.keys.WIREGUARD_KEY: `WIREGUARD_KEY` is not \
+                 a credentials variable of gluetun. `keys` maps each variable gluetun reads from the Secret to the \
+                 Secret's key: {list}; write e.g. `keys = {{ WIREGUARD_PRIVATE_KEY = \"wg-key\"; }};`."
+            ),
+            format!(
+                "avalanche.network.egress.sidecars.qbittorrent.existingSecret.keys.OPENVPN_PASS: `OPENVPN_PASS` is not \
+                 a credentials variable of gluetun. `keys` maps each variable gluetun reads from the Secret to the \
+                 Secret's key: {list}; write e.g. `keys = {{ WIREGUARD_PRIVATE_KEY = \"wg-key\"; }};`."
+            ),
+        ]
+    );
+}
+
 #[test]
 fn checked_types_agree_with_name_and_cidr() {
     let Some(lib) =

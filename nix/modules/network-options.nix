@@ -9,6 +9,9 @@
 let
   cfg = config.avalanche.network;
   avalanche = import ./types.nix { inherit lib; };
+  # The gluetun variables `existingSecret.keys` may map: the decoder's own list,
+  # written into data.generated.nix from the Rust model (never edited here).
+  inherit (import ./data.generated.nix) credentialVariables;
   nodes = cfg.tailscale.nodes;
   opt = "avalanche.network";
   cgnat = "100.64.0.0/10";
@@ -134,6 +137,26 @@ in
             (existingSecret when the cluster already has the Secret).'';
         }) attrs
       ) { inherit (cfg.egress) proxies sidecars; }
+    )
+    # As the decoder: a name in `existingSecret.keys` that gluetun does not read
+    # from its credentials Secret is a typo, and the variable would go unset.
+    ++ lib.concatLists (
+      lib.mapAttrsToList (
+        kind: attrs:
+        lib.concatLists (
+          lib.mapAttrsToList (
+            n: v:
+            map (var: {
+              assertion = lib.elem var credentialVariables;
+              message = ''
+                ${opt}.egress.${kind}.${n}.existingSecret.keys.${var}: `${var}` is not a credentials
+                variable of gluetun. `keys` maps each variable gluetun reads from the Secret to the
+                Secret's key: ${lib.concatStringsSep ", " credentialVariables}; write e.g.
+                `keys = { WIREGUARD_PRIVATE_KEY = "wg-key"; };`.'';
+            }) (if v.existingSecret == null then [ ] else lib.attrNames v.existingSecret.keys)
+          ) attrs
+        )
+      ) { inherit (cfg.egress) providers proxies sidecars; }
     )
     ++ lib.mapAttrsToList (n: s: {
       assertion = cfg.kubernetes.secrets != "none" || s.format != "kubernetes";

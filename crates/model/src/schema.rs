@@ -32,7 +32,12 @@ pub const GENERATED_PATH: &str = "nix/modules/options.generated.nix";
 /// ([`crate::defaults::NIX`]).
 pub const DEFAULTS_PATH: &str = "nix/modules/defaults.nix";
 
-/// The command that rewrites [`GENERATED_PATH`] and [`DEFAULTS_PATH`].
+/// The repository-relative path of the generated Nix data: the lists of allowed
+/// names the Rust model owns, which `network-options.nix`'s assertions read (an
+/// options module cannot hand a value to another one; a plain file can).
+pub const GENERATED_DATA_PATH: &str = "nix/modules/data.generated.nix";
+
+/// The command that rewrites [`GENERATED_PATH`], [`DEFAULTS_PATH`] and [`GENERATED_DATA_PATH`].
 pub const REGENERATE: &str = "AVALANCHE_REGENERATE=1 cargo test -p avalanche-model schema";
 
 /// An attribute set of options: the network itself, a section (`kubernetes.argocd`)
@@ -350,6 +355,29 @@ pub fn defaults_nix() -> String {
     }
     out.push_str("}\n");
     out
+}
+
+/// The text of [`GENERATED_DATA_PATH`]: plain Nix data (no `lib`), each list
+/// written from the Rust constant the decoder checks against.
+pub fn nix_data() -> String {
+    let list = |items: &[&str]| {
+        items
+            .iter()
+            .map(|i| nix_string(i))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    format!(
+        "# GENERATED from the Rust model (crates/model/src): do not edit. Rewritten by:\n\
+         #   {REGENERATE}\n\
+         # network-options.nix's assertions read these lists: the same ones the decoder checks.\n\
+         {{\n\
+         \x20 # `existingSecret.keys`: the gluetun variables a credentials Secret can provide\n\
+         \x20 # (`ExistingSecret::VARIABLES`).\n\
+         \x20 credentialVariables = [ {} ];\n\
+         }}\n",
+        list(&crate::ExistingSecret::VARIABLES)
+    )
 }
 
 /// The submodule groups below `group`, each once, in the order they are first met.

@@ -8,6 +8,7 @@ fn generated_nix_files_are_up_to_date() {
     for (file, want) in [
         (GENERATED_PATH, nix_module()),
         (DEFAULTS_PATH, defaults_nix()),
+        (GENERATED_DATA_PATH, nix_data()),
     ] {
         let path = root.join(file);
         if std::env::var_os("AVALANCHE_REGENERATE").is_some() {
@@ -27,6 +28,23 @@ fn generated_nix_files_are_up_to_date() {
                 )
         );
     }
+}
+
+/// `existingSecret.keys`' description names exactly the variables the decoder
+/// accepts (its text is the table's; the list is the model's).
+#[test]
+fn existing_secret_keys_description_names_the_decoders_variables() {
+    let keys = EXISTING_SECRET
+        .options
+        .iter()
+        .find(|o| o.name == "keys")
+        .expect("keys");
+    let named: Vec<&str> = keys
+        .description
+        .split(|c: char| !(c.is_ascii_uppercase() || c == '_'))
+        .filter(|w| w.len() > 3 && w.contains('_'))
+        .collect();
+    assert_eq!(named, crate::ExistingSecret::VARIABLES);
 }
 
 /// `defaults::NIX` names every constant of defaults.rs, each by its camelCase name.
