@@ -1224,3 +1224,56 @@ fn secrets_verify_honours_gitignore() {
     let run = env.run(&repo, &["secrets", "verify"], &[]);
     run.expect_code(1);
 }
+
+/// Issue 14 item 14: a credentials file sealed (here by the real sops, with the
+/// demo key the bundled `.sops.yaml` names) without a key the generated gluetun
+/// reads is `egress-secret-key-missing`, although the declaration lists the key:
+/// the key names are read from the file, never decrypted.
+#[test]
+fn a_sealed_file_without_a_key_gluetun_reads_is_an_error() {
+    let Some(sops) = support::oracle("sops") else {
+        return;
+    };
+    let env = Env::demo();
+    let repo = TempRepo::bundled();
+    repo.write(
+        PROTON,
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: protonvpn\n  namespace: vpn-proxy\ntype: Opaque\nstringData:\n  WIREGUARD_PRIVATE_KEY: not-a-key\n  SHADOWSOCKS_PASSWORD: not-a-password\n",
+    );
+    let out = std::process::Command::new(&sops)
+        .args(["--disable-version-check", "-e", "-i", PROTON])
+        .current_dir(repo.path())
+        .env("SOPS_AGE_KEY_FILE", demo_key())
+        .env("XDG_CONFIG_HOME", env.xdg.path())
+        .output()
+        .expect("running sops");
+    assert!(
+        out.status.success(),
+        "sops -e: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sealed = repo.read(PROTON);
+    assert!(
+        sealed.contains("ENC[AES256_GCM") && !sealed.contains("not-a-key"),
+        "{sealed}"
+    );
+    let check = env.run(&repo, &["check", "--format", "json"], &[]);
+    check.expect_code(1);
+    let findings: serde_json::Value = serde_json::from_str(&check.stdout()).expect("JSON");
+    let hits: Vec<&serde_json::Value> = findings
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["rule"] == "egress-secret-key-missing")
+        .collect();
+    assert_eq!(hits.len(), 1, "{findings:#}");
+    let message = hits[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(PROTON)
+            && message.contains("`WIREGUARD_ADDRESSES`")
+            && message.contains("`WIREGUARD_PRIVATE_KEY` and `SHADOWSOCKS_PASSWORD`"),
+        "{message}"
+    );
+    assert_eq!(hits[0]["severity"], "error");
+    assert_eq!(hits[0]["file"], "nix/network.nix", "{:#}", hits[0]);
+}

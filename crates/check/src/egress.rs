@@ -435,6 +435,7 @@ fn credential_keys(cx: &mut Checker<'_>) {
             .map(|(k, who)| (*k, who))
             .collect();
         if missing.is_empty() {
+            sealed_keys(cx, secret_name, secret, &keys);
             continue;
         }
         let names: Vec<&str> = missing.iter().map(|(k, _)| *k).collect();
@@ -451,6 +452,53 @@ fn credential_keys(cx: &mut Checker<'_>) {
             quoted.join(" ")
         ));
     }
+}
+
+/// The keys a gluetun reads must also be in the sealed file, not only declared:
+/// a file sealed before a key was declared (or by hand) lacks it, and the pod
+/// would not start. sops keeps key names in plaintext: read, never decrypted.
+fn sealed_keys(
+    cx: &mut Checker<'_>,
+    secret_name: &str,
+    secret: &avalanche_model::Secret,
+    keys: &BTreeMap<&str, String>,
+) {
+    let file = secret.file.value.as_str();
+    let Some(text) = cx.facts.text(file) else {
+        return; // secret-file-missing
+    };
+    if !avalanche_sops::scan::is_sops(text) {
+        return; // secret-file-unsealed
+    }
+    let Some(present) = avalanche_sops::scan::key_names(text) else {
+        return;
+    };
+    let missing: Vec<(&str, &String)> = keys
+        .iter()
+        .filter(|(k, _)| !present.iter().any(|p| p == *k))
+        .map(|(k, who)| (*k, who))
+        .collect();
+    let Some((first, who)) = missing.first() else {
+        return;
+    };
+    let names: Vec<&str> = missing.iter().map(|(k, _)| *k).collect();
+    let message = format!(
+        "`{file}` (secret `{secret_name}`) is sealed without {} that the generated gluetun reads ({who} reads `{first}`; the file has {}): its pod would not start",
+        list(&names),
+        if present.is_empty() {
+            "no key".to_owned()
+        } else {
+            list(present.iter().map(String::as_str).collect::<Vec<_>>())
+        }
+    );
+    let d = cx.emit(
+        &rules::EGRESS_SECRET_KEY_MISSING,
+        message,
+        secret.file.span.or(secret.span),
+    );
+    d.help = Some(format!(
+        "seal it again with every declared key: `avalanche-net secrets seal {secret_name}`"
+    ));
 }
 
 /// A secret a gluetun or a gateway reads must have its SOPS file in the

@@ -218,7 +218,9 @@ avalanche_diag::rules! {
         "A credentials secret does not declare a key the generated gluetun reads.",
         "Each gluetun reads its WireGuard key and addresses (or OpenVPN user and password) from its credentials\n\
          Secret, and each proxy its Shadowsocks password, by `secretKeyRef`. A key the Secret lacks keeps the pod in\n\
-         `CreateContainerConfigError`, and `avalanche-net secrets seal` writes only the declared `keys`.\n\n\
+         `CreateContainerConfigError`, and `avalanche-net secrets seal` writes only the declared `keys`. The sealed\n\
+         SOPS file is read too (key names are plaintext in SOPS files; nothing is decrypted): a file sealed before a\n\
+         key was declared, or by hand, lacks it.\n\n\
          Fix: add the key to `secrets.<name>.keys`, then `avalanche-net secrets seal <name>`.";
     SECRET_FILE_MISSING = "secret-file-missing", Error,
         "The SOPS file of a secret that a gluetun or a gateway reads does not exist.",

@@ -435,5 +435,34 @@ fn plain_value(rest: &str) -> Option<(&str, Range<usize>)> {
     Some((value, start..start + value.len()))
 }
 
+/// The key names of a SOPS file, read without decrypting (sops keeps them in
+/// plaintext): of every document, a Kubernetes `Secret`'s `data` and
+/// `stringData` keys, else its top-level keys (never `sops`). `None` when the
+/// text does not parse.
+pub fn key_names(text: &str) -> Option<Vec<String>> {
+    let format = if text.trim_start().starts_with('{') {
+        Format::Json
+    } else {
+        Format::Yaml
+    };
+    let docs = tree::parse_documents(text, format).ok()?;
+    let mut out = Vec::new();
+    for doc in &docs {
+        let Value::Map(top) = &doc.value else {
+            continue;
+        };
+        if doc.value.get("kind").and_then(Value::as_str) == Some("Secret") {
+            for field in ["data", "stringData"] {
+                if let Some(Value::Map(m)) = doc.value.get(field) {
+                    out.extend(m.iter().map(|(k, _)| k.clone()));
+                }
+            }
+        } else {
+            out.extend(top.iter().map(|(k, _)| k.clone()).filter(|k| k != "sops"));
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests;
