@@ -159,6 +159,7 @@ fn nixpkgs_type(ty: &schema::Ty) -> String {
         Ty::DnsLabel => "dnsLabel".to_owned(),
         Ty::Cidr => "cidr".to_owned(),
         Ty::Duration => "duration".to_owned(),
+        Ty::Interval => "interval".to_owned(),
         Ty::ListenAddress => "listenAddress".to_owned(),
         Ty::TailscaleTag => "tailscaleTag".to_owned(),
         Ty::Enum(names) => format!("enum({})", names.join("|")),
@@ -803,7 +804,7 @@ fn existing_secret_keys_accept_what_the_decoder_accepts() {
 }
 
 #[test]
-fn checked_types_agree_with_name_and_cidr() {
+fn checked_types_agree_with_name_cidr_and_duration() {
     let Some(lib) =
         nixpkgs_lib("the options module's DNS-1123 and CIDR types against Name and Cidr")
     else {
@@ -845,6 +846,11 @@ fn checked_types_agree_with_name_and_cidr() {
         "/24",
         "x/24",
     ];
+    // `0` is a duration (a keepalive off) but not a Flux interval.
+    let durations = [
+        "0", "0s", "25s", "1m30s", "10m", "1h", "999999s", "1000000s", "", "s", "25", "1.5m", "1d",
+        "00", "-1s", "1ms",
+    ];
     let list = |xs: &[&str]| {
         xs.iter()
             .map(|s| format!("{s:?}"))
@@ -855,10 +861,13 @@ fn checked_types_agree_with_name_and_cidr() {
         "let t = import ./nix/modules/types.nix {{ lib = import {lib}; }}; in {{ \
            names = map t.types.dnsLabel.check [ {names} ]; \
            cidrs = map t.types.cidr.check [ {cidrs} ]; \
+           durations = map t.types.duration.check [ {durations} ]; \
+           intervals = map t.types.interval.check [ {durations} ]; \
            canonical = map t.canonicalCidr [ {v4} ]; }}",
         lib = path_str(&lib),
         names = list(&names),
         cidrs = list(&cidrs),
+        durations = list(&durations),
         v4 = list(&[
             "10.1.0.0/24",
             "10.1.0.5/24",
@@ -883,6 +892,14 @@ fn checked_types_agree_with_name_and_cidr() {
             json!(rust),
             "cidr vs Cidr::parse on {cidr:?}"
         );
+    }
+    for (i, d) in durations.iter().enumerate() {
+        let (duration, interval) = (
+            avalanche_model::decode::duration_valid(d),
+            avalanche_model::decode::interval_valid(d),
+        );
+        assert_eq!(result["durations"][i], json!(duration), "duration on {d:?}");
+        assert_eq!(result["intervals"][i], json!(interval), "interval on {d:?}");
     }
     for (i, cidr) in [
         "10.1.0.0/24",

@@ -8,6 +8,7 @@ let
     dnsLabel
     cidr
     duration
+    interval
     listenAddress
     tailscaleTag
     ;
@@ -955,7 +956,7 @@ in
           };
         };
         interval = lib.mkOption {
-          type = duration;
+          type = interval;
           default = "10m";
           example = "1h";
           description = "How often Flux reconciles the generated `Kustomization` (a Go duration).";

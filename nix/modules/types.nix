@@ -54,7 +54,9 @@ rec {
   isCidr = s: matches ipv4Regex s || matches ipv6Regex s;
   isTailscaleTag = matches "tag:${dnsLabelRegex}";
   # Go durations in whole units, as gluetun reads them (`25s`, `1m30s`, `0`).
-  isDuration = s: s == "0" || matches "([0-9]{1,6}[smh])+" s;
+  isDuration = s: s == "0" || isInterval s;
+  # A duration with its unit (a Flux interval: `0` would never reconcile).
+  isInterval = matches "([0-9]{1,6}[smh])+";
   # `IP:PORT` or `:PORT` (gluetun's listening addresses); the Rust model checks the IP fully.
   isListenAddress = matches "([0-9.]*|[[][0-9A-Fa-f:.]+[]]):[0-9]{1,5}";
 
@@ -109,6 +111,7 @@ rec {
       dnsLabel = checked "dnsLabel" "DNS-1123 label (1-63 of a-z, 0-9 and -, starting and ending with a letter or digit)" isDnsLabel;
       cidr = checked "cidr" "CIDR (an address and a prefix length, like 10.1.0.0/24)" isCidr;
       duration = checked "duration" "duration (a number and a unit s, m or h, like 25s or 1m30s)" isDuration;
+      interval = checked "interval" "interval (a number and a unit s, m or h, like 10m or 1h; not 0)" isInterval;
       listenAddress = checked "listenAddress" "listening address (IP:PORT, like 127.0.0.1:8000)" isListenAddress;
       tailscaleTag = checked "tailscaleTag" "Tailscale tag (tag:<name>, the name a DNS-1123 label)" isTailscaleTag;
     };

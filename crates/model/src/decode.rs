@@ -373,8 +373,15 @@ fn spanned<T>(value: T, v: &Value) -> Spanned<T> {
     }
 }
 
-/// One or more `<digits><unit>` with a unit of `s`, `m` or `h` (or a bare `0`).
-fn duration_valid(s: &str) -> bool {
+/// A Flux interval: a [`duration_valid`] that is not a bare `0` (the Nix type
+/// `interval` of `nix/modules/types.nix` says the same).
+pub fn interval_valid(s: &str) -> bool {
+    s != "0" && duration_valid(s)
+}
+
+/// One or more `<digits><unit>` with a unit of `s`, `m` or `h` (or a bare `0`):
+/// the Nix type `duration` of `nix/modules/types.nix`.
+pub fn duration_valid(s: &str) -> bool {
     if s == "0" {
         return true;
     }
@@ -2550,7 +2557,7 @@ impl Decoder {
                 || defaults.interval.clone(),
                 |me, v, p| {
                     let d = me.duration(v, p)?;
-                    if d == "0" {
+                    if !interval_valid(&d) {
                         // Flux's CRD wants a unit; `0` would never reconcile.
                         me.push(
                             Diagnostic::error(

@@ -89,6 +89,9 @@ pub enum Ty {
     Cidr,
     /// A Go duration (`types.nix`).
     Duration,
+    /// A Go duration that is not a bare `0` (`types.nix`): a Flux interval,
+    /// which its CRD wants with a unit and which `0` would never reconcile.
+    Interval,
     /// `IP:PORT` or `:PORT` (`types.nix`).
     ListenAddress,
     /// `tag:<name>` (`types.nix`).
@@ -301,6 +304,7 @@ let
     dnsLabel
     cidr
     duration
+    interval
     listenAddress
     tailscaleTag
     ;
@@ -547,6 +551,7 @@ fn type_nix(ty: &Ty) -> String {
         Ty::DnsLabel => "dnsLabel".to_owned(),
         Ty::Cidr => "cidr".to_owned(),
         Ty::Duration => "duration".to_owned(),
+        Ty::Interval => "interval".to_owned(),
         Ty::ListenAddress => "listenAddress".to_owned(),
         Ty::TailscaleTag => "tailscaleTag".to_owned(),
         Ty::Enum(names) => {

@@ -1100,7 +1100,7 @@ pub static FLUX: Group = Group::new(
         group("sourceRef", &FLUX_SOURCE),
         Opt {
             name: "interval",
-            ty: Duration,
+            ty: Interval,
             default: Is(Lit::Str(d::FLUX_INTERVAL)),
             example: Some(r#""1h""#),
             description: "How often Flux reconciles the generated `Kustomization` (a Go duration).",
