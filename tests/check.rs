@@ -791,6 +791,22 @@ fn flux_register_ambiguous() {
 }
 
 #[test]
+fn flux_kustomization_unreachable() {
+    assert_finding(
+        "flux-kustomization-unreachable",
+        "kubernetes/clusters/home/kustomization.yaml",
+        3,
+    );
+    let repo = fixture("flux-kustomization-unreachable");
+    let all = findings(&repo, 1);
+    assert!(
+        !all.iter().any(|f| f["rule"] == "argocd-app-unreachable"),
+        "{}",
+        describe(&all)
+    );
+}
+
+#[test]
 fn egress_component_missing() {
     assert_finding(
         "egress-component-missing",

@@ -734,3 +734,32 @@ fn init_drafts_a_flat_layout() {
         ["warning sops-demo-key", "warning sops-demo-key"]
     );
 }
+
+/// Built with `--no-wire`, the generated Flux Kustomization is not listed by the
+/// cluster's kustomization: `check` says so under Flux's own rule id, with the
+/// line to add, and never under Argo CD's.
+#[test]
+fn an_unlisted_flux_kustomization_is_flux_kustomization_unreachable() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    let cluster = "clusters/home/kustomization.yaml";
+    repo.write(
+        cluster,
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - flux-system\n  - apps.yaml\n  - generated.yaml\n",
+    );
+    repo.commit_all();
+    repo.run(&["build", "--no-wire"]).expect_code(0);
+    repo.commit_all();
+    let rules = rules(&repo);
+    assert!(
+        rules.contains(&"error flux-kustomization-unreachable".to_owned()),
+        "{rules:?}"
+    );
+    assert!(!rules.iter().any(|r| r.contains("argocd")), "{rules:?}");
+    let run = repo.run(&["check"]);
+    run.expect_code(1);
+    assert!(
+        run.stdout().contains("  - vpn-proxy.yaml"),
+        "{}",
+        run.stdout()
+    );
+}

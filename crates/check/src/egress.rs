@@ -876,7 +876,7 @@ fn wired(cx: &mut Checker<'_>) {
                     r.path,
                     r.refusal.reason
                 );
-                let d = cx.emit(&rules::ARGOCD_APP_UNREACHABLE, message, span);
+                let d = cx.emit(registration_rule(cx.network), message, span);
                 d.help = Some(add_help(&r.path, "resources", &r.refusal, false));
             }
             (Purpose::Application, Need::Edit(e)) => {
@@ -896,7 +896,7 @@ fn wired(cx: &mut Checker<'_>) {
                     e.path
                 );
                 let refusal = edit_lines(e);
-                let d = cx.emit(&rules::ARGOCD_APP_UNREACHABLE, message, span);
+                let d = cx.emit(registration_rule(cx.network), message, span);
                 d.help = Some(add_help(&e.path, "resources", &refusal, true));
             }
         }
@@ -905,6 +905,15 @@ fn wired(cx: &mut Checker<'_>) {
     flat_apps(cx);
     flux_unregistered(cx);
     flux_decryption(cx);
+}
+
+/// The rule of an unregistered generated registration: the engine's own id
+/// (`argocd-app-unreachable` stays what Argo CD users see).
+fn registration_rule(network: &avalanche_model::Network) -> &'static avalanche_diag::Rule {
+    match network.kubernetes.gitops.value {
+        avalanche_model::GitOps::Flux => &rules::FLUX_KUSTOMIZATION_UNREACHABLE,
+        _ => &rules::ARGOCD_APP_UNREACHABLE,
+    }
 }
 
 /// The bootstraps' paths, when several clusters are bootstrapped and

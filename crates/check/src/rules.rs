@@ -340,16 +340,22 @@ avalanche_diag::rules! {
          cluster, and which one runs the proxies is a decision.\n\n\
          Fix: declare `kubernetes.flux.registerIn = \"clusters/<name>\";`.";
     ARGOCD_APP_UNREACHABLE = "argocd-app-unreachable", Error,
-        "The generated Argo CD Application (or Flux Kustomization) is not listed by the kustomization that registers the repository's apps.",
+        "The generated Argo CD Application is not listed by the kustomization that registers the repository's apps.",
         "`build` writes the `vpn-proxy` Application next to the repository's app-of-apps kustomization (the one\n\
          listing `*-app.yaml` files, or `kubernetes.argocd.registerIn`) and adds it to its `resources:`. Built with\n\
          `--no-wire`, or when that kustomization cannot be edited safely, nothing deploys the Application: Argo CD\n\
          never sees the proxies. A warning when several kustomizations list `*-app.yaml` files (declare\n\
          `kubernetes.argocd.registerIn`). A repository with no app-of-apps at all applies its Applications by\n\
-         hand: nothing to report here, but `status` does not count the proxies as deployed.\n\n\
-         With `kubernetes.gitops = \"flux\"` the same holds for the generated Flux `Kustomization` `vpn-proxy.yaml` in\n\
-         `kubernetes.flux.registerIn`: a directory Flux applies without a kustomization registers it by holding it;\n\
-         one with a `kustomization.yaml` must list it.\n\n\
+         hand: nothing to report here, but `status` does not count the proxies as deployed. (With\n\
+         `kubernetes.gitops = \"flux\"` it is `flux-kustomization-unreachable`.)\n\n\
+         Fix: add the reported line under `resources:` (or run `avalanche-net build`, which adds it).";
+    FLUX_KUSTOMIZATION_UNREACHABLE = "flux-kustomization-unreachable", Error,
+        "The generated Flux Kustomization is not listed by the kustomization of the directory Flux registers it in.",
+        "With `kubernetes.gitops = \"flux\"`, `build` writes the Flux `Kustomization` `vpn-proxy.yaml` in\n\
+         `kubernetes.flux.registerIn` (or the directory the bootstrap `flux-system` Kustomization applies). A directory\n\
+         Flux applies without a kustomization registers it by holding it; one with a `kustomization.yaml` must list\n\
+         it. Built with `--no-wire`, or when that kustomization cannot be edited safely, nothing applies it: Flux\n\
+         never sees the proxies.\n\n\
          Fix: add the reported line under `resources:` (or run `avalanche-net build`, which adds it).";
     KUSTOMIZE_PATH_MISSING = "kustomize-path-missing", Error,
         "A kustomization lists a path that does not exist.",
