@@ -1377,7 +1377,8 @@ pub fn draft(facts: &RepoFacts, dirs: &[HostDir]) -> Draft {
          # are uncommented once filled in). Then: `avalanche-net check`, `avalanche-net diff`,\n\
          # `avalanche-net secrets seal NAME` for each credentials file `check` finds missing,\n\
          # `avalanche-net build`.\n\
-         # Every option is described in avalanche-net's README and `nix/modules/network-options.nix`.\n\
+         # Every option is described in avalanche-net's README and in its\n\
+         # `nix/modules/options.generated.nix` (mkOption descriptions and examples).\n\
          {\n  avalanche.network = {\n",
     );
     text.push_str(&body);
