@@ -159,28 +159,11 @@ fn gateway_policy<'a>(c: &ResolvedGatewayClient<'a>, port: u16) -> Node<'a> {
         std::net::IpAddr::V4(_) => format!("{listen}/32"),
         std::net::IpAddr::V6(_) => format!("{listen}/128"),
     };
-    let mut egress = vec![
-        node!({
-            "to": [{ "ipBlock": { "cidr": block } }],
-            "ports": [{ "port": port, "protocol": "TCP" }],
-        }),
-        dns_rule(),
-    ];
-    egress.extend(destination_rules(c.client));
-    node!({
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {
-            "name": avalanche_model::layout::client_egress_name(c.name),
-            "namespace": c.client.namespace.as_str(),
-            "labels": labels(c.name, None, "vpn-egress"),
-        },
-        "spec": {
-            "podSelector": { "matchLabels": &c.client.pod_labels },
-            "policyTypes": ["Egress"],
-            "egress": egress,
-        },
-    })
+    let upstream = node!({
+        "to": [{ "ipBlock": { "cidr": block } }],
+        "ports": [{ "port": port, "protocol": "TCP" }],
+    });
+    client_fence(c.name, c.client, upstream)
 }
 
 /// DNS: UDP and TCP 53 to the cluster's DNS pods (namespace and pod selector in
@@ -473,27 +456,31 @@ fn egress_policy<'a>(c: &ResolvedClient<'a>) -> Node<'a> {
         ]),
         _ => node!([{ "port": HTTP_PROXY_PORT, "protocol": "TCP" }]),
     };
-    let mut egress = vec![
-        node!({
-            "to": [{
-                "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": PROXY_NAMESPACE } },
-                "podSelector": { "matchLabels": proxy_selector(avalanche_model::layout::proxy_service(c.proxy.name)) },
-            }],
-            "ports": ports,
-        }),
-        dns_rule(),
-    ];
-    egress.extend(destination_rules(c.client));
+    let upstream = node!({
+        "to": [{
+            "namespaceSelector": { "matchLabels": { "kubernetes.io/metadata.name": PROXY_NAMESPACE } },
+            "podSelector": { "matchLabels": proxy_selector(avalanche_model::layout::proxy_service(c.proxy.name)) },
+        }],
+        "ports": ports,
+    });
+    client_fence(c.name, c.client, upstream)
+}
+
+/// A client's egress NetworkPolicy: its one way to its upstream (a proxy's pods or
+/// a gateway's address), DNS, and its declared `allowedDestinations`; nothing else.
+fn client_fence<'a>(name: &'a str, client: &'a Client, upstream: Node<'a>) -> Node<'a> {
+    let mut egress = vec![upstream, dns_rule()];
+    egress.extend(destination_rules(client));
     node!({
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
         "metadata": {
-            "name": avalanche_model::layout::client_egress_name(c.name),
-            "namespace": c.client.namespace.as_str(),
-            "labels": labels(c.name, None, "vpn-egress"),
+            "name": avalanche_model::layout::client_egress_name(name),
+            "namespace": client.namespace.as_str(),
+            "labels": labels(name, None, "vpn-egress"),
         },
         "spec": {
-            "podSelector": { "matchLabels": &c.client.pod_labels },
+            "podSelector": { "matchLabels": &client.pod_labels },
             "policyTypes": ["Egress"],
             "egress": egress,
         },
