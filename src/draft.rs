@@ -377,32 +377,6 @@ fn draft_retired(
 
 // ---------------------------------------------------------------- secrets
 
-/// The key names of a SOPS file, from its text (never decrypted): a
-/// Kubernetes Secret's `data`/`stringData` keys, or the top-level keys.
-fn sops_keys(text: &str) -> Option<(bool, Vec<String>)> {
-    let doc: Value = serde_norway::from_str(text).ok()?;
-    let map = doc.as_mapping()?;
-    let is_secret = map.get("kind").and_then(Value::as_str) == Some("Secret");
-    let keys_of = |m: &serde_norway::Mapping| -> Vec<String> {
-        m.keys()
-            .filter_map(Value::as_str)
-            .filter(|k| *k != "sops")
-            .map(str::to_owned)
-            .collect()
-    };
-    if is_secret {
-        let mut keys = Vec::new();
-        for field in ["data", "stringData"] {
-            if let Some(m) = map.get(field).and_then(Value::as_mapping) {
-                keys.extend(keys_of(m));
-            }
-        }
-        Some((true, keys))
-    } else {
-        Some((false, keys_of(map)))
-    }
-}
-
 fn draft_secrets(facts: &RepoFacts, out: &mut String, summary: &mut Vec<String>) {
     let mut entries = String::new();
     let mut names = BTreeSet::new();
@@ -410,13 +384,30 @@ fn draft_secrets(facts: &RepoFacts, out: &mut String, summary: &mut Vec<String>)
         let Some(text) = facts.text(&file.path) else {
             continue;
         };
-        let Some((is_secret, keys)) = sops_keys(text) else {
-            let _ = writeln!(
-                entries,
-                "      # {}: a SOPS file whose keys could not be read (several documents?)",
-                file.path
-            );
-            continue;
+        let (is_secret, keys) = match avalanche_sops::scan::keys_of(text) {
+            Some(avalanche_sops::scan::Keys {
+                kubernetes_secret,
+                names,
+                documents: 1,
+            }) => (kubernetes_secret, names),
+            // One entry per file: a file of several documents (each its own
+            // Secret) is the person's to split or declare, not merged here.
+            Some(keys) => {
+                let _ = writeln!(
+                    entries,
+                    "      # {}: a SOPS file of {} documents, not drafted (one `secrets` entry is one document)",
+                    file.path, keys.documents
+                );
+                continue;
+            }
+            None => {
+                let _ = writeln!(
+                    entries,
+                    "      # {}: a SOPS file whose keys could not be read (not YAML or JSON maps)",
+                    file.path
+                );
+                continue;
+            }
         };
         let stem = file.path.rsplit('/').next().unwrap_or(&file.path);
         let stem = stem.split('.').next().unwrap_or(stem);

@@ -645,6 +645,10 @@ fn init_drafts_flux_and_the_layout() {
         "      # Also apps at `.k8s/{app}.yaml`: .k8s/homepage.yaml:2\n",
         "      # infrastructure/vpn-proxy/mullvad.sops.yaml: the repository's `vpn-proxy` directory; the shared proxies' tree goes there.\n",
         "      layout.proxies = \"infrastructure/vpn-proxy\";\n",
+        // Its keys read from SOPS metadata, never decrypted; a file of several
+        // documents (each its own Secret) is left to the person, not merged.
+        "      # infrastructure/vpn-proxy/mullvad.sops.yaml: a SOPS file (its keys read from the file, not decrypted)\n",
+        "      # secrets/nas/backup.sops.yaml: a SOPS file of 2 documents, not drafted (one `secrets` entry is one document)\n",
     ] {
         assert!(draft.contains(line), "no `{line}` in\n{draft}");
     }

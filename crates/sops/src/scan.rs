@@ -440,28 +440,53 @@ fn plain_value(rest: &str) -> Option<(&str, Range<usize>)> {
 /// `stringData` keys, else its top-level keys (never `sops`). `None` when the
 /// text does not parse.
 pub fn key_names(text: &str) -> Option<Vec<String>> {
+    keys_of(text).map(|keys| keys.names)
+}
+
+/// What a SOPS file holds, from its plaintext structure (never decrypted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    /// Every document is a Kubernetes `Secret` (and there is at least one).
+    pub kubernetes_secret: bool,
+    /// The key names, as [`key_names`] lists them.
+    pub names: Vec<String>,
+    /// How many YAML documents the file holds (each with its own metadata).
+    pub documents: usize,
+}
+
+/// The key names of a SOPS file and whether it is a Kubernetes `Secret`: the one
+/// reader of a sealed file's keys (`check` compares them with what gluetun reads,
+/// `init` drafts them). `None` when the text does not parse as YAML or JSON
+/// maps (the parse refuses a document of another shape).
+pub fn keys_of(text: &str) -> Option<Keys> {
     let format = if text.trim_start().starts_with('{') {
         Format::Json
     } else {
         Format::Yaml
     };
     let docs = tree::parse_documents(text, format).ok()?;
-    let mut out = Vec::new();
+    let mut names = Vec::new();
+    let mut secrets = 0;
     for doc in &docs {
         let Value::Map(top) = &doc.value else {
             continue;
         };
         if doc.value.get("kind").and_then(Value::as_str) == Some("Secret") {
+            secrets += 1;
             for field in ["data", "stringData"] {
                 if let Some(Value::Map(m)) = doc.value.get(field) {
-                    out.extend(m.iter().map(|(k, _)| k.clone()));
+                    names.extend(m.iter().map(|(k, _)| k.clone()));
                 }
             }
         } else {
-            out.extend(top.iter().map(|(k, _)| k.clone()).filter(|k| k != "sops"));
+            names.extend(top.iter().map(|(k, _)| k.clone()).filter(|k| k != "sops"));
         }
     }
-    Some(out)
+    Some(Keys {
+        kubernetes_secret: secrets > 0 && secrets == docs.len(),
+        names,
+        documents: docs.len(),
+    })
 }
 
 #[cfg(test)]

@@ -248,3 +248,38 @@ fn node_properties_before_the_sops_key_leave_it_to_the_parse() {
         assert_eq!(scan(text), scan_parsed(text), "{text}");
     }
 }
+
+#[test]
+fn the_keys_of_a_sealed_file_are_read_without_decrypting() {
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n    name: vpn\nstringData:\n    WIREGUARD_PRIVATE_KEY: ENC[AES256_GCM,data:x]\ndata:\n    B64: ENC[AES256_GCM,data:y]\nsops:\n    mac: ENC[z]\n";
+    assert_eq!(
+        keys_of(secret),
+        Some(Keys {
+            kubernetes_secret: true,
+            names: vec!["B64".into(), "WIREGUARD_PRIVATE_KEY".into()],
+            documents: 1,
+        })
+    );
+    let plain = "token: ENC[AES256_GCM,data:x]\nsops:\n    mac: ENC[z]\n";
+    assert_eq!(
+        keys_of(plain),
+        Some(Keys {
+            kubernetes_secret: false,
+            names: vec!["token".into()],
+            documents: 1,
+        })
+    );
+    // A Secret beside a plain map is not a Kubernetes Secret file.
+    let mixed = format!("{secret}---\n{plain}");
+    let keys = keys_of(&mixed).expect("two maps");
+    assert_eq!((keys.kubernetes_secret, keys.documents), (false, 2));
+    assert_eq!(keys.names, ["B64", "WIREGUARD_PRIVATE_KEY", "token"]);
+    // A dotenv file, or a list, has no map: no key names to read.
+    for no_map in [
+        "TOKEN=ENC[AES256_GCM,data:x]\n",
+        "- ENC[AES256_GCM,data:x]\n",
+    ] {
+        assert_eq!(keys_of(no_map), None, "{no_map}");
+        assert_eq!(key_names(no_map), None, "{no_map}");
+    }
+}
