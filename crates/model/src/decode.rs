@@ -162,24 +162,10 @@ fn found(v: &Value) -> &'static str {
 
 // ---------------------------------------------------------------- edit distance
 
-/// Levenshtein distance, case-insensitive.
-fn distance(a: &str, b: &str) -> usize {
-    strsim::levenshtein(&a.to_ascii_lowercase(), &b.to_ascii_lowercase())
-}
-
-/// The candidate closest to `word`, if it is close enough to be a likely typo.
+/// The candidate closest to `word`, if it is close enough to be a likely typo
+/// (the one policy, `words::did_you_mean`).
 fn closest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
-    let limit = match word.chars().count() {
-        0..=4 => 1,
-        5..=8 => 2,
-        _ => 3,
-    };
-    candidates
-        .iter()
-        .map(|c| (distance(word, c), *c))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+    crate::words::did_you_mean(word, candidates.iter().copied())
 }
 
 // ---------------------------------------------------------------- checks on strings

@@ -720,7 +720,10 @@ fn nulls_count_as_unset_for_optional_attributes() {
 
 #[test]
 fn helpers() {
-    assert_eq!(distance("subnetrouter", "subnet-router"), 1);
+    assert_eq!(
+        closest("subnetrouter", &["exit-node", "subnet-router"]),
+        Some("subnet-router")
+    );
     assert_eq!(
         closest("podCidr", &["podCIDR", "serviceCIDR"]),
         Some("podCIDR")
