@@ -767,3 +767,36 @@ fn an_unlisted_flux_kustomization_is_flux_kustomization_unreachable() {
         run.stdout()
     );
 }
+
+/// `kubernetes.secrets = "none"` beside a SOPS-sealed Kubernetes secret: under
+/// Flux the way back is Flux's own decryption, not "if Argo CD runs KSOPS"
+/// (advice from the declarations, issue 21 item 6).
+#[test]
+fn without_sops_secrets_the_help_speaks_of_flux_not_argo_cd() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    let network = repo.read("nix/network.nix");
+    let edited = network.replacen(
+        "      gitops = \"flux\";\n",
+        "      gitops = \"flux\";\n      secrets = \"none\";\n",
+        1,
+    );
+    assert_ne!(edited, network, "the fixture declares gitops = \"flux\"");
+    repo.write("nix/network.nix", &edited);
+    repo.commit_all();
+    let run = repo.run(&["check", "--format", "json"]);
+    run.expect_code(1);
+    let findings: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON");
+    let hit = findings
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|f| f["rule"] == "egress-secret-no-ksops")
+        .unwrap_or_else(|| panic!("{findings:#}"));
+    let help = hit["help"].as_str().unwrap_or_default();
+    assert!(help.contains("existingSecret = {"), "{help}");
+    assert!(
+        help.contains("to have Flux decrypt the sealed file itself"),
+        "{help}"
+    );
+    assert!(!help.contains("Argo CD"), "{help}");
+}

@@ -571,8 +571,18 @@ fn without_ksops(cx: &mut Checker<'_>) {
         );
         let d = cx.emit(&rules::EGRESS_SECRET_NO_KSOPS, message, secret.span);
         label(d, kubernetes.secrets.span, "no KSOPS");
+        // What `"ksops"` (the default) means depends on who decrypts.
+        let decrypts = match kubernetes.gitops.value {
+            avalanche_model::GitOps::ArgoCd => "if Argo CD runs KSOPS",
+            avalanche_model::GitOps::Flux => {
+                "to have Flux decrypt the sealed file itself (`decryption.provider: sops`)"
+            }
+            avalanche_model::GitOps::None => {
+                "if you apply the tree through KSOPS (`kubectl kustomize --enable-alpha-plugins --enable-exec`)"
+            }
+        };
         d.help = Some(format!(
-            "reference the Secret the cluster already has instead: replace `credentials = \"{name}\";` with `existingSecret = {{ name = \"<Secret>\"; keys = {{ WIREGUARD_PRIVATE_KEY = \"<key>\"; }}; }};` and delete `secrets.{name}`; or set `kubernetes.secrets = \"ksops\";` if Argo CD runs KSOPS"
+            "reference the Secret the cluster already has instead: replace `credentials = \"{name}\";` with `existingSecret = {{ name = \"<Secret>\"; keys = {{ WIREGUARD_PRIVATE_KEY = \"<key>\"; }}; }};` and delete `secrets.{name}`; or set `kubernetes.secrets = \"ksops\";` {decrypts}"
         ));
     }
 }

@@ -249,7 +249,8 @@ avalanche_diag::rules! {
          Fix: reference the Secret the cluster already has (made by ExternalSecrets, sealed-secrets or by hand)\n\
          with `existingSecret = { name = \"<Secret>\"; keys = { WIREGUARD_PRIVATE_KEY = \"<key>\"; … }; };` on the\n\
          provider, proxy or sidecar, and delete the declared secret; or set `kubernetes.secrets = \"ksops\";`\n\
-         when Argo CD runs KSOPS.";
+         when the sealed file is decrypted after all: by KSOPS under Argo CD (or when you apply the tree with\n\
+         `gitops = \"none\"`), by Flux's own SOPS decryption under Flux.";
     EGRESS_EXISTING_SECRET_KEYS = "egress-existing-secret-keys", Error,
         "An `existingSecret` made in the repository lacks a key gluetun reads from it.",
         "When the repository has the manifest making an `existingSecret` (a `Secret`, an `ExternalSecret`'s\n\
