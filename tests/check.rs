@@ -14,7 +14,7 @@ fn fixture(overlay: &str) -> TempRepo {
             .join("tests/fixtures/check")
             .join(overlay);
         assert!(dir.is_dir(), "no fixture {}", dir.display());
-        support::copy_dir(&dir, repo.path());
+        support::lay_over(&repo, &dir);
         repo.commit_all();
     }
     repo
@@ -906,11 +906,11 @@ fn multi() -> TempRepo {
         "retired-mention",
         "tailscale-route-host-bits",
     ] {
-        support::copy_dir(
+        support::lay_over(
+            &repo,
             &support::workspace_root()
                 .join("tests/fixtures/check")
                 .join(overlay),
-            repo.path(),
         );
     }
     repo.commit_all();
@@ -1077,9 +1077,9 @@ fn avalancheignore_leaves_listed_paths_out_of_check() {
     // The same mention and the same unmatched SOPS file, once listed in
     // `.avalancheignore`, are no longer findings; unlisted files still are.
     let repo = fixture("retired-mention");
-    support::copy_dir(
+    support::lay_over(
+        &repo,
         &support::workspace_root().join("tests/fixtures/check/sops-file-unmatched"),
-        repo.path(),
     );
     repo.commit_all();
     let before = findings(&repo, 1);

@@ -195,6 +195,38 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// Lays the overlay directory `from` over `repo`: its files are copied, except a
+/// `<file>.patch` (a unified diff of `<file>` against what `repo` holds), which is
+/// applied with `git apply` instead. A fixture that differs from its base by a few
+/// lines says only those lines, not a whole copy of the base file.
+pub fn lay_over(repo: &TempRepo, from: &Path) {
+    copy_dir(from, repo.path());
+    let mut patches = Vec::new();
+    collect_patches(from, from, &mut patches);
+    for rel in patches {
+        let rel = rel.to_string_lossy().into_owned();
+        repo.git(&["apply", "--whitespace=nowarn", &rel]);
+        std::fs::remove_file(repo.path().join(&rel)).expect("removing an applied patch");
+    }
+}
+
+fn collect_patches(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+    {
+        let path = entry.expect("reading a directory entry").path();
+        if path.is_dir() {
+            collect_patches(root, &path, out);
+        } else if path.extension().is_some_and(|e| e == "patch") {
+            out.push(
+                path.strip_prefix(root)
+                    .expect("under the overlay")
+                    .to_path_buf(),
+            );
+        }
+    }
+    out.sort();
+}
+
 /// The result of one run, with everything needed to explain a failure.
 pub struct Run {
     pub cwd: PathBuf,
