@@ -88,6 +88,22 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// What reading and decoding the declarations gave, before any other stage:
+    /// the later stages fill in the rest.
+    fn declarations(sources: SourceMap, findings: Vec<Diagnostic>) -> Analysis {
+        Analysis {
+            sources,
+            network: None,
+            plan: None,
+            hashes: None,
+            facts: None,
+            skipped: Vec::new(),
+            declared: findings.len(),
+            findings,
+            exit_class: ExitClass::Clean,
+        }
+    }
+
     /// The rules' findings (without the declarations' own diagnostics).
     pub fn check_findings(&self) -> &[Diagnostic] {
         &self.findings[self.declared..]
@@ -113,17 +129,9 @@ pub fn analyze(ctx: &Context, options: Options) -> Analysis {
             } else {
                 ExitClass::Findings
             };
-            return Analysis {
-                sources,
-                network: None,
-                plan: None,
-                hashes: None,
-                facts: None,
-                skipped: Vec::new(),
-                declared: findings.len(),
-                findings,
-                exit_class,
-            };
+            let mut analysis = Analysis::declarations(sources, findings);
+            analysis.exit_class = exit_class;
+            return analysis;
         }
     };
     // Resolved once: `check` reports what does not resolve, render takes what does.
@@ -140,18 +148,7 @@ pub fn analyze(ctx: &Context, options: Options) -> Analysis {
             Ok(resolved) => Ok(avalanche_render::render_resolved(resolved)),
             Err(errors) => Err(errors.clone()),
         });
-    let declared = findings.len();
-    let mut analysis = Analysis {
-        sources,
-        network: None,
-        plan: None,
-        hashes: None,
-        facts: None,
-        skipped: Vec::new(),
-        findings,
-        declared,
-        exit_class: ExitClass::Clean,
-    };
+    let mut analysis = Analysis::declarations(sources, findings);
     let (checked, hashes) = std::thread::scope(|scope| {
         // A large plan is hashed (for the ledger) on the other core while the checks run.
         let hashing = plan

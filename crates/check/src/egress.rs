@@ -820,6 +820,15 @@ fn apps(cx: &mut Checker<'_>) {
 fn wired(cx: &mut Checker<'_>) {
     let facts = cx.facts;
     let plan = wiring::plan(cx.network, facts);
+    // "Argo CD Application" or "Flux Kustomization" (none is generated without a
+    // GitOps engine, so no Application need arises then).
+    let registration = cx
+        .network
+        .kubernetes
+        .gitops
+        .value
+        .registration()
+        .unwrap_or("registration");
     for (purpose, need) in &plan.needs {
         match (purpose, need) {
             (_, Need::Present) => {}
@@ -877,14 +886,7 @@ fn wired(cx: &mut Checker<'_>) {
                 let span = registered_span(cx, &r.path);
                 let message = format!(
                     "the generated {} cannot be registered in `{}`: {}",
-                    cx.network
-                        .kubernetes
-                        .gitops
-                        .value
-                        .registration()
-                        .unwrap_or("registration"),
-                    r.path,
-                    r.refusal.reason
+                    registration, r.path, r.refusal.reason
                 );
                 let d = cx.emit(registration_rule(cx.network), message, span);
                 d.help = Some(add_help(&r.path, "resources", &r.refusal, false));
@@ -897,13 +899,7 @@ fn wired(cx: &mut Checker<'_>) {
                 let span = registered_span(cx, &e.path);
                 let message = format!(
                     "the generated {} `{app}` is not listed by `{}`: nothing deploys it",
-                    cx.network
-                        .kubernetes
-                        .gitops
-                        .value
-                        .registration()
-                        .unwrap_or("registration"),
-                    e.path
+                    registration, e.path
                 );
                 let refusal = edit_lines(e);
                 let d = cx.emit(registration_rule(cx.network), message, span);
