@@ -1277,3 +1277,54 @@ fn a_sealed_file_without_a_key_gluetun_reads_is_an_error() {
     assert_eq!(hits[0]["severity"], "error");
     assert_eq!(hits[0]["file"], "nix/network.nix", "{:#}", hits[0]);
 }
+
+/// The same on a repository shaped like an operator's (`repos/media-gluetun`): the
+/// hand-migrated qBittorrent sidecar's own file, sealed by the real sops without
+/// `WIREGUARD_ADDRESSES`, is an error naming that file and that key.
+#[test]
+fn a_sidecars_sealed_file_without_a_key_is_an_error_in_a_real_layout() {
+    let Some(sops) = support::oracle("sops") else {
+        return;
+    };
+    let env = Env::demo();
+    let repo = TempRepo::from_fixture("fixtures/repos/media-gluetun");
+    const FILE: &str = "kubernetes/base/apps/media/qbittorrent/vpn.sops.yaml";
+    let before = env.run(&repo, &["check", "--format", "json"], &[]);
+    assert!(
+        !before.stdout().contains("egress-secret-key-missing"),
+        "{}",
+        before.stdout()
+    );
+    repo.write(
+        FILE,
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: qbittorrent-vpn\n  namespace: media\nstringData:\n  WIREGUARD_PRIVATE_KEY: not-a-key\n",
+    );
+    let out = std::process::Command::new(&sops)
+        .args(["--disable-version-check", "-e", "-i", FILE])
+        .current_dir(repo.path())
+        .env("XDG_CONFIG_HOME", env.xdg.path())
+        .output()
+        .expect("running sops");
+    assert!(
+        out.status.success(),
+        "sops -e: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!repo.read(FILE).contains("not-a-key"));
+    let check = env.run(&repo, &["check", "--format", "json"], &[]);
+    check.expect_code(1);
+    let findings: serde_json::Value = serde_json::from_str(&check.stdout()).expect("JSON");
+    let hits: Vec<&serde_json::Value> = findings
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["rule"] == "egress-secret-key-missing")
+        .collect();
+    assert_eq!(hits.len(), 1, "{findings:#}");
+    let message = hits[0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(FILE) && message.contains("`WIREGUARD_ADDRESSES`"),
+        "{message}"
+    );
+    assert_eq!(hits[0]["severity"], "error");
+}
