@@ -198,4 +198,4 @@ impl PathRegexSet {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
