@@ -345,14 +345,22 @@ struct Annotation<'a> {
     primary: bool,
 }
 
-fn write_human(out: &mut String, d: &Diagnostic, sources: &SourceMap, paint: &Paint) {
-    let color = severity_color(d.severity);
+/// `error[rule]: message`, the first line of a finding in either form.
+fn write_header(out: &mut String, d: &Diagnostic, paint: &Paint) {
     let _ = writeln!(
         out,
         "{}{}",
-        paint.paint(color, &format!("{}[{}]", d.severity.as_str(), d.rule)),
+        paint.paint(
+            severity_color(d.severity),
+            &format!("{}[{}]", d.severity.as_str(), d.rule)
+        ),
         paint.paint(BOLD, &format!(": {}", d.message))
     );
+}
+
+fn write_human(out: &mut String, d: &Diagnostic, sources: &SourceMap, paint: &Paint) {
+    write_header(out, d, paint);
+    let color = severity_color(d.severity);
 
     // The primary span, carrying the message of a label on the very same span,
     // then the other labels.
@@ -423,13 +431,7 @@ fn write_human(out: &mut String, d: &Diagnostic, sources: &SourceMap, paint: &Pa
 
 /// One finding without its source lines: header, location, notes, help.
 fn write_concise(out: &mut String, d: &Diagnostic, sources: &SourceMap, paint: &Paint) {
-    let color = severity_color(d.severity);
-    let _ = writeln!(
-        out,
-        "{}{}",
-        paint.paint(color, &format!("{}[{}]", d.severity.as_str(), d.rule)),
-        paint.paint(BOLD, &format!(": {}", d.message))
-    );
+    write_header(out, d, paint);
     let pad = " ";
     if let Some(span) = d.span {
         let (line, col) = sources.line_col(span);
