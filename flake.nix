@@ -108,9 +108,17 @@
 
       nixosConfigurations = {
         routy = mkHost "routy" {
+          # routy also runs the egress gateway `home` (nix/network.nix,
+          # egress.gateways.home.host = "routy"): its WireGuard tunnel, the kill
+          # switch and the SOCKS5/HTTP proxies on 10.1.0.1.
+          imports = [ self.nixosModules.egressGateway ];
           # With sops-nix: config.sops.secrets."routy-tailscale".path, from the declared
           # plain secret secrets/routy/tailscale.yaml (key "authkey").
           avalanche.tailscale.authKeyFile = "/run/secrets/routy-tailscale";
+          # With sops-nix, `avalanche.egressGateway.repositoryRoot = ./.;` declares
+          # sops.secrets."routy-wireguard" from the plain secret secrets/routy/wireguard.yaml
+          # (key "privateKey") and this path follows.
+          avalanche.egressGateway.privateKeyFiles.home = "/run/secrets/routy-wireguard";
         };
         calypso = mkHost "calypso" { };
         # Its tags are applied at first login, with an auth key (sops-nix, as routy's).

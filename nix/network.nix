@@ -115,6 +115,36 @@
         };
       };
 
+      # A second backend beside gluetun: a gateway on routy, the router. Its SOCKS5
+      # proxy (microsocks, :1080) and HTTP CONNECT proxy (tinyproxy, :8888) listen
+      # on routy's LAN address and go out only through routy's own WireGuard
+      # tunnel: when the tunnel is down they refuse, they never leave by the home
+      # WAN. Choose it for apps that speak SOCKS5, for idle connections that must
+      # live for hours, or to share one tunnel between the LAN and the cluster;
+      # routy's flake host imports `nixosModules.egressGateway` (flake.nix).
+      # Clients name it like a proxy: `proxy = "home";`.
+      gateways.home = {
+        host = "routy";
+        listen = "10.1.0.1";
+        # The same port as the gluetun proxies' HTTP proxy: an HTTP client moves
+        # here by its `proxy` alone.
+        httpPort = 8888;
+        # The peer: a ProtonVPN server. `endpoint`, `publicKey` and `address`
+        # come from the WireGuard configuration made for routy in the provider's
+        # account page (its [Peer] Endpoint and PublicKey, its [Interface]
+        # Address); these are demo values. Its [Interface] PrivateKey goes into
+        # the secret below, never here. A rented server of your own works the same.
+        tunnel = {
+          endpoint = "203.0.113.41:51820";
+          publicKey = "oWRlqKuEfKABFAPjC+yzaa0B1nTWoGpZRSLewEpTVj8=";
+          address = "10.2.0.2/32";
+          privateKeySecret = "routy-wireguard";
+        };
+        # allowedClients defaults to the pod network and `kubernetes.nodeCIDRs`.
+        # The WireGuard exporter on routy, for the handshake-age alert.
+        monitoring = true;
+      };
+
       # qbittorrent keeps its own gluetun as a native sidecar (its traffic never
       # leaves the pod unencrypted), with a forwarded port for seeding.
       # `inputPorts` are the app's own listening ports (its WebUI): gluetun's
@@ -138,6 +168,8 @@
       # reaches any TCP port, IRC over TLS on 6697 included). `enforce` adds a
       # NetworkPolicy that makes the proxy (and DNS) its only way out.
       # To move marmithon to the Netherlands: `proxy = "netherlands";`
+      # To move marmithon to the gateway on routy: `proxy = "home";` (still HTTP
+      # CONNECT, on routy's 10.1.0.1:8888; its policy then allows only that address).
       # Note: gluetun v3.41.3 has no SOCKS5 server (8388 is Shadowsocks), so
       # `protocol = "socks5";` is rejected; "shadowsocks" works if the app speaks it.
       clients.marmithon = {
@@ -191,6 +223,14 @@
       keys = [ "authkey" ];
     };
 
+    # routy's WireGuard key for the gateway `home` (sops-nix on routy; the one
+    # key of that tunnel: no other peer may use it).
+    secrets.routy-wireguard = {
+      format = "plain";
+      file = "secrets/routy/wireguard.yaml";
+      keys = [ "privateKey" ];
+    };
+
     # --------------------------------------------------------------- kubernetes
     # Where the manifests go and how Argo CD deploys them.
     kubernetes = {
@@ -199,6 +239,10 @@
       # k3s defaults; used for NO_PROXY and for gluetun's outbound subnets.
       podCIDR = "10.42.0.0/16";
       serviceCIDR = "10.43.0.0/16";
+      # The nodes sit on the home LAN. k3s' flannel masquerades pods' traffic
+      # leaving the cluster, so the gateway on routy sees the node's address:
+      # it admits these networks (and the pod network) by default.
+      nodeCIDRs = [ "10.1.0.0/24" ];
       # Replace OWNER with the GitHub account holding this repository.
       argocd = {
         namespace = "argocd";

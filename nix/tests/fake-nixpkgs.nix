@@ -28,6 +28,8 @@ let
           readOnly = true;
         };
       };
+      # NixOS' `pkgs` module argument: the stand-in packages of the host's platform.
+      config._module.args.pkgs = pkgsFor config.nixpkgs.hostPlatform;
       config.system.build.toplevel =
         let
           failed = map (a: a.message) (lib.filter (a: !a.assertion) config.assertions);
@@ -94,6 +96,12 @@ let
       "cargo"
       "clippy"
       "rustfmt"
+      # nixosModules.egressGateway (routy runs the gateway `home`)
+      "iproute2"
+      "wireguard-tools"
+      "nftables"
+      "microsocks"
+      "tinyproxy"
     ] tool;
 in
 {

@@ -169,6 +169,12 @@ pub fn render(ctx: &Ctx<'_>) -> String {
         w.push_str(p.name);
         w.push('`');
     }
+    let gateways = &ctx.net.egress.gateways;
+    for (i, name) in gateways.keys().enumerate() {
+        w.push_str(if i == 0 { "; a gateway: `" } else { ", `" });
+        w.push_str(name.as_str());
+        w.push('`');
+    }
     let _ = writeln!(
         w,
         "\n\
@@ -181,6 +187,16 @@ pub fn render(ctx: &Ctx<'_>) -> String {
             engine => format!("commit and push: {} syncs", engine.product()),
         }
     );
+    if !gateways.is_empty() {
+        let _ = writeln!(
+            w,
+            "Moving a client to a gateway is the same one word, as long as the gateway serves its `protocol`\n\
+             (`http` needs the gateway's `httpPort`): its patch then points the proxy variables at the gateway's\n\
+             address and its NetworkPolicy allows only that address. The gateway itself runs on its host once the\n\
+             host is rebuilt from the flake (`nixosModules.egressGateway`); it admits clients by address\n\
+             (`allowedClients`), not by a NetworkPolicy.\n"
+        );
+    }
 
     w.push_str("## Egress paths\n\n```mermaid\n");
     w.push_str(&ensure_newline(crate::graph::mermaid(net)));
