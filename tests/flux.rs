@@ -543,6 +543,19 @@ fn gitops_none_writes_plain_manifests_and_registers_nothing() {
         !readme.contains("Argo CD") && !readme.contains("Flux"),
         "{readme}"
     );
+    // Each app's own kustomization, with the command that builds it, and no
+    // KSOPS anywhere: every credential is the cluster's own Secret.
+    for (dir, app) in [(IRCBOT, "ircbot"), (QBITTORRENT, "qbittorrent")] {
+        assert!(
+            readme.contains(&format!("kubectl apply -k {dir}   # {app}\n")),
+            "{readme}"
+        );
+    }
+    assert!(
+        readme.contains("## Secrets\n\nThe credentials are Secrets the cluster already has")
+            && !readme.contains("KSOPS"),
+        "{readme}"
+    );
 
     repo.commit_all();
     repo.run(&["diff"]).expect_code(0);
@@ -615,6 +628,53 @@ fn gitops_none_writes_plain_manifests_and_registers_nothing() {
         report.contains("passed for resource deployment/vpn-proxy-sweden"),
         "{report}"
     );
+}
+
+/// `kubernetes.gitops = "none"` with KSOPS declared (the default) but every
+/// credential an `existingSecret`: no tree runs the KSOPS generator, so `status`
+/// and the generated README both say `kubectl apply -k` (one owner of the
+/// command); with the sealed file back, both say the KSOPS pipe, and the README
+/// gives it to the sidecar's app too.
+#[test]
+fn gitops_none_status_and_readme_give_the_same_apply_command() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    let sealed = repo
+        .read("nix/network.nix")
+        .replace("gitops = \"flux\";", "gitops = \"none\";");
+    let existing = sealed.replace(
+        "providers.mullvad = { service = \"mullvad\"; credentials = \"mullvad\"; };",
+        "providers.mullvad = { service = \"mullvad\"; existingSecret = { name = \"mullvad\"; }; };",
+    );
+    assert_ne!(existing, sealed, "the provider line moved");
+    let ksops = "kubectl kustomize --enable-alpha-plugins --enable-exec";
+    for (network, proxies, qbittorrent) in [
+        (
+            &existing,
+            format!("kubectl apply -k {PROXIES}"),
+            format!("kubectl apply -k {QBITTORRENT}"),
+        ),
+        (
+            &sealed,
+            format!("{ksops} {PROXIES} | kubectl apply -f -"),
+            format!("{ksops} {QBITTORRENT} | kubectl apply -f -"),
+        ),
+    ] {
+        repo.write("nix/network.nix", network);
+        repo.run(&["build"]).expect_code(0);
+        let readme = repo.read(&format!("{PROXIES}/README.md"));
+        assert!(readme.contains(&format!("```sh\n{proxies}\n")), "{readme}");
+        assert!(
+            readme.contains(&format!("{qbittorrent}   # qbittorrent\n")),
+            "{readme}"
+        );
+        let status = repo.run(&["status", "--verbose"]);
+        status.expect_code(0);
+        let out = status.stdout();
+        assert!(
+            out.contains(&format!("apply it yourself after each build: `{proxies}`")),
+            "{out}"
+        );
+    }
 }
 
 /// `init` on the Flux repository drafts what it says: Flux (the bootstrap, and

@@ -573,13 +573,15 @@ fn without_ksops(cx: &mut Checker<'_>) {
         label(d, kubernetes.secrets.span, "no KSOPS");
         // What `"ksops"` (the default) means depends on who decrypts.
         let decrypts = match kubernetes.gitops.value {
-            avalanche_model::GitOps::ArgoCd => "if Argo CD runs KSOPS",
+            avalanche_model::GitOps::ArgoCd => "if Argo CD runs KSOPS".to_owned(),
             avalanche_model::GitOps::Flux => {
                 "to have Flux decrypt the sealed file itself (`decryption.provider: sops`)"
+                    .to_owned()
             }
-            avalanche_model::GitOps::None => {
-                "if you apply the tree through KSOPS (`kubectl kustomize --enable-alpha-plugins --enable-exec`)"
-            }
+            avalanche_model::GitOps::None => format!(
+                "if you apply the tree through KSOPS (`{}`)",
+                avalanche_model::layout::KSOPS_BUILD
+            ),
         };
         d.help = Some(format!(
             "reference the Secret the cluster already has instead: replace `credentials = \"{name}\";` with `existingSecret = {{ name = \"<Secret>\"; keys = {{ WIREGUARD_PRIVATE_KEY = \"<key>\"; }}; }};` and delete `secrets.{name}`; or set `kubernetes.secrets = \"ksops\";` {decrypts}"

@@ -94,6 +94,23 @@ pub fn proxy_dir(k: &Kubernetes) -> String {
     join(&normalized(&k.dir), &rel)
 }
 
+/// The command that applies the generated kustomization directory `dir` when no
+/// GitOps engine does (`kubernetes.gitops = "none"`): `kubectl apply -k DIR`, or,
+/// when its build runs the KSOPS generator (an exec plugin, which `kubectl apply
+/// -k` cannot run), `kubectl kustomize` with plugins enabled, piped to `kubectl
+/// apply -f -`. The one wording of it: `status`, the generated README and
+/// `check`'s advice all use it.
+pub fn apply_command(dir: &str, runs_ksops: bool) -> String {
+    if runs_ksops {
+        format!("{KSOPS_BUILD} {dir} | kubectl apply -f -")
+    } else {
+        format!("kubectl apply -k {dir}")
+    }
+}
+
+/// `kubectl kustomize` able to run KSOPS (an exec plugin): the directory follows.
+pub const KSOPS_BUILD: &str = "kubectl kustomize --enable-alpha-plugins --enable-exec";
+
 /// How the generated names of a proxy start: `vpn-proxy-<region>` (see [`proxy_service`]).
 const PROXY_SERVICE_PREFIX: &str = "vpn-proxy-";
 

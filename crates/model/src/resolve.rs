@@ -216,6 +216,34 @@ macro_rules! instance {
 }
 use instance;
 
+impl Network {
+    /// Whether building the shared proxies' tree runs the KSOPS generator: a
+    /// proxy's credentials are a SOPS file that KSOPS decrypts, and the GitOps
+    /// engine does not decrypt SOPS itself (Flux does). The render emits the
+    /// tree's `secret-generator.yaml` exactly then; how to apply the tree by
+    /// hand ([`crate::layout::apply_command`]) depends on it.
+    pub fn proxies_run_ksops(&self) -> bool {
+        self.kubernetes.gitops.value != crate::GitOps::Flux
+            && self
+                .egress
+                .proxies
+                .values()
+                .any(|p| vpn(self, instance!(p)).is_some_and(|v| v.secret_file.is_some()))
+    }
+
+    /// Whether building sidecar `name`'s component runs the KSOPS generator (see
+    /// [`Network::proxies_run_ksops`]); `false` for a name that is not a sidecar.
+    pub fn sidecar_runs_ksops(&self, name: &str) -> bool {
+        self.kubernetes.gitops.value != crate::GitOps::Flux
+            && self
+                .egress
+                .sidecars
+                .get(name)
+                .and_then(|s| vpn(self, instance!(s)))
+                .is_some_and(|v| v.secret_file.is_some())
+    }
+}
+
 /// A proxy's or sidecar's provider, own credentials, own `existingSecret` and
 /// countries (see [`instance!`]).
 type Instance<'a> = (

@@ -342,6 +342,86 @@ mod tests {
         );
     }
 
+    /// The generated README speaks of KSOPS only when a tree really runs its
+    /// generator, and applies each tree with the command that builds it
+    /// (`kubernetes.gitops = "none"`): one owner, `layout::apply_command`
+    /// over `Network::proxies_run_ksops`, which agrees with the plan.
+    #[test]
+    fn the_readme_speaks_of_ksops_only_when_a_generator_is_emitted() {
+        let dir = "kubernetes/base/infra/network/vpn-proxy";
+        let generator = format!("{dir}/secret-generator.yaml");
+        let ksops = "kubectl kustomize --enable-alpha-plugins --enable-exec";
+
+        // Argo CD, KSOPS, SOPS-sealed credentials: the generator and its setup.
+        let n = bundled();
+        let plan = render(&n).unwrap_or_else(|d| panic!("{d:#?}"));
+        assert!(n.proxies_run_ksops() && plan.get(&generator).is_some());
+        assert!(
+            text(&plan, &format!("{dir}/README.md")).contains("## Secrets and Argo CD (KSOPS)")
+        );
+
+        // Every credential the cluster's own Secret: no generator, no KSOPS advice.
+        let mut n = bundled();
+        n.kubernetes.secrets = Spanned::unspanned(avalanche_model::SecretsBackend::None);
+        let existing = avalanche_model::ExistingSecret {
+            span: None,
+            name: Spanned::unspanned(name("vpn")),
+            keys: Default::default(),
+        };
+        for p in n.egress.proxies.values_mut() {
+            p.credentials = None;
+            p.existing_secret = Some(existing.clone());
+        }
+        for s in n.egress.sidecars.values_mut() {
+            s.credentials = None;
+            s.existing_secret = Some(existing.clone());
+        }
+        let plan = render(&n).unwrap_or_else(|d| panic!("{d:#?}"));
+        assert!(!n.proxies_run_ksops() && plan.get(&generator).is_none());
+        let readme = text(&plan, &format!("{dir}/README.md"));
+        assert!(
+            !readme.contains("KSOPS") && !readme.contains("ksops"),
+            "{readme}"
+        );
+        assert!(
+            readme.contains("## Secrets\n\nThe credentials are Secrets the cluster already has"),
+            "{readme}"
+        );
+
+        // The same with no GitOps engine and KSOPS declared: `kubectl apply -k`,
+        // since nothing in the trees needs the plugin.
+        n.kubernetes.secrets = Spanned::unspanned(avalanche_model::SecretsBackend::Ksops);
+        n.kubernetes.gitops = Spanned::unspanned(avalanche_model::GitOps::None);
+        let plan = render(&n).unwrap_or_else(|d| panic!("{d:#?}"));
+        let readme = text(&plan, &format!("{dir}/README.md"));
+        assert!(
+            readme.contains(&format!("```sh\nkubectl apply -k {dir}\n")),
+            "{readme}"
+        );
+        assert!(!readme.contains(ksops), "{readme}");
+
+        // And with the sealed credentials back: the KSOPS pipe, for the proxies'
+        // tree and for qbittorrent's app (its sidecar's generator), not marmithon's.
+        let mut n = bundled();
+        n.kubernetes.gitops = Spanned::unspanned(avalanche_model::GitOps::None);
+        let plan = render(&n).unwrap_or_else(|d| panic!("{d:#?}"));
+        let readme = text(&plan, &format!("{dir}/README.md"));
+        assert!(
+            readme.contains(&format!("```sh\n{ksops} {dir} | kubectl apply -f -\n")),
+            "{readme}"
+        );
+        assert!(
+            readme.contains(&format!(
+                "{ksops} kubernetes/base/apps/media/qbittorrent | kubectl apply -f -   # qbittorrent\n"
+            )),
+            "{readme}"
+        );
+        assert!(
+            readme.contains("kubectl apply -k kubernetes/base/apps/irc/marmithon   # marmithon\n"),
+            "{readme}"
+        );
+    }
+
     #[test]
     fn options_change_the_manifests() {
         let mut n = bundled();

@@ -136,19 +136,23 @@ pub fn render(ctx: &Ctx<'_>) -> String {
          gluetun runs as a native sidecar (`initContainers` with `restartPolicy: Always`, Kubernetes ≥ 1.29): the app\n\
          starts after the tunnel passes its startup probe and shares its network namespace, so it has the VPN or no\n\
          network at all. `FIREWALL_OUTBOUND_SUBNETS` lets it reach the pod and service networks; the app's own\n\
-         listening ports are in `FIREWALL_INPUT_PORTS`. The Component also {} the credentials Secret in the\n\
-         app's namespace ({}). Its first patch deletes a hand-written container named `gluetun` (from `containers`\n\
+         listening ports are in `FIREWALL_INPUT_PORTS`. The Component also {verb} the credentials Secret in the\n\
+         app's namespace ({how}). Its first patch deletes a hand-written container named `gluetun` (from `containers`\n\
          or `initContainers`), so an app that ran its own keeps exactly one; `avalanche-net check` points at the\n\
          dead YAML to delete, and refuses a gluetun image under another name (it would be a second gluetun).\n",
-        if ctx.engine_decrypts() {
+        verb = if ctx.engine_decrypts() {
             "lists"
-        } else {
+        } else if sidecars_run_ksops(ctx) {
             "generates"
-        },
-        if ctx.engine_decrypts() {
-            "SOPS-encrypted; Flux decrypts it"
         } else {
+            "references"
+        },
+        how = if ctx.engine_decrypts() {
+            "SOPS-encrypted; Flux decrypts it"
+        } else if sidecars_run_ksops(ctx) {
             "KSOPS"
+        } else {
+            "`existingSecret`: one the cluster already has"
         }
     );
 
@@ -234,8 +238,14 @@ pub fn render(ctx: &Ctx<'_>) -> String {
 
     runtime(ctx, w);
 
+    // Whether any generated tree runs the KSOPS generator: with every credential
+    // an `existingSecret` (or `kubernetes.secrets = "none"`), nothing decrypts.
+    let runs_ksops = ctx.net.proxies_run_ksops()
+        || (!ctx.resolved.sidecars.is_empty() && sidecars_run_ksops(ctx));
     if ctx.engine_decrypts() {
         secrets_flux(ctx, w);
+    } else if !runs_ksops {
+        secrets_existing(w);
     } else if k.gitops.value == GitOps::None {
         secrets_applied(ctx, w);
     } else {
@@ -248,8 +258,9 @@ pub fn render(ctx: &Ctx<'_>) -> String {
              1. `argocd-cm`: `kustomize.buildOptions: --enable-alpha-plugins --enable-exec`\n\
              2. the `ksops` binary in the repo-server (an init container copying it from `viaductoss/ksops` into a\n   shared volume on the repo-server's PATH)\n\
              3. the age private key mounted in the repo-server and named by `SOPS_AGE_KEY_FILE`\n   (e.g. a Secret `sops-age` mounted at `/.config/sops/age/keys.txt`)\n\n\
-             Locally: `kubectl kustomize --enable-alpha-plugins --enable-exec {}` with `ksops` on PATH and\n\
+             Locally: `{} {}` with `ksops` on PATH and\n\
              `SOPS_AGE_KEY_FILE` set.\n",
+            avalanche_model::layout::KSOPS_BUILD,
             ctx.proxy_dir()
         );
     }
@@ -298,8 +309,11 @@ pub fn render(ctx: &Ctx<'_>) -> String {
             ),
 
             GitOps::None => format!(
-                "kubectl -n {PROXY_NAMESPACE} get events --sort-by=.lastTimestamp | tail   # after `kubectl apply -k {}`",
-                ctx.proxy_dir()
+                "kubectl -n {PROXY_NAMESPACE} get events --sort-by=.lastTimestamp | tail   # after `{}`",
+                avalanche_model::layout::apply_command(
+                    &ctx.proxy_dir(),
+                    ctx.net.proxies_run_ksops()
+                )
             ),
         }
     );
@@ -524,59 +538,84 @@ fn ensure_newline(mut s: String) -> String {
     s
 }
 
+/// Whether a sidecar's component runs the KSOPS generator; with no sidecar
+/// declared, whether one would (`kubernetes.secrets = "ksops"`).
+fn sidecars_run_ksops(ctx: &Ctx<'_>) -> bool {
+    if ctx.resolved.sidecars.is_empty() {
+        return ctx.net.kubernetes.secrets.value == avalanche_model::SecretsBackend::Ksops;
+    }
+    ctx.resolved
+        .sidecars
+        .iter()
+        .any(|s| ctx.net.sidecar_runs_ksops(s.name))
+}
+
 /// How the tree is deployed when no GitOps engine applies it
-/// (`kubernetes.gitops = "none"`): the user applies it, with the paths.
+/// (`kubernetes.gitops = "none"`): the user applies it, each directory with its
+/// own command ([`avalanche_model::layout::apply_command`]).
 fn applying(ctx: &Ctx<'_>, w: &mut String) {
-    let k = &ctx.net.kubernetes;
-    let ksops = k.secrets.value == avalanche_model::SecretsBackend::Ksops
-        && ctx
-            .resolved
-            .proxies
-            .iter()
-            .any(|p| p.vpn.secret_file.is_some());
+    use avalanche_model::layout::apply_command;
+    let net = ctx.net;
     let _ = writeln!(w, "## Applying\n");
-    let apply = if ksops {
-        // KSOPS is a kustomize exec plugin: `kubectl apply -k` cannot run it.
-        format!(
-            "kubectl kustomize --enable-alpha-plugins --enable-exec {} | kubectl apply -f -",
-            ctx.proxy_dir()
-        )
-    } else {
-        format!("kubectl apply -k {}", ctx.proxy_dir())
-    };
     let _ = writeln!(
         w,
         "No GitOps engine deploys this tree (`kubernetes.gitops = \"none\"`): nothing registers it, and\n\
          you apply it yourself after each `avalanche-net build`:\n\n\
          ```sh\n\
-         {apply}\n\
-         ```\n\n\
-         and each client's or sidecar's own kustomization the same way (`kubectl apply -k <its directory>`), which\n\
-         now lists its `vpn-egress` component. Removing a proxy from the declarations deletes its files, not its\n\
-         objects in the cluster (nothing prunes them): `kubectl delete` those yourself.\n"
+         {}",
+        apply_command(&ctx.proxy_dir(), net.proxies_run_ksops())
+    );
+    // Each app's own kustomization, which lists its `vpn-egress` component.
+    let mut apps: Vec<(&str, &str, bool)> = Vec::new();
+    for c in &ctx.resolved.clients {
+        apps.push((c.name, c.client.namespace.as_str(), false));
+    }
+    for c in &ctx.resolved.gateway_clients {
+        apps.push((c.name, c.client.namespace.as_str(), false));
+    }
+    for s in &ctx.resolved.sidecars {
+        let runs_ksops = net.sidecar_runs_ksops(s.name);
+        apps.push((s.name, s.sidecar.namespace.as_str(), runs_ksops));
+    }
+    apps.sort_unstable();
+    for (name, namespace, runs_ksops) in apps {
+        if ctx.component_dir(namespace, name).is_some() {
+            let dir = avalanche_model::layout::app_path(&net.kubernetes, namespace, name);
+            let _ = writeln!(w, "{}   # {name}", apply_command(&dir, runs_ksops));
+        }
+    }
+    let _ = writeln!(
+        w,
+        "```\n\n\
+         Each app's own kustomization now lists its `vpn-egress` component. Removing a proxy from the\n\
+         declarations deletes its files, not its objects in the cluster (nothing prunes them): `kubectl delete`\n\
+         those yourself.\n"
     );
 }
 
 /// The secrets section when the user applies the tree (`kubernetes.gitops =
-/// "none"`): KSOPS run locally, or the cluster's own Secrets.
+/// "none"`) and KSOPS decrypts: run locally, at build time.
 fn secrets_applied(ctx: &Ctx<'_>, w: &mut String) {
     let _ = writeln!(w, "## Secrets\n");
-    if ctx.net.kubernetes.secrets.value == avalanche_model::SecretsBackend::Ksops {
-        let _ = writeln!(
-            w,
-            "The WireGuard key and addresses and the Shadowsocks password live in a SOPS-encrypted Secret\n\
-             (`avalanche-net secrets seal`), decrypted when you build the tree by the KSOPS generator\n\
-             `secret-generator.yaml`: with `ksops` on PATH and `SOPS_AGE_KEY_FILE` set,\n\
-             `kubectl kustomize --enable-alpha-plugins --enable-exec {} | kubectl apply -f -`.\n",
-            ctx.proxy_dir()
-        );
-    } else {
-        let _ = writeln!(
-            w,
-            "The credentials are Secrets the cluster already has (`existingSecret`, `kubernetes.secrets = \"none\"`):\n\
-             nothing here decrypts or creates them.\n"
-        );
-    }
+    let _ = writeln!(
+        w,
+        "The WireGuard key and addresses and the Shadowsocks password live in a SOPS-encrypted Secret\n\
+         (`avalanche-net secrets seal`), decrypted when you build the tree by the KSOPS generator\n\
+         `secret-generator.yaml`: with `ksops` on PATH and `SOPS_AGE_KEY_FILE` set,\n\
+         `{}`.\n",
+        avalanche_model::layout::apply_command(&ctx.proxy_dir(), true)
+    );
+}
+
+/// The secrets section when nothing generated decrypts a secret: every
+/// credential is a Secret the cluster has (`existingSecret`), whatever engine.
+fn secrets_existing(w: &mut String) {
+    let _ = writeln!(
+        w,
+        "## Secrets\n\n\
+         The credentials are Secrets the cluster already has (`existingSecret`): nothing here decrypts or\n\
+         creates them.\n"
+    );
 }
 
 /// The secrets section when Flux decrypts the SOPS files itself.

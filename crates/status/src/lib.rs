@@ -614,16 +614,8 @@ pub fn assess(
         }
         None => {
             proxies.checked.push(format!("{proxy_dir} exists"));
-            let apply = if network.kubernetes.secrets.value
-                == avalanche_model::SecretsBackend::Ksops
-            {
-                // KSOPS is an exec plugin `kubectl apply -k` cannot run.
-                format!(
-                    "kubectl kustomize --enable-alpha-plugins --enable-exec {proxy_dir} | kubectl apply -f -"
-                )
-            } else {
-                format!("kubectl apply -k {proxy_dir}")
-            };
+            let apply =
+                avalanche_model::layout::apply_command(&proxy_dir, network.proxies_run_ksops());
             proxies.notes.push(format!(
                 "no GitOps engine (`kubernetes.gitops = \"none\"`): nothing registers or deploys the tree; apply it yourself after each build: `{apply}`"
             ));
@@ -873,7 +865,8 @@ pub fn assess(
                 )
             } else {
                 format!(
-                    "{name}'s protocol is one it speaks; you apply it: `kubectl apply -k {app_dir}`"
+                    "{name}'s protocol is one it speaks; you apply it: `{}`",
+                    avalanche_model::layout::apply_command(&app_dir, false)
                 )
             });
             migrated.remaining.extend(deployed.unreached(
