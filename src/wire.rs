@@ -46,7 +46,7 @@ fn detect_flux_register_in(repo: &Path, network: &mut Network) {
     });
     let mut roots: Vec<String> = found
         .iter()
-        .filter(|(_, text)| text.contains("kustomize.toolkit.fluxcd.io"))
+        .filter(|(_, text)| text.contains(avalanche_check::facts::FLUX_KUSTOMIZE_API))
         .flat_map(|(path, text)| avalanche_check::facts::kube_docs_of(path, text))
         .filter(|d| {
             avalanche_check::wiring::is_flux_kustomization(d)

@@ -677,6 +677,69 @@ fn gitops_none_status_and_readme_give_the_same_apply_command() {
     }
 }
 
+/// Flux's manifests outside `kubernetes.dir` (issue 21): the same repository with
+/// its apps and proxies under `kubernetes/` (`kubernetes.dir = "kubernetes"`) and
+/// Flux's Kustomizations where `flux bootstrap` puts them, in `clusters/home/`.
+/// They are read there: the findings are the same as with everything under one
+/// directory, `status` sees the apps reached through the `apps` Kustomization,
+/// and a Kustomization there that stops decrypting is reported at its line.
+#[test]
+fn flux_kustomizations_outside_the_kubernetes_dir_are_read() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    let findings_in_one_dir = rules(&repo);
+    let root = repo.path();
+    std::fs::create_dir(root.join("kubernetes")).expect("mkdir");
+    for dir in ["apps", "infrastructure"] {
+        std::fs::rename(root.join(dir), root.join("kubernetes").join(dir)).expect("moving");
+    }
+    let network = repo.read("nix/network.nix");
+    let moved = network
+        .replace("dir = \".\";", "dir = \"kubernetes\";")
+        .replace(
+            "file = \"infrastructure/",
+            "file = \"kubernetes/infrastructure/",
+        );
+    assert_ne!(moved, network);
+    repo.write("nix/network.nix", &moved);
+    let apps = repo.read("clusters/home/apps.yaml");
+    repo.write(
+        "clusters/home/apps.yaml",
+        &apps.replace("path: ./apps\n", "path: ./kubernetes/apps\n"),
+    );
+    repo.commit_all();
+    assert_eq!(rules(&repo), findings_in_one_dir);
+
+    repo.run(&["build"]).expect_code(0);
+    repo.commit_all();
+    assert_eq!(rules(&repo), findings_in_one_dir);
+    let status = repo.run(&["status"]);
+    let out = status.stdout();
+    assert!(out.contains("[x] 3. Clients migrated (ircbot)"), "{out}");
+    assert!(!out.contains("not reachable"), "{out}");
+
+    let decrypting = repo.read("clusters/home/apps.yaml");
+    let plain = decrypting.replace(
+        "  decryption:\n    provider: sops\n    secretRef:\n      name: sops-age\n",
+        "",
+    );
+    assert_ne!(plain, decrypting);
+    repo.write("clusters/home/apps.yaml", &plain);
+    repo.commit_all();
+    let run = repo.run(&["check", "--format", "json"]);
+    let findings: serde_json::Value = serde_json::from_str(&run.stdout()).expect("json");
+    let missing: Vec<&serde_json::Value> = findings
+        .as_array()
+        .expect("an array")
+        .iter()
+        .filter(|f| f["rule"] == "flux-decryption-missing")
+        .collect();
+    assert_eq!(missing.len(), 1, "{findings:#}");
+    assert_eq!(
+        missing[0]["file"], "clusters/home/apps.yaml",
+        "{findings:#}"
+    );
+}
+
 /// `init` on the Flux repository drafts what it says: Flux (the bootstrap, and
 /// where it applies the cluster's Kustomizations), the directory all Flux trees
 /// lie in, the apps' layout (a flat kubenix manifest noted, not chosen) and the

@@ -21,7 +21,8 @@ mod sops_config;
 mod sops_files;
 
 pub use kube::{
-    KubeDoc, MadeSecret, PodContainer, fast_reader_disagreement, is_flux_api, kube_docs_of,
+    FLUX_KUSTOMIZE_API, KubeDoc, MadeSecret, PodContainer, fast_reader_disagreement, is_flux_api,
+    kube_docs_of,
 };
 pub(crate) use lines::LineIndex;
 pub use sops_config::{RuleFacts, SopsFacts};
@@ -256,11 +257,16 @@ impl PreparedFacts {
             let path = file.path.as_str();
             // Generated files are the tool's own output: the rules that read the
             // Kubernetes tree are about what people wrote (and parsing is most of the cost).
-            if path.starts_with(&kube_prefix)
-                && (path.ends_with(".yaml") || path.ends_with(".yml"))
-                && !facts.generated.contains(path)
-                && !chart_templates.iter().any(|t| path.starts_with(t.as_str()))
+            if !(path.ends_with(".yaml") || path.ends_with(".yml"))
+                || facts.generated.contains(path)
+                || chart_templates.iter().any(|t| path.starts_with(t.as_str()))
             {
+                continue;
+            }
+            // Flux's own manifests often live outside `kubernetes.dir` (`flux
+            // bootstrap` puts them in `clusters/<name>/`): they say what is applied
+            // and decrypted, so they are read wherever they are.
+            if path.starts_with(&kube_prefix) || text.contains(kube::FLUX_KUSTOMIZE_API) {
                 facts.read_kube_file(path, text);
             }
         }

@@ -79,9 +79,13 @@ pub struct PodContainer {
     pub loc: Loc,
 }
 
+/// The API group of Flux's kustomize-controller (its `Kustomization`), as an
+/// `apiVersion` starts: also how a file is recognized as Flux's before parsing.
+pub const FLUX_KUSTOMIZE_API: &str = "kustomize.toolkit.fluxcd.io/";
+
 /// Whether an `apiVersion` is Flux's kustomize-controller's (`Kustomization`).
 pub fn is_flux_api(api_version: &str) -> bool {
-    api_version.starts_with("kustomize.toolkit.fluxcd.io/")
+    api_version.starts_with(FLUX_KUSTOMIZE_API)
 }
 
 /// The Kubernetes documents of one file, read as `check` reads the
