@@ -1174,6 +1174,78 @@ fn draft_flux(facts: &RepoFacts, flux: &[&KubeDoc], lines: &mut Vec<String>) {
             lines.push(format!("      flux.registerIn = {};", nix_str(path)));
         }
     }
+    draft_flux_names(facts, flux, first, lines);
+}
+
+/// The names the generated Kustomization must share with the repository's:
+/// its namespace and source (those of `first`, the bootstrap, which applies
+/// this repository) and the Secret holding the decryption key (the one the
+/// repository's Kustomizations name), each drafted only when it is not the
+/// default, with where it was read.
+fn draft_flux_names(
+    facts: &RepoFacts,
+    flux: &[&KubeDoc],
+    first: &KubeDoc,
+    lines: &mut Vec<String>,
+) {
+    use avalanche_model::defaults as d;
+    let at = doc_at(facts, first);
+    if let Some(namespace) = first.namespace.as_deref()
+        && namespace != d::FLUX_NAMESPACE
+    {
+        lines.push(format!("      # {at} runs in `{namespace}`."));
+        lines.push(format!("      flux.namespace = {};", nix_str(namespace)));
+    }
+    if let Some((kind, name)) = &first.flux_source {
+        let kind = kind.as_deref().unwrap_or(d::FLUX_SOURCE_KIND);
+        if kind != d::FLUX_SOURCE_KIND || name != d::FLUX_SOURCE_NAME {
+            lines.push(format!(
+                "      # {at} applies this repository from the {kind} `{name}`."
+            ));
+            if kind != d::FLUX_SOURCE_KIND {
+                lines.push(format!("      flux.sourceRef.kind = {};", nix_str(kind)));
+            }
+            if name != d::FLUX_SOURCE_NAME {
+                lines.push(format!("      flux.sourceRef.name = {};", nix_str(name)));
+            }
+        }
+    }
+    // The decryption Secrets the repository's Kustomizations name, each with
+    // where it is first named.
+    let mut secrets: BTreeMap<&str, (usize, String)> = BTreeMap::new();
+    for doc in flux {
+        if let Some(secret) = doc.flux_decryption_secret.as_deref() {
+            let entry = secrets
+                .entry(secret)
+                .or_insert_with(|| (0, doc_at(facts, doc)));
+            entry.0 += 1;
+        }
+    }
+    let most_named = secrets
+        .iter()
+        .max_by(|a, b| a.1.0.cmp(&b.1.0).then(b.0.cmp(a.0)));
+    if let Some((secret, (_, at))) = most_named
+        && *secret != d::FLUX_DECRYPTION_SECRET
+    {
+        if secrets.len() > 1 {
+            let all: Vec<String> = secrets
+                .iter()
+                .map(|(name, (_, at))| format!("`{name}` ({at})"))
+                .collect();
+            lines.push(format!(
+                "      # The Kustomizations decrypt with {}: the most named one.",
+                all.join(", ")
+            ));
+        } else {
+            lines.push(format!(
+                "      # {at} decrypts SOPS with the key in `{secret}`."
+            ));
+        }
+        lines.push(format!(
+            "      flux.decryptionSecret = {};",
+            nix_str(secret)
+        ));
+    }
 }
 
 /// `kubernetes.layout` from where the apps are: each hand-written workload's

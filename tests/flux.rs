@@ -740,6 +740,70 @@ fn flux_kustomizations_outside_the_kubernetes_dir_are_read() {
     );
 }
 
+/// `init` drafts the names the generated Flux Kustomization must share with the
+/// repository's, when they are not `flux bootstrap`'s: its source (here the
+/// GitRepository `home-ops`) and the Secret its Kustomizations decrypt with
+/// (`sops-keys`). With them, the generated Kustomization applies from the
+/// repository's source and decrypts with its key.
+#[test]
+fn init_drafts_the_flux_source_and_decryption_secret_the_repository_uses() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    let hand_written = repo.read("nix/network.nix");
+    for file in [
+        "clusters/home/apps.yaml",
+        "clusters/home/generated.yaml",
+        "clusters/home/flux-system/gotk-sync.yaml",
+    ] {
+        let text = repo.read(file);
+        let renamed = text
+            .replace(
+                "    kind: GitRepository\n    name: flux-system\n",
+                "    kind: GitRepository\n    name: home-ops\n",
+            )
+            .replace("      name: sops-age\n", "      name: sops-keys\n");
+        assert_ne!(renamed, text, "{file}");
+        repo.write(file, &renamed);
+    }
+    repo.git(&["rm", "-q", "nix/network.nix"]);
+    repo.commit_all();
+    repo.run(&["init"]).expect_code(0);
+    let draft = repo.read("nix/network.nix");
+    for line in [
+        "      # clusters/home/flux-system/gotk-sync.yaml:17 applies this repository from the GitRepository `home-ops`.\n",
+        "      flux.sourceRef.name = \"home-ops\";\n",
+        "      # clusters/home/apps.yaml:2 decrypts SOPS with the key in `sops-keys`.\n",
+        "      flux.decryptionSecret = \"sops-keys\";\n",
+    ] {
+        assert!(draft.contains(line), "no `{line}` in\n{draft}");
+    }
+    assert!(!draft.contains("flux.namespace"), "{draft}");
+
+    // With the egress added by the person, the generated Kustomization uses them.
+    let start = hand_written.find("    egress = {\n").expect("the block");
+    let end =
+        start + hand_written[start..].find("\n    };\n").expect("its end") + "\n    };\n".len();
+    let at = draft
+        .find("    kubernetes = {\n")
+        .expect("the kubernetes section");
+    repo.write(
+        "nix/network.nix",
+        &format!(
+            "{}{}\n{}",
+            &draft[..at],
+            &hand_written[start..end],
+            &draft[at..]
+        ),
+    );
+    repo.commit_all();
+    repo.run(&["build"]).expect_code(0);
+    let registration = repo.read(REGISTRATION);
+    assert!(
+        registration.contains("  sourceRef:\n    kind: GitRepository\n    name: home-ops\n")
+            && registration.contains("    secretRef:\n      name: sops-keys\n"),
+        "{registration}"
+    );
+}
+
 /// `init` on the Flux repository drafts what it says: Flux (the bootstrap, and
 /// where it applies the cluster's Kustomizations), the directory all Flux trees
 /// lie in, the apps' layout (a flat kubenix manifest noted, not chosen) and the

@@ -35,6 +35,12 @@ pub struct KubeDoc {
     pub kustomization_namespace: Option<String>,
     /// A Flux Kustomization's `spec.decryption` is set (it decrypts SOPS files).
     pub flux_decryption: bool,
+    /// A Flux Kustomization's `spec.decryption.secretRef.name`: the Secret with
+    /// the key it decrypts with.
+    pub flux_decryption_secret: Option<String>,
+    /// A Flux Kustomization's `spec.sourceRef` (`kind`, `name`): the source of
+    /// the manifests it applies (`GitRepository` `flux-system` after `flux bootstrap`).
+    pub flux_source: Option<(Option<String>, String)>,
     /// `spec.template.metadata.labels` of a workload, and where they are.
     pub pod_labels: Option<(BTreeMap<String, String>, Loc)>,
     /// A workload's pod containers (`initContainers`, then `containers`).
@@ -475,6 +481,8 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
             source_paths: Vec::new(),
             kustomization_namespace: None,
             flux_decryption: false,
+            flux_decryption_secret: None,
+            flux_source: None,
             pod_labels: None,
             containers: Vec::new(),
             kustomize_files: Vec::new(),
@@ -551,10 +559,23 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
                 .is_some_and(|v| is_flux_api(&v.value))
         {
             // A Flux Kustomization deploys `spec.path` of its source (the repository).
-            kd.flux_decryption = view
-                .get(doc, "spec")
-                .and_then(|s| view.get(s, "decryption"))
-                .is_some();
+            let spec = view.get(doc, "spec");
+            let decryption = spec.and_then(|s| view.get(s, "decryption"));
+            kd.flux_decryption = decryption.is_some();
+            kd.flux_decryption_secret = decryption
+                .and_then(|d| view.get(d, "secretRef"))
+                .and_then(|r| view.get(r, "name"))
+                .and_then(|n| view.scalar(n));
+            let source = spec.and_then(|s| view.get(s, "sourceRef"));
+            kd.flux_source = source
+                .and_then(|r| view.get(r, "name"))
+                .and_then(|n| view.scalar(n))
+                .map(|name| {
+                    let kind = source
+                        .and_then(|r| view.get(r, "kind"))
+                        .and_then(|k| view.scalar(k));
+                    (kind, name)
+                });
             kd.source_paths = view
                 .get(doc, "spec")
                 .and_then(|s| view.get(s, "path"))
