@@ -515,7 +515,10 @@ fn every_option_builds_and_validates() {
     );
 }
 
-fn build_and_validate(repo: &TempRepo, expected: &[&str]) {
+/// `kubectl kustomize` of every kustomization, then `kubernetes-validate --strict`
+/// of the output, which must name each of `expected` (oracles: skipped loudly, or
+/// failing under AVALANCHE_REQUIRE_ORACLES=1, without them).
+pub(crate) fn build_and_validate(repo: &TempRepo, expected: &[&str]) {
     let Some(kubectl) = support::oracle("kubectl") else {
         return;
     };

@@ -40,7 +40,7 @@ fn root() -> PathBuf {
 }
 
 /// `NIXPKGS_LIB` (nixpkgs' `lib` directory), or a loud skip.
-fn nixpkgs_lib(what: &str) -> Option<PathBuf> {
+pub(crate) fn nixpkgs_lib(what: &str) -> Option<PathBuf> {
     match std::env::var_os("NIXPKGS_LIB").filter(|v| !v.is_empty()) {
         Some(dir) => {
             let dir = PathBuf::from(dir);
@@ -68,7 +68,7 @@ fn nixpkgs_lib(what: &str) -> Option<PathBuf> {
 /// How many tests of this file skipped for want of `NIXPKGS_LIB` in this run.
 static SKIPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
-fn show(cmd: &str, out: &Output) -> String {
+pub(crate) fn show(cmd: &str, out: &Output) -> String {
     format!(
         "--- {cmd}\n--- exit: {:?}\n--- stdout:\n{}\n--- stderr:\n{}",
         out.status.code(),
@@ -106,7 +106,7 @@ fn path_str(p: &Path) -> &str {
 }
 
 /// `nix ARGS` for flake commands, with a private state and cache directory.
-fn nix_flake_cmd(nix: &Path, home: &Path, cwd: &Path, args: &[&str]) -> Output {
+pub(crate) fn nix_flake_cmd(nix: &Path, home: &Path, cwd: &Path, args: &[&str]) -> Output {
     Command::new(nix)
         .args(args)
         .current_dir(cwd)
@@ -1061,6 +1061,12 @@ fn flake_with_stand_in_nixpkgs(lib: &Path) -> (TempRepo, tempfile::TempDir) {
     }
     support::copy_dir(&root().join("templates"), &repo.path().join("templates"));
     repo.commit_all();
+    (repo, stand_in_nixpkgs(lib))
+}
+
+/// The stand-in nixpkgs flake (`nix/tests/fake-nixpkgs.nix` around nixpkgs' `lib`
+/// from `NIXPKGS_LIB`), for `--override-input nixpkgs path:<dir>`.
+pub(crate) fn stand_in_nixpkgs(lib: &Path) -> tempfile::TempDir {
     let fake = tempfile::tempdir().expect("a temp dir");
     support::copy_dir(lib, &fake.path().join("lib"));
     for file in ["fake-nixpkgs.nix", "nixos-stubs.nix"] {
@@ -1072,7 +1078,7 @@ fn flake_with_stand_in_nixpkgs(lib: &Path) -> (TempRepo, tempfile::TempDir) {
         "{ outputs = { self }: import ./fake-nixpkgs.nix { lib = import ./lib; }; }\n",
     )
     .expect("writing the stand-in flake");
-    (repo, fake)
+    fake
 }
 
 #[test]
@@ -2062,15 +2068,57 @@ fn gateway_module(tool: &Path, lib: &Path, host: &str, extra: &[&str]) -> Json {
 
 /// Gateway `name` of `tests/fixtures/gateway-host`, read and resolved by the Rust side.
 fn rust_gateway(name: &str) -> avalanche_render::gateway::GatewayHost {
-    let file = root().join("tests/fixtures/gateway-host/nix/network.nix");
-    let text = std::fs::read_to_string(&file).expect("reading the fixture");
+    rust_gateway_in(
+        &root().join("tests/fixtures/gateway-host/nix/network.nix"),
+        name,
+    )
+}
+
+/// Gateway `name` of the declarations `file`, read and resolved by the Rust side.
+pub(crate) fn rust_gateway_in(file: &Path, name: &str) -> avalanche_render::gateway::GatewayHost {
+    let text = std::fs::read_to_string(file).expect("reading the declarations");
     let mut sources = avalanche_diag::SourceMap::default();
-    let value = avalanche_nix::read_source(&file, &text, &mut sources)
-        .unwrap_or_else(|d| panic!("the fixture does not read: {d:?}"));
+    let value = avalanche_nix::read_source(file, &text, &mut sources)
+        .unwrap_or_else(|d| panic!("the declarations do not read: {d:?}"));
     let (network, diagnostics) = avalanche_model::decode(&value);
     assert!(diagnostics.is_empty(), "{diagnostics:?}");
     let network = network.expect("a network");
     avalanche_render::gateway::host(&network, name).expect("the gateway")
+}
+
+/// The module's `rendered` files of one gateway (as Nix evaluated them) are byte
+/// for byte what the Rust renderer makes for `host`, and the tunnel unit's `script`
+/// applies exactly those bytes: the files it names are the `written` store paths
+/// (content-addressed) of the rendered text.
+pub(crate) fn assert_module_applies_the_rust_files(
+    rendered: &Json,
+    written: &Json,
+    script: &str,
+    host: &avalanche_render::gateway::GatewayHost,
+) {
+    use avalanche_render::gateway as g;
+    for (what, rust) in [
+        ("nftables", g::nftables(host)),
+        ("routing", g::routing(host)),
+        ("wireguard", g::wireguard(host)),
+        ("tinyproxy", g::tinyproxy(host).expect("an HTTP port")),
+    ] {
+        assert_eq!(
+            rendered[what].as_str(),
+            Some(rust.as_str()),
+            "the module's {what} differs from the Rust renderer's"
+        );
+    }
+    assert_eq!(rendered["proxyArgs"], json!(g::proxy_args(host)));
+    let wg_setconf = format!("wg setconf {}", host.interface);
+    for (command, what) in [
+        ("nft -f", "nftables"),
+        ("ip -batch", "routing"),
+        (wg_setconf.as_str(), "wireguard"),
+    ] {
+        let line = format!("{command} {}\n", written[what].as_str().unwrap_or("?"));
+        assert!(script.contains(&line), "no `{line}` in\n{script}");
+    }
 }
 
 /// The module applies exactly the files the Rust renderer makes (the ones
@@ -2089,38 +2137,17 @@ fn egress_gateway_module_applies_the_rendered_files() {
     assert_eq!(out["warnings"], json!([]), "{out:#}");
 
     let host = rust_gateway("home-vps");
-    let rendered = &out["rendered"]["home-vps"];
-    use avalanche_render::gateway as g;
-    for (what, rust) in [
-        ("nftables", g::nftables(&host)),
-        ("routing", g::routing(&host)),
-        ("wireguard", g::wireguard(&host)),
-        ("tinyproxy", g::tinyproxy(&host).expect("an HTTP port")),
-    ] {
-        assert_eq!(
-            rendered[what].as_str(),
-            Some(rust.as_str()),
-            "the module's {what} differs from the Rust renderer's"
-        );
-    }
-    assert_eq!(rendered["proxyArgs"], json!(g::proxy_args(&host)));
-    // Only this host's gateway.
-    assert_eq!(out["rendered"].as_object().map(|o| o.len()), Some(1));
-
-    // The units apply those bytes: the files the scripts name are the rendered ones
-    // (store paths are content-addressed).
     let units = &out["units"];
     let tunnel = &units["avalanche-gateway-home-vps"];
     let script = tunnel["script"].as_str().unwrap_or_default();
-    let written = &out["written"]["home-vps"];
-    for (command, what) in [
-        ("nft -f", "nftables"),
-        ("ip -batch", "routing"),
-        ("wg setconf wg-home-vps", "wireguard"),
-    ] {
-        let line = format!("{command} {}\n", written[what].as_str().unwrap_or("?"));
-        assert!(script.contains(&line), "no `{line}` in\n{script}");
-    }
+    assert_module_applies_the_rust_files(
+        &out["rendered"]["home-vps"],
+        &out["written"]["home-vps"],
+        script,
+        &host,
+    );
+    // Only this host's gateway.
+    assert_eq!(out["rendered"].as_object().map(|o| o.len()), Some(1));
     assert!(
         script.contains("wg set wg-home-vps private-key /run/secrets/routy-wireguard\n"),
         "{script}"
