@@ -323,10 +323,11 @@ pub fn for_writing(ctx: &Context, wire: bool, purpose: Purpose) -> anyhow::Resul
             let edits = if wire {
                 avalanche_check::wiring::plan(&network, &facts)
                     .edits()
+                    .into_iter()
                     .map(|e| crate::plan_write::HandEdit {
-                        path: e.path.clone(),
-                        before: e.before.clone().into_bytes(),
-                        after: e.after.clone().into_bytes(),
+                        path: e.path,
+                        before: e.before.into_bytes(),
+                        after: e.after.into_bytes(),
                     })
                     .collect()
             } else {

@@ -41,6 +41,7 @@
   fluxRegisterIn = null;
   layoutApps = "base/apps/{namespace}/{app}";
   layoutProxies = "base/infra/network/vpn-proxy";
+  layoutEgress = "vpn-egress/{app}";
   kubernetesSecrets = "ksops";
   monitoring = false;
   verification = false;

@@ -990,8 +990,8 @@ in
           description = ''
             Where each app's manifests are, under `dir`, with the placeholders `{namespace}` and
             `{app}`: a directory holding the app's `kustomization.yaml` (which lists the generated
-            `vpn-egress` component), or a flat manifest (`apps/{app}.yaml`), for which `check`
-            reports that no component can be applied.
+            `vpn-egress` component), or a flat manifest (`apps/{app}.yaml`, kubenix's
+            `.k8s/{app}.yaml`), whose component goes where `egress` says.
           '';
         };
         proxies = lib.mkOption {
@@ -999,6 +999,18 @@ in
           default = "base/infra/network/vpn-proxy";
           example = "infrastructure/vpn-proxy";
           description = "Directory of the shared proxies' tree, under `dir`.";
+        };
+        egress = lib.mkOption {
+          type = lib.types.str;
+          default = "vpn-egress/{app}";
+          example = "kustomize/egress/{app}";
+          description = ''
+            For flat app manifests: the directory of each app's generated egress Component, under
+            `dir`, with the placeholders `{namespace}` and `{app}`. `build` lists it in what applies
+            the app's manifest: the `components:` of the kustomization listing the file, or
+            `spec.components` of the Flux Kustomization applying its directory; it must lie outside
+            every directory Flux applies without a kustomization. Unused for app directories.
+          '';
         };
       };
       monitoring = {

@@ -884,6 +884,80 @@ fn wired(cx: &mut Checker<'_>) {
                 d.path = Some(e.path.clone());
                 d.help = Some(add_help(&e.path, "components", &refusal, true));
             }
+            (
+                Purpose::Flat {
+                    name,
+                    span,
+                    manifest,
+                    component,
+                },
+                Need::Refused(r),
+            ) => {
+                let message = if r.missing {
+                    format!(
+                        "`{name}`'s generated egress component `{component}` would be applied by nothing: {}",
+                        r.refusal.reason
+                    )
+                } else {
+                    format!(
+                        "`{}` cannot list `{name}`'s generated egress component `{component}`: {}",
+                        r.path, r.refusal.reason
+                    )
+                };
+                let key = list_key(&r.path);
+                let at = if r.missing || !facts.is_tracked(&r.path) {
+                    *span
+                } else {
+                    Some(key_span(cx, &r.path, key))
+                };
+                let egress = cx.network.kubernetes.layout.egress.value.clone();
+                let d = cx.emit(&rules::EGRESS_APP_UNREACHABLE, message, at.or(*span));
+                d.subject = Some(name.clone());
+                d.path = Some(manifest.clone());
+                d.help = Some(if r.missing {
+                    format!(
+                        "write `{}` with the lines {}, so that what applies `{manifest}` applies it with its component",
+                        r.path,
+                        list(r.refusal.lines_to_add.lines())
+                    )
+                } else if r.refusal.lines_to_add.is_empty() {
+                    format!(
+                        "declare `kubernetes.layout.egress` as a directory no Flux Kustomization applies whole (now `\"{egress}\"`)"
+                    )
+                } else {
+                    add_help(&r.path, key, &r.refusal, false)
+                });
+            }
+            (
+                Purpose::Flat {
+                    name,
+                    component,
+                    manifest,
+                    ..
+                },
+                Need::Edit(e),
+            ) => {
+                let prefix = format!("{component}/");
+                let built = facts
+                    .paths
+                    .iter()
+                    .any(|p| p.starts_with(&prefix) && !p.ends_with(".tmp"));
+                // Before the first build, the component and its entry arrive together.
+                if cx.options.build_wires || !built {
+                    continue;
+                }
+                let key = list_key(&e.path);
+                let span = key_span(cx, &e.path, key.rsplit('.').next().unwrap_or(key));
+                let message = format!(
+                    "`{}` applies `{manifest}` but does not list `{name}`'s generated egress component `{component}` under `{key}`",
+                    e.path
+                );
+                let refusal = edit_lines(e);
+                let d = cx.emit(&rules::EGRESS_APP_UNREACHABLE, message, Some(span));
+                d.subject = Some(name.clone());
+                d.path = Some(manifest.clone());
+                d.help = Some(add_help(&e.path, key, &refusal, true));
+            }
             (Purpose::Application, Need::Refused(r)) => {
                 let span = registered_span(cx, &r.path);
                 let message = format!(
@@ -910,7 +984,6 @@ fn wired(cx: &mut Checker<'_>) {
         }
     }
     unregistered(cx);
-    flat_apps(cx);
     flux_unregistered(cx);
     flux_decryption(cx);
 }
@@ -1023,7 +1096,10 @@ fn flux_decryption(cx: &mut Checker<'_>) {
             continue;
         }
         let dir = app_dir(network, namespace.as_str(), name.as_str());
-        if let Some(k) = wiring::kustomization_in(facts, &dir) {
+        if avalanche_model::layout::apps_are_flat(&network.kubernetes) {
+            // What builds the flat manifest builds its Component (or must).
+            apps.push((name.as_str().to_owned(), dir));
+        } else if let Some(k) = wiring::kustomization_in(facts, &dir) {
             apps.push((name.as_str().to_owned(), k));
         }
     }
@@ -1068,52 +1144,17 @@ fn flux_decryption(cx: &mut Checker<'_>) {
     }
 }
 
-/// In a flat layout no kustomization can list an app's egress component, so
-/// none is generated: each client and sidecar is reported where declared.
-fn flat_apps(cx: &mut Checker<'_>) {
-    let k = &cx.network.kubernetes;
-    if !avalanche_model::layout::apps_are_flat(k) {
-        return;
-    }
-    let mut apps: Vec<(&str, &str, Option<Span>)> = Vec::new();
-    for (name, c) in &cx.network.egress.clients {
-        apps.push((name.as_str(), c.namespace.value.as_str(), c.span));
-    }
-    for (name, s) in &cx.network.egress.sidecars {
-        apps.push((name.as_str(), s.namespace.value.as_str(), s.span));
-    }
-    apps.sort_by_key(|(name, _, _)| *name);
-    let pattern = k.layout.apps.value.clone();
-    let pattern_span = k.layout.apps.span;
-    for (name, namespace, span) in apps {
-        let manifest = avalanche_model::layout::app_path(k, namespace, name);
-        let at_manifest = cx.facts.is_tracked(&manifest);
-        let message = format!(
-            "`{name}`'s egress is not generated: its manifests are the flat file `{manifest}` \
-             (`kubernetes.layout.apps = \"{pattern}\"`), and no kustomization could list its `vpn-egress` component"
-        );
-        let d = cx.emit(
-            &rules::EGRESS_APP_UNREACHABLE,
-            message,
-            span.or(pattern_span),
-        );
-        d.subject = Some(name.to_owned());
-        d.path = Some(manifest.clone());
-        if !at_manifest {
-            d.notes
-                .push(format!("`{manifest}` is not in the repository either"));
-        }
-        let dir = manifest
-            .rsplit_once('.')
-            .map_or(manifest.as_str(), |(stem, _)| stem);
-        let file = manifest.rsplit('/').next().unwrap_or(&manifest);
-        d.help = Some(format!(
-            "move it to `{dir}/{file}` next to a `{dir}/kustomization.yaml` listing it, and declare \
-             `kubernetes.layout.apps` as that directory (`\"{}\"`)",
-            pattern
-                .rsplit_once('.')
-                .map_or(pattern.as_str(), |(stem, _)| stem)
-        ));
+/// The list a flat app's Component is added to in `path`: a kustomization's
+/// `components`, a Flux Kustomization's `spec.components`.
+fn list_key(path: &str) -> &'static str {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    if matches!(
+        file,
+        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+    ) {
+        "components"
+    } else {
+        "spec.components"
     }
 }
 

@@ -42,7 +42,7 @@ impl std::fmt::Display for Refusal {
 pub fn entries(text: &str, key: &str) -> Option<Vec<String>> {
     let doc = Doc::new(text).ok()?;
     let at = doc.find_key(key).ok()??;
-    match doc.value(at, key).ok()? {
+    match doc.value(at, key, 0).ok()? {
         Value::Flow { items, .. } => Some(items),
         Value::Block { items, .. } => Some(items.into_iter().map(|i| i.text).collect()),
         Value::Empty => Some(Vec::new()),
@@ -106,10 +106,127 @@ pub fn add_entry(text: &str, key: &str, entry: &str) -> Result<Outcome, Refusal>
         return Ok(Outcome::Edited(out));
     };
     let line_no = Some(at + 1);
-    let value = match doc.value(at, key) {
+    let value = match doc.value(at, key, 0) {
         Ok(v) => v,
         Err(reason) => return Err(refuse(reason, line_no, &indent)),
     };
+    Ok(edit_value(text, &doc, at, value, entry, &indent))
+}
+
+/// Adds `entry` to the list `key` of the top-level mapping `parent` (a Flux
+/// Kustomization's `spec.components`), as [`add_entry`] does at the top level:
+/// after the last item, in a one-line flow list, under an empty `key:`, or as a
+/// new `key:` list at the end of `parent`'s block. `parent` must be a block
+/// mapping written over the following lines.
+pub fn add_nested_entry(
+    text: &str,
+    parent: &str,
+    key: &str,
+    entry: &str,
+) -> Result<Outcome, Refusal> {
+    let refuse = |reason: String, line: Option<usize>, lines_to_add: String| Refusal {
+        reason,
+        line,
+        lines_to_add,
+    };
+    let whole = format!("{parent}:\n  {key}:\n    - {entry}");
+    let doc = Doc::new(text).map_err(|r| refuse(r, None, whole.clone()))?;
+    let at = match doc.find_key(parent) {
+        Ok(Some(at)) => at,
+        Ok(None) => return Err(refuse(format!("there is no `{parent}:`"), None, whole)),
+        Err(reason) => return Err(refuse(reason, None, whole)),
+    };
+    let under = |lines: String| refuse(String::new(), Some(at + 1), lines);
+    let rest = strip_key(doc.lines[at].text, parent).unwrap_or_default();
+    if !strip_comment(rest).trim().is_empty() {
+        let r = under(format!("  {key}:\n    - {entry}"));
+        return Err(Refusal {
+            reason: format!("the value of `{parent}:` is not a block mapping"),
+            ..r
+        });
+    }
+    // The mapping's lines: up to the next line at column 0.
+    let end = doc.lines[at + 1..]
+        .iter()
+        .position(|l| !l.is_blank() && l.indent() == 0)
+        .map_or(doc.lines.len(), |p| at + 1 + p);
+    let body = &doc.lines[at + 1..end];
+    let Some(first) = body.iter().find(|l| !l.is_blank()) else {
+        let r = under(format!("  {key}:\n    - {entry}"));
+        return Err(Refusal {
+            reason: format!("`{parent}:` is empty"),
+            ..r
+        });
+    };
+    let base = first.indent();
+    if body
+        .iter()
+        .any(|l| !l.is_blank() && (l.text.starts_with('\t') || l.indent() < base))
+    {
+        let r = under(format!(
+            "{}{key}:\n{}  - {entry}",
+            " ".repeat(base),
+            " ".repeat(base)
+        ));
+        return Err(Refusal {
+            reason: format!("`{parent}:` is not indented evenly"),
+            ..r
+        });
+    }
+    let mut found = None;
+    for (i, line) in body.iter().enumerate() {
+        if line.is_blank() || line.indent() != base {
+            continue;
+        }
+        if strip_key(&line.text[base..], key).is_some() {
+            if found.is_some() {
+                let r = under(String::new());
+                return Err(Refusal {
+                    reason: format!("`{parent}.{key}:` appears twice"),
+                    ..r
+                });
+            }
+            found = Some(at + 1 + i);
+        }
+    }
+    let pad = " ".repeat(base);
+    let item_pad = format!("{pad}{}", doc.list_indent());
+    let Some(key_at) = found else {
+        // A new list at the end of the mapping.
+        let last = body
+            .iter()
+            .rposition(|l| !l.is_blank())
+            .map_or(at, |p| at + 1 + p);
+        let pos = doc.lines[last].content_end;
+        let eol = doc.eol;
+        let what = format!(
+            "{eol}{pad}{key}:{eol}{item_pad}- {}",
+            quote_like(entry, None)
+        );
+        let mut out = String::with_capacity(text.len() + what.len());
+        out.push_str(&text[..pos]);
+        out.push_str(&what);
+        out.push_str(&text[pos..]);
+        return Ok(Outcome::Edited(out));
+    };
+    let value = doc.value(key_at, key, base).map_err(|reason| Refusal {
+        reason,
+        line: Some(key_at + 1),
+        lines_to_add: format!("{item_pad}- {entry}"),
+    })?;
+    Ok(edit_value(text, &doc, key_at, value, entry, &item_pad))
+}
+
+/// `text` with `entry` added to the list `value` read on line `at` (`indent`:
+/// the items' indentation for a list that has none yet).
+fn edit_value(
+    text: &str,
+    doc: &Doc<'_>,
+    at: usize,
+    value: Value,
+    entry: &str,
+    indent: &str,
+) -> Outcome {
     let insert = |pos: usize, what: &str| {
         let mut out = String::with_capacity(text.len() + what.len());
         out.push_str(&text[..pos]);
@@ -125,7 +242,7 @@ pub fn add_entry(text: &str, key: &str, entry: &str) -> Result<Outcome, Refusal>
             last_quote,
         } => {
             if items.iter().any(|i| same_entry(i, entry)) {
-                return Ok(Outcome::Present);
+                return Outcome::Present;
             }
             let item = quote_like(entry, last_quote);
             if items.is_empty() {
@@ -135,11 +252,11 @@ pub fn add_entry(text: &str, key: &str, entry: &str) -> Result<Outcome, Refusal>
                 } else {
                     item
                 };
-                return Ok(insert(close, &what));
+                return insert(close, &what);
             }
             // Before the spaces that precede `]`: `[ a ]` → `[ a, b ]`.
             let pos = text[..close].trim_end_matches(' ').len();
-            Ok(insert(pos, &format!(", {item}")))
+            insert(pos, &format!(", {item}"))
         }
         Value::Block {
             items,
@@ -147,7 +264,7 @@ pub fn add_entry(text: &str, key: &str, entry: &str) -> Result<Outcome, Refusal>
             end,
         } => {
             if items.iter().any(|i| same_entry(&i.text, entry)) {
-                return Ok(Outcome::Present);
+                return Outcome::Present;
             }
             let quote = items.last().and_then(|i| i.quote);
             let line = format!(
@@ -156,11 +273,11 @@ pub fn add_entry(text: &str, key: &str, entry: &str) -> Result<Outcome, Refusal>
                 " ".repeat(item_indent),
                 quote_like(entry, quote)
             );
-            Ok(insert(end, &line))
+            insert(end, &line)
         }
         Value::Empty => {
             let line = format!("{}{indent}- {}", doc.eol, quote_like(entry, None));
-            Ok(insert(doc.lines[at].content_end, &line))
+            insert(doc.lines[at].content_end, &line)
         }
     }
 }
@@ -343,10 +460,11 @@ impl<'a> Doc<'a> {
         flow
     }
 
-    /// The value of the `key:` on line `at`.
-    fn value(&self, at: usize, key: &str) -> Result<Value, String> {
+    /// The value of the `key:` on line `at`, the key written at column `base`
+    /// (0 at the top level, the mapping's indentation when nested).
+    fn value(&self, at: usize, key: &str, base: usize) -> Result<Value, String> {
         let line = &self.lines[at];
-        let rest = strip_key(line.text, key).unwrap_or_default();
+        let rest = strip_key(&line.text[base.min(line.text.len())..], key).unwrap_or_default();
         let value = strip_comment(rest).trim();
         let line_start = line.content_end - line.text.len();
         if value.starts_with('&') {
@@ -425,8 +543,9 @@ impl<'a> Doc<'a> {
             let body = &next.text[col..];
             let is_item = body.starts_with("- ") || body == "-";
             match indent {
-                None if is_item => indent = Some(col),
-                None if col == 0 => break, // the next key: `key:` is empty
+                // Items may sit at the key's own column (`key:\n- a`).
+                None if is_item && col >= base => indent = Some(col),
+                None if col <= base => break, // the next key: `key:` is empty
                 None => return Err(format!("the value of `{key}:` is not a list")),
                 Some(i) if col == i && is_item => {}
                 Some(i) if col > i => {
@@ -668,6 +787,88 @@ mod tests {
             r.reason.contains("not a plain") || r.reason.contains("several lines"),
             "{r:?}"
         );
+    }
+
+    fn nested(text: &str) -> Result<Outcome, Refusal> {
+        add_nested_entry(text, "spec", "components", "../vpn-egress/qbit")
+    }
+
+    #[test]
+    fn nested_lists_are_edited_in_place() {
+        let flux = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nspec:\n  \
+                    interval: 10m0s\n  path: ./.k8s # kubenix\n  decryption:\n    provider: sops\n\n";
+        assert_eq!(
+            nested(flux),
+            Ok(Outcome::Edited(format!(
+                "{}\n  components:\n    - ../vpn-egress/qbit\n\n",
+                flux.trim_end()
+            )))
+        );
+        // Followed by a top-level key, items at the key's column, a flow list.
+        assert_eq!(
+            nested("spec:\n  path: x\n  components:\n  - a\nmetadata: {}\n"),
+            Ok(Outcome::Edited(
+                "spec:\n  path: x\n  components:\n  - a\n  - ../vpn-egress/qbit\nmetadata: {}\n"
+                    .to_owned()
+            ))
+        );
+        assert_eq!(
+            nested("spec:\n    components: [a]\n    path: x\n"),
+            Ok(Outcome::Edited(
+                "spec:\n    components: [a, ../vpn-egress/qbit]\n    path: x\n".to_owned()
+            ))
+        );
+        assert_eq!(
+            nested("spec:\n  components:\n    - ./../vpn-egress/qbit/\n"),
+            Ok(Outcome::Present)
+        );
+        // A `components:` deeper down is not `spec.components`.
+        assert_eq!(
+            nested("spec:\n  patches:\n    - components: x\n"),
+            Ok(Outcome::Edited(
+                "spec:\n  patches:\n    - components: x\n  components:\n    - ../vpn-egress/qbit\n"
+                    .to_owned()
+            ))
+        );
+        assert_eq!(
+            nested("spec:\n  decryption:\n    components: [x]\n"),
+            Ok(Outcome::Edited(
+                "spec:\n  decryption:\n    components: [x]\n  components:\n    - ../vpn-egress/qbit\n"
+                    .to_owned()
+            ))
+        );
+        let crlf = "spec:\r\n  path: x\r\n";
+        assert_eq!(
+            nested(crlf),
+            Ok(Outcome::Edited(
+                "spec:\r\n  path: x\r\n  components:\r\n    - ../vpn-egress/qbit\r\n".to_owned()
+            ))
+        );
+    }
+
+    #[test]
+    fn nested_refusals_say_what_to_add() {
+        let r = nested("kind: A\n---\nspec:\n  path: x\n").expect_err("two documents");
+        assert!(r.reason.contains("several YAML documents"), "{r:?}");
+        assert_eq!(
+            r.lines_to_add,
+            "spec:\n  components:\n    - ../vpn-egress/qbit"
+        );
+        let r = nested("spec: {path: x}\n").expect_err("flow");
+        assert!(r.reason.contains("not a block mapping"), "{r:?}");
+        assert_eq!(r.line, Some(1));
+        let r = nested("spec:\n  components: *c\n").expect_err("alias");
+        assert!(r.reason.contains("alias"), "{r:?}");
+        assert_eq!(
+            (r.line, r.lines_to_add.as_str()),
+            (Some(2), "    - ../vpn-egress/qbit")
+        );
+        let r = nested("spec:\n  components: [a]\n  components: [b]\n").expect_err("twice");
+        assert!(r.reason.contains("twice"), "{r:?}");
+        let r = nested("spec:\n    path: x\n  prune: true\n").expect_err("uneven");
+        assert!(r.reason.contains("evenly"), "{r:?}");
+        let r = nested("kind: A\n").expect_err("no spec");
+        assert!(r.reason.contains("no `spec:`"), "{r:?}");
     }
 
     #[test]

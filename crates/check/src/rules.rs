@@ -315,15 +315,19 @@ avalanche_diag::rules! {
          the shared proxies at all.\n\n\
          Fix: pick a protocol the app speaks, or `protocol = \"sidecar\"` (its own gluetun, transparent to the app).";
     EGRESS_APP_UNREACHABLE = "egress-app-unreachable", Error,
-        "An app's egress cannot be applied where its manifests are: the apps' layout is flat.",
+        "The generated egress Component of an app with a flat manifest is listed by nothing that applies the app.",
         "`kubernetes.layout.apps` says where each app's manifests are. A directory per app (the default\n\
-         `base/apps/{namespace}/{app}`, or `apps/{app}`) has a kustomization that lists the generated `vpn-egress`\n\
-         Component. A flat layout (`apps/{app}.yaml`, one manifest per app, as Flux repositories and manifest\n\
-         generators often keep them) has no kustomization to list it, and a Component placed in a tree Flux applies\n\
-         without a kustomization would break the kustomization Flux generates there. So nothing is generated for\n\
-         such an app, and this finding says so rather than leaving a component nothing includes.\n\n\
-         Fix: give the app a directory of its own with a `kustomization.yaml` listing its manifest, and point\n\
-         `kubernetes.layout.apps` at it (`apps/{app}`).";
+         `base/apps/{namespace}/{app}`) has a kustomization that lists the generated `vpn-egress` Component\n\
+         (`egress-component-missing`). A flat manifest (`apps/{app}.yaml`, kubenix's `.k8s/{app}.yaml`) has none:\n\
+         its Component is generated where `kubernetes.layout.egress` says (`vpn-egress/{app}` under\n\
+         `kubernetes.dir` by default) and must be listed by what applies the file: the `components:` of each\n\
+         hand-written kustomization listing it, or, when a Flux Kustomization applies its directory without a\n\
+         kustomization (Flux generates one), that Flux Kustomization's `spec.components` (relative to its\n\
+         `spec.path`). `build` adds the entry itself, in the same all-or-nothing write as the Component.\n\n\
+         It is a finding when the entry cannot be added (nothing lists or applies the file, as with an Argo CD\n\
+         Application on a plain directory; a file `build` will not edit safely; a Component inside a directory\n\
+         Flux applies whole, which Flux's generated kustomization would take for a resource and fail on), or\n\
+         when the Component exists unwired. The help gives the exact lines to write.";
     FLUX_DECRYPTION_MISSING = "flux-decryption-missing", Error,
         "A Flux Kustomization applies SOPS-encrypted Secrets but does not decrypt them (`spec.decryption`).",
         "With `kubernetes.gitops = \"flux\"` the SOPS-encrypted Secrets are listed as plain resources (of the\n\

@@ -42,6 +42,19 @@ pub enum Purpose {
         /// Its declaration.
         span: Option<Span>,
     },
+    /// What applies an app's flat manifest lists its generated Component: the
+    /// kustomization listing the file (`components:`), or the Flux
+    /// Kustomization applying its directory (`spec.components`).
+    Flat {
+        /// The client or sidecar.
+        name: String,
+        /// Its declaration.
+        span: Option<Span>,
+        /// Its manifest file (`kubernetes.layout.apps`).
+        manifest: String,
+        /// The generated Component's directory (`kubernetes.layout.egress`).
+        component: String,
+    },
     /// The app-of-apps lists the generated Application, or the kustomization
     /// of the directory Flux applies lists the generated Flux Kustomization.
     Application,
@@ -77,13 +90,32 @@ pub struct Wiring {
 }
 
 impl Wiring {
-    /// The edits to make.
-    pub fn edits(&self) -> impl Iterator<Item = &Edit> {
-        self.needs.iter().filter_map(|(_, n)| match n {
-            Need::Edit(e) => Some(e),
-            _ => None,
-        })
+    /// The edits to make, one per file: several needs may edit one file (two
+    /// flat apps in one Flux Kustomization's `spec.components`), each computed
+    /// from the text the previous one left, so the file's edit goes from the
+    /// first one's `before` to the last one's `after`.
+    pub fn edits(&self) -> Vec<Edit> {
+        let mut out: Vec<Edit> = Vec::new();
+        for (_, need) in &self.needs {
+            let Need::Edit(e) = need else { continue };
+            match out.iter_mut().find(|o| o.path == e.path) {
+                Some(o) => o.after.clone_from(&e.after),
+                None => out.push(e.clone()),
+            }
+        }
+        out
     }
+}
+
+/// The texts of the files edited so far by [`plan`] (the next edit of a file
+/// starts from there).
+type Pending = HashMap<String, String>;
+
+fn current<'a>(facts: &'a RepoFacts, pending: &'a Pending, path: &str) -> &'a str {
+    pending
+        .get(path)
+        .map(String::as_str)
+        .unwrap_or_else(|| facts.text(path).unwrap_or_default())
 }
 
 /// Where a client's or sidecar's manifests are (`kubernetes.layout.apps`):
@@ -121,6 +153,7 @@ fn generates_under(facts: &RepoFacts, dir: &str) -> bool {
 /// to be deployed.
 pub fn plan(network: &Network, facts: &RepoFacts) -> Wiring {
     let mut wiring = Wiring::default();
+    let mut pending = Pending::new();
     let mut apps: Vec<(&str, &str, Option<Span>)> = Vec::new();
     for (name, c) in &network.egress.clients {
         apps.push((name.as_str(), c.namespace.value.as_str(), c.span));
@@ -129,14 +162,24 @@ pub fn plan(network: &Network, facts: &RepoFacts) -> Wiring {
         apps.push((name.as_str(), s.namespace.value.as_str(), s.span));
     }
     apps.sort_by_key(|(name, _, _)| *name);
+    let flat = avalanche_model::layout::apps_are_flat(&network.kubernetes);
     for (name, namespace, span) in apps {
-        // A flat layout has no component to list (`egress-app-unreachable`).
-        let Some(component) =
-            avalanche_model::layout::component_dir(&network.kubernetes, namespace, name)
-        else {
-            continue;
-        };
+        let component =
+            avalanche_model::layout::component_dir(&network.kubernetes, namespace, name);
         if !generates_under(facts, &component) {
+            continue;
+        }
+        if flat {
+            let manifest = app_dir(network, namespace, name);
+            for need in flat_needs(network, facts, &mut pending, &manifest, &component) {
+                let purpose = Purpose::Flat {
+                    name: name.to_owned(),
+                    span,
+                    manifest: manifest.clone(),
+                    component: component.clone(),
+                };
+                wiring.needs.push((purpose, need));
+            }
             continue;
         }
         let dir = app_dir(network, namespace, name);
@@ -156,6 +199,7 @@ pub fn plan(network: &Network, facts: &RepoFacts) -> Wiring {
             }),
             Some(path) => edit(
                 facts,
+                &mut pending,
                 path,
                 "components",
                 avalanche_model::layout::COMPONENT_DIR,
@@ -163,10 +207,178 @@ pub fn plan(network: &Network, facts: &RepoFacts) -> Wiring {
         };
         wiring.needs.push((purpose, need));
     }
-    if let Some(need) = register(network, facts) {
+    if let Some(need) = register(network, facts, &mut pending) {
         wiring.needs.push((Purpose::Application, need));
     }
     wiring
+}
+
+/// How an app's flat manifest gets its Component listed: by each hand-written
+/// kustomization listing the file (in its `components:`), else by each
+/// hand-written Flux Kustomization whose generated kustomization takes the file
+/// (in its `spec.components`, relative to `spec.path`); else refused, with the
+/// kustomization to write beside the file. Never a Component nothing includes.
+fn flat_needs(
+    network: &Network,
+    facts: &RepoFacts,
+    pending: &mut Pending,
+    manifest: &str,
+    component: &str,
+) -> Vec<Need> {
+    // Flux's generated kustomization would take a Component under its path as
+    // a resource, and fail.
+    if let Some((whole, owner)) = flux_applies_whole(facts, component) {
+        return vec![Need::Refused(Refused {
+            path: owner.clone(),
+            refusal: Refusal {
+                reason: format!(
+                    "the generated Component `{component}` is inside `{whole}`, which the Flux Kustomization in `{owner}` applies whole: Flux would take it for a resource and fail"
+                ),
+                line: None,
+                lines_to_add: String::new(),
+            },
+            missing: false,
+        })];
+    }
+    let hand_written = |d: &&KubeDoc| !facts.generated.contains(&d.path);
+    let mut listing: Vec<&KubeDoc> = facts
+        .kube_docs
+        .iter()
+        .filter(hand_written)
+        .filter(|d| {
+            d.resources.iter().flatten().any(|r| {
+                !r.value.contains("://") && normalize(&join(parent(&d.path), &r.value)) == manifest
+            })
+        })
+        .collect();
+    listing.sort_by(|a, b| a.path.cmp(&b.path));
+    listing.dedup_by(|a, b| a.path == b.path);
+    if !listing.is_empty() {
+        return listing
+            .iter()
+            .map(|d| {
+                let entry = relative_to(parent(&d.path), component);
+                edit(facts, pending, d.path.clone(), "components", &entry)
+            })
+            .collect();
+    }
+    let dir = parent(manifest);
+    let mut out = Vec::new();
+    if network.kubernetes.gitops.value == GitOps::Flux {
+        let mut applying: Vec<(&KubeDoc, String)> = Vec::new();
+        for d in facts.kube_docs.iter().filter(hand_written) {
+            if !is_flux_kustomization(d) {
+                continue;
+            }
+            for source in &d.source_paths {
+                let source = normalize(source.trim_start_matches("./"));
+                if kustomization_in(facts, &source).is_none()
+                    && files_under(facts, &source).iter().any(|f| f == manifest)
+                {
+                    applying.push((d, source));
+                }
+            }
+        }
+        for (d, source) in applying {
+            let entry = relative_to(&source, component);
+            let text = current(facts, pending, &d.path).to_owned();
+            out.push(
+                match list_edit::add_nested_entry(&text, "spec", "components", &entry) {
+                    Ok(Outcome::Present) => Need::Present,
+                    Ok(Outcome::Edited(after)) => {
+                        pending.insert(d.path.clone(), after.clone());
+                        Need::Edit(Edit {
+                            path: d.path.clone(),
+                            key: "spec.components",
+                            entry,
+                            before: text,
+                            after,
+                        })
+                    }
+                    Err(refusal) => Need::Refused(Refused {
+                        path: d.path.clone(),
+                        refusal,
+                        missing: false,
+                    }),
+                },
+            );
+        }
+    }
+    if out.is_empty() {
+        let file = manifest.rsplit('/').next().unwrap_or(manifest);
+        let mut lines = String::from("resources:\n");
+        for m in files_in(facts, dir) {
+            lines.push_str("  - ");
+            lines.push_str(m.rsplit('/').next().unwrap_or(&m));
+            lines.push('\n');
+        }
+        if !lines.contains(&format!("  - {file}\n")) {
+            lines.push_str(&format!("  - {file}\n"));
+        }
+        lines.push_str("components:\n  - ");
+        lines.push_str(&relative_to(dir, component));
+        out.push(Need::Refused(Refused {
+            path: join(dir, "kustomization.yaml"),
+            refusal: Refusal {
+                reason: format!(
+                    "no kustomization lists `{manifest}`{}",
+                    if network.kubernetes.gitops.value == GitOps::Flux {
+                        " and no Flux Kustomization applies its directory without one"
+                    } else {
+                        ""
+                    }
+                ),
+                line: None,
+                lines_to_add: lines,
+            },
+            missing: true,
+        }));
+    }
+    out
+}
+
+/// The directory a hand-written Flux Kustomization applies without a
+/// kustomization (Flux generates one taking every manifest and every
+/// kustomization directory under it) that holds `dir`, and that Flux
+/// Kustomization's file.
+fn flux_applies_whole(facts: &RepoFacts, dir: &str) -> Option<(String, String)> {
+    facts
+        .kube_docs
+        .iter()
+        .filter(|d| is_flux_kustomization(d))
+        .flat_map(|d| d.source_paths.iter().map(move |s| (d, s)))
+        .map(|(d, s)| (d, normalize(s.trim_start_matches("./"))))
+        .find(|(_, s)| {
+            avalanche_model::layout::is_within(dir, if s.is_empty() { "." } else { s })
+                && kustomization_in(facts, s).is_none()
+        })
+        .map(|(d, s)| {
+            (
+                if s.is_empty() { ".".to_owned() } else { s },
+                d.path.clone(),
+            )
+        })
+}
+
+/// `to` relative to the directory `from` (both normal repository paths; `""`
+/// or `.` is the root): `../vpn-egress/qbittorrent`.
+pub(crate) fn relative_to(from: &str, to: &str) -> String {
+    let from: Vec<&str> = from
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    let to: Vec<&str> = to
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<&str> = vec![".."; from.len() - common];
+    parts.extend(&to[common..]);
+    if parts.is_empty() {
+        ".".to_owned()
+    } else {
+        parts.join("/")
+    }
 }
 
 /// The kustomization an app directory of plain manifests needs to include its
@@ -190,7 +402,7 @@ fn wrapper_lines(facts: &RepoFacts, dir: &str) -> String {
 /// Registering the generated Application (in `kubernetes.argocd.registerIn`) or
 /// Flux Kustomization (in `kubernetes.flux.registerIn`): `None` when there is
 /// nothing to register or nowhere known to register it.
-fn register(network: &Network, facts: &RepoFacts) -> Option<Need> {
+fn register(network: &Network, facts: &RepoFacts, pending: &mut Pending) -> Option<Need> {
     let k = &network.kubernetes;
     let app = application(network, facts)?;
     // It is written in the registering directory: listed by its file name.
@@ -199,7 +411,7 @@ fn register(network: &Network, facts: &RepoFacts) -> Option<Need> {
         GitOps::ArgoCd => {
             let path = k.argocd.register_in.as_ref()?.value.clone();
             Some(if facts.is_tracked(&path) {
-                edit(facts, path, "resources", &entry)
+                edit(facts, pending, path, "resources", &entry)
             } else {
                 Need::Refused(Refused {
                     refusal: Refusal {
@@ -217,7 +429,7 @@ fn register(network: &Network, facts: &RepoFacts) -> Option<Need> {
             // Without a kustomization Flux applies every manifest of the
             // directory: the file is registered by being there.
             Some(match kustomization_in(facts, dir) {
-                Some(path) => edit(facts, path, "resources", &entry),
+                Some(path) => edit(facts, pending, path, "resources", &entry),
                 None => Need::Present,
             })
         }
@@ -226,17 +438,26 @@ fn register(network: &Network, facts: &RepoFacts) -> Option<Need> {
     }
 }
 
-fn edit(facts: &RepoFacts, path: String, key: &'static str, entry: &str) -> Need {
-    let text = facts.text(&path).unwrap_or_default();
-    match list_edit::add_entry(text, key, entry) {
+fn edit(
+    facts: &RepoFacts,
+    pending: &mut Pending,
+    path: String,
+    key: &'static str,
+    entry: &str,
+) -> Need {
+    let text = current(facts, pending, &path).to_owned();
+    match list_edit::add_entry(&text, key, entry) {
         Ok(Outcome::Present) => Need::Present,
-        Ok(Outcome::Edited(after)) => Need::Edit(Edit {
-            path,
-            key,
-            entry: entry.to_owned(),
-            before: text.to_owned(),
-            after,
-        }),
+        Ok(Outcome::Edited(after)) => {
+            pending.insert(path.clone(), after.clone());
+            Need::Edit(Edit {
+                path,
+                key,
+                entry: entry.to_owned(),
+                before: text,
+                after,
+            })
+        }
         Err(refusal) => Need::Refused(Refused {
             path,
             refusal,
@@ -413,6 +634,9 @@ fn walk(
                     None => queue.extend(files_in(facts, &source)),
                 }
             }
+            if follow_sources {
+                queue.extend(flux_components(facts, d));
+            }
         }
     }
     files
@@ -434,7 +658,24 @@ pub fn flux_builds(network: &Network, facts: &RepoFacts, flux: &KubeDoc) -> BTre
             None => queue.extend(files_under(facts, &source)),
         }
     }
+    queue.extend(flux_components(facts, flux));
     walk(network, facts, &docs_by_path, queue, false)
+}
+
+/// The kustomizations of a Flux Kustomization's `spec.components` (relative to
+/// its `spec.path`: kustomize-controller adds them to the kustomization it
+/// builds there, its own or the one it generates).
+fn flux_components(facts: &RepoFacts, flux: &KubeDoc) -> Vec<String> {
+    let mut out = Vec::new();
+    for source in &flux.source_paths {
+        let source = source.trim_start_matches("./");
+        for c in &flux.flux_components {
+            if let Some(k) = kustomization_in(facts, &normalize(&join(source, c))) {
+                out.push(k);
+            }
+        }
+    }
+    out
 }
 
 /// The YAML files directly in `dir`.
@@ -549,6 +790,9 @@ mod tests {
     #[test]
     fn paths() {
         assert_eq!(normalize("a/./b/../c/"), "a/c");
+        assert_eq!(relative_to(".k8s", "vpn-egress/qbit"), "../vpn-egress/qbit");
+        assert_eq!(relative_to("", "vpn-egress/qbit"), "vpn-egress/qbit");
+        assert_eq!(relative_to("k/apps", "k/egress/x"), "../egress/x");
         assert_eq!(
             app_of_apps([
                 (

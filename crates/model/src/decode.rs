@@ -2582,26 +2582,14 @@ impl Decoder {
         let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), &schema::LAYOUT) else {
             return defaults;
         };
-        let apps = match s.get("apps") {
-            Some(v) => {
-                let p = s.path.key("apps");
-                match self.string(v, p) {
-                    Some(pattern) => match crate::layout::apps_pattern_problem(pattern) {
-                        None => spanned(pattern.trim_start_matches("./").to_owned(), v),
-                        Some(why) => {
-                            self.push(
-                                Diagnostic::error(&crate::rules::MODEL_PATH, format!("`{p}` is not a layout of apps"))
-                                    .with_primary_label(v.span, why)
-                                    .with_help("write where an app's manifests are under `kubernetes.dir`, like `\"apps/{namespace}/{app}\"` (a directory with its kustomization) or `\"apps/{app}.yaml\"` (one flat manifest)"),
-                            );
-                            defaults.apps.clone()
-                        }
-                    },
-                    None => defaults.apps.clone(),
-                }
-            }
-            None => defaults.apps.clone(),
-        };
+        let apps = self.layout_pattern(
+            &s,
+            "apps",
+            defaults.apps.clone(),
+            crate::layout::apps_pattern_problem,
+            "is not a layout of apps",
+            "write where an app's manifests are under `kubernetes.dir`, like `\"apps/{namespace}/{app}\"` (a directory with its kustomization) or `\"apps/{app}.yaml\"` (one flat manifest)",
+        );
         let proxies = self.opt(&s, "proxies", || defaults.proxies.clone(), |me, v, p| {
             let given = me.relative_path(v, p)?;
             match crate::layout::kubernetes_dir(&given) {
@@ -2624,7 +2612,50 @@ impl Decoder {
                 }
             }
         });
-        Layout { apps, proxies }
+        let egress = self.layout_pattern(
+            &s,
+            "egress",
+            defaults.egress.clone(),
+            crate::layout::egress_pattern_problem,
+            "is not a layout of egress components",
+            "write a directory under `kubernetes.dir` outside what Flux applies whole, like `\"vpn-egress/{app}\"`",
+        );
+        Layout {
+            apps,
+            proxies,
+            egress,
+        }
+    }
+
+    /// A `kubernetes.layout` pattern (`apps`, `egress`): the default when
+    /// absent or refused by `problem` (reported with `what` and `help`).
+    fn layout_pattern(
+        &mut self,
+        s: &Section<'_, '_>,
+        key: &str,
+        default: Spanned<String>,
+        problem: fn(&str) -> Option<&'static str>,
+        what: &str,
+        help: &str,
+    ) -> Spanned<String> {
+        let Some(v) = s.get(key) else {
+            return default;
+        };
+        let p = s.path.key(key);
+        let Some(pattern) = self.string(v, p) else {
+            return default;
+        };
+        match problem(pattern) {
+            None => spanned(pattern.trim_start_matches("./").to_owned(), v),
+            Some(why) => {
+                self.push(
+                    Diagnostic::error(&crate::rules::MODEL_PATH, format!("`{p}` {what}"))
+                        .with_primary_label(v.span, why)
+                        .with_help(help),
+                );
+                default
+            }
+        }
     }
 
     fn argocd(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> ArgoCd {

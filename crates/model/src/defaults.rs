@@ -78,6 +78,9 @@ pub const FLUX_REGISTER_IN: Option<&str> = None;
 pub const LAYOUT_APPS: &str = "base/apps/{namespace}/{app}";
 /// `kubernetes.layout.proxies`.
 pub const LAYOUT_PROXIES: &str = "base/infra/network/vpn-proxy";
+/// `kubernetes.layout.egress`: outside the apps' flat manifests, so that no
+/// directory Flux applies whole (and generates a kustomization for) holds it.
+pub const LAYOUT_EGRESS: &str = "vpn-egress/{app}";
 /// `kubernetes.secrets`: Argo CD decrypts SOPS files with KSOPS.
 pub const KUBERNETES_SECRETS: &str = "ksops";
 /// `kubernetes.monitoring.enable`.
@@ -148,6 +151,7 @@ pub const NIX: &[(&str, Lit)] = &[
     ("fluxRegisterIn", nullable(FLUX_REGISTER_IN)),
     ("layoutApps", Lit::Str(LAYOUT_APPS)),
     ("layoutProxies", Lit::Str(LAYOUT_PROXIES)),
+    ("layoutEgress", Lit::Str(LAYOUT_EGRESS)),
     ("kubernetesSecrets", Lit::Str(KUBERNETES_SECRETS)),
     ("monitoring", Lit::Bool(MONITORING)),
     ("verification", Lit::Bool(VERIFICATION)),

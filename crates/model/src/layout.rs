@@ -60,6 +60,15 @@ pub fn apps_pattern_problem(pattern: &str) -> Option<&'static str> {
     None
 }
 
+/// Why a `kubernetes.layout.egress` pattern is refused, `None` when it is valid:
+/// what [`apps_pattern_problem`] asks, and a directory (a Component's).
+pub fn egress_pattern_problem(pattern: &str) -> Option<&'static str> {
+    if pattern.ends_with(".yaml") || pattern.ends_with(".yml") {
+        return Some("a Component is a directory, not a `.yaml` file");
+    }
+    apps_pattern_problem(pattern)
+}
+
 /// Whether the apps' layout is flat: one manifest file per app (`apps/{app}.yaml`),
 /// no kustomization of its own to list a component.
 pub fn apps_are_flat(k: &Kubernetes) -> bool {
@@ -70,10 +79,12 @@ pub fn apps_are_flat(k: &Kubernetes) -> bool {
 /// Where an app's manifests are (repository-relative): its directory, or its
 /// manifest file when the layout is flat.
 pub fn app_path(k: &Kubernetes, namespace: &str, app: &str) -> String {
-    let rel = k
-        .layout
-        .apps
-        .value
+    filled(k, &k.layout.apps.value, namespace, app)
+}
+
+/// A layout pattern with its placeholders filled, under `kubernetes.dir`.
+fn filled(k: &Kubernetes, pattern: &str, namespace: &str, app: &str) -> String {
+    let rel = pattern
         .replace("{namespace}", namespace)
         .replace("{app}", app);
     let rel = kubernetes_dir(&rel).unwrap_or(rel);
@@ -81,10 +92,14 @@ pub fn app_path(k: &Kubernetes, namespace: &str, app: &str) -> String {
 }
 
 /// The generated kustomize Component of an app's egress: `<app dir>/vpn-egress`,
-/// listed by the app's kustomization. `None` for a flat layout, where no
-/// kustomization could list it (see `check`'s `egress-app-unreachable`).
-pub fn component_dir(k: &Kubernetes, namespace: &str, app: &str) -> Option<String> {
-    (!apps_are_flat(k)).then(|| join(&app_path(k, namespace, app), COMPONENT_DIR))
+/// listed by the app's kustomization; for a flat layout, where
+/// `kubernetes.layout.egress` says (listed by what applies the app's file:
+/// a kustomization, or a Flux Kustomization's `spec.components`).
+pub fn component_dir(k: &Kubernetes, namespace: &str, app: &str) -> String {
+    if !apps_are_flat(k) {
+        return join(&app_path(k, namespace, app), COMPONENT_DIR);
+    }
+    filled(k, &k.layout.egress.value, namespace, app)
 }
 
 /// The shared proxies' tree (repository-relative): `kubernetes.layout.proxies`
@@ -531,8 +546,8 @@ mod tests {
             "kubernetes/base/apps/media/qbit"
         );
         assert_eq!(
-            component_dir(&k, "media", "qbit").as_deref(),
-            Some("kubernetes/base/apps/media/qbit/vpn-egress")
+            component_dir(&k, "media", "qbit"),
+            "kubernetes/base/apps/media/qbit/vpn-egress"
         );
         assert_eq!(proxy_dir(&k), "kubernetes/base/infra/network/vpn-proxy");
         assert_eq!(
@@ -545,7 +560,9 @@ mod tests {
         k.gitops = crate::Spanned::unspanned(GitOps::Flux);
         assert!(apps_are_flat(&k));
         assert_eq!(app_path(&k, "media", "qbit"), "apps/qbit.yaml");
-        assert_eq!(component_dir(&k, "media", "qbit"), None);
+        assert_eq!(component_dir(&k, "media", "qbit"), "vpn-egress/qbit");
+        assert!(egress_pattern_problem("egress/{app}.yaml").is_some());
+        assert_eq!(egress_pattern_problem("egress/{namespace}/{app}"), None);
         assert_eq!(
             registration_path(&k).as_deref(),
             Some("infrastructure/vpn-proxy.yaml")

@@ -1113,6 +1113,10 @@ pub struct Layout {
     pub apps: Spanned<String>,
     /// `proxies` (default `base/infra/network/vpn-proxy`): the shared proxies' tree.
     pub proxies: String,
+    /// `egress` (default `vpn-egress/{app}`): where the egress Component of an
+    /// app with a flat manifest goes (an app directory keeps its own in
+    /// `<app>/vpn-egress`).
+    pub egress: Spanned<String>,
 }
 
 impl Default for Layout {
@@ -1121,6 +1125,7 @@ impl Default for Layout {
         Layout {
             apps: Spanned::unspanned(d::LAYOUT_APPS.to_owned()),
             proxies: d::LAYOUT_PROXIES.to_owned(),
+            egress: Spanned::unspanned(d::LAYOUT_EGRESS.to_owned()),
         }
     }
 }

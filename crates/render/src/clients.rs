@@ -15,6 +15,9 @@ use std::borrow::Cow;
 
 /// The volume the sidecar's gluetun keeps its state in (prefixed: the app has its own volumes).
 const SIDECAR_VOLUME: &str = "vpn-egress-gluetun";
+/// The kustomization giving a flat app's credentials Secret its namespace, in
+/// the app's Component.
+const FLAT_SECRET_DIR: &str = "secret";
 /// The node's TUN device in a sidecar pod.
 const SIDECAR_TUN_VOLUME: &str = "vpn-egress-tun";
 
@@ -46,9 +49,7 @@ pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
 fn render_clients(ctx: &Ctx<'_>, clients: &[ResolvedClient<'_>], plan: &mut Plan) {
     let no_proxy = no_proxy(ctx);
     for c in clients {
-        let Some(dir) = ctx.component_dir(c.client.namespace.as_str(), c.name) else {
-            continue;
-        };
+        let dir = ctx.component_dir(c.client.namespace.as_str(), c.name);
         let mut component = Component::new(dir);
         match c.client.protocol.value {
             ClientProtocol::Http => {
@@ -75,7 +76,7 @@ fn render_clients(ctx: &Ctx<'_>, clients: &[ResolvedClient<'_>], plan: &mut Plan
                 let deployment = c.client.deployment.as_str();
                 component.remove_gluetun(plan, deployment);
                 component.patch(plan, deployment, sidecar_patch(ctx, deployment, &sidecar));
-                component.credentials(ctx, plan, &sidecar.gluetun.vpn);
+                component.credentials(ctx, plan, &sidecar.gluetun.vpn, c.client.namespace.as_str());
             }
         }
         // A sidecar's gluetun is its own fence (kill switch) and must reach the VPN
@@ -96,9 +97,7 @@ fn render_clients(ctx: &Ctx<'_>, clients: &[ResolvedClient<'_>], plan: &mut Plan
 fn render_gateway_clients(ctx: &Ctx<'_>, plan: &mut Plan) {
     let no_proxy = no_proxy(ctx);
     for c in &ctx.resolved.gateway_clients {
-        let Some(dir) = ctx.component_dir(c.client.namespace.as_str(), c.name) else {
-            continue;
-        };
+        let dir = ctx.component_dir(c.client.namespace.as_str(), c.name);
         let mut component = Component::new(dir);
         let Some((url, port)) = gateway_endpoint(c) else {
             continue; // `resolve` refuses a protocol the gateway does not serve
@@ -180,9 +179,7 @@ fn dns_rule<'a>() -> Node<'a> {
 
 fn render_sidecars(ctx: &Ctx<'_>, plan: &mut Plan) {
     for s in &ctx.resolved.sidecars {
-        let Some(dir) = ctx.component_dir(s.sidecar.namespace.as_str(), s.name) else {
-            continue;
-        };
+        let dir = ctx.component_dir(s.sidecar.namespace.as_str(), s.name);
         let mut component = Component::new(dir);
         let spec = SidecarSpec {
             gluetun: sidecar_spec(ctx, s),
@@ -197,7 +194,7 @@ fn render_sidecars(ctx: &Ctx<'_>, plan: &mut Plan) {
         let deployment = s.sidecar.deployment.as_str();
         component.remove_gluetun(plan, deployment);
         component.patch(plan, deployment, sidecar_patch(ctx, deployment, &spec));
-        component.credentials(ctx, plan, &spec.gluetun.vpn);
+        component.credentials(ctx, plan, &spec.gluetun.vpn, s.sidecar.namespace.as_str());
         component.finish(plan);
     }
 }
@@ -290,24 +287,55 @@ impl<'a> Component<'a> {
     /// or, when the GitOps engine decrypts SOPS itself (Flux), the encrypted
     /// Secret listed as a resource; nothing when the Secret exists already
     /// (`existingSecret`) or nothing decrypts SOPS (`kubernetes.secrets = "none"`).
-    fn credentials(&mut self, ctx: &Ctx<'_>, plan: &mut Plan, vpn: &Vpn<'_>) {
+    /// An app directory's kustomization puts it in the app's `namespace`; a flat
+    /// manifest has no such kustomization (Flux generates one without a
+    /// namespace), so the Secret comes from a kustomization of its own, `secret/`,
+    /// that does: a Component's `namespace:` would move every object it is
+    /// applied to.
+    fn credentials(&mut self, ctx: &Ctx<'_>, plan: &mut Plan, vpn: &Vpn<'_>, namespace: &str) {
         let Some(file) = vpn.secret_file else {
             return;
         };
+        let flat = avalanche_model::layout::apps_are_flat(&ctx.net.kubernetes);
+        let dir = if flat {
+            concat(&[&self.dir, "/", FLAT_SECRET_DIR])
+        } else {
+            self.dir.clone()
+        };
+        let mut resources = Vec::new();
+        let mut generators = Vec::new();
         if ctx.engine_decrypts() {
-            self.secret_files.push(relative(&self.dir, file));
+            resources.push(relative(&dir, file));
+        } else {
+            let files = [relative(&dir, file)];
+            let generator = "secret-generator.yaml";
+            plan.insert(
+                format!("{dir}/{generator}"),
+                yaml_file(&ksops_generator(
+                    Cow::Owned(format!("{}-secrets", vpn.secret_name)),
+                    &files,
+                )),
+            );
+            generators.push(generator);
+        }
+        if !flat {
+            self.secret_files.extend(resources);
+            self.generators.extend(generators);
             return;
         }
-        let files = [relative(&self.dir, file)];
-        let file = "secret-generator.yaml";
-        plan.insert(
-            format!("{}/{file}", self.dir),
-            yaml_file(&ksops_generator(
-                Cow::Owned(format!("{}-secrets", vpn.secret_name)),
-                &files,
-            )),
-        );
-        self.generators.push(file);
+        let mut k = node!({
+            "apiVersion": "kustomize.config.k8s.io/v1beta1",
+            "kind": "Kustomization",
+            "namespace": namespace,
+        });
+        if !resources.is_empty() {
+            k.insert("resources", node!(resources));
+        }
+        if !generators.is_empty() {
+            k.insert("generators", node!(generators));
+        }
+        plan.insert(concat(&[&dir, "/kustomization.yaml"]), yaml_file(&k));
+        self.resources.push(FLAT_SECRET_DIR);
     }
 
     fn finish(self, plan: &mut Plan) {

@@ -123,9 +123,9 @@ impl Ctx<'_> {
         avalanche_model::layout::proxy_dir(&self.net.kubernetes)
     }
 
-    /// An app's generated Component (`<app dir>/vpn-egress`); `None` when the
-    /// apps' layout is flat (nothing could list it: `check` says so).
-    pub fn component_dir(&self, namespace: &str, name: &str) -> Option<String> {
+    /// An app's generated Component (`<app dir>/vpn-egress`, or
+    /// `kubernetes.layout.egress` for flat manifests).
+    pub fn component_dir(&self, namespace: &str, name: &str) -> String {
         avalanche_model::layout::component_dir(&self.net.kubernetes, namespace, name)
     }
 

@@ -81,8 +81,7 @@ pub fn render(ctx: &Ctx<'_>) -> String {
                 sc.name,
                 sc.vpn.provider.service.value,
                 countries.join(", "),
-                ctx.component_dir(sc.sidecar.namespace.as_str(), sc.name)
-                    .unwrap_or_else(|| "none: the apps' layout is flat".to_owned()),
+                ctx.component_dir(sc.sidecar.namespace.as_str(), sc.name),
                 port_forwarding_note(sc),
             );
         }
@@ -579,7 +578,9 @@ fn applying(ctx: &Ctx<'_>, w: &mut String) {
     }
     apps.sort_unstable();
     for (name, namespace, runs_ksops) in apps {
-        if ctx.component_dir(namespace, name).is_some() {
+        // A flat manifest is applied with what lists it (a kustomization
+        // `build` wired), which render does not know.
+        if !avalanche_model::layout::apps_are_flat(&net.kubernetes) {
             let dir = avalanche_model::layout::app_path(&net.kubernetes, namespace, name);
             let _ = writeln!(w, "{}   # {name}", apply_command(&dir, runs_ksops));
         }

@@ -783,27 +783,23 @@ pub fn assess(
     for (name, client) in &network.egress.clients {
         let app_dir =
             avalanche_check::wiring::app_dir(network, client.namespace.as_str(), name.as_str());
-        let Some(component) = avalanche_model::layout::component_dir(
+        let component = avalanche_model::layout::component_dir(
             &network.kubernetes,
             client.namespace.as_str(),
             name.as_str(),
-        ) else {
-            // A flat layout: `check` says why nothing is generated, and the fix.
-            if let Ok(findings) = findings {
-                migrated.remaining.extend(
-                    findings
-                        .iter()
-                        .filter(|f| *f.rule == rules::EGRESS_APP_UNREACHABLE)
-                        .filter(|f| f.subject.as_deref() == Some(name.as_str()))
-                        .map(Finding::todo),
-                );
-            }
-            continue;
-        };
-        migrated.checked.push(format!(
-            "{app_dir}/kustomization.yaml lists vpn-egress under components (check: {})",
-            rules::EGRESS_COMPONENT_MISSING.id
-        ));
+        );
+        let flat = avalanche_model::layout::apps_are_flat(&network.kubernetes);
+        migrated.checked.push(if flat {
+            format!(
+                "what applies {app_dir} lists {component} under components (check: {})",
+                rules::EGRESS_APP_UNREACHABLE.id
+            )
+        } else {
+            format!(
+                "{app_dir}/kustomization.yaml lists vpn-egress under components (check: {})",
+                rules::EGRESS_COMPONENT_MISSING.id
+            )
+        });
         if !repo.is_file(&format!("{component}/kustomization.yaml")) {
             migrated.remaining.push(
                 Todo::new(format!("generate {name}'s vpn-egress component"))
@@ -840,11 +836,15 @@ pub fn assess(
         let kustomization = format!("{app_dir}/kustomization.yaml");
         let unwired: Vec<&Finding> = findings
             .iter()
-            .filter(|f| *f.rule == rules::EGRESS_COMPONENT_MISSING)
             .filter(|f| {
-                f.path
-                    .as_deref()
-                    .is_some_and(|p| p.starts_with(&format!("{app_dir}/")))
+                *f.rule == rules::EGRESS_COMPONENT_MISSING
+                    || *f.rule == rules::EGRESS_APP_UNREACHABLE
+            })
+            .filter(|f| {
+                f.subject.as_deref() == Some(name.as_str())
+                    || f.path
+                        .as_deref()
+                        .is_some_and(|p| p.starts_with(&format!("{app_dir}/")))
             })
             .collect();
         let (upstream_kind, via) = upstream_label(network, client);

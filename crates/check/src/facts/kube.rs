@@ -41,6 +41,9 @@ pub struct KubeDoc {
     /// A Flux Kustomization's `spec.sourceRef` (`kind`, `name`): the source of
     /// the manifests it applies (`GitRepository` `flux-system` after `flux bootstrap`).
     pub flux_source: Option<(Option<String>, String)>,
+    /// A Flux Kustomization's `spec.components`: kustomize Components, relative
+    /// to `spec.path`, that kustomize-controller adds to what it builds there.
+    pub flux_components: Vec<String>,
     /// `spec.template.metadata.labels` of a workload, and where they are.
     pub pod_labels: Option<(BTreeMap<String, String>, Loc)>,
     /// A workload's pod containers (`initContainers`, then `containers`).
@@ -483,6 +486,7 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
             flux_decryption: false,
             flux_decryption_secret: None,
             flux_source: None,
+            flux_components: Vec::new(),
             pod_labels: None,
             containers: Vec::new(),
             kustomize_files: Vec::new(),
@@ -576,6 +580,13 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
                         .and_then(|k| view.scalar(k));
                     (kind, name)
                 });
+            kd.flux_components = spec
+                .and_then(|s| view.get(s, "components"))
+                .and_then(|c| view.items(c))
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|c| view.scalar(c))
+                .collect();
             kd.source_paths = view
                 .get(doc, "spec")
                 .and_then(|s| view.get(s, "path"))

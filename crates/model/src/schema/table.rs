@@ -1159,8 +1159,8 @@ pub static LAYOUT: Group = Group::new(
             example: Some(r#""apps/{namespace}/{app}""#),
             description: "Where each app's manifests are, under `dir`, with the placeholders `{namespace}` and \
                 `{app}`: a directory holding the app's `kustomization.yaml` (which lists the \
-                generated `vpn-egress` component), or a flat manifest (`apps/{app}.yaml`), for which \
-                `check` reports that no component can be applied.",
+                generated `vpn-egress` component), or a flat manifest (`apps/{app}.yaml`, kubenix's \
+                `.k8s/{app}.yaml`), whose component goes where `egress` says.",
         },
         Opt {
             name: "proxies",
@@ -1168,6 +1168,17 @@ pub static LAYOUT: Group = Group::new(
             default: Is(Lit::Str(d::LAYOUT_PROXIES)),
             example: Some(r#""infrastructure/vpn-proxy""#),
             description: "Directory of the shared proxies' tree, under `dir`.",
+        },
+        Opt {
+            name: "egress",
+            ty: Str,
+            default: Is(Lit::Str(d::LAYOUT_EGRESS)),
+            example: Some(r#""kustomize/egress/{app}""#),
+            description: "For flat app manifests: the directory of each app's generated egress Component, \
+                under `dir`, with the placeholders `{namespace}` and `{app}`. `build` lists it in what \
+                applies the app's manifest: the `components:` of the kustomization listing the file, or \
+                `spec.components` of the Flux Kustomization applying its directory; it must lie outside \
+                every directory Flux applies without a kustomization. Unused for app directories.",
         },
     ],
 );
