@@ -98,6 +98,18 @@ except socket.timeout:
     print("timeout")
 "#;
 
+/// curl's exit code for a connection to the proxy that failed (refused: a reset).
+const CURL_COULDNT_CONNECT: i32 = 7;
+
+/// How a `curl` failed: its exit code tells who refused. 7: the connection to the
+/// proxy itself (the gateway's table resets it); 56: the proxy answered and
+/// refused (tinyproxy's own `Allow` list, a 403); 28: a timeout.
+#[derive(Debug, PartialEq)]
+struct CurlFailed {
+    code: Option<i32>,
+    stderr: String,
+}
+
 static LABS: AtomicUsize = AtomicUsize::new(0);
 
 /// The namespaces, processes and files of one test; `Drop` removes them all, on
@@ -360,8 +372,8 @@ impl Lab {
         }
     }
 
-    /// `curl` through the SOCKS5 proxy from source `src`; the body, or `Err(curl's stderr)`.
-    fn socks_get(&self, src: &str, max_s: u32) -> Result<String, String> {
+    /// `curl` through the SOCKS5 proxy from source `src`; the body, or how curl failed.
+    fn socks_get(&self, src: &str, max_s: u32) -> Result<String, CurlFailed> {
         self.curl_via(
             src,
             max_s,
@@ -371,7 +383,7 @@ impl Lab {
 
     /// `curl` through the HTTP CONNECT proxy (tinyproxy; `-p` makes even a plain
     /// `http://` request a CONNECT tunnel) from source `src`.
-    fn connect_get(&self, src: &str, max_s: u32) -> Result<String, String> {
+    fn connect_get(&self, src: &str, max_s: u32) -> Result<String, CurlFailed> {
         self.curl_via(
             src,
             max_s,
@@ -380,7 +392,7 @@ impl Lab {
     }
 
     /// `curl` of the internet's server from `client`, source `src`, with `proxy` arguments.
-    fn curl_via(&self, src: &str, max_s: u32, proxy: &[&str]) -> Result<String, String> {
+    fn curl_via(&self, src: &str, max_s: u32, proxy: &[&str]) -> Result<String, CurlFailed> {
         let url = format!("http://{SERVER}/");
         let max = max_s.to_string();
         let mut args = vec!["-sS", "-m", &max, "--interface", src];
@@ -390,7 +402,10 @@ impl Lab {
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
         } else {
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
+            Err(CurlFailed {
+                code: out.status.code(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            })
         }
     }
 
@@ -597,7 +612,7 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
         match lab.socks_get(CLIENT, 3) {
             Ok(body) => break body,
             Err(e) if Instant::now() > deadline => {
-                panic!("no answer through the proxy in 15 s: {e}\n{}", lab.logs())
+                panic!("no answer through the proxy in 15 s: {e:?}\n{}", lab.logs())
             }
             Err(_) => std::thread::sleep(Duration::from_millis(200)),
         }
@@ -619,7 +634,7 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
             Ok(body) => break body,
             Err(e) if Instant::now() > deadline => {
                 panic!(
-                    "no answer through HTTP CONNECT in 10 s: {e}\n{}",
+                    "no answer through HTTP CONNECT in 10 s: {e:?}\n{}",
                     lab.logs()
                 )
             }
@@ -644,12 +659,16 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
     ));
     assert_eq!(own.trim(), WAN, "the gateway's own traffic left via {own}");
 
-    // 3. A client outside allowedClients is refused (a reset, not a timeout).
+    // 3. A client outside allowedClients is refused by the gateway's table: a reset
+    //    (curl: could not connect), fast. For CONNECT this must not be tinyproxy's
+    //    own `Allow` list answering 403 (curl exit 56): that refusal would hide a
+    //    broken admission rule.
     let started = Instant::now();
     let foreign = lab.socks_get(FOREIGN, 5);
-    assert!(
-        foreign.is_err(),
-        "a foreign client got through: {foreign:?}"
+    assert_eq!(
+        foreign.as_ref().err().and_then(|e| e.code),
+        Some(CURL_COULDNT_CONNECT),
+        "a foreign client was not reset by the table: {foreign:?}"
     );
     assert!(
         started.elapsed() < Duration::from_secs(4),
@@ -658,9 +677,10 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
 
     let started = Instant::now();
     let foreign = lab.connect_get(FOREIGN, 5);
-    assert!(
-        foreign.is_err(),
-        "a foreign client got through CONNECT: {foreign:?}"
+    assert_eq!(
+        foreign.as_ref().err().and_then(|e| e.code),
+        Some(CURL_COULDNT_CONNECT),
+        "a foreign CONNECT client was not reset by the table: {foreign:?}"
     );
     assert!(
         started.elapsed() < Duration::from_secs(4),

@@ -416,6 +416,7 @@ fn awkward_repo() -> TempRepo {
       clients.node = { namespace = "end"; proxy = "subgraph"; protocol = "shadowsocks"; enforce = true; };
       clients.edge = { namespace = "end"; proxy = "missing"; };
       clients.socks = { namespace = "end"; proxy = "gw"; protocol = "socks5"; enforce = true; };
+      clients.web = { namespace = "end"; proxy = "gw"; protocol = "http"; };
       gateways.gw = {
         host = "end"; listen = "fd00:1::1"; httpPort = 8888;
         tunnel = { endpoint = "[2001:db8::1]:51820"; publicKey = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U="; address = "10.99.0.2/32"; privateKeySecret = "k"; };
@@ -519,8 +520,30 @@ fn graph_escapes_awkward_names() {
         mermaid.contains("client__socks -->|\"SOCKS5\"| gateway__gw"),
         "{mermaid}"
     );
+    assert!(
+        mermaid.contains("client__web -->|\"HTTP CONNECT\"| gateway__gw"),
+        "{mermaid}"
+    );
+    assert!(
+        mermaid.contains("ts__end -.->|\"runs\"| gateway__gw"),
+        "{mermaid}"
+    );
+    // Its node says where it runs, where it exits and what it serves.
+    assert!(
+        mermaid.contains(
+            "gateway__gw[/\"gw<br/>on end · exit [2001:db8::1]:51820<br/>SOCKS5 :1080 · HTTP :8888\"/]"
+        ),
+        "{mermaid}"
+    );
     assert!(mermaid.contains("egress only via gateway gw"), "{mermaid}");
     assert!(dot.contains("shape=parallelogram"), "{dot}");
+    for edge in [
+        r#""ts__end" -> "gateway__gw" [label="runs", style=dashed];"#,
+        r#""client__socks" -> "gateway__gw" [label="SOCKS5"];"#,
+        r#""client__web" -> "gateway__gw" [label="HTTP CONNECT"];"#,
+    ] {
+        assert!(dot.contains(edge), "no {edge} in:\n{dot}");
+    }
 }
 
 // --- the Tailscale policy ------------------------------------------------------
