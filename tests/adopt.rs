@@ -442,7 +442,8 @@ fn a_client_moves_to_a_gateway_by_one_word() {
         "        tunnel = {\n",
         "          endpoint = \"vps.alice.example:51820\";\n",
         "          publicKey = \"e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=\";\n",
-        "          address = \"10.99.0.2/32\";\n",
+        // Both addresses, as a VPN provider's configuration lists them.
+        "          address = [ \"10.2.0.2/32\" \"2a07:b944::2:2/128\" ];\n",
         "          privateKeySecret = \"routy-wireguard\";\n",
         "        };\n",
         "      };\n",

@@ -165,6 +165,7 @@ fn nixpkgs_type(ty: &schema::Ty) -> String {
         Ty::Enum(names) => format!("enum({})", names.join("|")),
         Ty::NullOr(t) => format!("nullOr({})", nixpkgs_type(t)),
         Ty::ListOf(t) => format!("listOf({})", nixpkgs_type(t)),
+        Ty::OneOrListOf(t) => format!("coercedTo({},listOf({}))", nixpkgs_type(t), nixpkgs_type(t)),
         Ty::AttrsOf(t) => format!("attrsOf({})", nixpkgs_type(t)),
         Ty::Submodule(_) => "submodule".to_owned(),
         Ty::Group(g) => panic!("{} is a group, not an option", g.name),
@@ -2100,7 +2101,9 @@ pub(crate) fn assert_module_applies_the_rust_files(
     for (what, rust) in [
         ("nftables", g::nftables(host)),
         ("routing", g::routing(host)),
+        ("routing6", g::routing6(host)),
         ("wireguard", g::wireguard(host)),
+        ("routeWatcher", g::route_watcher(host)),
         ("tinyproxy", g::tinyproxy(host).expect("an HTTP port")),
     ] {
         assert_eq!(
@@ -2114,6 +2117,7 @@ pub(crate) fn assert_module_applies_the_rust_files(
     for (command, what) in [
         ("nft -f", "nftables"),
         ("ip -batch", "routing"),
+        ("ip -6 -batch", "routing6"),
         (wg_setconf.as_str(), "wireguard"),
     ] {
         let line = format!("{command} {}\n", written[what].as_str().unwrap_or("?"));
@@ -2159,6 +2163,24 @@ fn egress_gateway_module_applies_the_rendered_files() {
             .contains("nft delete table inet avalanche_gateway_home_vps"),
         "{tunnel:#}"
     );
+    // The route watcher runs the rendered script, restarted with the tunnel unit.
+    let written = &out["written"]["home-vps"];
+    let routes = &units["avalanche-gateway-home-vps-routes"];
+    assert_eq!(
+        routes["serviceConfig"]["ExecStart"],
+        json!(format!(
+            "/nix/store/00000000000000000000000000000000-bash/bin/bash {}",
+            written["routeWatcher"].as_str().unwrap_or("?")
+        )),
+        "{routes:#}"
+    );
+    for key in ["bindsTo", "partOf"] {
+        assert_eq!(
+            routes[key],
+            json!(["avalanche-gateway-home-vps.service"]),
+            "{routes:#}"
+        );
+    }
     let socks = &units["avalanche-gateway-home-vps-socks"];
     assert_eq!(socks["serviceConfig"]["User"], "avalanche-gateway");
     assert_eq!(

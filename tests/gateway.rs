@@ -8,13 +8,18 @@
 //! ```text
 //! client ──lan── gateway ──wan── internet (192.0.2.80) ── exit ══ WireGuard ══ gateway
 //! 10.77.0.2/.3   10.77.0.1  198.51.100.2   198.51.100.1 / 203.0.113.1   203.0.113.2
+//!                           2001:db8:100::2 (2001:db8:80::80) 2001:db8:113::2
+//! tunnel: gateway 10.99.0.2, fd99::2 — exit 10.99.0.1, fd99::1
 //! ```
+//! IPv6 on both WANs (a dual-stack home line): the proxy user's IPv6 must go
+//! through the tunnel or fail at once, never out of the home WAN.
 //!
 //! Needs root, `/dev/net/tun` and the Debian packages of `.ci/run` (userspace
 //! `wireguard-go`: kernel WireGuard is not available in these namespaces).
 use crate::support::{oracle, oracles_required};
 use avalanche_model::Cidr;
 use avalanche_render::gateway::{self, GatewayHost, Tunnel};
+use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,6 +31,11 @@ const FOREIGN: &str = "10.77.0.3";
 const WAN: &str = "198.51.100.2";
 const EXIT: &str = "203.0.113.2";
 const SERVER: &str = "192.0.2.80";
+const WAN6: &str = "2001:db8:100::2";
+const EXIT6: &str = "2001:db8:113::2";
+const SERVER6: &str = "2001:db8:80::80";
+/// The gateway's IPv6 tunnel address (beside 10.99.0.2).
+const TUNNEL6: &str = "fd99::2/128";
 const PROXY_UID: u32 = 61080;
 /// The HTTP CONNECT port (tinyproxy).
 const HTTP_PORT: u16 = 8888;
@@ -53,8 +63,11 @@ class Echo(http.server.BaseHTTPRequestHandler):
         pass
 class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
-for port in (80, 8080):
-    threading.Thread(target=Server((sys.argv[1], port), Echo).serve_forever, daemon=True).start()
+class Server6(Server):
+    address_family = socket.AF_INET6
+for host, kind in ((sys.argv[1], Server), (sys.argv[3], Server6)):
+    for port in (80, 8080):
+        threading.Thread(target=kind((host, port), Echo).serve_forever, daemon=True).start()
 late = socket.socket()
 late.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 late.bind((sys.argv[1], 81))
@@ -130,6 +143,13 @@ struct Lab {
 impl Drop for Lab {
     fn drop(&mut self) {
         for (_, child) in &mut self.children {
+            // Each child leads its own process group: the route watcher's `ip
+            // monitor` goes with its shell (left behind, it would keep the
+            // namespace alive).
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", child.id())])
+                .stderr(Stdio::null())
+                .status();
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -202,6 +222,7 @@ impl Lab {
         let child = cmd
             .stdout(log)
             .stderr(err)
+            .process_group(0)
             .spawn()
             .unwrap_or_else(|e| panic!("starting {what}: {e}"));
         self.children.push((what, child));
@@ -232,6 +253,14 @@ impl Lab {
     fn topology(&self) {
         for ns in [&self.client, &self.gateway, &self.exit, &self.internet] {
             must(ip(&["netns", "add", ns]));
+            // IPv6 addresses usable at once (no duplicate address detection).
+            for conf in ["all", "default"] {
+                must(self.exec(
+                    ns,
+                    "sysctl",
+                    &["-qw", &format!("net.ipv6.conf.{conf}.accept_dad=0")],
+                ));
+            }
             must(ip(&["-n", ns, "link", "set", "lo", "up"]));
         }
         let veth = |a: &str, a_ns: &str, b: &str, b_ns: &str| {
@@ -242,28 +271,40 @@ impl Lab {
         veth("lan", &self.gateway, "lan", &self.client);
         veth("wan", &self.gateway, "gw", &self.internet);
         veth("wan", &self.exit, "ex", &self.internet);
-        let addrs: [(&str, &str, &str); 7] = [
+        let addrs: [(&str, &str, &str); 11] = [
             (&self.client, "lan", "10.77.0.2/24"),
             (&self.client, "lan", "10.77.0.3/24"),
             (&self.gateway, "lan", "10.77.0.1/24"),
             (&self.gateway, "wan", "198.51.100.2/24"),
+            (&self.gateway, "wan", "2001:db8:100::2/64"),
             (&self.internet, "gw", "198.51.100.1/24"),
+            (&self.internet, "gw", "2001:db8:100::1/64"),
             (&self.internet, "ex", "203.0.113.1/24"),
+            (&self.internet, "ex", "2001:db8:113::1/64"),
             (&self.exit, "wan", "203.0.113.2/24"),
+            (&self.exit, "wan", "2001:db8:113::2/64"),
         ];
         for (ns, dev, addr) in addrs {
             must(ip(&["-n", ns, "addr", "add", addr, "dev", dev]));
             must(ip(&["-n", ns, "link", "set", dev, "up"]));
         }
-        must(ip(&[
-            "-n",
-            &self.internet,
-            "addr",
-            "add",
-            "192.0.2.80/32",
-            "dev",
-            "lo",
-        ]));
+        for server in ["192.0.2.80/32", "2001:db8:80::80/128"] {
+            must(ip(&[
+                "-n",
+                &self.internet,
+                "addr",
+                "add",
+                server,
+                "dev",
+                "lo",
+            ]));
+        }
+        for (ns, via) in [
+            (&self.gateway, "2001:db8:100::1"),
+            (&self.exit, "2001:db8:113::1"),
+        ] {
+            must(ip(&["-n", ns, "-6", "route", "add", "default", "via", via]));
+        }
         must(ip(&[
             "-n",
             &self.gateway,
@@ -283,7 +324,9 @@ impl Lab {
             "203.0.113.1",
         ]));
         for ns in [&self.internet, &self.exit] {
-            must(self.exec(ns, "sysctl", &["-qw", "net.ipv4.ip_forward=1"]));
+            for key in ["net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"] {
+                must(self.exec(ns, "sysctl", &["-qw", &format!("{key}=1")]));
+            }
         }
     }
 
@@ -337,7 +380,7 @@ impl Lab {
         let text = must(self.exec(
             &self.internet,
             "nft",
-            &["list", "counter", "ip", "lab", "from_wan"],
+            &["list", "counter", "inet", "lab", "from_wan"],
         ));
         text.split_whitespace()
             .skip_while(|w| *w != "packets")
@@ -374,10 +417,15 @@ impl Lab {
 
     /// `curl` through the SOCKS5 proxy from source `src`; the body, or how curl failed.
     fn socks_get(&self, src: &str, max_s: u32) -> Result<String, CurlFailed> {
+        self.socks_get_url(src, max_s, &format!("http://{SERVER}/"))
+    }
+
+    /// `curl` of `url` through the SOCKS5 proxy from source `src`.
+    fn socks_get_url(&self, src: &str, max_s: u32, url: &str) -> Result<String, CurlFailed> {
         self.curl_via(
             src,
             max_s,
-            &["--socks5-hostname", &format!("{LISTEN}:1080")],
+            &["--socks5-hostname", &format!("{LISTEN}:1080"), url],
         )
     }
 
@@ -387,17 +435,20 @@ impl Lab {
         self.curl_via(
             src,
             max_s,
-            &["-p", "-x", &format!("http://{LISTEN}:{HTTP_PORT}")],
+            &[
+                "-p",
+                "-x",
+                &format!("http://{LISTEN}:{HTTP_PORT}"),
+                &format!("http://{SERVER}/"),
+            ],
         )
     }
 
-    /// `curl` of the internet's server from `client`, source `src`, with `proxy` arguments.
-    fn curl_via(&self, src: &str, max_s: u32, proxy: &[&str]) -> Result<String, CurlFailed> {
-        let url = format!("http://{SERVER}/");
+    /// `curl` from `client`, source `src`, with `proxy` arguments and the URL.
+    fn curl_via(&self, src: &str, max_s: u32, proxy_url: &[&str]) -> Result<String, CurlFailed> {
         let max = max_s.to_string();
         let mut args = vec!["-sS", "-m", &max, "--interface", src];
-        args.extend_from_slice(proxy);
-        args.push(&url);
+        args.extend_from_slice(proxy_url);
         let out = output(self.exec(&self.client, "curl", &args));
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
@@ -495,22 +546,18 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
             "peer",
             &gw_pub,
             "allowed-ips",
-            "10.99.0.2/32",
+            "10.99.0.2/32,fd99::2/128",
         ],
     ));
-    must(ip(&[
-        "-n",
-        &exit_ns,
-        "addr",
-        "add",
-        "10.99.0.1/24",
-        "dev",
-        &exit_if,
-    ]));
+    for address in ["10.99.0.1/24", "fd99::1/64"] {
+        must(ip(&[
+            "-n", &exit_ns, "addr", "add", address, "dev", &exit_if,
+        ]));
+    }
     must(ip(&["-n", &exit_ns, "link", "set", &exit_if, "up"]));
     let exit_nft = lab.write(
         "exit.nft",
-        "table ip lab {\n  chain out_nat {\n    type nat hook postrouting priority srcnat; policy accept;\n    oifname \"wan\" masquerade\n  }\n}\n",
+        "table inet lab {\n  chain out_nat {\n    type nat hook postrouting priority srcnat; policy accept;\n    oifname \"wan\" masquerade\n  }\n}\n",
     );
     must(lab.exec(&exit_ns, "nft", &["-f", &exit_nft]));
 
@@ -518,7 +565,7 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
     // fast (a home NAT, shortened), and counts what reaches its servers from the WAN.
     let internet_nft = lab.write(
         "internet.nft",
-        "table ip lab {\n  counter from_wan {\n  }\n  chain udp_nat {\n    type nat hook postrouting priority srcnat; policy accept;\n    oifname \"ex\" meta l4proto udp masquerade\n  }\n  chain servers {\n    type filter hook input priority filter; policy accept;\n    iifname \"gw\" tcp dport { 80, 81 } counter name \"from_wan\"\n  }\n}\n",
+        "table inet lab {\n  counter from_wan {\n  }\n  chain udp_nat {\n    type nat hook postrouting priority srcnat; policy accept;\n    oifname \"ex\" meta l4proto udp masquerade\n  }\n  chain servers {\n    type filter hook input priority filter; policy accept;\n    iifname \"gw\" tcp dport { 80, 81 } counter name \"from_wan\"\n  }\n}\n",
     );
     let internet = lab.internet.clone();
     must(lab.exec(&internet, "nft", &["-f", &internet_nft]));
@@ -535,7 +582,7 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
     }
     let servers = lab.write("servers.py", SERVERS_PY);
     let idle = IDLE_S.to_string();
-    let cmd = lab.exec(&internet, "python3", &[&servers, SERVER, &idle]);
+    let cmd = lab.exec(&internet, "python3", &[&servers, SERVER, &idle, SERVER6]);
     lab.spawn("servers", cmd);
 
     // The gateway, from the rendered bytes only.
@@ -548,7 +595,10 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
         tunnel: Tunnel {
             endpoint: format!("{EXIT}:51820"),
             public_key: exit_pub.clone(),
-            address: Cidr::parse("10.99.0.2/32").expect("a CIDR"),
+            addresses: vec![
+                Cidr::parse("10.99.0.2/32").expect("a CIDR"),
+                Cidr::parse(TUNNEL6).expect("a CIDR"),
+            ],
             persistent_keepalive: KEEPALIVE_S,
             mtu: 1420,
         },
@@ -565,6 +615,16 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
     must(lab.exec(&gw_ns, "wg", &["set", &gw_if, "private-key", &gw_key]));
     let batch = lab.write("gateway.ip", &gateway::routing(&host));
     must(ip(&["-n", &gw_ns, "-batch", &batch]));
+    let batch6 = lab.write("gateway.ip6", &gateway::routing6(&host));
+    must(ip(&["-n", &gw_ns, "-6", "-batch", &batch6]));
+    // The route watcher, from its rendered script, as the module's unit runs it.
+    let watcher = lab.write("routes.sh", &gateway::route_watcher(&host));
+    let cmd = lab.exec(&gw_ns, "bash", &[&watcher]);
+    lab.spawn("route-watcher", cmd);
+    let rules = || {
+        must(ip(&["-n", &gw_ns, "rule", "show"])) + &must(ip(&["-n", &gw_ns, "-6", "rule", "show"]))
+    };
+    let rules_at_start = rules();
     let ruleset = lab.write("gateway.nft", &gateway::nftables(&host));
     must(lab.exec(&gw_ns, "nft", &["-f", &ruleset]));
     // Loading it twice must replace, not duplicate (a restarted unit does this).
@@ -651,13 +711,30 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
         "a CONNECT packet reached the internet from the WAN"
     );
 
-    // 2. The gateway's own traffic (not the proxy user's) still leaves via the WAN.
-    let own = must(lab.exec(
-        &gw_ns,
-        "curl",
-        &["-sS", "-m", "5", &format!("http://{SERVER}:8080/")],
-    ));
-    assert_eq!(own.trim(), WAN, "the gateway's own traffic left via {own}");
+    // 1c. IPv6 too: the tunnel has an IPv6 address, so an IPv6 destination goes
+    //     through it and comes out at the exit's IPv6 address.
+    let six = lab.socks_get_url(CLIENT, 5, &format!("http://[{SERVER6}]/"));
+    assert_eq!(
+        six.as_deref(),
+        Ok(EXIT6),
+        "an IPv6 request did not leave from the exit:\n{}",
+        lab.logs()
+    );
+    assert_eq!(
+        lab.leaked_via_wan(),
+        0,
+        "a proxied IPv6 packet reached the internet from the WAN"
+    );
+
+    // 2. The gateway's own traffic (not the proxy user's) still leaves via the WAN,
+    //    both families.
+    for (url, wan) in [
+        (format!("http://{SERVER}:8080/"), WAN),
+        (format!("http://[{SERVER6}]:8080/"), WAN6),
+    ] {
+        let own = must(lab.exec(&gw_ns, "curl", &["-sS", "-m", "5", &url]));
+        assert_eq!(own.trim(), wan, "the gateway's own traffic left via {own}");
+    }
 
     // 3. A client outside allowedClients is refused by the gateway's table: a reset
     //    (curl: could not connect), fast. For CONNECT this must not be tinyproxy's
@@ -742,9 +819,46 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
     // 5. The kill switch. Tunnel interface down: its routes go, the unreachable
     //    default stays; then that route removed too: the nftables layer alone.
     must(ip(&["-n", &gw_ns, "link", "set", &gw_if, "down"]));
+    // Refused at once, IPv4 and IPv6: the proxy's sockets meet the unreachable
+    // defaults (the WAN, which has both, is never tried), not a silent drop that
+    // leaves the client waiting for its timeout.
+    for url in [format!("http://{SERVER}/"), format!("http://[{SERVER6}]/")] {
+        let started = Instant::now();
+        let refused = lab.socks_get_url(CLIENT, 5, &url);
+        assert!(
+            refused.is_err(),
+            "{url} got out with the tunnel down: {refused:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{url} with the tunnel down failed by timeout, not at once: {refused:?}"
+        );
+    }
+    // The proxy user's own IPv6 connection, without a proxy: "unreachable" at once.
+    let started = Instant::now();
+    let direct = output(lab.exec(
+        &gw_ns,
+        "setpriv",
+        &[
+            &uid,
+            &gid,
+            "--clear-groups",
+            "curl",
+            "-sS",
+            "-m",
+            "5",
+            &format!("http://[{SERVER6}]/"),
+        ],
+    ));
+    assert_eq!(
+        direct.status.code(),
+        Some(CURL_COULDNT_CONNECT),
+        "the proxy user's IPv6 connection: {}",
+        String::from_utf8_lossy(&direct.stderr)
+    );
     assert!(
-        lab.socks_get(CLIENT, 2).is_err(),
-        "a request got out with the tunnel down"
+        started.elapsed() < Duration::from_secs(2),
+        "the proxy user's IPv6 connection failed by timeout, not at once"
     );
     assert!(
         lab.connect_get(CLIENT, 2).is_err(),
@@ -772,12 +886,38 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
         "the kill switch leaked via the WAN"
     );
 
-    // Back up (the rendered routes again): the proxy works, so the failures above
-    // were the kill switch. Then the peer goes away: requests fail, nothing leaks.
+    // Back up, and nothing re-added by hand: the route watcher restores the
+    // tunnel table (on the link event, well before its periodic check), and the
+    // proxy works again, so the failures above were the kill switch.
     must(ip(&["-n", &gw_ns, "link", "set", &gw_if, "up"]));
-    let routes = lab.write("tunnel-routes.ip", &gateway::tunnel_routes(&host));
-    must(ip(&["-n", &gw_ns, "-batch", &routes]));
-    assert_eq!(lab.socks_get(CLIENT, 5).as_deref(), Ok(EXIT));
+    let deadline = Instant::now() + Duration::from_secs(8);
+    loop {
+        match lab.socks_get(CLIENT, 2) {
+            Ok(body) => {
+                assert_eq!(body, EXIT, "after the link came back");
+                break;
+            }
+            Err(e) => assert!(
+                Instant::now() < deadline,
+                "no answer 8 s after the link came back up: {e:?}\n{}\n{}",
+                must(ip(&["-n", &gw_ns, "route", "show", "table", "51820"])),
+                lab.logs()
+            ),
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let table = must(ip(&["-n", &gw_ns, "route", "show", "table", "51820"]));
+    assert!(
+        table.contains("unreachable default") && table.contains(&format!("default dev {gw_if}")),
+        "the tunnel table was not restored:\n{table}"
+    );
+    // Routes only: the policy rules are the ones applied at start, none added twice.
+    assert_eq!(
+        rules(),
+        rules_at_start,
+        "the rules changed after the link flap"
+    );
+    // Then the peer goes away: requests fail, nothing leaks.
     if let Some((_, peer)) = lab
         .children
         .iter_mut()
@@ -796,9 +936,11 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
         "the kill switch leaked via the WAN"
     );
     let seen = lab.log("servers");
-    assert_eq!(
-        seen.matches(WAN).count(),
-        1,
-        "the internet saw the WAN address other than in the gateway's own request:\n{seen}"
-    );
+    for wan in [WAN, WAN6] {
+        assert_eq!(
+            seen.matches(wan).count(),
+            1,
+            "the internet saw {wan} other than in the gateway's own request:\n{seen}"
+        );
+    }
 }

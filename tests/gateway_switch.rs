@@ -163,6 +163,7 @@ fn routy_runs_the_rendered_gateway(repo: &TempRepo) {
         written = builtins.mapAttrs (n: f: { \
           nftables = builtins.toFile \"avalanche-gateway-${n}.nft\" f.nftables; \
           routing = builtins.toFile \"avalanche-gateway-${n}.ip\" f.routing; \
+          routing6 = builtins.toFile \"avalanche-gateway-${n}.ip6\" f.routing6; \
           wireguard = builtins.toFile \"avalanche-gateway-${n}.wg\" f.wireguard; \
         }) r; \
         units = builtins.mapAttrs (_: u: { \

@@ -6,11 +6,16 @@
 #     applies the rendered files (./gateway-render.nix, the byte-for-byte twin of
 #     the Rust renderer that tests/gateway.rs proves in network namespaces): the
 #     `wg setconf` file, the private key from its file (sops-nix; never in the
-#     store), the `ip -batch` policy routing and the nftables table;
+#     store), the `ip -batch` policy routing (`ip -6 -batch` for the IPv6 rules)
+#     and the nftables table;
 #   - `avalanche-gateway-<name>-socks`: microsocks on the listen address only, as
 #     the dedicated user whose packets the table marks and lets out only through
 #     the tunnel (the kill switch), bound to the tunnel unit;
 #   - `avalanche-gateway-<name>-http` when `httpPort` is set: tinyproxy, the same way;
+#   - `avalanche-gateway-<name>-routes`: the rendered route watcher, which restores
+#     the tunnel table's routes whenever the interface comes back up (a down
+#     interface loses them; the kill switch's `unreachable` default stays, so
+#     without it a link flap refuses every request for good);
 #   - the firewall opens the proxy ports (the gateway's own table then admits only
 #     `allowedClients` at the listen address), `src_valid_mark` is set, and with
 #     `monitoring` the Prometheus WireGuard exporter runs.
@@ -63,17 +68,21 @@ let
       wg setconf ${gw.interface} ${files.wireguard}
       wg set ${gw.interface} private-key ${lib.escapeShellArg keyFile}
       ip -batch ${files.routing}
+      ip -6 -batch ${files.routing6}
       nft -f ${files.nftables}
     '';
   stopScript = name: gw: ''
     nft delete table inet ${render.tableName name} 2>/dev/null || true
-    for priority in 10000 10001 10002; do
-      # One rule per allowed client network at 10001: bounded by the declaration.
-      for _ in ${toString (lib.range 0 (lib.length gw.allowedClients))}; do
-        ip rule del priority "$priority" 2>/dev/null || break
+    for family in -4 -6; do
+      for priority in 10000 10001 10002; do
+        # Two rules per allowed client network at 10001, two at 10002: bounded by
+        # the declaration.
+        for _ in ${toString (lib.range 0 (2 * lib.length gw.allowedClients + 1))}; do
+          ip "$family" rule del priority "$priority" 2>/dev/null || break
+        done
       done
+      ip "$family" route flush table ${toString gw.routingTable} 2>/dev/null || true
     done
-    ip route flush table ${toString gw.routingTable} 2>/dev/null || true
     ip link del dev ${gw.interface} 2>/dev/null || true
   '';
 
@@ -92,7 +101,9 @@ let
   files = lib.mapAttrs (name: gw: {
     nftables = writeFile "avalanche-gateway-${name}.nft" (render.nftables gw);
     routing = writeFile "avalanche-gateway-${name}.ip" (render.routing gw);
+    routing6 = writeFile "avalanche-gateway-${name}.ip6" (render.routing6 gw);
     wireguard = writeFile "avalanche-gateway-${name}.wg" (render.wireguard gw);
+    routeWatcher = writeFile "avalanche-gateway-${name}-routes.sh" (render.routeWatcher gw);
     tinyproxy = if gw.httpPort == null then null else writeFile "avalanche-gateway-${name}-tinyproxy.conf" (render.tinyproxy gw);
   }) hosts;
 in
@@ -135,7 +146,9 @@ in
       default = lib.mapAttrs (_: gw: {
         nftables = render.nftables gw;
         routing = render.routing gw;
+        routing6 = render.routing6 gw;
         wireguard = render.wireguard gw;
+        routeWatcher = render.routeWatcher gw;
         tinyproxy = render.tinyproxy gw;
         proxyArgs = render.proxyArgs gw;
       }) hosts;
@@ -206,6 +219,30 @@ in
                   };
                   script = startScript name gw f (cfg.privateKeyFiles.${name} or "");
                   preStop = stopScript name gw;
+                };
+                # Root with CAP_NET_ADMIN alone; restarted with the tunnel unit
+                # (its `ip monitor` follows the interface it found at start).
+                "${unit name}-routes" = {
+                  description = "avalanche-net egress gateway ${name}: restores the tunnel routes when ${gw.interface} comes up";
+                  after = [ tunnel ];
+                  bindsTo = [ tunnel ];
+                  partOf = [ tunnel ];
+                  wantedBy = [ "multi-user.target" ];
+                  path = [ pkgs.iproute2 ];
+                  serviceConfig = {
+                    ExecStart = "${lib.getExe' pkgs.bash "bash"} ${f.routeWatcher}";
+                    Restart = "always";
+                    RestartSec = "2s";
+                    CapabilityBoundingSet = "CAP_NET_ADMIN";
+                    NoNewPrivileges = true;
+                    ProtectSystem = "strict";
+                    ProtectHome = true;
+                    PrivateTmp = true;
+                    RestrictAddressFamilies = [
+                      "AF_NETLINK"
+                      "AF_UNIX"
+                    ];
+                  };
                 };
                 "${unit name}-socks" = {
                   description = "avalanche-net egress gateway ${name}: SOCKS5 (microsocks)";

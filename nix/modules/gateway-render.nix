@@ -20,6 +20,8 @@ let
   ruleSocket = 10000;
   ruleClients = 10001;
   ruleTunnel = 10002;
+  # Seconds the route watcher waits for a link event before it checks anyway.
+  watcherRecheck = 30;
 in
 rec {
   # The resolved gateway `name` of `network` (crates/render `gateway::host`).
@@ -84,12 +86,42 @@ rec {
     + "    oifname \"${iface}\" meta mark ${mark} masquerade\n  }\n"
     + "}\n";
 
+  # The tunnel's addresses of one family (`address` is a list once evaluated).
+  tunnelAddresses = gw: v4: lib.filter (a: isV6 a != v4) gw.tunnel.address;
+
+  # The policy rules of one family: by mark, and by owner for the proxy's sockets'
+  # own route lookup (so what the tunnel cannot reach fails at once).
+  rules =
+    gw: v4:
+    let
+      uid = toString gw.proxyUid;
+      selectors = [
+        "fwmark ${hex gw.fwmark}"
+        "uidrange ${uid}-${uid}"
+      ];
+    in
+    "rule add priority ${toString ruleSocket} fwmark ${hex gw.socketFwmark} lookup main\n"
+    + lib.concatMapStrings (
+      c: lib.concatMapStrings (sel: "rule add priority ${toString ruleClients} ${sel} to ${c} lookup main\n") selectors
+    ) (clients gw v4)
+    + lib.concatMapStrings (
+      sel: "rule add priority ${toString ruleTunnel} ${sel} lookup ${toString gw.routingTable}\n"
+    ) selectors;
+
   tunnelRoutes =
     gw:
     let
       table = toString gw.routingTable;
+      family =
+        v4: default:
+        lib.optionalString (
+          tunnelAddresses gw v4 != [ ]
+        ) "route replace ${default} dev ${gw.interface} table ${table}\n"
+        + "route replace unreachable ${default} metric 4294967295 table ${table}\n";
     in
-    "route replace default dev ${gw.interface} table ${table}\nroute replace unreachable default metric 4294967295 table ${table}\n";
+    lib.concatMapStrings (a: "address replace ${a} dev ${gw.interface} nodad\n") (tunnelAddresses gw false)
+    + family true "0.0.0.0/0"
+    + family false "::/0";
 
   routing =
     gw:
@@ -97,14 +129,32 @@ rec {
       iface = gw.interface;
     in
     title gw
-    + "address add ${gw.tunnel.address} dev ${iface}\n"
+    + lib.concatMapStrings (a: "address add ${a} dev ${iface}\n") (tunnelAddresses gw true)
     + "link set dev ${iface} mtu ${toString gw.tunnel.mtu} up\n"
-    + "rule add priority ${toString ruleSocket} fwmark ${hex gw.socketFwmark} lookup main\n"
-    + lib.concatMapStrings (
-      c: "rule add priority ${toString ruleClients} fwmark ${hex gw.fwmark} to ${c} lookup main\n"
-    ) (clients gw true)
-    + "rule add priority ${toString ruleTunnel} fwmark ${hex gw.fwmark} lookup ${toString gw.routingTable}\n"
+    + rules gw true
     + tunnelRoutes gw;
+
+  routing6 = gw: "${header}# egress gateway `${gw.name}`: the IPv6 rules (`ip -6 -batch`)\n" + rules gw false;
+
+  # Restores `tunnelRoutes` whenever the interface comes up (crates/render
+  # `route_watcher`): a bash script, run with `ip` on PATH.
+  routeWatcher =
+    gw:
+    let
+      iface = gw.interface;
+    in
+    title gw
+    + "# Restores the tunnel table's routes whenever ${iface} comes up: a down interface loses them.\n"
+    + "set -u\n"
+    + "restore() {\n  case \"$(ip -o link show dev ${iface} 2>/dev/null)\" in\n"
+    + "    *[\\<,]UP[,\\>]*) ;;\n    *) return 0 ;;\n  esac\n"
+    + "  ip -batch - <<'ROUTES' || echo \"${iface} is up, but its routes could not be restored\" >&2\n"
+    + tunnelRoutes gw
+    + "ROUTES\n}\n"
+    + "restore\nip -o monitor link dev ${iface} | while :; do\n"
+    + "  if read -r -t ${toString watcherRecheck} _; then\n    restore\n"
+    + "  elif [ $? -gt 128 ]; then\n    # No event for a while: check anyway.\n    restore\n"
+    + "  else\n    echo \"the monitor of ${iface} ended\" >&2\n    exit 1\n  fi\ndone\n";
 
   wireguard =
     gw:

@@ -572,9 +572,13 @@ let
             description = "The peer's public key.";
           };
           address = lib.mkOption {
-            type = cidr;
-            example = "10.99.0.2/32";
-            description = "This side's tunnel address, with its prefix length.";
+            type = lib.types.coercedTo cidr lib.toList (lib.types.nonEmptyListOf cidr);
+            example = [ "10.2.0.2/32" "2a07:b944::2:2/128" ];
+            description = ''
+              This side's tunnel address, with its prefix length, or a list of them (an IPv4 and an
+              IPv6 address, as providers hand out): with an IPv6 address the proxy also reaches IPv6
+              destinations through the tunnel; without one they fail at once.
+            '';
           };
           persistentKeepalive = lib.mkOption {
             type = lib.types.ints.u16;

@@ -97,6 +97,7 @@ let
       "clippy"
       "rustfmt"
       # nixosModules.egressGateway (routy runs the gateway `home`)
+      "bash"
       "iproute2"
       "wireguard-tools"
       "nftables"

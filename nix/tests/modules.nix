@@ -423,6 +423,41 @@ services.tailscale.useRoutingFeatures = "server" (or "both")'' ''the host sets "
     expected = failsWithExpected [ 1 ];
   };
 
+  # `tunnel.address` takes one CIDR or a list of them, and is a list once evaluated
+  # (nix/modules/gateway-render.nix reads it so).
+  testGatewayTunnelAddressIsAList = {
+    expr = map (
+      address:
+      (host "routy" [
+        {
+          avalanche.network.egress.gateways.home = {
+            host = "routy";
+            listen = "10.1.0.1";
+            tunnel = {
+              endpoint = "exit.example.org:51820";
+              publicKey = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=";
+              inherit address;
+              privateKeySecret = "routy-wireguard";
+            };
+          };
+        }
+      ]).avalanche.network.egress.gateways.home.tunnel.address
+    ) [
+      "10.99.0.2/32"
+      [
+        "10.2.0.2/32"
+        "2a07:b944::2:2/128"
+      ]
+    ];
+    expected = [
+      [ "10.99.0.2/32" ]
+      [
+        "10.2.0.2/32"
+        "2a07:b944::2:2/128"
+      ]
+    ];
+  };
+
   testExitNodeForbiddenNoFlag = {
     expr = (tailscaleOf (host "gateway" [ (exitNode "forbidden") ])).extraSetFlags;
     expected = [ ];

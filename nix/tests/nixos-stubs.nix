@@ -24,6 +24,7 @@ let
       description = stub lib.types.str "";
       after = stub (lib.types.listOf lib.types.str) [ ];
       bindsTo = stub (lib.types.listOf lib.types.str) [ ];
+      partOf = stub (lib.types.listOf lib.types.str) [ ];
       path = stub (lib.types.listOf lib.types.unspecified) [ ];
       preStop = stub lib.types.lines "";
       wants = stub (lib.types.listOf lib.types.str) [ ];

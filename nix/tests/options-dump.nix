@@ -17,6 +17,8 @@ let
     t:
     if t.name == "enum" then
       "enum(${lib.concatStringsSep "|" (t.functor.payload.values or t.functor.payload)})"
+    else if t.name == "coercedTo" then
+      "coercedTo(${describe t.nestedTypes.coercedType},${describe t.nestedTypes.finalType})"
     else if t.name == "either" then
       "either(${describe t.nestedTypes.left},${describe t.nestedTypes.right})"
     else if t.nestedTypes ? elemType then

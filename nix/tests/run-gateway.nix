@@ -23,6 +23,7 @@ let
     writeText = builtins.toFile;
   }
   // lib.genAttrs [
+    "bash"
     "iproute2"
     "wireguard-tools"
     "nftables"
@@ -59,7 +60,9 @@ in
     {
       nftables = builtins.toFile "avalanche-gateway-${name}.nft" r.nftables;
       routing = builtins.toFile "avalanche-gateway-${name}.ip" r.routing;
+      routing6 = builtins.toFile "avalanche-gateway-${name}.ip6" r.routing6;
       wireguard = builtins.toFile "avalanche-gateway-${name}.wg" r.wireguard;
+      routeWatcher = builtins.toFile "avalanche-gateway-${name}-routes.sh" r.routeWatcher;
     }
     // lib.optionalAttrs (r.tinyproxy != null) {
       tinyproxy = builtins.toFile "avalanche-gateway-${name}-tinyproxy.conf" r.tinyproxy;
@@ -69,6 +72,7 @@ in
     inherit (u)
       after
       bindsTo
+      partOf
       wantedBy
       script
       preStop

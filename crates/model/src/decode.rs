@@ -1631,7 +1631,22 @@ impl Decoder {
             }
             Some(text.to_owned())
         });
-        let address = self.req(&s, "address", "\"10.99.0.2/32\"", |me, v, p| me.cidr(v, p));
+        // One CIDR, or several (a provider may hand out an IPv4 and an IPv6 address).
+        let address = self.req(&s, "address", "\"10.99.0.2/32\"", |me, v, p| {
+            if !matches!(v.kind, ValueKind::List(_)) {
+                return me.cidr(v, p).map(|c| vec![spanned(c, v)]);
+            }
+            let list = me.list(v, p, "a CIDR or a list of CIDRs", |me, item, p| me.cidr(item, p))?;
+            if list.is_empty() {
+                me.push(
+                    Diagnostic::error(&crate::rules::MODEL_CIDR, format!("`{p}` is empty"))
+                        .with_primary_label(v.span, "expected at least one address")
+                        .with_help("write the tunnel's address, like `\"10.99.0.2/32\"` (or `[ \"10.2.0.2/32\" \"2a07:b944::2:2/128\" ]`)"),
+                );
+                return None;
+            }
+            Some(list)
+        });
         let persistent_keepalive = self.opt(
             &s,
             "persistentKeepalive",
@@ -1677,7 +1692,7 @@ impl Decoder {
         Some(GatewayTunnel {
             endpoint: endpoint?,
             public_key: public_key?,
-            address: address?,
+            address: address?.value,
             persistent_keepalive,
             mtu,
             private_key_secret: private_key_secret?,

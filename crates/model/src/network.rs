@@ -908,8 +908,9 @@ pub struct GatewayTunnel {
     pub endpoint: Spanned<String>,
     /// `publicKey`: the peer's public key (base64, 44 characters).
     pub public_key: Spanned<String>,
-    /// `address`: this side's tunnel address with its prefix (`10.99.0.2/32`).
-    pub address: Spanned<Cidr>,
+    /// `address`: this side's tunnel addresses with their prefixes (`10.99.0.2/32`;
+    /// one string or a non-empty list, e.g. an IPv4 and an IPv6 address).
+    pub address: Vec<Spanned<Cidr>>,
     /// `persistentKeepalive` in seconds, 0 for none (default
     /// [`crate::defaults::GATEWAY_PERSISTENT_KEEPALIVE`]).
     pub persistent_keepalive: u16,

@@ -102,6 +102,9 @@ pub enum Ty {
     NullOr(&'static Ty),
     /// A list of the type.
     ListOf(&'static Ty),
+    /// One value of the type or a non-empty list of them (`lib.types.coercedTo T
+    /// lib.toList (nonEmptyListOf T)`: a list once evaluated).
+    OneOrListOf(&'static Ty),
     /// An attribute set of the type (by name).
     AttrsOf(&'static Ty),
     /// A submodule with these options.
@@ -195,7 +198,7 @@ impl Ty {
     fn reads(&self, path: &[&str]) -> bool {
         match self {
             Ty::Group(g) | Ty::Submodule(g) => g.reads(path),
-            Ty::NullOr(t) | Ty::ListOf(t) => t.reads(path),
+            Ty::NullOr(t) | Ty::ListOf(t) | Ty::OneOrListOf(t) => t.reads(path),
             Ty::AttrsOf(t) => match path {
                 [] => true,
                 [_, rest @ ..] => t.reads(rest),
@@ -208,7 +211,7 @@ impl Ty {
     pub fn submodule(&self) -> Option<&'static Group> {
         match self {
             Ty::Submodule(g) => Some(g),
-            Ty::NullOr(t) | Ty::ListOf(t) | Ty::AttrsOf(t) => t.submodule(),
+            Ty::NullOr(t) | Ty::ListOf(t) | Ty::OneOrListOf(t) | Ty::AttrsOf(t) => t.submodule(),
             _ => None,
         }
     }
@@ -560,6 +563,15 @@ fn type_nix(ty: &Ty) -> String {
         }
         Ty::NullOr(t) => wrap("nullOr", t),
         Ty::ListOf(t) => wrap("listOf", t),
+        Ty::OneOrListOf(t) => {
+            let inner = type_nix(t);
+            let inner = if inner.contains(' ') {
+                format!("({inner})")
+            } else {
+                inner
+            };
+            format!("lib.types.coercedTo {inner} lib.toList (lib.types.nonEmptyListOf {inner})")
+        }
         Ty::AttrsOf(t) => wrap("attrsOf", t),
         Ty::Submodule(g) => format!("lib.types.submodule {}", g.name),
         // Not a type: `options_nix` writes a nested set instead.

@@ -8,8 +8,13 @@
 //!   marks the proxy user's packets, masquerades them on the tunnel, and the kill
 //!   switch (the proxy user's packets leave only through the tunnel, to an allowed
 //!   client, or to loopback);
-//! - [`routing`]: `ip -batch` commands — the tunnel address, the policy rules and
-//!   the tunnel table (the tunnel default route and an `unreachable` default under it);
+//! - [`routing`]: `ip -batch` commands — the tunnel addresses, the IPv4 policy rules
+//!   and the tunnel table (per family, the tunnel default route when the tunnel has
+//!   an address of that family, and an `unreachable` default under it);
+//! - [`routing6`]: `ip -6 -batch` commands — the IPv6 policy rules (a batch line
+//!   cannot say `-6`, and a rule without an address is IPv4);
+//! - [`route_watcher`]: a script restoring [`tunnel_routes`] whenever the interface
+//!   comes back up;
 //! - [`wireguard`]: `wg setconf` configuration, without the private key (it is set
 //!   from the secret's file, `wg set IFACE private-key FILE`, and never rendered);
 //! - [`SYSCTLS`] and [`proxy_args`] (microsocks bound to the listen address only).
@@ -23,10 +28,16 @@
 //!   becomes — the `wg-quick` way, with no endpoint-route watcher.
 //! - Replies to clients use the main table (one rule per allowed client network), so
 //!   the gateway needs no knowledge of its LAN interfaces.
-//! - Two kill-switch layers: an `unreachable` default in the tunnel table (a down
-//!   tunnel interface loses its routes, and the lookup must not fall through to the
-//!   main table), and the nftables drop after routing, which also covers IPv6 (the
-//!   tunnel table is IPv4 only).
+//! - The proxy user's sockets find the tunnel table by their owner (`uidrange`
+//!   rules) as well as by the mark: the socket's own route lookup then already
+//!   meets the tunnel table, so a destination the tunnel cannot reach (a down
+//!   tunnel, IPv6 without a tunnel IPv6 address) fails at `connect` with
+//!   "unreachable" instead of hanging until the client's timeout (the mark alone
+//!   re-routes the packet after the kernel has picked a route, and a failed
+//!   re-route is a silent drop that TCP retransmits).
+//! - Two kill-switch layers: an `unreachable` default per family in the tunnel
+//!   table (a down tunnel interface loses its routes, and the lookup must not fall
+//!   through to the main table), and the nftables drop after routing.
 use crate::HEADER;
 use avalanche_model::{Cidr, Network};
 use std::fmt::Write as _;
@@ -81,8 +92,8 @@ pub struct Tunnel {
     pub endpoint: String,
     /// The peer's public key (base64).
     pub public_key: String,
-    /// This side's tunnel address, with its prefix (`10.99.0.2/32`).
-    pub address: Cidr,
+    /// This side's tunnel addresses, with their prefixes (`10.99.0.2/32`), at least one.
+    pub addresses: Vec<Cidr>,
     /// Seconds between keepalives; 0 turns them off.
     pub persistent_keepalive: u16,
     /// The tunnel MTU.
@@ -110,7 +121,7 @@ pub fn host(network: &Network, name: &str) -> Option<GatewayHost> {
         tunnel: Tunnel {
             endpoint: gw.tunnel.endpoint.value.clone(),
             public_key: gw.tunnel.public_key.value.clone(),
-            address: gw.tunnel.address.value,
+            addresses: gw.tunnel.address.iter().map(|a| a.value).collect(),
             persistent_keepalive: gw.tunnel.persistent_keepalive,
             mtu: gw.tunnel.mtu,
         },
@@ -218,42 +229,142 @@ pub fn nftables(gw: &GatewayHost) -> String {
     s
 }
 
-/// The policy routing, as `ip -batch` commands, run once the WireGuard interface exists.
-pub fn routing(gw: &GatewayHost) -> String {
+/// The tunnel's addresses of one family (`v4`), as written.
+fn tunnel_addresses(gw: &GatewayHost, v4: bool) -> impl Iterator<Item = &Cidr> {
+    gw.tunnel
+        .addresses
+        .iter()
+        .filter(move |a| a.0.addr().is_ipv4() == v4)
+}
+
+/// The policy rules of one family: the WireGuard socket's packets to the main
+/// table; the proxy user's (by mark, and by owner for its sockets' own lookup) to
+/// the main table for the allowed clients, to the tunnel table otherwise.
+fn rules(gw: &GatewayHost, v4: bool) -> String {
     let mut s = String::new();
-    let (iface, table) = (&gw.interface, gw.routing_table);
-    let _ = writeln!(s, "{HEADER}# egress gateway `{}`", gw.name);
-    let _ = writeln!(s, "address add {} dev {iface}", gw.tunnel.address);
-    let _ = writeln!(s, "link set dev {iface} mtu {} up", gw.tunnel.mtu);
+    let (table, uid) = (gw.routing_table, gw.proxy_uid);
     let _ = writeln!(
         s,
         "rule add priority {RULE_SOCKET} fwmark {:#x} lookup main",
         gw.socket_fwmark
     );
-    for client in clients(gw, true) {
+    let selectors = [
+        format!("fwmark {:#x}", gw.fwmark),
+        format!("uidrange {uid}-{uid}"),
+    ];
+    for client in clients(gw, v4) {
+        for selector in &selectors {
+            let _ = writeln!(
+                s,
+                "rule add priority {RULE_CLIENTS} {selector} to {client} lookup main"
+            );
+        }
+    }
+    for selector in &selectors {
         let _ = writeln!(
             s,
-            "rule add priority {RULE_CLIENTS} fwmark {:#x} to {client} lookup main",
-            gw.fwmark
+            "rule add priority {RULE_TUNNEL} {selector} lookup {table}"
         );
     }
-    let _ = writeln!(
-        s,
-        "rule add priority {RULE_TUNNEL} fwmark {:#x} lookup {table}",
-        gw.fwmark
-    );
+    s
+}
+
+/// The policy routing, as `ip -batch` commands, run once the WireGuard interface
+/// exists: the addresses, the IPv4 rules, the tunnel table of both families.
+/// The IPv6 rules are [`routing6`].
+pub fn routing(gw: &GatewayHost) -> String {
+    let mut s = String::new();
+    let iface = &gw.interface;
+    let _ = writeln!(s, "{HEADER}# egress gateway `{}`", gw.name);
+    for address in tunnel_addresses(gw, true) {
+        let _ = writeln!(s, "address add {address} dev {iface}");
+    }
+    let _ = writeln!(s, "link set dev {iface} mtu {} up", gw.tunnel.mtu);
+    s.push_str(&rules(gw, true));
+    // The IPv6 addresses are in there: a link going down drops them.
     s.push_str(&tunnel_routes(gw));
     s
 }
 
-/// The tunnel table's routes alone: re-added whenever the interface comes back up
-/// (a down interface loses its routes; the `unreachable` one stays).
+/// The IPv6 policy rules, as `ip -6 -batch` commands (after [`routing`]). Always,
+/// even without a tunnel IPv6 address: the proxy user's IPv6 then meets the
+/// `unreachable` default and fails at once.
+pub fn routing6(gw: &GatewayHost) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "{HEADER}# egress gateway `{}`: the IPv6 rules (`ip -6 -batch`)",
+        gw.name
+    );
+    s.push_str(&rules(gw, false));
+    s
+}
+
+/// The tunnel table's routes alone, as `ip -batch` commands: what the interface
+/// loses when it goes down (the `unreachable` default stays), so what
+/// [`route_watcher`] re-applies when it comes back up. Idempotent (`replace`), and
+/// no policy rule: those survive a link flap, and adding one again duplicates it.
 pub fn tunnel_routes(gw: &GatewayHost) -> String {
-    let table = gw.routing_table;
-    format!(
-        "route replace default dev {} table {table}\nroute replace unreachable default metric 4294967295 table {table}\n",
-        gw.interface
-    )
+    let (iface, table) = (&gw.interface, gw.routing_table);
+    let mut s = String::new();
+    // IPv6 addresses go with the link (IPv4 ones stay); no duplicate address
+    // detection on a point-to-point tunnel: the address is usable at once.
+    for address in tunnel_addresses(gw, false) {
+        let _ = writeln!(s, "address replace {address} dev {iface} nodad");
+    }
+    // Spelled out per family (`default` alone is IPv4 in a batch).
+    for (v4, default) in [(true, "0.0.0.0/0"), (false, "::/0")] {
+        if tunnel_addresses(gw, v4).next().is_some() {
+            let _ = writeln!(s, "route replace {default} dev {iface} table {table}");
+        }
+        let _ = writeln!(
+            s,
+            "route replace unreachable {default} metric 4294967295 table {table}"
+        );
+    }
+    s
+}
+
+/// How long the watcher waits for a link event before it checks anyway: the bound
+/// on a missed event (one between its first check and its listener's start).
+pub const WATCHER_RECHECK_S: u32 = 30;
+
+/// A bash script that restores [`tunnel_routes`] whenever the WireGuard interface
+/// is up: at start, on every link event of the interface (`ip monitor`), and every
+/// [`WATCHER_RECHECK_S`] seconds without one. A down interface loses the tunnel
+/// table's default route and nothing else brings it back: after a link flap the
+/// kill switch would refuse every request for good. Needs `ip` on `PATH` and
+/// `CAP_NET_ADMIN`; exits non-zero when the monitor ends (the unit restarts it).
+///
+/// A script applying rendered routes, not systemd-networkd: the module sets the
+/// tunnel up with `ip`, and the namespace test can run this very file where no
+/// systemd runs.
+pub fn route_watcher(gw: &GatewayHost) -> String {
+    let iface = &gw.interface;
+    let mut s = String::new();
+    let _ = writeln!(s, "{HEADER}# egress gateway `{}`", gw.name);
+    let _ = writeln!(
+        s,
+        "# Restores the tunnel table's routes whenever {iface} comes up: a down interface loses them."
+    );
+    s.push_str("set -u\n");
+    // `UP` between the flags' brackets or commas (not `LOWER_UP`).
+    let _ = writeln!(
+        s,
+        "restore() {{\n  case \"$(ip -o link show dev {iface} 2>/dev/null)\" in\n    \
+         *[\\<,]UP[,\\>]*) ;;\n    *) return 0 ;;\n  esac\n  \
+         ip -batch - <<'ROUTES' || echo \"{iface} is up, but its routes could not be restored\" >&2\n\
+         {}ROUTES\n}}",
+        tunnel_routes(gw)
+    );
+    let _ = writeln!(
+        s,
+        "restore\nip -o monitor link dev {iface} | while :; do\n  \
+         if read -r -t {WATCHER_RECHECK_S} _; then\n    restore\n  \
+         elif [ $? -gt 128 ]; then\n    # No event for a while: check anyway.\n    restore\n  \
+         else\n    echo \"the monitor of {iface} ended\" >&2\n    exit 1\n  fi\ndone"
+    );
+    s
 }
 
 /// The `wg setconf` configuration. No `PrivateKey`: set it from the secret's file.
@@ -316,7 +427,7 @@ mod tests {
             tunnel: Tunnel {
                 endpoint: "exit.example.org:51820".into(),
                 public_key: "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=".into(),
-                address: Cidr::parse("10.99.0.2/32").expect("a CIDR"),
+                addresses: vec![Cidr::parse("10.99.0.2/32").expect("a CIDR")],
                 persistent_keepalive: DEFAULT_PERSISTENT_KEEPALIVE,
                 mtu: 1420,
             },
@@ -360,6 +471,51 @@ mod tests {
         assert_eq!(gw.tunnel.persistent_keepalive, DEFAULT_PERSISTENT_KEEPALIVE);
         assert_eq!(gw.socket_fwmark, gw.fwmark + 1);
         assert!(host(&network, "elsewhere").is_none());
+        assert_eq!(
+            gw.tunnel.addresses,
+            [Cidr::parse("10.99.0.2/32").expect("a CIDR")]
+        );
+    }
+
+    fn decode_tunnel_address(address: &str) -> (Option<Network>, Vec<avalanche_diag::Diagnostic>) {
+        let text = format!(
+            r#"{{ avalanche.network.egress.gateways.home = {{
+              host = "routy"; listen = "10.1.0.1";
+              tunnel = {{ endpoint = "exit.example.org:51820";
+                publicKey = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=";
+                address = {address}; privateKeySecret = "routy-wireguard"; }};
+            }}; }}"#
+        );
+        let mut sources = avalanche_diag::SourceMap::default();
+        let value =
+            avalanche_nix::read_source(std::path::Path::new("network.nix"), &text, &mut sources)
+                .expect("the test input reads");
+        avalanche_model::decode(&value)
+    }
+
+    #[test]
+    fn a_tunnel_address_may_be_a_list_never_an_empty_one() {
+        let (network, diagnostics) =
+            decode_tunnel_address(r#"[ "10.2.0.2/32" "2a07:b944::2:2/128" ]"#);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let gw = host(&network.expect("a network"), "home").expect("the gateway");
+        assert_eq!(gw.tunnel.addresses.len(), 2);
+        assert!(tunnel_routes(&gw).contains("route replace ::/0 dev wg-home table 51820\n"));
+
+        let (_, diagnostics) = decode_tunnel_address("[ ]");
+        assert!(
+            diagnostics
+                .iter()
+                .any(|d| d.is_error() && d.message.contains("tunnel.address` is empty")),
+            "{diagnostics:?}"
+        );
+        let (_, diagnostics) = decode_tunnel_address(r#"[ "10.2.0.2" ]"#);
+        assert!(
+            diagnostics
+                .iter()
+                .any(|d| d.is_error() && d.message.contains("is not a CIDR")),
+            "{diagnostics:?}"
+        );
     }
 
     #[test]
@@ -370,6 +526,44 @@ mod tests {
     #[test]
     fn routing_batch() {
         insta::assert_snapshot!(routing(&example()));
+    }
+
+    #[test]
+    fn routing6_batch() {
+        insta::assert_snapshot!(routing6(&example()));
+    }
+
+    /// With an IPv6 tunnel address: the address (again after a link flap) and an
+    /// IPv6 default through the tunnel; an IPv6-only tunnel has no IPv4 default.
+    #[test]
+    fn an_ipv6_tunnel_address_routes_ipv6_through_the_tunnel() {
+        let mut gw = example();
+        assert!(!tunnel_routes(&gw).contains("::/0 dev"));
+        gw.tunnel
+            .addresses
+            .push(Cidr::parse("2a07:b944::2:2/128").expect("a CIDR"));
+        let routes = tunnel_routes(&gw);
+        assert_eq!(
+            routes,
+            "address replace 2a07:b944::2:2/128 dev wg-home-vps nodad\n\
+             route replace 0.0.0.0/0 dev wg-home-vps table 51820\n\
+             route replace unreachable 0.0.0.0/0 metric 4294967295 table 51820\n\
+             route replace ::/0 dev wg-home-vps table 51820\n\
+             route replace unreachable ::/0 metric 4294967295 table 51820\n"
+        );
+        assert!(routing(&gw).ends_with(&routes));
+        assert!(!routing(&gw).contains("address add 2a07"));
+        gw.tunnel.addresses.remove(0);
+        assert!(!tunnel_routes(&gw).contains("0.0.0.0/0 dev"));
+        assert!(!routing(&gw).contains("address add"));
+    }
+
+    #[test]
+    fn route_watcher_script() {
+        let script = route_watcher(&example());
+        // Routes only: a rule added again would be a duplicate.
+        assert!(!script.contains("rule "), "{script}");
+        insta::assert_snapshot!(script);
     }
 
     #[test]

@@ -836,10 +836,12 @@ pub static TUNNEL: Group = Group::new(
         },
         Opt {
             name: "address",
-            ty: Cidr,
+            ty: OneOrListOf(&Cidr),
             default: Required,
-            example: Some(r#""10.99.0.2/32""#),
-            description: "This side's tunnel address, with its prefix length.",
+            example: Some(r#"[ "10.2.0.2/32" "2a07:b944::2:2/128" ]"#),
+            description: "This side's tunnel address, with its prefix length, or a list of them (an IPv4 \
+                and an IPv6 address, as providers hand out): with an IPv6 address the proxy also reaches \
+                IPv6 destinations through the tunnel; without one they fail at once.",
         },
         Opt {
             name: "persistentKeepalive",

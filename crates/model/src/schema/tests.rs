@@ -405,7 +405,9 @@ fn wrong_value(ty: &Ty) -> serde_json::Value {
         Ty::NullOr(t) => wrong_value(t),
         Ty::Bool => json!("yes"),
         Ty::Number | Ty::Port | Ty::U16 | Ty::U32 => json!("many"),
-        Ty::ListOf(_) | Ty::AttrsOf(_) | Ty::Submodule(_) | Ty::Group(_) => json!(7),
+        Ty::ListOf(_) | Ty::OneOrListOf(_) | Ty::AttrsOf(_) | Ty::Submodule(_) | Ty::Group(_) => {
+            json!(7)
+        }
         _ => json!(true),
     }
 }
