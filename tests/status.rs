@@ -369,6 +369,72 @@ fn status_bundled() {
     insta::assert_snapshot!("status_bundled_json", json);
 }
 
+/// A gateway is part of the proxy service phase: where it runs and who uses it (a
+/// note: its host deploys it, out of the repository's sight), and its tunnel key
+/// sealed, like a gluetun's credentials.
+#[test]
+fn status_names_the_gateway_its_clients_and_its_unsealed_key() {
+    let Some(repo) = bundled() else { return };
+    let phase2 = |repo: &TempRepo| {
+        let json = stdout_of(repo, &["status", "--format", "json"]);
+        let value: serde_json::Value =
+            serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}\n{json}"));
+        assert_eq!(value["phases"][1]["id"], "proxy-service", "{json}");
+        value["phases"][1].clone()
+    };
+    let gateway_notes = |phase: &serde_json::Value| -> Vec<String> {
+        phase["notes"]
+            .as_array()
+            .expect("notes")
+            .iter()
+            .filter_map(|n| n.as_str())
+            .filter(|n| n.starts_with("gateway `home`"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let phase = phase2(&repo);
+    assert_eq!(
+        gateway_notes(&phase),
+        [
+            "gateway `home` runs on routy: routy's NixOS configuration deploys it (it imports \
+          `nixosModules.egressGateway`); no client goes through it yet (a client's `proxy = \"home\";`)"
+        ],
+        "{phase:#}"
+    );
+    assert!(!phase.to_string().contains("routy-wireguard"), "{phase:#}");
+
+    // marmithon moved to it (one word), and its key gone.
+    let network = repo.read("nix/network.nix").replacen(
+        "\n        proxy = \"iceland\";\n",
+        "\n        proxy = \"home\";\n",
+        1,
+    );
+    repo.write("nix/network.nix", &network);
+    std::fs::remove_file(repo.path().join("secrets/routy/wireguard.yaml"))
+        .expect("removing the key");
+    let phase = phase2(&repo);
+    let notes = gateway_notes(&phase);
+    assert!(
+        notes.len() == 1 && notes[0].ends_with("; clients: marmithon"),
+        "{phase:#}"
+    );
+    let unsealed: Vec<&serde_json::Value> = phase["remaining"]
+        .as_array()
+        .expect("remaining")
+        .iter()
+        .filter(|t| t["file"] == "secrets/routy/wireguard.yaml")
+        .collect();
+    assert_eq!(unsealed.len(), 1, "{phase:#}");
+    assert_eq!(
+        unsealed[0]["what"],
+        "the gateway `home`'s tunnel key `routy-wireguard` is not sealed: routy cannot bring up the tunnel"
+    );
+    assert_eq!(
+        unsealed[0]["command"],
+        "avalanche-net secrets seal routy-wireguard"
+    );
+}
+
 // --- graph --------------------------------------------------------------------
 
 fn graphs(repo: &TempRepo) -> (String, String) {

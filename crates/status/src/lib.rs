@@ -762,6 +762,43 @@ pub fn assess(
         }
     }
 
+    // The egress gateways: each runs on a NixOS host and is deployed with that
+    // host's configuration, which `status` cannot see; what it can see is who goes
+    // through it and whether the host can read its tunnel key.
+    for (name, gw) in &network.egress.gateways {
+        let host = gw.host.as_str();
+        let users: Vec<&str> = network
+            .egress
+            .clients
+            .iter()
+            .filter(|(_, c)| {
+                matches!(network.upstream(c), Some(avalanche_model::Upstream::Gateway(g, _)) if g == name)
+            })
+            .map(|(n, _)| n.as_str())
+            .collect();
+        let used = if users.is_empty() {
+            format!("no client goes through it yet (a client's `proxy = \"{name}\";`)")
+        } else {
+            format!("clients: {}", users.join(", "))
+        };
+        proxies.notes.push(format!(
+            "gateway `{name}` runs on {host}: {host}'s NixOS configuration deploys it (it imports `nixosModules.egressGateway`); {used}"
+        ));
+        let key = gw.tunnel.private_key_secret.value.as_str();
+        if let Some(deployed) = deployed
+            && let Some(secret) = network.secrets.get(key)
+            && !deployed.sealed.contains(&secret.file.value)
+        {
+            proxies.remaining.push(
+                Todo::new(format!(
+                    "the gateway `{name}`'s tunnel key `{key}` is not sealed: {host} cannot bring up the tunnel"
+                ))
+                .file(&secret.file.value)
+                .run(format!("avalanche-net secrets seal {key}")),
+            );
+        }
+    }
+
     // 3. Clients (the IRC bot) go through the proxies.
     let clients: Vec<&str> = network.egress.clients.keys().map(|n| n.as_str()).collect();
     let title = if clients.is_empty() {
