@@ -12,6 +12,7 @@ mod flake;
 mod flake_hosts;
 mod flux;
 mod gateway;
+mod gateway_check;
 mod gateway_switch;
 mod gluetun;
 mod hardening;

@@ -67,6 +67,87 @@ pub fn host_dirs(facts: &RepoFacts, declared: &[String]) -> Vec<HostDir> {
     found.into_values().collect()
 }
 
+/// A piece of Nix that is one host's own: a file of its host directory, a file
+/// its own expression in `flake.nix` imports by path, or that expression itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct OwnNix {
+    /// Repository-relative path.
+    pub path: String,
+    /// The byte range that is the host's (`None`: the whole file).
+    pub range: Option<(usize, usize)>,
+}
+
+/// The Nix that is `host`'s own (see [`OwnNix`]), or `None` when nothing is
+/// known to be: the flake computes the host (no expression of its own) and it has
+/// no host directory. Only `.nix` files; what is outside these (a helper, a module
+/// list shared by every host, a common module) may be any host's.
+pub(crate) fn own_nix(facts: &RepoFacts, dirs: &[HostDir], host: &str) -> Option<Vec<OwnNix>> {
+    let mut own = Vec::new();
+    for dir in dirs.iter().filter(|d| d.name == host) {
+        let start = facts
+            .paths
+            .partition_point(|p| p.as_str() < dir.dir.as_str());
+        own.extend(
+            facts.paths[start..]
+                .iter()
+                .take_while(|p| p.starts_with(&dir.dir))
+                .filter(|p| p.ends_with(".nix"))
+                .map(|p| OwnNix {
+                    path: p.clone(),
+                    range: None,
+                }),
+        );
+    }
+    let definition = facts
+        .flake
+        .as_ref()
+        .and_then(|scan| scan.hosts.iter().find(|h| h.name == host))
+        .and_then(|h| h.definition);
+    if let (Some(range), Some(text)) = (definition, facts.text(crate::facts::FLAKE)) {
+        own.push(OwnNix {
+            path: crate::facts::FLAKE.to_owned(),
+            range: Some(range),
+        });
+        // `modules = [ ./nixos/routy.nix ./hosts/routy ]`: a directory is its `default.nix`.
+        for written in avalanche_nix::nixos::relative_paths(text, Some(range)) {
+            let Some(path) = normal_relative(&written) else {
+                continue;
+            };
+            let file = if facts.is_tracked(&path) {
+                path
+            } else {
+                format!("{path}/default.nix")
+            };
+            if file.ends_with(".nix")
+                && facts.is_tracked(&file)
+                && !own.iter().any(|o| o.path == file)
+            {
+                own.push(OwnNix {
+                    path: file,
+                    range: None,
+                });
+            }
+        }
+    }
+    (!own.is_empty()).then_some(own)
+}
+
+/// `./a/b/` as the repository path `a/b` (the flake is at the root); `None` when it
+/// leaves the repository.
+fn normal_relative(written: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in written.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            p => parts.push(p),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
 /// Says so when the flake's hosts cannot be listed and a rule needs them: never
 /// silently off, never "no hosts". When real Nix listed them instead of the
 /// static scan, a note says so (and which hosts).

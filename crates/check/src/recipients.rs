@@ -24,6 +24,46 @@ fn anchor_host(anchor: &str) -> (Vec<&str>, bool) {
     (rest, marked)
 }
 
+/// One age recipient known to be a host's.
+pub(crate) struct HostKey {
+    /// How it is named: `&host_routy` or `sops.recipients.routy`.
+    pub named: String,
+    /// The recipient (`age1…`).
+    pub value: String,
+    /// Where it is written (`.sops.yaml`), when there.
+    pub loc: Option<Loc>,
+}
+
+/// The age recipients that are `host`'s: a `.sops.yaml` anchor named after it
+/// alone (`&routy`, `&host_routy`, `&server-routy`; not `&routy_old`), or a
+/// declared `sops.recipients.<host>` of kind `host`. Empty when none is: who can
+/// decrypt for the host is then not known.
+pub(crate) fn host_keys(cx: &Checker<'_>, host: &str) -> Vec<HostKey> {
+    let mut keys = Vec::new();
+    if let Some(sops) = &cx.facts.sops {
+        for (name, value, loc) in &sops.anchors {
+            let (words, _) = anchor_host(name);
+            if !words.is_empty() && (words.join("-") == host || words.join("_") == host) {
+                keys.push(HostKey {
+                    named: format!("&{name}"),
+                    value: value.clone(),
+                    loc: Some(loc.clone()),
+                });
+            }
+        }
+    }
+    for (name, r) in &cx.network.sops.recipients {
+        if name.as_str() == host && r.kind.value == avalanche_model::RecipientKind::Host {
+            keys.push(HostKey {
+                named: format!("sops.recipients.{name}"),
+                value: r.age.value.clone(),
+                loc: None,
+            });
+        }
+    }
+    keys
+}
+
 pub(crate) fn check(cx: &mut Checker<'_>) {
     let network = cx.network;
     let facts = cx.facts;
@@ -167,5 +207,6 @@ mod tests {
         assert_eq!(anchor_host("server-chipmunk"), (vec!["chipmunk"], true));
         assert_eq!(anchor_host("hawk"), (vec!["hawk"], false));
         assert_eq!(anchor_host("admin_alice"), (vec!["admin", "alice"], false));
+        assert_eq!(anchor_host("host_my-router"), (vec!["my", "router"], true));
     }
 }

@@ -300,6 +300,42 @@ avalanche_diag::rules! {
          `tunnel.privateKeySecret` (its first key); sops-nix reads a plain YAML map, not a Kubernetes Secret.\n\n\
          Fix: declare `secrets.<name> = { format = \"plain\"; file = \"secrets/<host>/wireguard.yaml\";\n\
          keys = [ \"privateKey\" ]; };`, then `avalanche-net secrets seal <name>`.";
+    GATEWAY_MODULE_MISSING = "gateway-module-missing", Warning,
+        "An egress gateway's host does not import `nixosModules.egressGateway`.",
+        "The gateway runs only on a host that imports `nixosModules.egressGateway` (the WireGuard tunnel, the\n\
+         proxy, the kill switch); without it nothing listens, and every client is refused.\n\n\
+         `check` reads the host's own Nix statically: its expression in `flake.nix` (`routy = mkHost \"routy\" { … };`),\n\
+         the files that expression imports by path, and its host directory (`hosts/<host>/`, `nixos/hosts/<host>/`,\n\
+         …). A use of `egressGateway` there (`inputs.avalanche-net.nixosModules.egressGateway`, or a setting under\n\
+         `avalanche.egressGateway`) means imported. A use in a shared place — a helper such as `mkHost`, a module\n\
+         list every host shares, a common module, a directory that is no host of the flake — cannot be told apart\n\
+         from an import by every host: then there is no finding. It is reported when the module is used nowhere,\n\
+         or only by other hosts. A warning, not an error: a module of another flake input may import it unseen.\n\
+         When the flake computes its hosts and the host has no directory, its Nix is not known: no finding.\n\n\
+         Fix: add the module to the host's `modules` in `flake.nix`, or to `imports` in its host directory (the help\n\
+         gives the exact line, in the way the flake names its inputs).";
+    GATEWAY_LISTEN_NOT_HOST_ADDRESS = "gateway-listen-not-host-address", Error,
+        "An egress gateway's `listen` address is not one of its host's addresses.",
+        "The proxy binds only `listen`. On a host without that address it cannot start, and every client is refused.\n\
+         `check` reads the addresses the host's own Nix writes literally (its host directory, its expression in\n\
+         `flake.nix`, the files that imports): `networking.interfaces.<if>.ipv4.addresses` / `ipv6.addresses`,\n\
+         systemd-networkd's `systemd.network.networks.<n>.address`, `.addresses` (`Address`) and\n\
+         `.networkConfig.Address`, `networking.wireguard.interfaces.<if>.ips` and `wg-quick`'s `address`. It judges\n\
+         only when it found addresses and every address setting is a literal (or a `let`-bound one): a computed\n\
+         address, or the listen address written as a string anywhere in the host's Nix, means no finding. An\n\
+         interface on DHCP is named in a note: a proxy bound to a leased address breaks when the lease changes.\n\n\
+         Fix: correct `listen` (the help names the host's address on the same network), or give the host the address.";
+    GATEWAY_KEY_NOT_FOR_HOST = "gateway-key-not-for-host", Error,
+        "An egress gateway's tunnel key is sealed, but not for its host.",
+        "The host decrypts the WireGuard private key with sops-nix, with its own age key. The sealed file's recipients\n\
+         (`sops.age[].recipient`, read from its metadata, never decrypted) must include the host's. The host's\n\
+         recipient is known from a `.sops.yaml` anchor named after it alone (`&routy`, `&host_routy`,\n\
+         `&server-routy`, often made with `ssh-to-age` from its SSH host key) or a declared\n\
+         `sops.recipients.<host>` of `kind = \"host\"`; when neither exists there is no finding. A missing or\n\
+         unsealed file is `secret-file-missing`/`secret-file-unsealed`; a file whose creation rule lists the host\n\
+         but that was sealed before is `sops-recipients-differ`, which then notes what it means for the gateway.\n\n\
+         Fix: add the host's anchor to the creation rule that applies to the file (the finding names its line), then\n\
+         `avalanche-net secrets updatekeys <file>` (re-wraps the same data key for the new recipients).";
     GATEWAY_PODS_NOT_ADMITTED = "gateway-pods-not-admitted", Warning,
         "An egress gateway's `allowedClients` does not cover the cluster's pod network.",
         "The gateway admits only `allowedClients` to its proxy port (the rest get a TCP reset). Pods reach it from\n\

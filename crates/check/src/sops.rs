@@ -282,6 +282,8 @@ fn recipients_per_document(
         );
         let rotate = if extra.is_empty() { "" } else { "--rotate " };
         let d = cx.emit(&rules::SOPS_RECIPIENTS_DIFFER, message, Some(span));
+        // Another rule adds what the missing recipient means (`gateway-key-not-for-host`).
+        d.path = Some(file.path.clone());
         if !missing.is_empty() {
             d.notes
                 .push(format!("cannot be decrypted by {}", list(&missing)));

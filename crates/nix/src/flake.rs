@@ -36,6 +36,12 @@ pub struct FlakeHost {
     /// True when only real Nix listed it ([`FlakeScan::adopt_nix_listing`]): the
     /// range is then where the static scan gave up, not the name's definition.
     pub listed_by_nix: bool,
+    /// The byte range of the expression that is this host alone (`mkHost "a" { … }`,
+    /// the value of `a = …;`), when there is one: what is written there is the
+    /// host's own, what is outside it (a helper, a shared module list) may be every
+    /// host's. `None` when the host shares its expression (`genAttrs [ … ] mkHost`),
+    /// is inherited, or was listed by real Nix.
+    pub definition: Option<(usize, usize)>,
 }
 
 /// What real Nix said about the hosts when the static scan could not list them
@@ -135,6 +141,7 @@ impl FlakeScan {
                     start,
                     end,
                     listed_by_nix: true,
+                    definition: None,
                 }),
             }
         }
@@ -233,11 +240,11 @@ pub fn scan_flake(text: &str) -> FlakeScan {
 
 /// `rnix` implements `rowan` 0.17's `AstNode`; going through its own subtrait keeps
 /// this crate independent of the `rowan` version the workspace pins.
-fn syntax<N: ast::AstNode>(node: &N) -> &SyntaxNode {
+pub(crate) fn syntax<N: ast::AstNode>(node: &N) -> &SyntaxNode {
     node.syntax()
 }
 
-fn cast<N: ast::AstNode>(node: SyntaxNode) -> Option<N> {
+pub(crate) fn cast<N: ast::AstNode>(node: SyntaxNode) -> Option<N> {
     N::cast(node)
 }
 
@@ -372,7 +379,7 @@ fn resolve(expr: &ast::Expr, depth: usize, scan: &mut FlakeScan) {
 }
 
 /// A function application: `f a b` as the head `f` and the arguments `[a, b]`.
-fn spine(expr: &ast::Expr) -> (ast::Expr, Vec<ast::Expr>) {
+pub(crate) fn spine(expr: &ast::Expr) -> (ast::Expr, Vec<ast::Expr>) {
     let mut args = Vec::new();
     let mut head = expr.clone();
     while let ast::Expr::Apply(apply) = &head {
@@ -387,7 +394,7 @@ fn spine(expr: &ast::Expr) -> (ast::Expr, Vec<ast::Expr>) {
 }
 
 /// The last name of a function: `genAttrs` for `nixpkgs.lib.genAttrs`.
-fn function_name(head: &ast::Expr) -> Option<String> {
+pub(crate) fn function_name(head: &ast::Expr) -> Option<String> {
     match head {
         ast::Expr::Ident(i) => i.ident_token().map(|t| t.text().to_owned()),
         ast::Expr::Select(s) => s.attrpath()?.attrs().last().as_ref().and_then(attr_name),
@@ -396,7 +403,7 @@ fn function_name(head: &ast::Expr) -> Option<String> {
     }
 }
 
-fn unparen(expr: ast::Expr) -> ast::Expr {
+pub(crate) fn unparen(expr: ast::Expr) -> ast::Expr {
     match &expr {
         ast::Expr::Paren(p) => p.expr().map_or(expr, unparen),
         _ => expr,
@@ -457,6 +464,7 @@ fn resolve_apply(expr: &ast::Expr, depth: usize, scan: &mut FlakeScan) {
                     start,
                     end,
                     listed_by_nix: false,
+                    definition: Some(range_of(syntax(expr))),
                 });
             }
         }
@@ -487,6 +495,7 @@ fn resolve_list_of_hosts(list: &ast::Expr, depth: usize, scan: &mut FlakeScan) {
                                     start,
                                     end,
                                     listed_by_nix: false,
+                                    definition: Some(range_of(syntax(&set))),
                                 });
                             }
                             None => scan.give_up(syntax(&set)),
@@ -501,6 +510,7 @@ fn resolve_list_of_hosts(list: &ast::Expr, depth: usize, scan: &mut FlakeScan) {
                                     start,
                                     end,
                                     listed_by_nix: false,
+                                    definition: Some(range_of(syntax(&apply))),
                                 });
                             }
                             None => scan.give_up(syntax(&apply)),
@@ -544,11 +554,13 @@ fn push_string_list(list: &ast::Expr, depth: usize, scan: &mut FlakeScan) -> boo
                 }
             }
             for (name, start, end) in names {
+                // One expression makes every host of the list: none is a host's own.
                 scan.hosts.push(FlakeHost {
                     name,
                     start,
                     end,
                     listed_by_nix: false,
+                    definition: None,
                 });
             }
             true
@@ -562,7 +574,7 @@ fn push_string_list(list: &ast::Expr, depth: usize, scan: &mut FlakeScan) -> boo
 }
 
 /// A string literal without interpolation, with the range of its contents.
-fn string_literal(expr: &ast::Expr) -> Option<(String, usize, usize)> {
+pub(crate) fn string_literal(expr: &ast::Expr) -> Option<(String, usize, usize)> {
     match unparen(expr.clone()) {
         ast::Expr::Str(s) => {
             let value = static_string(&s)?;
@@ -576,7 +588,7 @@ fn string_literal(expr: &ast::Expr) -> Option<(String, usize, usize)> {
 
 /// The value `name` is bound to by the nearest enclosing `let` or `rec` attrset (a
 /// plain `name = value;` binding).
-fn let_value(name: &str, at: &SyntaxNode) -> Option<ast::Expr> {
+pub(crate) fn let_value(name: &str, at: &SyntaxNode) -> Option<ast::Expr> {
     for scope in at.ancestors() {
         let entries: Vec<ast::AttrpathValue> = if let Some(l) = cast::<ast::LetIn>(scope.clone()) {
             l.attrpath_values().collect()
@@ -651,11 +663,29 @@ fn push_attr(attr: &ast::Attr, scan: &mut FlakeScan) {
         start,
         end,
         listed_by_nix: false,
+        definition: attr_definition(attr),
     });
 }
 
+/// The value bound to a host's attribute when the attribute is the last of its
+/// path (`a = …;`, `nixosConfigurations.a = …;`): `a.extra = …;` is only part of
+/// the host, and `inherit (x) a;` has no expression here.
+fn attr_definition(attr: &ast::Attr) -> Option<(usize, usize)> {
+    let path = cast::<ast::Attrpath>(syntax(attr).parent()?)?;
+    if path.attrs().last().as_ref().map(syntax) != Some(syntax(attr)) {
+        return None;
+    }
+    let apv = cast::<ast::AttrpathValue>(syntax(&path).parent()?)?;
+    Some(range_of(syntax(&apv.value()?)))
+}
+
+pub(crate) fn range_of(node: &SyntaxNode) -> (usize, usize) {
+    let range = node.text_range();
+    (usize::from(range.start()), usize::from(range.end()))
+}
+
 /// The name of a static attribute (`a`, `"a"`, `${"a"}`); `None` when computed.
-fn attr_name(attr: &ast::Attr) -> Option<String> {
+pub(crate) fn attr_name(attr: &ast::Attr) -> Option<String> {
     match attr {
         ast::Attr::Ident(i) => i.ident_token().map(|t| t.text().to_owned()),
         ast::Attr::Str(s) => static_string(s),

@@ -40,6 +40,7 @@ mod bridge;
 mod eval;
 pub mod flake;
 pub mod flake_eval;
+pub mod nixos;
 pub mod rules;
 mod scan;
 mod strings;

@@ -1,0 +1,240 @@
+//! `check`'s egress gateway rules on a repository shaped like a real operator's
+//! (issue 18 item 4): `tests/fixtures/repos/gateway-router/`, a flake with a
+//! `mkHost` helper, hosts in `hosts/<name>/` (the router's addresses written the
+//! systemd-networkd way, the NAS's the `networking.interfaces` way), one
+//! `.sops.yaml` anchor per admin and per host, and the tunnel keys sealed by the
+//! real sops. Each test changes one thing an operator gets wrong and asserts the
+//! exact findings.
+use crate::support::{TempRepo, oracle};
+use serde_json::Value;
+
+const FIXTURE: &str = "fixtures/repos/gateway-router";
+
+/// `severity rule file:line` of every finding, sorted, and the findings.
+fn findings(repo: &TempRepo) -> (Vec<String>, Vec<Value>) {
+    let run = repo.run(&["check", "--format", "json"]);
+    assert!(
+        matches!(run.code(), 0 | 1),
+        "check could not run:\n{}\n{}",
+        run.stdout(),
+        run.stderr()
+    );
+    let parsed: Value = serde_json::from_str(&run.stdout()).expect("JSON");
+    let all = parsed.as_array().cloned().expect("an array");
+    let mut keys: Vec<String> = all
+        .iter()
+        .map(|f| {
+            format!(
+                "{} {} {}:{}",
+                f["severity"].as_str().unwrap_or("?"),
+                f["rule"].as_str().unwrap_or("?"),
+                f["file"].as_str().unwrap_or("-"),
+                f["line"].as_u64().map_or("-".to_owned(), |l| l.to_string())
+            )
+        })
+        .collect();
+    keys.sort();
+    (keys, all)
+}
+
+/// Replaces `from` (which must be there, once) by `to` in the repository's `rel`, and commits.
+fn edit(repo: &TempRepo, rel: &str, from: &str, to: &str) {
+    let text = repo.read(rel);
+    assert_eq!(text.matches(from).count(), 1, "`{from}` once in {rel}");
+    repo.write(rel, &text.replacen(from, to, 1));
+    repo.commit_all();
+}
+
+fn text_of(finding: &Value) -> String {
+    serde_json::to_string(finding).unwrap_or_default()
+}
+
+#[test]
+fn the_router_repository_is_clean() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    let (keys, all) = findings(&repo);
+    assert!(keys.is_empty(), "{all:#?}");
+}
+
+#[test]
+fn a_listen_address_typo_is_one_finding_at_its_line() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    // The router's addresses are systemd-networkd's `address = [ "10.1.0.1/24" ]`.
+    edit(
+        &repo,
+        "nix/network.nix",
+        "listen = \"10.1.0.1\";",
+        "listen = \"10.1.0.11\";",
+    );
+    let (keys, all) = findings(&repo);
+    assert_eq!(
+        keys,
+        ["error gateway-listen-not-host-address nix/network.nix:14"],
+        "{all:#?}"
+    );
+    let shown = text_of(&all[0]);
+    assert!(
+        shown.contains("did you mean `listen = \\\"10.1.0.1\\\";`"),
+        "{shown}"
+    );
+    assert!(shown.contains("hosts/routy/network.nix"), "{shown}");
+    // The NAS's are `networking.interfaces.eno1.ipv4.addresses`.
+    edit(
+        &repo,
+        "nix/network.nix",
+        "listen = \"10.1.0.11\";",
+        "listen = \"10.1.0.1\";",
+    );
+    edit(
+        &repo,
+        "nix/network.nix",
+        "listen = \"10.1.0.5\";",
+        "listen = \"10.1.0.6\";",
+    );
+    let (keys, all) = findings(&repo);
+    assert_eq!(
+        keys,
+        ["error gateway-listen-not-host-address nix/network.nix:25"],
+        "{all:#?}"
+    );
+    assert!(text_of(&all[0]).contains("hosts/nas/network.nix"));
+}
+
+#[test]
+fn the_module_imported_by_the_wrong_host_is_reported() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    edit(
+        &repo,
+        "flake.nix",
+        "routy = mkHost \"routy\" [",
+        "calypso = mkHost \"calypso\" [",
+    );
+    edit(
+        &repo,
+        "flake.nix",
+        "calypso = mkHost \"calypso\" [ ];",
+        "routy = mkHost \"routy\" [ ];",
+    );
+    let (keys, all) = findings(&repo);
+    assert_eq!(
+        keys,
+        ["warning gateway-module-missing flake.nix:42"],
+        "{all:#?}"
+    );
+    let shown = text_of(&all[0]);
+    assert!(shown.contains("imported by `calypso` instead"), "{shown}");
+    assert!(
+        shown.contains("add `avalanche-net.nixosModules.egressGateway` to `routy`'s `modules`"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_helper_importing_the_module_for_every_host_is_no_finding() {
+    let repo = TempRepo::from_fixture(FIXTURE);
+    // Out of routy's own expression and the NAS's directory, into `mkHost`.
+    edit(
+        &repo,
+        "flake.nix",
+        "          avalanche-net.nixosModules.egressGateway\n          { avalanche.egressGateway.repositoryRoot = ./.; }\n",
+        "",
+    );
+    edit(
+        &repo,
+        "hosts/nas/default.nix",
+        "    inputs.avalanche-net.nixosModules.egressGateway\n",
+        "",
+    );
+    edit(
+        &repo,
+        "hosts/nas/default.nix",
+        "  avalanche.egressGateway.repositoryRoot = ../..;\n",
+        "",
+    );
+    // Nowhere now: both gateways' hosts are reported, each at its name in the flake.
+    let (keys, all) = findings(&repo);
+    assert_eq!(
+        keys,
+        [
+            "warning gateway-module-missing flake.nix:37",
+            "warning gateway-module-missing flake.nix:39",
+        ],
+        "{all:#?}"
+    );
+    edit(
+        &repo,
+        "flake.nix",
+        "            { networking.hostName = name; }\n",
+        "            { networking.hostName = name; }\n            avalanche-net.nixosModules.egressGateway\n",
+    );
+    let (keys, all) = findings(&repo);
+    assert!(keys.is_empty(), "{all:#?}");
+}
+
+/// Seals `secrets/routy/wireguard.yaml` with the real sops for the admin alone
+/// (run outside the repository, so that `.sops.yaml` does not add the host).
+fn seal_for_the_admin_only(repo: &TempRepo, sops: &std::path::Path) {
+    let config = repo.read(".sops.yaml");
+    let admin = config
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("- &admin_alice "))
+        .expect("the admin's anchor")
+        .to_owned();
+    let outside = tempfile::tempdir().expect("a temp dir");
+    let plain = outside.path().join("wireguard.yaml");
+    std::fs::write(&plain, "privateKey: placeholder-not-a-key\n").expect("writing");
+    let out = std::process::Command::new(sops)
+        .args(["--encrypt", "--age", &admin])
+        .arg(&plain)
+        .current_dir(outside.path())
+        .env("HOME", outside.path())
+        .output()
+        .expect("running sops");
+    assert!(
+        out.status.success(),
+        "sops: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    repo.write(
+        "secrets/routy/wireguard.yaml",
+        &String::from_utf8(out.stdout).expect("UTF-8"),
+    );
+    repo.commit_all();
+}
+
+#[test]
+fn a_key_sealed_only_for_the_admin_is_reported() {
+    let Some(sops) = oracle("sops") else { return };
+    let repo = TempRepo::from_fixture(FIXTURE);
+    seal_for_the_admin_only(&repo, &sops);
+    // The rule lists the host, the file lags behind it: the existing finding
+    // says so, and what it means for the gateway.
+    let (keys, all) = findings(&repo);
+    assert_eq!(
+        keys,
+        ["error sops-recipients-differ secrets/routy/wireguard.yaml:2"],
+        "{all:#?}"
+    );
+    assert!(
+        text_of(&all[0]).contains("sops-nix on `routy` cannot decrypt it"),
+        "{all:#?}"
+    );
+    // The rule forgot the host too: only the gateway rule can say it.
+    edit(
+        &repo,
+        ".sops.yaml",
+        "          - *admin_alice\n          - *host_routy\n",
+        "          - *admin_alice\n",
+    );
+    let (keys, all) = findings(&repo);
+    assert_eq!(
+        keys,
+        ["error gateway-key-not-for-host secrets/routy/wireguard.yaml:4"],
+        "{all:#?}"
+    );
+    let shown = text_of(&all[0]);
+    assert!(
+        shown.contains("add `*host_routy` to the recipients of creation rule .sops.yaml:8"),
+        "{shown}"
+    );
+}
