@@ -1043,6 +1043,28 @@ fn gateway_pods_not_admitted() {
     assert_finding("gateway-pods-not-admitted", "nix/network.nix", 37);
 }
 
+#[test]
+fn gateway_module_missing() {
+    // The clean flake's `mkHost` imports no gateway module, and routy has no directory.
+    assert_finding("gateway-module-missing", "flake.nix", 9);
+}
+
+#[test]
+fn gateway_listen_not_host_address() {
+    // `hosts/routy/default.nix` gives routy `10.1.0.1/24`; the gateway listens on `.11`.
+    assert_finding("gateway-listen-not-host-address", "nix/network.nix", 30);
+}
+
+#[test]
+fn gateway_key_not_for_host() {
+    // `&host_routy` is routy's key; neither the rule nor the file has it.
+    assert_finding(
+        "gateway-key-not-for-host",
+        "secrets/routy/tailscale.yaml",
+        4,
+    );
+}
+
 // ---------------------------------------------------------------- explain
 
 #[test]

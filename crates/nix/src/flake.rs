@@ -808,6 +808,23 @@ mod tests {
         assert!(scan.complete(), "{:?}", scan.unknown_at());
         let eagle = &scan.hosts[3];
         assert_eq!(&text[eagle.start..eagle.end], "eagle");
+        // Each host's own expression; none for an inherited one.
+        let own: Vec<Option<&str>> = scan
+            .hosts
+            .iter()
+            .map(|h| h.definition.map(|(s, e)| &text[s..e]))
+            .collect();
+        assert_eq!(
+            own,
+            [
+                Some("mkNixosConfig { modules = common; }"),
+                Some("mkNixosConfig { }"),
+                None,
+                Some("mkHost \"eagle\" { }"),
+                Some("mkHost \"lynx\" { }"),
+                Some("{ name = \"fox\"; value = 1; }"),
+            ]
+        );
     }
 
     #[test]
@@ -815,6 +832,13 @@ mod tests {
         let parts = "{ outputs = inputs: flake-parts.lib.mkFlake { inherit inputs; } {\n  flake.nixosConfigurations = nixpkgs.lib.genAttrs [ \"a\" \"b\" ] mkHost;\n}; }";
         assert_eq!(names(parts), ["a", "b"]);
         assert!(scan_flake(parts).complete());
+        // One expression makes both: neither has one of its own.
+        assert!(
+            scan_flake(parts)
+                .hosts
+                .iter()
+                .all(|h| h.definition.is_none())
+        );
         let listed = "{ outputs = _: let names = [ \"x\" ]; in { nixosConfigurations = lib.genAttrs names mk // lib.listToAttrs (map mk [ \"y\" ]); }; }";
         assert_eq!(names(listed), ["x", "y"]);
         let dir = "{ outputs = _: { nixosConfigurations = builtins.mapAttrs (n: _: mk n) (lib.filterAttrs (_: t: t == \"directory\") (builtins.readDir ./nixos/hosts)); }; }";
