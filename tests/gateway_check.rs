@@ -238,3 +238,17 @@ fn a_key_sealed_only_for_the_admin_is_reported() {
         "{shown}"
     );
 }
+
+/// The bundled example's gateway `home` on `routy`: routy imports the module in
+/// its own expression, has no host directory (its addresses are unknown), and
+/// `.sops.yaml` has only `&demo` (routy's recipient is unknown): no gateway finding.
+#[test]
+fn the_bundled_gateway_has_no_gateway_finding() {
+    let repo = TempRepo::bundled();
+    assert!(
+        repo.read("nix/network.nix").contains("gateways.home"),
+        "the bundled example declares a gateway"
+    );
+    let (keys, all) = findings(&repo);
+    assert!(!keys.iter().any(|k| k.contains(" gateway-")), "{all:#?}");
+}
