@@ -435,6 +435,53 @@ fn status_names_the_gateway_its_clients_and_its_unsealed_key() {
     );
 }
 
+/// The same on a repository shaped like an operator's (`repos/media-gluetun`: hosts
+/// under `nixos/hosts/`, its own proxy and sidecar): a gateway on its NAS, used by
+/// a SOCKS5 app, its key not sealed yet.
+#[test]
+fn status_names_a_gateway_on_an_operators_repository() {
+    let repo = TempRepo::from_fixture("fixtures/repos/media-gluetun");
+    let network = repo.read("nix/network.nix");
+    let anchor = "      # Was a hand-written container";
+    assert!(network.contains(anchor));
+    let gateway = r#"      gateways.lan = {
+        host = "nas";
+        listen = "192.168.1.10";
+        tunnel = {
+          endpoint = "198.51.100.7:51820";
+          publicKey = "oWRlqKuEfKABFAPjC+yzaa0B1nTWoGpZRSLewEpTVj8=";
+          address = "10.66.0.2/32";
+          privateKeySecret = "nas-wireguard";
+        };
+      };
+      clients.soulseek = { namespace = "media"; proxy = "lan"; protocol = "socks5"; };
+"#;
+    let network = network.replacen(anchor, &format!("{gateway}{anchor}"), 1);
+    let network = network.replacen(
+        "    secrets.qbittorrent-vpn = {",
+        "    secrets.nas-wireguard = { format = \"plain\"; file = \"secrets/nas/wireguard.yaml\"; keys = [ \"privateKey\" ]; };\n    secrets.qbittorrent-vpn = {",
+        1,
+    );
+    repo.write("nix/network.nix", &network);
+    repo.commit_all();
+    let json = stdout_of(&repo, &["status", "--format", "json"]);
+    let value: serde_json::Value =
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}\n{json}"));
+    let phase = &value["phases"][1];
+    assert!(
+        phase["notes"].as_array().expect("notes").iter().any(|n| n
+            == "gateway `lan` runs on nas: nas's NixOS configuration deploys it (it imports \
+                `nixosModules.egressGateway`); clients: soulseek"),
+        "{phase:#}"
+    );
+    assert!(
+        phase["remaining"].as_array().expect("remaining").iter().any(|t| t["what"]
+            == "the gateway `lan`'s tunnel key `nas-wireguard` is not sealed: nas cannot bring up the tunnel"
+            && t["file"] == "secrets/nas/wireguard.yaml"),
+        "{phase:#}"
+    );
+}
+
 // --- graph --------------------------------------------------------------------
 
 fn graphs(repo: &TempRepo) -> (String, String) {
