@@ -367,6 +367,33 @@ fn flat_kubenix_manifests_get_their_egress_through_the_flux_kustomization() {
     flux_schema(&repo.path().join(flux_file), "apps");
 }
 
+/// The Flux Kustomization applying `.k8s/` shares its file with another, as
+/// Flux's own examples keep `infrastructure.yaml`: only its document gets the
+/// entries, every other byte stays.
+#[test]
+fn a_flux_kustomization_among_several_in_one_file_gets_the_entries() {
+    let repo = TempRepo::from_fixture(KUBENIX);
+    let flux_file = "clusters/home/apps.yaml";
+    let apps = repo.read(flux_file);
+    let controllers = "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: controllers\n  namespace: flux-system\nspec:\n  interval: 1h\n  path: ./infrastructure/controllers\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: flux-system\n";
+    let before = format!("{controllers}---\n{apps}");
+    repo.write(flux_file, &before);
+    repo.commit_all();
+    repo.run(&["build"]).expect_code(0);
+    assert_eq!(
+        repo.read(flux_file),
+        format!(
+            "{controllers}---\n{apps}  components:\n    - ../vpn-egress/ircbot\n    - ../vpn-egress/qbittorrent\n"
+        )
+    );
+    repo.commit_all();
+    assert!(
+        !rules(&repo).iter().any(|r| r.starts_with("error")),
+        "{:?}",
+        rules(&repo)
+    );
+}
+
 /// The same manifests listed by a hand-written `.k8s/kustomization.yaml` (the
 /// second way flat files are applied): its `components:` gets the entries, the
 /// Flux Kustomization is left alone, and Flux builds the same egress.

@@ -1,5 +1,7 @@
 //! Minimal edits of hand-written YAML: add one entry to a top-level list
-//! (`components:`, `resources:`) and leave every other byte as it was.
+//! (`components:`, `resources:`), or to a list of a top-level mapping (a Flux
+//! Kustomization's `spec.components`, in its own document of a file that may
+//! hold several), and leave every other byte as it was.
 //!
 //! `build` uses it to wire what it generates into the operator's own
 //! kustomizations, so it must never reformat a file: comments, key order,
@@ -215,6 +217,91 @@ pub fn add_nested_entry(
         lines_to_add: format!("{item_pad}- {entry}"),
     })?;
     Ok(edit_value(text, &doc, key_at, value, entry, &item_pad))
+}
+
+/// [`add_nested_entry`] in the one document of `text` whose top-level `kind:`
+/// is `kind` and whose `metadata.name` is `name`: Flux repositories often keep
+/// several Kustomizations in one file (`infrastructure.yaml` with the
+/// controllers and their configs), separated by `---` lines. The other
+/// documents are left byte for byte.
+pub fn add_nested_entry_in(
+    text: &str,
+    kind: &str,
+    name: &str,
+    parent: &str,
+    key: &str,
+    entry: &str,
+) -> Result<Outcome, Refusal> {
+    // Byte ranges of the documents, between `---` lines.
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut at = 0;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        if body.starts_with("---") && (body.len() == 3 || body[3..].starts_with([' ', '#'])) {
+            docs.push(start..at);
+            start = at + line.len();
+        }
+        at += line.len();
+    }
+    docs.push(start..text.len());
+    let is_it = |doc: &str| {
+        let Ok(d) = Doc::new(doc) else { return false };
+        let scalar = |l: &Line<'_>, k: &str, base: usize| {
+            strip_key(&l.text[base.min(l.text.len())..], k)
+                .and_then(|rest| unquote(strip_comment(rest).trim()))
+                .map(|(v, _)| v)
+        };
+        let kind_ok = d
+            .lines
+            .iter()
+            .any(|l| l.indent() == 0 && scalar(l, "kind", 0).as_deref() == Some(kind));
+        let Ok(Some(meta)) = d.find_key("metadata") else {
+            return false;
+        };
+        let base = d.lines[meta + 1..]
+            .iter()
+            .find(|l| !l.is_blank())
+            .map_or(0, Line::indent);
+        kind_ok
+            && d.lines[meta + 1..]
+                .iter()
+                .take_while(|l| l.is_blank() || l.indent() > 0)
+                .any(|l| l.indent() == base && scalar(l, "name", base).as_deref() == Some(name))
+    };
+    let matching: Vec<&std::ops::Range<usize>> =
+        docs.iter().filter(|r| is_it(&text[(*r).clone()])).collect();
+    let whole = format!("{parent}:\n  {key}:\n    - {entry}");
+    let [range] = matching.as_slice() else {
+        return Err(Refusal {
+            reason: format!(
+                "{} documents of the file are the {kind} `{name}`",
+                if matching.is_empty() {
+                    "none of the"
+                } else {
+                    "several"
+                }
+            ),
+            line: None,
+            lines_to_add: whole,
+        });
+    };
+    let (range, before) = ((*range).clone(), &text[..range.start]);
+    let line_offset = before.bytes().filter(|b| *b == b'\n').count();
+    match add_nested_entry(&text[range.clone()], parent, key, entry) {
+        Ok(Outcome::Edited(doc)) => {
+            let mut out = String::with_capacity(text.len() + entry.len() + 32);
+            out.push_str(before);
+            out.push_str(&doc);
+            out.push_str(&text[range.end..]);
+            Ok(Outcome::Edited(out))
+        }
+        Ok(Outcome::Present) => Ok(Outcome::Present),
+        Err(r) => Err(Refusal {
+            line: r.line.map(|l| l + line_offset),
+            ..r
+        }),
+    }
 }
 
 /// `text` with `entry` added to the list `value` read on line `at` (`indent`:
@@ -844,6 +931,42 @@ mod tests {
                 "spec:\r\n  path: x\r\n  components:\r\n    - ../vpn-egress/qbit\r\n".to_owned()
             ))
         );
+    }
+
+    #[test]
+    fn nested_lists_in_one_of_several_documents() {
+        let two = "# infrastructure\n---\napiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\n\
+                   metadata:\n  name: controllers\nspec:\n  path: ./infra/controllers\n---\n\
+                   apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  \
+                   name: \"apps\" # the flat ones\n  namespace: flux-system\nspec:\n  path: ./.k8s\n";
+        let edited = two.replace(
+            "path: ./.k8s\n",
+            "path: ./.k8s\n  components:\n    - ../vpn-egress/qbit\n",
+        );
+        let add = |text: &str, name: &str| {
+            add_nested_entry_in(
+                text,
+                "Kustomization",
+                name,
+                "spec",
+                "components",
+                "../vpn-egress/qbit",
+            )
+        };
+        assert_eq!(add(two, "apps"), Ok(Outcome::Edited(edited.clone())));
+        assert_eq!(add(&edited, "apps"), Ok(Outcome::Present));
+        let other = two.replace(
+            "path: ./infra/controllers\n",
+            "path: ./infra/controllers\n  components:\n    - ../vpn-egress/qbit\n",
+        );
+        assert_eq!(add(two, "controllers"), Ok(Outcome::Edited(other)));
+        let r = add(two, "nope").expect_err("no such document");
+        assert!(r.reason.contains("none of the documents"), "{r:?}");
+        let r = add(&two.replace("name: controllers", "name: apps"), "apps").expect_err("two");
+        assert!(r.reason.contains("several documents"), "{r:?}");
+        // A refusal's line is the file's, not the document's.
+        let r = add(&two.replace("path: ./.k8s", "components: *c"), "apps").expect_err("alias");
+        assert_eq!(r.line, Some(16), "{r:?}");
     }
 
     #[test]

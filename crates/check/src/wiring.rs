@@ -283,7 +283,14 @@ fn flat_needs(
             let entry = relative_to(&source, component);
             let text = current(facts, pending, &d.path).to_owned();
             out.push(
-                match list_edit::add_nested_entry(&text, "spec", "components", &entry) {
+                match list_edit::add_nested_entry_in(
+                    &text,
+                    "Kustomization",
+                    d.name.as_deref().unwrap_or_default(),
+                    "spec",
+                    "components",
+                    &entry,
+                ) {
                     Ok(Outcome::Present) => Need::Present,
                     Ok(Outcome::Edited(after)) => {
                         pending.insert(d.path.clone(), after.clone());
