@@ -361,6 +361,7 @@ fn flat_kubenix_manifests_get_their_egress_through_the_flux_kustomization() {
         status.contains("checked: vpn-egress/ircbot is reached from a Flux root"),
         "{status}"
     );
+    assert!(status.contains("note: ircbot: wired on "), "{status}");
 
     let built = build_as_flux(repo.path(), flux_file);
     flux_built_has_the_egress(&built);

@@ -914,12 +914,17 @@ pub fn assess(
         let ns = client.namespace.as_str();
         let deployment = client.deployment.as_str();
         let yml = format!("{app_dir}/kustomization.yml");
-        let wired_in = if !repo.is_file(&kustomization) && repo.is_file(&yml) {
-            &yml
+        let component_file = format!("{component}/kustomization.yaml");
+        let (wired_in, needle) = if flat {
+            // The entry went into whatever applies the flat file, in the same
+            // write as the Component: the Component's first commit dates it.
+            (&component_file, "kind: Component")
+        } else if !repo.is_file(&kustomization) && repo.is_file(&yml) {
+            (&yml, layout::COMPONENT_DIR)
         } else {
-            &kustomization
+            (&kustomization, layout::COMPONENT_DIR)
         };
-        let when = match repo.committed_on(wired_in, layout::COMPONENT_DIR) {
+        let when = match repo.committed_on(wired_in, needle) {
             Some(day) => match add_days(&day, 7) {
                 Some(until) => format!("wired on {day}; validate for one week, until {until}"),
                 None => format!("wired on {day}; validate for one week"),
