@@ -455,6 +455,91 @@ fn flat_manifests_listed_by_a_kustomization_get_their_components_there() {
     assert!(!repo.path().join(".k8s/egress").exists());
 }
 
+/// The kubenix manifests under Argo CD (`kubernetes.gitops = "argocd"`). An
+/// Application on the plain directory cannot take a Component: refused with
+/// the kustomization to write beside the files. Once `.k8s/kustomization.yaml`
+/// lists them, `build` adds the components there, and `kubectl kustomize`
+/// builds it with the default load restrictions (the sidecar's Secret from
+/// KSOPS, in the app's namespace).
+#[test]
+fn flat_manifests_under_argo_cd_are_wired_through_their_kustomization() {
+    let repo = TempRepo::from_fixture(KUBENIX);
+    let network = repo
+        .read("nix/network.nix")
+        .replace("gitops = \"flux\";", "gitops = \"argocd\";");
+    repo.write("nix/network.nix", &network);
+    std::fs::remove_dir_all(repo.path().join("clusters")).expect("rm");
+    repo.commit_all();
+    let run = repo.run(&["check", "--format", "json"]);
+    run.expect_code(1);
+    let findings: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON");
+    let helps: Vec<&str> = findings
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|f| f["rule"] == "egress-app-unreachable")
+        .filter_map(|f| f["help"].as_str())
+        .collect();
+    assert_eq!(
+        helps,
+        ["qbittorrent", "ircbot"].map(|app| format!(
+            "write `.k8s/kustomization.yaml` with the lines `resources:`, `  - homepage.yaml`, `  - ircbot.yaml`, `  - qbittorrent.yaml`, `components:` and `  - ../vpn-egress/{app}`, so that what applies `.k8s/{app}.yaml` applies it with its component"
+        ))
+    );
+    repo.run(&["build"]).expect_code(1);
+    assert!(!repo.path().join("vpn-egress").exists());
+
+    let kustomization = ".k8s/kustomization.yaml";
+    let before = "resources: [homepage.yaml, ircbot.yaml, qbittorrent.yaml]\n";
+    repo.write(kustomization, before);
+    repo.commit_all();
+    repo.run(&["build"]).expect_code(0);
+    assert_eq!(
+        repo.read(kustomization),
+        "resources: [homepage.yaml, ircbot.yaml, qbittorrent.yaml]\ncomponents: [../vpn-egress/ircbot, ../vpn-egress/qbittorrent]\n"
+    );
+    assert_eq!(
+        repo.read("vpn-egress/qbittorrent/secret/kustomization.yaml")
+            .lines()
+            .skip(1)
+            .collect::<Vec<_>>(),
+        [
+            "apiVersion: kustomize.config.k8s.io/v1beta1",
+            "kind: Kustomization",
+            "namespace: media",
+            "generators:",
+            "- secret-generator.yaml",
+        ]
+    );
+    repo.commit_all();
+    assert!(
+        !rules(&repo).iter().any(|r| r.starts_with("error")),
+        "{:?}",
+        rules(&repo)
+    );
+    let Some(kubectl) = support::oracle("kubectl") else {
+        return;
+    };
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let built =
+        crate::build::kustomize(repo.path(), &kubectl, scratch.path(), &[".k8s".to_owned()]);
+    let text = &built[0].1;
+    assert!(text.contains("restartPolicy: Always"), "{text}");
+    assert!(text.contains("name: HTTPS_PROXY"), "{text}");
+    assert!(
+        text.contains("name: ircbot-vpn-egress\n  namespace: chat"),
+        "{text}"
+    );
+    validate_built(
+        std::slice::from_ref(text),
+        &[
+            "deployment/qbittorrent",
+            "deployment/ircbot",
+            "networkpolicy/ircbot-vpn-egress",
+        ],
+    );
+}
+
 /// What kustomize-controller builds for the Flux Kustomization in `flux_file`
 /// (a scratch copy of the repository): the kustomization of its `spec.path`, or
 /// the one Flux generates when there is none (every YAML file below, a
