@@ -13,6 +13,7 @@ mod flake_hosts;
 mod flux;
 mod gateway;
 mod gateway_check;
+mod gateway_monitoring;
 mod gateway_switch;
 mod gluetun;
 mod hardening;

@@ -44,6 +44,8 @@
   layoutEgress = "vpn-egress/{app}";
   kubernetesSecrets = "ksops";
   monitoring = false;
+  monitoringProber = "prometheus-blackbox-exporter.monitoring.svc:9115";
+  monitoringProberModule = "tcp_connect";
   verification = false;
   proxyNamespace = "vpn-proxy";
   gatewaySocksPort = 1080;
@@ -52,5 +54,6 @@
   gatewayRoutingTable = 51820;
   gatewayFwmark = 51820;
   gatewayMonitoring = false;
+  gatewayExporterPort = 9586;
   gatewayProxyUid = 51080;
 }

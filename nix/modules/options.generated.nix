@@ -1022,7 +1022,28 @@ in
           type = lib.types.bool;
           default = false;
           example = true;
-          description = "Emit alerts (kube-state-metrics) and a Grafana dashboard ConfigMap.";
+          description = ''
+            Emit alerts (kube-state-metrics) and a Grafana dashboard ConfigMap; for each gateway
+            with `monitoring`, its scrape target, its proxy's probe, alerts and a dashboard.
+          '';
+        };
+        prober = lib.mkOption {
+          type = lib.types.str;
+          default = "prometheus-blackbox-exporter.monitoring.svc:9115";
+          example = "blackbox-exporter.monitoring.svc:19115";
+          description = ''
+            `host:port` of the blackbox exporter that probes each monitored gateway's proxy port (a
+            prometheus-operator `Probe`'s `prober.url`).
+          '';
+        };
+        proberModule = lib.mkOption {
+          type = lib.types.str;
+          default = "tcp_connect";
+          example = "tcp_connect";
+          description = ''
+            The blackbox exporter module of those probes: a `tcp` prober module of its
+            configuration.
+          '';
         };
       };
       verification = {

@@ -2707,9 +2707,7 @@ impl Decoder {
     fn monitoring(&mut self, v: &Value, path: Path<'_>, attr: Option<&Attr>) -> Monitoring {
         let Some(s) = self.section(v, path, attr.and_then(|a| a.name_span), &schema::MONITORING)
         else {
-            return Monitoring {
-                enable: d::MONITORING,
-            };
+            return Monitoring::default();
         };
         if let Some(attr) = s.attrs.get("tunnelMetrics") {
             self.push(
@@ -2727,7 +2725,42 @@ impl Decoder {
         }
         Monitoring {
             enable: self.opt(&s, "enable", || d::MONITORING, |me, v, p| me.boolean(v, p)),
+            prober: self.opt(
+                &s,
+                "prober",
+                || d::MONITORING_PROBER.to_owned(),
+                |me, v, p| me.host_port(v, p),
+            ),
+            prober_module: self.opt(
+                &s,
+                "proberModule",
+                || d::MONITORING_PROBER_MODULE.to_owned(),
+                |me, v, p| me.non_empty(v, p).map(str::to_owned),
+            ),
         }
+    }
+
+    /// A service address `host:port` (a DNS name or an IP, `[v6]` bracketed): what
+    /// a prometheus-operator `Probe`'s `prober.url` holds, without a scheme.
+    fn host_port(&mut self, v: &Value, path: Path<'_>) -> Option<String> {
+        let s = self.string(v, path)?;
+        let valid = s.rsplit_once(':').is_some_and(|(host, port)| {
+            !host.is_empty()
+                && !host.contains(['/', ' ', '@'])
+                && port.parse::<u16>().is_ok_and(|p| p > 0)
+        });
+        if valid {
+            return Some(s.to_owned());
+        }
+        self.push(
+            Diagnostic::error(
+                &crate::rules::MODEL_ADDRESS,
+                format!("`{s}` is not a `host:port` address"),
+            )
+            .with_primary_label(v.span, "expected `HOST:PORT`, without a scheme or a path")
+            .with_help(format!("like the default `{}`", d::MONITORING_PROBER)),
+        );
+        None
     }
 }
 

@@ -85,6 +85,12 @@ pub const LAYOUT_EGRESS: &str = "vpn-egress/{app}";
 pub const KUBERNETES_SECRETS: &str = "ksops";
 /// `kubernetes.monitoring.enable`.
 pub const MONITORING: bool = false;
+/// `kubernetes.monitoring.prober`: the blackbox exporter of the prometheus-community
+/// chart installed as release `prometheus-blackbox-exporter` in namespace `monitoring`.
+pub const MONITORING_PROBER: &str = "prometheus-blackbox-exporter.monitoring.svc:9115";
+/// `kubernetes.monitoring.proberModule`: the blackbox exporter's TCP connect module
+/// (in its example configuration; the chart's default has only `http_2xx`).
+pub const MONITORING_PROBER_MODULE: &str = "tcp_connect";
 /// `kubernetes.verification.enable`.
 pub const VERIFICATION: bool = false;
 /// The namespace of the shared proxies (fixed: part of the generated layout).
@@ -103,6 +109,10 @@ pub const GATEWAY_ROUTING_TABLE: u32 = 51820;
 pub const GATEWAY_FWMARK: u32 = 51820;
 /// `egress.gateways.<name>.monitoring`.
 pub const GATEWAY_MONITORING: bool = false;
+/// The port of a gateway host's WireGuard exporter (prometheus-wireguard-exporter's
+/// own default): fixed, not an option, since one exporter serves every gateway of
+/// a host; the NixOS module sets it and the generated scrape target names it.
+pub const GATEWAY_EXPORTER_PORT: u16 = 9586;
 /// The uid of the gateway's proxy user (fixed, not an option): numeric in the
 /// nftables ruleset, so the NixOS module pins the user to it.
 pub const GATEWAY_PROXY_UID: u32 = 51080;
@@ -154,6 +164,8 @@ pub const NIX: &[(&str, Lit)] = &[
     ("layoutEgress", Lit::Str(LAYOUT_EGRESS)),
     ("kubernetesSecrets", Lit::Str(KUBERNETES_SECRETS)),
     ("monitoring", Lit::Bool(MONITORING)),
+    ("monitoringProber", Lit::Str(MONITORING_PROBER)),
+    ("monitoringProberModule", Lit::Str(MONITORING_PROBER_MODULE)),
     ("verification", Lit::Bool(VERIFICATION)),
     ("proxyNamespace", Lit::Str(PROXY_NAMESPACE)),
     ("gatewaySocksPort", Lit::Int(GATEWAY_SOCKS_PORT as i64)),
@@ -168,6 +180,10 @@ pub const NIX: &[(&str, Lit)] = &[
     ),
     ("gatewayFwmark", Lit::Int(GATEWAY_FWMARK as i64)),
     ("gatewayMonitoring", Lit::Bool(GATEWAY_MONITORING)),
+    (
+        "gatewayExporterPort",
+        Lit::Int(GATEWAY_EXPORTER_PORT as i64),
+    ),
     ("gatewayProxyUid", Lit::Int(GATEWAY_PROXY_UID as i64)),
 ];
 

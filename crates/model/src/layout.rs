@@ -160,6 +160,29 @@ pub fn proxy_host(region: &str, cluster_domain: &str) -> String {
     ])
 }
 
+/// How the generated names of a gateway's monitoring start: `vpn-gateway-<name>`.
+const GATEWAY_MONITORING_PREFIX: &str = "vpn-gateway-";
+
+/// `vpn-gateway-<gateway>`: the name of a monitored gateway's scrape target
+/// (the `ScrapeConfig`), its alerts and dashboard, and the Prometheus `job` label of
+/// its exporter's series: the rules and the dashboard select that job.
+pub fn gateway_job(gateway: &str) -> String {
+    concat(&[GATEWAY_MONITORING_PREFIX, gateway])
+}
+
+/// `vpn-gateway-<gateway>-proxy`: the name of the `Probe` of a gateway's proxy
+/// ports, and the `job` label of its `probe_success` series.
+pub fn gateway_probe_job(gateway: &str) -> String {
+    concat(&[GATEWAY_MONITORING_PREFIX, gateway, "-proxy"])
+}
+
+/// The files of a monitored gateway's objects in the proxies' tree
+/// ([`proxy_dir`]), one object each: `gateway-<gateway>-<what>.yaml`, `what`
+/// being `scrapeconfig`, `probe`, `prometheusrule` or `dashboard`.
+pub fn gateway_monitoring_file(gateway: &str, what: &str) -> String {
+    concat(&["gateway-", gateway, "-", what, ".yaml"])
+}
+
 /// `<client>-vpn-egress`: the objects an app's egress component adds to its
 /// namespace (its NetworkPolicy fence, its Shadowsocks ConfigMap).
 pub fn client_egress_name(client: &str) -> String {

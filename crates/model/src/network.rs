@@ -1132,10 +1132,26 @@ impl Default for Layout {
 }
 
 /// `kubernetes.monitoring`.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Monitoring {
     /// `enable` (default `false`).
     pub enable: bool,
+    /// `prober`: `host:port` of the blackbox exporter probing the gateways' proxies
+    /// (default [`crate::defaults::MONITORING_PROBER`]).
+    pub prober: String,
+    /// `proberModule`: its TCP module (default [`crate::defaults::MONITORING_PROBER_MODULE`]).
+    pub prober_module: String,
+}
+
+impl Default for Monitoring {
+    fn default() -> Self {
+        use crate::defaults as d;
+        Monitoring {
+            enable: d::MONITORING,
+            prober: d::MONITORING_PROBER.to_owned(),
+            prober_module: d::MONITORING_PROBER_MODULE.to_owned(),
+        }
+    }
 }
 
 impl Kubernetes {
@@ -1172,9 +1188,7 @@ impl Default for Kubernetes {
             argocd: ArgoCd::default(),
             flux: Flux::default(),
             layout: Layout::default(),
-            monitoring: Monitoring {
-                enable: d::MONITORING,
-            },
+            monitoring: Monitoring::default(),
             verification: d::VERIFICATION,
             secrets: Spanned::unspanned(
                 SecretsBackend::ALL

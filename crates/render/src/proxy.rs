@@ -14,7 +14,9 @@ use std::collections::BTreeSet;
 pub const VERIFY_NAME: &str = "vpn-proxy-verify";
 
 pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
-    if ctx.resolved.proxies.is_empty() {
+    // Monitored gateways alone also need the tree: their scrape targets, probes,
+    // alerts and dashboards live in it.
+    if ctx.resolved.proxies.is_empty() && crate::monitoring::monitored_gateways(ctx).is_empty() {
         return;
     }
     let dir = ctx.proxy_dir();
@@ -52,7 +54,10 @@ pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
     for (file, bytes) in policies {
         add(plan, file, bytes);
     }
-    for (file, doc) in crate::monitoring::proxy_resources(ctx) {
+    for (file, doc) in crate::monitoring::proxy_resources(ctx)
+        .into_iter()
+        .chain(crate::monitoring::gateway_resources(ctx))
+    {
         add(plan, file, yaml_file(&doc));
     }
     if ctx.net.kubernetes.verification {

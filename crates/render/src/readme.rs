@@ -279,6 +279,7 @@ pub fn render(ctx: &Ctx<'_>) -> String {
              (it must watch the `{PROXY_NAMESPACE}` namespace, or all namespaces).\n",
             version = net.egress.image.value
         );
+        gateway_monitoring(ctx, w);
     } else {
         let _ = writeln!(w, "Off (`kubernetes.monitoring.enable = false`).\n");
     }
@@ -720,5 +721,84 @@ fn gateways(ctx: &Ctx<'_>, w: &mut String) {
          dialer, err := proxy.SOCKS5(\"tcp\", os.Getenv(\"ALL_PROXY\")[len(\"socks5h://\"):], nil, proxy.Direct)\n\
          conn, err := dialer.Dial(\"tcp\", \"irc.libera.chat:6697\")\n\
          ```\n"
+    );
+}
+
+/// The monitored gateways' scrape targets, probes and alerts, and what to do when
+/// each alert fires (nothing when no gateway has `monitoring`).
+fn gateway_monitoring(ctx: &Ctx<'_>, w: &mut String) {
+    use crate::monitoring::{exporter_target, handshake_bound, monitored_gateways, proxy_targets};
+    use avalanche_model::layout::{gateway_job, gateway_monitoring_file, gateway_probe_job};
+    let gateways = monitored_gateways(ctx);
+    if gateways.is_empty() {
+        return;
+    }
+    let m = &ctx.net.kubernetes.monitoring;
+    let _ = writeln!(
+        w,
+        "### Egress gateways\n\n\
+         Each gateway with `monitoring = true` runs the Prometheus WireGuard exporter on its host, on its listen\n\
+         address and port {port} (admitted, like the proxy, only from its `allowedClients`). Here, per gateway:\n\
+         a `ScrapeConfig` (`monitoring.coreos.com/v1alpha1`: the exporter is a static target outside the cluster),\n\
+         a `Probe` of its proxy ports through the blackbox exporter `{prober}` (module `{module}`), a\n\
+         `PrometheusRule` and a dashboard ConfigMap.\n\n\
+         | gateway | scrape target (job) | probed (job) | files |\n\
+         |---|---|---|---|",
+        port = avalanche_model::defaults::GATEWAY_EXPORTER_PORT,
+        prober = m.prober,
+        module = m.prober_module,
+    );
+    for (name, gw) in &gateways {
+        let files: Vec<String> = ["scrapeconfig", "probe", "prometheusrule", "dashboard"]
+            .iter()
+            .map(|what| format!("`{}`", gateway_monitoring_file(name, what)))
+            .collect();
+        let probed: Vec<String> = proxy_targets(gw).iter().map(|t| format!("`{t}`")).collect();
+        let _ = writeln!(
+            w,
+            "| `{name}` on `{}` | `{}` (`{}`) | {} (`{}`) | {} |",
+            gw.host.value.as_str(),
+            exporter_target(gw),
+            gateway_job(name),
+            probed.join(", "),
+            gateway_probe_job(name),
+            files.join(", ")
+        );
+    }
+    let bounds: Vec<String> = gateways
+        .iter()
+        .map(
+            |(name, gw)| match handshake_bound(gw.tunnel.persistent_keepalive) {
+                Some(b) => format!("`{name}` {b} s"),
+                None => format!("`{name}` none (no keepalive: an idle tunnel does not handshake)"),
+            },
+        )
+        .collect();
+    let _ = writeln!(
+        w,
+        "\nThe Prometheus must select `ScrapeConfig`, `Probe` and `PrometheusRule` objects in `{PROXY_NAMESPACE}`\n\
+         (kube-prometheus-stack: set `scrapeConfigSelectorNilUsesHelmValues`, `probeSelectorNilUsesHelmValues`\n\
+         and `ruleSelectorNilUsesHelmValues` to `false`), and the blackbox exporter needs a `tcp` module named\n\
+         `{module}` (the prometheus-community chart's default configuration has only `http_2xx`):\n\n\
+         ```yaml\n\
+         config:\n  modules:\n    {module}:\n      prober: tcp\n      timeout: 5s\n\
+         ```\n\n\
+         Alerts, and what to do:\n\n\
+         - `VpnGatewayHandshakeStale` (critical): the tunnel's last handshake is older than WireGuard's key\n  \
+         lifetime (180 s) plus one keepalive ({bounds}), for 2 minutes: the keys have\n  \
+         expired, the proxy's connections go nowhere (the kill switch keeps them off the WAN). On the host:\n  \
+         `wg show <interface>`; check the peer is up, its public key, and that the endpoint is reachable.\n\
+         - `VpnGatewayTunnelMissing` (critical): the exporter answers but reports no peer with the declared key\n  \
+         on the gateway's interface: the tunnel unit is down. `systemctl status avalanche-gateway-<name>`.\n\
+         - `VpnGatewayExporterDown` (warning): the exporter is not scraped (down, refused, or no target at all):\n  \
+         the tunnel is unwatched. On the host `systemctl status prometheus-wireguard-exporter`; from a pod\n  \
+         `curl http://<target>/metrics`; check the Prometheus selects the `ScrapeConfig`.\n\
+         - `VpnGatewayProxyUnreachable` (critical): a TCP connection from the cluster to a proxy port fails for\n  \
+         5 minutes: the proxy is down (`systemctl status avalanche-gateway-<name>-socks` or `-http`), the\n  \
+         prober's address is not in `allowedClients` (the gateway resets others), or the host is unreachable.\n\
+         - `VpnGatewayProbeMissing` (warning): no probe result for 15 minutes: the blackbox exporter is missing\n  \
+         or lacks the module above, or the Prometheus does not select the `Probe`.\n",
+        module = m.prober_module,
+        bounds = bounds.join(", "),
     );
 }

@@ -259,7 +259,10 @@ fn the_evaluated_form_with_every_default_explicit_decodes() {
     assert_eq!(
         network.kubernetes,
         Kubernetes {
-            monitoring: Monitoring { enable: true },
+            monitoring: Monitoring {
+                enable: true,
+                ..Monitoring::default()
+            },
             ..Kubernetes::default()
         }
     );

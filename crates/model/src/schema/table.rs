@@ -1188,13 +1188,31 @@ pub static LAYOUT: Group = Group::new(
 /// `kubernetes.monitoring`.
 pub static MONITORING: Group = Group::new(
     "monitoring",
-    &[Opt {
-        name: "enable",
-        ty: Bool,
-        default: Is(Lit::Bool(d::MONITORING)),
-        example: Some("true"),
-        description: "Emit alerts (kube-state-metrics) and a Grafana dashboard ConfigMap.",
-    }],
+    &[
+        Opt {
+            name: "enable",
+            ty: Bool,
+            default: Is(Lit::Bool(d::MONITORING)),
+            example: Some("true"),
+            description: "Emit alerts (kube-state-metrics) and a Grafana dashboard ConfigMap; for each \
+                gateway with `monitoring`, its scrape target, its proxy's probe, alerts and a dashboard.",
+        },
+        Opt {
+            name: "prober",
+            ty: Str,
+            default: Is(Lit::Str(d::MONITORING_PROBER)),
+            example: Some(r#""blackbox-exporter.monitoring.svc:19115""#),
+            description: "`host:port` of the blackbox exporter that probes each monitored gateway's proxy \
+                port (a prometheus-operator `Probe`'s `prober.url`).",
+        },
+        Opt {
+            name: "proberModule",
+            ty: Str,
+            default: Is(Lit::Str(d::MONITORING_PROBER_MODULE)),
+            example: Some(r#""tcp_connect""#),
+            description: "The blackbox exporter module of those probes: a `tcp` prober module of its configuration.",
+        },
+    ],
 )
 .with_removed(&["tunnelMetrics"]);
 
