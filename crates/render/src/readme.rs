@@ -740,8 +740,8 @@ fn gateway_monitoring(ctx: &Ctx<'_>, w: &mut String) {
          Each gateway with `monitoring = true` runs the Prometheus WireGuard exporter on its host, on its listen\n\
          address and port {port} (admitted, like the proxy, only from its `allowedClients`). Here, per gateway:\n\
          a `ScrapeConfig` (`monitoring.coreos.com/v1alpha1`: the exporter is a static target outside the cluster),\n\
-         a `Probe` of its proxy ports through the blackbox exporter `{prober}` (module `{module}`), a\n\
-         `PrometheusRule` and a dashboard ConfigMap.\n\n\
+         a `Probe` of its proxy ports through the blackbox exporter\n\
+         `{prober}` (module `{module}`), a `PrometheusRule` and a dashboard ConfigMap.\n\n\
          | gateway | scrape target (job) | probed (job) | files |\n\
          |---|---|---|---|",
         port = avalanche_model::defaults::GATEWAY_EXPORTER_PORT,
