@@ -178,13 +178,17 @@ fn pruning_removes_only_generated_files() {
     );
     let run = repo.run(&["build"]);
     run.expect_code(0);
-    assert!(run.stdout().contains("pruned 2"), "{}", run.stdout());
-    assert!(
-        !repo
-            .path()
-            .join(format!("{PROXY_DIR}/prometheusrule.yaml"))
-            .exists()
-    );
+    // The proxies' rule and dashboard, and the gateway `home`'s four objects.
+    assert!(run.stdout().contains("pruned 6"), "{}", run.stdout());
+    for file in [
+        "prometheusrule.yaml",
+        "gateway-home-scrapeconfig.yaml",
+        "gateway-home-probe.yaml",
+        "gateway-home-prometheusrule.yaml",
+        "gateway-home-dashboard.yaml",
+    ] {
+        assert!(!repo.path().join(format!("{PROXY_DIR}/{file}")).exists());
+    }
     assert!(
         !repo
             .path()
