@@ -2183,10 +2183,13 @@ fn egress_gateway_module_applies_the_rendered_files() {
     }
     let socks = &units["avalanche-gateway-home-vps-socks"];
     assert_eq!(socks["serviceConfig"]["User"], "avalanche-gateway");
-    assert_eq!(
-        socks["bindsTo"],
-        json!(["avalanche-gateway-home-vps.service"])
-    );
+    for key in ["bindsTo", "partOf"] {
+        assert_eq!(
+            socks[key],
+            json!(["avalanche-gateway-home-vps.service"]),
+            "{socks:#}"
+        );
+    }
     assert!(
         socks["serviceConfig"]["ExecStart"]
             .as_str()

@@ -906,6 +906,15 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    // IPv6 too: the link took the tunnel's IPv6 address with it, and the watcher
+    // put it back with the route.
+    let six = lab.socks_get_url(CLIENT, 5, &format!("http://[{SERVER6}]/"));
+    assert_eq!(
+        six.as_deref(),
+        Ok(EXIT6),
+        "IPv6 after the link came back:\n{}",
+        must(ip(&["-n", &gw_ns, "-6", "route", "show", "table", "51820"]))
+    );
     let table = must(ip(&["-n", &gw_ns, "route", "show", "table", "51820"]));
     assert!(
         table.contains("unreachable default") && table.contains(&format!("default dev {gw_if}")),

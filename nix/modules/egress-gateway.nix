@@ -6,7 +6,7 @@
 #     applies the rendered files (./gateway-render.nix, the byte-for-byte twin of
 #     the Rust renderer that tests/gateway.rs proves in network namespaces): the
 #     `wg setconf` file, the private key from its file (sops-nix; never in the
-#     store), the `ip -batch` policy routing (`ip -6 -batch` for the IPv6 rules)
+#     store), the `ip -batch` policy routing (`ip -6 -batch` for IPv6)
 #     and the nftables table;
 #   - `avalanche-gateway-<name>-socks`: microsocks on the listen address only, as
 #     the dedicated user whose packets the table marks and lets out only through
@@ -68,7 +68,11 @@ let
       wg setconf ${gw.interface} ${files.wireguard}
       wg set ${gw.interface} private-key ${lib.escapeShellArg keyFile}
       ip -batch ${files.routing}
-      ip -6 -batch ${files.routing6}
+      # Skipped only on a kernel without IPv6 (booted with ipv6.disable=1), where
+      # no IPv6 can leave at all.
+      if [ -e /proc/net/if_inet6 ]; then
+        ip -6 -batch ${files.routing6}
+      fi
       nft -f ${files.nftables}
     '';
   stopScript = name: gw: ''
@@ -248,6 +252,9 @@ in
                   description = "avalanche-net egress gateway ${name}: SOCKS5 (microsocks)";
                   after = [ tunnel ];
                   bindsTo = [ tunnel ];
+                  # Restarted with it (sops-nix restarts the tunnel unit on a new
+                  # key): bound alone, a proxy would be stopped and stay so.
+                  partOf = [ tunnel ];
                   wantedBy = [ "multi-user.target" ];
                   serviceConfig = hardening // {
                     ExecStart = "${lib.getExe' pkgs.microsocks "microsocks"} ${lib.escapeShellArgs (render.proxyArgs gw)}";
@@ -259,6 +266,7 @@ in
                   description = "avalanche-net egress gateway ${name}: HTTP CONNECT (tinyproxy)";
                   after = [ tunnel ];
                   bindsTo = [ tunnel ];
+                  partOf = [ tunnel ];
                   wantedBy = [ "multi-user.target" ];
                   serviceConfig = hardening // {
                     ExecStart = "${lib.getExe' pkgs.tinyproxy "tinyproxy"} -d -c ${f.tinyproxy}";

@@ -108,20 +108,18 @@ rec {
       sel: "rule add priority ${toString ruleTunnel} ${sel} lookup ${toString gw.routingTable}\n"
     ) selectors;
 
+  # The tunnel table's routes of one family (`ip -6 -batch` for IPv6, whose
+  # addresses go with the link too).
   tunnelRoutes =
-    gw:
+    gw: v4:
     let
       table = toString gw.routingTable;
-      family =
-        v4: default:
-        lib.optionalString (
-          tunnelAddresses gw v4 != [ ]
-        ) "route replace ${default} dev ${gw.interface} table ${table}\n"
-        + "route replace unreachable ${default} metric 4294967295 table ${table}\n";
     in
-    lib.concatMapStrings (a: "address replace ${a} dev ${gw.interface} nodad\n") (tunnelAddresses gw false)
-    + family true "0.0.0.0/0"
-    + family false "::/0";
+    lib.optionalString (!v4) (
+      lib.concatMapStrings (a: "address replace ${a} dev ${gw.interface} nodad\n") (tunnelAddresses gw false)
+    )
+    + lib.optionalString (tunnelAddresses gw v4 != [ ]) "route replace default dev ${gw.interface} table ${table}\n"
+    + "route replace unreachable default metric 4294967295 table ${table}\n";
 
   routing =
     gw:
@@ -132,9 +130,10 @@ rec {
     + lib.concatMapStrings (a: "address add ${a} dev ${iface}\n") (tunnelAddresses gw true)
     + "link set dev ${iface} mtu ${toString gw.tunnel.mtu} up\n"
     + rules gw true
-    + tunnelRoutes gw;
+    + tunnelRoutes gw true;
 
-  routing6 = gw: "${header}# egress gateway `${gw.name}`: the IPv6 rules (`ip -6 -batch`)\n" + rules gw false;
+  routing6 =
+    gw: "${header}# egress gateway `${gw.name}`: IPv6 (`ip -6 -batch`)\n" + rules gw false + tunnelRoutes gw false;
 
   # Restores `tunnelRoutes` whenever the interface comes up (crates/render
   # `route_watcher`): a bash script, run with `ip` on PATH.
@@ -148,8 +147,12 @@ rec {
     + "set -u\n"
     + "restore() {\n  case \"$(ip -o link show dev ${iface} 2>/dev/null)\" in\n"
     + "    *[\\<,]UP[,\\>]*) ;;\n    *) return 0 ;;\n  esac\n"
-    + "  ip -batch - <<'ROUTES' || echo \"${iface} is up, but its routes could not be restored\" >&2\n"
-    + tunnelRoutes gw
+    + "  ip -batch - <<'ROUTES' || echo \"${iface} is up, but its IPv4 routes could not be restored\" >&2\n"
+    + tunnelRoutes gw true
+    + "ROUTES\n"
+    + "  [ -e /proc/net/if_inet6 ] || return 0\n"
+    + "  ip -6 -batch - <<'ROUTES' || echo \"${iface} is up, but its IPv6 routes could not be restored\" >&2\n"
+    + tunnelRoutes gw false
     + "ROUTES\n}\n"
     + "restore\nip -o monitor link dev ${iface} | while :; do\n"
     + "  if read -r -t ${toString watcherRecheck} _; then\n    restore\n"

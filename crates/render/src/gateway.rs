@@ -8,11 +8,12 @@
 //!   marks the proxy user's packets, masquerades them on the tunnel, and the kill
 //!   switch (the proxy user's packets leave only through the tunnel, to an allowed
 //!   client, or to loopback);
-//! - [`routing`]: `ip -batch` commands — the tunnel addresses, the IPv4 policy rules
-//!   and the tunnel table (per family, the tunnel default route when the tunnel has
-//!   an address of that family, and an `unreachable` default under it);
-//! - [`routing6`]: `ip -6 -batch` commands — the IPv6 policy rules (a batch line
-//!   cannot say `-6`, and a rule without an address is IPv4);
+//! - [`routing`]: `ip -batch` commands — the tunnel's IPv4 addresses, the IPv4
+//!   policy rules and the tunnel table's IPv4 routes (the tunnel default route when
+//!   the tunnel has an IPv4 address, and an `unreachable` default under it);
+//! - [`routing6`]: `ip -6 -batch` commands — the same for IPv6 (a batch line cannot
+//!   say `-6`, and a rule without an address is IPv4), skipped on a kernel without
+//!   IPv6;
 //! - [`route_watcher`]: a script restoring [`tunnel_routes`] whenever the interface
 //!   comes back up;
 //! - [`wireguard`]: `wg setconf` configuration, without the private key (it is set
@@ -281,47 +282,48 @@ pub fn routing(gw: &GatewayHost) -> String {
     }
     let _ = writeln!(s, "link set dev {iface} mtu {} up", gw.tunnel.mtu);
     s.push_str(&rules(gw, true));
-    // The IPv6 addresses are in there: a link going down drops them.
-    s.push_str(&tunnel_routes(gw));
+    s.push_str(&tunnel_routes(gw, true));
     s
 }
 
-/// The IPv6 policy rules, as `ip -6 -batch` commands (after [`routing`]). Always,
-/// even without a tunnel IPv6 address: the proxy user's IPv6 then meets the
-/// `unreachable` default and fails at once.
+/// The IPv6 policy routing, as `ip -6 -batch` commands (after [`routing`]): the
+/// tunnel's IPv6 addresses, rules and routes. Always, even without a tunnel IPv6
+/// address: the proxy user's IPv6 then meets the `unreachable` default and fails
+/// at once. Only a kernel without IPv6 (`/proc/net/if_inet6` absent) skips it.
 pub fn routing6(gw: &GatewayHost) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{HEADER}# egress gateway `{}`: the IPv6 rules (`ip -6 -batch`)",
+        "{HEADER}# egress gateway `{}`: IPv6 (`ip -6 -batch`)",
         gw.name
     );
     s.push_str(&rules(gw, false));
+    s.push_str(&tunnel_routes(gw, false));
     s
 }
 
-/// The tunnel table's routes alone, as `ip -batch` commands: what the interface
-/// loses when it goes down (the `unreachable` default stays), so what
-/// [`route_watcher`] re-applies when it comes back up. Idempotent (`replace`), and
-/// no policy rule: those survive a link flap, and adding one again duplicates it.
-pub fn tunnel_routes(gw: &GatewayHost) -> String {
+/// The tunnel table's routes of one family (`ip -batch`, or `ip -6 -batch` for
+/// IPv6): what the interface loses when it goes down (the `unreachable` default
+/// stays), so what [`route_watcher`] re-applies when it comes back up. Idempotent
+/// (`replace`), and no policy rule: those survive a link flap, and adding one
+/// again duplicates it.
+pub fn tunnel_routes(gw: &GatewayHost, v4: bool) -> String {
     let (iface, table) = (&gw.interface, gw.routing_table);
     let mut s = String::new();
-    // IPv6 addresses go with the link (IPv4 ones stay); no duplicate address
-    // detection on a point-to-point tunnel: the address is usable at once.
-    for address in tunnel_addresses(gw, false) {
-        let _ = writeln!(s, "address replace {address} dev {iface} nodad");
-    }
-    // Spelled out per family (`default` alone is IPv4 in a batch).
-    for (v4, default) in [(true, "0.0.0.0/0"), (false, "::/0")] {
-        if tunnel_addresses(gw, v4).next().is_some() {
-            let _ = writeln!(s, "route replace {default} dev {iface} table {table}");
+    if !v4 {
+        // IPv6 addresses go with the link (IPv4 ones stay); no duplicate address
+        // detection on a point-to-point tunnel: the address is usable at once.
+        for address in tunnel_addresses(gw, false) {
+            let _ = writeln!(s, "address replace {address} dev {iface} nodad");
         }
-        let _ = writeln!(
-            s,
-            "route replace unreachable {default} metric 4294967295 table {table}"
-        );
     }
+    if tunnel_addresses(gw, v4).next().is_some() {
+        let _ = writeln!(s, "route replace default dev {iface} table {table}");
+    }
+    let _ = writeln!(
+        s,
+        "route replace unreachable default metric 4294967295 table {table}"
+    );
     s
 }
 
@@ -329,7 +331,7 @@ pub fn tunnel_routes(gw: &GatewayHost) -> String {
 /// on a missed event (one between its first check and its listener's start).
 pub const WATCHER_RECHECK_S: u32 = 30;
 
-/// A bash script that restores [`tunnel_routes`] whenever the WireGuard interface
+/// A bash script that restores the [`tunnel_routes`] whenever the WireGuard interface
 /// is up: at start, on every link event of the interface (`ip monitor`), and every
 /// [`WATCHER_RECHECK_S`] seconds without one. A down interface loses the tunnel
 /// table's default route and nothing else brings it back: after a link flap the
@@ -353,9 +355,13 @@ pub fn route_watcher(gw: &GatewayHost) -> String {
         s,
         "restore() {{\n  case \"$(ip -o link show dev {iface} 2>/dev/null)\" in\n    \
          *[\\<,]UP[,\\>]*) ;;\n    *) return 0 ;;\n  esac\n  \
-         ip -batch - <<'ROUTES' || echo \"{iface} is up, but its routes could not be restored\" >&2\n\
+         ip -batch - <<'ROUTES' || echo \"{iface} is up, but its IPv4 routes could not be restored\" >&2\n\
+         {}ROUTES\n  \
+         [ -e /proc/net/if_inet6 ] || return 0\n  \
+         ip -6 -batch - <<'ROUTES' || echo \"{iface} is up, but its IPv6 routes could not be restored\" >&2\n\
          {}ROUTES\n}}",
-        tunnel_routes(gw)
+        tunnel_routes(gw, true),
+        tunnel_routes(gw, false)
     );
     let _ = writeln!(
         s,
@@ -500,7 +506,9 @@ mod tests {
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         let gw = host(&network.expect("a network"), "home").expect("the gateway");
         assert_eq!(gw.tunnel.addresses.len(), 2);
-        assert!(tunnel_routes(&gw).contains("route replace ::/0 dev wg-home table 51820\n"));
+        assert!(
+            tunnel_routes(&gw, false).contains("route replace default dev wg-home table 51820\n")
+        );
 
         let (_, diagnostics) = decode_tunnel_address("[ ]");
         assert!(
@@ -538,23 +546,21 @@ mod tests {
     #[test]
     fn an_ipv6_tunnel_address_routes_ipv6_through_the_tunnel() {
         let mut gw = example();
-        assert!(!tunnel_routes(&gw).contains("::/0 dev"));
+        assert!(!tunnel_routes(&gw, false).contains(" dev "));
         gw.tunnel
             .addresses
             .push(Cidr::parse("2a07:b944::2:2/128").expect("a CIDR"));
-        let routes = tunnel_routes(&gw);
+        let routes = tunnel_routes(&gw, false);
         assert_eq!(
             routes,
             "address replace 2a07:b944::2:2/128 dev wg-home-vps nodad\n\
-             route replace 0.0.0.0/0 dev wg-home-vps table 51820\n\
-             route replace unreachable 0.0.0.0/0 metric 4294967295 table 51820\n\
-             route replace ::/0 dev wg-home-vps table 51820\n\
-             route replace unreachable ::/0 metric 4294967295 table 51820\n"
+             route replace default dev wg-home-vps table 51820\n\
+             route replace unreachable default metric 4294967295 table 51820\n"
         );
-        assert!(routing(&gw).ends_with(&routes));
-        assert!(!routing(&gw).contains("address add 2a07"));
+        assert!(routing6(&gw).ends_with(&routes));
+        assert!(!routing(&gw).contains("2a07"));
         gw.tunnel.addresses.remove(0);
-        assert!(!tunnel_routes(&gw).contains("0.0.0.0/0 dev"));
+        assert!(!tunnel_routes(&gw, true).contains(" dev "));
         assert!(!routing(&gw).contains("address add"));
     }
 
