@@ -141,7 +141,9 @@
           privateKeySecret = "routy-wireguard";
         };
         # allowedClients defaults to the pod network and `kubernetes.nodeCIDRs`.
-        # The WireGuard exporter on routy, for the handshake-age alert.
+        # The WireGuard exporter on routy; `build` adds its scrape target, a probe
+        # of the proxy ports, the alerts (a stale handshake, a missing tunnel, an
+        # unreachable proxy) and a dashboard next to the proxies' monitoring.
         monitoring = true;
       };
 
@@ -250,7 +252,8 @@
         repoURL = "https://github.com/OWNER/avalanche.git";
         targetRevision = "main";
       };
-      # Alerts (kube-state-metrics) and a Grafana dashboard for the proxies.
+      # Alerts (kube-state-metrics) and a Grafana dashboard for the proxies, and
+      # each monitored gateway's (its exporter, scraped from outside the cluster).
       # Set `enable = false;` on a cluster without the Prometheus operator.
       monitoring.enable = true;
     };
