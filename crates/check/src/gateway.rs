@@ -119,11 +119,13 @@ fn module_imported(cx: &mut Checker<'_>, name: &str, gw: &Gateway, own: &[OwnNix
     let facts = cx.facts;
     let host = gw.host.value.as_str();
     for piece in own {
-        let Some(text) = facts.text(&piece.path) else {
+        let Some(nix) = &piece.nix else {
             return; // not read (too large): cannot tell
         };
-        match nixos::attr_uses(text, MODULE, piece.range) {
-            Some(uses) if uses.is_empty() => {}
+        // Every mention in the host's own Nix counts (even a definition would
+        // make the module the host's): the tokenizer is enough.
+        match nix.names(MODULE) {
+            Some(false) => {}
             _ => return, // imported, or unreadable
         }
     }
@@ -249,25 +251,21 @@ fn module_imported(cx: &mut Checker<'_>, name: &str, gw: &Gateway, own: &[OwnNix
 /// `gateway-listen-not-host-address`: the host's own Nix gives its interfaces
 /// addresses (all of them written literally), and `listen` is none of them.
 fn listen_is_the_hosts(cx: &mut Checker<'_>, name: &str, gw: &Gateway, own: &[OwnNix]) {
-    let facts = cx.facts;
     let host = gw.host.value.as_str();
     let listen = gw.listen.value;
     let mut addresses: Vec<(String, nixos::StaticAddress)> = Vec::new();
     let mut dhcp: Option<Loc> = None;
     for piece in own {
-        let Some(text) = facts.text(&piece.path) else {
+        let Some(nix) = &piece.nix else {
             return;
         };
         // Written literally in a form not read (`services.x.listenAddress`, an
         // option of the operator's own): the host likely has it.
-        let in_range = piece
-            .range
-            .map_or(text, |(s, e)| text.get(s..e).unwrap_or(""));
-        if in_range.contains(&format!("\"{listen}\"")) || in_range.contains(&format!("\"{listen}/"))
-        {
+        let source = nix.source();
+        if source.contains(&format!("\"{listen}\"")) || source.contains(&format!("\"{listen}/")) {
             return;
         }
-        let found = nixos::read_config(text, piece.range);
+        let found = nix.config();
         if found.unreadable || !found.computed.is_empty() {
             return; // not all addresses known
         }

@@ -69,19 +69,32 @@ pub fn host_dirs(facts: &RepoFacts, declared: &[String]) -> Vec<HostDir> {
 
 /// A piece of Nix that is one host's own: a file of its host directory, a file
 /// its own expression in `flake.nix` imports by path, or that expression itself.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct OwnNix {
+pub(crate) struct OwnNix<'a> {
     /// Repository-relative path.
     pub path: String,
     /// The byte range that is the host's (`None`: the whole file).
     pub range: Option<(usize, usize)>,
+    /// Its text, parsed at most once for all the rules (`None`: the file was not
+    /// read as text, so nothing about it is known).
+    pub nix: Option<avalanche_nix::nixos::Piece<'a>>,
 }
 
 /// The Nix that is `host`'s own (see [`OwnNix`]), or `None` when nothing is
 /// known to be: the flake computes the host (no expression of its own) and it has
 /// no host directory. Only `.nix` files; what is outside these (a helper, a module
 /// list shared by every host, a common module) may be any host's.
-pub(crate) fn own_nix(facts: &RepoFacts, dirs: &[HostDir], host: &str) -> Option<Vec<OwnNix>> {
+pub(crate) fn own_nix<'a>(
+    facts: &'a RepoFacts,
+    dirs: &[HostDir],
+    host: &str,
+) -> Option<Vec<OwnNix<'a>>> {
+    let piece = |path: &str, range: Option<(usize, usize)>| OwnNix {
+        path: path.to_owned(),
+        range,
+        nix: facts
+            .text(path)
+            .map(|t| avalanche_nix::nixos::Piece::new(t, range)),
+    };
     let mut own = Vec::new();
     for dir in dirs.iter().filter(|d| d.name == host) {
         let start = facts
@@ -92,10 +105,7 @@ pub(crate) fn own_nix(facts: &RepoFacts, dirs: &[HostDir], host: &str) -> Option
                 .iter()
                 .take_while(|p| p.starts_with(&dir.dir))
                 .filter(|p| p.ends_with(".nix"))
-                .map(|p| OwnNix {
-                    path: p.clone(),
-                    range: None,
-                }),
+                .map(|p| piece(p, None)),
         );
     }
     let definition = facts
@@ -103,13 +113,16 @@ pub(crate) fn own_nix(facts: &RepoFacts, dirs: &[HostDir], host: &str) -> Option
         .as_ref()
         .and_then(|scan| scan.hosts.iter().find(|h| h.name == host))
         .and_then(|h| h.definition);
-    if let (Some(range), Some(text)) = (definition, facts.text(crate::facts::FLAKE)) {
-        own.push(OwnNix {
-            path: crate::facts::FLAKE.to_owned(),
-            range: Some(range),
-        });
+    if let Some(range) = definition {
+        let expression = piece(crate::facts::FLAKE, Some(range));
         // `modules = [ ./nixos/routy.nix ./hosts/routy ]`: a directory is its `default.nix`.
-        for written in avalanche_nix::nixos::relative_paths(text, Some(range)) {
+        let written = expression
+            .nix
+            .as_ref()
+            .map(|n| n.relative_paths())
+            .unwrap_or_default();
+        own.push(expression);
+        for written in written {
             let Some(path) = normal_relative(&written) else {
                 continue;
             };
@@ -122,10 +135,7 @@ pub(crate) fn own_nix(facts: &RepoFacts, dirs: &[HostDir], host: &str) -> Option
                 && facts.is_tracked(&file)
                 && !own.iter().any(|o| o.path == file)
             {
-                own.push(OwnNix {
-                    path: file,
-                    range: None,
-                });
+                own.push(piece(&file, None));
             }
         }
     }

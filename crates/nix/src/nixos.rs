@@ -75,19 +75,7 @@ pub struct NixosText {
 /// assert_eq!(found.dhcp.len(), 1);
 /// ```
 pub fn read_config(text: &str, range: Option<(usize, usize)>) -> NixosText {
-    let mut out = NixosText::default();
-    let Some((root, base)) = parse(text, range) else {
-        out.unreadable = true;
-        return out;
-    };
-    let mut reader = Reader {
-        base,
-        out: &mut out,
-    };
-    for expr in root_exprs(&root) {
-        reader.walk(&expr, &mut Vec::new());
-    }
-    out
+    Piece::new(text, range).config()
 }
 
 /// Where `text` (or its range `range`) uses the attribute `name` (byte ranges,
@@ -107,26 +95,7 @@ pub fn attr_uses(
     name: &str,
     range: Option<(usize, usize)>,
 ) -> Option<Vec<(usize, usize)>> {
-    let (start, end) = range.unwrap_or((0, text.len()));
-    // Most texts never name it: no parse for them.
-    if !text.get(start..end)?.contains(name) {
-        return Some(Vec::new());
-    }
-    let (root, base) = parse(text, range)?;
-    let mut uses = Vec::new();
-    for token in root
-        .descendants_with_tokens()
-        .filter_map(|e| e.into_token())
-        .filter(|t| t.kind() == SyntaxKind::TOKEN_IDENT && t.text() == name)
-    {
-        let Some(node) = token.parent() else { continue };
-        if defines(&node) {
-            continue;
-        }
-        let (s, e) = range_of(&node);
-        uses.push((base + s, base + e));
-    }
-    Some(uses)
+    Piece::new(text, range).attr_uses(name)
 }
 
 /// The relative paths written in `text` (or its range) without interpolation
@@ -136,17 +105,132 @@ pub fn attr_uses(
 /// ```
 /// let paths = avalanche_nix::nixos::relative_paths("{ modules = [ ./hosts/a ./x/${n} ../c.nix ]; }", None);
 /// assert_eq!(paths, ["./hosts/a", "../c.nix"]);
+/// let commented = "{ # repositoryRoot = ./.;\n  modules = [ ]; }";
+/// assert!(avalanche_nix::nixos::relative_paths(commented, None).is_empty());
 /// ```
 pub fn relative_paths(text: &str, range: Option<(usize, usize)>) -> Vec<String> {
-    let Some((root, _)) = parse(text, range) else {
-        return Vec::new();
-    };
-    root.descendants()
-        .filter(|n| n.kind() == SyntaxKind::NODE_PATH_REL)
-        .filter(|n| n.children().next().is_none())
-        .map(|n| n.text().to_string())
-        .filter(|p| p.starts_with("./") || p.starts_with("../"))
-        .collect()
+    Piece::new(text, range).relative_paths()
+}
+
+/// One piece of NixOS configuration — a file, or one host's expression in a
+/// flake (a byte range of its text) — parsed at most once, however many
+/// questions are asked of it, and not at all when the words a question needs
+/// are not in its text.
+pub struct Piece<'t> {
+    text: &'t str,
+    range: Option<(usize, usize)>,
+    tree: std::cell::OnceCell<Option<(SyntaxNode, usize)>>,
+}
+
+impl<'t> Piece<'t> {
+    /// The piece `text` (or its byte range `range`).
+    pub fn new(text: &'t str, range: Option<(usize, usize)>) -> Piece<'t> {
+        Piece {
+            text,
+            range,
+            tree: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// Its text (the range's, for a range).
+    pub fn source(&self) -> &'t str {
+        let (start, end) = self.range.unwrap_or((0, self.text.len()));
+        self.text.get(start..end).unwrap_or("")
+    }
+
+    fn tree(&self) -> Option<&(SyntaxNode, usize)> {
+        self.tree
+            .get_or_init(|| parse(self.text, self.range))
+            .as_ref()
+    }
+
+    /// [`read_config`].
+    pub fn config(&self) -> NixosText {
+        let mut out = NixosText::default();
+        // Every setting read is named with one of these: a text without them is
+        // not parsed (most of a host's files).
+        if !["ddress", "ips", "DHCP"]
+            .iter()
+            .any(|w| self.source().contains(w))
+        {
+            return out;
+        }
+        let Some((root, base)) = self.tree() else {
+            out.unreadable = true;
+            return out;
+        };
+        let mut reader = Reader {
+            base: *base,
+            out: &mut out,
+        };
+        for expr in root_exprs(root) {
+            reader.walk(&expr, &mut Vec::new());
+        }
+        out
+    }
+
+    /// [`attr_uses`].
+    pub fn attr_uses(&self, name: &str) -> Option<Vec<(usize, usize)>> {
+        // Most texts never name it: no parse for them.
+        if !self.source().contains(name) {
+            return Some(Vec::new());
+        }
+        let (root, base) = self.tree()?;
+        let mut uses = Vec::new();
+        for token in root
+            .descendants_with_tokens()
+            .filter_map(|e| e.into_token())
+            .filter(|t| t.kind() == SyntaxKind::TOKEN_IDENT && t.text() == name)
+        {
+            let Some(node) = token.parent() else { continue };
+            if defines(&node) {
+                continue;
+            }
+            let (s, e) = range_of(&node);
+            uses.push((base + s, base + e));
+        }
+        Some(uses)
+    }
+
+    /// Whether the piece names `name` as an identifier (not in a comment or a
+    /// string): a cheaper question than [`Piece::attr_uses`], by the tokenizer
+    /// alone, for a piece whose every mention counts (a host's own Nix). `None`
+    /// when the text cannot be read.
+    pub fn names(&self, name: &str) -> Option<bool> {
+        let source = self.source();
+        if !source.contains(name) {
+            return Some(false);
+        }
+        if crate::scan::too_deep(source).is_some() {
+            return None;
+        }
+        Some(
+            rnix::tokenize(source)
+                .any(|(kind, text)| kind == SyntaxKind::TOKEN_IDENT && text == name),
+        )
+    }
+
+    /// [`relative_paths`].
+    pub fn relative_paths(&self) -> Vec<String> {
+        // No `./` outside a line comment: no path, and no parse.
+        let source = self.source();
+        let outside_comments = source.match_indices("./").any(|(at, _)| {
+            let line = source[..at].rfind('\n').map_or(0, |n| n + 1);
+            !source[line..at].contains('#')
+        });
+        if !outside_comments {
+            return Vec::new();
+        }
+        let Some((root, _)) = self.tree() else {
+            return Vec::new();
+        };
+        root.descendants()
+            .filter(|n| n.kind() == SyntaxKind::NODE_PATH_REL)
+            .filter(|n| n.children().next().is_none())
+            .map(|n| n.text().to_string())
+            .filter(|p| p.starts_with("./") || p.starts_with("../"))
+            .collect()
+    }
 }
 
 /// How the flake `text` names the NixOS module `module` of the flake input whose
@@ -697,6 +781,17 @@ in { nixosConfigurations = {
   x = { imports = [ inputs.avalanche-net.nixosModules.egressGateway ]; avalanche.egressGateway.repositoryRoot = ./.; };
   y = "egressGateway";
 }"#;
+        let piece = Piece::new(text, None);
+        assert_eq!(piece.names("egressGateway"), Some(true));
+        assert_eq!(
+            Piece::new(text, Some((0, 60))).names("egressGateway"),
+            Some(true)
+        );
+        let comment = "{ # egressGateway\n  x = \"egressGateway\"; }";
+        assert_eq!(
+            Piece::new(comment, None).names("egressGateway"),
+            Some(false)
+        );
         let uses = attr_uses(text, "egressGateway", None).expect("readable");
         let lines: Vec<usize> = uses
             .iter()
