@@ -246,6 +246,10 @@ fn a_flat_manifest_nothing_applies_is_reported_not_generated() {
             )
         );
         assert_eq!(finding["file"], "nix/network.nix");
+        assert_eq!(
+            finding["notes"][0],
+            format!("`apps/{app}.yaml` is not in the repository either")
+        );
         let help = finding["help"].as_str().unwrap_or_default();
         assert!(
             help.starts_with(&format!(
@@ -530,7 +534,7 @@ fn flat_manifests_under_argo_cd_are_wired_through_their_kustomization() {
         text.contains("name: ircbot-vpn-egress\n  namespace: chat"),
         "{text}"
     );
-    validate_built(
+    support::validate_strict(
         std::slice::from_ref(text),
         &[
             "deployment/qbittorrent",
@@ -669,7 +673,7 @@ fn flux_built_has_the_egress(built: &Option<String>) {
         find("Deployment", "homepage")["spec"]["template"]["spec"]["containers"][0]["name"],
         "homepage"
     );
-    validate_built(
+    support::validate_strict(
         std::slice::from_ref(text),
         &[
             "deployment/qbittorrent",
@@ -677,47 +681,6 @@ fn flux_built_has_the_egress(built: &Option<String>) {
             "networkpolicy/ircbot-vpn-egress",
         ],
     );
-}
-
-/// `kubernetes-validate --strict` on what kustomize built (`texts`), but the
-/// still-encrypted Secrets: they carry `sops:`, which Flux strips when it
-/// decrypts; every other object is validated as the API server sees it, and
-/// each of `objects` (`kind/name`) must pass.
-fn validate_built(texts: &[String], objects: &[&str]) {
-    let Some(validate) = support::oracle("kubernetes-validate") else {
-        return;
-    };
-    let scratch = tempfile::tempdir().expect("a temp dir");
-    let mut files = Vec::new();
-    for (i, text) in texts.iter().enumerate() {
-        let kept: Vec<&str> = text
-            .split("\n---\n")
-            .filter(|doc| !doc.contains("\nkind: Secret\n") && !doc.starts_with("kind: Secret\n"))
-            .collect();
-        let file = scratch.path().join(format!("built-{i}.yaml"));
-        std::fs::write(&file, kept.join("\n---\n")).expect("writing");
-        files.push(file);
-    }
-    let out = Command::new(validate)
-        .args(["--strict", "--kubernetes-version", "1.34.0", "--no-warn"])
-        .args(&files)
-        .output()
-        .expect("kubernetes-validate");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "kubernetes-validate --strict:\n{report}"
-    );
-    for object in objects {
-        assert!(
-            report.contains(&format!("passed for resource {object}")),
-            "{object} not validated:\n{report}"
-        );
-    }
 }
 
 /// `kubectl kustomize` with Flux's load restrictor (kustomize-controller builds
@@ -756,7 +719,7 @@ fn kustomize_as_flux(repo: &std::path::Path, dirs: &[&str]) {
         }
         built.push(text.into_owned());
     }
-    validate_built(
+    support::validate_strict(
         &built,
         &[
             "deployment/vpn-proxy-sweden",
@@ -1036,7 +999,6 @@ fn gitops_none_writes_plain_manifests_and_registers_nothing() {
     let Some(kubectl) = support::oracle("kubectl") else {
         return;
     };
-    let scratch = tempfile::tempdir().expect("a temp dir");
     let mut built = Vec::new();
     for dir in [PROXIES, QBITTORRENT, IRCBOT] {
         let out = Command::new(&kubectl)
@@ -1052,27 +1014,9 @@ fn gitops_none_writes_plain_manifests_and_registers_nothing() {
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(!text.contains("kind: Secret"), "{dir}:\n{text}");
         assert!(!text.contains("kind: Application"), "{dir}:\n{text}");
-        let file = scratch.path().join(format!("none-{}.yaml", built.len()));
-        std::fs::write(&file, text.as_bytes()).expect("writing");
-        built.push(file);
+        built.push(text.into_owned());
     }
-    let Some(validate) = support::oracle("kubernetes-validate") else {
-        return;
-    };
-    let out = Command::new(validate)
-        .args(["--strict", "--kubernetes-version", "1.34.0", "--no-warn"])
-        .args(&built)
-        .output()
-        .expect("kubernetes-validate");
-    let report = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "kubernetes-validate --strict:\n{report}"
-    );
-    assert!(
-        report.contains("passed for resource deployment/vpn-proxy-sweden"),
-        "{report}"
-    );
+    support::validate_strict(&built, &["deployment/vpn-proxy-sweden"]);
 }
 
 /// `kubernetes.gitops = "none"` with KSOPS declared (the default) but every

@@ -362,3 +362,48 @@ pub fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     walk(dir, dir, &mut out);
     out
 }
+
+/// `kubernetes-validate --strict` (Kubernetes 1.34's schemas) on what kustomize
+/// built (`texts`), each of `objects` (`kind/name`, lowercase) required to pass.
+/// A Secret still encrypted by SOPS is left out: it carries `sops:`, which the
+/// GitOps engine strips when it decrypts; every other object is validated as
+/// the API server sees it. Skipped, loudly, without the oracle (see [`oracle`]).
+pub fn validate_strict(texts: &[String], objects: &[&str]) {
+    let Some(validate) = oracle("kubernetes-validate") else {
+        return;
+    };
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let mut files = Vec::new();
+    for (i, text) in texts.iter().enumerate() {
+        let kept: Vec<&str> = text
+            .split("\n---\n")
+            .filter(|doc| {
+                let secret = doc.contains("\nkind: Secret\n") || doc.starts_with("kind: Secret\n");
+                !(secret && doc.contains("\nsops:\n"))
+            })
+            .collect();
+        let file = scratch.path().join(format!("built-{i}.yaml"));
+        std::fs::write(&file, kept.join("\n---\n")).expect("writing");
+        files.push(file);
+    }
+    let out = Command::new(validate)
+        .args(["--strict", "--kubernetes-version", "1.34.0", "--no-warn"])
+        .args(&files)
+        .output()
+        .expect("kubernetes-validate");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "kubernetes-validate --strict failed:\n{report}"
+    );
+    for object in objects {
+        assert!(
+            report.contains(&format!("passed for resource {object}")),
+            "{object} not validated:\n{report}"
+        );
+    }
+}

@@ -914,6 +914,10 @@ fn wired(cx: &mut Checker<'_>) {
                 let d = cx.emit(&rules::EGRESS_APP_UNREACHABLE, message, at.or(*span));
                 d.subject = Some(name.clone());
                 d.path = Some(manifest.clone());
+                if r.missing && !facts.is_tracked(manifest) {
+                    d.notes
+                        .push(format!("`{manifest}` is not in the repository either"));
+                }
                 d.help = Some(if r.missing {
                     format!(
                         "write `{}` with the lines {}, so that what applies `{manifest}` applies it with its component",

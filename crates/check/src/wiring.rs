@@ -193,7 +193,12 @@ pub fn plan(network: &Network, facts: &RepoFacts) -> Wiring {
                 refusal: Refusal {
                     reason: format!("`{dir}/kustomization.yaml` does not exist"),
                     line: None,
-                    lines_to_add: wrapper_lines(facts, &dir),
+                    lines_to_add: wrapper_lines(
+                        facts,
+                        &dir,
+                        None,
+                        avalanche_model::layout::COMPONENT_DIR,
+                    ),
                 },
                 missing: true,
             }),
@@ -312,18 +317,7 @@ fn flat_needs(
         }
     }
     if out.is_empty() {
-        let file = manifest.rsplit('/').next().unwrap_or(manifest);
-        let mut lines = String::from("resources:\n");
-        for m in files_in(facts, dir) {
-            lines.push_str("  - ");
-            lines.push_str(m.rsplit('/').next().unwrap_or(&m));
-            lines.push('\n');
-        }
-        if !lines.contains(&format!("  - {file}\n")) {
-            lines.push_str(&format!("  - {file}\n"));
-        }
-        lines.push_str("components:\n  - ");
-        lines.push_str(&relative_to(dir, component));
+        let lines = wrapper_lines(facts, dir, Some(manifest), &relative_to(dir, component));
         out.push(Need::Refused(Refused {
             path: join(dir, "kustomization.yaml"),
             refusal: Refusal {
@@ -388,12 +382,18 @@ pub(crate) fn relative_to(from: &str, to: &str) -> String {
     }
 }
 
-/// The kustomization an app directory of plain manifests needs to include its
+/// The kustomization a directory of plain manifests needs to include a
 /// component: its own manifests (what Argo CD or Flux applied of it without a
-/// kustomization) and `vpn-egress`.
-fn wrapper_lines(facts: &RepoFacts, dir: &str) -> String {
+/// kustomization; `also`, a manifest to list even if it is not there yet) and
+/// `component` (`vpn-egress` in an app directory, the path of a flat app's).
+fn wrapper_lines(facts: &RepoFacts, dir: &str, also: Option<&str>, component: &str) -> String {
+    let mut manifests = files_in(facts, dir);
+    if let Some(also) = also
+        && !manifests.iter().any(|m| m == also)
+    {
+        manifests.push(also.to_owned());
+    }
     let mut lines = String::new();
-    let manifests = files_in(facts, dir);
     if !manifests.is_empty() {
         lines.push_str("resources:\n");
         for m in &manifests {
@@ -402,7 +402,8 @@ fn wrapper_lines(facts: &RepoFacts, dir: &str) -> String {
             lines.push('\n');
         }
     }
-    lines.push_str("components:\n  - vpn-egress");
+    lines.push_str("components:\n  - ");
+    lines.push_str(component);
     lines
 }
 
