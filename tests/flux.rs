@@ -399,6 +399,49 @@ fn a_flux_kustomization_among_several_in_one_file_gets_the_entries() {
     );
 }
 
+/// `kubernetes.layout.egress` moved after a build: the Components move, and the
+/// entries left in `spec.components` name directories that are gone, on which
+/// kustomize-controller fails the whole Kustomization: `check` says which line.
+#[test]
+fn a_flux_component_entry_left_behind_is_kustomize_path_missing() {
+    let repo = TempRepo::from_fixture(KUBENIX);
+    repo.run(&["build"]).expect_code(0);
+    repo.commit_all();
+    let network = repo.read("nix/network.nix").replace(
+        "proxies = \"infrastructure/vpn-proxy\";",
+        "proxies = \"infrastructure/vpn-proxy\";\n        egress = \"kustomize/egress/{app}\";",
+    );
+    repo.write("nix/network.nix", &network);
+    repo.commit_all();
+    repo.run(&["build"]).expect_code(0);
+    repo.commit_all();
+    assert!(!repo.path().join("vpn-egress").exists());
+    let run = repo.run(&["check", "--format", "json"]);
+    run.expect_code(1);
+    let findings: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON");
+    let missing: Vec<(String, u64)> = findings
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|f| f["rule"] == "kustomize-path-missing")
+        .map(|f| {
+            (
+                f["message"].as_str().unwrap_or_default().to_owned(),
+                f["line"].as_u64().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        missing,
+        [("ircbot", 21), ("qbittorrent", 22)].map(|(app, line)| (
+            format!(
+                "`clusters/home/apps.yaml` lists `../vpn-egress/{app}` under `spec.components` (relative to its `spec.path`, `.k8s`), but `vpn-egress/{app}` does not exist: Flux fails to build the whole Kustomization"
+            ),
+            line
+        ))
+    );
+}
+
 /// The same manifests listed by a hand-written `.k8s/kustomization.yaml` (the
 /// second way flat files are applied): its `components:` gets the entries, the
 /// Flux Kustomization is left alone, and Flux builds the same egress.

@@ -124,6 +124,36 @@ pub(crate) fn check(cx: &mut Checker<'_>) {
             missing(cx, &e, &target);
         }
     }
+    // A Flux Kustomization's `spec.components`, relative to its `spec.path`:
+    // kustomize-controller fails the whole build on one that is not there.
+    for flux in facts
+        .kube_docs
+        .iter()
+        .filter(|d| crate::wiring::is_flux_kustomization(d))
+    {
+        for source in &flux.source_paths {
+            let source = normalize(source.trim_start_matches("./"));
+            for c in &flux.flux_components {
+                let value = c.value.trim();
+                if value.is_empty() || is_remote(value) {
+                    continue;
+                }
+                let target = normalize(&join(&source, value));
+                if !escapes(&source, value) && exists_dir(&target) {
+                    continue;
+                }
+                let span = cx.span(&c.loc);
+                let message = format!(
+                    "`{}` lists `{value}` under `spec.components` (relative to its `spec.path`, `{source}`), but `{target}` does not exist: Flux fails to build the whole Kustomization",
+                    flux.path
+                );
+                cx.emit(&rules::KUSTOMIZE_PATH_MISSING, message, Some(span))
+                    .help = Some(format!(
+                    "delete the line `- {value}` (the component moved or was removed), or restore `{target}`"
+                ));
+            }
+        }
+    }
     // Each directory's kustomization (its `namespace:` applies to the files there).
     let by_dir: HashMap<&str, &KubeDoc> = kustomizations
         .iter()

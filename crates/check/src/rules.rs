@@ -404,6 +404,8 @@ avalanche_diag::rules! {
          `patchesStrategicMerge`, `generators`, `transformers` — must be a tracked file or directory (or one `build`\n\
          generates). A missing one makes `kubectl kustomize` fail, and with it the Argo CD Application that syncs\n\
          the directory: typically a file was deleted (say, on `check`'s own advice) and the line listing it was not.\n\
+         So must each entry of a Flux Kustomization's `spec.components` (relative to its `spec.path`): one left\n\
+         behind when `kubernetes.layout.egress` moved a flat app's Component fails the whole Flux Kustomization.\n\
          Remote bases (`https://…`, `github.com/…?ref=…`) are not checked.\n\n\
          Fix: delete the reported line, or restore the file.";
     KUSTOMIZE_DEAD_MANIFEST = "kustomize-dead-manifest", Warning,

@@ -678,7 +678,7 @@ fn flux_components(facts: &RepoFacts, flux: &KubeDoc) -> Vec<String> {
     for source in &flux.source_paths {
         let source = source.trim_start_matches("./");
         for c in &flux.flux_components {
-            if let Some(k) = kustomization_in(facts, &normalize(&join(source, c))) {
+            if let Some(k) = kustomization_in(facts, &normalize(&join(source, &c.value))) {
                 out.push(k);
             }
         }

@@ -43,7 +43,7 @@ pub struct KubeDoc {
     pub flux_source: Option<(Option<String>, String)>,
     /// A Flux Kustomization's `spec.components`: kustomize Components, relative
     /// to `spec.path`, that kustomize-controller adds to what it builds there.
-    pub flux_components: Vec<String>,
+    pub flux_components: Vec<Located>,
     /// `spec.template.metadata.labels` of a workload, and where they are.
     pub pod_labels: Option<(BTreeMap<String, String>, Loc)>,
     /// A workload's pod containers (`initContainers`, then `containers`).
@@ -585,7 +585,7 @@ fn kube_docs<V: View>(view: &V, docs: &[&V::Node], path: &str, out: &mut Vec<Kub
                 .and_then(|c| view.items(c))
                 .unwrap_or_default()
                 .iter()
-                .filter_map(|c| view.scalar(c))
+                .filter_map(|c| located(view, path, c))
                 .collect();
             kd.source_paths = view
                 .get(doc, "spec")
