@@ -2210,8 +2210,15 @@ fn egress_gateway_module_applies_the_rendered_files() {
         json!(host.proxy_uid)
     );
     assert_eq!(out["sysctl"]["net.ipv4.conf.all.src_valid_mark"], 1);
-    assert_eq!(out["ports"], json!([1080, 8888]));
+    // The exporter of the monitored gateway: on its listen address, at the port the
+    // generated ScrapeConfig names (one constant in crates/model, repeated in
+    // nix/modules/defaults.nix), opened like the proxy's and admitted by its table.
+    let exporter_port = avalanche_model::defaults::GATEWAY_EXPORTER_PORT;
+    assert_eq!(out["ports"], json!([1080, 8888, exporter_port]));
     assert_eq!(out["exporter"], true);
+    assert_eq!(out["exporterListen"], "10.1.0.1");
+    assert_eq!(out["exporterPort"], json!(exporter_port));
+    assert_eq!(host.exporter_port, Some(exporter_port));
     let secret = &out["secrets"]["routy-wireguard"];
     assert_eq!(secret["key"], "privateKey");
     assert!(

@@ -607,6 +607,8 @@ fn gateway_egress_only_through_the_tunnel_with_a_kill_switch() {
         fwmark: 0xca6c,
         socket_fwmark: 0xca6d,
         proxy_uid: PROXY_UID,
+        // Monitored: the real `nft` loads the admission with the exporter's port too.
+        exporter_port: Some(avalanche_model::defaults::GATEWAY_EXPORTER_PORT),
     };
     let (gw_ns, gw_if) = (lab.gateway.clone(), lab.gw_if.clone());
     lab.wireguard_go("gateway-wireguard", &gw_ns, &gw_if);

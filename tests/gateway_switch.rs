@@ -229,6 +229,8 @@ fn routy_runs_the_rendered_gateway(repo: &TempRepo) {
             "{unit}: {u:#}"
         );
     }
-    assert_eq!(routy["ports"], json!([1080, 8888]));
+    // The proxy ports, and the WireGuard exporter's (`monitoring = true`).
+    let exporter = avalanche_model::defaults::GATEWAY_EXPORTER_PORT;
+    assert_eq!(routy["ports"], json!([1080, 8888, exporter]));
     assert_eq!(routy["exporter"], true);
 }

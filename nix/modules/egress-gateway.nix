@@ -44,6 +44,9 @@ let
   mine = lib.filterAttrs (_: g: g.host == cfg.hostName) net.egress.gateways;
   hosts = lib.mapAttrs (name: _: render.host net name) mine;
   unit = name: "avalanche-gateway-${name}";
+  # One WireGuard exporter serves every tunnel of the host: on the monitored
+  # gateways' listen address, at the port the generated ScrapeConfig names.
+  exporterListens = lib.unique (lib.mapAttrsToList (_: g: g.listen) (lib.filterAttrs (_: g: g.monitoring) mine));
 
   secretOf = g: net.secrets.${g.tunnel.privateKeySecret} or null;
   sopsSecrets = lib.mapAttrs' (
@@ -177,7 +180,16 @@ in
             message = ''
               ${opt}: gateway `${name}` reads its key from secret `${g.tunnel.privateKeySecret}`, which
               avalanche.network.secrets must declare with format = "plain" (sops-nix reads a plain map).'';
-          }) mine;
+          }) mine
+          ++ [
+            {
+              assertion = lib.length exporterListens <= 1;
+              message = ''
+                ${opt}: the monitored gateways of `${cfg.hostName}` listen on ${lib.concatStringsSep " and " exporterListens},
+                but its one WireGuard exporter listens on one address: give them one listen address, or
+                set monitoring = false; on all but one.'';
+            }
+          ];
         warnings = lib.optional (mine == { }) ''
           ${opt}: no egress gateway names host `${cfg.hostName}`; the module does nothing here
           (set avalanche.network.egress.gateways.<name>.host = "${cfg.hostName}", or drop the import).'';
@@ -195,10 +207,13 @@ in
           boot.kernel.sysctl."net.ipv4.conf.all.src_valid_mark" = 1;
           networking.firewall.allowedTCPPorts = lib.concatLists (
             lib.mapAttrsToList (_: gw: [ gw.socksPort ] ++ lib.optional (gw.httpPort != null) gw.httpPort) hosts
-          );
-          services.prometheus.exporters.wireguard.enable = lib.mkIf (lib.any (g: g.monitoring) (
-            lib.attrValues mine
-          )) true;
+          ) ++ lib.optional (exporterListens != [ ]) defaults.gatewayExporterPort;
+          # Admitted, like the proxy, only from allowedClients by the gateway's table.
+          services.prometheus.exporters.wireguard = lib.mkIf (exporterListens != [ ]) {
+            enable = true;
+            listenAddress = lib.head exporterListens;
+            port = defaults.gatewayExporterPort;
+          };
           systemd.services = lib.mkMerge (
             lib.mapAttrsToList (
               name: gw:

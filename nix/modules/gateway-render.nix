@@ -37,6 +37,7 @@ rec {
         if g.allowedClients == null then [ network.kubernetes.podCIDR ] ++ network.kubernetes.nodeCIDRs else g.allowedClients;
       socketFwmark = g.fwmark + 1;
       proxyUid = defaults.gatewayProxyUid;
+      exporterPort = if g.monitoring then defaults.gatewayExporterPort else null;
     };
 
   tableName = name: "avalanche_gateway_${lib.replaceStrings [ "-" ] [ "_" ] name}";
@@ -52,8 +53,9 @@ rec {
       uid = toString gw.proxyUid;
       mark = hex gw.fwmark;
       iface = gw.interface;
-      port =
-        if gw.httpPort != null then "{ ${toString gw.socksPort}, ${toString gw.httpPort} }" else toString gw.socksPort;
+      # One port, or the set (the HTTP CONNECT port, the exporter's when monitored).
+      ports = map toString (lib.filter (p: p != null) [ gw.socksPort gw.httpPort gw.exporterPort ]);
+      port = if lib.length ports == 1 then lib.head ports else "{ ${lib.concatStringsSep ", " ports} }";
       family = if isV6 gw.listen then "ip6" else "ip";
       set = if isV6 gw.listen then "clients6" else "clients4";
       table = tableName gw.name;

@@ -90,6 +90,9 @@ in
     boot.kernel.sysctl = stub (lib.types.attrsOf lib.types.unspecified) { };
     networking.firewall.allowedTCPPorts = stub (lib.types.listOf lib.types.port) [ ];
     services.prometheus.exporters.wireguard.enable = stub lib.types.bool false;
+    # nixpkgs' defaults (exporters.nix, exporters/wireguard.nix).
+    services.prometheus.exporters.wireguard.listenAddress = stub lib.types.str "0.0.0.0";
+    services.prometheus.exporters.wireguard.port = stub lib.types.port 9586;
     networking.hostName = lib.mkOption {
       type = lib.types.strMatching "^$|^[[:alnum:]]([[:alnum:]_-]{0,61}[[:alnum:]])?$";
       default = "nixos";

@@ -84,6 +84,8 @@ in
   sysctl = config.boot.kernel.sysctl;
   ports = config.networking.firewall.allowedTCPPorts;
   exporter = config.services.prometheus.exporters.wireguard.enable;
+  exporterListen = config.services.prometheus.exporters.wireguard.listenAddress;
+  exporterPort = config.services.prometheus.exporters.wireguard.port;
   secrets = lib.mapAttrs (_: s: {
     sopsFile = toString s.sopsFile;
     inherit (s) key path restartUnits;

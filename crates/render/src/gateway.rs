@@ -84,6 +84,9 @@ pub struct GatewayHost {
     /// The numeric uid the proxy runs as (numeric: the ruleset must load, and be
     /// checked, where the user does not exist yet).
     pub proxy_uid: u32,
+    /// The WireGuard exporter's port when the gateway is monitored: admitted like
+    /// the proxy's (only the allowed clients, only at the listen address).
+    pub exporter_port: Option<u16>,
 }
 
 /// The WireGuard peer of a gateway.
@@ -131,6 +134,9 @@ pub fn host(network: &Network, name: &str) -> Option<GatewayHost> {
         fwmark: gw.fwmark.value,
         socket_fwmark: gw.fwmark.value.saturating_add(1),
         proxy_uid: avalanche_model::defaults::GATEWAY_PROXY_UID,
+        exporter_port: gw
+            .monitoring
+            .then_some(avalanche_model::defaults::GATEWAY_EXPORTER_PORT),
     })
 }
 
@@ -159,10 +165,16 @@ pub fn nftables(gw: &GatewayHost) -> String {
     let uid = gw.proxy_uid;
     let mark = gw.fwmark;
     let iface = &gw.interface;
-    // One port, or the set of both: `tcp dport 1080` / `tcp dport { 1080, 8888 }`.
-    let port = match gw.http_port {
-        Some(http) => format!("{{ {}, {http} }}", gw.socks_port),
-        None => gw.socks_port.to_string(),
+    // One port, or the set: `tcp dport 1080` / `tcp dport { 1080, 8888, 9586 }`
+    // (the HTTP CONNECT port, the exporter's when monitored).
+    let ports: Vec<String> = [Some(gw.socks_port), gw.http_port, gw.exporter_port]
+        .into_iter()
+        .flatten()
+        .map(|p| p.to_string())
+        .collect();
+    let port = match ports.as_slice() {
+        [one] => one.clone(),
+        _ => format!("{{ {} }}", ports.join(", ")),
     };
     let (v4, v6) = (clients(gw, true), clients(gw, false));
     let (family, set) = if gw.listen.is_ipv4() {
@@ -446,6 +458,7 @@ mod tests {
             fwmark: 0xca6c,
             socket_fwmark: 0xca6d,
             proxy_uid: 990,
+            exporter_port: None,
         }
     }
 
@@ -592,6 +605,26 @@ mod tests {
             "{rules}"
         );
         insta::assert_snapshot!(tinyproxy(&gw).unwrap_or_default());
+    }
+
+    /// A monitored gateway's exporter is admitted exactly as its proxy: the same
+    /// clients at the same address, a reset for anyone else.
+    #[test]
+    fn a_monitored_gateways_exporter_is_admitted_like_its_proxy() {
+        let mut gw = example();
+        gw.exporter_port = Some(9586);
+        let rules = nftables(&gw);
+        assert!(
+            rules
+                .contains("ip daddr 10.1.0.1 tcp dport { 1080, 9586 } ip saddr @clients4 accept\n")
+                && rules.contains("tcp dport { 1080, 9586 } reject with tcp reset\n"),
+            "{rules}"
+        );
+        gw.http_port = Some(8888);
+        assert!(
+            nftables(&gw).contains("tcp dport { 1080, 8888, 9586 } reject with tcp reset\n"),
+            "{rules}"
+        );
     }
 
     #[test]
