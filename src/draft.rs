@@ -1310,7 +1310,10 @@ fn draft_layout(facts: &RepoFacts, dir: &str, lines: &mut Vec<String>) {
         {
             lines.push(format!("      # {}: apps at `{pattern}`", at.join(", ")));
             if pattern.ends_with(".yaml") || pattern.ends_with(".yml") {
-                lines.push("      # (flat manifests: an app needs a kustomization of its own before a generated component can join it)".to_owned());
+                lines.push(format!(
+                    "      # (flat manifests: each app's generated component goes to `kubernetes.layout.egress`, `{}` by default, and `build` lists it in what applies the file)",
+                    avalanche_model::defaults::LAYOUT_EGRESS
+                ));
             }
             lines.push(format!("      layout.apps = {};", nix_str(pattern)));
         }

@@ -1345,7 +1345,7 @@ fn init_drafts_a_flat_layout() {
     assert!(
         draft.contains("      # apps/ircbot.yaml:2, apps/qbittorrent.yaml:2: apps at `apps/{app}.yaml`\n")
             && draft.contains("      layout.apps = \"apps/{app}.yaml\";\n")
-            && draft.contains("      # (flat manifests: an app needs a kustomization of its own before a generated component can join it)\n")
+            && draft.contains("      # (flat manifests: each app's generated component goes to `kubernetes.layout.egress`, `vpn-egress/{app}` by default, and `build` lists it in what applies the file)\n")
             && draft.contains("      # Also apps at `.k8s/{app}.yaml`: .k8s/homepage.yaml:2\n"),
         "{draft}"
     );
