@@ -1,7 +1,9 @@
 //! The kustomize Components of the apps that use the VPN: a client of a shared
 //! proxy (proxy environment, egress fence) or an app with its own gluetun as a
-//! native sidecar. Each lands in `<dir>/base/apps/<namespace>/<name>/vpn-egress/`,
-//! and the app's hand-written kustomization lists it under `components:`.
+//! native sidecar. Each lands in the app's directory, `<app dir>/vpn-egress/`
+//! (listed under `components:` by the app's hand-written kustomization), or for
+//! a flat manifest in `kubernetes.layout.egress` (listed by what applies the
+//! file: a kustomization, or a Flux Kustomization's `spec.components`).
 use crate::gluetun::{self, HTTP_PROXY_PORT, SHADOWSOCKS_CIPHER, SHADOWSOCKS_PORT, env};
 use crate::node::{Node, node};
 use crate::plan::yaml_file;
