@@ -324,3 +324,132 @@ fn two_gluetuns_on_one_wireguard_key_are_reported() {
     );
     assert_eq!(shared(&found), vec![], "{found:?}");
 }
+
+/// A gateway `home` on `routy` listening on `listen`, its key in
+/// `secrets/routy/wireguard.yaml`; `extra` is added to `avalanche.network`.
+fn gateway_network(listen: &str, extra: &str) -> String {
+    format!(
+        r#"{{ avalanche.network = {{
+  egress.gateways.home = {{
+    host = "routy";
+    listen = "{listen}";
+    tunnel = {{ endpoint = "vps.example.org:51820"; publicKey = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U="; address = "10.99.0.2/32"; privateKeySecret = "routy-wireguard"; }};
+  }};
+  secrets.routy-wireguard = {{ format = "plain"; file = "secrets/routy/wireguard.yaml"; keys = [ "privateKey" ]; }};
+  {extra}
+}}; }}
+"#
+    )
+}
+
+fn gateway_findings(found: Vec<(String, String, usize)>) -> Vec<(String, String, usize)> {
+    found
+        .into_iter()
+        .filter(|(rule, _, _)| rule.starts_with("gateway-"))
+        .collect()
+}
+
+/// Hosts computed from another file: no expression of routy's own in the flake.
+/// Its directory is still its own; the file computing the hosts is shared.
+#[test]
+fn gateway_rules_degrade_when_the_flake_computes_its_hosts() {
+    let flake = "{ outputs = inputs: { nixosConfigurations = import ./nix/hosts.nix inputs; }; }";
+    let key = sops_file(&[ADMIN_KEY]);
+    let routy = "{ ... }: {\n  systemd.network.networks.lan.address = [ \"10.1.0.1/24\" ];\n}\n";
+    let network = gateway_network("10.1.0.9", "");
+    let base = [
+        ("flake.nix", flake),
+        ("secrets/routy/wireguard.yaml", key.as_str()),
+    ];
+    // No directory either: nothing is routy's own, nothing is judged.
+    assert_eq!(gateway_findings(run(&network, &base, &[])), []);
+    // Its directory: its addresses are known; the module is used nowhere.
+    let mut files = base.to_vec();
+    files.push(("hosts/routy/default.nix", routy));
+    assert_eq!(
+        gateway_findings(run(&network, &files, &[])),
+        [
+            (
+                "gateway-module-missing".into(),
+                "hosts/routy/default.nix".into(),
+                1
+            ),
+            (
+                "gateway-listen-not-host-address".into(),
+                "nix/network.nix".into(),
+                4
+            ),
+        ]
+    );
+    // The file computing the hosts imports it for every host: cannot tell.
+    let hosts = "inputs: { routy = inputs.nixpkgs.lib.nixosSystem { modules = [ inputs.avalanche-net.nixosModules.egressGateway ./routy ]; }; }";
+    files.push(("nix/hosts.nix", hosts));
+    assert_eq!(
+        gateway_findings(run(&network, &files, &[])),
+        [(
+            "gateway-listen-not-host-address".into(),
+            "nix/network.nix".into(),
+            4
+        )]
+    );
+    // A computed address: the addresses are not all known.
+    let computed = "{ lan, ... }: {\n  systemd.network.networks.lan.address = [ \"10.1.0.1/24\" lan.address ];\n}\n";
+    files.retain(|(p, _)| *p != "hosts/routy/default.nix");
+    files.push(("hosts/routy/default.nix", computed));
+    assert_eq!(gateway_findings(run(&network, &files, &[])), []);
+}
+
+/// The host's recipient: an anchor named after it alone, or a declared
+/// `sops.recipients.<host>` of kind `host`; else unknown, and no finding.
+#[test]
+fn the_hosts_recipient_is_known_or_nothing_is_said() {
+    const ROUTY_KEY: &str = "age1jk5zqu9kpnuxu8333zldxdm6xtd2v909q7vznzjkutypr8vku4dqeaz6ed";
+    let admin = format!("sops.recipients.admin = {{ age = \"{ADMIN_KEY}\"; kind = \"admin\"; }};");
+    let key = sops_file(&[ADMIN_KEY]);
+    let rule = "creation_rules:\n  - path_regex: ^secrets/routy/\n    age: *admin\n";
+    let files = |config: &str| -> Vec<(String, String)> {
+        vec![
+            (".sops.yaml".into(), config.to_owned()),
+            ("secrets/routy/wireguard.yaml".into(), key.clone()),
+        ]
+    };
+    let check = |network: &str, config: &str| {
+        let owned = files(config);
+        let refs: Vec<(&str, &str)> = owned
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
+        gateway_findings(run(network, &refs, &[]))
+    };
+    let not_for_host = vec![(
+        "gateway-key-not-for-host".to_owned(),
+        "secrets/routy/wireguard.yaml".to_owned(),
+        4,
+    )];
+    // `&server-routy` names routy.
+    let named = format!("keys:\n  - &admin {ADMIN_KEY}\n  - &server-routy {ROUTY_KEY}\n{rule}");
+    assert_eq!(
+        check(&gateway_network("10.1.0.1", &admin), &named),
+        not_for_host
+    );
+    // `&routy_old` does not name routy alone: unknown.
+    let old = format!("keys:\n  - &admin {ADMIN_KEY}\n  - &routy_old {ROUTY_KEY}\n{rule}");
+    let with_old =
+        format!("{admin} sops.recipients.old = {{ age = \"{ROUTY_KEY}\"; kind = \"host\"; }};");
+    assert_eq!(check(&gateway_network("10.1.0.1", &with_old), &old), []);
+    // Declared in the network, not in `.sops.yaml`.
+    let plain = format!("keys:\n  - &admin {ADMIN_KEY}\n{rule}");
+    let declared =
+        format!("{admin} sops.recipients.routy = {{ age = \"{ROUTY_KEY}\"; kind = \"host\"; }};");
+    assert_eq!(
+        check(&gateway_network("10.1.0.1", &declared), &plain),
+        not_for_host
+    );
+    // Sealed for it: nothing.
+    let both = sops_file(&[ADMIN_KEY, ROUTY_KEY]);
+    let owned = [
+        (".sops.yaml", named.as_str()),
+        ("secrets/routy/wireguard.yaml", both.as_str()),
+    ];
+    assert!(gateway_findings(run(&gateway_network("10.1.0.1", &admin), &owned, &[])).is_empty());
+}
