@@ -823,3 +823,46 @@ fn help_sets_the_global_options_apart() {
         );
     }
 }
+
+/// Every client through a gateway and no gluetun proxy (`fixtures/gateway-host`):
+/// `build` writes no proxies' tree, so `status` asks for no README, no
+/// registration, no proxies and no verification Job; the gateways' own work
+/// (their unsealed keys) is what phase 2 lists. Once a gateway is monitored in
+/// the cluster the tree exists, and its README and registration are expected.
+#[test]
+fn status_without_proxies_expects_no_proxies_tree() {
+    let repo = TempRepo::from_fixture("fixtures/gateway-host");
+    let out = stdout_of(&repo, &["status", "--verbose"]);
+    for absent in [
+        "write the vpn-proxy README",
+        "generate the Argo CD Application",
+        "generate the proxy tree",
+        "declare the proxies",
+        "declare a VPN provider",
+        "add the egress verification job",
+        "you apply it",
+    ] {
+        assert!(!out.contains(absent), "`{absent}` in:\n{out}");
+    }
+    assert!(
+        out.contains(
+            "no shared proxy: every client goes through a gateway, which its host deploys"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("the gateway `home-vps`'s tunnel key `routy-wireguard` is not sealed"),
+        "{out}"
+    );
+
+    let network = repo.read("nix/network.nix");
+    let monitored = network.replace(
+        "kubernetes.nodeCIDRs = [",
+        "kubernetes.monitoring.enable = true;\n    kubernetes.nodeCIDRs = [",
+    );
+    assert_ne!(monitored, network);
+    repo.write("nix/network.nix", &monitored);
+    let out = stdout_of(&repo, &["status"]);
+    assert!(out.contains("write the vpn-proxy README"), "{out}");
+    assert!(out.contains("generate the Argo CD Application"), "{out}");
+}

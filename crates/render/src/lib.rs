@@ -147,6 +147,17 @@ impl Ctx<'_> {
 /// The file name of the generated Argo CD Application.
 pub const APPLICATION_FILE: &str = avalanche_model::layout::APPLICATION_FILE;
 
+/// Whether `build` writes the shared proxies' tree, and with it its README and
+/// its registration: for the gluetun proxies, and for the gateways monitored in
+/// the cluster (their scrape targets, probes, alerts and dashboards live in it).
+/// `status` expects those files exactly then.
+pub fn writes_proxy_tree(network: &Network) -> bool {
+    !network.egress.proxies.is_empty()
+        || crate::monitoring::monitored_gateways_of(network)
+            .next()
+            .is_some()
+}
+
 /// Where the generated registration (the Argo CD Application or the Flux
 /// Kustomization) is written: see [`avalanche_model::layout::registration_path`]
 /// (`None` with `kubernetes.gitops = "none"`).

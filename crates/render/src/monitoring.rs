@@ -148,16 +148,20 @@ pub(crate) fn handshake_bound(keepalive: u16) -> Option<u64> {
 pub(crate) fn monitored_gateways<'a>(
     ctx: &Ctx<'a>,
 ) -> Vec<(&'a str, &'a avalanche_model::Gateway)> {
-    if !ctx.net.kubernetes.monitoring.enable {
-        return Vec::new();
-    }
-    ctx.net
-        .egress
+    monitored_gateways_of(ctx.net).collect()
+}
+
+/// The gateways monitored in the cluster, by name: those with `monitoring`,
+/// when `kubernetes.monitoring.enable` (none otherwise).
+pub(crate) fn monitored_gateways_of(
+    net: &avalanche_model::Network,
+) -> impl Iterator<Item = (&str, &avalanche_model::Gateway)> {
+    let enabled = net.kubernetes.monitoring.enable;
+    net.egress
         .gateways
         .iter()
-        .filter(|(_, g)| g.monitoring)
+        .filter(move |(_, g)| enabled && g.monitoring)
         .map(|(n, g)| (n.as_str(), g))
-        .collect()
 }
 
 /// `ip:port`, an IPv6 address in brackets.

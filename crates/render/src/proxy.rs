@@ -14,9 +14,7 @@ use std::collections::BTreeSet;
 pub const VERIFY_NAME: &str = "vpn-proxy-verify";
 
 pub fn render(ctx: &Ctx<'_>, plan: &mut Plan) {
-    // Monitored gateways alone also need the tree: their scrape targets, probes,
-    // alerts and dashboards live in it.
-    if ctx.resolved.proxies.is_empty() && crate::monitoring::monitored_gateways(ctx).is_empty() {
+    if !crate::writes_proxy_tree(ctx.net) {
         return;
     }
     let dir = ctx.proxy_dir();

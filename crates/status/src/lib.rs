@@ -525,9 +525,13 @@ pub fn assess(
     let engine = network.kubernetes.gitops.value;
     // The registration (Argo CD Application or Flux Kustomization) and its
     // path; `None` with `kubernetes.gitops = "none"`, where the user applies the tree.
+    // No tree at all when every egress goes through unmonitored gateways: then
+    // no README and no registration are expected either.
+    let tree = avalanche_render::writes_proxy_tree(network);
     let registered: Option<(&str, String)> = engine
         .registration()
-        .zip(avalanche_render::application_path(network));
+        .zip(avalanche_render::application_path(network))
+        .filter(|_| tree);
     let readme = format!("{proxy_dir}/README.md");
     let stale = |path: &str| match &plan {
         Some(plan) => plan
@@ -538,9 +542,17 @@ pub fn assess(
 
     // 1. Documentation.
     let mut docs = Phase::new(1, "documentation", "Documentation");
-    docs.checked
-        .push(format!("{readme} exists and matches the declarations"));
-    if !repo.is_file(&readme) {
+    if !tree {
+        docs.checked.push(
+            "no shared proxy and no gateway monitored in the cluster: no proxies' tree, and no README, to write"
+                .to_owned(),
+        );
+    } else {
+        docs.checked
+            .push(format!("{readme} exists and matches the declarations"));
+    }
+    if !tree {
+    } else if !repo.is_file(&readme) {
         docs.remaining.push(
             Todo::new("write the vpn-proxy README")
                 .file(&readme)
@@ -562,13 +574,13 @@ pub fn assess(
     let mut proxies = Phase::new(
         2,
         "proxy-service",
-        if registered.is_some() {
+        if engine.registration().is_some() {
             "Proxy service deployed"
         } else {
             "Proxy service built (you apply it)"
         },
     );
-    if regions.is_empty() {
+    if regions.is_empty() && network.egress.gateways.is_empty() {
         // Advice from the user's own declarations, never the bundled example's names.
         let what = match network.egress.providers.keys().next() {
             Some(provider) => format!(
@@ -598,7 +610,16 @@ pub fn assess(
             names
         }
     };
+    if !tree {
+        expected.clear();
+    }
     match &registered {
+        None if !tree => {
+            proxies.checked.push(
+                "no shared proxy: every client goes through a gateway, which its host deploys"
+                    .to_owned(),
+            );
+        }
         Some((registration, app)) => {
             expected.push(app.clone());
             proxies
@@ -1024,7 +1045,8 @@ pub fn assess(
                 .run(BUILD),
         );
     }
-    if !network.kubernetes.verification {
+    // The Job proves the shared proxies' egress: without one it has nothing to prove.
+    if !network.kubernetes.verification && !network.egress.proxies.is_empty() {
         extras.remaining.push(
             Todo::new("add the egress verification job: set kubernetes.verification.enable = true")
                 .file(network_file)
