@@ -442,6 +442,35 @@ fn a_flux_component_entry_left_behind_is_kustomize_path_missing() {
     );
 }
 
+/// The Flux Kustomization applying the flat files without `spec.decryption`:
+/// the sidecar's Component it would build lists the encrypted Secret, so it is
+/// `flux-decryption-missing`, about qBittorrent's credentials.
+#[test]
+fn a_flat_sidecar_needs_its_flux_kustomization_to_decrypt() {
+    let repo = TempRepo::from_fixture(KUBENIX);
+    let flux_file = "clusters/home/apps.yaml";
+    let text = repo.read(flux_file);
+    let cut = text.find("  decryption:").expect("decryption");
+    repo.write(flux_file, &text[..cut]);
+    repo.commit_all();
+    let run = repo.run(&["check", "--format", "json"]);
+    run.expect_code(1);
+    let findings: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON");
+    let messages: Vec<&str> = findings
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter(|f| f["rule"] == "flux-decryption-missing")
+        .filter_map(|f| f["message"].as_str())
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "Flux Kustomization `apps` applies SOPS-encrypted Secrets (`qbittorrent's sidecar credentials`) without `spec.decryption`: they would be applied encrypted"
+        ]
+    );
+}
+
 /// The same manifests listed by a hand-written `.k8s/kustomization.yaml` (the
 /// second way flat files are applied): its `components:` gets the entries, the
 /// Flux Kustomization is left alone, and Flux builds the same egress.
