@@ -1448,3 +1448,63 @@ fn without_sops_secrets_the_help_speaks_of_flux_not_argo_cd() {
     );
     assert!(!help.contains("Argo CD"), "{help}");
 }
+
+/// Flat manifests under `kubernetes.dir`, applied by a Flux Kustomization that
+/// lives outside it (`clusters/home/`, where `flux bootstrap` puts them): the
+/// kubenix repository with its `.k8s/` moved to `kubernetes/apps/` and
+/// `kubernetes.dir = "kubernetes"`. The Flux Kustomization is read there, so
+/// `build` lists the Components in its `spec.components` (relative to its
+/// `spec.path`), and nothing is reported unreachable.
+#[test]
+fn flat_manifests_applied_by_a_flux_kustomization_outside_the_kubernetes_dir_are_wired() {
+    let repo = TempRepo::from_fixture(KUBENIX);
+    let root = repo.path();
+    std::fs::create_dir(root.join("kubernetes")).expect("mkdir");
+    std::fs::rename(root.join(".k8s"), root.join("kubernetes/apps")).expect("moving");
+    std::fs::rename(
+        root.join("infrastructure"),
+        root.join("kubernetes/infrastructure"),
+    )
+    .expect("moving");
+    let network = repo.read("nix/network.nix");
+    let moved = network
+        .replace("dir = \".\";", "dir = \"kubernetes\";")
+        .replace("apps = \".k8s/{app}.yaml\";", "apps = \"apps/{app}.yaml\";")
+        .replace(
+            "file = \"infrastructure/",
+            "file = \"kubernetes/infrastructure/",
+        );
+    for line in [
+        "dir = \"kubernetes\";",
+        "apps = \"apps/{app}.yaml\";",
+        "file = \"kubernetes/infrastructure/",
+    ] {
+        assert!(moved.contains(line), "{line} not in\n{moved}");
+    }
+    repo.write("nix/network.nix", &moved);
+    let apps = repo.read("clusters/home/apps.yaml");
+    let applied = apps.replace("path: ./.k8s\n", "path: ./kubernetes/apps\n");
+    assert_ne!(applied, apps);
+    repo.write("clusters/home/apps.yaml", &applied);
+    repo.commit_all();
+
+    repo.run(&["build"]).expect_code(0);
+    let wired = repo.read("clusters/home/apps.yaml");
+    assert_eq!(
+        wired,
+        format!(
+            "{applied}  components:\n    - ../vpn-egress/ircbot\n    - ../vpn-egress/qbittorrent\n"
+        )
+    );
+    assert!(
+        repo.path()
+            .join("kubernetes/vpn-egress/ircbot/kustomization.yaml")
+            .is_file()
+    );
+    repo.commit_all();
+    let findings = rules(&repo);
+    assert!(
+        !findings.iter().any(|r| r.contains("unreachable")),
+        "{findings:?}"
+    );
+}

@@ -431,6 +431,16 @@ mod tests {
             readme.contains("kubectl apply -k kubernetes/base/apps/irc/marmithon   # marmithon\n"),
             "{readme}"
         );
+
+        // Flat app manifests: no command made of a file's path, but what to apply.
+        n.kubernetes.layout.apps = Spanned::unspanned("apps/{app}.yaml".to_owned());
+        let plan = render(&n).unwrap_or_else(|d| panic!("{d:#?}"));
+        let readme = text(&plan, &format!("{dir}/README.md"));
+        assert!(!readme.contains("   # marmithon"), "{readme}");
+        assert!(
+            readme.contains("Each app's manifest is a flat file (`kubernetes.layout.apps = \"apps/{app}.yaml\"`): apply the kustomization that\nlists it"),
+            "{readme}"
+        );
     }
 
     #[test]

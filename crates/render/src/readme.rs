@@ -578,20 +578,34 @@ fn applying(ctx: &Ctx<'_>, w: &mut String) {
         apps.push((s.name, s.sidecar.namespace.as_str(), runs_ksops));
     }
     apps.sort_unstable();
-    for (name, namespace, runs_ksops) in apps {
-        // A flat manifest is applied with what lists it (a kustomization
-        // `build` wired), which render does not know.
-        if !avalanche_model::layout::apps_are_flat(&net.kubernetes) {
+    // A flat manifest is applied with what lists it (a kustomization `build`
+    // wired), which render does not know: said after the commands.
+    let flat = avalanche_model::layout::apps_are_flat(&net.kubernetes);
+    if !flat {
+        for (name, namespace, runs_ksops) in &apps {
             let dir = avalanche_model::layout::app_path(&net.kubernetes, namespace, name);
-            let _ = writeln!(w, "{}   # {name}", apply_command(&dir, runs_ksops));
+            let _ = writeln!(w, "{}   # {name}", apply_command(&dir, *runs_ksops));
         }
+    }
+    let _ = writeln!(w, "```\n");
+    if flat && !apps.is_empty() {
+        let _ = writeln!(
+            w,
+            "Each app's manifest is a flat file (`kubernetes.layout.apps = \"{}\"`): apply the kustomization that\n\
+             lists it, whose `components:` `build` gave the app's Component (`kubernetes.layout.egress`), the same\n\
+             way (with KSOPS when a sidecar's credentials are sealed).",
+            net.kubernetes.layout.apps.value
+        );
+    } else {
+        let _ = writeln!(
+            w,
+            "Each app's own kustomization now lists its `vpn-egress` component."
+        );
     }
     let _ = writeln!(
         w,
-        "```\n\n\
-         Each app's own kustomization now lists its `vpn-egress` component. Removing a proxy from the\n\
-         declarations deletes its files, not its objects in the cluster (nothing prunes them): `kubectl delete`\n\
-         those yourself.\n"
+        "Removing a proxy from the declarations deletes its files, not its objects in the cluster (nothing\n\
+         prunes them): `kubectl delete` those yourself.\n"
     );
 }
 
