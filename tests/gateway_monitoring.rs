@@ -153,22 +153,15 @@ fn gateway_alerts_fire_when_they_should_and_only_then() {
     };
     // The annotations as Prometheus expands them for the alert.
     let annotations = |alert: &str, instance: &str, value: &str| {
-        let r = rule["spec"]["groups"][0]["rules"]
-            .as_array()
-            .expect("rules")
-            .iter()
-            .find(|r| r["alert"] == alert)
-            .unwrap_or_else(|| panic!("no alert {alert}"));
-        let mut m = serde_json::Map::new();
-        for (k, v) in r["annotations"].as_object().expect("annotations") {
-            let text = v
+        let mut m = expanded(&rule, alert, &[("instance", instance)]);
+        for text in m.as_object_mut().expect("annotations").values_mut() {
+            let t = text
                 .as_str()
                 .expect("text")
-                .replace("{{ $labels.instance }}", instance)
                 .replace("{{ $value | humanizeDuration }}", value);
-            m.insert(k.clone(), json!(text));
+            *text = json!(t);
         }
-        Value::Object(m)
+        m
     };
     let fires = |alert: &str, at: &str, labels: Value, annotations: Value| {
         json!({ "eval_time": at, "alertname": alert,
@@ -390,4 +383,103 @@ fn no_gateway_monitoring_unless_both_switches_are_on() {
         let readme = repo.read(&format!("{TREE}/README.md"));
         assert!(!readme.contains("vpn-gateway-home"), "{what}:\n{readme}");
     }
+}
+
+/// The rule `alert`'s annotations as Prometheus expands them for an alert with
+/// `labels` (the templates these rules use: `{{ $labels.<name> }}`).
+fn expanded(rule: &Value, alert: &str, labels: &[(&str, &str)]) -> Value {
+    let r = rule["spec"]["groups"][0]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .find(|r| r["alert"] == alert)
+        .unwrap_or_else(|| panic!("no alert {alert}"));
+    let mut m = serde_json::Map::new();
+    for (k, v) in r["annotations"].as_object().expect("annotations") {
+        let mut text = v.as_str().expect("text").to_owned();
+        for (name, value) in labels {
+            text = text.replace(&format!("{{{{ $labels.{name} }}}}"), value);
+        }
+        m.insert(k.clone(), json!(text));
+    }
+    Value::Object(m)
+}
+
+/// The proxies' existing rules (kube-state-metrics) under the same engine: each
+/// fires on its failure and not on a healthy series, the sidecar alert only for
+/// the gluetun init container of a declared sidecar's namespace.
+#[test]
+fn proxy_alerts_fire_when_they_should_and_only_then() {
+    let Some(promtool) = support::oracle("promtool") else {
+        return;
+    };
+    let repo = built(str::to_owned);
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let rule = doc(&repo, "prometheusrule.yaml");
+    let rules = scratch.path().join("proxy.rules.json");
+    rules_file(&rule, &rules);
+    let deployment = r#"kube_deployment_status_replicas_available{namespace="vpn-proxy", deployment="vpn-proxy-switzerland"}"#;
+    let restarts = r#"kube_pod_container_status_restarts_total{namespace="vpn-proxy", pod="vpn-proxy-switzerland-1", container="gluetun"}"#;
+    let sidecar = r#"kube_pod_init_container_status_restarts_total{namespace="media", pod="qbittorrent-1", container="gluetun"}"#;
+    let other_init = r#"kube_pod_init_container_status_restarts_total{namespace="media", pod="qbittorrent-1", container="fix-permissions"}"#;
+    let labels = |pairs: &[(&str, &str)], severity: &str| {
+        let mut m: serde_json::Map<String, Value> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+            .collect();
+        m.insert("severity".into(), json!(severity));
+        Value::Object(m)
+    };
+    let none = |at: &str| -> Vec<Value> {
+        [
+            "VpnProxyUnavailable",
+            "VpnProxyRestarting",
+            "VpnSidecarRestarting",
+        ]
+        .iter()
+        .map(|a| json!({ "eval_time": at, "alertname": a, "exp_alerts": [] }))
+        .collect()
+    };
+    let d = [
+        ("namespace", "vpn-proxy"),
+        ("deployment", "vpn-proxy-switzerland"),
+    ];
+    let p = [
+        ("namespace", "vpn-proxy"),
+        ("pod", "vpn-proxy-switzerland-1"),
+        ("container", "gluetun"),
+    ];
+    let s = [
+        ("namespace", "media"),
+        ("pod", "qbittorrent-1"),
+        ("container", "gluetun"),
+    ];
+    let tests = json!([
+        // Healthy: one pod available, no restarts; an unrelated init container restarting.
+        { "interval": "1m", "input_series": [
+            { "series": deployment, "values": "1x30" },
+            { "series": restarts, "values": "0x30" },
+            { "series": sidecar, "values": "0x30" },
+            { "series": other_init, "values": "0+1x30" },
+        ], "alert_rule_test": none("20m") },
+        // Broken: no pod available, gluetun restarting once a minute, in both places.
+        { "interval": "1m", "input_series": [
+            { "series": deployment, "values": "0x30" },
+            { "series": restarts, "values": "0+1x30" },
+            { "series": sidecar, "values": "0+1x30" },
+        ], "alert_rule_test": [
+            { "eval_time": "20m", "alertname": "VpnProxyUnavailable", "exp_alerts": [
+                { "exp_labels": labels(&d, "critical"), "exp_annotations": expanded(&rule, "VpnProxyUnavailable", &d) } ] },
+            { "eval_time": "20m", "alertname": "VpnProxyRestarting", "exp_alerts": [
+                { "exp_labels": labels(&p, "warning"), "exp_annotations": expanded(&rule, "VpnProxyRestarting", &p) } ] },
+            { "eval_time": "20m", "alertname": "VpnSidecarRestarting", "exp_alerts": [
+                { "exp_labels": labels(&s, "warning"), "exp_annotations": expanded(&rule, "VpnSidecarRestarting", &s) } ] },
+        ] },
+    ]);
+    let unit = scratch.path().join("proxy.test.json");
+    let spec = json!({ "rule_files": [rules.to_string_lossy()], "evaluation_interval": "1m", "tests": tests });
+    std::fs::write(&unit, serde_json::to_string_pretty(&spec).expect("json")).expect("writing");
+    let (ok, report) = run(Command::new(&promtool).args(["test", "rules"]).arg(&unit));
+    assert!(ok, "promtool test rules:\n{report}\n{spec:#}");
+    assert!(report.contains("SUCCESS"), "{report}");
 }
