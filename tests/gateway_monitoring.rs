@@ -483,3 +483,173 @@ fn proxy_alerts_fire_when_they_should_and_only_then() {
     assert!(ok, "promtool test rules:\n{report}\n{spec:#}");
     assert!(report.contains("SUCCESS"), "{report}");
 }
+
+/// A network namespace and what runs in it, removed on every exit path.
+struct Netns {
+    name: String,
+    iface: String,
+    children: Vec<std::process::Child>,
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = Command::new("ip")
+            .args(["netns", "delete", &self.name])
+            .stderr(std::process::Stdio::null())
+            .status();
+        // wireguard-go's UAPI sockets are shared by every namespace.
+        let _ = std::fs::remove_file(format!("/var/run/wireguard/{}.sock", self.iface));
+    }
+}
+
+#[track_caller]
+fn must(command: &mut Command) -> String {
+    let (ok, report) = run(command);
+    assert!(ok, "{command:?}:\n{report}");
+    report
+}
+
+/// The label names the rules select the exporter's series by, from the generated
+/// rule (the `job` label is Prometheus' own).
+fn selected_labels(rule: &Value, metric: &str) -> Vec<String> {
+    let exprs: Vec<&str> = rule["spec"]["groups"][0]["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|r| r["expr"].as_str())
+        .collect();
+    let expr = exprs
+        .iter()
+        .find(|e| e.contains(&format!("{metric}{{")))
+        .unwrap_or_else(|| panic!("no rule reads {metric}: {exprs:?}"));
+    let start = expr.find(&format!("{metric}{{")).expect("found") + metric.len() + 1;
+    let inner = &expr[start..start + expr[start..].find('}').expect("a closing brace")];
+    inner
+        .split(", ")
+        .filter_map(|pair| pair.split_once('=').map(|(k, _)| k.to_owned()))
+        .filter(|k| k != "job")
+        .collect()
+}
+
+/// The real exporter (crates.io `prometheus_wireguard_exporter`, which shells out
+/// to `wg show all dump`) on a userspace WireGuard interface in a namespace of its
+/// own: the metrics the rules and the dashboard read exist, with the labels the
+/// rules select by, named as the declaration names them (interface, peer key).
+#[test]
+fn the_real_exporter_serves_what_the_rules_select() {
+    let Some(tools) = support::root_oracle(&[
+        "prometheus_wireguard_exporter",
+        "wireguard-go",
+        "wg",
+        "ip",
+        "curl",
+    ]) else {
+        return;
+    };
+    let exporter = &tools[0];
+    let repo = built(str::to_owned);
+    let rule = doc(&repo, "gateway-home-prometheusrule.yaml");
+    let labels = selected_labels(&rule, "wireguard_latest_handshake_seconds");
+    assert!(labels.iter().any(|l| l == "interface"), "{labels:?}");
+
+    let pid = std::process::id();
+    let mut ns = Netns {
+        name: format!("avgwmon{pid}"),
+        iface: format!("wgm{pid}"),
+        children: Vec::new(),
+    };
+    must(Command::new("ip").args(["netns", "add", &ns.name]));
+    must(Command::new("ip").args(["-n", &ns.name, "link", "set", "lo", "up"]));
+    let in_ns = |program: &str| {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &ns.name, program]);
+        c
+    };
+    let child = in_ns("wireguard-go")
+        .arg(&ns.iface)
+        .env("WG_PROCESS_FOREGROUND", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("wireguard-go");
+    ns.children.push(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !run(Command::new("ip").args(["-n", &ns.name, "link", "show", &ns.iface])).0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "wireguard-go made no {} in 10 s",
+            ns.iface
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let scratch = tempfile::tempdir().expect("a temp dir");
+    let key = scratch.path().join("private");
+    std::fs::write(&key, must(Command::new("wg").arg("genkey")).trim()).expect("writing the key");
+    // The peer: the fixture's declared public key.
+    let peer = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=";
+    must(
+        in_ns("wg")
+            .args(["set", &ns.iface, "private-key"])
+            .arg(&key)
+            .args([
+                "peer",
+                peer,
+                "endpoint",
+                "127.0.0.1:51820",
+                "allowed-ips",
+                "0.0.0.0/0",
+                "persistent-keepalive",
+                "25",
+            ]),
+    );
+    must(Command::new("ip").args(["-n", &ns.name, "link", "set", &ns.iface, "up"]));
+
+    let port = avalanche_model::defaults::GATEWAY_EXPORTER_PORT.to_string();
+    let child = in_ns(&exporter.to_string_lossy())
+        .args(["-l", "127.0.0.1", "-p", &port])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the exporter");
+    ns.children.push(child);
+    let url = format!("http://127.0.0.1:{port}/metrics");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let metrics = loop {
+        let (ok, body) = run(in_ns("curl").args(["-sf", "--max-time", "2", &url]));
+        if ok && body.contains("wireguard_latest_handshake_seconds{") {
+            break body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no metrics at {url} in 15 s:\n{body}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    for metric in [
+        "wireguard_latest_handshake_seconds",
+        "wireguard_sent_bytes_total",
+        "wireguard_received_bytes_total",
+    ] {
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(&format!("{metric}{{")))
+            .unwrap_or_else(|| panic!("no {metric} series:\n{metrics}"));
+        for label in &labels {
+            // The values the declaration gives (the test's interface stands for the
+            // declared one: wireguard-go's sockets are shared, its name is per process).
+            let wanted = match label.as_str() {
+                "interface" => format!("interface=\"{}\"", ns.iface),
+                "public_key" => format!("public_key=\"{peer}\""),
+                other => format!("{other}=\""),
+            };
+            assert!(
+                line.contains(&wanted),
+                "the rules select `{wanted}`, the exporter serves:\n{line}"
+            );
+        }
+    }
+}
