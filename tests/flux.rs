@@ -20,14 +20,28 @@ const REGISTRATION: &str = "clusters/home/vpn-proxy.yaml";
 const QBITTORRENT: &str = "apps/media/qbittorrent";
 const IRCBOT: &str = "apps/chat/ircbot";
 
-/// The findings `check` reports, as `rule` list, sorted.
-fn rules(repo: &TempRepo) -> Vec<String> {
+/// Every finding `check --format json` reports, in its order, after asserting
+/// its exit code (`None`: any).
+fn findings(repo: &TempRepo, code: Option<i32>) -> Vec<serde_json::Value> {
     let run = repo.run(&["check", "--format", "json"]);
+    if let Some(code) = code {
+        run.expect_code(code);
+    }
     let findings: serde_json::Value =
         serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("{e}\n{}", run.stdout()));
-    let mut rules: Vec<String> = findings
-        .as_array()
-        .expect("an array")
+    findings.as_array().expect("an array").clone()
+}
+
+/// The findings of `rule` (see [`findings`]).
+fn findings_of(repo: &TempRepo, code: Option<i32>, rule: &str) -> Vec<serde_json::Value> {
+    let mut all = findings(repo, code);
+    all.retain(|f| f["rule"] == rule);
+    all
+}
+
+/// The findings `check` reports, as `severity rule`, sorted.
+fn rules(repo: &TempRepo) -> Vec<String> {
+    let mut rules: Vec<String> = findings(repo, None)
         .iter()
         .map(|f| {
             format!(
@@ -225,16 +239,9 @@ fn a_flat_manifest_nothing_applies_is_reported_not_generated() {
     );
     repo.write("nix/network.nix", &network);
     repo.commit_all();
-    let run = repo.run(&["check", "--format", "json"]);
-    run.expect_code(1);
-    let findings: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON");
-    let unreachable: Vec<&serde_json::Value> = findings
-        .as_array()
-        .expect("array")
-        .iter()
-        .filter(|f| f["rule"] == "egress-app-unreachable")
-        .collect();
-    assert_eq!(unreachable.len(), 2, "{findings:#}");
+    let findings = findings_of(&repo, Some(1), "egress-app-unreachable");
+    let unreachable: Vec<&serde_json::Value> = findings.iter().collect();
+    assert_eq!(unreachable.len(), 2, "{findings:#?}");
     // In the order of the declarations.
     for (finding, app) in unreachable.iter().zip(["qbittorrent", "ircbot"]) {
         let message = finding["message"].as_str().unwrap_or_default();
@@ -287,14 +294,9 @@ fn flat_kubenix_manifests_get_their_egress_through_the_flux_kustomization() {
     // Built but not wired: each app is reported with the exact lines.
     repo.run(&["build", "--no-wire"]).expect_code(0);
     repo.commit_all();
-    let run = repo.run(&["check", "--format", "json"]);
-    run.expect_code(1);
-    let findings: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON");
+    let findings = findings_of(&repo, Some(1), "egress-app-unreachable");
     let unwired: Vec<(String, String, String)> = findings
-        .as_array()
-        .expect("array")
         .iter()
-        .filter(|f| f["rule"] == "egress-app-unreachable")
         .map(|f| {
             let s = |k: &str| f[k].as_str().unwrap_or_default().to_owned();
             (s("message"), s("file"), s("help"))
@@ -416,14 +418,9 @@ fn a_flux_component_entry_left_behind_is_kustomize_path_missing() {
     repo.run(&["build"]).expect_code(0);
     repo.commit_all();
     assert!(!repo.path().join("vpn-egress").exists());
-    let run = repo.run(&["check", "--format", "json"]);
-    run.expect_code(1);
-    let findings: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON");
+    let findings = findings_of(&repo, Some(1), "kustomize-path-missing");
     let missing: Vec<(String, u64)> = findings
-        .as_array()
-        .expect("array")
         .iter()
-        .filter(|f| f["rule"] == "kustomize-path-missing")
         .map(|f| {
             (
                 f["message"].as_str().unwrap_or_default().to_owned(),
@@ -453,14 +450,9 @@ fn a_flat_sidecar_needs_its_flux_kustomization_to_decrypt() {
     let cut = text.find("  decryption:").expect("decryption");
     repo.write(flux_file, &text[..cut]);
     repo.commit_all();
-    let run = repo.run(&["check", "--format", "json"]);
-    run.expect_code(1);
-    let findings: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON");
+    let findings = findings_of(&repo, Some(1), "flux-decryption-missing");
     let messages: Vec<&str> = findings
-        .as_array()
-        .expect("array")
         .iter()
-        .filter(|f| f["rule"] == "flux-decryption-missing")
         .filter_map(|f| f["message"].as_str())
         .collect();
     assert_eq!(
@@ -511,14 +503,9 @@ fn flat_manifests_listed_by_a_kustomization_get_their_components_there() {
     );
     repo.write("nix/network.nix", &network);
     repo.commit_all();
-    let run = repo.run(&["check", "--format", "json"]);
-    run.expect_code(1);
-    let findings: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON");
+    let findings = findings_of(&repo, Some(1), "egress-app-unreachable");
     let messages: Vec<&str> = findings
-        .as_array()
-        .expect("array")
         .iter()
-        .filter(|f| f["rule"] == "egress-app-unreachable")
         .filter_map(|f| f["message"].as_str())
         .collect();
     assert_eq!(
@@ -546,16 +533,8 @@ fn flat_manifests_under_argo_cd_are_wired_through_their_kustomization() {
     repo.write("nix/network.nix", &network);
     std::fs::remove_dir_all(repo.path().join("clusters")).expect("rm");
     repo.commit_all();
-    let run = repo.run(&["check", "--format", "json"]);
-    run.expect_code(1);
-    let findings: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON");
-    let helps: Vec<&str> = findings
-        .as_array()
-        .expect("array")
-        .iter()
-        .filter(|f| f["rule"] == "egress-app-unreachable")
-        .filter_map(|f| f["help"].as_str())
-        .collect();
+    let findings = findings_of(&repo, Some(1), "egress-app-unreachable");
+    let helps: Vec<&str> = findings.iter().filter_map(|f| f["help"].as_str()).collect();
     assert_eq!(
         helps,
         ["qbittorrent", "ircbot"].map(|app| format!(
@@ -887,15 +866,8 @@ fn a_plain_app_directory_gets_its_wrapper_kustomization_spelled_out() {
     let repo = TempRepo::from_fixture(FIXTURE);
     std::fs::remove_file(repo.path().join(IRCBOT).join("kustomization.yaml")).expect("rm");
     repo.commit_all();
-    let run = repo.run(&["check", "--format", "json"]);
-    run.expect_code(1);
-    let findings: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON");
-    let hit = findings
-        .as_array()
-        .expect("array")
-        .iter()
-        .find(|f| f["rule"] == "egress-component-missing")
-        .unwrap_or_else(|| panic!("{findings:#}"));
+    let findings = findings_of(&repo, Some(1), "egress-component-missing");
+    let hit = findings.first().unwrap_or_else(|| panic!("{findings:#?}"));
     let help = hit["help"].as_str().unwrap_or_default();
     for line in [
         "`resources:`",
@@ -1186,18 +1158,12 @@ fn flux_kustomizations_outside_the_kubernetes_dir_are_read() {
     assert_ne!(plain, decrypting);
     repo.write("clusters/home/apps.yaml", &plain);
     repo.commit_all();
-    let run = repo.run(&["check", "--format", "json"]);
-    let findings: serde_json::Value = serde_json::from_str(&run.stdout()).expect("json");
-    let missing: Vec<&serde_json::Value> = findings
-        .as_array()
-        .expect("an array")
-        .iter()
-        .filter(|f| f["rule"] == "flux-decryption-missing")
-        .collect();
-    assert_eq!(missing.len(), 1, "{findings:#}");
+    let findings = findings_of(&repo, None, "flux-decryption-missing");
+    let missing: Vec<&serde_json::Value> = findings.iter().collect();
+    assert_eq!(missing.len(), 1, "{findings:#?}");
     assert_eq!(
         missing[0]["file"], "clusters/home/apps.yaml",
-        "{findings:#}"
+        "{findings:#?}"
     );
 }
 
@@ -1431,15 +1397,8 @@ fn without_sops_secrets_the_help_speaks_of_flux_not_argo_cd() {
     assert_ne!(edited, network, "the fixture declares gitops = \"flux\"");
     repo.write("nix/network.nix", &edited);
     repo.commit_all();
-    let run = repo.run(&["check", "--format", "json"]);
-    run.expect_code(1);
-    let findings: serde_json::Value = serde_json::from_str(&run.stdout()).expect("JSON");
-    let hit = findings
-        .as_array()
-        .expect("array")
-        .iter()
-        .find(|f| f["rule"] == "egress-secret-no-ksops")
-        .unwrap_or_else(|| panic!("{findings:#}"));
+    let findings = findings_of(&repo, Some(1), "egress-secret-no-ksops");
+    let hit = findings.first().unwrap_or_else(|| panic!("{findings:#?}"));
     let help = hit["help"].as_str().unwrap_or_default();
     assert!(help.contains("existingSecret = {"), "{help}");
     assert!(
