@@ -58,15 +58,7 @@ fn json_findings(repo: &TempRepo, args: &[&str]) -> Vec<Value> {
     parsed.as_array().cloned().expect("an array")
 }
 
-fn key(f: &Value) -> String {
-    format!(
-        "{} {} {}:{}",
-        f["severity"].as_str().unwrap_or("?"),
-        f["rule"].as_str().unwrap_or("?"),
-        f["file"].as_str().unwrap_or("-"),
-        f["line"].as_u64().map_or("-".to_owned(), |l| l.to_string())
-    )
-}
+use crate::support::finding_key as key;
 
 #[test]
 fn every_planted_problem_and_nothing_else() {

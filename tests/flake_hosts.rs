@@ -20,18 +20,7 @@ fn findings(run: &support::Run) -> Vec<Value> {
 }
 
 fn keys(findings: &[Value]) -> Vec<String> {
-    let mut keys: Vec<String> = findings
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} {}:{}",
-                f["severity"].as_str().unwrap_or("?"),
-                f["rule"].as_str().unwrap_or("?"),
-                f["file"].as_str().unwrap_or("-"),
-                f["line"].as_u64().map_or("-".to_owned(), |l| l.to_string())
-            )
-        })
-        .collect();
+    let mut keys: Vec<String> = findings.iter().map(crate::support::finding_key).collect();
     keys.sort();
     keys
 }

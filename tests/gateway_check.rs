@@ -5,7 +5,7 @@
 //! `.sops.yaml` anchor per admin and per host, and the tunnel keys sealed by the
 //! real sops. Each test changes one thing an operator gets wrong and asserts the
 //! exact findings.
-use crate::support::{TempRepo, oracle};
+use crate::support::{TempRepo, finding_key, oracle};
 use serde_json::Value;
 
 const FIXTURE: &str = "fixtures/repos/gateway-router";
@@ -21,18 +21,7 @@ fn findings(repo: &TempRepo) -> (Vec<String>, Vec<Value>) {
     );
     let parsed: Value = serde_json::from_str(&run.stdout()).expect("JSON");
     let all = parsed.as_array().cloned().expect("an array");
-    let mut keys: Vec<String> = all
-        .iter()
-        .map(|f| {
-            format!(
-                "{} {} {}:{}",
-                f["severity"].as_str().unwrap_or("?"),
-                f["rule"].as_str().unwrap_or("?"),
-                f["file"].as_str().unwrap_or("-"),
-                f["line"].as_u64().map_or("-".to_owned(), |l| l.to_string())
-            )
-        })
-        .collect();
+    let mut keys: Vec<String> = all.iter().map(finding_key).collect();
     keys.sort();
     (keys, all)
 }

@@ -407,3 +407,15 @@ pub fn validate_strict(texts: &[String], objects: &[&str]) {
         );
     }
 }
+
+/// One finding of `check --format json` as `severity rule file:line` (`-` for
+/// what it lacks): how the exact-findings tests compare them.
+pub fn finding_key(f: &serde_json::Value) -> String {
+    format!(
+        "{} {} {}:{}",
+        f["severity"].as_str().unwrap_or("?"),
+        f["rule"].as_str().unwrap_or("?"),
+        f["file"].as_str().unwrap_or("-"),
+        f["line"].as_u64().map_or("-".to_owned(), |l| l.to_string())
+    )
+}
