@@ -2050,6 +2050,11 @@ fn documented_defaults_are_real_nix_expressions() {
 /// `extra` arguments.
 fn gateway_module(tool: &Path, lib: &Path, host: &str, extra: &[&str]) -> Json {
     let repo = root().join("tests/fixtures/gateway-host");
+    gateway_module_in(tool, lib, &repo, host, extra)
+}
+
+/// `nix/tests/run-gateway.nix` on the repository `repo`.
+fn gateway_module_in(tool: &Path, lib: &Path, repo: &Path, host: &str, extra: &[&str]) -> Json {
     let runner = root().join("nix/tests/run-gateway.nix");
     let mut args = vec![
         path_str(&runner),
@@ -2058,7 +2063,7 @@ fn gateway_module(tool: &Path, lib: &Path, host: &str, extra: &[&str]) -> Json {
         path_str(lib),
         "--arg",
         "repo",
-        path_str(&repo),
+        path_str(repo),
         "--argstr",
         "hostName",
         host,
@@ -2231,6 +2236,64 @@ fn egress_gateway_module_applies_the_rendered_files() {
         secret["restartUnits"],
         json!(["avalanche-gateway-home-vps.service"])
     );
+}
+
+/// One exporter per host: two monitored gateways of a host on two listen addresses
+/// are refused with the fix; on one address they share it.
+#[test]
+fn egress_gateway_module_has_one_exporter_address_per_host() {
+    let Some(lib) = nixpkgs_lib("nixosModules.egressGateway's exporter address") else {
+        return;
+    };
+    let Some(tool) = support::oracle("nix-instantiate") else {
+        return;
+    };
+    let gateway = |name: &str, listen: &str, table: u32| {
+        format!(
+            r#"gateways.{name} = {{ host = "routy"; listen = "{listen}"; monitoring = true;
+               routingTable = {table}; fwmark = {table};
+               tunnel = {{ endpoint = "vps.example.org:51820"; address = "10.99.0.2/32";
+                          publicKey = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=";
+                          privateKeySecret = "k"; }}; }};"#
+        )
+    };
+    for (second_listen, refused) in [("10.1.0.2", true), ("10.1.0.1", false)] {
+        let repo = tempfile::tempdir().expect("a temp dir");
+        std::fs::create_dir_all(repo.path().join("nix")).expect("mkdir");
+        std::fs::write(
+            repo.path().join("nix/network.nix"),
+            format!(
+                "{{ avalanche.network = {{ egress = {{ {} {} }}; secrets.k = {{ format = \"plain\"; file = \"k.yaml\"; keys = [ \"k\" ]; }}; }}; }}\n",
+                gateway("a", "10.1.0.1", 100),
+                gateway("b", second_listen, 200)
+            ),
+        )
+        .expect("writing the network");
+        let out = gateway_module_in(
+            &tool,
+            &lib,
+            repo.path(),
+            "routy",
+            &[
+                "--arg",
+                "sops",
+                "false",
+                "--arg",
+                "privateKeyFiles",
+                r#"{ a = "/run/a"; b = "/run/b"; }"#,
+            ],
+        );
+        let failures = out["failures"].to_string();
+        assert_eq!(
+            failures.contains("its one WireGuard exporter listens on one address"),
+            refused,
+            "{second_listen}: {out:#}"
+        );
+        if !refused {
+            assert_eq!(out["failures"], json!([]), "{out:#}");
+            assert_eq!(out["exporterListen"], "10.1.0.1");
+        }
+    }
 }
 
 /// Without sops-nix the key file must be given; a host no gateway names is told
