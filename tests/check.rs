@@ -1044,6 +1044,12 @@ fn gateway_pods_not_admitted() {
 }
 
 #[test]
+fn gateway_host_shared() {
+    // `home` and `office` both on routy: the second is reported at its `host`.
+    assert_finding("gateway-host-shared", "nix/network.nix", 39);
+}
+
+#[test]
 fn gateway_module_missing() {
     // The clean flake's `mkHost` imports no gateway module, and routy has no directory.
     assert_finding("gateway-module-missing", "flake.nix", 9);

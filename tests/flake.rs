@@ -2238,34 +2238,39 @@ fn egress_gateway_module_applies_the_rendered_files() {
     );
 }
 
-/// One exporter per host: two monitored gateways of a host on two listen addresses
-/// are refused with the fix; on one address they share it.
+/// One gateway per host (they would share the proxy user, marked for one tunnel
+/// and dropped by the other's kill switch): two on routy are refused, on two
+/// listen addresses or on one; one gateway alone is not.
 #[test]
-fn egress_gateway_module_has_one_exporter_address_per_host() {
+fn egress_gateway_module_runs_one_gateway_per_host() {
     let Some(lib) = nixpkgs_lib("nixosModules.egressGateway's exporter address") else {
         return;
     };
     let Some(tool) = support::oracle("nix-instantiate") else {
         return;
     };
-    let gateway = |name: &str, listen: &str, table: u32| {
+    let gateway = |name: &str, host: &str, listen: &str, table: u32| {
         format!(
-            r#"gateways.{name} = {{ host = "routy"; listen = "{listen}"; monitoring = true;
+            r#"gateways.{name} = {{ host = "{host}"; listen = "{listen}"; monitoring = true;
                routingTable = {table}; fwmark = {table};
                tunnel = {{ endpoint = "vps.example.org:51820"; address = "10.99.0.2/32";
                           publicKey = "e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=";
                           privateKeySecret = "k"; }}; }};"#
         )
     };
-    for (second_listen, refused) in [("10.1.0.2", true), ("10.1.0.1", false)] {
+    for (second_host, second_listen, refused) in [
+        ("routy", "10.1.0.2", true),
+        ("routy", "10.1.0.1", true),
+        ("nas", "10.1.0.2", false),
+    ] {
         let repo = tempfile::tempdir().expect("a temp dir");
         std::fs::create_dir_all(repo.path().join("nix")).expect("mkdir");
         std::fs::write(
             repo.path().join("nix/network.nix"),
             format!(
                 "{{ avalanche.network = {{ egress = {{ {} {} }}; secrets.k = {{ format = \"plain\"; file = \"k.yaml\"; keys = [ \"k\" ]; }}; }}; }}\n",
-                gateway("a", "10.1.0.1", 100),
-                gateway("b", second_listen, 200)
+                gateway("a", "routy", "10.1.0.1", 100),
+                gateway("b", second_host, second_listen, 200)
             ),
         )
         .expect("writing the network");
@@ -2285,9 +2290,9 @@ fn egress_gateway_module_has_one_exporter_address_per_host() {
         );
         let failures = out["failures"].to_string();
         assert_eq!(
-            failures.contains("its one WireGuard exporter listens on one address"),
+            failures.contains("all run on `routy`, but a host runs"),
             refused,
-            "{second_listen}: {out:#}"
+            "{second_host} {second_listen}: {out:#}"
         );
         if !refused {
             assert_eq!(out["failures"], json!([]), "{out:#}");

@@ -183,11 +183,13 @@ in
           }) mine
           ++ [
             {
-              assertion = lib.length exporterListens <= 1;
+              # One proxy user per host: each gateway's table marks that user's packets
+              # for its own tunnel and drops the rest (so, one exporter address too).
+              assertion = lib.length (lib.attrNames mine) <= 1;
               message = ''
-                ${opt}: the monitored gateways of `${cfg.hostName}` listen on ${lib.concatStringsSep " and " exporterListens},
-                but its one WireGuard exporter listens on one address: give them one listen address, or
-                set monitoring = false; on all but one.'';
+                ${opt}: gateways ${lib.concatStringsSep " and " (lib.attrNames mine)} all run on `${cfg.hostName}`, but a host runs
+                at most one: their proxies would share one user, whose packets one gateway's table sends into its
+                tunnel and the other's kill switch drops. Set the others' `host` to other machines.'';
             }
           ];
         warnings = lib.optional (mine == { }) ''

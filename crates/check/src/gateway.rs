@@ -19,6 +19,7 @@ const MODULE: &str = "egressGateway";
 pub(crate) fn check(cx: &mut Checker<'_>) {
     let network = cx.network;
     let facts = cx.facts;
+    one_per_host(cx);
     for (name, gw) in &network.egress.gateways {
         if let Some(own) = crate::hosts::own_nix(facts, &cx.host_dirs, gw.host.value.as_str()) {
             module_imported(cx, name.as_str(), gw, &own);
@@ -439,4 +440,31 @@ fn key_sealed_for_host(cx: &mut Checker<'_>, name: &str, gw: &Gateway) {
             "add a creation rule for `{file}` whose recipients include `{host}`'s key, then run `avalanche-net secrets updatekeys {file}`"
         ),
     });
+}
+
+/// Two gateways on one host cannot both work: their proxies run as the one
+/// proxy user, whose packets each gateway's table marks for its own tunnel and
+/// whose other packets each table's kill switch drops. Reported at every
+/// gateway after the first on that host.
+fn one_per_host(cx: &mut Checker<'_>) {
+    let mut first: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    for (name, gw) in &cx.network.egress.gateways {
+        let host = gw.host.value.as_str();
+        let Some(other) = first.get(host).copied() else {
+            first.insert(host, name.as_str());
+            continue;
+        };
+        let message = format!(
+            "gateways `{other}` and `{name}` both run on `{host}`: their proxies would share one user, whose \
+             packets one gateway's table sends into its tunnel and the other's kill switch drops"
+        );
+        let d = cx.emit(
+            &rules::GATEWAY_HOST_SHARED,
+            message,
+            gw.host.span.or(gw.span),
+        );
+        d.help = Some(format!(
+            "run `{name}` on another host, or keep one gateway on `{host}` (a client names it with `proxy`)"
+        ));
+    }
 }

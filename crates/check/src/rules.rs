@@ -294,6 +294,13 @@ avalanche_diag::rules! {
          switch) through `nixosModules.egressGateway`: it must be a `nixosConfigurations.<host>` entry (or have a\n\
          `hosts/<host>/` directory when the flake computes its hosts).\n\n\
          Fix: add the host to the flake, or correct `host`.";
+    GATEWAY_HOST_SHARED = "gateway-host-shared", Error,
+        "Two egress gateways run on one host.",
+        "A host runs at most one gateway: its proxies (microsocks, tinyproxy) run as one dedicated user, and the\n\
+         gateway's nftables table marks that user's packets for its own tunnel and drops the rest (the kill\n\
+         switch). A second gateway's table does the same for its tunnel, so each would send the other's traffic\n\
+         into the wrong tunnel or drop it. `nixosModules.egressGateway` refuses it too.\n\n\
+         Fix: run the second gateway on another host, or keep one (its clients name it with `proxy`).";
     GATEWAY_KEY_SECRET = "gateway-key-secret", Error,
         "An egress gateway's tunnel key secret is not declared, or is not a plain secret for sops-nix.",
         "The gateway's host reads its WireGuard private key with sops-nix from the declared secret\n\
