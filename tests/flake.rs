@@ -2243,7 +2243,7 @@ fn egress_gateway_module_applies_the_rendered_files() {
 /// listen addresses or on one; one gateway alone is not.
 #[test]
 fn egress_gateway_module_runs_one_gateway_per_host() {
-    let Some(lib) = nixpkgs_lib("nixosModules.egressGateway's exporter address") else {
+    let Some(lib) = nixpkgs_lib("nixosModules.egressGateway: one gateway per host") else {
         return;
     };
     let Some(tool) = support::oracle("nix-instantiate") else {
