@@ -241,3 +241,99 @@ fn the_bundled_gateway_has_no_gateway_finding() {
     let (keys, all) = findings(&repo);
     assert!(!keys.iter().any(|k| k.contains(" gateway-")), "{all:#?}");
 }
+
+/// The gateway rules on the other real layout, `repos/homelab-real`: hosts under
+/// `nixos/hosts/<name>/`, `nixosConfigurations = with self.lib; let common = …;
+/// in { routy = mkNixosConfig { … }; }`, an app-of-apps, migration notes naming
+/// retired hosts, and a `.sops.yaml` whose catch-all rule seals for the admin
+/// alone. A gateway `home` on routy, its key sealed by the real sops under that
+/// rule: each gateway rule is said once, at its place; once routy's own file
+/// imports the module and writes the listen address, only the key is left.
+#[test]
+fn the_gateway_rules_on_a_nixos_hosts_repository() {
+    let Some(sops) = oracle("sops") else { return };
+    let repo = TempRepo::from_fixture("fixtures/repos/homelab-real");
+    let gateway_keys = |keys: Vec<String>| -> Vec<String> {
+        keys.into_iter()
+            .filter(|k| k.contains(" gateway-"))
+            .collect()
+    };
+    let (keys, all) = findings(&repo);
+    assert_eq!(gateway_keys(keys), Vec::<String>::new(), "{all:#?}");
+
+    edit(
+        &repo,
+        "nix/network.nix",
+        "      clients.marmithon = { namespace = \"irc\"; proxy = \"iceland\"; protocol = \"http\"; enforce = true; };\n",
+        "      clients.marmithon = { namespace = \"irc\"; proxy = \"iceland\"; protocol = \"http\"; enforce = true; };\n      gateways.home = {\n        host = \"routy\";\n        listen = \"10.1.0.1\";\n        tunnel = {\n          endpoint = \"203.0.113.41:51820\";\n          publicKey = \"e0gWO1SDBRbgwSEOawN6HMy9XahWrxdpUumPgFX480U=\";\n          address = \"10.2.0.2/32\";\n          privateKeySecret = \"routy-wireguard\";\n        };\n      };\n",
+    );
+    edit(
+        &repo,
+        "nix/network.nix",
+        "    secrets.protonvpn = {\n",
+        "    secrets.routy-wireguard = { format = \"plain\"; file = \"secrets/routy-wireguard.yaml\"; keys = [ \"privateKey\" ]; };\n    secrets.protonvpn = {\n",
+    );
+    edit(
+        &repo,
+        "nixos/hosts/routy/default.nix",
+        "  boot.kernel.sysctl.\"net.ipv4.ip_forward\" = 1;\n",
+        "  boot.kernel.sysctl.\"net.ipv4.ip_forward\" = 1;\n  networking.interfaces.lan0.ipv4.addresses = [ { address = \"10.1.0.254\"; prefixLength = 24; } ];\n",
+    );
+    repo.write(
+        "secrets/routy-wireguard.yaml",
+        "privateKey: placeholder-not-a-key\n",
+    );
+    let out = std::process::Command::new(&sops)
+        .args(["--encrypt", "--in-place", "secrets/routy-wireguard.yaml"])
+        .current_dir(repo.path())
+        .env("HOME", repo.path())
+        .output()
+        .expect("running sops");
+    assert!(
+        out.status.success(),
+        "sops: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !repo
+            .read("secrets/routy-wireguard.yaml")
+            .contains("placeholder")
+    );
+    repo.commit_all();
+    let (keys, all) = findings(&repo);
+    assert_eq!(
+        gateway_keys(keys),
+        [
+            "error gateway-key-not-for-host secrets/routy-wireguard.yaml:4",
+            "error gateway-listen-not-host-address nix/network.nix:36",
+            "warning gateway-module-missing flake.nix:13",
+        ],
+        "{all:#?}"
+    );
+    let listen = all
+        .iter()
+        .find(|f| f["rule"] == "gateway-listen-not-host-address")
+        .map(text_of)
+        .unwrap_or_default();
+    assert!(listen.contains("nixos/hosts/routy/default.nix"), "{listen}");
+
+    // routy's own file imports the module and the listen address is its own.
+    edit(
+        &repo,
+        "nixos/hosts/routy/default.nix",
+        "{ config, ... }:\n{\n",
+        "{ config, inputs, ... }:\n{\n  imports = [ inputs.avalanche-net.nixosModules.egressGateway ];\n",
+    );
+    edit(
+        &repo,
+        "nix/network.nix",
+        "listen = \"10.1.0.1\";",
+        "listen = \"10.1.0.254\";",
+    );
+    let (keys, all) = findings(&repo);
+    assert_eq!(
+        gateway_keys(keys),
+        ["error gateway-key-not-for-host secrets/routy-wireguard.yaml:4"],
+        "{all:#?}"
+    );
+}
