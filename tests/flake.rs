@@ -39,6 +39,14 @@ fn root() -> PathBuf {
     support::workspace_root()
 }
 
+/// What the Nix module tests evaluate with: nixpkgs' `lib` (see [`nixpkgs_lib`],
+/// skipped loudly without it) and `nix-instantiate` (an oracle).
+fn lib_and_nix_instantiate(what: &str) -> Option<(PathBuf, PathBuf)> {
+    let lib = nixpkgs_lib(what)?;
+    let tool = support::oracle("nix-instantiate")?;
+    Some((lib, tool))
+}
+
 /// `NIXPKGS_LIB` (nixpkgs' `lib` directory), or a loud skip.
 pub(crate) fn nixpkgs_lib(what: &str) -> Option<PathBuf> {
     match std::env::var_os("NIXPKGS_LIB").filter(|v| !v.is_empty()) {
@@ -580,10 +588,9 @@ fn options_module_agrees_with_the_rust_model() {
 
 #[test]
 fn module_tests_pass_with_nixpkgs_lib() {
-    let Some(lib) = nixpkgs_lib("the NixOS module tests of nix/tests/modules.nix") else {
-        return;
-    };
-    let Some(tool) = support::oracle("nix-instantiate") else {
+    let Some((lib, tool)) =
+        lib_and_nix_instantiate("the NixOS module tests of nix/tests/modules.nix")
+    else {
         return;
     };
     let suite = eval_json(
@@ -655,10 +662,8 @@ fn eval_host_module(tool: &Path, lib: &Path, config: &str, also: &str) -> Json {
 
 #[test]
 fn forbidden_exit_node_message_says_how_to_fix_it() {
-    let Some(lib) = nixpkgs_lib("the forbidden exit node assertion message") else {
-        return;
-    };
-    let Some(tool) = support::oracle("nix-instantiate") else {
+    let Some((lib, tool)) = lib_and_nix_instantiate("the forbidden exit node assertion message")
+    else {
         return;
     };
     let result = eval_host_module(
@@ -698,10 +703,7 @@ fn forbidden_exit_node_message_says_how_to_fix_it() {
 /// `avalanche-net check` name one problem alike.
 #[test]
 fn reference_assertions_use_the_resolvers_ids_and_words() {
-    let Some(lib) = nixpkgs_lib("the reference assertion messages") else {
-        return;
-    };
-    let Some(tool) = support::oracle("nix-instantiate") else {
+    let Some((lib, tool)) = lib_and_nix_instantiate("the reference assertion messages") else {
         return;
     };
     let result = eval_host_module(
@@ -739,10 +741,7 @@ fn reference_assertions_use_the_resolvers_ids_and_words() {
 /// fails with the assertion that says which names are allowed and how to write it.
 #[test]
 fn existing_secret_keys_accept_what_the_decoder_accepts() {
-    let Some(lib) = nixpkgs_lib("the existingSecret.keys assertion") else {
-        return;
-    };
-    let Some(tool) = support::oracle("nix-instantiate") else {
+    let Some((lib, tool)) = lib_and_nix_instantiate("the existingSecret.keys assertion") else {
         return;
     };
     let allowed = avalanche_model::ExistingSecret::VARIABLES;
@@ -1222,12 +1221,9 @@ fn flake_check_fails_when_a_host_declares_a_forbidden_exit_node() {
 
 #[test]
 fn sandbox_declarations_read_statically_and_check_like_the_source() {
-    let Some(lib) = nixpkgs_lib(
+    let Some((lib, tool)) = lib_and_nix_instantiate(
         "lib.writeDeclarations read by the static reader, as in `nix build .#vpn-manifests`",
     ) else {
-        return;
-    };
-    let Some(tool) = support::oracle("nix-instantiate") else {
         return;
     };
     let lib_expr = format!(
@@ -1906,10 +1902,7 @@ fn template_passes_the_flake_checks_with_a_stand_in_nixpkgs() {
 
 #[test]
 fn lib_needs_the_users_src_and_finds_any_declarations_path() {
-    let Some(lib) = nixpkgs_lib("lib.mkVpnManifests/mkChecks arguments") else {
-        return;
-    };
-    let Some(tool) = support::oracle("nix-instantiate") else {
+    let Some((lib, tool)) = lib_and_nix_instantiate("lib.mkVpnManifests/mkChecks arguments") else {
         return;
     };
     let fails = |expr: &str, needles: &[&str]| {
@@ -2000,10 +1993,9 @@ fn lib_needs_the_users_src_and_finds_any_declarations_path() {
 
 #[test]
 fn documented_defaults_are_real_nix_expressions() {
-    let Some(lib) = nixpkgs_lib("the avalanche options' defaultText as Nix expressions") else {
-        return;
-    };
-    let Some(tool) = support::oracle("nix-instantiate") else {
+    let Some((lib, tool)) =
+        lib_and_nix_instantiate("the avalanche options' defaultText as Nix expressions")
+    else {
         return;
     };
     let texts = eval_json(
@@ -2135,10 +2127,9 @@ pub(crate) fn assert_module_applies_the_rust_files(
 /// proxies as the marked user, bound to the tunnel unit.
 #[test]
 fn egress_gateway_module_applies_the_rendered_files() {
-    let Some(lib) = nixpkgs_lib("nixosModules.egressGateway against the Rust renderer") else {
-        return;
-    };
-    let Some(tool) = support::oracle("nix-instantiate") else {
+    let Some((lib, tool)) =
+        lib_and_nix_instantiate("nixosModules.egressGateway against the Rust renderer")
+    else {
         return;
     };
     let out = gateway_module(&tool, &lib, "routy", &[]);
@@ -2243,10 +2234,9 @@ fn egress_gateway_module_applies_the_rendered_files() {
 /// listen addresses or on one; one gateway alone is not.
 #[test]
 fn egress_gateway_module_runs_one_gateway_per_host() {
-    let Some(lib) = nixpkgs_lib("nixosModules.egressGateway: one gateway per host") else {
-        return;
-    };
-    let Some(tool) = support::oracle("nix-instantiate") else {
+    let Some((lib, tool)) =
+        lib_and_nix_instantiate("nixosModules.egressGateway: one gateway per host")
+    else {
         return;
     };
     let gateway = |name: &str, host: &str, listen: &str, table: u32| {
@@ -2305,10 +2295,8 @@ fn egress_gateway_module_runs_one_gateway_per_host() {
 /// the import does nothing; keepalive 0 renders no keepalive line.
 #[test]
 fn egress_gateway_module_says_what_is_missing() {
-    let Some(lib) = nixpkgs_lib("nixosModules.egressGateway's assertions") else {
-        return;
-    };
-    let Some(tool) = support::oracle("nix-instantiate") else {
+    let Some((lib, tool)) = lib_and_nix_instantiate("nixosModules.egressGateway's assertions")
+    else {
         return;
     };
     let out = gateway_module(&tool, &lib, "calypso", &["--arg", "sops", "false"]);

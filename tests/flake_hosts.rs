@@ -14,9 +14,7 @@ const FIXTURE: &str = "fixtures/repos/flake-parts";
 const OUTPUTS: &str = "flake.nix:12";
 
 fn findings(run: &support::Run) -> Vec<Value> {
-    let parsed: Value = serde_json::from_str(&run.stdout())
-        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", run.stdout()));
-    parsed.as_array().cloned().expect("an array")
+    run.findings()
 }
 
 fn keys(findings: &[Value]) -> Vec<String> {

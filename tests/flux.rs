@@ -20,23 +20,23 @@ const REGISTRATION: &str = "clusters/home/vpn-proxy.yaml";
 const QBITTORRENT: &str = "apps/media/qbittorrent";
 const IRCBOT: &str = "apps/chat/ircbot";
 
-/// Every finding `check --format json` reports, in its order, after asserting
-/// its exit code (`None`: any).
-fn findings(repo: &TempRepo, code: Option<i32>) -> Vec<serde_json::Value> {
+/// `check --format json`, its exit code asserted (`None`: any).
+fn check_run(repo: &TempRepo, code: Option<i32>) -> support::Run {
     let run = repo.run(&["check", "--format", "json"]);
     if let Some(code) = code {
         run.expect_code(code);
     }
-    let findings: serde_json::Value =
-        serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("{e}\n{}", run.stdout()));
-    findings.as_array().expect("an array").clone()
+    run
 }
 
-/// The findings of `rule` (see [`findings`]).
+/// Every finding `check` reports, in its order (see [`check_run`]).
+fn findings(repo: &TempRepo, code: Option<i32>) -> Vec<serde_json::Value> {
+    check_run(repo, code).findings()
+}
+
+/// The findings of `rule` (see [`check_run`]).
 fn findings_of(repo: &TempRepo, code: Option<i32>, rule: &str) -> Vec<serde_json::Value> {
-    let mut all = findings(repo, code);
-    all.retain(|f| f["rule"] == rule);
-    all
+    check_run(repo, code).findings_of(rule)
 }
 
 /// The findings `check` reports, as `severity rule`, sorted.

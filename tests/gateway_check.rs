@@ -19,8 +19,7 @@ fn findings(repo: &TempRepo) -> (Vec<String>, Vec<Value>) {
         run.stdout(),
         run.stderr()
     );
-    let parsed: Value = serde_json::from_str(&run.stdout()).expect("JSON");
-    let all = parsed.as_array().cloned().expect("an array");
+    let all = run.findings();
     let mut keys: Vec<String> = all.iter().map(finding_key).collect();
     keys.sort();
     (keys, all)

@@ -1268,14 +1268,8 @@ fn a_sealed_file_without_a_key_gluetun_reads_is_an_error() {
     );
     let check = env.run(&repo, &["check", "--format", "json"], &[]);
     check.expect_code(1);
-    let findings: serde_json::Value = serde_json::from_str(&check.stdout()).expect("JSON");
-    let hits: Vec<&serde_json::Value> = findings
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|f| f["rule"] == "egress-secret-key-missing")
-        .collect();
-    assert_eq!(hits.len(), 1, "{findings:#}");
+    let hits = check.findings_of("egress-secret-key-missing");
+    assert_eq!(hits.len(), 1, "{}", check.stdout());
     let message = hits[0]["message"].as_str().unwrap_or_default();
     assert!(
         message.contains(PROTON)
@@ -1322,14 +1316,8 @@ fn a_sidecars_sealed_file_without_a_key_is_an_error_in_a_real_layout() {
     assert!(!repo.read(FILE).contains("not-a-key"));
     let check = env.run(&repo, &["check", "--format", "json"], &[]);
     check.expect_code(1);
-    let findings: serde_json::Value = serde_json::from_str(&check.stdout()).expect("JSON");
-    let hits: Vec<&serde_json::Value> = findings
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|f| f["rule"] == "egress-secret-key-missing")
-        .collect();
-    assert_eq!(hits.len(), 1, "{findings:#}");
+    let hits = check.findings_of("egress-secret-key-missing");
+    assert_eq!(hits.len(), 1, "{}", check.stdout());
     let message = hits[0]["message"].as_str().unwrap_or_default();
     assert!(
         message.contains(FILE) && message.contains("`WIREGUARD_ADDRESSES`"),

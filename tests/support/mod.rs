@@ -245,6 +245,23 @@ impl Run {
         String::from_utf8_lossy(&self.output.stderr).into_owned()
     }
 
+    /// The findings of a `check --format json` run, in its order: the one reader
+    /// of that output for the tests.
+    #[track_caller]
+    pub fn findings(&self) -> Vec<serde_json::Value> {
+        let parsed: serde_json::Value = serde_json::from_str(&self.stdout())
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", self.stdout()));
+        parsed.as_array().cloned().expect("an array of findings")
+    }
+
+    /// Those of [`Run::findings`] of `rule`.
+    #[track_caller]
+    pub fn findings_of(&self, rule: &str) -> Vec<serde_json::Value> {
+        let mut all = self.findings();
+        all.retain(|f| f["rule"] == rule);
+        all
+    }
+
     /// Asserts the exit code, printing the command, the directory listing, stdout and stderr otherwise.
     #[track_caller]
     pub fn expect_code(&self, code: i32) -> &Run {
