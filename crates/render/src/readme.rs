@@ -129,6 +129,17 @@ pub fn render(ctx: &Ctx<'_>) -> String {
          Port {SHADOWSOCKS_PORT} is **Shadowsocks, not SOCKS5**: gluetun v3.41.3 has no SOCKS5 server (it exists only on\n\
          `:latest`, `SOCKS5_ENABLED` on :1080). Use the HTTP proxy or a Shadowsocks client (e.g. `sslocal`).\n"
     );
+    // How a sidecar's credentials Secret comes to be, in the app's namespace.
+    let (verb, how) = if ctx.engine_decrypts() {
+        ("lists", "SOPS-encrypted; Flux decrypts it")
+    } else if sidecars_run_ksops(ctx) {
+        ("generates", "KSOPS")
+    } else {
+        (
+            "references",
+            "`existingSecret`: one the cluster already has",
+        )
+    };
     let _ = writeln!(
         w,
         "### Sidecar (`protocol = \"sidecar\"`, `egress.sidecars`)\n\n\
@@ -139,20 +150,6 @@ pub fn render(ctx: &Ctx<'_>) -> String {
          app's namespace ({how}). Its first patch deletes a hand-written container named `gluetun` (from `containers`\n\
          or `initContainers`), so an app that ran its own keeps exactly one; `avalanche-net check` points at the\n\
          dead YAML to delete, and refuses a gluetun image under another name (it would be a second gluetun).\n",
-        verb = if ctx.engine_decrypts() {
-            "lists"
-        } else if sidecars_run_ksops(ctx) {
-            "generates"
-        } else {
-            "references"
-        },
-        how = if ctx.engine_decrypts() {
-            "SOPS-encrypted; Flux decrypts it"
-        } else if sidecars_run_ksops(ctx) {
-            "KSOPS"
-        } else {
-            "`existingSecret`: one the cluster already has"
-        }
     );
 
     gateways(ctx, w);

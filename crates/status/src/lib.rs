@@ -550,20 +550,19 @@ pub fn assess(
     } else {
         docs.checked
             .push(format!("{readme} exists and matches the declarations"));
-    }
-    if !tree {
-    } else if !repo.is_file(&readme) {
-        docs.remaining.push(
-            Todo::new("write the vpn-proxy README")
-                .file(&readme)
-                .run(BUILD),
-        );
-    } else if stale(&readme) {
-        docs.remaining.push(
-            Todo::new("the vpn-proxy README is out of date")
-                .file(&readme)
-                .run(BUILD),
-        );
+        if !repo.is_file(&readme) {
+            docs.remaining.push(
+                Todo::new("write the vpn-proxy README")
+                    .file(&readme)
+                    .run(BUILD),
+            );
+        } else if stale(&readme) {
+            docs.remaining.push(
+                Todo::new("the vpn-proxy README is out of date")
+                    .file(&readme)
+                    .run(BUILD),
+            );
+        }
     }
 
     // 2. The proxy service: the tree and its registration (the Argo CD
@@ -590,8 +589,10 @@ pub fn assess(
         };
         proxies.remaining.push(Todo::new(what).file(network_file));
     }
-    // What `build` writes there; the well-known names when the plan is not available.
+    // What `build` writes there (nothing without a tree); the well-known names
+    // when the plan is not available.
     let mut expected: Vec<String> = match &plan {
+        _ if !tree => Vec::new(),
         Some(plan) => plan
             .files()
             .map(|(path, _)| path)
@@ -610,9 +611,6 @@ pub fn assess(
             names
         }
     };
-    if !tree {
-        expected.clear();
-    }
     match &registered {
         None if !tree => {
             proxies.checked.push(
