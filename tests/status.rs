@@ -865,4 +865,37 @@ fn status_without_proxies_expects_no_proxies_tree() {
     let out = stdout_of(&repo, &["status"]);
     assert!(out.contains("write the vpn-proxy README"), "{out}");
     assert!(out.contains("generate the Argo CD Application"), "{out}");
+
+    // The same on an operator's repository (`repos/media-gluetun`: hosts under
+    // `nixos/hosts/`, a hand-migrated qBittorrent sidecar) whose shared proxy was
+    // replaced by a gateway on its NAS: the sidecar stays, no proxies' tree is asked for.
+    let repo = TempRepo::from_fixture("fixtures/repos/media-gluetun");
+    let network = repo.read("nix/network.nix");
+    let proxy = "      proxies.switzerland = {\n        provider = \"protonvpn\";\n        countries = [ \"Switzerland\" ];\n        credentials = \"protonvpn-switzerland\";\n      };\n";
+    let gateway = "      gateways.lan = {\n        host = \"nas\";\n        listen = \"192.168.1.10\";\n        httpPort = 8888;\n        tunnel = {\n          endpoint = \"198.51.100.7:51820\";\n          publicKey = \"oWRlqKuEfKABFAPjC+yzaa0B1nTWoGpZRSLewEpTVj8=\";\n          address = \"10.66.0.2/32\";\n          privateKeySecret = \"nas-wireguard\";\n        };\n      };\n";
+    assert!(network.contains(proxy) && network.contains("proxy = \"switzerland\";"));
+    let network = network
+        .replacen(proxy, gateway, 1)
+        .replacen("proxy = \"switzerland\";", "proxy = \"lan\";", 1)
+        .replacen(
+            "    secrets.qbittorrent-vpn = {",
+            "    secrets.nas-wireguard = { format = \"plain\"; file = \"secrets/nas/wireguard.yaml\"; keys = [ \"privateKey\" ]; };\n    secrets.qbittorrent-vpn = {",
+            1,
+        );
+    repo.write("nix/network.nix", &network);
+    repo.commit_all();
+    let out = stdout_of(&repo, &["status", "--verbose"]);
+    for absent in [
+        "write the vpn-proxy README",
+        "generate the Argo CD Application",
+        "generate the proxy tree",
+        "declare the proxies",
+        "add the egress verification job",
+    ] {
+        assert!(!out.contains(absent), "`{absent}` in:\n{out}");
+    }
+    assert!(
+        out.contains("gateway `lan` runs on nas") && out.contains("clients: prowlarr"),
+        "{out}"
+    );
 }
